@@ -1,0 +1,55 @@
+"""Shared fixtures: one throwaway Lead Flood stack (PostgreSQL, NATS, services, gateway) per test session."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from devstack.stack import Ports, Stack, StackConfig
+
+# Test timings: retries in milliseconds and a short ack wait, so failure paths run in seconds.
+TEST_ENV = {
+    "JOB_RETRY_BACKOFF_MS": "100,200,400",
+    "JOB_ACK_WAIT_MS": "2000",
+    "SANDBOX_ENRICH_DELAY_MS": "20",
+    "LOG_LEVEL": "INFO",
+}
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    state = Path(tempfile.mkdtemp(prefix="leadflood-test-"))
+    state.chmod(0o755)  # the postgres user must reach its data folder inside
+    running = Stack(
+        StackConfig(state_dir=state, ports=Ports.free(), env_name="test", durable=False, echo=False, env=TEST_ENV)
+    )
+    try:
+        running.start(timeout_s=120)
+        yield running
+    finally:
+        running.stop()
+        shutil.rmtree(state, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def base_url(stack: Stack) -> str:
+    return f"http://127.0.0.1:{stack.config.ports.http}"
+
+
+@pytest.fixture(scope="session")
+def demo_token(base_url: str) -> str:
+    reply = httpx.post(f"{base_url}/v1/auth/login", json={"email": "demo@leadflood.local", "password": "demo"})
+    reply.raise_for_status()
+    return reply.json()["accessToken"]
+
+
+@pytest.fixture
+def client(base_url: str, demo_token: str) -> Iterator[httpx.Client]:
+    """An HTTP client signed in as the demo user."""
+    with httpx.Client(base_url=base_url, headers={"authorization": f"Bearer {demo_token}"}, timeout=10) as http:
+        yield http

@@ -1,0 +1,179 @@
+"""The whole system on one machine: PostgreSQL, NATS, migrations, five services, the workers, the gateway.
+
+Used by `make run` (ports fixed, data kept in .local/) and by the test suite (free ports, a tmp dir).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+from devstack.nats import LocalNats
+from devstack.ports import free_port
+from devstack.postgres import LocalPostgres, bootstrap_database, role_dsn, service_role
+from devstack.processes import Supervisor
+from devstack.secrets import LocalSecrets
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVICES = ("icp", "leads", "sequences", "inbox", "runs")
+# Services that run background jobs, each in its own worker process.
+WORKERS = ("leads",)
+DATABASE = "leadflood"
+
+
+@dataclass
+class Ports:
+    http: int = 8080
+    postgres: int = 55432
+    nats: int = 4222
+    nats_monitor: int = 8222
+    grpc: dict[str, int] = field(default_factory=lambda: {s: 50051 + i for i, s in enumerate(SERVICES)})
+
+    @classmethod
+    def free(cls) -> Ports:
+        return cls(free_port(), free_port(), free_port(), free_port(), {s: free_port() for s in SERVICES})
+
+
+@dataclass
+class StackConfig:
+    state_dir: Path
+    ports: Ports = field(default_factory=Ports)
+    env_name: str = "local"
+    # Tests trade durability for speed: no fsync on a throwaway cluster.
+    durable: bool = True
+    echo: bool = True
+    # Extra environment for every process, e.g. millisecond retry backoffs in tests.
+    env: dict[str, str] = field(default_factory=dict)
+    # Servers the user already runs, instead of starting our own (admin URL able to create roles).
+    database_url: str | None = None
+    nats_url: str | None = None
+
+
+class Stack:
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        state = config.state_dir
+        state.mkdir(parents=True, exist_ok=True)
+        self.secrets = LocalSecrets.load_or_create(state / "secrets.json")
+        self.supervisor = Supervisor(log_dir=state / "logs", echo=config.echo)
+        self.postgres: LocalPostgres | None = None
+        self.nats: LocalNats | None = None
+        self.env: dict[str, dict[str, str]] = {}
+
+    @property
+    def url(self) -> str:
+        return f"http://localhost:{self.config.ports.http}"
+
+    def start(self, timeout_s: float = 90) -> None:
+        admin_dsn, nats_url = self._start_backends()
+        host, port = self._db_address(admin_dsn)
+        schemas = (*SERVICES, "gateway")
+        passwords = {s: self.secrets.role_password(service_role(s)) for s in schemas}
+        asyncio.run(bootstrap_database(admin_dsn, DATABASE, passwords))
+        common = self._common_env(nats_url)
+        for schema in schemas:
+            self.env[schema] = common | {
+                "DATABASE_URL": role_dsn(host, port, DATABASE, service_role(schema), passwords[schema]),
+                "GRPC_PORT": str(self.config.ports.grpc.get(schema, 0)),
+            }
+        self._migrate(schemas)
+        for service in SERVICES:
+            self.supervisor.start(service, [sys.executable, "-m", service, "serve"], self.env[service], cwd=ROOT)
+        for service in WORKERS:
+            self.start_worker(service)
+        self.supervisor.start("gateway", [sys.executable, "-m", "gateway", "serve"], self.env["gateway"], cwd=ROOT)
+        self.wait_ready(timeout_s)
+
+    def start_worker(self, service: str) -> None:
+        self.supervisor.start(
+            f"{service}-worker", [sys.executable, "-m", service, "worker"], self.env[service], cwd=ROOT
+        )
+
+    def stop(self) -> None:
+        self.supervisor.stop_all()
+        if self.nats:
+            self.nats.stop()
+        if self.postgres:
+            self.postgres.stop()
+
+    def wait_ready(self, timeout_s: float) -> None:
+        """Until GET /ready is 200; on time-out, says what is down and shows the failing logs."""
+        deadline, last = time.monotonic() + timeout_s, "no answer"
+        while time.monotonic() < deadline:
+            dead = self.dead_processes()
+            if dead:
+                raise RuntimeError(f"{dead[0]} exited during start-up:\n{self.supervisor.log_tail(dead[0])}")
+            try:
+                reply = httpx.get(f"http://127.0.0.1:{self.config.ports.http}/ready", timeout=2)
+                if reply.status_code == 200:
+                    return
+                last = reply.text
+            except httpx.HTTPError as exc:
+                last = str(exc)
+            time.sleep(0.2)
+        raise RuntimeError(f"the stack was not ready after {timeout_s}s: {last}")
+
+    def dead_processes(self) -> list[str]:
+        """Long-running processes that have exited (finished migrations are not counted)."""
+        return [n for n in self.supervisor.names() if not n.startswith("migrate-") and not self.supervisor.alive(n)]
+
+    def _start_backends(self) -> tuple[str, str]:
+        cfg, state = self.config, self.config.state_dir
+        admin_dsn = cfg.database_url or os.environ.get("DATABASE_URL")
+        if not admin_dsn:
+            self.postgres = LocalPostgres(
+                state / "postgres", cfg.ports.postgres, self.secrets.admin_password, durable=cfg.durable
+            )
+            self.postgres.ensure_initialized()
+            self.postgres.start()
+            admin_dsn = self.postgres.admin_dsn()
+        nats_url = cfg.nats_url or os.environ.get("NATS_URL")
+        if not nats_url:
+            self.nats = LocalNats(state / "nats", cfg.ports.nats, cfg.ports.nats_monitor)
+            self.nats.start(state / "logs" / "nats-server.log")
+            nats_url = self.nats.url
+        return admin_dsn, nats_url
+
+    @staticmethod
+    def _db_address(dsn: str) -> tuple[str, int]:
+        parts = urlsplit(dsn)
+        return parts.hostname or "127.0.0.1", parts.port or 5432
+
+    def _common_env(self, nats_url: str) -> dict[str, str]:
+        ports = self.config.ports
+        env = {key: value for key, value in os.environ.items() if key in ("PATH", "HOME", "LANG", "PYTHONPATH")}
+        env |= {
+            "LEADFLOOD_ENV": self.config.env_name,
+            "NATS_URL": nats_url,
+            "HTTP_PORT": str(ports.http),
+            "AUTH_JWT_SECRET": self.secrets.jwt_secret,
+            "DEMO_LOGIN": "true",
+            "PYTHONUNBUFFERED": "1",
+        }
+        env |= {f"{s.upper()}_GRPC_TARGET": f"127.0.0.1:{ports.grpc[s]}" for s in SERVICES}
+        if otel := os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+            env["OTEL_EXPORTER_OTLP_ENDPOINT"] = otel
+        return env | self.config.env
+
+    def _migrate(self, schemas: tuple[str, ...]) -> None:
+        """Each schema migrated by its own role, in parallel; any failure stops start-up with its log."""
+        for schema in schemas:
+            self.supervisor.start(
+                f"migrate-{schema}", [sys.executable, "-m", schema, "migrate"], self.env[schema], cwd=ROOT
+            )
+        for schema in schemas:
+            name = f"migrate-{schema}"
+            while self.supervisor.alive(name):
+                time.sleep(0.05)
+            if self.supervisor.returncode(name) != 0:
+                raise RuntimeError(f"migrating {schema} failed:\n{self.supervisor.log_tail(name)}")

@@ -1,0 +1,59 @@
+"""Builds the FastAPI app: middleware, error mapping, routes, the web client; owns start-up and stop."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from gateway import auth, problems
+from gateway.clients import Services
+from gateway.config import DEMO_EMAIL, DEMO_PASSWORD, GatewaySettings
+from gateway.middleware import RequestContext
+from gateway.routes import auth as auth_routes
+from gateway.routes import health, jobs, leads
+from leadflood_platform.bus import Bus
+from leadflood_platform.db import Database
+
+log = logging.getLogger(__name__)
+
+
+async def _seed_demo(db: Database) -> None:
+    async with db.transaction() as session:
+        with contextlib.suppress(auth.AlreadyExists):
+            await auth.create_user(session=session, org_name="Demo org", email=DEMO_EMAIL, password=DEMO_PASSWORD)
+            log.info("seeded the local demo user", extra={"email": DEMO_EMAIL})
+
+
+def create_app(settings: GatewaySettings) -> FastAPI:
+    token_policy = auth.TokenPolicy(settings.jwt_secret(), settings.access_token_ttl_s, settings.refresh_token_ttl_s)
+    demo = settings.demo_enabled()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.db = Database(settings.database_url)
+        app.state.bus = await Bus.connect(settings.nats_url, name="gateway")
+        app.state.services = Services(settings)
+        if demo:
+            await _seed_demo(app.state.db)
+        yield
+        await app.state.services.close()
+        await app.state.bus.close()
+        await app.state.db.close()
+
+    app = FastAPI(title="Lead Flood API", version="1", lifespan=lifespan, docs_url="/docs", redoc_url=None)
+    app.state.settings, app.state.token_policy = settings, token_policy
+    problems.install(app)
+    for router in (health.router, auth_routes.router, leads.router, jobs.router):
+        app.include_router(router)
+    app.mount("/vendor", StaticFiles(directory=settings.web_dir / "node_modules", check_dir=False), name="vendor")
+    app.mount("/", StaticFiles(directory=settings.web_dir, html=True, check_dir=False), name="web")
+    app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes)
+    if settings.otel_exporter_otlp_endpoint:
+        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+        FastAPIInstrumentor.instrument_app(app)
+    return app

@@ -1,0 +1,22 @@
+"""Request dependencies: the signed-in principal, bound into the context every gRPC call carries."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from gateway.auth import Principal, decode_access
+from leadflood_platform import context
+from leadflood_platform.errors import Unauthenticated
+
+
+async def principal(request: Request) -> Principal:
+    """Async on purpose: it runs in the request's own task, so the context it sets reaches the handler."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthenticated("sign in first: an Authorization: Bearer <access token> header is required")
+    who = decode_access(request.app.state.token_policy, token)
+    # Each request runs in its own task with a copy of the context: nothing leaks to the next one.
+    context.org_id.set(who.org_id)
+    context.user_id.set(who.user_id)
+    return who

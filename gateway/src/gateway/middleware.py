@@ -1,0 +1,95 @@
+"""ASGI middleware: a request id on every request and response, an access log, a body size limit."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from leadflood_platform import context
+
+log = logging.getLogger("gateway.access")
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class RequestContext:
+    """Pure ASGI (no BaseHTTPMiddleware), so streaming responses and the hot path stay cheap."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app, self.max_body_bytes = app, max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        incoming = headers.get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
+        started, status = time.perf_counter(), 500
+        declared = headers.get(b"content-length")
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_body_bytes:
+                raise BodyTooLarge
+            return message
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        with context.bound(request_id=request_id):
+            try:
+                if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+                    raise BodyTooLarge
+                await self.app(scope, limited_receive, send_with_id)
+            except BodyTooLarge:
+                await self._too_large(scope, send_with_id, request_id)
+            finally:
+                log.info(
+                    "request",
+                    extra={
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status,
+                        "ms": round((time.perf_counter() - started) * 1000, 2),
+                    },
+                )
+
+    async def _too_large(self, scope: Scope, send: Any, request_id: str) -> None:
+        body = json.dumps(
+            {
+                "type": "https://leadflood.dev/problems/content-too-large",
+                "title": "Content Too Large",
+                "status": 413,
+                "detail": f"the request body is larger than {self.max_body_bytes} bytes",
+                "instance": scope["path"],
+                "requestId": request_id,
+            }
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/problem+json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,122 @@
+"""The one place errors become RFC 9457 problem+json responses, gRPC status codes included."""
+
+from __future__ import annotations
+
+import logging
+import re
+from http import HTTPStatus
+from typing import Any
+
+import grpc
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from grpc_status import rpc_status
+from starlette.exceptions import HTTPException
+
+from leadflood_platform import context
+from leadflood_platform.errors import DomainError, FieldViolation, field_violations
+
+log = logging.getLogger(__name__)
+
+MEDIA_TYPE = "application/problem+json"
+
+HTTP_FOR_GRPC = {
+    grpc.StatusCode.INVALID_ARGUMENT: 422,
+    grpc.StatusCode.NOT_FOUND: 404,
+    grpc.StatusCode.ALREADY_EXISTS: 409,
+    grpc.StatusCode.FAILED_PRECONDITION: 409,
+    grpc.StatusCode.ABORTED: 409,
+    grpc.StatusCode.OUT_OF_RANGE: 422,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
+    grpc.StatusCode.UNAUTHENTICATED: 401,
+    grpc.StatusCode.PERMISSION_DENIED: 403,
+    grpc.StatusCode.UNAVAILABLE: 503,
+    grpc.StatusCode.DEADLINE_EXCEEDED: 504,
+    grpc.StatusCode.CANCELLED: 499,
+    grpc.StatusCode.UNIMPLEMENTED: 501,
+}
+
+
+class Problem(Exception):
+    """An HTTP error raised by gateway code itself."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        errors: list[FieldViolation] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status, self.detail, self.errors, self.headers = status, detail, errors or [], headers or {}
+
+
+def camel(name: str) -> str:
+    """first_name -> firstName, so field errors name the field the client sent."""
+    return re.sub(r"_([a-z])", lambda m: m.group(1).upper(), name)
+
+
+def response(
+    status: int,
+    detail: str,
+    *,
+    request: Request,
+    errors: list[FieldViolation] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Client Closed Request"
+    body: dict[str, Any] = {
+        "type": f"https://leadflood.dev/problems/{title.lower().replace(' ', '-')}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        "requestId": context.request_id.get(),
+    }
+    if errors:
+        body["errors"] = [{"field": camel(e.field), "message": e.message} for e in errors]
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def from_grpc(error: grpc.aio.AioRpcError) -> tuple[int, str, list[FieldViolation]]:
+    status = HTTP_FOR_GRPC.get(error.code(), 500)
+    if status == 500:
+        log.error("upstream error", extra={"code": error.code().name, "details": error.details()})
+        return status, "internal error", []
+    return status, error.details() or error.code().name, field_violations(rpc_status.from_call(error))
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        return response(exc.status, exc.detail, request=request, errors=exc.errors, headers=exc.headers)
+
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        status = HTTP_FOR_GRPC.get(exc.code, 500)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return response(status, exc.message, request=request, errors=exc.violations, headers=headers)
+
+    @app.exception_handler(grpc.aio.AioRpcError)
+    async def _grpc(request: Request, exc: grpc.aio.AioRpcError) -> JSONResponse:
+        status, detail, errors = from_grpc(exc)
+        return response(status, detail, request=request, errors=errors)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = []
+        for err in exc.errors():
+            loc = [str(part) for part in err.get("loc", ()) if part not in ("body", "query", "path")]
+            errors.append(FieldViolation(".".join(loc) or "body", err.get("msg", "invalid")))
+        return response(422, "the request is not valid", request=request, errors=errors)
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
+        return response(exc.status_code, str(exc.detail), request=request, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return response(500, "internal error", request=request)

@@ -1,0 +1,36 @@
+// The fetch wrapper pages use: adds the bearer token and, on a 401, refreshes
+// the session ONCE and retries ONCE; if that fails the session is expired and
+// the router sends the user to the login page.
+import { send, ApiError } from './http.js';
+import { getAccessToken, refreshSession, expireSession } from './auth.js';
+
+export { ApiError };
+
+async function request(method, path, body) {
+  const used = getAccessToken();
+  try {
+    return await send(method, path, { body, token: used });
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.status !== 401) throw err;
+  }
+  // If another request already refreshed while ours was in flight, the token
+  // has changed and we can just retry with it instead of refreshing again.
+  const refreshed = getAccessToken() !== used || (await refreshSession());
+  if (refreshed) {
+    try {
+      return await send(method, path, { body, token: getAccessToken() });
+    } catch (err) {
+      if (!(err instanceof ApiError) || err.status !== 401) throw err;
+    }
+  }
+  expireSession();
+  throw new ApiError({ status: 401, title: 'Session expired', detail: 'Please sign in again.' });
+}
+
+export const api = {
+  get: (path) => request('GET', path),
+  post: (path, body) => request('POST', path, body),
+  put: (path, body) => request('PUT', path, body),
+  patch: (path, body) => request('PATCH', path, body),
+  delete: (path) => request('DELETE', path),
+};

@@ -1,0 +1,59 @@
+// Entry point: mounts the app and maps hash routes to pages.
+// Add a page = add a row to ROUTES (and, if it belongs in the menu, to
+// components/TopBar.js NAV).
+import { render } from 'preact';
+import { html } from 'htm/preact';
+import { useEffect } from 'preact/hooks';
+import { restoreSession, useSession } from './auth.js';
+import { matchRoute, Redirect, useRoute } from './router.js';
+import { TopBar } from './components/TopBar.js';
+import { Spinner } from './components/Spinner.js';
+import { Login } from './pages/Login.js';
+import { NewLead } from './pages/NewLead.js';
+import { LeadDetail } from './pages/LeadDetail.js';
+
+const HOME = '/leads/new';
+
+// Order matters: "/leads/new" must win over "/leads/:id".
+const ROUTES = [
+  { path: '/login', page: Login, title: 'Sign in', public: true },
+  { path: '/leads/new', page: NewLead, title: 'New lead' },
+  { path: '/leads/:id', page: LeadDetail, title: 'Lead' },
+];
+
+function App() {
+  const session = useSession();
+  const route = useRoute();
+  const match = matchRoute(ROUTES, route.path);
+  const signedIn = session.status === 'signed-in';
+
+  useEffect(() => {
+    document.title = match ? `${match.route.title} · Lead Flood` : 'Lead Flood';
+  }, [match?.route]);
+
+  if (session.status === 'restoring') {
+    return html`<div class="splash"><${Spinner} label="Loading Lead Flood…" /></div>`;
+  }
+  if (!match) return html`<${Redirect} to=${signedIn ? HOME : '/login'} />`;
+
+  if (!signedIn && !match.route.public) {
+    // Come back here after signing in, unless the user signed out on purpose.
+    const next = session.endedBy === 'user' ? '' : `?next=${encodeURIComponent(route.raw)}`;
+    return html`<${Redirect} to=${`/login${next}`} />`;
+  }
+  if (signedIn && match.route.path === '/login') {
+    const next = route.query.get('next');
+    return html`<${Redirect} to=${next && next.startsWith('/') ? next : HOME} />`;
+  }
+
+  const Page = match.route.page;
+  return html`
+    ${signedIn && html`<${TopBar} user=${session.user} path=${route.path} />`}
+    <main class="main">
+      <${Page} key=${route.raw} params=${match.params} query=${route.query} session=${session} />
+    </main>
+  `;
+}
+
+render(html`<${App} />`, document.getElementById('app'));
+restoreSession();

@@ -1,0 +1,84 @@
+import { html } from 'htm/preact';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api } from '../api.js';
+import { navigate } from '../router.js';
+import { Field } from '../components/Field.js';
+import { ProblemAlert } from '../components/ProblemAlert.js';
+
+// Form inputs, keyed by the camelCase API field names so a 422's
+// errors[].field lands next to the right input.
+const INPUTS = [
+  { name: 'email', label: 'Email', type: 'email', testid: 'lead-email', autocomplete: 'off' },
+  { name: 'firstName', label: 'First name', testid: 'lead-first-name' },
+  { name: 'lastName', label: 'Last name', testid: 'lead-last-name' },
+  { name: 'companyName', label: 'Company', testid: 'lead-company', optional: true },
+  { name: 'title', label: 'Title', testid: 'lead-title', optional: true },
+];
+const FIELDS = INPUTS.map((i) => i.name);
+const EMPTY = Object.fromEntries(FIELDS.map((f) => [f, '']));
+
+export function NewLead() {
+  const [form, setForm] = useState(EMPTY);
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const firstRef = useRef();
+
+  useEffect(() => firstRef.current?.focus(), []);
+
+  async function onSubmit(e) {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    // Optional fields are left out when blank rather than sent as "".
+    const body = {};
+    for (const { name, optional } of INPUTS) {
+      const value = form[name].trim();
+      if (value || !optional) body[name] = value;
+    }
+    try {
+      const { leadId, jobId } = await api.post('/v1/leads', body);
+      navigate(`/leads/${encodeURIComponent(leadId)}?job=${encodeURIComponent(jobId)}`);
+    } catch (err) {
+      setError(err);
+      setBusy(false);
+    }
+  }
+
+  return html`<section class="narrow">
+    <header class="page-head">
+      <h1>New lead</h1>
+      <p class="muted">Add a contact; Lead Flood enriches it in the background.</p>
+    </header>
+    <!-- noValidate: the server is the single source of validation truth, and
+         its 422 field errors are shown next to the inputs below. -->
+    <form class="card form" onSubmit=${onSubmit} noValidate>
+      <${ProblemAlert} error=${error} testid="lead-form-error" fields=${FIELDS} />
+      <div class="form-grid">
+        ${INPUTS.map(
+          ({ name, label, type = 'text', testid, optional, autocomplete }, i) => html`<${Field}
+            key=${name}
+            id=${`lead-${name}`}
+            label=${label}
+            name=${name}
+            type=${type}
+            testid=${testid}
+            optional=${optional}
+            autocomplete=${autocomplete}
+            inputRef=${i === 0 ? firstRef : undefined}
+            error=${error}
+            value=${form[name]}
+            onInput=${(e) => {
+              const value = e.currentTarget.value;
+              setForm((f) => ({ ...f, [name]: value }));
+            }}
+          />`,
+        )}
+      </div>
+      <div class="form-actions">
+        <button type="submit" class="btn btn-primary" data-testid="lead-submit" disabled=${busy}>
+          ${busy ? 'Creating…' : 'Create lead'}
+        </button>
+      </div>
+    </form>
+  </section>`;
+}

@@ -1,0 +1,88 @@
+"""The NATS JetStream bus: the streams every service shares, publishing with de-duplication ids."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+import nats
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.api import RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import BadRequestError
+
+log = logging.getLogger(__name__)
+
+MSG_ID = "Nats-Msg-Id"
+TYPE_HEADER = "Lf-Type"
+
+
+@dataclass(frozen=True)
+class Stream:
+    name: str
+    subjects: list[str]
+    retention: RetentionPolicy
+    max_age_s: float = 0
+    # A republish of the same Nats-Msg-Id inside this window is dropped by the server: this is what
+    # makes an outbox relay that crashed between publish and bookkeeping safe to run again.
+    duplicate_window_s: float = 30 * 60
+
+
+JOBS = Stream("JOBS", ["jobs.>"], RetentionPolicy.WORK_QUEUE)
+EVENTS = Stream(
+    "EVENTS",
+    ["leads.>", "icp.>", "sequences.>", "inbox.>", "runs.>"],
+    RetentionPolicy.LIMITS,
+    max_age_s=7 * 24 * 3600,
+)
+STREAMS = (JOBS, EVENTS)
+
+
+class Bus:
+    """One NATS connection per process, with its JetStream context."""
+
+    def __init__(self, nc: Client, timeout_s: float = 5.0) -> None:
+        self.nc = nc
+        self.js: JetStreamContext = nc.jetstream(timeout=timeout_s)
+
+    @classmethod
+    async def connect(cls, url: str, *, name: str) -> Bus:
+        # Reconnect forever: a NATS restart must not kill a service that can wait it out.
+        nc = await nats.connect(url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.5, connect_timeout=5)
+        bus = cls(nc)
+        await bus.ensure_streams()
+        return bus
+
+    async def ensure_streams(self) -> None:
+        """Create or update the shared streams; every process may race to do it, which is harmless."""
+        for stream in STREAMS:
+            config = StreamConfig(
+                name=stream.name,
+                subjects=stream.subjects,
+                retention=stream.retention,
+                storage=StorageType.FILE,
+                max_age=stream.max_age_s,
+                duplicate_window=stream.duplicate_window_s,
+            )
+            try:
+                await self.js.add_stream(config)
+            except BadRequestError:
+                await self.js.update_stream(config)
+
+    async def publish(
+        self, subject: str, payload: bytes, *, msg_id: str, headers: dict[str, str] | None = None
+    ) -> bool:
+        """Publish and wait for the stream's ack; False when the server dropped it as a duplicate."""
+        ack = await self.js.publish(subject, payload, headers={**(headers or {}), MSG_ID: msg_id})
+        return not ack.duplicate
+
+    async def close(self) -> None:
+        """Drain (finish in-flight publishes and acks), but never hang a shutdown on it."""
+        if self.nc.is_closed:
+            return
+        try:
+            await asyncio.wait_for(self.nc.drain(), timeout=5)
+        except Exception:  # a drain that cannot finish still ends in a close
+            log.warning("NATS drain did not finish; closing")
+            await self.nc.close()

@@ -1,0 +1,84 @@
+"""Domain errors, and the one place that turns them into gRPC status codes (with field details)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import grpc
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+
+@dataclass
+class FieldViolation:
+    field: str
+    message: str
+
+
+@dataclass
+class DomainError(Exception):
+    """Base of the errors a domain function raises; the transport decides what the caller sees."""
+
+    message: str
+    violations: list[FieldViolation] = field(default_factory=list)
+    code = grpc.StatusCode.INTERNAL
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidArgument(DomainError):
+    code = grpc.StatusCode.INVALID_ARGUMENT
+
+    @classmethod
+    def on(cls, field_name: str, message: str) -> InvalidArgument:
+        return cls(f"{field_name}: {message}", [FieldViolation(field_name, message)])
+
+
+class NotFound(DomainError):
+    code = grpc.StatusCode.NOT_FOUND
+
+
+class AlreadyExists(DomainError):
+    code = grpc.StatusCode.ALREADY_EXISTS
+
+
+class FailedPrecondition(DomainError):
+    code = grpc.StatusCode.FAILED_PRECONDITION
+
+
+class ResourceExhausted(DomainError):
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+class Unavailable(DomainError):
+    code = grpc.StatusCode.UNAVAILABLE
+
+
+class Unauthenticated(DomainError):
+    code = grpc.StatusCode.UNAUTHENTICATED
+
+
+def to_rpc_status(error: DomainError) -> grpc.Status:
+    """A rich gRPC status: code, message and a google.rpc.BadRequest with the fields at fault."""
+    status = status_pb2.Status(code=getattr(code_pb2, error.code.name), message=error.message)
+    if error.violations:
+        detail = error_details_pb2.BadRequest(
+            field_violations=[
+                error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.message)
+                for v in error.violations
+            ]
+        )
+        status.details.add().Pack(detail)
+    return rpc_status.to_status(status)
+
+
+def field_violations(status: status_pb2.Status | None) -> list[FieldViolation]:
+    """The field violations a rich status carries, for the gateway's problem body."""
+    found: list[FieldViolation] = []
+    for detail in status.details if status else []:
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+            found += [FieldViolation(v.field, v.description) for v in bad.field_violations]
+    return found

@@ -1,0 +1,59 @@
+"""Channels to other services: a deadline on every call, retries on UNAVAILABLE, context as metadata."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import grpc
+
+from leadflood_platform import context
+
+# Transparent retries for a peer that is briefly down (restart, rollout); never for other codes,
+# because a non-idempotent call that reached the server must not run twice.
+RETRY_POLICY = {
+    "methodConfig": [
+        {
+            "name": [{}],
+            "retryPolicy": {
+                "maxAttempts": 4,
+                "initialBackoff": "0.1s",
+                "maxBackoff": "1s",
+                "backoffMultiplier": 2,
+                "retryableStatusCodes": ["UNAVAILABLE"],
+            },
+        }
+    ]
+}
+
+
+class DeadlineAndContext(grpc.aio.UnaryUnaryClientInterceptor):
+    """Adds the default deadline when the caller set none, and the request context as metadata."""
+
+    def __init__(self, timeout_s: float) -> None:
+        self.timeout_s = timeout_s
+
+    async def intercept_unary_unary(self, continuation, details, request):  # type: ignore[no-untyped-def]
+        metadata = list(details.metadata or ()) + context.outgoing_metadata()
+        details = details._replace(
+            timeout=details.timeout if details.timeout is not None else self.timeout_s,
+            metadata=grpc.aio.Metadata(*metadata),
+        )
+        return await continuation(details, request)
+
+
+def channel(target: str, *, timeout_s: float, traced: bool = False) -> grpc.aio.Channel:
+    interceptors: list[Any] = [DeadlineAndContext(timeout_s)]
+    if traced:
+        from opentelemetry.instrumentation.grpc import aio_client_interceptors
+
+        interceptors += aio_client_interceptors()
+    return grpc.aio.insecure_channel(
+        target,
+        options=[
+            ("grpc.enable_retries", 1),
+            ("grpc.service_config", json.dumps(RETRY_POLICY)),
+            ("grpc.keepalive_time_ms", 30_000),
+        ],
+        interceptors=interceptors,
+    )

@@ -1,0 +1,48 @@
+"""Server interceptor: binds the caller's context from metadata and maps domain errors to gRPC codes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import grpc
+
+from leadflood_platform import context
+from leadflood_platform.errors import DomainError, to_rpc_status
+
+log = logging.getLogger(__name__)
+
+
+class ContextAndErrors(grpc.aio.ServerInterceptor):
+    """The one place a service turns a DomainError into a status; anything else is INTERNAL, no trace."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(details)
+        if handler is None or handler.unary_unary is None:
+            return handler  # health Watch and reflection streams pass through untouched
+        metadata = dict(details.invocation_metadata or ())
+        values = {name: metadata.get(key) for name, key in context.METADATA_KEYS.items()}
+        inner = handler.unary_unary
+
+        async def unary(request: Any, ctx: grpc.aio.ServicerContext) -> Any:
+            with context.bound(**values):
+                try:
+                    return await inner(request, ctx)
+                except grpc.aio.AbortError:
+                    raise
+                except DomainError as error:
+                    await ctx.abort_with_status(to_rpc_status(error))
+                except Exception:
+                    log.exception("unhandled error", extra={"method": details.method})
+                    await ctx.abort(grpc.StatusCode.INTERNAL, "internal error")
+
+        return grpc.unary_unary_rpc_method_handler(
+            unary,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )

@@ -1,0 +1,257 @@
+"""Background jobs: queue one with its data, run it from JetStream with retries, record every execution."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from google.protobuf.json_format import MessageToDict
+from google.protobuf.message import DecodeError, Message
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as FetchTimeout
+from nats.js.api import AckPolicy, ConsumerConfig
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from leadflood_platform import context, outbox, tracing
+from leadflood_platform.bus import JOBS, MSG_ID, Bus
+from leadflood_platform.db import Database
+from leadflood_platform.tables import PlatformTables
+
+log = logging.getLogger(__name__)
+
+QUEUED, RUNNING, COMPLETED, FAILED = "queued", "running", "completed", "failed"
+TERMINAL = {COMPLETED, FAILED}
+
+
+class RetryableJobError(Exception):
+    """A transient fault (a provider's 5xx, a timeout): the job is tried again after a backoff."""
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """One kind of job a service runs: its subject, message type and what to do with it."""
+
+    type: str
+    subject: str
+    message_type: type[Message]
+    # The slow part (a provider call), given the attempt number, outside any transaction;
+    # raise RetryableJobError to retry.
+    perform: Callable[[Message, int], Awaitable[Any]]
+    # Records what perform returned, in the transaction that completes the job, so the effects and
+    # the completion commit together; returns the job's result.
+    apply: Callable[[AsyncSession, Message, Any], Awaitable[dict[str, Any]]]
+    # Runs in the transaction that marks the job failed, to record the failure on the domain object.
+    on_failure: Callable[[AsyncSession, Message, str], Awaitable[None]] | None = None
+    # Runs in the transaction that marks the job running, e.g. to show a lead as processing.
+    on_start: Callable[[AsyncSession, Message], Awaitable[None]] | None = None
+
+
+async def enqueue(
+    session: AsyncSession,
+    tables: PlatformTables,
+    kind: JobKind,
+    message: Message,
+    *,
+    org_id: uuid.UUID,
+    max_attempts: int,
+) -> uuid.UUID:
+    """Record a queued job and put its message in the outbox, both in the caller's transaction."""
+    job_id = uuid.uuid4()
+    if "job_id" in message.DESCRIPTOR.fields_by_name:
+        message.job_id = str(job_id)  # type: ignore[attr-defined]
+    await session.execute(
+        insert(tables.jobs).values(
+            id=job_id,
+            org_id=org_id,
+            type=kind.type,
+            status=QUEUED,
+            max_attempts=max_attempts,
+            payload=MessageToDict(message),
+        )
+    )
+    await outbox.enqueue(session, tables, subject=kind.subject, message=message, msg_id=str(job_id))
+    return job_id
+
+
+async def get(session: AsyncSession, tables: PlatformTables, *, job_id: uuid.UUID, org_id: uuid.UUID) -> Row | None:
+    """One job of the org, or None."""
+    jobs = tables.jobs
+    query = select(jobs).where(jobs.c.id == job_id, jobs.c.org_id == org_id)
+    return (await session.execute(query)).first()
+
+
+class JobWorker:
+    """Durable pull consumers on the JOBS stream; explicit acks; nak with delay to retry; term for poison."""
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        db: Database,
+        bus: Bus,
+        tables: PlatformTables,
+        kinds: list[JobKind],
+        backoff_ms: list[int],
+        ack_wait_ms: int,
+        concurrency: int = 4,
+    ) -> None:
+        self.service, self.db, self.bus, self.tables = service, db, bus, tables
+        self.kinds, self.backoff_ms, self.ack_wait_ms = kinds, backoff_ms, ack_wait_ms
+        self.concurrency = concurrency
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await asyncio.gather(*(self._consume(kind, stop) for kind in self.kinds))
+
+    async def _consume(self, kind: JobKind, stop: asyncio.Event) -> None:
+        durable = f"{self.service}-{kind.type}".replace(".", "-")
+        sub = await self.bus.js.pull_subscribe(
+            kind.subject,
+            durable=durable,
+            stream=JOBS.name,
+            config=ConsumerConfig(
+                ack_policy=AckPolicy.EXPLICIT,
+                ack_wait=self.ack_wait_ms / 1000,
+                # Attempts are counted by the job record; the server must never give up on its own.
+                max_deliver=-1,
+                max_ack_pending=self.concurrency * 4,
+            ),
+        )
+        log.info("consuming", extra={"subject": kind.subject, "durable": durable})
+        try:
+            await self._fetch_until(stop, kind, sub)
+        finally:
+            # A pull subscription left open keeps the connection's drain waiting at shutdown.
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+
+    async def _fetch_until(self, stop: asyncio.Event, kind: JobKind, sub: Any) -> None:
+        while not stop.is_set():
+            try:
+                msgs = await sub.fetch(self.concurrency, timeout=1)
+            except (TimeoutError, FetchTimeout):
+                continue
+            except Exception:
+                log.exception("fetch failed", extra={"subject": kind.subject})
+                await asyncio.sleep(1)
+                continue
+            await asyncio.gather(*(self.process(kind, msg) for msg in msgs))
+
+    async def process(self, kind: JobKind, msg: Msg) -> None:
+        """Run one delivery of a job; safe to call again for the same job after a crash."""
+        headers = msg.headers or {}
+        raw_id = headers.get(MSG_ID, "")
+        with tracing.consuming(headers, kind.type), context.bound(job_id=raw_id):
+            try:
+                job_id = uuid.UUID(raw_id)
+                message = kind.message_type.FromString(msg.data)
+            except (ValueError, DecodeError) as exc:
+                await self._poison(kind, msg, f"undecodable message: {exc}")
+                return
+            delivery = msg.metadata.num_delivered or 1
+            job = await self._claim(kind, job_id, message, delivery)
+            if job is None:
+                await self._poison(kind, msg, f"no job record {job_id}")
+                return
+            with context.bound(org_id=str(job.org_id)):
+                if job.status in TERMINAL:
+                    # A redelivery of work already finished (crash after commit, before ack).
+                    log.info("job already finished; acking redelivery", extra={"status": job.status})
+                    await msg.ack_sync()
+                    return
+                if delivery > job.max_attempts:
+                    await self._fail(kind, job_id, message, msg, f"gave up after {job.max_attempts} attempts")
+                    return
+                await self._execute(kind, job, message, msg, delivery)
+
+    async def _execute(self, kind: JobKind, job: Row, message: Message, msg: Msg, delivery: int) -> None:
+        keepalive = asyncio.create_task(self._keep_in_progress(msg))
+        try:
+            outcome = await kind.perform(message, delivery)
+            async with self.db.transaction() as session:
+                result = await kind.apply(session, message, outcome)
+                await self._set(session, job.id, status=COMPLETED, result=result, error=None, finished_at=func.now())
+        except RetryableJobError as exc:
+            keepalive.cancel()
+            if delivery < job.max_attempts:
+                delay_ms = self.backoff_ms[min(delivery, len(self.backoff_ms)) - 1] if self.backoff_ms else 0
+                log.warning(
+                    "job attempt failed; retrying", extra={"attempt": delivery, "delay_ms": delay_ms, "error": str(exc)}
+                )
+                async with self.db.transaction() as session:
+                    await self._set(session, job.id, status=QUEUED, error=str(exc))
+                await msg.nak(delay=delay_ms / 1000)
+            else:
+                await self._fail(kind, job.id, message, msg, str(exc))
+            return
+        except Exception as exc:
+            keepalive.cancel()
+            log.exception("job failed permanently")
+            await self._fail(kind, job.id, message, msg, str(exc) or type(exc).__name__)
+            return
+        finally:
+            keepalive.cancel()
+        await msg.ack_sync()
+        log.info("job completed", extra={"attempt": delivery})
+
+    async def _claim(self, kind: JobKind, job_id: uuid.UUID, message: Message, delivery: int) -> Row | None:
+        jobs = self.tables.jobs
+        async with self.db.transaction() as session:
+            job = (await session.execute(select(jobs).where(jobs.c.id == job_id).with_for_update())).first()
+            if job is None or job.status in TERMINAL or delivery > job.max_attempts:
+                return job
+            await self._set(
+                session,
+                job_id,
+                status=RUNNING,
+                attempts=delivery,
+                started_at=func.coalesce(jobs.c.started_at, func.now()),
+            )
+            if kind.on_start:
+                with context.bound(org_id=str(job.org_id)):
+                    await kind.on_start(session, message)
+            return job
+
+    async def _fail(self, kind: JobKind, job_id: uuid.UUID, message: Message, msg: Msg, error: str) -> None:
+        async with self.db.transaction() as session:
+            await self._set(session, job_id, status=FAILED, error=error, finished_at=func.now())
+            if kind.on_failure:
+                await kind.on_failure(session, message, error)
+        log.error("job failed", extra={"error": error})
+        await msg.term()
+
+    async def _poison(self, kind: JobKind, msg: Msg, error: str) -> None:
+        """Terminate a message that can never succeed, and keep a record of it."""
+        log.error("poison message terminated", extra={"subject": msg.subject, "error": error})
+        async with self.db.transaction() as session:
+            await session.execute(
+                insert(self.tables.jobs).values(
+                    id=uuid.uuid4(),
+                    org_id=uuid.UUID(int=0),
+                    type=kind.type,
+                    status=FAILED,
+                    attempts=msg.metadata.num_delivered or 1,
+                    max_attempts=0,
+                    payload={"subject": msg.subject, "headers": dict(msg.headers or {}), "data": msg.data.hex()},
+                    error=f"poison: {error}",
+                    finished_at=func.now(),
+                )
+            )
+        await msg.term()
+
+    async def _set(self, session: AsyncSession, job_id: uuid.UUID, **values: Any) -> None:
+        jobs = self.tables.jobs
+        await session.execute(update(jobs).where(jobs.c.id == job_id).values(updated_at=func.now(), **values))
+
+    async def _keep_in_progress(self, msg: Msg) -> None:
+        """Tell JetStream a long job is alive, so it is not redelivered to another worker meanwhile."""
+        with contextlib.suppress(asyncio.CancelledError):
+            while True:
+                await asyncio.sleep(self.ack_wait_ms / 3000)
+                await msg.in_progress()

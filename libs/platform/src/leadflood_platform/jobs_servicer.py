@@ -1,0 +1,45 @@
+"""leadflood.jobs.v1.JobsService over a service's own job_executions table."""
+
+from __future__ import annotations
+
+from leadflood.jobs.v1 import jobs_pb2, jobs_pb2_grpc
+from leadflood_platform import context
+from leadflood_platform import jobs as job_store
+from leadflood_platform.convert import parse_id, struct, timestamp
+from leadflood_platform.db import Database
+from leadflood_platform.errors import NotFound
+from leadflood_platform.tables import PlatformTables
+
+STATUS = {
+    "queued": jobs_pb2.JOB_STATUS_QUEUED,
+    "running": jobs_pb2.JOB_STATUS_RUNNING,
+    "completed": jobs_pb2.JOB_STATUS_COMPLETED,
+    "failed": jobs_pb2.JOB_STATUS_FAILED,
+}
+
+
+class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
+    def __init__(self, db: Database, tables: PlatformTables) -> None:
+        self.db, self.tables = db, tables
+
+    async def GetJob(self, request: jobs_pb2.GetJobRequest, ctx) -> jobs_pb2.GetJobResponse:  # type: ignore[no-untyped-def]
+        job_id = parse_id(request.job_id, "job")
+        async with self.db.transaction() as session:
+            row = await job_store.get(session, self.tables, job_id=job_id, org_id=context.require_org())
+        if row is None:
+            raise NotFound(f"job {request.job_id} not found")
+        return jobs_pb2.GetJobResponse(
+            job=jobs_pb2.Job(
+                id=str(row.id),
+                type=row.type,
+                status=STATUS[row.status],
+                attempts=row.attempts,
+                max_attempts=row.max_attempts,
+                error=row.error or "",
+                payload=struct(row.payload),
+                result=struct(row.result),
+                created_at=timestamp(row.created_at),
+                started_at=timestamp(row.started_at),
+                finished_at=timestamp(row.finished_at),
+            )
+        )

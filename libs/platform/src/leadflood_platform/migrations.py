@@ -1,0 +1,47 @@
+"""Runs a service's Alembic migrations against its own schema, as its own role."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from alembic import command, context
+from alembic.config import Config
+from sqlalchemy import MetaData, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+
+
+def upgrade(*, url: str, schema: str, script_location: Path, target_metadata: MetaData) -> None:
+    """Migrate to head; a PostgreSQL advisory lock makes concurrent callers take turns."""
+
+    def run(connection: Connection) -> None:
+        config = Config()
+        config.set_main_option("script_location", str(script_location))
+        config.attributes.update(connection=connection, schema=schema, metadata=target_metadata)
+        connection.execute(text("select pg_advisory_xact_lock(hashtext(:s))"), {"s": schema})
+        command.upgrade(config, "head")
+
+    async def main() -> None:
+        engine = create_async_engine(url)
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(run)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(main())
+
+
+def run_env() -> None:
+    """The body of every service's migrations/env.py: online mode on the connection handed in."""
+    attributes = context.config.attributes
+    context.configure(
+        connection=attributes["connection"],
+        target_metadata=attributes["metadata"],
+        version_table_schema=attributes["schema"],
+        include_schemas=True,
+        transactional_ddl=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()

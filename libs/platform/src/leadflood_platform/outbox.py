@@ -1,0 +1,87 @@
+"""The transactional outbox: messages written with the data they describe, published after commit."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import asyncpg
+from google.protobuf.message import Message
+from sqlalchemy import delete, insert, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from leadflood_platform import tracing
+from leadflood_platform.bus import TYPE_HEADER, Bus
+from leadflood_platform.db import Database
+from leadflood_platform.tables import PlatformTables
+
+log = logging.getLogger(__name__)
+
+
+async def enqueue(
+    session: AsyncSession, tables: PlatformTables, *, subject: str, message: Message, msg_id: str
+) -> None:
+    """Write a message to the outbox in the caller's transaction; the relay publishes it after commit."""
+    headers = tracing.message_headers() | {TYPE_HEADER: message.DESCRIPTOR.full_name}
+    await session.execute(
+        insert(tables.outbox).values(
+            subject=subject, msg_id=msg_id, payload=message.SerializeToString(), headers=headers
+        )
+    )
+    # Delivered on commit only, so the relay never wakes for a rolled-back message.
+    await session.execute(text("select pg_notify(:channel, '')"), {"channel": tables.outbox_channel})
+
+
+class OutboxRelay:
+    """Publishes outbox rows to JetStream in order, with Nats-Msg-Id so a re-publish is de-duplicated."""
+
+    def __init__(self, db: Database, bus: Bus, tables: PlatformTables, *, batch: int = 500) -> None:
+        self.db, self.bus, self.tables, self.batch = db, bus, tables, batch
+        self._wake = asyncio.Event()
+
+    async def publish_pending(self) -> int:
+        """Publish one batch and delete it in the same transaction; returns how many were sent."""
+        outbox = self.tables.outbox
+        async with self.db.transaction() as session:
+            rows = (
+                await session.execute(
+                    select(outbox).order_by(outbox.c.id).limit(self.batch).with_for_update(skip_locked=True)
+                )
+            ).all()
+            if not rows:
+                return 0
+            # If the commit below fails after these acks, the rows are published again and the
+            # stream drops them as duplicates of their Nats-Msg-Id.
+            await asyncio.gather(
+                *(self.bus.publish(row.subject, row.payload, msg_id=row.msg_id, headers=row.headers) for row in rows)
+            )
+            await session.execute(delete(outbox).where(outbox.c.id.in_([row.id for row in rows])))
+        return len(rows)
+
+    async def run(self, stop: asyncio.Event, *, poll_interval_s: float = 1.0) -> None:
+        """Publish on every NOTIFY, and poll as a fallback for notifications missed while away."""
+        listener = await self._listen()
+        try:
+            while not stop.is_set():
+                self._wake.clear()
+                try:
+                    sent = await self.publish_pending()
+                except Exception:
+                    log.exception("outbox publish failed; retrying")
+                    sent = 0
+                    await asyncio.sleep(poll_interval_s)
+                if sent == self.batch:
+                    continue
+                waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
+                await asyncio.wait(waiters, timeout=poll_interval_s, return_when=asyncio.FIRST_COMPLETED)
+                for waiter in waiters:
+                    waiter.cancel()
+        finally:
+            await listener.close()
+
+    async def _listen(self) -> asyncpg.Connection:
+        url = make_url(self.db.engine.url).set(drivername="postgresql")
+        conn = await asyncpg.connect(url.render_as_string(hide_password=False), timeout=10)
+        await conn.add_listener(self.tables.outbox_channel, lambda *_: self._wake.set())
+        return conn

@@ -1,0 +1,62 @@
+"""Settings every service reads from its environment, and the refusal of missing or placeholder secrets."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PLACEHOLDERS = {"", "changeme", "change-me", "secret", "todo", "xxx"}
+
+
+class ServiceSettings(BaseSettings):
+    """The base of each service's settings; a service subclasses it to add its own."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    leadflood_env: Literal["local", "test", "production"] = "production"
+    database_url: str = Field(description="This service's own PostgreSQL role, postgresql:// URL")
+    nats_url: str = "nats://127.0.0.1:4222"
+    grpc_port: int = 50051
+    log_level: str = "INFO"
+    otel_exporter_otlp_endpoint: str | None = None
+    grpc_call_timeout_s: float = 5.0
+    # Job retry schedule in milliseconds, one entry per retry (so attempts = len + 1).
+    job_retry_backoff_ms: Annotated[list[int], NoDecode] = [5_000, 15_000, 45_000]
+    # How long JetStream waits for an ack before redelivering to another worker.
+    job_ack_wait_ms: int = 30_000
+
+    icp_grpc_target: str = "127.0.0.1:50051"
+    leads_grpc_target: str = "127.0.0.1:50052"
+    sequences_grpc_target: str = "127.0.0.1:50053"
+    inbox_grpc_target: str = "127.0.0.1:50054"
+    runs_grpc_target: str = "127.0.0.1:50055"
+
+    @field_validator("job_retry_backoff_ms", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [int(part) for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _asyncpg_dialect(cls, value: str) -> str:
+        for prefix in ("postgresql://", "postgres://"):
+            if value.startswith(prefix):
+                return "postgresql+asyncpg://" + value[len(prefix) :]
+        return value
+
+    def grpc_target(self, service: str) -> str:
+        return getattr(self, f"{service}_grpc_target")
+
+
+def require_secret(name: str, value: str | None) -> str:
+    """Stop start-up with a clear message when a required secret is missing or a placeholder."""
+    if value is None or value.strip().lower() in PLACEHOLDERS or len(value) < 16:
+        raise SystemExit(
+            f"{name.upper()} is required: set it to a random value of 16+ characters "
+            "(the local `make run` generates one for you)."
+        )
+    return value

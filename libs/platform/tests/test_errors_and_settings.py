@@ -1,0 +1,48 @@
+"""Domain errors become rich gRPC statuses and back; settings refuse missing or placeholder secrets."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from google.rpc import status_pb2
+
+from leadflood_platform.errors import FieldViolation, InvalidArgument, NotFound, field_violations, to_rpc_status
+from leadflood_platform.settings import ServiceSettings, require_secret
+
+
+def test_invalid_argument_carries_the_field_through_a_rich_status() -> None:
+    status = to_rpc_status(InvalidArgument.on("email", "is not valid"))
+    assert status.code == grpc.StatusCode.INVALID_ARGUMENT
+    decoded = status_pb2.Status.FromString(dict(status.trailing_metadata)["grpc-status-details-bin"])
+    assert field_violations(decoded) == [FieldViolation("email", "is not valid")]
+
+
+def test_not_found_has_no_field_details() -> None:
+    status = to_rpc_status(NotFound("lead x not found"))
+    assert status.code == grpc.StatusCode.NOT_FOUND and status.details == "lead x not found"
+    decoded = status_pb2.Status.FromString(dict(status.trailing_metadata)["grpc-status-details-bin"])
+    assert field_violations(decoded) == []
+
+
+@pytest.mark.parametrize("value", [None, "", "changeme", "short"])
+def test_missing_or_placeholder_secret_stops_start_up(value: str | None) -> None:
+    with pytest.raises(SystemExit, match="AUTH_JWT_SECRET is required"):
+        require_secret("auth_jwt_secret", value)
+
+
+def test_real_secret_is_accepted() -> None:
+    assert require_secret("auth_jwt_secret", "x" * 32) == "x" * 32
+
+
+def test_settings_read_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://leads_svc:pw@127.0.0.1:5432/leadflood")
+    monkeypatch.setenv("JOB_RETRY_BACKOFF_MS", "5,15,45")
+    settings = ServiceSettings()
+    assert settings.database_url == "postgresql+asyncpg://leads_svc:pw@127.0.0.1:5432/leadflood"
+    assert settings.job_retry_backoff_ms == [5, 15, 45]
+
+
+def test_settings_without_a_database_url_fail(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    with pytest.raises(ValueError, match="database_url"):
+        ServiceSettings()

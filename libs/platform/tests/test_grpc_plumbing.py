@@ -1,0 +1,67 @@
+"""The server interceptor and client channel, over a real in-process gRPC server (the jobs contract)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import grpc
+import pytest
+from grpc_status import rpc_status
+
+from leadflood.jobs.v1 import jobs_pb2, jobs_pb2_grpc
+from leadflood_platform import context, grpc_client
+from leadflood_platform.errors import InvalidArgument, field_violations
+from leadflood_platform.interceptors import ContextAndErrors
+
+
+class Probe(jobs_pb2_grpc.JobsServiceServicer):
+    """Answers with what it saw, or fails the way the request's job id asks."""
+
+    async def GetJob(self, request, ctx):  # type: ignore[no-untyped-def]
+        if request.job_id == "invalid":
+            raise InvalidArgument.on("job_id", "is malformed")
+        if request.job_id == "crash":
+            raise RuntimeError("secret internals")
+        if request.job_id == "slow":
+            await asyncio.sleep(2)
+        seen = context.current()
+        return jobs_pb2.GetJobResponse(job=jobs_pb2.Job(id=seen.get("org_id", ""), type=seen.get("request_id", "")))
+
+
+@pytest.fixture
+async def stub() -> AsyncIterator[jobs_pb2_grpc.JobsServiceStub]:
+    server = grpc.aio.server(interceptors=[ContextAndErrors()])
+    jobs_pb2_grpc.add_JobsServiceServicer_to_server(Probe(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    channel = grpc_client.channel(f"127.0.0.1:{port}", timeout_s=0.5)
+    yield jobs_pb2_grpc.JobsServiceStub(channel)
+    await channel.close()
+    await server.stop(None)
+
+
+async def test_context_travels_as_metadata(stub: jobs_pb2_grpc.JobsServiceStub) -> None:
+    with context.bound(org_id="org-7", request_id="req-9"):
+        reply = await stub.GetJob(jobs_pb2.GetJobRequest(job_id="x"))
+    assert (reply.job.id, reply.job.type) == ("org-7", "req-9")
+
+
+async def test_domain_error_is_its_code_with_field_details(stub: jobs_pb2_grpc.JobsServiceStub) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.GetJob(jobs_pb2.GetJobRequest(job_id="invalid"))
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert [v.field for v in field_violations(rpc_status.from_call(caught.value))] == ["job_id"]
+
+
+async def test_unexpected_error_is_internal_without_its_message(stub: jobs_pb2_grpc.JobsServiceStub) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.GetJob(jobs_pb2.GetJobRequest(job_id="crash"))
+    assert caught.value.code() == grpc.StatusCode.INTERNAL
+    assert "secret" not in (caught.value.details() or "")
+
+
+async def test_every_call_gets_the_default_deadline(stub: jobs_pb2_grpc.JobsServiceStub) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.GetJob(jobs_pb2.GetJobRequest(job_id="slow"))
+    assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED

@@ -1,0 +1,18 @@
+"""Wires the icp service into the platform."""
+
+from pathlib import Path
+
+from icp.models import Base, platform_tables
+from leadflood_platform.server import ServiceSpec
+from leadflood_platform.settings import ServiceSettings
+
+
+def spec() -> ServiceSpec:
+    return ServiceSpec(
+        name="icp",
+        settings=ServiceSettings(),
+        metadata=Base.metadata,
+        tables=platform_tables,
+        migrations=Path(__file__).resolve().parents[2] / "migrations",
+        register=lambda server, runtime: [],
+    )

@@ -1,0 +1,1 @@
+"""The leads service: people a team may reach, and their enrichment."""

@@ -1,0 +1,35 @@
+"""What the end-to-end tests share: waiting on a lead, reading problem bodies."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import httpx
+
+TERMINAL = {"enriched", "failed"}
+
+
+def unique_email(tag: str = "lead") -> str:
+    return f"{tag}-{uuid.uuid4().hex[:10]}@example.com"
+
+
+def wait_for_lead(client: httpx.Client, lead_id: str, *, timeout_s: float = 20) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        lead = client.get(f"/v1/leads/{lead_id}").json()
+        if lead["status"] in TERMINAL:
+            return lead
+        time.sleep(0.05)
+    raise AssertionError(f"lead {lead_id} still {lead['status']} after {timeout_s}s")
+
+
+def assert_problem(reply: httpx.Response, status: int) -> dict[str, Any]:
+    """A problem+json error of that status, with the fields RFC 9457 names and a request id."""
+    assert reply.status_code == status, reply.text
+    assert reply.headers["content-type"].startswith("application/problem+json")
+    assert reply.headers.get("x-request-id")
+    body = reply.json()
+    assert body["status"] == status and body["title"] and body["detail"]
+    return body
