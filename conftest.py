@@ -17,6 +17,8 @@ TEST_ENV = {
     "JOB_RETRY_BACKOFF_MS": "100,200,400",
     "JOB_ACK_WAIT_MS": "2000",
     "SANDBOX_ENRICH_DELAY_MS": "20",
+    # Slow enough to stop a worker in the middle of a run, fast enough for a 10-page run.
+    "SANDBOX_SEARCH_PAGE_DELAY_MS": "150",
     "LOG_LEVEL": "INFO",
 }
 

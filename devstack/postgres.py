@@ -261,6 +261,9 @@ async def bootstrap_database(admin_dsn: str, database: str, roles: dict[str, str
             # Nobody gets anything by default; each role is granted exactly its own corner below.
             await conn.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
             await conn.execute(f"REVOKE ALL ON DATABASE {db_ident} FROM PUBLIC")
+            # Extensions live in their own schema every role may use (pg_trgm backs the lead search).
+            await conn.execute("CREATE SCHEMA IF NOT EXISTS extensions")
+            await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA extensions")
             for schema, password in roles.items():
                 role = service_role(schema)
                 schema_ident, role_ident = _ident(schema), _ident(role)
@@ -273,6 +276,7 @@ async def bootstrap_database(admin_dsn: str, database: str, roles: dict[str, str
                 await conn.execute(f"GRANT CONNECT ON DATABASE {db_ident} TO {role_ident}")
                 await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema_ident} AUTHORIZATION {role_ident}")
                 await conn.execute(f"ALTER ROLE {role_ident} SET search_path = {schema_ident}")
+                await conn.execute(f"GRANT USAGE ON SCHEMA extensions TO {role_ident}")
                 log.info("database role ready", extra={"database": database, "role": role, "schema": schema})
         finally:
             await conn.close()

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ("icp", "leads", "sequences", "inbox", "runs")
 # Services that run background jobs, each in its own worker process.
-WORKERS = ("leads",)
+WORKERS = ("icp", "leads")
 DATABASE = "leadflood"
 
 

@@ -35,7 +35,7 @@ NAMESPACES = {"dev": "leadflood-dev", "staging": "leadflood-staging", "productio
 KUBERNETES_VERSIONS = ("1.33.0", "1.37.0")
 
 GRPC_SERVICES = ("icp", "leads", "sequences", "inbox", "runs")
-WORKERS = ("leads-worker",)
+WORKERS = ("icp-worker", "leads-worker")
 APP_UID = 10001
 GRPC_PORT = 50051
 HTTP_PORT = 8080

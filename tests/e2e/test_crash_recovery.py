@@ -36,7 +36,7 @@ async def _updated_events(nats_url: str, lead_id: str) -> int:
                 msg = await sub.next_msg(timeout=0.5)
             except nats.errors.TimeoutError:
                 return count
-            count += events_pb2.LeadUpdated.FromString(msg.data).lead.id == lead_id
+            count += sum(lead.id == lead_id for lead in events_pb2.LeadUpdated.FromString(msg.data).leads)
     finally:
         await nc.close()
 

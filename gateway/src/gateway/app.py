@@ -14,7 +14,7 @@ from gateway.clients import Services
 from gateway.config import DEMO_EMAIL, DEMO_PASSWORD, GatewaySettings
 from gateway.middleware import RequestContext
 from gateway.routes import auth as auth_routes
-from gateway.routes import health, jobs, leads
+from gateway.routes import health, icps, jobs, leads
 from leadflood_platform.bus import Bus
 from leadflood_platform.db import Database
 
@@ -47,7 +47,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app = FastAPI(title="Lead Flood API", version="1", lifespan=lifespan, docs_url="/docs", redoc_url=None)
     app.state.settings, app.state.token_policy = settings, token_policy
     problems.install(app)
-    for router in (health.router, auth_routes.router, leads.router, jobs.router):
+    for router in (health.router, auth_routes.router, icps.router, leads.router, jobs.router):
         app.include_router(router)
     app.mount("/vendor", StaticFiles(directory=settings.web_dir / "node_modules", check_dir=False), name="vendor")
     app.mount("/", StaticFiles(directory=settings.web_dir, html=True, check_dir=False), name="web")

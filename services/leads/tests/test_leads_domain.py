@@ -6,7 +6,8 @@ import pytest
 
 from leadflood_platform.errors import InvalidArgument
 from leadflood_platform.jobs import RetryableJobError
-from leads.enrichment import PermanentEnrichmentError, SandboxEnricher, seniority
+from leads.providers.base import PermanentEnrichmentError
+from leads.providers.sandbox import SandboxEnricher, seniority
 from leads.service import NewLead, normalise_email
 
 
@@ -45,8 +46,12 @@ def test_seniority_from_title(title: str, level: str) -> None:
 
 async def test_sandbox_is_deterministic_per_domain() -> None:
     enricher = SandboxEnricher(delay_ms=0)
-    first = await enricher.enrich(email="a@acme.io", title="CTO", attempt=1)
-    again = await enricher.enrich(email="b@acme.io", title="CTO", attempt=1)
+    first = await enricher.enrich(
+        email="a@acme.io", first_name="A", last_name="B", company_domain="", title="CTO", attempt=1
+    )
+    again = await enricher.enrich(
+        email="b@acme.io", first_name="B", last_name="C", company_domain="", title="CTO", attempt=1
+    )
     assert first["companyDomain"] == "acme.io" and first["industry"] == again["industry"]
     assert first["linkedinUrl"].endswith("/a")
 
@@ -54,7 +59,15 @@ async def test_sandbox_is_deterministic_per_domain() -> None:
 async def test_sandbox_failure_modes() -> None:
     enricher = SandboxEnricher(delay_ms=0)
     with pytest.raises(PermanentEnrichmentError):
-        await enricher.enrich(email="unknown@acme.io", title="", attempt=1)
+        await enricher.enrich(
+            email="unknown@acme.io", first_name="", last_name="", company_domain="", title="", attempt=1
+        )
     with pytest.raises(RetryableJobError):
-        await enricher.enrich(email="flaky@acme.io", title="", attempt=1)
-    assert (await enricher.enrich(email="flaky@acme.io", title="", attempt=2))["companyDomain"] == "acme.io"
+        await enricher.enrich(
+            email="flaky@acme.io", first_name="", last_name="", company_domain="", title="", attempt=1
+        )
+    assert (
+        await enricher.enrich(
+            email="flaky@acme.io", first_name="", last_name="", company_domain="", title="", attempt=2
+        )
+    )["companyDomain"] == "acme.io"

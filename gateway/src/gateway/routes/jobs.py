@@ -13,13 +13,10 @@ from gateway.auth import Principal
 from gateway.deps import principal
 from gateway.problems import Problem
 from gateway.routes.leads import enum_word
+from gateway.routes.schemas import Timestamps
 from leadflood.jobs.v1 import jobs_pb2
 
 router = APIRouter()
-
-
-def _time(job: jobs_pb2.Job, name: str) -> str | None:
-    return getattr(job, name).ToJsonString() if job.HasField(name) else None
 
 
 def job_json(job: jobs_pb2.Job) -> dict[str, Any]:
@@ -32,9 +29,7 @@ def job_json(job: jobs_pb2.Job) -> dict[str, Any]:
         "error": job.error or None,
         "payload": MessageToDict(job.payload),
         "result": MessageToDict(job.result) if job.HasField("result") else None,
-        "createdAt": _time(job, "created_at"),
-        "startedAt": _time(job, "started_at"),
-        "finishedAt": _time(job, "finished_at"),
+        **Timestamps.of(job, "created_at", "started_at", "finished_at"),
     }
 
 

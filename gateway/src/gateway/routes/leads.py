@@ -1,20 +1,32 @@
-"""POST /v1/leads, GET /v1/leads/{id}."""
+"""Leads: create, read, list, edit, delete, enrich, CSV import and export: /v1/leads..."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import csv
+import io
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import StreamingResponse
 from google.protobuf.json_format import MessageToDict
 from pydantic import Field
 
 from gateway.auth import Principal
 from gateway.deps import principal
-from gateway.routes.schemas import Body
+from gateway.problems import Problem
+from gateway.routes.schemas import Body, Timestamps
 from leadflood.leads.v1 import leads_pb2
 
-router = APIRouter(dependencies=[Depends(principal)])
+router = APIRouter()
 Who = Annotated[Principal, Depends(principal)]
+IMPORT_BATCH = 500
+MAX_IMPORT_ROWS = 100_000
+CSV_COLUMNS = ("email", "firstName", "lastName", "companyName", "title")
+EXPORT_COLUMNS = (
+    "id", "email", "firstName", "lastName", "companyName", "title", "status", "score", "filtered", "seniority",
+    "industry", "companyDomain", "companySize", "location", "linkedinUrl", "source", "icpId", "createdAt",
+)  # fmt: skip
 
 
 class CreateLeadBody(Body):
@@ -25,6 +37,18 @@ class CreateLeadBody(Body):
     title: str = Field(default="", max_length=200)
 
 
+class UpdateLeadBody(Body):
+    email: str | None = Field(default=None, max_length=320)
+    first_name: str | None = Field(default=None, max_length=200)
+    last_name: str | None = Field(default=None, max_length=200)
+    company_name: str | None = Field(default=None, max_length=200)
+    title: str | None = Field(default=None, max_length=200)
+
+
+class EnrichBody(Body):
+    provider: str = "sandbox"
+
+
 def enum_word(value: int, enum: Any, prefix: str) -> str:
     """LEAD_STATUS_ENRICHED -> enriched."""
     return enum.Name(value).removeprefix(prefix).lower()
@@ -33,7 +57,7 @@ def enum_word(value: int, enum: Any, prefix: str) -> str:
 def lead_json(lead: leads_pb2.Lead) -> dict[str, Any]:
     return {
         "id": lead.id,
-        "email": lead.email,
+        "email": lead.email or None,
         "firstName": lead.first_name,
         "lastName": lead.last_name,
         "companyName": lead.company_name,
@@ -42,20 +66,201 @@ def lead_json(lead: leads_pb2.Lead) -> dict[str, Any]:
         "status": enum_word(lead.status, leads_pb2.LeadStatus, "LEAD_STATUS_"),
         "error": lead.error or None,
         "enrichment": MessageToDict(lead.enrichment) if lead.HasField("enrichment") else None,
-        "createdAt": lead.created_at.ToJsonString(),
-        "updatedAt": lead.updated_at.ToJsonString(),
+        "icpId": lead.icp_id or None,
+        "searchRunId": lead.search_run_id or None,
+        "score": lead.score,
+        "scoreExplanation": [
+            {"rule": r.rule, "matched": r.matched, "weight": r.weight, "detail": r.detail}
+            for r in lead.score_explanation
+        ],
+        "filtered": lead.filtered,
+        "seniority": lead.seniority,
+        "industry": lead.industry,
+        "companyDomain": lead.company_domain,
+        "companySize": lead.company_size or None,
+        "location": lead.location,
+        "linkedinUrl": lead.linkedin_url,
+        "editedFields": list(lead.edited_fields),
+        **Timestamps.of(lead, "created_at", "updated_at"),
     }
+
+
+def _leads(request: Request) -> Any:
+    return request.app.state.services.leads
+
+
+class ListQuery:
+    """The list's filters as query parameters, shared by the JSON list and the CSV export."""
+
+    def __init__(
+        self,
+        icp_id: Annotated[str, Query(alias="icpId")] = "",
+        search_run_id: Annotated[str, Query(alias="searchRunId")] = "",
+        status: Literal["", "new", "processing", "enriched", "failed"] = "",
+        min_score: Annotated[int | None, Query(alias="minScore", ge=0, le=100)] = None,
+        max_score: Annotated[int | None, Query(alias="maxScore", ge=0, le=100)] = None,
+        has_email: Annotated[Literal["", "yes", "no"], Query(alias="hasEmail")] = "",
+        q: Annotated[str, Query(max_length=200)] = "",
+        filtered: Literal["hidden", "only", "all"] = "hidden",
+        sort: Literal["-createdAt", "createdAt", "-score", "score", "lastName", "-lastName"] = "-createdAt",
+    ) -> None:
+        self.request = leads_pb2.ListLeadsRequest(
+            icp_id=icp_id,
+            search_run_id=search_run_id,
+            status=leads_pb2.LeadStatus.Value(f"LEAD_STATUS_{status.upper()}") if status else 0,
+            min_score=min_score,
+            max_score=max_score,
+            has_email={"yes": leads_pb2.HAS_EMAIL_YES, "no": leads_pb2.HAS_EMAIL_NO}.get(has_email, 0),
+            query=q,
+            filtered={"hidden": 0, "only": 1, "all": 2}[filtered],
+            sort={"createdAt": "created_at", "score": "score", "lastName": "last_name"}[sort.lstrip("-")],
+        )
+        if sort.startswith("-"):
+            self.request.sort = "-" + self.request.sort
 
 
 @router.post("/v1/leads", status_code=201)
 async def create_lead(body: CreateLeadBody, request: Request, who: Who) -> dict[str, Any]:
-    reply = await request.app.state.services.leads.CreateLead(
-        leads_pb2.CreateLeadRequest(**body.model_dump(), source="manual")
-    )
+    reply = await _leads(request).CreateLead(leads_pb2.CreateLeadRequest(**body.model_dump(), source="manual"))
     return {"leadId": reply.lead.id, "jobId": reply.job_id, "lead": lead_json(reply.lead)}
+
+
+@router.get("/v1/leads")
+async def list_leads(
+    request: Request,
+    who: Who,
+    filters: Annotated[ListQuery, Depends()],
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str, Query(max_length=500)] = "",
+) -> dict[str, Any]:
+    filters.request.page_size, filters.request.cursor = limit, cursor
+    reply = await _leads(request).ListLeads(filters.request)
+    return {"items": [lead_json(lead) for lead in reply.leads], "nextCursor": reply.next_cursor or None}
+
+
+@router.get("/v1/leads/export.csv")
+async def export_leads(request: Request, who: Who, filters: Annotated[ListQuery, Depends()]) -> StreamingResponse:
+    """Streams every matching lead, a page at a time, so memory stays flat however many there are."""
+    stub = _leads(request)
+
+    async def rows() -> AsyncIterator[str]:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        page = leads_pb2.ListLeadsRequest()
+        page.CopyFrom(filters.request)
+        page.page_size = 500
+        while True:
+            reply = await stub.ListLeads(page)
+            for lead in reply.leads:
+                writer.writerow(lead_json(lead))
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+            if not reply.next_cursor:
+                return
+            page.cursor = reply.next_cursor
+
+    headers = {"content-disposition": 'attachment; filename="leads.csv"'}
+    return StreamingResponse(rows(), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+@router.post("/v1/leads/import")
+async def import_leads(request: Request, who: Who) -> dict[str, Any]:
+    """CSV with a header row; read as a stream and sent on in batches. Row errors come back by line."""
+    if not request.headers.get("content-type", "").startswith("text/csv"):
+        raise Problem(415, "send the CSV file as the request body with Content-Type: text/csv")
+    totals: dict[str, Any] = {"created": 0, "updated": 0, "failed": 0, "errors": []}
+    batch: list[leads_pb2.ImportRow] = []
+
+    async def flush() -> None:
+        if batch:
+            reply = await _leads(request).ImportLeads(leads_pb2.ImportLeadsRequest(rows=batch), timeout=30)
+            totals["created"] += reply.created
+            totals["updated"] += reply.updated
+            totals["errors"] += [{"line": e.line, "message": e.message} for e in reply.errors]
+            batch.clear()
+
+    lines = _lines(request)
+    header = await anext(lines, None)
+    if header is None:
+        raise Problem(422, "the CSV file is empty")
+    columns = next(csv.reader([header]))
+    missing = [c for c in ("email", "firstName", "lastName") if c not in columns]
+    if missing:
+        raise Problem(422, f"the CSV header lacks {', '.join(missing)}; expected {','.join(CSV_COLUMNS)}")
+    line_number = 1
+    async for line in lines:
+        line_number += 1
+        if line_number > MAX_IMPORT_ROWS + 1:
+            raise Problem(413, f"at most {MAX_IMPORT_ROWS} rows per import")
+        values = dict(zip(columns, next(csv.reader([line]), []), strict=False))
+        if not any(v.strip() for v in values.values()):
+            continue
+        batch.append(
+            leads_pb2.ImportRow(
+                line=line_number,
+                email=values.get("email", ""),
+                first_name=values.get("firstName", ""),
+                last_name=values.get("lastName", ""),
+                company_name=values.get("companyName", ""),
+                title=values.get("title", ""),
+            )
+        )
+        if len(batch) >= IMPORT_BATCH:
+            await flush()
+    await flush()
+    totals["failed"] = len(totals["errors"])
+    return totals
+
+
+async def _lines(request: Request) -> AsyncIterator[str]:
+    """The body's lines as they arrive (quoted newlines inside a field are not supported)."""
+    pending = b""
+    async for chunk in request.stream():
+        pending += chunk
+        *complete, pending = pending.split(b"\n")
+        for raw in complete:
+            yield raw.decode("utf-8-sig", errors="replace").rstrip("\r")
+    if pending.strip():
+        yield pending.decode("utf-8-sig", errors="replace").rstrip("\r")
 
 
 @router.get("/v1/leads/{lead_id}")
 async def get_lead(lead_id: str, request: Request, who: Who) -> dict[str, Any]:
-    reply = await request.app.state.services.leads.GetLead(leads_pb2.GetLeadRequest(lead_id=lead_id))
+    reply = await _leads(request).GetLead(leads_pb2.GetLeadRequest(lead_id=lead_id))
+    history = [
+        {
+            "id": run.id,
+            "jobId": run.job_id,
+            "provider": run.provider,
+            "status": run.status,
+            "fields": MessageToDict(run.fields) if run.HasField("fields") else None,
+            "error": run.error or None,
+            **Timestamps.of(run, "created_at"),
+        }
+        for run in reply.enrichment_history
+    ]
+    return {**lead_json(reply.lead), "enrichmentHistory": history}
+
+
+@router.patch("/v1/leads/{lead_id}")
+async def update_lead(lead_id: str, body: UpdateLeadBody, request: Request, who: Who) -> dict[str, Any]:
+    changes = body.model_dump(exclude_none=True)
+    if not changes:
+        raise Problem(422, "nothing to change: send at least one of email, firstName, lastName, companyName, title")
+    reply = await _leads(request).UpdateLead(leads_pb2.UpdateLeadRequest(lead_id=lead_id, **changes))
     return lead_json(reply.lead)
+
+
+@router.delete("/v1/leads/{lead_id}", status_code=204)
+async def delete_lead(lead_id: str, request: Request, who: Who) -> Response:
+    await _leads(request).DeleteLead(leads_pb2.DeleteLeadRequest(lead_id=lead_id))
+    return Response(status_code=204)
+
+
+@router.post("/v1/leads/{lead_id}/enrich", status_code=202)
+async def enrich_lead(lead_id: str, request: Request, who: Who, body: EnrichBody | None = None) -> dict[str, Any]:
+    provider = body.provider if body else "sandbox"
+    reply = await _leads(request).EnrichLead(leads_pb2.EnrichLeadRequest(lead_id=lead_id, provider=provider))
+    return {"jobId": reply.job_id}

@@ -1,4 +1,8 @@
-"""Base of every request body: camelCase on the wire, unknown fields rejected."""
+"""Shared wire shapes: request bodies in camelCase with unknown fields rejected; timestamps out."""
+
+from __future__ import annotations
+
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
@@ -6,5 +10,14 @@ from pydantic.alias_generators import to_camel
 
 class Body(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", alias_generator=to_camel, populate_by_name=False, str_strip_whitespace=True
+        extra="forbid", alias_generator=to_camel, populate_by_name=False, str_strip_whitespace=True, strict=True
     )
+
+
+class Timestamps:
+    @staticmethod
+    def of(message: Any, *names: str) -> dict[str, str | None]:
+        """created_at -> createdAt: an RFC 3339 string, or None when unset."""
+        return {
+            to_camel(name): getattr(message, name).ToJsonString() if message.HasField(name) else None for name in names
+        }

@@ -44,5 +44,6 @@ def configure(service: str, level: str = "INFO") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # Libraries' own chatter at INFO is noise in a service log.
-    for noisy in ("uvicorn.access", "nats", "asyncio"):
+    # httpx logs whole URLs at INFO, and a provider URL may carry an API key.
+    for noisy in ("uvicorn.access", "nats", "asyncio", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

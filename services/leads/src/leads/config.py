@@ -7,3 +7,6 @@ class LeadsSettings(ServiceSettings):
     job_max_attempts: int = 3
     # The sandbox enricher's simulated provider latency, so a user can watch a lead change state.
     sandbox_enrich_delay_ms: int = 500
+    hunter_api_key: str | None = None
+    hunter_base_url: str = "https://api.hunter.io"
+    provider_timeout_s: float = 10.0

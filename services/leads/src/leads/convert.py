@@ -1,10 +1,13 @@
-"""Between the leads model and its protobuf messages."""
+"""Between the leads service's models and its protobuf messages."""
 
 from __future__ import annotations
 
+import uuid
+
 from leadflood.leads.v1 import leads_pb2
 from leadflood_platform.convert import struct, timestamp
-from leads.models import Lead
+from leads.ingest import Row
+from leads.models import MERGED_FIELDS, EnrichmentRun, Lead
 
 STATUS = {
     "new": leads_pb2.LEAD_STATUS_NEW,
@@ -12,20 +15,53 @@ STATUS = {
     "enriched": leads_pb2.LEAD_STATUS_ENRICHED,
     "failed": leads_pb2.LEAD_STATUS_FAILED,
 }
+STATUS_NAME = {value: name for name, value in STATUS.items()}
 
 
-def lead_to_proto(lead: Lead) -> leads_pb2.Lead:
+def lead_to_proto(lead: Lead, *, explained: bool = True) -> leads_pb2.Lead:
+    """The lead as the API shows it; events leave the score explanation out to stay small."""
     return leads_pb2.Lead(
         id=str(lead.id),
-        email=lead.email,
-        first_name=lead.first_name,
-        last_name=lead.last_name,
-        company_name=lead.company_name,
-        title=lead.title,
-        source=lead.source,
+        email=lead.email or "",
         status=STATUS[lead.status],
+        source=lead.source,
         error=lead.error or "",
         enrichment=struct(lead.enrichment),
+        icp_id=str(lead.icp_id or ""),
+        search_run_id=str(lead.search_run_id or ""),
+        score=lead.score,
+        score_explanation=[leads_pb2.RuleMatch(**row) for row in lead.score_explanation] if explained else [],
+        filtered=lead.filtered,
+        company_size=lead.company_size or 0,
+        edited_fields=lead.edited_fields,
         created_at=timestamp(lead.created_at),
         updated_at=timestamp(lead.updated_at),
+        **{name: getattr(lead, name) for name in MERGED_FIELDS},
+    )
+
+
+def row_to_proto(row: Row, lead_id: uuid.UUID, *, source: str, icp_id: str, run_id: str) -> leads_pb2.Lead:
+    """An upserted row as an event's lead, without reading it back from the database."""
+    return leads_pb2.Lead(
+        id=str(lead_id),
+        email=row.email or "",
+        source=source,
+        icp_id=icp_id,
+        search_run_id=run_id,
+        score=row.score,
+        filtered=row.filtered,
+        company_size=row.company_size or 0,
+        **{name: getattr(row, name) for name in MERGED_FIELDS},
+    )
+
+
+def enrichment_run_to_proto(run: EnrichmentRun) -> leads_pb2.EnrichmentRun:
+    return leads_pb2.EnrichmentRun(
+        id=str(run.id),
+        job_id=str(run.job_id),
+        provider=run.provider,
+        status=run.status,
+        fields=struct(run.fields),
+        error=run.error or "",
+        created_at=timestamp(run.created_at),
     )

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import DateTime, Text, UniqueConstraint, func
+from sqlalchemy import ARRAY, Boolean, Computed, DateTime, ForeignKey, Integer, Text, func
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -16,24 +16,83 @@ from leadflood_platform.tables import PlatformTables
 Base = declarative_base("leads")
 platform_tables = PlatformTables(Base.metadata)
 
+# The columns a sourcing run or an import may fill in; a user's hand edit to one of them sticks.
+MERGED_FIELDS = (
+    "first_name",
+    "last_name",
+    "company_name",
+    "title",
+    "seniority",
+    "industry",
+    "company_domain",
+    "location",
+    "linkedin_url",
+)
+
 
 class Lead(Base):
     __tablename__ = "leads"
-    __table_args__ = (UniqueConstraint("org_id", "email"),)
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
     org_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
-    # Normalised (trimmed, lower-cased); the unique key that de-duplicates leads within an org.
-    email: Mapped[str] = mapped_column(Text)
+    # Normalised (trimmed, lower-cased); unique per org. None for a sourced person with no email.
+    email: Mapped[str | None] = mapped_column(Text)
     first_name: Mapped[str] = mapped_column(Text)
     last_name: Mapped[str] = mapped_column(Text)
     company_name: Mapped[str] = mapped_column(Text, default="")
     title: Mapped[str] = mapped_column(Text, default="")
     source: Mapped[str] = mapped_column(Text, default="manual")
+    # The provider's id for the person; de-duplicates leads that have no email.
+    external_id: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(Text, default="new")
     error: Mapped[str | None] = mapped_column(Text)
     enrichment: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    icp_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    search_run_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    score: Mapped[int] = mapped_column(Integer, default=0)
+    score_explanation: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    filtered: Mapped[bool] = mapped_column(Boolean, default=False)
+    seniority: Mapped[str] = mapped_column(Text, default="")
+    industry: Mapped[str] = mapped_column(Text, default="")
+    company_domain: Mapped[str] = mapped_column(Text, default="")
+    company_size: Mapped[int | None] = mapped_column(Integer)
+    location: Mapped[str] = mapped_column(Text, default="")
+    linkedin_url: Mapped[str] = mapped_column(Text, default="")
+    edited_fields: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    search_text: Mapped[str] = mapped_column(
+        Text,
+        Computed("lower(first_name || ' ' || last_name || ' ' || company_name || ' ' || coalesce(email, ''))"),
+    )
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+
+
+class EnrichmentRun(Base):
+    """One enrichment of a lead: the history a user reads on the lead's page."""
+
+    __tablename__ = "enrichment_runs"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    org_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    lead_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(Lead.id, ondelete="CASCADE"))
+    job_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    provider: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text, default="queued")
+    fields: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class SourceBatch(Base):
+    """A page of a search run, applied once: a resent page returns these diagnostics instead."""
+
+    __tablename__ = "source_batches"
+
+    org_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    search_run_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    batch: Mapped[int] = mapped_column(Integer, primary_key=True)
+    diagnostics: Mapped[dict[str, int]] = mapped_column(JSONB)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -1,16 +1,18 @@
-"""Wires the leads service into the platform: its servicers, its jobs, its schema."""
+"""Wires the leads service into the platform: its servicer, its jobs, its schema."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import grpc
+import httpx
 
 from leadflood.leads.v1 import leads_pb2, leads_pb2_grpc
+from leadflood_platform.jobs import JobKind
 from leadflood_platform.server import Runtime, ServiceSpec
 from leads.config import LeadsSettings
-from leads.enrichment import SandboxEnricher
 from leads.models import Base, platform_tables
+from leads.providers.registry import enricher
 from leads.servicer import LeadsServicer
 from leads.workers import enrich_kind
 
@@ -20,13 +22,24 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 def spec() -> ServiceSpec:
     settings = LeadsSettings()
 
-    def enrich(runtime: Runtime):  # type: ignore[no-untyped-def]
-        return enrich_kind(SandboxEnricher(settings.sandbox_enrich_delay_ms), runtime.db)
-
     def register(server: grpc.aio.Server, runtime: Runtime) -> list[str]:
-        servicer = LeadsServicer(runtime.db, enrich(runtime), settings.job_max_attempts)
+        servicer = LeadsServicer(runtime.db, settings, enrich_kind(None, None))
         leads_pb2_grpc.add_LeadsServiceServicer_to_server(servicer, server)
         return [leads_pb2.DESCRIPTOR.services_by_name["LeadsService"].full_name]
+
+    def job_kinds(runtime: Runtime) -> list[JobKind]:
+        http = httpx.AsyncClient(timeout=httpx.Timeout(settings.provider_timeout_s, connect=5.0))
+
+        def enricher_for(provider: str):  # type: ignore[no-untyped-def]
+            return enricher(
+                provider,
+                hunter_api_key=settings.hunter_api_key,
+                hunter_base_url=settings.hunter_base_url,
+                client=http,
+                sandbox_delay_ms=settings.sandbox_enrich_delay_ms,
+            )
+
+        return [enrich_kind(enricher_for, runtime.db)]
 
     return ServiceSpec(
         name="leads",
@@ -35,5 +48,5 @@ def spec() -> ServiceSpec:
         tables=platform_tables,
         migrations=MIGRATIONS,
         register=register,
-        job_kinds=lambda runtime: [enrich(runtime)],
+        job_kinds=job_kinds,
     )

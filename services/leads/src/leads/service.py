@@ -2,30 +2,47 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadflood.leads.v1 import events_pb2, jobs_pb2
-from leadflood_platform import jobs, outbox
-from leadflood_platform.errors import AlreadyExists, InvalidArgument, NotFound
-from leads import convert
-from leads.models import Lead, platform_tables
+from leadflood.leads.v1 import jobs_pb2, leads_pb2
+from leadflood_platform import jobs
+from leadflood_platform.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from leads import events, ingest
+from leads.models import EnrichmentRun, Lead, platform_tables
 
 MAX_FIELD = 200
+EDITABLE = ("email", "first_name", "last_name", "company_name", "title")
 
 
 def normalise_email(raw: str) -> str:
-    """Trimmed and lower-cased; plus-addressing is kept (it may be a different mailbox)."""
+    """Trimmed and lower-cased, plus-addressing kept; InvalidArgument naming `email` with the reason."""
     try:
-        return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
+        validate_email(raw.strip(), check_deliverability=False)
     except EmailNotValidError as exc:
         raise InvalidArgument.on("email", str(exc)) from None
+    email = ingest.normalise_email(raw)
+    if email is None:
+        raise InvalidArgument.on("email", "is not a valid email address")
+    return email
+
+
+def _check_text(name: str, value: str, *, required: bool) -> str:
+    value = value.strip()
+    if required and not value:
+        raise InvalidArgument.on(name, "is required")
+    if len(value) > MAX_FIELD:
+        raise InvalidArgument.on(name, f"must be at most {MAX_FIELD} characters")
+    return value
 
 
 @dataclass(frozen=True)
@@ -39,16 +56,14 @@ class NewLead:
 
     def validated(self) -> NewLead:
         """The same lead with its email normalised and its text trimmed, or InvalidArgument."""
-        fields = {
-            name: getattr(self, name).strip() for name in ("first_name", "last_name", "company_name", "title", "source")
-        }
-        for name in ("first_name", "last_name"):
-            if not fields[name]:
-                raise InvalidArgument.on(name, "is required")
-        for name, value in fields.items():
-            if len(value) > MAX_FIELD:
-                raise InvalidArgument.on(name, f"must be at most {MAX_FIELD} characters")
-        return NewLead(email=normalise_email(self.email), **fields)
+        return NewLead(
+            email=normalise_email(self.email),
+            first_name=_check_text("first_name", self.first_name, required=True),
+            last_name=_check_text("last_name", self.last_name, required=True),
+            company_name=_check_text("company_name", self.company_name, required=False),
+            title=_check_text("title", self.title, required=False),
+            source=_check_text("source", self.source, required=True),
+        )
 
 
 async def create(
@@ -64,17 +79,17 @@ async def create(
     )
     lead_id = inserted.scalar_one_or_none()
     if lead_id is None:
-        raise AlreadyExists(f"a lead with email {new.email} already exists", [])
+        raise AlreadyExists(f"a lead with email {new.email} already exists")
     lead = await get(session=session, org_id=org_id, lead_id=lead_id)
-    job_id = await jobs.enqueue(
-        session,
-        platform_tables,
-        enrich_kind,
-        jobs_pb2.EnrichLeadJob(lead_id=str(lead_id), org_id=str(org_id)),
+    await events.lead_created(session, lead)
+    job_id = await request_enrichment(
+        session=session,
         org_id=org_id,
+        lead_id=lead_id,
+        provider="sandbox",
+        enrich_kind=enrich_kind,
         max_attempts=max_attempts,
     )
-    await publish_event(session, "leads.lead.created", events_pb2.LeadCreated, org_id, lead)
     return lead, job_id
 
 
@@ -89,31 +104,123 @@ async def get(*, session: AsyncSession, org_id: uuid.UUID, lead_id: uuid.UUID, f
     return lead
 
 
-async def set_processing(*, session: AsyncSession, org_id: uuid.UUID, lead_id: uuid.UUID) -> None:
-    lead = await get(session=session, org_id=org_id, lead_id=lead_id, for_update=True)
-    if lead.status != "enriched":
-        lead.status = "processing"
+async def history(*, session: AsyncSession, org_id: uuid.UUID, lead_id: uuid.UUID) -> Sequence[EnrichmentRun]:
+    query = (
+        select(EnrichmentRun)
+        .where(EnrichmentRun.lead_id == lead_id, EnrichmentRun.org_id == org_id)
+        .order_by(EnrichmentRun.created_at.desc())
+    )
+    return (await session.execute(query)).scalars().all()
 
 
-async def record_enrichment(
-    *, session: AsyncSession, org_id: uuid.UUID, lead_id: uuid.UUID, data: dict[str, Any]
-) -> Lead:
+async def update(*, session: AsyncSession, org_id: uuid.UUID, lead_id: uuid.UUID, changes: dict[str, str]) -> Lead:
+    """A user's edit: the fields it touches are marked edited, so later sourcing runs keep them."""
     lead = await get(session=session, org_id=org_id, lead_id=lead_id, for_update=True)
-    lead.status, lead.error, lead.enrichment = "enriched", None, data
-    await session.flush()
-    await publish_event(session, "leads.lead.updated", events_pb2.LeadUpdated, org_id, lead)
+    for name, value in changes.items():
+        if name == "email":
+            value = normalise_email(value)
+        else:
+            value = _check_text(name, value, required=name in ("first_name", "last_name"))
+        setattr(lead, name, value)
+    lead.edited_fields = sorted(set(lead.edited_fields) | set(changes))
+    lead.updated_at = dt.datetime.now(dt.UTC)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:
+        raise AlreadyExists(f"a lead with email {changes.get('email')} already exists") from None
+    await events.lead_updated(session, lead)
     return lead
 
 
-async def record_failure(*, session: AsyncSession, org_id: uuid.UUID, lead_id: uuid.UUID, error: str) -> None:
+async def remove(*, session: AsyncSession, org_id: uuid.UUID, lead_id: uuid.UUID) -> None:
+    deleted = await session.execute(delete(Lead).where(Lead.id == lead_id, Lead.org_id == org_id).returning(Lead.id))
+    if deleted.scalar_one_or_none() is None:
+        raise NotFound(f"lead {lead_id} not found")
+
+
+async def request_enrichment(
+    *,
+    session: AsyncSession,
+    org_id: uuid.UUID,
+    lead_id: uuid.UUID,
+    provider: str,
+    enrich_kind: jobs.JobKind,
+    max_attempts: int,
+) -> uuid.UUID:
+    """Queue an enrichment job and its history entry together."""
+    lead = await get(session=session, org_id=org_id, lead_id=lead_id)
+    if not lead.email and not (lead.company_domain and lead.last_name):
+        raise FailedPrecondition("the lead needs an email, or a name and a company domain, to be enriched")
+    run_id = uuid.uuid4()
+    message = jobs_pb2.EnrichLeadJob(
+        lead_id=str(lead_id), org_id=str(org_id), provider=provider, enrichment_run_id=str(run_id)
+    )
+    job_id = await jobs.enqueue(
+        session, platform_tables, enrich_kind, message, org_id=org_id, max_attempts=max_attempts
+    )
+    session.add(EnrichmentRun(id=run_id, org_id=org_id, lead_id=lead_id, job_id=job_id, provider=provider))
+    return job_id
+
+
+async def set_processing(*, session: AsyncSession, org_id: uuid.UUID, lead_id: uuid.UUID) -> None:
+    lead = await get(session=session, org_id=org_id, lead_id=lead_id, for_update=True)
+    lead.status = "processing"
+
+
+async def record_enrichment(
+    *, session: AsyncSession, org_id: uuid.UUID, lead_id: uuid.UUID, run_id: uuid.UUID | None, data: dict[str, Any]
+) -> Lead:
+    lead = await get(session=session, org_id=org_id, lead_id=lead_id, for_update=True)
+    lead.status, lead.error = "enriched", None
+    lead.enrichment = {**(lead.enrichment or {}), **data}
+    if not lead.email and data.get("email"):
+        lead.email = ingest.normalise_email(data["email"])
+    await _finish_run(session, run_id, status="completed", fields=data)
+    await events.lead_updated(session, lead)
+    return lead
+
+
+async def record_failure(
+    *, session: AsyncSession, org_id: uuid.UUID, lead_id: uuid.UUID, run_id: uuid.UUID | None, error: str
+) -> None:
     lead = await get(session=session, org_id=org_id, lead_id=lead_id, for_update=True)
     lead.status, lead.error = "failed", error
-    await session.flush()
-    await publish_event(session, "leads.lead.updated", events_pb2.LeadUpdated, org_id, lead)
+    await _finish_run(session, run_id, status="failed", error=error)
+    await events.lead_updated(session, lead)
 
 
-async def publish_event(session: AsyncSession, subject: str, event_type: type, org_id: uuid.UUID, lead: Lead) -> None:
-    await session.refresh(lead)
-    event_id = str(uuid.uuid4())
-    event = event_type(event_id=event_id, org_id=str(org_id), lead=convert.lead_to_proto(lead))
-    await outbox.enqueue(session, platform_tables, subject=subject, message=event, msg_id=event_id)
+async def _finish_run(session: AsyncSession, run_id: uuid.UUID | None, **values: Any) -> None:
+    run = await session.get(EnrichmentRun, run_id) if run_id else None
+    if run is not None:
+        for key, value in values.items():
+            setattr(run, key, value)
+        run.updated_at = dt.datetime.now(dt.UTC)
+
+
+async def import_rows(
+    *, session: AsyncSession, org_id: uuid.UUID, rows: Sequence[leads_pb2.ImportRow]
+) -> tuple[int, int, list[tuple[int, str]]]:
+    """(created, updated, errors by line). Valid rows are upserted by email; a bad row never stops the rest."""
+    accepted: dict[str, ingest.Row] = {}
+    errors: list[tuple[int, str]] = []
+    for row in rows:
+        try:
+            new = NewLead(row.email, row.first_name, row.last_name, row.company_name, row.title, "import").validated()
+        except InvalidArgument as exc:
+            errors.append((row.line, exc.message))
+            continue
+        supplied = [name for name in ("first_name", "last_name", "company_name", "title") if getattr(new, name)]
+        accepted[new.email] = ingest.Row(
+            email=new.email,
+            first_name=new.first_name,
+            last_name=new.last_name,
+            company_name=new.company_name,
+            title=new.title,
+            edited=supplied,
+        )
+    applied = await ingest.upsert(session, list(accepted.values()), org_id=org_id, source="import")
+    created = [row for key, row in accepted.items() if key in applied.created]
+    updated = [row for key, row in accepted.items() if key not in applied.created]
+    await events.publish_rows(session, org_id, applied, created=created, updated=updated, source="import")
+    return len(created), len(updated), errors

@@ -6,16 +6,31 @@ from leadflood.leads.v1 import leads_pb2, leads_pb2_grpc
 from leadflood_platform import context
 from leadflood_platform.convert import parse_id
 from leadflood_platform.db import Database
+from leadflood_platform.errors import InvalidArgument, Unavailable
 from leadflood_platform.jobs import JobKind
-from leads import service
-from leads.convert import lead_to_proto
+from leads import listing, service, sourcing
+from leads.config import LeadsSettings
+from leads.convert import STATUS_NAME, enrichment_run_to_proto, lead_to_proto
+from leads.providers.registry import PROVIDERS
+
+KEY_FOR = {"hunter": "hunter_api_key"}
+HAS_EMAIL = {leads_pb2.HAS_EMAIL_YES: True, leads_pb2.HAS_EMAIL_NO: False}
+FILTERED = {
+    leads_pb2.FILTERED_VIEW_UNSPECIFIED: "hidden",
+    leads_pb2.FILTERED_VIEW_ONLY_FILTERED: "only",
+    leads_pb2.FILTERED_VIEW_ALL: "all",
+}
+
+
+def _optional_id(value: str, name: str):  # type: ignore[no-untyped-def]
+    return parse_id(value, name) if value else None
 
 
 class LeadsServicer(leads_pb2_grpc.LeadsServiceServicer):
-    def __init__(self, db: Database, enrich_kind: JobKind, max_attempts: int) -> None:
-        self.db, self.enrich_kind, self.max_attempts = db, enrich_kind, max_attempts
+    def __init__(self, db: Database, settings: LeadsSettings, enrich_kind: JobKind) -> None:
+        self.db, self.settings, self.enrich_kind = db, settings, enrich_kind
 
-    async def CreateLead(self, request: leads_pb2.CreateLeadRequest, ctx) -> leads_pb2.CreateLeadResponse:  # type: ignore[no-untyped-def]
+    async def CreateLead(self, request, ctx):  # type: ignore[no-untyped-def]
         new = service.NewLead(
             email=request.email,
             first_name=request.first_name,
@@ -30,12 +45,91 @@ class LeadsServicer(leads_pb2_grpc.LeadsServiceServicer):
                 org_id=context.require_org(),
                 new=new,
                 enrich_kind=self.enrich_kind,
-                max_attempts=self.max_attempts,
+                max_attempts=self.settings.job_max_attempts,
             )
             return leads_pb2.CreateLeadResponse(lead=lead_to_proto(lead), job_id=str(job_id))
 
-    async def GetLead(self, request: leads_pb2.GetLeadRequest, ctx) -> leads_pb2.GetLeadResponse:  # type: ignore[no-untyped-def]
-        lead_id = parse_id(request.lead_id, "lead")
+    async def GetLead(self, request, ctx):  # type: ignore[no-untyped-def]
+        lead_id, org_id = parse_id(request.lead_id, "lead"), context.require_org()
         async with self.db.transaction() as session:
-            lead = await service.get(session=session, org_id=context.require_org(), lead_id=lead_id)
-            return leads_pb2.GetLeadResponse(lead=lead_to_proto(lead))
+            lead = await service.get(session=session, org_id=org_id, lead_id=lead_id)
+            runs = await service.history(session=session, org_id=org_id, lead_id=lead_id)
+            return leads_pb2.GetLeadResponse(
+                lead=lead_to_proto(lead), enrichment_history=[enrichment_run_to_proto(r) for r in runs]
+            )
+
+    async def ListLeads(self, request, ctx):  # type: ignore[no-untyped-def]
+        filters = listing.LeadFilter(
+            icp_id=_optional_id(request.icp_id, "ICP"),
+            search_run_id=_optional_id(request.search_run_id, "search run"),
+            status=STATUS_NAME.get(request.status),
+            min_score=request.min_score if request.HasField("min_score") else None,
+            max_score=request.max_score if request.HasField("max_score") else None,
+            has_email=HAS_EMAIL.get(request.has_email),
+            query=request.query,
+            filtered=FILTERED[request.filtered],
+        )
+        async with self.db.transaction() as session:
+            leads, cursor = await listing.page(
+                session=session,
+                org_id=context.require_org(),
+                filters=filters,
+                sort=request.sort,
+                size=request.page_size or 50,
+                cursor=request.cursor,
+            )
+            return leads_pb2.ListLeadsResponse(leads=[lead_to_proto(lead) for lead in leads], next_cursor=cursor)
+
+    async def UpdateLead(self, request, ctx):  # type: ignore[no-untyped-def]
+        changes = {name: getattr(request, name) for name in service.EDITABLE if request.HasField(name)}
+        async with self.db.transaction() as session:
+            lead = await service.update(
+                session=session,
+                org_id=context.require_org(),
+                lead_id=parse_id(request.lead_id, "lead"),
+                changes=changes,
+            )
+            return leads_pb2.UpdateLeadResponse(lead=lead_to_proto(lead))
+
+    async def DeleteLead(self, request, ctx):  # type: ignore[no-untyped-def]
+        async with self.db.transaction() as session:
+            await service.remove(
+                session=session, org_id=context.require_org(), lead_id=parse_id(request.lead_id, "lead")
+            )
+        return leads_pb2.DeleteLeadResponse()
+
+    async def EnrichLead(self, request, ctx):  # type: ignore[no-untyped-def]
+        provider = request.provider or "sandbox"
+        if provider not in PROVIDERS:
+            raise InvalidArgument.on("provider", f"unknown provider {provider!r}; use one of {', '.join(PROVIDERS)}")
+        setting = KEY_FOR.get(provider)
+        if setting and not getattr(self.settings, setting):
+            raise Unavailable(f"{setting.upper()} is not set: the {provider} enrichment provider is not configured")
+        async with self.db.transaction() as session:
+            job_id = await service.request_enrichment(
+                session=session,
+                org_id=context.require_org(),
+                lead_id=parse_id(request.lead_id, "lead"),
+                provider=provider,
+                enrich_kind=self.enrich_kind,
+                max_attempts=self.settings.job_max_attempts,
+            )
+        return leads_pb2.EnrichLeadResponse(job_id=str(job_id))
+
+    async def UpsertSourcedLeads(self, request, ctx):  # type: ignore[no-untyped-def]
+        parse_id(request.search_run_id, "search run")
+        parse_id(request.icp_id, "ICP")
+        async with self.db.transaction() as session:
+            counts, replayed = await sourcing.apply_batch(
+                session=session, org_id=context.require_org(), request=request
+            )
+        return leads_pb2.UpsertSourcedLeadsResponse(diagnostics=counts, replayed=replayed)
+
+    async def ImportLeads(self, request, ctx):  # type: ignore[no-untyped-def]
+        async with self.db.transaction() as session:
+            created, updated, errors = await service.import_rows(
+                session=session, org_id=context.require_org(), rows=request.rows
+            )
+        return leads_pb2.ImportLeadsResponse(
+            created=created, updated=updated, errors=[leads_pb2.RowError(line=line, message=m) for line, m in errors]
+        )

@@ -1,9 +1,10 @@
-"""The leads service's background jobs: enrichment."""
+"""The leads service's background jobs: enrichment through the provider the user picked."""
 
 from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,31 +14,44 @@ from leadflood_platform.db import Database
 from leadflood_platform.errors import NotFound
 from leadflood_platform.jobs import JobKind
 from leads import service
-from leads.enrichment import Enricher
+from leads.providers.base import Enricher
 
 
-def _ids(message: jobs_pb2.EnrichLeadJob) -> dict[str, uuid.UUID]:
-    return {"org_id": uuid.UUID(message.org_id), "lead_id": uuid.UUID(message.lead_id)}
+def _ids(message: jobs_pb2.EnrichLeadJob) -> dict[str, Any]:
+    run_id = uuid.UUID(message.enrichment_run_id) if message.enrichment_run_id else None
+    return {"org_id": uuid.UUID(message.org_id), "lead_id": uuid.UUID(message.lead_id), "run_id": run_id}
 
 
-def enrich_kind(enricher: Enricher, db: Database) -> JobKind:
+def enrich_kind(enricher_for: Callable[[str], Enricher] | None, db: Database | None) -> JobKind:
     """The `leads.enrich` job: the provider call outside the transaction, its result inside it.
 
     Any error other than RetryableJobError (a permanent provider refusal, a deleted lead) fails the
-    job at once and marks the lead failed with the message.
+    job at once and marks the lead failed with the provider's message. The server process only
+    enqueues this kind (enricher_for None); the worker runs it.
     """
 
     async def perform(message: jobs_pb2.EnrichLeadJob, attempt: int) -> dict[str, Any]:
+        assert enricher_for is not None and db is not None, "enrichment runs in the worker process"
+        ids = _ids(message)
         async with db.transaction() as session:
-            lead = await service.get(session=session, **_ids(message))
-        return await enricher.enrich(email=lead.email, title=lead.title, attempt=attempt)
+            lead = await service.get(session=session, org_id=ids["org_id"], lead_id=ids["lead_id"])
+        enricher = enricher_for(message.provider or "sandbox")
+        return await enricher.enrich(
+            email=lead.email or "",
+            first_name=lead.first_name,
+            last_name=lead.last_name,
+            company_domain=lead.company_domain or (lead.email or "").partition("@")[2],
+            title=lead.title,
+            attempt=attempt,
+        )
 
     async def apply(session: AsyncSession, message: jobs_pb2.EnrichLeadJob, data: dict[str, Any]) -> dict[str, Any]:
         await service.record_enrichment(session=session, data=data, **_ids(message))
-        return {"leadId": message.lead_id, "fields": sorted(data)}
+        return {"leadId": message.lead_id, "provider": message.provider or "sandbox", "fields": sorted(data)}
 
     async def on_start(session: AsyncSession, message: jobs_pb2.EnrichLeadJob) -> None:
-        await service.set_processing(session=session, **_ids(message))
+        ids = _ids(message)
+        await service.set_processing(session=session, org_id=ids["org_id"], lead_id=ids["lead_id"])
 
     async def on_failure(session: AsyncSession, message: jobs_pb2.EnrichLeadJob, error: str) -> None:
         with contextlib.suppress(NotFound):  # a deleted lead has nothing left to mark

@@ -1,4 +1,4 @@
-"""Enrichment providers. The sandbox one is the embedded default: deterministic, no network.
+"""The embedded default enricher: deterministic, no network.
 
 Sandbox behaviours, documented for users the way payment sandboxes document test cards:
 a local part containing `unknown` fails permanently (no such person); an address whose local part contains `flaky`
@@ -10,21 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from typing import Any, Protocol
+from typing import Any
 
 from leadflood_platform.jobs import RetryableJobError
+from leads.providers.base import PermanentEnrichmentError
 
 INDUSTRIES = ["Software", "Fintech", "Healthcare", "Logistics", "Manufacturing", "Retail", "Media"]
 SIZES = ["1-10", "11-50", "51-200", "201-500", "501-1000", "1001-5000"]
 LOCATIONS = ["Berlin, DE", "London, GB", "New York, US", "Austin, US", "Toronto, CA", "Amsterdam, NL"]
-
-
-class PermanentEnrichmentError(Exception):
-    """The provider will never enrich this person; retrying is pointless."""
-
-
-class Enricher(Protocol):
-    async def enrich(self, *, email: str, title: str, attempt: int) -> dict[str, Any]: ...
 
 
 def seniority(title: str) -> str:
@@ -44,16 +37,21 @@ def seniority(title: str) -> str:
 
 
 class SandboxEnricher:
+    name = "sandbox"
+
     def __init__(self, delay_ms: int) -> None:
         self.delay_s = delay_ms / 1000
 
-    async def enrich(self, *, email: str, title: str, attempt: int) -> dict[str, Any]:
-        local, _, domain = email.partition("@")
+    async def enrich(
+        self, *, email: str, first_name: str, last_name: str, company_domain: str, title: str, attempt: int
+    ) -> dict[str, Any]:
+        local, _, email_domain = email.partition("@")
         await asyncio.sleep(self.delay_s + (3 if "slow" in local else 0))
         if "unknown" in local:
             raise PermanentEnrichmentError(f"sandbox: no person found for {email}")
         if "flaky" in local and attempt < 2:
             raise RetryableJobError("sandbox: provider timed out (flaky address, attempt 1)")
+        domain = company_domain or email_domain
         digest = int(hashlib.sha256(domain.encode()).hexdigest(), 16)
         return {
             "companyDomain": domain,

@@ -1,0 +1,163 @@
+"""ICP profiles and their search runs: /v1/icps..."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import Field
+
+from gateway.auth import Principal
+from gateway.deps import principal
+from gateway.routes.leads import enum_word
+from gateway.routes.schemas import Body, Timestamps
+from leadflood.icp.v1 import icp_pb2
+
+router = APIRouter()
+Who = Annotated[Principal, Depends(principal)]
+WEIGHTS = ("title", "seniority", "industry", "company_size", "location", "keyword")
+
+
+class Weights(Body):
+    title: int = 30
+    seniority: int = 20
+    industry: int = 15
+    company_size: int = 15
+    location: int = 10
+    keyword: int = 10
+
+
+class IcpBody(Body):
+    name: str = Field(max_length=200)
+    titles: list[str] = Field(max_length=50)
+    seniorities: list[str] = Field(default_factory=list, max_length=20)
+    industries: list[str] = Field(default_factory=list, max_length=50)
+    company_size_min: int | None = Field(default=None, ge=0)
+    company_size_max: int | None = Field(default=None, ge=0)
+    locations: list[str] = Field(default_factory=list, max_length=50)
+    keywords: list[str] = Field(default_factory=list, max_length=50)
+    min_score: int = 0
+    weights: Weights = Field(default_factory=Weights)
+
+    def rules(self) -> icp_pb2.IcpRules:
+        return icp_pb2.IcpRules(
+            titles=self.titles,
+            seniorities=self.seniorities,
+            industries=self.industries,
+            company_size_min=self.company_size_min or 0,
+            company_size_max=self.company_size_max or 0,
+            locations=self.locations,
+            keywords=self.keywords,
+            min_score=self.min_score,
+            weights=icp_pb2.ScoringWeights(**self.weights.model_dump()),
+        )
+
+
+class SearchBody(Body):
+    source: str = "sandbox"
+    limit: int = Field(default=100, ge=1, le=10_000)
+    force: bool = False
+
+
+def icp_json(icp: icp_pb2.Icp) -> dict[str, Any]:
+    rules = icp.rules
+    return {
+        "id": icp.id,
+        "name": icp.name,
+        "titles": list(rules.titles),
+        "seniorities": list(rules.seniorities),
+        "industries": list(rules.industries),
+        "companySizeMin": rules.company_size_min or None,
+        "companySizeMax": rules.company_size_max or None,
+        "locations": list(rules.locations),
+        "keywords": list(rules.keywords),
+        "minScore": rules.min_score,
+        "weights": {
+            "title": rules.weights.title,
+            "seniority": rules.weights.seniority,
+            "industry": rules.weights.industry,
+            "companySize": rules.weights.company_size,
+            "location": rules.weights.location,
+            "keyword": rules.weights.keyword,
+        },
+        **Timestamps.of(icp, "created_at", "updated_at"),
+    }
+
+
+def run_json(run: icp_pb2.SearchRun) -> dict[str, Any]:
+    d = run.diagnostics
+    return {
+        "id": run.id,
+        "icpId": run.icp_id,
+        "source": run.source,
+        "limit": run.limit,
+        "status": enum_word(run.status, icp_pb2.SearchRunStatus, "SEARCH_RUN_STATUS_"),
+        "pagesFetched": run.pages_fetched,
+        "peopleFetched": run.people_fetched,
+        "diagnostics": {
+            "fetched": d.fetched,
+            "duplicates": d.duplicates,
+            "filtered": d.filtered,
+            "withEmail": d.with_email,
+            "withoutEmail": d.without_email,
+            "created": d.created,
+            "updated": d.updated,
+            "failed": d.failed,
+        },
+        "error": run.error or None,
+        "jobId": run.job_id or None,
+        **Timestamps.of(run, "created_at", "started_at", "finished_at"),
+    }
+
+
+def _icps(request: Request) -> Any:
+    return request.app.state.services.icp
+
+
+@router.get("/v1/icps")
+async def list_icps(request: Request, who: Who) -> dict[str, Any]:
+    reply = await _icps(request).ListIcps(icp_pb2.ListIcpsRequest())
+    return {"items": [icp_json(icp) for icp in reply.icps]}
+
+
+@router.post("/v1/icps", status_code=201)
+async def create_icp(body: IcpBody, request: Request, who: Who) -> dict[str, Any]:
+    reply = await _icps(request).CreateIcp(icp_pb2.CreateIcpRequest(name=body.name, rules=body.rules()))
+    return icp_json(reply.icp)
+
+
+@router.get("/v1/icps/{icp_id}")
+async def get_icp(icp_id: str, request: Request, who: Who) -> dict[str, Any]:
+    return icp_json((await _icps(request).GetIcp(icp_pb2.GetIcpRequest(icp_id=icp_id))).icp)
+
+
+@router.put("/v1/icps/{icp_id}")
+async def update_icp(icp_id: str, body: IcpBody, request: Request, who: Who) -> dict[str, Any]:
+    reply = await _icps(request).UpdateIcp(icp_pb2.UpdateIcpRequest(icp_id=icp_id, name=body.name, rules=body.rules()))
+    return icp_json(reply.icp)
+
+
+@router.delete("/v1/icps/{icp_id}", status_code=204)
+async def delete_icp(icp_id: str, request: Request, who: Who) -> Response:
+    await _icps(request).DeleteIcp(icp_pb2.DeleteIcpRequest(icp_id=icp_id))
+    return Response(status_code=204)
+
+
+@router.post("/v1/icps/{icp_id}/search", status_code=202)
+async def start_search(icp_id: str, body: SearchBody, request: Request, who: Who) -> dict[str, Any]:
+    reply = await _icps(request).StartSearch(
+        icp_pb2.StartSearchRequest(icp_id=icp_id, source=body.source, limit=body.limit, force=body.force)
+    )
+    return {"runId": reply.run.id, "jobId": reply.run.job_id, "existing": reply.existing, "run": run_json(reply.run)}
+
+
+@router.get("/v1/icps/{icp_id}/search-runs")
+async def list_runs(icp_id: str, request: Request, who: Who) -> dict[str, Any]:
+    reply = await _icps(request).ListSearchRuns(icp_pb2.ListSearchRunsRequest(icp_id=icp_id))
+    return {"items": [run_json(run) for run in reply.runs]}
+
+
+@router.get("/v1/icps/{icp_id}/search-runs/{run_id}")
+async def get_run(icp_id: str, run_id: str, request: Request, who: Who) -> dict[str, Any]:
+    reply = await _icps(request).GetSearchRun(icp_pb2.GetSearchRunRequest(icp_id=icp_id, run_id=run_id))
+    return run_json(reply.run)

@@ -1,0 +1,15 @@
+"""The ICP service's settings."""
+
+from leadflood_platform.settings import ServiceSettings
+
+
+class IcpSettings(ServiceSettings):
+    job_max_attempts: int = 3
+    apollo_api_key: str | None = None
+    apollo_base_url: str = "https://api.apollo.io"
+    # Each provider HTTP request; the retry helper makes several within one page fetch.
+    provider_timeout_s: float = 10.0
+    # The sandbox source's simulated latency per page, so a user (or a test) can watch a run progress.
+    sandbox_search_page_delay_ms: int = 0
+    # A page of sourced people handed to the leads service in one call.
+    leads_call_timeout_s: float = 30.0

@@ -1,0 +1,24 @@
+"""Picks the people-search provider a setting names, refusing a real one that has no key."""
+
+from __future__ import annotations
+
+import httpx
+
+from icp.providers.apollo import ApolloSearch
+from icp.providers.base import MissingProviderKey, SearchProvider
+from icp.providers.sandbox import SandboxSearch
+
+SOURCES = ("sandbox", "apollo")
+
+
+def search_provider(
+    source: str, *, apollo_api_key: str | None, apollo_base_url: str, client: httpx.AsyncClient
+) -> SearchProvider:
+    """The provider for `source`; `client` must carry an explicit timeout (see leadflood_platform.http_retry)."""
+    if source == "sandbox":
+        return SandboxSearch()
+    if source == "apollo":
+        if not apollo_api_key:
+            raise MissingProviderKey(setting="APOLLO_API_KEY")
+        return ApolloSearch(api_key=apollo_api_key, base_url=apollo_base_url, client=client)
+    raise ValueError(f"unknown search source {source!r}: expected one of {', '.join(SOURCES)}")

@@ -1,0 +1,162 @@
+"""The `icp.search` job: page through a provider, keep each page, hand it to the leads service.
+
+Each page is stored before it is handed on, and handed on under an idempotency key (run, page),
+so a run resumed after a crash neither fetches a stored page again nor creates a lead twice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from icp.convert import DIAGNOSTICS, rules_to_proto
+from icp.models import SearchPage, SearchRun
+from icp.providers.base import SearchProvider, SearchQuery
+from leadflood.icp.v1 import icp_pb2, jobs_pb2
+from leadflood.leads.v1 import leads_pb2, leads_pb2_grpc
+from leadflood_platform.db import Database
+from leadflood_platform.jobs import JobKind
+
+log = logging.getLogger(__name__)
+
+
+def _query(run: SearchRun) -> SearchQuery:
+    rules = run.rules
+    return SearchQuery(
+        titles=tuple(rules["titles"]),
+        seniorities=tuple(rules["seniorities"]),
+        industries=tuple(rules["industries"]),
+        locations=tuple(rules["locations"]),
+        keywords=tuple(rules["keywords"]),
+        company_size_min=rules["company_size_min"],
+        company_size_max=rules["company_size_max"],
+        seed=str(run.icp_id),
+    )
+
+
+def _sourced(person: dict[str, Any]) -> leads_pb2.SourcedPerson:
+    return leads_pb2.SourcedPerson(**{k: v for k, v in person.items() if v is not None})
+
+
+class SearchRunner:
+    """Runs one search run to its end, resuming where a previous attempt stopped."""
+
+    def __init__(
+        self,
+        db: Database,
+        provider_for: Callable[[str], SearchProvider],
+        leads: leads_pb2_grpc.LeadsServiceStub,
+        leads_timeout_s: float,
+    ) -> None:
+        self.db, self.provider_for, self.leads, self.leads_timeout_s = db, provider_for, leads, leads_timeout_s
+
+    async def run(self, message: jobs_pb2.SearchJob, attempt: int) -> None:
+        run_id = uuid.UUID(message.run_id)
+        run = await self._load(run_id)
+        provider = self.provider_for(run.source)
+        query, rules = _query(run), rules_to_proto(run.rules)
+        while True:
+            page = run.next_page
+            stored = await self._stored_page(run_id, page)
+            if stored is None:
+                if run.exhausted or run.people_fetched >= run.limit:
+                    return
+                stored = await self._fetch(run, provider, query, page)
+            if not stored.delivered:
+                await self._deliver(run, stored, rules)
+            run = await self._load(run_id)
+
+    async def _fetch(self, run: SearchRun, provider: SearchProvider, query: SearchQuery, page: int) -> SearchPage:
+        result = await provider.search(query, page=page, per_page=run.per_page)
+        people = result.people[: run.limit - run.people_fetched]
+        exhausted = not result.has_more or run.people_fetched + len(people) >= run.limit
+        stored = SearchPage(run_id=run.id, page=page, people=[dataclasses.asdict(p) for p in people], delivered=False)
+        async with self.db.transaction() as session:
+            session.add(stored)
+            await session.execute(
+                update(SearchRun)
+                .where(SearchRun.id == run.id)
+                .values(
+                    pages_fetched=SearchRun.pages_fetched + 1,
+                    people_fetched=SearchRun.people_fetched + len(people),
+                    exhausted=exhausted,
+                )
+            )
+        log.info("page fetched", extra={"run_id": str(run.id), "page": page, "people": len(people)})
+        return stored
+
+    async def _deliver(self, run: SearchRun, stored: SearchPage, rules: icp_pb2.IcpRules) -> None:
+        reply = await self.leads.UpsertSourcedLeads(
+            leads_pb2.UpsertSourcedLeadsRequest(
+                search_run_id=str(run.id),
+                icp_id=str(run.icp_id),
+                source=run.source,
+                batch=stored.page,
+                rules=rules,
+                people=[_sourced(p) for p in stored.people],
+            ),
+            timeout=self.leads_timeout_s,
+        )
+        counts = {name: getattr(reply.diagnostics, name) for name in DIAGNOSTICS}
+        async with self.db.transaction() as session:
+            marked = await session.execute(
+                update(SearchPage)
+                .where(SearchPage.run_id == run.id, SearchPage.page == stored.page, SearchPage.delivered.is_(False))
+                .values(delivered=True, diagnostics=counts)
+                .returning(SearchPage.page)
+            )
+            if marked.scalar_one_or_none() is not None:
+                await _add_diagnostics(session, run.id, counts, next_page=stored.page + 1)
+
+    async def _load(self, run_id: uuid.UUID) -> SearchRun:
+        async with self.db.transaction() as session:
+            return (await session.execute(select(SearchRun).where(SearchRun.id == run_id))).scalar_one()
+
+    async def _stored_page(self, run_id: uuid.UUID, page: int) -> SearchPage | None:
+        async with self.db.transaction() as session:
+            return await session.get(SearchPage, (run_id, page))
+
+
+async def _add_diagnostics(session: AsyncSession, run_id: uuid.UUID, counts: dict[str, int], *, next_page: int) -> None:
+    run = (await session.execute(select(SearchRun).where(SearchRun.id == run_id).with_for_update())).scalar_one()
+    run.diagnostics = {k: run.diagnostics.get(k, 0) + counts.get(k, 0) for k in DIAGNOSTICS}
+    run.next_page = next_page
+
+
+async def _set_run(session: AsyncSession, message: jobs_pb2.SearchJob, **values: Any) -> None:
+    await session.execute(update(SearchRun).where(SearchRun.id == uuid.UUID(message.run_id)).values(**values))
+
+
+def search_kind(runner: SearchRunner | None) -> JobKind:
+    """The job kind; the server only enqueues it (runner None), the worker runs it."""
+
+    async def perform(message: jobs_pb2.SearchJob, attempt: int) -> None:
+        assert runner is not None, "search jobs run in the worker process"
+        await runner.run(message, attempt)
+
+    async def apply(session: AsyncSession, message: jobs_pb2.SearchJob, _: None) -> dict[str, Any]:
+        await _set_run(session, message, status="completed", error=None, finished_at=func.now())
+        run = await session.get(SearchRun, uuid.UUID(message.run_id))
+        return {"runId": message.run_id, "diagnostics": run.diagnostics if run else {}}
+
+    async def on_start(session: AsyncSession, message: jobs_pb2.SearchJob) -> None:
+        await _set_run(session, message, status="running", started_at=func.coalesce(SearchRun.started_at, func.now()))
+
+    async def on_failure(session: AsyncSession, message: jobs_pb2.SearchJob, error: str) -> None:
+        await _set_run(session, message, status="failed", error=error, finished_at=func.now())
+
+    return JobKind(
+        type="icp.search",
+        subject="jobs.icp.search",
+        message_type=jobs_pb2.SearchJob,
+        perform=perform,
+        apply=apply,
+        on_start=on_start,
+        on_failure=on_failure,
+    )

@@ -1,0 +1,99 @@
+"""leadflood.icp.v1.IcpService: proto in, domain call, proto out."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from icp import service
+from icp.config import IcpSettings
+from icp.convert import icp_to_proto, rules_from_proto, run_to_proto
+from icp.providers.registry import SOURCES
+from leadflood.icp.v1 import icp_pb2, icp_pb2_grpc
+from leadflood_platform import context
+from leadflood_platform.convert import parse_id
+from leadflood_platform.db import Database
+from leadflood_platform.errors import InvalidArgument, Unavailable
+from leadflood_platform.jobs import JobKind
+
+PER_PAGE = {"sandbox": 1000, "apollo": 100}
+KEY_FOR = {"apollo": "apollo_api_key"}
+
+
+class IcpServicer(icp_pb2_grpc.IcpServiceServicer):
+    def __init__(self, db: Database, settings: IcpSettings, search_kind: JobKind) -> None:
+        self.db, self.settings, self.search_kind = db, settings, search_kind
+
+    async def CreateIcp(self, request, ctx):  # type: ignore[no-untyped-def]
+        async with self.db.transaction() as session:
+            icp = await service.create(
+                session=session, org_id=context.require_org(), name=request.name, rules=rules_from_proto(request.rules)
+            )
+            return icp_pb2.CreateIcpResponse(icp=icp_to_proto(icp))
+
+    async def ListIcps(self, request, ctx):  # type: ignore[no-untyped-def]
+        async with self.db.transaction() as session:
+            icps = await service.list_all(session=session, org_id=context.require_org())
+            return icp_pb2.ListIcpsResponse(icps=[icp_to_proto(icp) for icp in icps])
+
+    async def GetIcp(self, request, ctx):  # type: ignore[no-untyped-def]
+        async with self.db.transaction() as session:
+            icp = await service.get(
+                session=session, org_id=context.require_org(), icp_id=parse_id(request.icp_id, "ICP")
+            )
+            return icp_pb2.GetIcpResponse(icp=icp_to_proto(icp))
+
+    async def UpdateIcp(self, request, ctx):  # type: ignore[no-untyped-def]
+        async with self.db.transaction() as session:
+            icp = await service.update(
+                session=session,
+                org_id=context.require_org(),
+                icp_id=parse_id(request.icp_id, "ICP"),
+                name=request.name,
+                rules=rules_from_proto(request.rules),
+            )
+            return icp_pb2.UpdateIcpResponse(icp=icp_to_proto(icp))
+
+    async def DeleteIcp(self, request, ctx):  # type: ignore[no-untyped-def]
+        async with self.db.transaction() as session:
+            await service.remove(session=session, org_id=context.require_org(), icp_id=parse_id(request.icp_id, "ICP"))
+        return icp_pb2.DeleteIcpResponse()
+
+    async def StartSearch(self, request, ctx):  # type: ignore[no-untyped-def]
+        source = request.source or "sandbox"
+        if source not in SOURCES:
+            raise InvalidArgument.on("source", f"unknown source {source!r}; use one of {', '.join(SOURCES)}")
+        setting = KEY_FOR.get(source)
+        if setting and not getattr(self.settings, setting):
+            # Refused before anything is queued, naming what the operator must set.
+            raise Unavailable(f"{setting.upper()} is not set: the {source} search provider is not configured")
+        async with self.db.transaction() as session:
+            run, existing = await service.start_search(
+                session=session,
+                org_id=context.require_org(),
+                icp_id=parse_id(request.icp_id, "ICP"),
+                source=source,
+                limit=request.limit or 100,
+                force=request.force,
+                per_page=PER_PAGE[source],
+                search_kind=self.search_kind,
+                max_attempts=self.settings.job_max_attempts,
+                today=dt.datetime.now(dt.UTC).date(),
+            )
+            return icp_pb2.StartSearchResponse(run=run_to_proto(run), existing=existing)
+
+    async def GetSearchRun(self, request, ctx):  # type: ignore[no-untyped-def]
+        async with self.db.transaction() as session:
+            run = await service.get_run(
+                session=session,
+                org_id=context.require_org(),
+                icp_id=parse_id(request.icp_id, "ICP"),
+                run_id=parse_id(request.run_id, "search run"),
+            )
+            return icp_pb2.GetSearchRunResponse(run=run_to_proto(run))
+
+    async def ListSearchRuns(self, request, ctx):  # type: ignore[no-untyped-def]
+        async with self.db.transaction() as session:
+            runs = await service.list_runs(
+                session=session, org_id=context.require_org(), icp_id=parse_id(request.icp_id, "ICP")
+            )
+            return icp_pb2.ListSearchRunsResponse(runs=[run_to_proto(run) for run in runs])

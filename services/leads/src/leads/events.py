@@ -1,0 +1,53 @@
+"""The leads service's domain events, written to the outbox in the transaction that made the change."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from leadflood.leads.v1 import events_pb2, leads_pb2
+from leadflood_platform import outbox
+from leads.convert import lead_to_proto, row_to_proto
+from leads.ingest import Applied, Row
+from leads.models import Lead, platform_tables
+
+CREATED, UPDATED = "leads.lead.created", "leads.lead.updated"
+
+
+async def _publish(session: AsyncSession, subject: str, org_id: uuid.UUID, leads: Sequence[leads_pb2.Lead]) -> None:
+    if not leads:
+        return
+    event_id = str(uuid.uuid4())
+    event_type = events_pb2.LeadCreated if subject == CREATED else events_pb2.LeadUpdated
+    event = event_type(event_id=event_id, org_id=str(org_id), leads=leads)
+    await outbox.enqueue(session, platform_tables, subject=subject, message=event, msg_id=event_id)
+
+
+async def lead_created(session: AsyncSession, lead: Lead) -> None:
+    await session.refresh(lead)
+    await _publish(session, CREATED, lead.org_id, [lead_to_proto(lead, explained=False)])
+
+
+async def lead_updated(session: AsyncSession, lead: Lead) -> None:
+    await session.flush()
+    await session.refresh(lead)
+    await _publish(session, UPDATED, lead.org_id, [lead_to_proto(lead, explained=False)])
+
+
+async def publish_rows(
+    session: AsyncSession,
+    org_id: uuid.UUID,
+    applied: Applied,
+    *,
+    created: list[Row],
+    updated: list[Row],
+    source: str,
+    icp_id: str = "",
+    run_id: str = "",
+) -> None:
+    """One event per kind for a whole batch: a page of a run is one created and one updated event."""
+    for subject, rows in ((CREATED, created), (UPDATED, updated)):
+        leads = [row_to_proto(row, applied.ids[row.key], source=source, icp_id=icp_id, run_id=run_id) for row in rows]
+        await _publish(session, subject, org_id, leads)

@@ -1,0 +1,166 @@
+"""Bulk upsert of people into leads: one statement per page, de-duplicated by normalised email.
+
+Used by search runs (a page of sourced people) and CSV imports. A hand-edited field is never
+overwritten by a later run; an import counts as the user's own edit.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from leads.models import MERGED_FIELDS
+
+# Deliberately simple: providers' addresses are checked for shape, not deliverability, and this
+# runs for every sourced person (a full RFC 5322 parser costs more than the rest of the page).
+EMAIL_SHAPE = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\".]+$")
+MAX_EMAIL = 320
+
+
+def normalise_email(raw: str | None) -> str | None:
+    """Trimmed and lower-cased, plus-addressing kept; None when empty or not an address."""
+    email = (raw or "").strip().lower()
+    return email if email and len(email) <= MAX_EMAIL and EMAIL_SHAPE.match(email) else None
+
+
+@dataclass
+class Row:
+    """One person to upsert; `edited` lists the fields the user supplied (imports)."""
+
+    first_name: str
+    last_name: str
+    email: str | None = None
+    external_id: str | None = None
+    company_name: str = ""
+    title: str = ""
+    seniority: str = ""
+    industry: str = ""
+    company_domain: str = ""
+    company_size: int | None = None
+    location: str = ""
+    linkedin_url: str = ""
+    score: int = 0
+    explanation: list[dict[str, Any]] = field(default_factory=list)
+    filtered: bool = False
+    edited: list[str] = field(default_factory=list)
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
+
+    @property
+    def key(self) -> str:
+        return self.email or f"external:{self.external_id}"
+
+
+def _merge(name: str) -> str:
+    """Take the incoming value unless it is empty or the user edited the stored one by hand."""
+    return (
+        f"{name} = CASE WHEN EXCLUDED.{name} <> '' AND ('{name}' = ANY(EXCLUDED.edited_fields) "
+        f"OR NOT '{name}' = ANY(l.edited_fields)) THEN EXCLUDED.{name} ELSE l.{name} END"
+    )
+
+
+_COLUMNS = ("id", "email", "external_id", *MERGED_FIELDS, "company_size", "score", "explanation", "filtered", "edited")
+_TYPES = {"id": "uuid[]", "company_size": "int[]", "score": "int[]", "filtered": "bool[]"}
+_UNNEST = ", ".join(f"CAST(:{c} AS {_TYPES.get(c, 'text[]')})" for c in _COLUMNS)
+_UPSERT = f"""
+INSERT INTO leads AS l (id, org_id, email, external_id, {", ".join(MERGED_FIELDS)}, company_size, source, status,
+                        icp_id, search_run_id, score, score_explanation, filtered, edited_fields)
+SELECT t.id, :org_id, t.email, t.external_id, {", ".join(f"t.{c}" for c in MERGED_FIELDS)}, t.company_size, :source,
+       'new', :icp_id, :run_id, t.score, t.explanation::jsonb, t.filtered, string_to_array(t.edited, ',')
+FROM unnest({_UNNEST}) AS t({", ".join(_COLUMNS)})
+ON CONFLICT {{target}} DO UPDATE SET
+  {", ".join(_merge(c) for c in MERGED_FIELDS)},
+  company_size = CASE WHEN EXCLUDED.company_size IS NULL THEN l.company_size ELSE EXCLUDED.company_size END,
+  external_id = COALESCE(l.external_id, EXCLUDED.external_id),
+  icp_id = COALESCE(EXCLUDED.icp_id, l.icp_id),
+  search_run_id = COALESCE(EXCLUDED.search_run_id, l.search_run_id),
+  score = CASE WHEN EXCLUDED.icp_id IS NULL THEN l.score ELSE EXCLUDED.score END,
+  score_explanation = CASE WHEN EXCLUDED.icp_id IS NULL THEN l.score_explanation ELSE EXCLUDED.score_explanation END,
+  filtered = CASE WHEN EXCLUDED.icp_id IS NULL THEN l.filtered ELSE EXCLUDED.filtered END,
+  edited_fields = ARRAY(SELECT DISTINCT unnest(l.edited_fields || EXCLUDED.edited_fields)),
+  updated_at = now()
+RETURNING id, email, external_id, (xmax = 0) AS inserted
+"""
+UPSERT_BY_EMAIL = text(_UPSERT.replace("{target}", "(org_id, email)"))
+UPSERT_BY_EXTERNAL_ID = text(_UPSERT.replace("{target}", "(org_id, source, external_id) WHERE email IS NULL"))
+
+
+@dataclass
+class Applied:
+    """What an upsert did, per row key: the lead id, and whether it was created."""
+
+    ids: dict[str, uuid.UUID]
+    created: set[str]
+
+
+async def previous_runs(
+    session: AsyncSession, rows: list[Row], *, org_id: uuid.UUID, source: str
+) -> dict[str, uuid.UUID | None]:
+    """For rows that are already leads: the search run that last touched each, by row key."""
+    found: dict[str, uuid.UUID | None] = {}
+    emails = [r.email for r in rows if r.email]
+    if emails:
+        result = await session.execute(
+            text(
+                "SELECT email, search_run_id FROM leads WHERE org_id = :org_id AND email = ANY(CAST(:emails AS text[]))"
+            ),
+            {"org_id": org_id, "emails": emails},
+        )
+        found.update(dict(result.all()))
+    ids = [r.external_id for r in rows if not r.email]
+    if ids:
+        result = await session.execute(
+            text(
+                "SELECT external_id, search_run_id FROM leads WHERE org_id = :org_id AND source = :source"
+                " AND email IS NULL AND external_id = ANY(CAST(:ids AS text[]))"
+            ),
+            {"org_id": org_id, "source": source, "ids": ids},
+        )
+        found.update({f"external:{ext}": run for ext, run in result.all()})
+    return found
+
+
+async def upsert(
+    session: AsyncSession,
+    rows: list[Row],
+    *,
+    org_id: uuid.UUID,
+    source: str,
+    icp_id: uuid.UUID | None = None,
+    run_id: uuid.UUID | None = None,
+) -> Applied:
+    """Insert or merge the rows (already unique by key) in two statements, by email and by provider id."""
+    applied = Applied(ids={}, created=set())
+    common = {"org_id": org_id, "source": source, "icp_id": icp_id, "run_id": run_id}
+    with_email = [r for r in rows if r.email]
+    without_email = [r for r in rows if not r.email]
+    if with_email:
+        await _apply(session, UPSERT_BY_EMAIL, with_email, common, applied)
+    if without_email:
+        await _apply(session, UPSERT_BY_EXTERNAL_ID, without_email, common, applied)
+    return applied
+
+
+async def _apply(
+    session: AsyncSession, statement: Any, rows: list[Row], common: dict[str, Any], applied: Applied
+) -> None:
+    columns: dict[str, list[Any]] = {c: [] for c in _COLUMNS}
+    for row in rows:
+        for name in _COLUMNS:
+            value = getattr(row, name)
+            if name == "explanation":
+                value = json.dumps(value)
+            elif name == "edited":
+                value = ",".join(value)
+            columns[name].append(value)
+    result = await session.execute(statement, {**common, **columns})
+    for lead_id, email, external_id, inserted in result.all():
+        key = email or f"external:{external_id}"
+        applied.ids[key] = lead_id
+        if inserted:
+            applied.created.add(key)

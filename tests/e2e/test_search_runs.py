@@ -1,0 +1,141 @@
+"""Search runs end to end: sandbox sourcing, diagnostics, idempotency, no duplicates, resumable runs."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from devstack.stack import Stack
+from tests.e2e.helpers import assert_problem
+from tests.e2e.test_icps import icp_body
+
+
+def wait_run(client: httpx.Client, icp_id: str, run_id: str, *, timeout_s: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        run = client.get(f"/v1/icps/{icp_id}/search-runs/{run_id}").json()
+        if run["status"] in ("completed", "failed"):
+            return run
+        time.sleep(0.1)
+    raise AssertionError(f"run {run_id} still {run['status']}")
+
+
+def all_leads(client: httpx.Client, **params: Any) -> list[dict[str, Any]]:
+    leads, cursor = [], None
+    while True:
+        page = client.get("/v1/leads", params={**params, "limit": 500, **({"cursor": cursor} if cursor else {})})
+        assert page.status_code == 200, page.text
+        leads += page.json()["items"]
+        cursor = page.json()["nextCursor"]
+        if not cursor:
+            return leads
+
+
+def assert_balanced(d: dict[str, int]) -> None:
+    """Every fetched person is accounted for exactly once."""
+    assert d["fetched"] == d["duplicates"] + d["failed"] + d["created"] + d["updated"], d
+    assert d["withEmail"] + d["withoutEmail"] == d["created"] + d["updated"], d
+
+
+@pytest.fixture
+def icp(client: httpx.Client) -> dict[str, Any]:
+    return client.post("/v1/icps", json=icp_body(minScore=60)).json()
+
+
+def test_sandbox_search_sources_scored_deduplicated_leads(client: httpx.Client, icp: dict[str, Any]) -> None:
+    started = client.post(f"/v1/icps/{icp['id']}/search", json={"source": "sandbox", "limit": 3000})
+    assert started.status_code == 202, started.text
+    body = started.json()
+    assert body["existing"] is False and body["run"]["status"] == "queued" and body["jobId"]
+
+    run = wait_run(client, icp["id"], body["runId"])
+    assert run["status"] == "completed", run
+    d = run["diagnostics"]
+    assert run["peopleFetched"] == d["fetched"] == 3000 and run["pagesFetched"] == 3
+    assert_balanced(d)
+    assert d["created"] > 2000 and d["duplicates"] > 0 and d["withoutEmail"] > 0 and d["filtered"] > 0
+
+    sourced = all_leads(client, searchRunId=run["id"], filtered="all")
+    touched = d["created"] + d["updated"]  # updated: people an earlier run (another ICP) had sourced
+    assert len(sourced) == touched
+    emails = [lead["email"] for lead in sourced if lead["email"]]
+    assert len(emails) == len(set(emails)) == d["withEmail"]
+    assert all(e == e.strip().lower() for e in emails)
+    assert sum(lead["filtered"] for lead in sourced) == d["filtered"]
+    assert all(lead["score"] < 60 for lead in sourced if lead["filtered"])
+    assert all(lead["score"] >= 60 for lead in sourced if not lead["filtered"])
+    visible = all_leads(client, searchRunId=run["id"])
+    assert len(visible) == touched - d["filtered"]
+
+    again = client.post(f"/v1/icps/{icp['id']}/search", json={"source": "sandbox", "limit": 3000}).json()
+    assert again["existing"] is True and again["runId"] == run["id"]
+
+    forced = client.post(f"/v1/icps/{icp['id']}/search", json={"source": "sandbox", "limit": 3000, "force": True})
+    rerun = wait_run(client, icp["id"], forced.json()["runId"])
+    assert rerun["id"] != run["id"] and rerun["status"] == "completed"
+    assert rerun["diagnostics"]["created"] == 0  # the same people again: no duplicate leads
+    assert rerun["diagnostics"]["updated"] == touched
+    assert len(all_leads(client, icpId=icp["id"], filtered="all")) == touched
+
+    runs = client.get(f"/v1/icps/{icp['id']}/search-runs").json()["items"]
+    assert [r["id"] for r in runs] == [rerun["id"], run["id"]]
+
+
+def test_a_user_edit_survives_a_later_run(client: httpx.Client, icp: dict[str, Any]) -> None:
+    run = client.post(f"/v1/icps/{icp['id']}/search", json={"source": "sandbox", "limit": 200}).json()
+    wait_run(client, icp["id"], run["runId"])
+    lead = next(lead for lead in all_leads(client, searchRunId=run["runId"], filtered="all") if lead["email"])
+    edited = client.patch(f"/v1/leads/{lead['id']}", json={"title": "Chief Everything Officer"})
+    assert edited.status_code == 200 and edited.json()["editedFields"] == ["title"]
+
+    forced = client.post(f"/v1/icps/{icp['id']}/search", json={"source": "sandbox", "limit": 200, "force": True})
+    wait_run(client, icp["id"], forced.json()["runId"])
+    after = client.get(f"/v1/leads/{lead['id']}").json()
+    assert after["title"] == "Chief Everything Officer"
+    assert after["searchRunId"] == forced.json()["runId"]
+
+
+def test_lead_detail_explains_its_score(client: httpx.Client, icp: dict[str, Any]) -> None:
+    run = client.post(f"/v1/icps/{icp['id']}/search", json={"source": "sandbox", "limit": 100}).json()
+    wait_run(client, icp["id"], run["runId"])
+    lead = all_leads(client, searchRunId=run["runId"], filtered="all")[0]
+    detail = client.get(f"/v1/leads/{lead['id']}").json()
+    rows = detail["scoreExplanation"]
+    assert [r["rule"] for r in rows] == ["title", "seniority", "industry", "company_size", "location", "keyword"]
+    assert detail["score"] == sum(r["weight"] for r in rows if r["matched"])
+    assert detail["icpId"] == icp["id"]
+
+
+def test_worker_restart_mid_run_fetches_and_creates_nothing_twice(
+    stack: Stack, client: httpx.Client, icp: dict[str, Any]
+) -> None:
+    started = client.post(f"/v1/icps/{icp['id']}/search", json={"source": "sandbox", "limit": 8000}).json()
+    deadline = time.monotonic() + 30
+    while client.get(f"/v1/icps/{icp['id']}/search-runs/{started['runId']}").json()["pagesFetched"] < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    stack.supervisor.kill("icp-worker")
+    stopped_at = client.get(f"/v1/icps/{icp['id']}/search-runs/{started['runId']}").json()
+    assert stopped_at["status"] == "running" and stopped_at["pagesFetched"] < 8
+    stack.supervisor.restart("icp-worker")
+
+    run = wait_run(client, icp["id"], started["runId"])
+    assert run["status"] == "completed"
+    assert run["pagesFetched"] == 8 and run["peopleFetched"] == run["diagnostics"]["fetched"] == 8000
+    assert_balanced(run["diagnostics"])
+    job = client.get(f"/v1/jobs/{started['jobId']}").json()
+    assert job["status"] == "completed" and job["attempts"] == 2
+    leads = all_leads(client, searchRunId=run["id"], filtered="all")
+    assert len(leads) == run["diagnostics"]["created"] + run["diagnostics"]["updated"]
+    emails = [lead["email"] for lead in leads if lead["email"]]
+    assert len(emails) == len(set(emails))
+
+
+def test_provider_without_a_key_is_503_naming_the_setting(client: httpx.Client, icp: dict[str, Any]) -> None:
+    lead = client.post("/v1/leads", json={"email": f"k-{icp['id'][:8]}@example.com", "firstName": "K", "lastName": "L"})
+    problem = assert_problem(client.post(f"/v1/leads/{lead.json()['leadId']}/enrich", json={"provider": "hunter"}), 503)
+    assert "HUNTER_API_KEY" in problem["detail"]
+    assert_problem(client.post(f"/v1/icps/{icp['id']}/search", json={"source": "linkedin"}), 422)
