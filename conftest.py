@@ -11,6 +11,8 @@ import httpx
 import pytest
 
 from devstack.stack import Ports, Stack, StackConfig
+from tests.fakes.apollo import FakeApollo, person
+from tests.fakes.otlp import FakeCollector
 
 # Test timings: retries in milliseconds and a short ack wait, so failure paths run in seconds.
 TEST_ENV = {
@@ -23,12 +25,37 @@ TEST_ENV = {
 }
 
 
+APOLLO_KEY = "test-apollo-key-0123456789"
+APOLLO_PEOPLE = 250
+
+
 @pytest.fixture(scope="session")
-def stack() -> Iterator[Stack]:
+def fake_apollo() -> Iterator[FakeApollo]:
+    """Apollo's people search on a local port: the stack's icp service talks to it with its real adapter."""
+    with FakeApollo(api_key=APOLLO_KEY, people=[person(n) for n in range(APOLLO_PEOPLE)], full_records=True) as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def collector() -> Iterator[FakeCollector]:
+    """Where the stack's processes export their traces (OTLP/HTTP), so tests can follow one across them."""
+    with FakeCollector() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def stack(fake_apollo: FakeApollo, collector: FakeCollector) -> Iterator[Stack]:
     state = Path(tempfile.mkdtemp(prefix="leadflood-test-"))
     state.chmod(0o755)  # the postgres user must reach its data folder inside
+    # Apollo is configured (against the fake); Hunter is deliberately not, to show the 503 a user gets.
+    env = TEST_ENV | {
+        "APOLLO_API_KEY": APOLLO_KEY,
+        "APOLLO_BASE_URL": fake_apollo.url,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url,
+        "OTEL_BSP_SCHEDULE_DELAY": "200",  # export spans within a fraction of a second, not 5 s
+    }
     running = Stack(
-        StackConfig(state_dir=state, ports=Ports.free(), env_name="test", durable=False, echo=False, env=TEST_ENV)
+        StackConfig(state_dir=state, ports=Ports.free(), env_name="test", durable=False, echo=False, env=env)
     )
     try:
         running.start(timeout_s=120)

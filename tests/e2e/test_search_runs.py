@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
 import httpx
+import nats
 import pytest
 
 from devstack.stack import Stack
+from leadflood.leads.v1 import events_pb2
 from tests.e2e.helpers import assert_problem
 from tests.e2e.test_icps import icp_body
+from tests.fakes.apollo import rate_limited, unprocessable
+from tests.fakes.server import server_error
 
 
 def wait_run(client: httpx.Client, icp_id: str, run_id: str, *, timeout_s: float = 60) -> dict[str, Any]:
@@ -139,3 +144,59 @@ def test_provider_without_a_key_is_503_naming_the_setting(client: httpx.Client, 
     problem = assert_problem(client.post(f"/v1/leads/{lead.json()['leadId']}/enrich", json={"provider": "hunter"}), 503)
     assert "HUNTER_API_KEY" in problem["detail"]
     assert_problem(client.post(f"/v1/icps/{icp['id']}/search", json={"source": "linkedin"}), 422)
+
+
+def test_apollo_search_runs_the_real_adapter_against_apollos_api(client: httpx.Client, fake_apollo: Any) -> None:
+    icp = client.post("/v1/icps", json=icp_body(titles=["VP Sales"], industries=[], locations=[], keywords=[])).json()
+    started = client.post(f"/v1/icps/{icp['id']}/search", json={"source": "apollo", "limit": 1000}).json()
+    run = wait_run(client, icp["id"], started["runId"])
+    assert run["status"] == "completed", run
+    assert run["pagesFetched"] == 3 and run["diagnostics"]["fetched"] == 250  # 100 a page, then the end
+    assert_balanced(run["diagnostics"])
+    searches = [r for r in fake_apollo.received if r.path.endswith("/mixed_people/api_search")]
+    assert all(r.headers.get("x-api-key") for r in searches) and all("api_key" not in r.target for r in searches)
+    lead = all_leads(client, searchRunId=run["id"], filtered="all")[0]
+    assert lead["source"] == "apollo" and lead["email"].endswith(".io") and lead["companyDomain"]
+
+
+async def _created_events(nats_url: str, run_id: str) -> int:
+    """Leads announced as created on the EVENTS stream for one run."""
+    nc = await nats.connect(nats_url)
+    try:
+        sub = await nc.jetstream().subscribe("leads.lead.created", ordered_consumer=True)
+        count = 0
+        while True:
+            try:
+                msg = await sub.next_msg(timeout=0.5)
+            except nats.errors.TimeoutError:
+                return count
+            count += sum(lead.search_run_id == run_id for lead in events_pb2.LeadCreated.FromString(msg.data).leads)
+    finally:
+        await nc.close()
+
+
+def test_created_leads_are_announced_on_jetstream(stack: Stack, client: httpx.Client, icp: dict[str, Any]) -> None:
+    started = client.post(f"/v1/icps/{icp['id']}/search", json={"source": "sandbox", "limit": 1500}).json()
+    run = wait_run(client, icp["id"], started["runId"])
+    time.sleep(1)  # the outbox relay publishes right after each commit
+    assert asyncio.run(_created_events(stack.env["leads"]["NATS_URL"], run["id"])) == run["diagnostics"]["created"]
+
+
+def test_provider_validation_error_fails_the_run_with_its_message(client: httpx.Client, fake_apollo: Any) -> None:
+    icp = client.post("/v1/icps", json=icp_body(titles=["Astronaut"])).json()
+    fake_apollo.script(unprocessable("person_titles[] is not a valid filter for your plan"))
+    started = client.post(f"/v1/icps/{icp['id']}/search", json={"source": "apollo", "limit": 50}).json()
+    run = wait_run(client, icp["id"], started["runId"])
+    assert run["status"] == "failed" and "not a valid filter for your plan" in run["error"]
+    job = client.get(f"/v1/jobs/{started['jobId']}").json()
+    assert job["status"] == "failed" and job["attempts"] == 1  # no retry for a refusal
+
+
+def test_provider_5xx_and_429_are_retried(client: httpx.Client, fake_apollo: Any) -> None:
+    icp = client.post("/v1/icps", json=icp_body(titles=["Treasurer"])).json()
+    fake_apollo.script(server_error(), rate_limited(retry_after="1"))
+    before = len(fake_apollo.received)
+    started = client.post(f"/v1/icps/{icp['id']}/search", json={"source": "apollo", "limit": 50}).json()
+    run = wait_run(client, icp["id"], started["runId"])
+    assert run["status"] == "completed" and run["diagnostics"]["fetched"] == 50
+    assert len(fake_apollo.received) - before == 3  # 500, 429, then the page

@@ -55,7 +55,7 @@ class IcpBody(Body):
 
 class SearchBody(Body):
     source: str = "sandbox"
-    limit: int = Field(default=100, ge=1, le=10_000)
+    limit: int = Field(default=100, ge=1, le=100_000)
     force: bool = False
 
 

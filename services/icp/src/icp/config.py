@@ -11,5 +11,7 @@ class IcpSettings(ServiceSettings):
     provider_timeout_s: float = 10.0
     # The sandbox source's simulated latency per page, so a user (or a test) can watch a run progress.
     sandbox_search_page_delay_ms: int = 0
+    # Share of sandbox people who repeat someone from an earlier page of the run.
+    sandbox_search_duplicate_rate: float = 0.08
     # A page of sourced people handed to the leads service in one call.
     leads_call_timeout_s: float = 30.0

@@ -52,7 +52,11 @@ def spec() -> ServiceSpec:
 
         def provider_for(source: str) -> SearchProvider:
             provider = search_provider(
-                source, apollo_api_key=settings.apollo_api_key, apollo_base_url=settings.apollo_base_url, client=http
+                source,
+                apollo_api_key=settings.apollo_api_key,
+                apollo_base_url=settings.apollo_base_url,
+                client=http,
+                sandbox_duplicate_rate=settings.sandbox_search_duplicate_rate,
             )
             if source == "sandbox" and settings.sandbox_search_page_delay_ms:
                 return SlowedDown(provider, settings.sandbox_search_page_delay_ms / 1000)

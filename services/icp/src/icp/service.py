@@ -17,7 +17,7 @@ from leadflood.icp.v1 import jobs_pb2
 from leadflood_platform import jobs
 from leadflood_platform.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound
 
-MAX_LIMIT = 10_000
+MAX_LIMIT = 100_000
 
 
 async def create(*, session: AsyncSession, org_id: uuid.UUID, name: str, rules: icp_rules.Rules) -> Icp:

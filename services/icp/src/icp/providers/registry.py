@@ -12,11 +12,16 @@ SOURCES = ("sandbox", "apollo")
 
 
 def search_provider(
-    source: str, *, apollo_api_key: str | None, apollo_base_url: str, client: httpx.AsyncClient
+    source: str,
+    *,
+    apollo_api_key: str | None,
+    apollo_base_url: str,
+    client: httpx.AsyncClient,
+    sandbox_duplicate_rate: float = 0.08,
 ) -> SearchProvider:
     """The provider for `source`; `client` must carry an explicit timeout (see leadflood_platform.http_retry)."""
     if source == "sandbox":
-        return SandboxSearch()
+        return SandboxSearch(duplicate_rate=sandbox_duplicate_rate)
     if source == "apollo":
         if not apollo_api_key:
             raise MissingProviderKey(setting="APOLLO_API_KEY")

@@ -139,6 +139,10 @@ class SandboxSearch:
     name = "sandbox"
     max_per_page = 1000
 
+    def __init__(self, duplicate_rate: float = DUPLICATE) -> None:
+        # Adjustable so the ingest benchmark can ask for the 20% duplicates it measures with.
+        self.duplicate_rate = duplicate_rate
+
     async def search(self, query: SearchQuery, *, page: int, per_page: int) -> Page:
         if page < 1:
             raise ValueError("pages are numbered from 1")
@@ -146,15 +150,18 @@ class SandboxSearch:
         seed = int.from_bytes(hashlib.blake2b(query.seed.encode(), digest_size=8).digest(), "big")
         choices = _Choices.of(query)
         start = (page - 1) * per_page
-        people = [_person(seed, slot, per_page, choices) for slot in range(start, min(start + per_page, POOL_SIZE))]
+        people = [
+            _person(seed, slot, per_page, choices, self.duplicate_rate)
+            for slot in range(start, min(start + per_page, POOL_SIZE))
+        ]
         return Page(number=page, people=people, total_pages=math.ceil(POOL_SIZE / per_page))
 
 
-def _person(seed: int, slot: int, per_page: int, choices: _Choices) -> Person:
+def _person(seed: int, slot: int, per_page: int, choices: _Choices, duplicate_rate: float) -> Person:
     bits = _mix(seed ^ slot)
     repeat = 0
     # A duplicate slot shows someone from an earlier page; follow the chain back to a slot that is nobody's copy.
-    while (first_of_page := slot - slot % per_page) > 0 and _chance(bits, DUPLICATE):
+    while (first_of_page := slot - slot % per_page) > 0 and _chance(bits, duplicate_rate):
         slot, repeat = (bits >> 16) % first_of_page, repeat or bits
         bits = _mix(seed ^ slot)
     return _build(bits, choices, recased=repeat)
