@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import httpx
+import nats
 
 TERMINAL = {"enriched", "failed"}
 
@@ -33,3 +35,19 @@ def assert_problem(reply: httpx.Response, status: int) -> dict[str, Any]:
     body = reply.json()
     assert body["status"] == status and body["title"] and body["detail"]
     return body
+
+
+async def count_in_stream(nats_url: str, subject: str, count: Callable[[bytes], int]) -> int:
+    """Replays every message of a subject on the EVENTS stream, adding up what `count` says of each."""
+    nc = await nats.connect(nats_url)
+    try:
+        sub = await nc.jetstream().subscribe(subject, ordered_consumer=True)
+        total = 0
+        while True:
+            try:
+                msg = await sub.next_msg(timeout=0.5)
+            except nats.errors.TimeoutError:
+                return total
+            total += count(msg.data)
+    finally:
+        await nc.close()

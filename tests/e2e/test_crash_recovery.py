@@ -12,7 +12,7 @@ import nats
 
 from devstack.stack import Stack
 from leadflood.leads.v1 import events_pb2
-from tests.e2e.helpers import unique_email, wait_for_lead
+from tests.e2e.helpers import count_in_stream, unique_email, wait_for_lead
 
 
 def _wait_job(client: httpx.Client, job_id: str, status: str, timeout_s: float = 10) -> dict:
@@ -23,22 +23,6 @@ def _wait_job(client: httpx.Client, job_id: str, status: str, timeout_s: float =
             return job
         time.sleep(0.05)
     raise AssertionError(f"job {job_id} never reached {status}: {job}")
-
-
-async def _updated_events(nats_url: str, lead_id: str) -> int:
-    """How many leads.lead.updated events the EVENTS stream holds for the lead."""
-    nc = await nats.connect(nats_url)
-    try:
-        sub = await nc.jetstream().subscribe("leads.lead.updated", ordered_consumer=True)
-        count = 0
-        while True:
-            try:
-                msg = await sub.next_msg(timeout=0.5)
-            except nats.errors.TimeoutError:
-                return count
-            count += sum(lead.id == lead_id for lead in events_pb2.LeadUpdated.FromString(msg.data).leads)
-    finally:
-        await nc.close()
 
 
 async def _job_rows(database_url: str, lead_id: str) -> list[asyncpg.Record]:
@@ -71,7 +55,14 @@ def test_worker_killed_before_ack_enriches_exactly_once(stack: Stack, client: ht
     rows = asyncio.run(_job_rows(stack.env["leads"]["DATABASE_URL"], created["leadId"]))
     assert [(r["status"], r["attempts"]) for r in rows] == [("completed", 2)]
     time.sleep(1.5)  # let the outbox relay publish anything it still holds
-    assert asyncio.run(_updated_events(stack.env["leads"]["NATS_URL"], created["leadId"])) == 1
+    updated = asyncio.run(
+        count_in_stream(
+            stack.env["leads"]["NATS_URL"],
+            "leads.lead.updated",
+            lambda data: sum(lead.id == created["leadId"] for lead in events_pb2.LeadUpdated.FromString(data).leads),
+        )
+    )
+    assert updated == 1
 
 
 async def _publish_poison(nats_url: str, msg_id: str) -> None:

@@ -7,12 +7,11 @@ import time
 from typing import Any
 
 import httpx
-import nats
 import pytest
 
 from devstack.stack import Stack
 from leadflood.leads.v1 import events_pb2
-from tests.e2e.helpers import assert_problem
+from tests.e2e.helpers import assert_problem, count_in_stream
 from tests.e2e.test_icps import icp_body
 from tests.fakes.apollo import rate_limited, unprocessable
 from tests.fakes.server import server_error
@@ -159,27 +158,18 @@ def test_apollo_search_runs_the_real_adapter_against_apollos_api(client: httpx.C
     assert lead["source"] == "apollo" and lead["email"].endswith(".io") and lead["companyDomain"]
 
 
-async def _created_events(nats_url: str, run_id: str) -> int:
-    """Leads announced as created on the EVENTS stream for one run."""
-    nc = await nats.connect(nats_url)
-    try:
-        sub = await nc.jetstream().subscribe("leads.lead.created", ordered_consumer=True)
-        count = 0
-        while True:
-            try:
-                msg = await sub.next_msg(timeout=0.5)
-            except nats.errors.TimeoutError:
-                return count
-            count += sum(lead.search_run_id == run_id for lead in events_pb2.LeadCreated.FromString(msg.data).leads)
-    finally:
-        await nc.close()
-
-
 def test_created_leads_are_announced_on_jetstream(stack: Stack, client: httpx.Client, icp: dict[str, Any]) -> None:
     started = client.post(f"/v1/icps/{icp['id']}/search", json={"source": "sandbox", "limit": 1500}).json()
     run = wait_run(client, icp["id"], started["runId"])
     time.sleep(1)  # the outbox relay publishes right after each commit
-    assert asyncio.run(_created_events(stack.env["leads"]["NATS_URL"], run["id"])) == run["diagnostics"]["created"]
+    created = asyncio.run(
+        count_in_stream(
+            stack.env["leads"]["NATS_URL"],
+            "leads.lead.created",
+            lambda data: sum(lead.search_run_id == run["id"] for lead in events_pb2.LeadCreated.FromString(data).leads),
+        )
+    )
+    assert created == run["diagnostics"]["created"]
 
 
 def test_provider_validation_error_fails_the_run_with_its_message(client: httpx.Client, fake_apollo: Any) -> None:

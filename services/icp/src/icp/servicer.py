@@ -12,8 +12,8 @@ from leadflood.icp.v1 import icp_pb2, icp_pb2_grpc
 from leadflood_platform import context
 from leadflood_platform.convert import parse_id
 from leadflood_platform.db import Database
-from leadflood_platform.errors import InvalidArgument, Unavailable
 from leadflood_platform.jobs import JobKind
+from leadflood_platform.provider_choice import require_provider
 
 PER_PAGE = {"sandbox": 1000, "apollo": 100}
 KEY_FOR = {"apollo": "apollo_api_key"}
@@ -59,13 +59,10 @@ class IcpServicer(icp_pb2_grpc.IcpServiceServicer):
         return icp_pb2.DeleteIcpResponse()
 
     async def StartSearch(self, request, ctx):  # type: ignore[no-untyped-def]
-        source = request.source or "sandbox"
-        if source not in SOURCES:
-            raise InvalidArgument.on("source", f"unknown source {source!r}; use one of {', '.join(SOURCES)}")
-        setting = KEY_FOR.get(source)
-        if setting and not getattr(self.settings, setting):
-            # Refused before anything is queued, naming what the operator must set.
-            raise Unavailable(f"{setting.upper()} is not set: the {source} search provider is not configured")
+        source = require_provider(
+            field="source", choice=request.source or "sandbox", known=SOURCES, settings=self.settings,
+            keys=KEY_FOR, kind="search",
+        )  # fmt: skip
         async with self.db.transaction() as session:
             run, existing = await service.start_search(
                 session=session,

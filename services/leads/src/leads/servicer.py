@@ -6,8 +6,8 @@ from leadflood.leads.v1 import leads_pb2, leads_pb2_grpc
 from leadflood_platform import context
 from leadflood_platform.convert import parse_id
 from leadflood_platform.db import Database
-from leadflood_platform.errors import InvalidArgument, Unavailable
 from leadflood_platform.jobs import JobKind
+from leadflood_platform.provider_choice import require_provider
 from leads import listing, service, sourcing
 from leads.config import LeadsSettings
 from leads.convert import STATUS_NAME, enrichment_run_to_proto, lead_to_proto
@@ -99,12 +99,10 @@ class LeadsServicer(leads_pb2_grpc.LeadsServiceServicer):
         return leads_pb2.DeleteLeadResponse()
 
     async def EnrichLead(self, request, ctx):  # type: ignore[no-untyped-def]
-        provider = request.provider or "sandbox"
-        if provider not in PROVIDERS:
-            raise InvalidArgument.on("provider", f"unknown provider {provider!r}; use one of {', '.join(PROVIDERS)}")
-        setting = KEY_FOR.get(provider)
-        if setting and not getattr(self.settings, setting):
-            raise Unavailable(f"{setting.upper()} is not set: the {provider} enrichment provider is not configured")
+        provider = require_provider(
+            field="provider", choice=request.provider or "sandbox", known=PROVIDERS, settings=self.settings,
+            keys=KEY_FOR, kind="enrichment",
+        )  # fmt: skip
         async with self.db.transaction() as session:
             job_id = await service.request_enrichment(
                 session=session,
