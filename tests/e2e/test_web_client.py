@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -55,6 +56,7 @@ def sign_in(page: Page) -> None:
 
 def test_sign_in_create_a_lead_and_watch_it_enrich(page: Page) -> None:
     sign_in(page)
+    page.get_by_test_id("nav-new-lead").click()
     email = unique_email("browser")
     page.get_by_test_id("lead-email").fill(email)
     page.get_by_test_id("lead-first-name").fill("Grace")
@@ -81,6 +83,7 @@ def test_wrong_password_shows_the_error(page: Page) -> None:
 
 def test_invalid_lead_shows_field_errors(page: Page) -> None:
     sign_in(page)
+    page.get_by_test_id("nav-new-lead").click()
     page.get_by_test_id("lead-email").fill("not-an-email")
     page.get_by_test_id("lead-first-name").fill("A")
     page.get_by_test_id("lead-last-name").fill("B")
@@ -88,3 +91,42 @@ def test_invalid_lead_shows_field_errors(page: Page) -> None:
     expect(page.get_by_test_id("lead-form-error")).to_be_visible()
     expect(page.get_by_test_id("lead-email")).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_text("An email address must have an @-sign.").last).to_be_visible()
+
+
+def test_create_an_icp_run_a_search_and_read_the_scored_leads(page: Page) -> None:
+    sign_in(page)
+    page.get_by_test_id("nav-icps").click()
+    page.get_by_test_id("icp-new").click()
+    name = f"Browser ICP {uuid.uuid4().hex[:6]}"
+    page.get_by_test_id("icp-name").fill(name)
+    for title in ("VP Sales", "Head of Sales"):
+        page.get_by_test_id("icp-titles").fill(title)
+        page.get_by_test_id("icp-titles").press("Enter")
+    page.get_by_test_id("icp-seniority-vp").check()
+    page.get_by_test_id("icp-industries").fill("Software")
+    page.get_by_test_id("icp-industries").press("Enter")
+    page.get_by_test_id("icp-min-score").fill("60")
+    page.get_by_test_id("icp-save").click()
+
+    page.get_by_test_id("search-limit").fill("2000")
+    page.get_by_test_id("search-run").click()
+    expect(page.get_by_test_id("search-status")).to_have_text("completed", timeout=30_000)
+    names = ("fetched", "duplicates", "filtered", "with-email", "without-email", "created", "updated", "failed")
+    counters = {name: int(page.get_by_test_id(f"diag-{name}").inner_text()) for name in names}
+    assert counters["fetched"] == 2000
+    assert (
+        counters["fetched"] == counters["duplicates"] + counters["failed"] + counters["created"] + counters["updated"]
+    )
+    assert counters["filtered"] > 0 and counters["without-email"] > 0
+
+    # The same search again the same day is recognised, not run twice.
+    page.get_by_test_id("search-run").click()
+    expect(page.get_by_test_id("search-reused")).to_be_visible()
+
+    page.get_by_test_id("search-view-leads").first.click()
+    expect(page.get_by_test_id("lead-row").first).to_be_visible()
+    shown = page.get_by_test_id("lead-row").count()
+    assert 0 < shown <= 50
+    page.get_by_test_id("lead-row").first.get_by_role("link").first.click()
+    expect(page.get_by_test_id("score-row")).to_have_count(6)
+    expect(page.get_by_test_id("lead-score")).to_be_visible()

@@ -6,10 +6,10 @@ import { getAccessToken, refreshSession, expireSession } from './auth.js';
 
 export { ApiError };
 
-async function request(method, path, body) {
+async function request(method, path, body, opts = {}) {
   const used = getAccessToken();
   try {
-    return await send(method, path, { body, token: used });
+    return await send(method, path, { ...opts, body, token: used });
   } catch (err) {
     if (!(err instanceof ApiError) || err.status !== 401) throw err;
   }
@@ -18,7 +18,7 @@ async function request(method, path, body) {
   const refreshed = getAccessToken() !== used || (await refreshSession());
   if (refreshed) {
     try {
-      return await send(method, path, { body, token: getAccessToken() });
+      return await send(method, path, { ...opts, body, token: getAccessToken() });
     } catch (err) {
       if (!(err instanceof ApiError) || err.status !== 401) throw err;
     }
@@ -33,4 +33,8 @@ export const api = {
   put: (path, body) => request('PUT', path, body),
   patch: (path, body) => request('PATCH', path, body),
   delete: (path) => request('DELETE', path),
+  /** POST a raw body (a File, Blob or string) as `contentType`; JSON answer. */
+  upload: (path, body, contentType) => request('POST', path, body, { contentType }),
+  /** GET a file with the bearer token: resolves to { blob, filename }. */
+  download: (path, accept = '*/*') => request('GET', path, undefined, { as: 'blob', accept: `${accept}, application/problem+json` }),
 };

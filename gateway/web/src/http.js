@@ -20,10 +20,16 @@ export class ApiError extends Error {
 /**
  * Send a request and return the parsed JSON body (null for an empty body/204).
  * Throws ApiError for any non-2xx answer or network failure.
+ *
+ * Non-JSON exchanges (CSV import/export):
+ * - `contentType` sends `body` as-is (a string, Blob or File) with that type;
+ * - `as: 'blob'` resolves to `{ blob, filename }` instead of parsed JSON
+ *   (filename from Content-Disposition, or null). Errors are still problems.
  */
-export async function send(method, path, { body, token, signal } = {}) {
-  const headers = { Accept: 'application/json, application/problem+json' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+export async function send(method, path, { body, token, signal, contentType, as, accept } = {}) {
+  const headers = { Accept: accept || 'application/json, application/problem+json' };
+  const raw = contentType !== undefined;
+  if (body !== undefined) headers['Content-Type'] = raw ? contentType : 'application/json';
   if (token) headers.Authorization = `Bearer ${token}`;
 
   let res;
@@ -31,7 +37,7 @@ export async function send(method, path, { body, token, signal } = {}) {
     res = await fetch(path, {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined ? undefined : raw ? body : JSON.stringify(body),
       signal,
     });
   } catch (err) {
@@ -42,9 +48,37 @@ export async function send(method, path, { body, token, signal } = {}) {
     });
   }
 
+  if (res.ok && as === 'blob') {
+    return { blob: await res.blob(), filename: filenameFromDisposition(res.headers.get('Content-Disposition')) };
+  }
   const data = await readJson(res);
   if (res.ok) return data;
   throw problemToError(res.status, res.statusText, data);
+}
+
+/**
+ * The file name in a Content-Disposition header, or null:
+ * 'attachment; filename="leads.csv"' -> 'leads.csv'; RFC 5987
+ * filename*=UTF-8''... wins over filename=. Path parts are stripped.
+ */
+export function filenameFromDisposition(header) {
+  if (!header) return null;
+  let name = null;
+  const star = /filename\*\s*=\s*([^']*)'[^']*'([^;]+)/i.exec(header);
+  if (star) {
+    try {
+      name = decodeURIComponent(star[2].trim().replace(/^"|"$/g, ''));
+    } catch {
+      name = null;
+    }
+  }
+  if (!name) {
+    const plain = /filename\s*=\s*("((?:\\.|[^"\\])*)"|[^;]+)/i.exec(header);
+    if (plain) name = plain[2] !== undefined ? plain[2].replace(/\\(.)/g, '$1') : plain[1].trim();
+  }
+  if (!name) return null;
+  name = name.split(/[\\/]/).pop().trim();
+  return name || null;
 }
 
 async function readJson(res) {
@@ -78,9 +112,14 @@ export function problemToError(status, statusText, body) {
   });
 }
 
-// The API promises camelCase request names ("firstName"), but keep only the
-// last path segment so "body.firstName" or "/firstName" still land on the field.
-function normalizeFieldError(e) {
-  const field = String(e?.field ?? '').split(/[./]/).pop();
-  return { field, message: String(e?.message ?? 'Invalid value') };
+// The API promises camelCase request names ("firstName", "weights.title").
+// Drop a leading request location ("body.email", "/email") and trailing list
+// indexes ("titles.0" -> "titles") so the error still lands on its field.
+export function normalizeFieldError(e) {
+  const parts = String(e?.field ?? '').split(/[./]/).filter(Boolean);
+  while (parts.length > 1 && LOCATIONS.has(parts[0])) parts.shift();
+  while (parts.length > 1 && /^\d+$/.test(parts[parts.length - 1])) parts.pop();
+  return { field: parts.join('.'), message: String(e?.message ?? 'Invalid value') };
 }
+
+const LOCATIONS = new Set(['body', 'query', 'path', 'header']);

@@ -1,6 +1,9 @@
 // Entry point: mounts the app and maps hash routes to pages.
 // Add a page = add a row to ROUTES (and, if it belongs in the menu, to
 // components/TopBar.js NAV).
+// A page is remounted whenever the URL changes, query included, unless its
+// route says `keepOnQuery`: then only a new path remounts it and the page
+// reacts to its `query` prop itself (filters bound to the URL, selected run).
 import { render } from 'preact';
 import { html } from 'htm/preact';
 import { useEffect } from 'preact/hooks';
@@ -11,12 +14,19 @@ import { Spinner } from './components/Spinner.js';
 import { Login } from './pages/Login.js';
 import { NewLead } from './pages/NewLead.js';
 import { LeadDetail } from './pages/LeadDetail.js';
+import { Leads } from './pages/Leads.js';
+import { IcpList } from './pages/icp/IcpList.js';
+import { IcpPage } from './pages/icp/IcpPage.js';
 
-const HOME = '/leads/new';
+const HOME = '/icps';
 
-// Order matters: "/leads/new" must win over "/leads/:id".
+// Order matters: "/leads/new" must win over "/leads/:id" (and "/icps/new" over "/icps/:id").
 const ROUTES = [
   { path: '/login', page: Login, title: 'Sign in', public: true },
+  { path: '/icps', page: IcpList, title: 'ICPs' },
+  { path: '/icps/new', page: IcpPage, title: 'New ICP' },
+  { path: '/icps/:id', page: IcpPage, title: 'ICP', keepOnQuery: true },
+  { path: '/leads', page: Leads, title: 'Leads', keepOnQuery: true },
   { path: '/leads/new', page: NewLead, title: 'New lead' },
   { path: '/leads/:id', page: LeadDetail, title: 'Lead' },
 ];
@@ -50,7 +60,12 @@ function App() {
   return html`
     ${signedIn && html`<${TopBar} user=${session.user} path=${route.path} />`}
     <main class="main">
-      <${Page} key=${route.raw} params=${match.params} query=${route.query} session=${session} />
+      <${Page}
+        key=${match.route.keepOnQuery ? route.path : route.raw}
+        params=${match.params}
+        query=${route.query}
+        session=${session}
+      />
     </main>
   `;
 }

@@ -1,20 +1,32 @@
 import { html } from 'htm/preact';
 import { logout } from '../auth.js';
 
-// Grows with the app (ICP, Leads, Sequences, Inbox, Runs, Analytics...).
-const NAV = [{ href: '#/leads/new', label: 'New lead', match: '/leads' }];
+// Grows with the app (Sequences, Inbox, Analytics...). `active` says which
+// paths light the item up: "/leads/new" is "New lead", not "Leads".
+const NAV = [
+  { href: '#/icps', label: 'ICPs', testid: 'nav-icps', active: (p) => p === '/icps' || p.startsWith('/icps/') },
+  {
+    href: '#/leads',
+    label: 'Leads',
+    testid: 'nav-leads',
+    active: (p) => p === '/leads' || (p.startsWith('/leads/') && p !== '/leads/new'),
+  },
+  { href: '#/leads/new', label: 'New lead', testid: 'nav-new-lead', active: (p) => p === '/leads/new' },
+];
 
 export function TopBar({ user, path }) {
   return html`<header class="topbar">
     <div class="topbar-inner">
-      <a class="brand" href="#/leads/new">
+      <a class="brand" href="#/icps">
         <span class="brand-mark" aria-hidden="true"></span>Lead Flood
       </a>
       <nav class="nav" aria-label="Main">
         ${NAV.map(
           (item) => html`<a
             href=${item.href}
-            class=${path.startsWith(item.match) ? 'nav-link active' : 'nav-link'}
+            data-testid=${item.testid}
+            class=${item.active(path) ? 'nav-link active' : 'nav-link'}
+            aria-current=${item.active(path) ? 'page' : undefined}
             >${item.label}</a
           >`,
         )}

@@ -1,30 +1,44 @@
 import { html } from 'htm/preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { formatTime, humanize, isHttpUrl } from '../format.js';
+import { isTransient } from '../hooks.js';
+import { navigate } from '../router.js';
+import { formatTime, humanize, isHttpUrl, personName } from '../format.js';
+import { seniorityLabel } from '../icp.js';
+import { leadsPath } from '../leadFilters.js';
 import { ProblemAlert } from '../components/ProblemAlert.js';
 import { Spinner } from '../components/Spinner.js';
 import { StatusBadge } from '../components/StatusBadge.js';
+import { Detail } from '../components/Detail.js';
+import { LeadEditForm } from './lead/LeadEditForm.js';
+import { ScoreCard } from './lead/ScoreCard.js';
+import { EnrichCard } from './lead/EnrichCard.js';
 
 const POLL_MS = 1000;
 const LEAD_DONE = new Set(['enriched', 'failed']);
 const JOB_DONE = new Set(['completed', 'failed']);
 
-// Worth retrying: the server was unreachable or briefly broken. A 4xx (e.g.
-// 404 unknown lead) will not fix itself, so polling stops on those.
-const isTransient = (err) => !err.status || err.status >= 500;
-
 /**
- * Polls the lead (and its job, from ?job=) every second until both are in a
- * terminal state. main.js keys the page by URL, so a new id remounts it.
+ * Polls the lead (and its job, from ?job=) every second while there is
+ * something to wait for. main.js keys the page by URL, so a new id or job
+ * remounts it.
+ * - With a job: until the job is terminal and the lead is enriched/failed;
+ *   the lead is read once more after the job settles (its last write may
+ *   land just after the job's), and a lead that stays e.g. "new" after its
+ *   job ended does not keep the poll alive forever.
+ * - Without a job: only while the lead is "processing" (a sourced lead sits
+ *   at "new" until someone enriches it; nothing to wait for).
+ * setLead replaces the shown lead (e.g. with a PATCH answer).
  */
 function useLeadWatch(leadId, jobId) {
   const [s, setS] = useState({ lead: null, job: null, error: null, jobError: null, watching: true });
+  const ref = useRef(s);
 
   useEffect(() => {
     let stopped = false;
     let timer;
-    let current = { lead: null, job: null, error: null, jobError: null, watching: true };
+    let jobSettledBefore = false; // the job was already terminal on an earlier poll
+    let sawJobRunning = false;
 
     async function tick() {
       const [lead, job] = await Promise.allSettled([
@@ -34,20 +48,26 @@ function useLeadWatch(leadId, jobId) {
       if (stopped) return;
 
       // Keep the last good lead/job on a failed poll; show the error beside it.
-      const c = { ...current };
+      const c = { ...ref.current };
       if (lead.status === 'fulfilled') Object.assign(c, { lead: lead.value, error: null });
       else c.error = lead.reason;
       if (job.status === 'fulfilled') Object.assign(c, { job: job.value, jobError: null });
       else c.jobError = job.reason;
 
-      const leadSettled = c.lead ? LEAD_DONE.has(c.lead.status) : !isTransient(c.error);
-      const jobSettled =
-        !jobId || (c.job ? JOB_DONE.has(c.job.status) : !isTransient(c.jobError));
       // A lead that cannot be loaded (4xx) ends the watch whatever the job does.
       const fatal = Boolean(c.error) && !isTransient(c.error);
-      c.watching = !fatal && !(leadSettled && jobSettled);
+      if (jobId) {
+        const leadSettled = c.lead ? LEAD_DONE.has(c.lead.status) : !isTransient(c.error);
+        const jobSettled = c.job ? JOB_DONE.has(c.job.status) : !isTransient(c.jobError);
+        const justSettled = jobSettled && sawJobRunning && !jobSettledBefore;
+        c.watching = !fatal && !(jobSettled && !justSettled && (leadSettled || jobSettledBefore));
+        if (!jobSettled) sawJobRunning = true;
+        jobSettledBefore = jobSettled;
+      } else {
+        c.watching = !fatal && (c.lead ? c.lead.status === 'processing' : isTransient(c.error));
+      }
 
-      current = c;
+      ref.current = c;
       setS(c);
       // setTimeout after each answer (not setInterval) so slow responses
       // never pile up overlapping requests.
@@ -61,33 +81,61 @@ function useLeadWatch(leadId, jobId) {
     };
   }, [leadId, jobId]);
 
-  return s;
+  const setLead = (lead) => {
+    // A PATCH answer may leave out the history that GET adds: keep ours.
+    const merged = { enrichmentHistory: ref.current.lead?.enrichmentHistory, ...lead };
+    ref.current = { ...ref.current, lead: merged, error: null };
+    setS(ref.current);
+  };
+  return { ...s, setLead };
 }
 
 export function LeadDetail({ params, query }) {
   const jobId = query.get('job');
-  const { lead, job, error, jobError, watching } = useLeadWatch(params.id, jobId);
+  const { lead, job, error, jobError, watching, setLead } = useLeadWatch(params.id, jobId);
 
   return html`<section>
     <header class="page-head page-head-row">
-      <h1>Lead</h1>
+      <div>
+        <a class="back-link" href="#/leads">← Leads</a>
+        <h1>Lead</h1>
+      </div>
       <a class="btn btn-secondary" href="#/leads/new" data-testid="create-another">Create another lead</a>
     </header>
     <${ProblemAlert} error=${error} testid="lead-load-error" />
     ${!lead && !error && html`<div class="card"><${Spinner} label="Loading lead…" /></div>`}
-    ${lead && html`<${LeadCard} lead=${lead} watching=${watching} />`}
+    ${lead && html`<${LeadCard} lead=${lead} watching=${watching} onSaved=${setLead} />`}
     ${jobId && html`<${JobCard} job=${job} error=${jobError} />`}
+    ${lead && html`<${ScoreCard} lead=${lead} />`}
+    ${lead && html`<${EnrichCard} lead=${lead} busy=${watching && Boolean(jobId)} />`}
   </section>`;
 }
 
-function LeadCard({ lead, watching }) {
-  const name = [lead.firstName, lead.lastName].filter(Boolean).join(' ') || lead.email;
+function LeadCard({ lead, watching, onSaved }) {
+  const [editing, setEditing] = useState(false);
+  const [deleting, setDeleting] = useState(false);
+  const [deleteError, setDeleteError] = useState(null);
   const pending = !LEAD_DONE.has(lead.status);
+  const edited = lead.editedFields || [];
+
+  async function onDelete() {
+    if (!window.confirm(`Delete the lead “${personName(lead)}”? This cannot be undone.`)) return;
+    setDeleting(true);
+    setDeleteError(null);
+    try {
+      await api.delete(`/v1/leads/${encodeURIComponent(lead.id)}`);
+      navigate('/leads', { replace: true });
+    } catch (err) {
+      setDeleteError(err);
+      setDeleting(false);
+    }
+  }
+
   return html`<article class="card">
     <header class="card-head">
       <div>
-        <h2 class="card-title">${name}</h2>
-        <p class="muted">${lead.email}</p>
+        <h2 class="card-title">${personName(lead)}</h2>
+        <p class="muted">${lead.email || html`<span class="flag-muted">no email</span>`}</p>
       </div>
       <div class="status-line">
         ${pending && watching && html`<${Spinner} label="Enriching…" />`}
@@ -95,13 +143,60 @@ function LeadCard({ lead, watching }) {
       </div>
     </header>
 
+    <div class="card-toolbar">
+      <button
+        type="button"
+        class="btn btn-secondary btn-sm"
+        data-testid="lead-edit"
+        aria-expanded=${editing ? 'true' : 'false'}
+        onClick=${() => setEditing((v) => !v)}
+      >
+        ${editing ? 'Close editor' : 'Edit'}
+      </button>
+      <button type="button" class="btn btn-danger-ghost btn-sm" data-testid="lead-delete" disabled=${deleting} onClick=${onDelete}>
+        ${deleting ? 'Deleting…' : 'Delete'}
+      </button>
+    </div>
+    <${ProblemAlert} error=${deleteError} testid="lead-delete-error" />
+
+    ${editing &&
+    html`<${LeadEditForm}
+      lead=${lead}
+      onSaved=${(updated) => {
+        onSaved(updated);
+        setEditing(false);
+      }}
+      onCancel=${() => setEditing(false)}
+    />`}
+
     <dl class="details">
       <${Detail} label="Company" value=${lead.companyName} />
       <${Detail} label="Title" value=${lead.title} />
+      <${Detail} label="Seniority" value=${seniorityLabel(lead.seniority)} />
+      <${Detail} label="Industry" value=${lead.industry} />
+      <${Detail} label="Company domain" value=${lead.companyDomain && html`<a href=${`https://${lead.companyDomain}`} target="_blank" rel="noopener noreferrer">${lead.companyDomain}</a>`} />
+      <${Detail} label="Company size" value=${lead.companySize ? `${lead.companySize} employees` : ''} />
+      <${Detail} label="Location" value=${lead.location} />
+      <${Detail}
+        label="LinkedIn"
+        value=${isHttpUrl(lead.linkedinUrl)
+          ? html`<a href=${lead.linkedinUrl} target="_blank" rel="noopener noreferrer" data-testid="lead-linkedin">Profile ↗</a>`
+          : lead.linkedinUrl}
+      />
+      <${Detail} label="Source" value=${lead.source} />
+      <${Detail}
+        label="Search run"
+        value=${lead.searchRunId &&
+        html`<a href=${`#${leadsPath({ searchRunId: lead.searchRunId, filtered: 'all' })}`}><code>${lead.searchRunId.slice(0, 8)}</code></a>`}
+      />
       <${Detail} label="Created" value=${formatTime(lead.createdAt)} title=${lead.createdAt} />
       <${Detail} label="Updated" value=${formatTime(lead.updatedAt)} title=${lead.updatedAt} />
       <${Detail} label="Lead ID" wide value=${html`<code>${lead.id}</code>`} />
     </dl>
+    ${edited.length > 0 &&
+    html`<p class="muted small edited-note">
+      Edited by hand: ${edited.map(humanize).join(', ')} — later searches will not overwrite ${edited.length === 1 ? 'it' : 'them'}.
+    </p>`}
 
     ${(lead.status === 'failed' || lead.error) &&
     html`<div class="alert alert-error" data-testid="lead-error">
@@ -150,16 +245,8 @@ function JobCard({ job, error }) {
   </article>`;
 }
 
-function Detail({ label, value, title, wide = false }) {
-  const empty = value === null || value === undefined || value === '';
-  return html`<div class=${wide ? 'detail detail-wide' : 'detail'}>
-    <dt>${label}</dt>
-    <dd title=${title || undefined}>${empty ? html`<span class="muted">—</span>` : value}</dd>
-  </div>`;
-}
-
 // Enrichment values are free-form: links become links, objects become JSON.
-function renderValue(value) {
+export function renderValue(value) {
   if (isHttpUrl(value)) {
     return html`<a href=${value} target="_blank" rel="noopener noreferrer">${value}</a>`;
   }

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood_platform.errors import InvalidArgument
@@ -97,9 +97,9 @@ async def page(
     where = _conditions(org_id, filters)
     if cursor:
         value, after = _decode(cursor, name)
-        beyond = (column < value) if descending else (column > value)
-        same = and_(column == value, (Lead.id < after) if descending else (Lead.id > after))
-        where.append(or_(beyond, same))
+        # A row comparison, so the (org_id, column, id) index seeks straight to the cursor.
+        key, bound = tuple_(column, Lead.id), tuple_(literal(value, column.type), literal(after, Lead.id.type))
+        where.append(key < bound if descending else key > bound)
     order = (column.desc(), Lead.id.desc()) if descending else (column.asc(), Lead.id.asc())
     rows = (await session.execute(select(Lead).where(*where).order_by(*order).limit(size + 1))).scalars().all()
     if len(rows) <= size:

@@ -1,0 +1,28 @@
+import { html } from 'htm/preact';
+import { fieldMessage } from './ProblemAlert.js';
+
+/**
+ * Label + <select>. options: [{ value, label }] or plain strings. Like
+ * Field, it shows the server's message for `name` from `error`.
+ */
+export function Select({ id, label, name, value, options, onChange, testid, error, disabled, className }) {
+  const message = fieldMessage(error, name);
+  return html`<div class=${['field', message && 'has-error', className].filter(Boolean).join(' ')}>
+    <label for=${id}>${label}</label>
+    <select
+      id=${id}
+      name=${name}
+      data-testid=${testid}
+      value=${value}
+      disabled=${disabled}
+      aria-invalid=${message ? 'true' : undefined}
+      onChange=${(e) => onChange(e.currentTarget.value)}
+    >
+      ${options.map((o) => {
+        const opt = typeof o === 'string' ? { value: o, label: o } : o;
+        return html`<option key=${opt.value} value=${opt.value}>${opt.label}</option>`;
+      })}
+    </select>
+    ${message && html`<p class="field-error">${message}</p>`}
+  </div>`;
+}

@@ -1,0 +1,108 @@
+// The leads list's filters <-> the URL query (so links and reloads keep them)
+// <-> the API query. No DOM here: unit-tested in test/.
+
+export const PAGE_SIZE = 50;
+
+export const LEAD_STATUSES = ['new', 'processing', 'enriched', 'failed'];
+
+export const HAS_EMAIL_OPTIONS = [
+  { value: '', label: 'Any' },
+  { value: 'yes', label: 'With email' },
+  { value: 'no', label: 'Without email' },
+];
+
+export const FILTERED_OPTIONS = [
+  { value: 'hidden', label: 'Hidden' },
+  { value: 'only', label: 'Only filtered' },
+  { value: 'all', label: 'All' },
+];
+
+export const SORT_OPTIONS = [
+  { value: '-createdAt', label: 'Newest first' },
+  { value: 'createdAt', label: 'Oldest first' },
+  { value: '-score', label: 'Score: high to low' },
+  { value: 'score', label: 'Score: low to high' },
+  { value: 'lastName', label: 'Last name A–Z' },
+  { value: '-lastName', label: 'Last name Z–A' },
+];
+
+/** Every filter with its "no filter" value; the URL leaves these out. */
+export const DEFAULT_FILTERS = Object.freeze({
+  icpId: '',
+  searchRunId: '',
+  status: '',
+  minScore: '',
+  maxScore: '',
+  hasEmail: '',
+  q: '',
+  filtered: 'hidden',
+  sort: '-createdAt',
+});
+
+// The URL/API name of each filter (the same on both sides).
+const KEYS = Object.keys(DEFAULT_FILTERS);
+
+const oneOf = (value, allowed, fallback) => (allowed.includes(value) ? value : fallback);
+
+/** "075" -> "75", "" / "abc" / "-3" -> "" (scores are whole numbers 0-100). */
+export function cleanScore(value) {
+  const s = String(value ?? '').trim();
+  if (!/^\d+$/.test(s)) return '';
+  return String(Math.min(100, Number(s)));
+}
+
+/** URLSearchParams (or a query string) -> a complete, valid filters object. */
+export function filtersFromQuery(query) {
+  const q = query instanceof URLSearchParams ? query : new URLSearchParams(query || '');
+  const get = (k) => (q.get(k) ?? '').trim();
+  return {
+    icpId: get('icpId'),
+    searchRunId: get('searchRunId'),
+    status: oneOf(get('status'), LEAD_STATUSES, ''),
+    minScore: cleanScore(get('minScore')),
+    maxScore: cleanScore(get('maxScore')),
+    hasEmail: oneOf(get('hasEmail'), ['yes', 'no'], ''),
+    q: q.get('q') ?? '', // as typed: the text box shows it back verbatim
+    filtered: oneOf(get('filtered'), FILTERED_OPTIONS.map((o) => o.value), DEFAULT_FILTERS.filtered),
+    sort: oneOf(get('sort'), SORT_OPTIONS.map((o) => o.value), DEFAULT_FILTERS.sort),
+  };
+}
+
+/** Filters -> the page's URL query string: only what differs from the defaults, in a fixed order. */
+export function filtersToQuery(filters) {
+  const out = new URLSearchParams();
+  for (const k of KEYS) {
+    const v = k === 'q' ? String(filters[k] ?? '').trim() : String(filters[k] ?? '');
+    if (v !== '' && v !== DEFAULT_FILTERS[k]) out.set(k, v);
+  }
+  return out.toString();
+}
+
+/** The hash path for a leads list with these filters: "/leads" or "/leads?status=new". */
+export function leadsPath(filters) {
+  const qs = filtersToQuery({ ...DEFAULT_FILTERS, ...filters });
+  return qs ? `/leads?${qs}` : '/leads';
+}
+
+/**
+ * Filters -> the API query for GET /v1/leads (and, without paging, for
+ * export.csv). `filtered` and `sort` are always sent so the server never
+ * has to guess; blank filters are left out.
+ */
+export function filtersToApiQuery(filters, { cursor = null, limit = PAGE_SIZE, paging = true } = {}) {
+  const out = new URLSearchParams();
+  for (const k of KEYS) {
+    const v = k === 'q' ? String(filters[k] ?? '').trim() : String(filters[k] ?? '');
+    if (v !== '' || k === 'filtered' || k === 'sort') out.set(k, v || DEFAULT_FILTERS[k]);
+  }
+  if (paging) {
+    out.set('limit', String(limit));
+    if (cursor) out.set('cursor', cursor);
+  }
+  return out.toString();
+}
+
+/** How many filters differ from the defaults (sort excluded): for "Clear filters". */
+export function activeFilterCount(filters) {
+  return KEYS.filter((k) => k !== 'sort' && String(filters[k] ?? '').trim() !== '' && filters[k] !== DEFAULT_FILTERS[k]).length;
+}

@@ -1,0 +1,387 @@
+import { html } from 'htm/preact';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { api } from '../api.js';
+import { useLoad } from '../hooks.js';
+import { navigate } from '../router.js';
+import { formatAgo, personName } from '../format.js';
+import { datedFilename, saveBlob } from '../download.js';
+import {
+  FILTERED_OPTIONS,
+  HAS_EMAIL_OPTIONS,
+  LEAD_STATUSES,
+  SORT_OPTIONS,
+  activeFilterCount,
+  cleanScore,
+  filtersFromQuery,
+  filtersToApiQuery,
+  leadsPath,
+} from '../leadFilters.js';
+import { DataTable } from '../components/DataTable.js';
+import { ProblemAlert } from '../components/ProblemAlert.js';
+import { ScoreBadge } from '../components/ScoreBadge.js';
+import { Select } from '../components/Select.js';
+import { Spinner } from '../components/Spinner.js';
+import { StatusBadge } from '../components/StatusBadge.js';
+import { ImportResult } from './lead/ImportResult.js';
+
+const DEBOUNCE_MS = 300;
+// Typed filters: the URL follows them DEBOUNCE_MS after the last keystroke.
+const TYPED = ['q', 'minScore', 'maxScore'];
+const cleanTyped = { q: (v) => v.trim(), minScore: cleanScore, maxScore: cleanScore };
+
+const leadHref = (lead) => `#/leads/${encodeURIComponent(lead.id)}`;
+
+const COLUMNS = [
+  {
+    key: 'name',
+    label: 'Name',
+    render: (l) => html`<a class="strong-link" href=${leadHref(l)}>${personName(l)}</a>`,
+  },
+  {
+    key: 'email',
+    label: 'Email',
+    render: (l) => (l.email ? html`<span class="cell-clip" title=${l.email}>${l.email}</span>` : html`<span class="flag-muted">no email</span>`),
+  },
+  { key: 'companyName', label: 'Company', render: (l) => l.companyName || html`<span class="muted">—</span>` },
+  { key: 'title', label: 'Title', render: (l) => l.title || html`<span class="muted">—</span>` },
+  {
+    key: 'score',
+    label: 'Score',
+    align: 'right',
+    render: (l) => html`<${ScoreBadge} score=${l.score} filtered=${l.filtered} testid="lead-row-score" />`,
+  },
+  { key: 'status', label: 'Status', render: (l) => html`<${StatusBadge} status=${l.status} testid="lead-row-status" />` },
+  {
+    key: 'createdAt',
+    label: 'Created',
+    className: 'nowrap',
+    render: (l) => html`<span title=${l.createdAt}>${formatAgo(l.createdAt)}</span>`,
+  },
+];
+
+/**
+ * #/leads: every lead, filtered by the URL query. The route keeps this page
+ * mounted while the query changes, so typing in the search box keeps focus.
+ */
+export function Leads({ query }) {
+  const qs = query.toString();
+  const filters = useMemo(() => filtersFromQuery(qs), [qs]);
+  const apiQuery = filtersToApiQuery(filters);
+  const latest = useRef(filters);
+  latest.current = filters;
+
+  const update = (patch) => navigate(leadsPath({ ...latest.current, ...patch }), { replace: true });
+
+  const icps = useLoad(() => api.get('/v1/icps'), []);
+  const list = useLeadList(apiQuery);
+  const [imported, setImported] = useState(null); // { name, busy, result, error }
+  const [exporting, setExporting] = useState(false);
+  const [exportError, setExportError] = useState(null);
+
+  async function onExport() {
+    setExporting(true);
+    setExportError(null);
+    try {
+      const { blob, filename } = await api.download(
+        `/v1/leads/export.csv?${filtersToApiQuery(latest.current, { paging: false })}`,
+        'text/csv',
+      );
+      saveBlob(blob, filename || datedFilename('leads', 'csv'));
+    } catch (err) {
+      setExportError(err);
+    } finally {
+      setExporting(false);
+    }
+  }
+
+  const active = activeFilterCount(filters);
+  const icpOptions = [
+    { value: '', label: 'All ICPs' },
+    ...(icps.data?.items || []).map((i) => ({ value: i.id, label: i.name })),
+  ];
+  // A deep link to an ICP that is not (yet) in the list still shows as selected.
+  if (filters.icpId && !icpOptions.some((o) => o.value === filters.icpId)) {
+    icpOptions.push({ value: filters.icpId, label: icps.data ? 'Unknown ICP' : 'Loading…' });
+  }
+
+  return html`<section class="wide">
+    <header class="page-head page-head-row">
+      <div>
+        <h1>Leads</h1>
+        <p class="muted">Deduplicated and scored against their ICP.</p>
+      </div>
+      <div class="head-actions">
+        <${ImportButton} busy=${imported?.busy} onFile=${(file) => importCsv(file, setImported, list.reload)} />
+        <button type="button" class="btn btn-secondary" data-testid="leads-export" disabled=${exporting} onClick=${onExport}>
+          ${exporting ? 'Exporting…' : 'Export CSV'}
+        </button>
+        <a class="btn btn-primary" href="#/leads/new">New lead</a>
+      </div>
+    </header>
+    <${ProblemAlert} error=${exportError} testid="leads-export-error" />
+    ${imported && !imported.busy && html`<${ImportResult} ...${imported} onClose=${() => setImported(null)} />`}
+
+    <div class="card filters" role="search" aria-label="Filter leads">
+      <${Select}
+        id="leads-filter-icp"
+        label="ICP"
+        testid="leads-filter-icp"
+        value=${filters.icpId}
+        options=${icpOptions}
+        onChange=${(v) => update({ icpId: v })}
+      />
+      <${Select}
+        id="leads-filter-status"
+        label="Status"
+        testid="leads-filter-status"
+        value=${filters.status}
+        options=${[{ value: '', label: 'Any status' }, ...LEAD_STATUSES]}
+        onChange=${(v) => update({ status: v })}
+      />
+      <${TypedFilters} filters=${filters} update=${update} />
+      <${Select}
+        id="leads-filter-has-email"
+        label="Email"
+        testid="leads-filter-has-email"
+        value=${filters.hasEmail}
+        options=${HAS_EMAIL_OPTIONS}
+        onChange=${(v) => update({ hasEmail: v })}
+      />
+      <${Select}
+        id="leads-filter-filtered"
+        label="Show filtered (below min score)"
+        testid="leads-filter-filtered"
+        value=${filters.filtered}
+        options=${FILTERED_OPTIONS}
+        onChange=${(v) => update({ filtered: v })}
+      />
+      <${Select}
+        id="leads-sort"
+        label="Sort"
+        testid="leads-sort"
+        value=${filters.sort}
+        options=${SORT_OPTIONS}
+        onChange=${(v) => update({ sort: v })}
+      />
+    </div>
+
+    ${(filters.searchRunId || active > 0) &&
+    html`<div class="chips">
+      ${filters.searchRunId &&
+      html`<span class="chip">
+        From search run <code>${filters.searchRunId.slice(0, 8)}</code>
+        <button type="button" class="chip-remove" aria-label="Remove the search run filter" onClick=${() => update({ searchRunId: '' })}>×</button>
+      </span>`}
+      ${active > 0 &&
+      html`<button type="button" class="btn-link small" onClick=${() => navigate(leadsPath({ sort: filters.sort }), { replace: true })}>
+        Clear filters
+      </button>`}
+    </div>`}
+
+    <div class="card card-flush" aria-busy=${list.loading ? 'true' : 'false'}>
+      <header class="card-head card-head-pad">
+        <p class="table-meta">
+          <span data-testid="leads-count">${list.items.length} shown</span>
+          ${list.nextCursor && html`<span class="muted"> · more available</span>`}
+        </p>
+        ${list.loading && html`<${Spinner} label="Loading leads…" />`}
+      </header>
+      <${ProblemAlert} error=${list.error} testid="leads-error" />
+      ${list.loaded &&
+      html`<div class=${list.loading ? 'is-stale' : ''}>
+        <${DataTable}
+          label="Leads"
+          columns=${COLUMNS}
+          rows=${list.items}
+          rowTestId="lead-row"
+          rowClass=${(l) => (l.filtered ? 'row-filtered' : '')}
+          onRowClick=${(l) => navigate(`/leads/${encodeURIComponent(l.id)}`)}
+          empty=${emptyMessage(filters, active)}
+        />
+      </div>`}
+      ${list.nextCursor &&
+      html`<div class="load-more">
+        <button type="button" class="btn btn-secondary" data-testid="leads-load-more" disabled=${list.loadingMore} onClick=${list.loadMore}>
+          ${list.loadingMore ? 'Loading…' : 'Load more'}
+        </button>
+      </div>`}
+    </div>
+  </section>`;
+}
+
+function emptyMessage(filters, active) {
+  if (active > 0 || filters.searchRunId) {
+    return html`<p>No leads match these filters.</p>
+      ${filters.filtered === 'hidden' &&
+      html`<p class="muted small">Leads scoring below their ICP’s minimum are hidden; choose “All” under “Show filtered” to include them.</p>`}`;
+  }
+  return html`<p>No leads yet.</p>
+    <p class="muted small">
+      Run a search from an <a href="#/icps">ICP</a>, import a CSV, or <a href="#/leads/new">add one by hand</a>.
+    </p>`;
+}
+
+/**
+ * The text search and score bounds: typed into local drafts, copied into the
+ * URL once typing pauses. A URL change from elsewhere (Back, a link, "Clear
+ * filters") flows back into the boxes, but our own echo never overwrites
+ * what the user has typed since.
+ */
+function TypedFilters({ filters, update }) {
+  const pick = (f) => Object.fromEntries(TYPED.map((k) => [k, f[k]]));
+  const [draft, setDraft] = useState(() => pick(filters));
+  const pushed = useRef(pick(filters));
+
+  useEffect(() => {
+    const t = setTimeout(() => {
+      const clean = Object.fromEntries(TYPED.map((k) => [k, cleanTyped[k](draft[k])]));
+      if (TYPED.every((k) => clean[k] === filters[k].trim())) return;
+      pushed.current = clean;
+      update(clean);
+    }, DEBOUNCE_MS);
+    return () => clearTimeout(t);
+  }, [draft.q, draft.minScore, draft.maxScore]);
+
+  const draftRef = useRef(draft);
+  draftRef.current = draft;
+  useEffect(() => {
+    const d = draftRef.current;
+    const incoming = TYPED.filter((k) => filters[k] !== pushed.current[k] && filters[k] !== cleanTyped[k](d[k]));
+    pushed.current = pick(filters);
+    if (incoming.length) setDraft({ ...d, ...Object.fromEntries(incoming.map((k) => [k, filters[k]])) });
+  }, [filters.q, filters.minScore, filters.maxScore]);
+
+  const set = (k) => (e) => {
+    const value = e.currentTarget.value;
+    setDraft((d) => ({ ...d, [k]: value }));
+  };
+
+  return html`<div class="field filter-q">
+      <label for="leads-filter-q">Search</label>
+      <input
+        id="leads-filter-q"
+        type="search"
+        data-testid="leads-filter-q"
+        placeholder="Name, company or email"
+        value=${draft.q}
+        onInput=${set('q')}
+      />
+    </div>
+    <div class="field filter-score">
+      <label for="leads-filter-min-score">Score</label>
+      <div class="range-pair">
+        <input
+          id="leads-filter-min-score"
+          type="number"
+          min="0"
+          max="100"
+          inputmode="numeric"
+          placeholder="min"
+          aria-label="Minimum score"
+          data-testid="leads-filter-min-score"
+          value=${draft.minScore}
+          onInput=${set('minScore')}
+        />
+        <span aria-hidden="true">–</span>
+        <input
+          type="number"
+          min="0"
+          max="100"
+          inputmode="numeric"
+          placeholder="max"
+          aria-label="Maximum score"
+          data-testid="leads-filter-max-score"
+          value=${draft.maxScore}
+          onInput=${set('maxScore')}
+        />
+      </div>
+    </div>`;
+}
+
+/**
+ * The list for one API query: the first page whenever the query changes,
+ * then "Load more" appends the next page by cursor. Answers for a query
+ * that is no longer current are dropped.
+ */
+function useLeadList(apiQuery) {
+  const [s, setS] = useState({ items: [], nextCursor: null, loading: true, loadingMore: false, loaded: false, error: null });
+  const current = useRef(apiQuery);
+  const [reloads, setReloads] = useState(0);
+
+  useEffect(() => {
+    current.current = apiQuery;
+    setS((p) => ({ ...p, loading: true, error: null }));
+    api.get(`/v1/leads?${apiQuery}`).then(
+      (page) => {
+        if (current.current !== apiQuery) return;
+        setS({ items: page?.items || [], nextCursor: page?.nextCursor || null, loading: false, loadingMore: false, loaded: true, error: null });
+      },
+      (error) => {
+        if (current.current !== apiQuery) return;
+        setS((p) => ({ ...p, loading: false, error }));
+      },
+    );
+  }, [apiQuery, reloads]);
+
+  function loadMore() {
+    const q = apiQuery;
+    const cursor = s.nextCursor;
+    if (!cursor || s.loadingMore) return;
+    setS((p) => ({ ...p, loadingMore: true, error: null }));
+    api.get(`/v1/leads?${filtersToApiQueryWithCursor(q, cursor)}`).then(
+      (page) => {
+        if (current.current !== q) return;
+        setS((p) => {
+          // A lead created meanwhile can shift pages: never show one twice.
+          const seen = new Set(p.items.map((l) => l.id));
+          const more = (page?.items || []).filter((l) => !seen.has(l.id));
+          return { ...p, items: [...p.items, ...more], nextCursor: page?.nextCursor || null, loadingMore: false };
+        });
+      },
+      (error) => {
+        if (current.current !== q) return;
+        setS((p) => ({ ...p, loadingMore: false, error }));
+      },
+    );
+  }
+
+  return { ...s, loadMore, reload: () => setReloads((n) => n + 1) };
+}
+
+function filtersToApiQueryWithCursor(apiQuery, cursor) {
+  const p = new URLSearchParams(apiQuery);
+  p.set('cursor', cursor);
+  return p.toString();
+}
+
+async function importCsv(file, setImported, onDone) {
+  setImported({ name: file.name, busy: true, result: null, error: null });
+  try {
+    const result = await api.upload('/v1/leads/import', file, 'text/csv');
+    setImported({ name: file.name, busy: false, result, error: null });
+    onDone();
+  } catch (error) {
+    setImported({ name: file.name, busy: false, result: null, error });
+  }
+}
+
+/** "Import CSV": a button-looking label around a hidden file picker. */
+function ImportButton({ busy, onFile }) {
+  function onChange(e) {
+    const input = e.currentTarget;
+    const file = input.files?.[0];
+    input.value = ''; // choosing the same file again still fires "change"
+    if (file) onFile(file);
+  }
+  return html`<label class=${busy ? 'btn btn-secondary file-btn is-busy' : 'btn btn-secondary file-btn'}>
+    ${busy ? 'Importing…' : 'Import CSV'}
+    <input
+      type="file"
+      accept=".csv,text/csv"
+      class="visually-hidden"
+      data-testid="leads-import-file"
+      disabled=${busy}
+      onChange=${onChange}
+    />
+  </label>`;
+}

@@ -1,0 +1,81 @@
+import { html } from 'htm/preact';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api } from '../../api.js';
+import { Field } from '../../components/Field.js';
+import { ProblemAlert } from '../../components/ProblemAlert.js';
+
+export const EDITABLE = [
+  { name: 'firstName', label: 'First name', testid: 'lead-edit-first-name' },
+  { name: 'lastName', label: 'Last name', testid: 'lead-edit-last-name' },
+  { name: 'email', label: 'Email', type: 'email', testid: 'lead-edit-email' },
+  { name: 'companyName', label: 'Company', testid: 'lead-edit-company' },
+  { name: 'title', label: 'Title', testid: 'lead-edit-title' },
+];
+const FIELDS = EDITABLE.map((f) => f.name);
+
+/**
+ * The PATCH body: only the fields that changed, trimmed. A cleared email is
+ * sent as null ("no email"), other cleared fields as "" for the server to judge.
+ */
+export function changedFields(lead, form) {
+  const body = {};
+  for (const name of FIELDS) {
+    const now = String(form[name] ?? '').trim();
+    if (now === String(lead[name] ?? '').trim()) continue;
+    body[name] = name === 'email' && now === '' ? null : now;
+  }
+  return body;
+}
+
+/** Inline editor for a lead's own fields; onSaved(lead) with the PATCH answer. */
+export function LeadEditForm({ lead, onSaved, onCancel }) {
+  const [form, setForm] = useState(() => Object.fromEntries(FIELDS.map((f) => [f, lead[f] ?? ''])));
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const firstRef = useRef();
+  useEffect(() => firstRef.current?.focus(), []);
+
+  async function onSubmit(e) {
+    e.preventDefault();
+    const body = changedFields(lead, form);
+    if (Object.keys(body).length === 0) return onCancel();
+    setBusy(true);
+    setError(null);
+    try {
+      onSaved(await api.patch(`/v1/leads/${encodeURIComponent(lead.id)}`, body));
+    } catch (err) {
+      setError(err);
+      setBusy(false);
+    }
+  }
+
+  return html`<form class="edit-panel form" onSubmit=${onSubmit} noValidate aria-label="Edit lead">
+    <${ProblemAlert} error=${error} testid="lead-edit-error" fields=${FIELDS} />
+    <div class="form-grid form-grid-plain">
+      ${EDITABLE.map(
+        ({ name, label, type = 'text', testid }, i) => html`<${Field}
+          key=${name}
+          id=${`lead-edit-${name}`}
+          label=${label}
+          name=${name}
+          type=${type}
+          testid=${testid}
+          inputRef=${i === 0 ? firstRef : undefined}
+          error=${error}
+          value=${form[name]}
+          onInput=${(e) => {
+            const value = e.currentTarget.value;
+            setForm((f) => ({ ...f, [name]: value }));
+          }}
+        />`,
+      )}
+    </div>
+    <p class="muted small">Fields you edit are kept when a later search finds this person again.</p>
+    <div class="form-actions">
+      <button type="button" class="btn btn-ghost" onClick=${onCancel}>Cancel</button>
+      <button type="submit" class="btn btn-primary" data-testid="lead-edit-save" disabled=${busy}>
+        ${busy ? 'Saving…' : 'Save'}
+      </button>
+    </div>
+  </form>`;
+}
