@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import ARRAY, Boolean, DateTime, ForeignKey, Integer, Text, func
+from sqlalchemy import ARRAY, Boolean, DateTime, ForeignKey, Integer, LargeBinary, Text, func
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -72,7 +72,9 @@ class SearchPage(Base):
 
     run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(SearchRun.id, ondelete="CASCADE"), primary_key=True)
     page: Mapped[int] = mapped_column(Integer, primary_key=True)
-    people: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    # leads.v1.UpsertSourcedLeadsRequest with only `people` set, serialised: exactly what is sent on.
+    people: Mapped[bytes] = mapped_column(LargeBinary)
+    count: Mapped[int] = mapped_column(Integer)
     delivered: Mapped[bool] = mapped_column(Boolean, default=False)
     diagnostics: Mapped[dict[str, int] | None] = mapped_column(JSONB)
     fetched_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -6,7 +6,7 @@ so a run resumed after a crash neither fetches a stored page again nor creates a
 
 from __future__ import annotations
 
-import dataclasses
+import asyncio
 import logging
 import uuid
 from collections.abc import Callable
@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from icp.convert import DIAGNOSTICS, rules_to_proto
 from icp.models import SearchPage, SearchRun
-from icp.providers.base import SearchProvider, SearchQuery
+from icp.providers.base import Person, SearchProvider, SearchQuery
 from leadflood.icp.v1 import icp_pb2, jobs_pb2
 from leadflood.leads.v1 import leads_pb2, leads_pb2_grpc
 from leadflood_platform.db import Database
@@ -40,8 +40,26 @@ def _query(run: SearchRun) -> SearchQuery:
     )
 
 
-def _sourced(person: dict[str, Any]) -> leads_pb2.SourcedPerson:
-    return leads_pb2.SourcedPerson(**{k: v for k, v in person.items() if v is not None})
+def _sourced(person: Person) -> leads_pb2.SourcedPerson:
+    return leads_pb2.SourcedPerson(
+        external_id=person.external_id,
+        email=person.email or "",
+        first_name=person.first_name,
+        last_name=person.last_name,
+        title=person.title,
+        seniority=person.seniority,
+        company_name=person.company_name,
+        company_domain=person.company_domain,
+        industry=person.industry,
+        company_size=person.company_size or 0,
+        location=person.location,
+        linkedin_url=person.linkedin_url,
+    )
+
+
+# How many fetched pages may wait for the leads service: the provider and the leads service work
+# at the same time (one process each), while pages are still handed on in order.
+FETCH_AHEAD = 2
 
 
 class SearchRunner:
@@ -57,28 +75,49 @@ class SearchRunner:
         self.db, self.provider_for, self.leads, self.leads_timeout_s = db, provider_for, leads, leads_timeout_s
 
     async def run(self, message: jobs_pb2.SearchJob, attempt: int) -> None:
-        run_id = uuid.UUID(message.run_id)
-        run = await self._load(run_id)
-        provider = self.provider_for(run.source)
-        query, rules = _query(run), rules_to_proto(run.rules)
-        while True:
-            page = run.next_page
-            stored = await self._stored_page(run_id, page)
-            if stored is None:
-                if run.exhausted or run.people_fetched >= run.limit:
-                    return
-                stored = await self._fetch(run, provider, query, page)
-            if not stored.delivered:
-                await self._deliver(run, stored, rules)
-            run = await self._load(run_id)
+        run = await self._load(uuid.UUID(message.run_id))
+        pages: asyncio.Queue[SearchPage | BaseException | None] = asyncio.Queue(maxsize=FETCH_AHEAD)
+        fetcher = asyncio.create_task(self._fetch_pages(run, pages))
+        rules = rules_to_proto(run.rules)
+        try:
+            while (page := await pages.get()) is not None:
+                if isinstance(page, BaseException):
+                    raise page
+                if not page.delivered:
+                    await self._deliver(run, page, rules)
+        finally:
+            fetcher.cancel()
 
-    async def _fetch(self, run: SearchRun, provider: SearchProvider, query: SearchQuery, page: int) -> SearchPage:
-        result = await provider.search(query, page=page, per_page=run.per_page)
-        people = result.people[: run.limit - run.people_fetched]
-        exhausted = not result.has_more or run.people_fetched + len(people) >= run.limit
-        stored = SearchPage(run_id=run.id, page=page, people=[dataclasses.asdict(p) for p in people], delivered=False)
+    async def _fetch_pages(self, run: SearchRun, pages: asyncio.Queue[SearchPage | BaseException | None]) -> None:
+        """Yields the stored pages from the first undelivered one, then fetches (and stores) the rest."""
+        try:
+            provider, query = self.provider_for(run.source), _query(run)
+            number, fetched, exhausted = run.next_page, run.people_fetched, run.exhausted
+            while True:
+                page = await self._stored_page(run.id, number)
+                if page is None:
+                    if exhausted or fetched >= run.limit:
+                        break
+                    page, exhausted = await self._fetch(run, provider, query, number, fetched)
+                    fetched += page.count
+                await pages.put(page)
+                number += 1
+            await pages.put(None)
+        except Exception as exc:  # handed to the delivering side, which fails or retries the job
+            await pages.put(exc)
+
+    async def _fetch(
+        self, run: SearchRun, provider: SearchProvider, query: SearchQuery, number: int, fetched: int
+    ) -> tuple[SearchPage, bool]:
+        result = await provider.search(query, page=number, per_page=run.per_page)
+        people = result.people[: run.limit - fetched]
+        exhausted = not result.has_more or fetched + len(people) >= run.limit
+        batch = leads_pb2.UpsertSourcedLeadsRequest(people=[_sourced(p) for p in people])
+        page = SearchPage(
+            run_id=run.id, page=number, people=batch.SerializeToString(), count=len(people), delivered=False
+        )
         async with self.db.transaction() as session:
-            session.add(stored)
+            session.add(page)
             await session.execute(
                 update(SearchRun)
                 .where(SearchRun.id == run.id)
@@ -88,31 +127,26 @@ class SearchRunner:
                     exhausted=exhausted,
                 )
             )
-        log.info("page fetched", extra={"run_id": str(run.id), "page": page, "people": len(people)})
-        return stored
+        log.info("page fetched", extra={"run_id": str(run.id), "page": number, "people": len(people)})
+        return page, exhausted
 
-    async def _deliver(self, run: SearchRun, stored: SearchPage, rules: icp_pb2.IcpRules) -> None:
-        reply = await self.leads.UpsertSourcedLeads(
-            leads_pb2.UpsertSourcedLeadsRequest(
-                search_run_id=str(run.id),
-                icp_id=str(run.icp_id),
-                source=run.source,
-                batch=stored.page,
-                rules=rules,
-                people=[_sourced(p) for p in stored.people],
-            ),
-            timeout=self.leads_timeout_s,
-        )
+    async def _deliver(self, run: SearchRun, page: SearchPage, rules: icp_pb2.IcpRules) -> None:
+        request = leads_pb2.UpsertSourcedLeadsRequest.FromString(page.people)
+        request.search_run_id, request.icp_id, request.source, request.batch = (
+            str(run.id), str(run.icp_id), run.source, page.page,
+        )  # fmt: skip
+        request.rules.CopyFrom(rules)
+        reply = await self.leads.UpsertSourcedLeads(request, timeout=self.leads_timeout_s)
         counts = {name: getattr(reply.diagnostics, name) for name in DIAGNOSTICS}
         async with self.db.transaction() as session:
             marked = await session.execute(
                 update(SearchPage)
-                .where(SearchPage.run_id == run.id, SearchPage.page == stored.page, SearchPage.delivered.is_(False))
+                .where(SearchPage.run_id == run.id, SearchPage.page == page.page, SearchPage.delivered.is_(False))
                 .values(delivered=True, diagnostics=counts)
                 .returning(SearchPage.page)
             )
             if marked.scalar_one_or_none() is not None:
-                await _add_diagnostics(session, run.id, counts, next_page=stored.page + 1)
+                await _add_diagnostics(session, run.id, counts, next_page=page.page + 1)
 
     async def _load(self, run_id: uuid.UUID) -> SearchRun:
         async with self.db.transaction() as session:
