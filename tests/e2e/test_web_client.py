@@ -130,3 +130,8 @@ def test_create_an_icp_run_a_search_and_read_the_scored_leads(page: Page) -> Non
     page.get_by_test_id("lead-row").first.get_by_role("link").first.click()
     expect(page.get_by_test_id("score-row")).to_have_count(6)
     expect(page.get_by_test_id("lead-score")).to_be_visible()
+
+    # Enrich it from its page: the job runs and the history shows it, without a reload.
+    page.get_by_test_id("lead-enrich").click()
+    expect(page.get_by_test_id("enrichment-row")).to_have_count(1, timeout=20_000)
+    expect(page.get_by_test_id("enrichment-row").first).to_contain_text("completed", timeout=20_000)

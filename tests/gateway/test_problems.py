@@ -1,0 +1,57 @@
+"""The gateway's one error mapping: gRPC codes to HTTP statuses, field names to the client's camelCase."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from gateway import problems
+from gateway.middleware import RequestContext
+from leadflood_platform.errors import InvalidArgument, NotFound, Unavailable
+
+
+def app_raising(error: Exception) -> TestClient:
+    app = FastAPI()
+    problems.install(app)
+    app.add_middleware(RequestContext, max_body_bytes=100)
+
+    @app.post("/boom")
+    async def boom() -> None:
+        raise error
+
+    return TestClient(app, raise_server_exceptions=False)
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [(InvalidArgument.on("first_name", "is required"), 422), (NotFound("lead x not found"), 404),
+     (Unavailable("HUNTER_API_KEY is not set"), 503)],
+)  # fmt: skip
+def test_domain_errors_become_problem_json(error: Exception, status: int) -> None:
+    reply = app_raising(error).post("/boom")
+    assert reply.status_code == status
+    assert reply.headers["content-type"] == "application/problem+json"
+    body = reply.json()
+    assert body["status"] == status and body["instance"] == "/boom" and body["requestId"]
+    if status == 422:
+        assert body["errors"] == [{"field": "firstName", "message": "is required"}]
+
+
+def test_an_unexpected_error_is_a_500_without_its_message() -> None:
+    reply = app_raising(RuntimeError("secret internals")).post("/boom")
+    assert reply.status_code == 500 and "secret" not in reply.text
+
+
+def test_a_body_over_the_limit_is_413_before_the_route_runs() -> None:
+    reply = app_raising(RuntimeError("never reached")).post("/boom", content=b"x" * 101)
+    assert reply.status_code == 413 and reply.json()["title"] == "Content Too Large"
+
+
+def test_every_grpc_code_a_service_sends_on_purpose_maps_to_a_4xx_or_503() -> None:
+    deliberate = [grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND, grpc.StatusCode.ALREADY_EXISTS,
+                  grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.RESOURCE_EXHAUSTED,
+                  grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.UNAVAILABLE]  # fmt: skip
+    assert [problems.HTTP_FOR_GRPC[code] for code in deliberate] == [422, 404, 409, 409, 429, 401, 503]
+    assert problems.camel("weights.company_size") == "weights.companySize"
