@@ -14,6 +14,7 @@ from gateway.config import GatewaySettings
 from gateway.models import Base
 from leadflood_platform import logs, migrations, tracing
 from leadflood_platform.db import Database
+from leadflood_platform.settings import load
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -38,7 +39,7 @@ def main(argv: list[str]) -> None:
     create.add_argument("--email", required=True)
     create.add_argument("--password", required=True)
     args = parser.parse_args(argv[1:] or ["serve"])
-    settings = GatewaySettings()
+    settings = load(GatewaySettings)
     logs.configure("gateway", settings.log_level)
     if args.command == "migrate":
         migrations.upgrade(

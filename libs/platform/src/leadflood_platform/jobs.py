@@ -181,6 +181,8 @@ class JobWorker:
             keepalive.cancel()
             if delivery < job.max_attempts:
                 delay_ms = self.backoff_ms[min(delivery, len(self.backoff_ms)) - 1] if self.backoff_ms else 0
+                # A provider that said when to come back (Retry-After) is not asked again sooner.
+                delay_ms = max(delay_ms, int((getattr(exc, "retry_after_s", None) or 0) * 1000))
                 log.warning(
                     "job attempt failed; retrying", extra={"attempt": delivery, "delay_ms": delay_ms, "error": str(exc)}
                 )

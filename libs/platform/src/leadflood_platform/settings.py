@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+S = TypeVar("S", bound=BaseSettings)
 PLACEHOLDERS = {"", "changeme", "change-me", "secret", "todo", "xxx"}
 
 
@@ -50,6 +51,15 @@ class ServiceSettings(BaseSettings):
 
     def grpc_target(self, service: str) -> str:
         return getattr(self, f"{service}_grpc_target")
+
+
+def load(settings_type: type[S]) -> S:
+    """The settings from the environment, or a clear message naming each missing or invalid one."""
+    try:
+        return settings_type()
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        raise SystemExit(f"cannot start: {problems}") from None
 
 
 def require_secret(name: str, value: str | None) -> str:

@@ -19,6 +19,7 @@ from leadflood.leads.v1 import leads_pb2_grpc
 from leadflood_platform import grpc_client
 from leadflood_platform.jobs import JobKind
 from leadflood_platform.server import Runtime, ServiceSpec
+from leadflood_platform.settings import load
 
 
 class SlowedDown:
@@ -34,7 +35,7 @@ class SlowedDown:
 
 
 def spec() -> ServiceSpec:
-    settings = IcpSettings()
+    settings = load(IcpSettings)
 
     def register(server: grpc.aio.Server, runtime: Runtime) -> list[str]:
         icp_pb2_grpc.add_IcpServiceServicer_to_server(IcpServicer(runtime.db, settings, search_kind(None)), server)

@@ -10,6 +10,7 @@ import httpx
 from leadflood.leads.v1 import leads_pb2, leads_pb2_grpc
 from leadflood_platform.jobs import JobKind
 from leadflood_platform.server import Runtime, ServiceSpec
+from leadflood_platform.settings import load
 from leads.config import LeadsSettings
 from leads.models import Base, platform_tables
 from leads.providers.registry import enricher
@@ -20,7 +21,7 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
 def spec() -> ServiceSpec:
-    settings = LeadsSettings()
+    settings = load(LeadsSettings)
 
     def register(server: grpc.aio.Server, runtime: Runtime) -> list[str]:
         servicer = LeadsServicer(runtime.db, settings, enrich_kind(None, None))
