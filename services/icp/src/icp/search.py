@@ -57,9 +57,11 @@ def _sourced(person: Person) -> leads_pb2.SourcedPerson:
     )
 
 
-# How many fetched pages may wait for the leads service: the provider and the leads service work
-# at the same time (one process each), while pages are still handed on in order.
+# How many fetched pages may wait for the leads service, and how many it may be applying at once:
+# the provider, the leads service's parsing and scoring, and PostgreSQL then work at the same time.
+# The leads service applies one page of a run at a time, so the counts stay exact.
 FETCH_AHEAD = 2
+DELIVER_AHEAD = 2
 
 
 class SearchRunner:
@@ -79,14 +81,24 @@ class SearchRunner:
         pages: asyncio.Queue[SearchPage | BaseException | None] = asyncio.Queue(maxsize=FETCH_AHEAD)
         fetcher = asyncio.create_task(self._fetch_pages(run, pages))
         rules = rules_to_proto(run.rules)
+        delivering: set[asyncio.Task[None]] = set()
         try:
             while (page := await pages.get()) is not None:
                 if isinstance(page, BaseException):
                     raise page
-                if not page.delivered:
-                    await self._deliver(run, page, rules)
+                if page.delivered:
+                    continue
+                if len(delivering) >= DELIVER_AHEAD:
+                    done, delivering = await asyncio.wait(delivering, return_when=asyncio.FIRST_COMPLETED)
+                    for task in done:
+                        task.result()  # a failed delivery fails (or retries) the job
+                delivering.add(asyncio.create_task(self._deliver(run, page, rules)))
+            for task in asyncio.as_completed(delivering):
+                await task
         finally:
             fetcher.cancel()
+            for task in delivering:
+                task.cancel()
 
     async def _fetch_pages(self, run: SearchRun, pages: asyncio.Queue[SearchPage | BaseException | None]) -> None:
         """Yields the stored pages from the first undelivered one, then fetches (and stores) the rest."""
@@ -160,7 +172,11 @@ class SearchRunner:
 async def _add_diagnostics(session: AsyncSession, run_id: uuid.UUID, counts: dict[str, int], *, next_page: int) -> None:
     run = (await session.execute(select(SearchRun).where(SearchRun.id == run_id).with_for_update())).scalar_one()
     run.diagnostics = {k: run.diagnostics.get(k, 0) + counts.get(k, 0) for k in DIAGNOSTICS}
-    run.next_page = next_page
+    # Pages may finish out of order: a resumed run starts at the first page not yet handed on.
+    undelivered = await session.execute(
+        select(func.min(SearchPage.page)).where(SearchPage.run_id == run_id, SearchPage.delivered.is_(False))
+    )
+    run.next_page = undelivered.scalar_one() or max(run.next_page, next_page)
 
 
 async def _set_run(session: AsyncSession, message: jobs_pb2.SearchJob, **values: Any) -> None:

@@ -117,9 +117,10 @@ class LeadsServicer(leads_pb2_grpc.LeadsServiceServicer):
     async def UpsertSourcedLeads(self, request, ctx):  # type: ignore[no-untyped-def]
         parse_id(request.search_run_id, "search run")
         parse_id(request.icp_id, "ICP")
+        prepared = sourcing.prepare(request)
         async with self.db.transaction() as session:
             counts, replayed = await sourcing.apply_batch(
-                session=session, org_id=context.require_org(), request=request
+                session=session, org_id=context.require_org(), request=request, prepared=prepared
             )
         return leads_pb2.UpsertSourcedLeadsResponse(diagnostics=counts, replayed=replayed)
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,25 +36,16 @@ def _person(message: leads_pb2.SourcedPerson) -> dict[str, Any]:
     }
 
 
-async def apply_batch(
-    *, session: AsyncSession, org_id: uuid.UUID, request: leads_pb2.UpsertSourcedLeadsRequest
-) -> tuple[dict[str, int], bool]:
-    """(diagnostics, replayed). Claims the (run, batch) first: a resent batch returns what it did then.
+@dataclass
+class Prepared:
+    """A page parsed, normalised, scored and de-duplicated within itself: no database needed."""
 
-    Invariants: fetched = duplicates + failed + created + updated, and with + without email =
-    created + updated. A person seen earlier in the same run counts as a duplicate.
-    """
-    run_id = uuid.UUID(request.search_run_id)
-    claimed = await session.execute(
-        insert(SourceBatch)
-        .values(org_id=org_id, search_run_id=run_id, batch=request.batch, diagnostics={})
-        .on_conflict_do_nothing()
-        .returning(SourceBatch.batch)
-    )
-    if claimed.scalar_one_or_none() is None:
-        stored = await session.get(SourceBatch, (run_id, request.batch))
-        return dict(stored.diagnostics), True  # type: ignore[union-attr]
+    rows: dict[str, Row]
+    counts: dict[str, int]
 
+
+def prepare(request: leads_pb2.UpsertSourcedLeadsRequest) -> Prepared:
+    """The CPU part of a page, done before its transaction so it overlaps another page's database work."""
     counts = dict.fromkeys(COUNTERS, 0)
     counts["fetched"] = len(request.people)
     scorer = Scorer.from_rules(request.rules)
@@ -69,6 +62,30 @@ async def apply_batch(
             counts["duplicates"] += 1
             continue
         rows[row.key] = row
+    return Prepared(rows, counts)
+
+
+async def apply_batch(
+    *, session: AsyncSession, org_id: uuid.UUID, request: leads_pb2.UpsertSourcedLeadsRequest, prepared: Prepared
+) -> tuple[dict[str, int], bool]:
+    """(diagnostics, replayed). Claims the (run, batch) first: a resent batch returns what it did then.
+
+    Invariants: fetched = duplicates + failed + created + updated, and with + without email =
+    created + updated. A person seen on a page of the same run applied earlier counts as a duplicate.
+    """
+    run_id = uuid.UUID(request.search_run_id)
+    # Pages of one run may arrive together; applying them one at a time keeps "seen earlier" exact.
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:run))"), {"run": request.search_run_id})
+    claimed = await session.execute(
+        insert(SourceBatch)
+        .values(org_id=org_id, search_run_id=run_id, batch=request.batch, diagnostics={})
+        .on_conflict_do_nothing()
+        .returning(SourceBatch.batch)
+    )
+    if claimed.scalar_one_or_none() is None:
+        stored = await session.get(SourceBatch, (run_id, request.batch))
+        return dict(stored.diagnostics), True  # type: ignore[union-attr]
+    rows, counts = dict(prepared.rows), dict(prepared.counts)
 
     # Someone an earlier page of this run already sourced is a duplicate: the first sighting stands.
     seen = await previous_runs(session, list(rows.values()), org_id=org_id, source=request.source)
