@@ -131,6 +131,12 @@ def test_create_an_icp_run_a_search_and_read_the_scored_leads(page: Page) -> Non
     expect(page.get_by_test_id("score-row")).to_have_count(6)
     expect(page.get_by_test_id("lead-score")).to_be_visible()
 
+    # Edit it by hand: the change shows, and is marked as the user's own.
+    page.get_by_test_id("lead-edit").click()
+    page.get_by_test_id("lead-edit-title").fill("Chief Revenue Officer")
+    page.get_by_test_id("lead-edit-save").click()
+    expect(page.get_by_text("Chief Revenue Officer").first).to_be_visible()
+
     # Enrich it from its page: the job runs and the history shows it, without a reload.
     page.get_by_test_id("lead-enrich").click()
     expect(page.get_by_test_id("enrichment-row")).to_have_count(1, timeout=20_000)

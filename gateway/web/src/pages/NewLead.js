@@ -2,7 +2,7 @@ import { html } from 'htm/preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { navigate } from '../router.js';
-import { Field } from '../components/Field.js';
+import { FieldList } from '../components/FieldList.js';
 import { ProblemAlert } from '../components/ProblemAlert.js';
 
 // Form inputs, keyed by the camelCase API field names so a 422's
@@ -54,25 +54,7 @@ export function NewLead() {
     <form class="card form" onSubmit=${onSubmit} noValidate>
       <${ProblemAlert} error=${error} testid="lead-form-error" fields=${FIELDS} />
       <div class="form-grid">
-        ${INPUTS.map(
-          ({ name, label, type = 'text', testid, optional, autocomplete }, i) => html`<${Field}
-            key=${name}
-            id=${`lead-${name}`}
-            label=${label}
-            name=${name}
-            type=${type}
-            testid=${testid}
-            optional=${optional}
-            autocomplete=${autocomplete}
-            inputRef=${i === 0 ? firstRef : undefined}
-            error=${error}
-            value=${form[name]}
-            onInput=${(e) => {
-              const value = e.currentTarget.value;
-              setForm((f) => ({ ...f, [name]: value }));
-            }}
-          />`,
-        )}
+        <${FieldList} inputs=${INPUTS} idPrefix="lead" form=${form} setForm=${setForm} error=${error} firstRef=${firstRef} />
       </div>
       <div class="form-actions">
         <button type="submit" class="btn btn-primary" data-testid="lead-submit" disabled=${busy}>

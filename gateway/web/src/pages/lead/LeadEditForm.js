@@ -1,7 +1,7 @@
 import { html } from 'htm/preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../../api.js';
-import { Field } from '../../components/Field.js';
+import { FieldList } from '../../components/FieldList.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
 
 export const EDITABLE = [
@@ -52,23 +52,7 @@ export function LeadEditForm({ lead, onSaved, onCancel }) {
   return html`<form class="edit-panel form" onSubmit=${onSubmit} noValidate aria-label="Edit lead">
     <${ProblemAlert} error=${error} testid="lead-edit-error" fields=${FIELDS} />
     <div class="form-grid form-grid-plain">
-      ${EDITABLE.map(
-        ({ name, label, type = 'text', testid }, i) => html`<${Field}
-          key=${name}
-          id=${`lead-edit-${name}`}
-          label=${label}
-          name=${name}
-          type=${type}
-          testid=${testid}
-          inputRef=${i === 0 ? firstRef : undefined}
-          error=${error}
-          value=${form[name]}
-          onInput=${(e) => {
-            const value = e.currentTarget.value;
-            setForm((f) => ({ ...f, [name]: value }));
-          }}
-        />`,
-      )}
+      <${FieldList} inputs=${EDITABLE} idPrefix="lead-edit" form=${form} setForm=${setForm} error=${error} firstRef=${firstRef} />
     </div>
     <p class="muted small">Fields you edit are kept when a later search finds this person again.</p>
     <div class="form-actions">
