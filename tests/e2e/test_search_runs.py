@@ -56,7 +56,7 @@ def test_sandbox_search_sources_scored_deduplicated_leads(client: httpx.Client, 
     assert body["existing"] is False and body["run"]["status"] == "queued" and body["jobId"]
 
     run = wait_run(client, icp["id"], body["runId"])
-    assert run["status"] == "completed", run
+    assert run["status"] == "completed", run["error"]
     d = run["diagnostics"]
     assert run["peopleFetched"] == d["fetched"] == 3000 and run["pagesFetched"] == 3
     assert_balanced(d)
@@ -149,7 +149,7 @@ def test_apollo_search_runs_the_real_adapter_against_apollos_api(client: httpx.C
     icp = client.post("/v1/icps", json=icp_body(titles=["VP Sales"], industries=[], locations=[], keywords=[])).json()
     started = client.post(f"/v1/icps/{icp['id']}/search", json={"source": "apollo", "limit": 1000}).json()
     run = wait_run(client, icp["id"], started["runId"])
-    assert run["status"] == "completed", run
+    assert run["status"] == "completed", run["error"]
     assert run["pagesFetched"] == 3 and run["diagnostics"]["fetched"] == 250  # 100 a page, then the end
     assert_balanced(run["diagnostics"])
     searches = [r for r in fake_apollo.received if r.path.endswith("/mixed_people/api_search")]
@@ -190,3 +190,22 @@ def test_provider_5xx_and_429_are_retried(client: httpx.Client, fake_apollo: Any
     run = wait_run(client, icp["id"], started["runId"])
     assert run["status"] == "completed" and run["diagnostics"]["fetched"] == 50
     assert len(fake_apollo.received) - before == 3  # 500, 429, then the page
+
+
+def test_the_leads_service_restarting_mid_run_does_not_fail_the_run(
+    stack: Stack, client: httpx.Client, icp: dict[str, Any]
+) -> None:
+    started = client.post(f"/v1/icps/{icp['id']}/search", json={"source": "sandbox", "limit": 6000}).json()
+    deadline = time.monotonic() + 30
+    while client.get(f"/v1/icps/{icp['id']}/search-runs/{started['runId']}").json()["pagesFetched"] < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    stack.supervisor.restart("leads")  # the run's next hand-over meets a service that is away
+
+    run = wait_run(client, icp["id"], started["runId"])
+    assert run["status"] == "completed", run["error"]
+    assert run["diagnostics"]["fetched"] == 6000 and run["pagesFetched"] == 6
+    assert_balanced(run["diagnostics"])
+    assert len(all_leads(client, searchRunId=run["id"], filtered="all")) == (
+        run["diagnostics"]["created"] + run["diagnostics"]["updated"]
+    )

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import grpc
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import DecodeError, Message
 from nats.aio.msg import Msg
@@ -17,6 +18,7 @@ from nats.errors import TimeoutError as FetchTimeout
 from nats.js.api import AckPolicy, ConsumerConfig
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Row
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood_platform import context, outbox, tracing
@@ -32,6 +34,24 @@ TERMINAL = {COMPLETED, FAILED}
 
 class RetryableJobError(Exception):
     """A transient fault (a provider's 5xx, a timeout): the job is tried again after a backoff."""
+
+
+# A peer service restarting or briefly overloaded: worth another attempt, unlike a refusal.
+TRANSIENT_GRPC = {
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+    grpc.StatusCode.RESOURCE_EXHAUSTED,
+    grpc.StatusCode.ABORTED,
+}
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Faults of the infrastructure rather than of the job: a lost connection, a timeout, a peer away."""
+    if isinstance(exc, RetryableJobError | ConnectionError | TimeoutError | OperationalError | InterfaceError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, grpc.aio.AioRpcError) and exc.code() in TRANSIENT_GRPC
 
 
 @dataclass(frozen=True)
@@ -141,7 +161,16 @@ class JobWorker:
                 log.exception("fetch failed", extra={"subject": kind.subject})
                 await asyncio.sleep(1)
                 continue
-            await asyncio.gather(*(self.process(kind, msg) for msg in msgs))
+            await asyncio.gather(*(self._process_safely(kind, msg) for msg in msgs))
+
+    async def _process_safely(self, kind: JobKind, msg: Msg) -> None:
+        """One message's failure (its database gone, say) never stops the consumer: it comes back later."""
+        try:
+            await self.process(kind, msg)
+        except Exception:
+            log.exception("job delivery failed; it will be redelivered", extra={"subject": msg.subject})
+            with contextlib.suppress(Exception):
+                await msg.nak(delay=1)
 
     async def process(self, kind: JobKind, msg: Msg) -> None:
         """Run one delivery of a job; safe to call again for the same job after a crash."""
@@ -177,8 +206,12 @@ class JobWorker:
             async with self.db.transaction() as session:
                 result = await kind.apply(session, message, outcome)
                 await self._set(session, job.id, status=COMPLETED, result=result, error=None, finished_at=func.now())
-        except RetryableJobError as exc:
+        except Exception as exc:
             keepalive.cancel()
+            if not is_transient(exc):
+                log.exception("job failed permanently")
+                await self._fail(kind, job.id, message, msg, str(exc) or type(exc).__name__)
+                return
             if delivery < job.max_attempts:
                 delay_ms = self.backoff_ms[min(delivery, len(self.backoff_ms)) - 1] if self.backoff_ms else 0
                 # A provider that said when to come back (Retry-After) is not asked again sooner.
@@ -190,12 +223,7 @@ class JobWorker:
                     await self._set(session, job.id, status=QUEUED, error=str(exc))
                 await msg.nak(delay=delay_ms / 1000)
             else:
-                await self._fail(kind, job.id, message, msg, str(exc))
-            return
-        except Exception as exc:
-            keepalive.cancel()
-            log.exception("job failed permanently")
-            await self._fail(kind, job.id, message, msg, str(exc) or type(exc).__name__)
+                await self._fail(kind, job.id, message, msg, str(exc) or type(exc).__name__)
             return
         finally:
             keepalive.cancel()

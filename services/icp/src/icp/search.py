@@ -148,7 +148,9 @@ class SearchRunner:
             str(run.id), str(run.icp_id), run.source, page.page,
         )  # fmt: skip
         request.rules.CopyFrom(rules)
-        reply = await self.leads.UpsertSourcedLeads(request, timeout=self.leads_timeout_s)
+        # wait_for_ready: a leads service that is restarting is waited for (up to the deadline),
+        # rather than failing the attempt at once.
+        reply = await self.leads.UpsertSourcedLeads(request, timeout=self.leads_timeout_s, wait_for_ready=True)
         counts = {name: getattr(reply.diagnostics, name) for name in DIAGNOSTICS}
         async with self.db.transaction() as session:
             marked = await session.execute(
