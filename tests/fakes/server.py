@@ -11,6 +11,13 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 
+class Sleeps(list[float]):
+    """Stands in for asyncio.sleep in a client under test: records each wait instead of taking it."""
+
+    async def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
 @dataclass(frozen=True)
 class Reply:
     status: int = 200

@@ -15,7 +15,7 @@ from icp.providers.registry import SOURCES, search_provider
 from icp.providers.sandbox import POOL_SIZE, SandboxSearch
 from leadflood_platform.http_retry import ProviderAuthError, ProviderRejected, ProviderUnavailable
 from tests.fakes.apollo import FakeApollo, person, rate_limited, unprocessable
-from tests.fakes.server import hang, malformed_json, server_error
+from tests.fakes.server import Sleeps, hang, malformed_json, server_error
 
 KEY = "apollo-test-key-51c2"
 
@@ -29,11 +29,6 @@ QUERY = SearchQuery(
     company_size_max=200,
     seed="0b5e6c1e-icp",
 )
-
-
-class Sleeps(list[float]):
-    async def __call__(self, seconds: float) -> None:
-        self.append(seconds)
 
 
 @pytest.fixture

@@ -15,15 +15,10 @@ from leads.providers.hunter import HunterEnricher
 from leads.providers.registry import PROVIDERS, enricher
 from leads.providers.sandbox import SandboxEnricher, seniority
 from tests.fakes.hunter import FakeHunter, errors, found, usage_limited
-from tests.fakes.server import Reply
+from tests.fakes.server import Reply, Sleeps
 
 KEY = "hunter-test-key-9d41"
 ADA = {"email": "ada.lovelace@analytical.io", "first_name": "Ada", "last_name": "Lovelace", "title": "CTO"}
-
-
-class Sleeps(list[float]):
-    async def __call__(self, seconds: float) -> None:
-        self.append(seconds)
 
 
 @pytest.fixture
