@@ -6,7 +6,6 @@ Used by `make run` (ports fixed, data kept in .local/) and by the test suite (fr
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import sys
 import time
@@ -21,8 +20,6 @@ from devstack.ports import free_port
 from devstack.postgres import LocalPostgres, bootstrap_database, role_dsn, service_role
 from devstack.processes import Supervisor
 from devstack.secrets import LocalSecrets
-
-log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ("icp", "leads", "sequences", "inbox", "runs")

@@ -9,8 +9,7 @@ from pydantic import Field
 
 from gateway.auth import Principal
 from gateway.deps import principal
-from gateway.routes.leads import enum_word
-from gateway.routes.schemas import Body, Timestamps
+from gateway.routes.schemas import Body, Timestamps, enum_word
 from leadflood.icp.v1 import icp_pb2
 
 router = APIRouter()

@@ -12,8 +12,7 @@ from google.protobuf.json_format import MessageToDict
 from gateway.auth import Principal
 from gateway.deps import principal
 from gateway.problems import Problem
-from gateway.routes.leads import enum_word
-from gateway.routes.schemas import Timestamps
+from gateway.routes.schemas import Timestamps, enum_word
 from leadflood.jobs.v1 import jobs_pb2
 
 router = APIRouter()

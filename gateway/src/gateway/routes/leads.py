@@ -15,7 +15,7 @@ from pydantic import Field
 from gateway.auth import Principal
 from gateway.deps import principal
 from gateway.problems import Problem
-from gateway.routes.schemas import Body, Timestamps
+from gateway.routes.schemas import Body, Timestamps, enum_word
 from leadflood.leads.v1 import leads_pb2
 
 router = APIRouter()
@@ -47,11 +47,6 @@ class UpdateLeadBody(Body):
 
 class EnrichBody(Body):
     provider: str = "sandbox"
-
-
-def enum_word(value: int, enum: Any, prefix: str) -> str:
-    """LEAD_STATUS_ENRICHED -> enriched."""
-    return enum.Name(value).removeprefix(prefix).lower()
 
 
 def lead_json(lead: leads_pb2.Lead) -> dict[str, Any]:

@@ -14,6 +14,11 @@ class Body(BaseModel):
     )
 
 
+def enum_word(value: int, enum: Any, prefix: str) -> str:
+    """LEAD_STATUS_ENRICHED -> enriched."""
+    return enum.Name(value).removeprefix(prefix).lower()
+
+
 class Timestamps:
     @staticmethod
     def of(message: Any, *names: str) -> dict[str, str | None]:

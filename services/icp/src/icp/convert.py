@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from icp.models import Icp, SearchRun
-from icp.rules import DEFAULT_WEIGHTS, Rules
+from icp.rules import DEFAULT_WEIGHTS, Rules, rules_of
 from leadflood.icp.v1 import icp_pb2
 from leadflood_platform.convert import timestamp
 
@@ -47,15 +47,11 @@ def rules_to_proto(rules: dict[str, Any]) -> icp_pb2.IcpRules:
     )
 
 
-def icp_rules(icp: Icp) -> dict[str, Any]:
-    return {name: getattr(icp, name) for name in Rules.__dataclass_fields__}
-
-
 def icp_to_proto(icp: Icp) -> icp_pb2.Icp:
     return icp_pb2.Icp(
         id=str(icp.id),
         name=icp.name,
-        rules=rules_to_proto(icp_rules(icp)),
+        rules=rules_to_proto(rules_of(icp).as_dict()),
         created_at=timestamp(icp.created_at),
         updated_at=timestamp(icp.updated_at),
     )

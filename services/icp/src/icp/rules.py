@@ -45,6 +45,11 @@ class Rules:
         return asdict(self)
 
 
+def rules_of(icp: Any) -> Rules:
+    """The rules an ICP row holds (its columns are named like the Rules fields)."""
+    return Rules(**{name: getattr(icp, name) for name in Rules.__dataclass_fields__})
+
+
 def _clean_list(name: str, values: list[str], problems: list[FieldViolation]) -> list[str]:
     """Trimmed, de-duplicated case-insensitively, first spelling kept."""
     cleaned: dict[str, str] = {}

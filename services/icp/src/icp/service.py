@@ -82,7 +82,7 @@ async def start_search(
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidArgument.on("limit", f"must be between 1 and {MAX_LIMIT}")
     icp = await get(session=session, org_id=org_id, icp_id=icp_id)
-    rules = icp_rules.Rules(**{name: getattr(icp, name) for name in icp_rules.Rules.__dataclass_fields__})
+    rules = icp_rules.rules_of(icp)
     key = icp_rules.search_key(icp_id=str(icp_id), source=source, limit=limit, rules=rules, day=today)
     run_id = uuid.uuid4()
     if force:

@@ -7,7 +7,7 @@ import datetime as dt
 from icp import service
 from icp.config import IcpSettings
 from icp.convert import icp_to_proto, rules_from_proto, run_to_proto
-from icp.providers.registry import SOURCES
+from icp.providers.registry import MAX_PER_PAGE, SOURCES
 from leadflood.icp.v1 import icp_pb2, icp_pb2_grpc
 from leadflood_platform import context
 from leadflood_platform.convert import parse_id
@@ -15,7 +15,6 @@ from leadflood_platform.db import Database
 from leadflood_platform.jobs import JobKind
 from leadflood_platform.provider_choice import require_provider
 
-PER_PAGE = {"sandbox": 1000, "apollo": 100}
 KEY_FOR = {"apollo": "apollo_api_key"}
 
 
@@ -71,7 +70,7 @@ class IcpServicer(icp_pb2_grpc.IcpServiceServicer):
                 source=source,
                 limit=request.limit or 100,
                 force=request.force,
-                per_page=PER_PAGE[source],
+                per_page=MAX_PER_PAGE[source],
                 search_kind=self.search_kind,
                 max_attempts=self.settings.job_max_attempts,
                 today=dt.datetime.now(dt.UTC).date(),

@@ -9,6 +9,8 @@ from icp.providers.base import MissingProviderKey, SearchProvider
 from icp.providers.sandbox import SandboxSearch
 
 SOURCES = ("sandbox", "apollo")
+# The largest page each source serves; a run asks for pages of this size (or its limit, if smaller).
+MAX_PER_PAGE = {"sandbox": SandboxSearch.max_per_page, "apollo": ApolloSearch.max_per_page}
 
 
 def search_provider(
