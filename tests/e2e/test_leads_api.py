@@ -61,6 +61,25 @@ def test_filters_narrow_the_list(client: httpx.Client, sourced: dict[str, Any]) 
     assert_problem(client.get("/v1/leads", params={"minScore": 101}), 422)
 
 
+def test_search_matches_word_beginnings_in_names_company_and_email(client: httpx.Client) -> None:
+    email = unique_email().replace("@", "+promo@")  # local part, plus-tag and domain are separate words
+    lead = client.post(
+        "/v1/leads", json={"email": email, "firstName": "Zephyrine", "lastName": "Quorvath", "companyName": "Blix Oy"}
+    ).json()
+    local, domain = email.split("@")
+
+    def ids(query: str) -> list[str]:
+        return [found["id"] for found in all_leads(client, q=query, filtered="all")]
+
+    for query in ("zephyr", "QUORV zeph", "blix", "zephyrine quorvath blix", local.split("+")[0], "promo",
+                  domain.split(".")[0], email.upper()):  # fmt: skip
+        assert lead["leadId"] in ids(query), query
+    assert lead["leadId"] not in ids("ephyrine")  # a word's middle is not its beginning
+    assert lead["leadId"] not in ids("zephyrine nobody")  # every word must match
+    assert ids("&|!:*()' <->") == ids("")  # operators are not words: no search at all, and no error
+    assert_problem(client.get("/v1/leads", params={"q": "a b c d e f g h i"}), 422)
+
+
 def test_edit_enrich_and_delete_a_lead(client: httpx.Client) -> None:
     created = client.post("/v1/leads", json={"email": unique_email(), "firstName": "Ed", "lastName": "It"}).json()
     wait_for_lead(client, created["leadId"])

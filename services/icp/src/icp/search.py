@@ -59,7 +59,7 @@ def _sourced(person: Person) -> leads_pb2.SourcedPerson:
 
 # How many fetched pages may wait for the leads service, and how many it may be applying at once:
 # the provider, the leads service's parsing and scoring, and PostgreSQL then work at the same time.
-# The leads service applies one page of a run at a time, so the counts stay exact.
+# The leads service may apply pages of one run at once: its upsert keeps the counts exact.
 FETCH_AHEAD = 2
 DELIVER_AHEAD = 2
 

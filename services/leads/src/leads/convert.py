@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from typing import Any
 
 from leadflood.leads.v1 import leads_pb2
 from leadflood_platform.convert import struct, timestamp
@@ -18,8 +20,8 @@ STATUS = {
 STATUS_NAME = {value: name for name, value in STATUS.items()}
 
 
-def lead_to_proto(lead: Lead, *, explained: bool = True) -> leads_pb2.Lead:
-    """The lead as the API shows it; events leave the score explanation out to stay small."""
+def lead_to_proto(lead: Lead, *, explanation: Sequence[dict[str, Any]] = ()) -> leads_pb2.Lead:
+    """The lead as the API shows it; the score explanation (see explanations.py) only when given."""
     return leads_pb2.Lead(
         id=str(lead.id),
         email=lead.email or "",
@@ -30,7 +32,7 @@ def lead_to_proto(lead: Lead, *, explained: bool = True) -> leads_pb2.Lead:
         icp_id=str(lead.icp_id or ""),
         search_run_id=str(lead.search_run_id or ""),
         score=lead.score,
-        score_explanation=[leads_pb2.RuleMatch(**row) for row in lead.score_explanation] if explained else [],
+        score_explanation=[leads_pb2.RuleMatch(**row) for row in explanation],
         filtered=lead.filtered,
         company_size=lead.company_size or 0,
         edited_fields=lead.edited_fields,

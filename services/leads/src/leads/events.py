@@ -27,13 +27,13 @@ async def _publish(session: AsyncSession, subject: str, org_id: uuid.UUID, leads
 
 async def lead_created(session: AsyncSession, lead: Lead) -> None:
     await session.refresh(lead)
-    await _publish(session, CREATED, lead.org_id, [lead_to_proto(lead, explained=False)])
+    await _publish(session, CREATED, lead.org_id, [lead_to_proto(lead)])
 
 
 async def lead_updated(session: AsyncSession, lead: Lead) -> None:
     await session.flush()
     await session.refresh(lead)
-    await _publish(session, UPDATED, lead.org_id, [lead_to_proto(lead, explained=False)])
+    await _publish(session, UPDATED, lead.org_id, [lead_to_proto(lead)])
 
 
 async def publish_rows(

@@ -6,10 +6,9 @@ overwritten by a later run; an import counts as the user's own edit.
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
@@ -29,7 +28,7 @@ def normalise_email(raw: str | None) -> str | None:
     return email if email and len(email) <= MAX_EMAIL and EMAIL_SHAPE.match(email) else None
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
     """One person to upsert; `edited` lists the fields the user supplied (imports)."""
 
@@ -46,10 +45,9 @@ class Row:
     location: str = ""
     linkedin_url: str = ""
     score: int = 0
-    explanation: list[dict[str, Any]] = field(default_factory=list)
+    explanation_id: int | None = None  # a row of score_explanations; None when not scored (imports)
     filtered: bool = False
-    edited: list[str] = field(default_factory=list)
-    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    edited: str = ""  # comma-separated field names
 
     @property
     def key(self) -> str:
@@ -64,14 +62,18 @@ def _merge(name: str) -> str:
     )
 
 
-_COLUMNS = ("id", "email", "external_id", *MERGED_FIELDS, "company_size", "score", "explanation", "filtered", "edited")
-_TYPES = {"id": "uuid[]", "company_size": "int[]", "score": "int[]", "filtered": "bool[]"}
+_COLUMNS = ("email", "external_id", *MERGED_FIELDS, "company_size", "score", "explanation_id", "filtered", "edited")
+_TYPES = {"company_size": "int[]", "score": "int[]", "explanation_id": "bigint[]", "filtered": "bool[]"}
 _UNNEST = ", ".join(f"CAST(:{c} AS {_TYPES.get(c, 'text[]')})" for c in _COLUMNS)
+# A person this run already sourced (an earlier page, or a page applied at the same moment: the
+# conflict waits for that transaction) is left alone and not returned, so the caller counts it as a
+# duplicate. Rows arrive sorted by key, so pages applied at once take their row locks in one order.
 _UPSERT = f"""
 INSERT INTO leads AS l (id, org_id, email, external_id, {", ".join(MERGED_FIELDS)}, company_size, source, status,
-                        icp_id, search_run_id, score, score_explanation, filtered, edited_fields)
-SELECT t.id, :org_id, t.email, t.external_id, {", ".join(f"t.{c}" for c in MERGED_FIELDS)}, t.company_size, :source,
-       'new', :icp_id, :run_id, t.score, t.explanation::jsonb, t.filtered, string_to_array(t.edited, ',')
+                        icp_id, search_run_id, score, score_explanation_id, filtered, edited_fields)
+SELECT gen_random_uuid(), :org_id, t.email, t.external_id, {", ".join(f"t.{c}" for c in MERGED_FIELDS)},
+       t.company_size, :source, 'new', :icp_id, :run_id, t.score, t.explanation_id, t.filtered,
+       string_to_array(t.edited, ',')
 FROM unnest({_UNNEST}) AS t({", ".join(_COLUMNS)})
 ON CONFLICT {{target}} DO UPDATE SET
   {", ".join(_merge(c) for c in MERGED_FIELDS)},
@@ -80,10 +82,12 @@ ON CONFLICT {{target}} DO UPDATE SET
   icp_id = COALESCE(EXCLUDED.icp_id, l.icp_id),
   search_run_id = COALESCE(EXCLUDED.search_run_id, l.search_run_id),
   score = CASE WHEN EXCLUDED.icp_id IS NULL THEN l.score ELSE EXCLUDED.score END,
-  score_explanation = CASE WHEN EXCLUDED.icp_id IS NULL THEN l.score_explanation ELSE EXCLUDED.score_explanation END,
+  score_explanation_id = CASE WHEN EXCLUDED.icp_id IS NULL THEN l.score_explanation_id
+                              ELSE EXCLUDED.score_explanation_id END,
   filtered = CASE WHEN EXCLUDED.icp_id IS NULL THEN l.filtered ELSE EXCLUDED.filtered END,
   edited_fields = ARRAY(SELECT DISTINCT unnest(l.edited_fields || EXCLUDED.edited_fields)),
   updated_at = now()
+WHERE EXCLUDED.search_run_id IS NULL OR l.search_run_id IS DISTINCT FROM EXCLUDED.search_run_id
 RETURNING id, email, external_id, (xmax = 0) AS inserted
 """
 UPSERT_BY_EMAIL = text(_UPSERT.replace("{target}", "(org_id, email)"))
@@ -92,37 +96,13 @@ UPSERT_BY_EXTERNAL_ID = text(_UPSERT.replace("{target}", "(org_id, source, exter
 
 @dataclass
 class Applied:
-    """What an upsert did, per row key: the lead id, and whether it was created."""
+    """What an upsert did, per row key: the lead id, and whether it was created.
+
+    A row of a search run that the same run had already sourced is in neither: it was left alone.
+    """
 
     ids: dict[str, uuid.UUID]
     created: set[str]
-
-
-async def previous_runs(
-    session: AsyncSession, rows: list[Row], *, org_id: uuid.UUID, source: str
-) -> dict[str, uuid.UUID | None]:
-    """For rows that are already leads: the search run that last touched each, by row key."""
-    found: dict[str, uuid.UUID | None] = {}
-    emails = [r.email for r in rows if r.email]
-    if emails:
-        result = await session.execute(
-            text(
-                "SELECT email, search_run_id FROM leads WHERE org_id = :org_id AND email = ANY(CAST(:emails AS text[]))"
-            ),
-            {"org_id": org_id, "emails": emails},
-        )
-        found.update(dict(result.all()))
-    ids = [r.external_id for r in rows if not r.email]
-    if ids:
-        result = await session.execute(
-            text(
-                "SELECT external_id, search_run_id FROM leads WHERE org_id = :org_id AND source = :source"
-                " AND email IS NULL AND external_id = ANY(CAST(:ids AS text[]))"
-            ),
-            {"org_id": org_id, "source": source, "ids": ids},
-        )
-        found.update({f"external:{ext}": run for ext, run in result.all()})
-    return found
 
 
 async def upsert(
@@ -134,11 +114,11 @@ async def upsert(
     icp_id: uuid.UUID | None = None,
     run_id: uuid.UUID | None = None,
 ) -> Applied:
-    """Insert or merge the rows (already unique by key) in two statements, by email and by provider id."""
+    """Insert or merge the rows (unique by key) in two statements, by email and by provider id."""
     applied = Applied(ids={}, created=set())
     common = {"org_id": org_id, "source": source, "icp_id": icp_id, "run_id": run_id}
-    with_email = [r for r in rows if r.email]
-    without_email = [r for r in rows if not r.email]
+    with_email = sorted((r for r in rows if r.email), key=lambda r: r.email)  # type: ignore[arg-type, return-value]
+    without_email = sorted((r for r in rows if not r.email), key=lambda r: r.external_id)  # type: ignore[arg-type, return-value]
     if with_email:
         await _apply(session, UPSERT_BY_EMAIL, with_email, common, applied)
     if without_email:
@@ -149,15 +129,7 @@ async def upsert(
 async def _apply(
     session: AsyncSession, statement: Any, rows: list[Row], common: dict[str, Any], applied: Applied
 ) -> None:
-    columns: dict[str, list[Any]] = {c: [] for c in _COLUMNS}
-    for row in rows:
-        for name in _COLUMNS:
-            value = getattr(row, name)
-            if name == "explanation":
-                value = json.dumps(value)
-            elif name == "edited":
-                value = ",".join(value)
-            columns[name].append(value)
+    columns = {name: [getattr(row, name) for row in rows] for name in _COLUMNS}
     result = await session.execute(statement, {**common, **columns})
     for lead_id, email, external_id, inserted in result.all():
         key = email or f"external:{external_id}"

@@ -5,12 +5,14 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import literal, select, tuple_
+from sqlalchemy import func, literal, select, tuple_
+from sqlalchemy.dialects.postgresql import REGCONFIG
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood_platform.errors import InvalidArgument
@@ -19,6 +21,8 @@ from leads.models import Lead
 SORTS = {"created_at": Lead.created_at, "score": Lead.score, "last_name": Lead.last_name}
 STATUSES = ("new", "processing", "enriched", "failed")
 MAX_PAGE = 500
+MAX_SEARCH_WORDS = 8
+WORD = re.compile(r"[^\W_]+")
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,17 @@ class LeadFilter:
     query: str = ""
     # "hidden" (default: qualified leads only), "only", or "all".
     filtered: str = "hidden"
+
+
+def search_words(query: str) -> list[str]:
+    """The words of a search, split like the lead's search document splits names and addresses.
+
+    Letters and digits only, so nothing in a query can be read as tsquery syntax.
+    """
+    words = WORD.findall(query.lower())
+    if len(words) > MAX_SEARCH_WORDS:
+        raise InvalidArgument.on("query", f"use at most {MAX_SEARCH_WORDS} words")
+    return words
 
 
 def _parse_sort(sort: str) -> tuple[str, bool]:
@@ -73,10 +88,10 @@ def _conditions(org_id: uuid.UUID, f: LeadFilter) -> list[Any]:
         where.append(Lead.score <= f.max_score)
     if f.has_email is not None:
         where.append(Lead.email.is_not(None) if f.has_email else Lead.email.is_(None))
-    if f.query.strip():
-        # A trigram index on search_text serves this substring match.
-        needle = f.query.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        where.append(Lead.search_text.like(f"%{needle}%"))
+    if words := search_words(f.query):
+        # Every word of the query starts a word of the lead (GIN index on search_document).
+        query = " & ".join(f"{word}:*" for word in words)
+        where.append(Lead.search_document.op("@@")(func.to_tsquery(literal("simple", REGCONFIG), query)))
     if f.filtered == "hidden":
         where.append(Lead.filtered.is_(False))
     elif f.filtered == "only":

@@ -6,8 +6,8 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import ARRAY, Boolean, Computed, DateTime, ForeignKey, Integer, Text, func
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy import ARRAY, BigInteger, Boolean, Computed, DateTime, ForeignKey, Integer, Text, func
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leadflood_platform.db import declarative_base
@@ -27,6 +27,15 @@ MERGED_FIELDS = (
     "company_domain",
     "location",
     "linkedin_url",
+)
+
+
+# The words a lead is found by: names, company and the parts of the email address, matched by prefix
+# (see listing.py). A word index stays cheap to keep up while bulk-loading; a trigram index cost
+# about three times as much per lead (measured by make bench).
+SEARCH_DOCUMENT = (
+    "to_tsvector('simple'::regconfig, first_name || ' ' || last_name || ' ' || company_name || ' ' "
+    "|| translate(coalesce(email, ''), '@.+_-', '     '))"
 )
 
 
@@ -50,7 +59,8 @@ class Lead(Base):
     icp_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     search_run_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     score: Mapped[int] = mapped_column(Integer, default=0)
-    score_explanation: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    # A row of score_explanations: leads scored alike share one.
+    score_explanation_id: Mapped[int | None] = mapped_column(BigInteger)
     filtered: Mapped[bool] = mapped_column(Boolean, default=False)
     seniority: Mapped[str] = mapped_column(Text, default="")
     industry: Mapped[str] = mapped_column(Text, default="")
@@ -59,10 +69,7 @@ class Lead(Base):
     location: Mapped[str] = mapped_column(Text, default="")
     linkedin_url: Mapped[str] = mapped_column(Text, default="")
     edited_fields: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
-    search_text: Mapped[str] = mapped_column(
-        Text,
-        Computed("lower(first_name || ' ' || last_name || ' ' || company_name || ' ' || coalesce(email, ''))"),
-    )
+    search_document: Mapped[Any] = mapped_column(TSVECTOR, Computed(SEARCH_DOCUMENT), deferred=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
@@ -84,6 +91,16 @@ class EnrichmentRun(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ScoreExplanation(Base):
+    """Why leads got their score, rule by rule; content-addressed, so leads scored alike share one row."""
+
+    __tablename__ = "score_explanations"
+
+    org_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # scoring.explanation_id of `rules`
+    rules: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
 
 
 class SourceBatch(Base):

@@ -1,18 +1,47 @@
-"""Scores a person against an ICP's rules, explaining each rule, so a user can see why a lead ranks."""
+"""Scores a person against an ICP's rules, explaining each rule, so a user can see why a lead ranks.
+
+Sourcing scores a thousand people a page, but a page holds few distinct titles, industries and
+places, so each rule's outcome is worked out once per distinct value and each distinct combination
+of outcomes once per ICP: a person costs a few dictionary lookups. The explanation a combination
+produces is content-addressed (`Verdict.explanation_id`): leads store that id, and the explanation
+itself is stored once, however many leads share it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import json
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from typing import Any
 
 from leadflood.icp.v1 import icp_pb2
 
 WEIGHT_FIELDS = ("title", "seniority", "industry", "company_size", "location", "keyword")
+# Memo tables grow with the distinct values seen; past this many entries one is started afresh.
+MAX_MEMO = 50_000
+# Scorers kept for the ICPs (rule sets) scored most recently, so a run's pages share their memos.
+MAX_SCORERS = 64
+
+_ANY, _UNKNOWN = "any", "unknown"
 
 
 @dataclass(frozen=True)
+class Verdict:
+    score: int  # 0-100
+    filtered: bool  # under the ICP's minimum: kept and counted, hidden by default
+    explanation: tuple[dict[str, Any], ...]  # one row per rule: rule, matched, weight, detail
+    explanation_json: str  # canonical JSON of `explanation`, as stored
+    explanation_id: int  # signed 64-bit content hash of `explanation_json`
+
+
+def explanation_id(explanation_json: str) -> int:
+    return int.from_bytes(hashlib.blake2b(explanation_json.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+@dataclass
 class Scorer:
-    """The rules lower-cased once per batch, so scoring a page of people stays cheap."""
+    """One ICP's rules, lower-cased once, with memos of rule outcomes and verdicts."""
 
     titles: tuple[str, ...]
     seniorities: frozenset[str]
@@ -23,6 +52,8 @@ class Scorer:
     keywords: tuple[str, ...]
     min_score: int
     weights: dict[str, int]
+    _found: dict[tuple[str, str], str | None] = field(default_factory=dict, repr=False)
+    _verdicts: dict[tuple[Any, ...], Verdict] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_rules(cls, rules: icp_pb2.IcpRules) -> Scorer:
@@ -38,45 +69,100 @@ class Scorer:
             weights={name: getattr(rules.weights, name) for name in WEIGHT_FIELDS},
         )
 
-    def score(self, person: dict[str, Any]) -> tuple[int, list[dict[str, Any]], bool]:
-        """(score 0-100, one explanation row per rule, filtered = under the ICP's minimum)."""
-        title = (person.get("title") or "").lower()
-        location = (person.get("location") or "").lower()
-        industry = (person.get("industry") or "").lower()
-        size = person.get("company_size") or None
-        rows = [
-            self._rule("title", self.titles, lambda: next((t for t in self.titles if t in title), None)),
-            self._rule("seniority", self.seniorities, lambda: self._member(person.get("seniority"), self.seniorities)),
-            self._rule("industry", self.industries, lambda: self._member(person.get("industry"), self.industries)),
-            self._size_rule(size),
-            self._rule("location", self.locations, lambda: next((c for c in self.locations if c in location), None)),
-            self._rule("keyword", self.keywords, lambda: self._keyword(title, industry, person)),
-        ]
-        total = sum(row["weight"] for row in rows if row["matched"])
-        return total, rows, total < self.min_score
+    def score(self, person: dict[str, Any]) -> Verdict:
+        """The verdict for a person given as a dict of the sourced fields (missing ones count as empty)."""
+        return self.verdict(
+            person.get("title") or "",
+            person.get("seniority") or "",
+            person.get("industry") or "",
+            person.get("company_size") or None,
+            person.get("location") or "",
+            person.get("company_name") or "",
+        )
 
-    def _rule(self, name: str, wanted: Any, find: Any) -> dict[str, Any]:
-        weight = self.weights[name]
-        if not wanted:
-            return {"rule": name, "matched": True, "weight": weight, "detail": f"the ICP accepts any {name}"}
-        found = find()
-        detail = f"matched {found!r}" if found else f"no {name} match"
-        return {"rule": name, "matched": bool(found), "weight": weight, "detail": detail}
+    def verdict(
+        self, title: str, seniority: str, industry: str, size: int | None, location: str, company: str
+    ) -> Verdict:
+        key = (
+            self._outcome("title", title),
+            self._outcome("seniority", seniority),
+            self._outcome("industry", industry),
+            self._size_outcome(size),
+            self._outcome("location", location),
+            self._outcome("keyword", f"{title} {industry} {company}") if self.keywords else _ANY,
+        )
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            if len(self._verdicts) >= MAX_MEMO:
+                self._verdicts.clear()
+            verdict = self._verdicts[key] = self._explain(key)
+        return verdict
 
-    def _size_rule(self, size: int | None) -> dict[str, Any]:
-        weight = self.weights["company_size"]
+    def _outcome(self, rule: str, value: str) -> str | None:
+        """What the rule found in the value (the ICP's own word), `_ANY` if it has no such rule, or None."""
+        memo_key = (rule, value)
+        try:
+            return self._found[memo_key]
+        except KeyError:
+            pass
+        lowered = value.lower()
+        found: str | None
+        if rule == "title":
+            found = next((t for t in self.titles if t in lowered), None) if self.titles else _ANY
+        elif rule == "seniority":
+            found = (value if lowered in self.seniorities else None) if self.seniorities else _ANY
+        elif rule == "industry":
+            found = (value if lowered in self.industries else None) if self.industries else _ANY
+        elif rule == "location":
+            found = next((c for c in self.locations if c in lowered), None) if self.locations else _ANY
+        else:
+            found = next((k for k in self.keywords if k in lowered), None)
+        if len(self._found) >= MAX_MEMO:
+            self._found.clear()
+        self._found[memo_key] = found
+        return found
+
+    def _size_outcome(self, size: int | None) -> str | bool:
         if self.size_min is None and self.size_max is None:
-            return {"rule": "company_size", "matched": True, "weight": weight, "detail": "the ICP accepts any size"}
+            return _ANY
         if size is None:
+            return _UNKNOWN
+        return (self.size_min is None or size >= self.size_min) and (self.size_max is None or size <= self.size_max)
+
+    def _explain(self, key: tuple[Any, ...]) -> Verdict:
+        rows = []
+        for rule, outcome in zip(WEIGHT_FIELDS, key, strict=True):
+            weight = self.weights[rule]
+            if outcome == _ANY:
+                rows.append({"rule": rule, "matched": True, "weight": weight, "detail": f"the ICP accepts any {rule}"})
+            elif rule == "company_size":
+                rows.append(self._size_row(outcome, weight))
+            else:
+                detail = f"matched {outcome!r}" if outcome else f"no {rule} match"
+                rows.append({"rule": rule, "matched": bool(outcome), "weight": weight, "detail": detail})
+        total = sum(row["weight"] for row in rows if row["matched"])
+        text = json.dumps(rows, separators=(",", ":"), ensure_ascii=False)
+        return Verdict(total, total < self.min_score, tuple(rows), text, explanation_id(text))
+
+    def _size_row(self, outcome: str | bool, weight: int) -> dict[str, Any]:
+        if outcome == _UNKNOWN:
             return {"rule": "company_size", "matched": False, "weight": weight, "detail": "company size unknown"}
-        matched = (self.size_min is None or size >= self.size_min) and (self.size_max is None or size <= self.size_max)
-        bounds = f"{self.size_min or 0}-{self.size_max or '∞'}"
-        return {"rule": "company_size", "matched": matched, "weight": weight, "detail": f"{size} employees vs {bounds}"}
+        bounds = f"{self.size_min or 1}-{self.size_max or '∞'} employees"
+        detail = f"within {bounds}" if outcome else f"outside {bounds}"
+        return {"rule": "company_size", "matched": bool(outcome), "weight": weight, "detail": detail}
 
-    @staticmethod
-    def _member(value: str | None, wanted: frozenset[str]) -> str | None:
-        return value if value and value.lower() in wanted else None
 
-    def _keyword(self, title: str, industry: str, person: dict[str, Any]) -> str | None:
-        haystack = f"{title} {industry} {(person.get('company_name') or '').lower()}"
-        return next((k for k in self.keywords if k in haystack), None)
+_scorers: OrderedDict[bytes, Scorer] = OrderedDict()
+
+
+def scorer_for(rules: icp_pb2.IcpRules) -> Scorer:
+    """The scorer for these rules, kept across calls so a run's pages reuse what earlier pages worked out."""
+    key = rules.SerializeToString(deterministic=True)
+    scorer = _scorers.get(key)
+    if scorer is None:
+        scorer = _scorers[key] = Scorer.from_rules(rules)
+        while len(_scorers) > MAX_SCORERS:
+            _scorers.popitem(last=False)
+    else:
+        _scorers.move_to_end(key)
+    return scorer

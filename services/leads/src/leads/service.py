@@ -217,7 +217,7 @@ async def import_rows(
             last_name=new.last_name,
             company_name=new.company_name,
             title=new.title,
-            edited=supplied,
+            edited=",".join(supplied),
         )
     applied = await ingest.upsert(session, list(accepted.values()), org_id=org_id, source="import")
     created = [row for key, row in accepted.items() if key in applied.created]

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from leadflood.leads.v1 import leads_pb2, leads_pb2_grpc
 from leadflood_platform import context
 from leadflood_platform.convert import parse_id
 from leadflood_platform.db import Database
 from leadflood_platform.jobs import JobKind
 from leadflood_platform.provider_choice import require_provider
-from leads import listing, service, sourcing
+from leads import explanations, listing, service, sourcing
 from leads.config import LeadsSettings
 from leads.convert import STATUS_NAME, enrichment_run_to_proto, lead_to_proto
+from leads.models import Lead
 from leads.providers.registry import PROVIDERS
 
 KEY_FOR = {"hunter": "hunter_api_key"}
@@ -22,6 +25,11 @@ FILTERED = {
 }
 
 
+async def _explained(session: AsyncSession, lead: Lead) -> leads_pb2.Lead:
+    """The lead with its score explanation: what the lead's own page shows (lists leave it out)."""
+    return lead_to_proto(lead, explanation=await explanations.load(session, lead.org_id, lead.score_explanation_id))
+
+
 def _optional_id(value: str, name: str):  # type: ignore[no-untyped-def]
     return parse_id(value, name) if value else None
 
@@ -29,6 +37,7 @@ def _optional_id(value: str, name: str):  # type: ignore[no-untyped-def]
 class LeadsServicer(leads_pb2_grpc.LeadsServiceServicer):
     def __init__(self, db: Database, settings: LeadsSettings, enrich_kind: JobKind) -> None:
         self.db, self.settings, self.enrich_kind = db, settings, enrich_kind
+        self.explanations = explanations.ExplanationStore(db)
 
     async def CreateLead(self, request, ctx):  # type: ignore[no-untyped-def]
         new = service.NewLead(
@@ -55,7 +64,7 @@ class LeadsServicer(leads_pb2_grpc.LeadsServiceServicer):
             lead = await service.get(session=session, org_id=org_id, lead_id=lead_id)
             runs = await service.history(session=session, org_id=org_id, lead_id=lead_id)
             return leads_pb2.GetLeadResponse(
-                lead=lead_to_proto(lead), enrichment_history=[enrichment_run_to_proto(r) for r in runs]
+                lead=await _explained(session, lead), enrichment_history=[enrichment_run_to_proto(r) for r in runs]
             )
 
     async def ListLeads(self, request, ctx):  # type: ignore[no-untyped-def]
@@ -89,7 +98,7 @@ class LeadsServicer(leads_pb2_grpc.LeadsServiceServicer):
                 lead_id=parse_id(request.lead_id, "lead"),
                 changes=changes,
             )
-            return leads_pb2.UpdateLeadResponse(lead=lead_to_proto(lead))
+            return leads_pb2.UpdateLeadResponse(lead=await _explained(session, lead))
 
     async def DeleteLead(self, request, ctx):  # type: ignore[no-untyped-def]
         async with self.db.transaction() as session:
@@ -118,9 +127,11 @@ class LeadsServicer(leads_pb2_grpc.LeadsServiceServicer):
         parse_id(request.search_run_id, "search run")
         parse_id(request.icp_id, "ICP")
         prepared = sourcing.prepare(request)
+        org_id = context.require_org()
+        await self.explanations.save(org_id, prepared.explanations)
         async with self.db.transaction() as session:
             counts, replayed = await sourcing.apply_batch(
-                session=session, org_id=context.require_org(), request=request, prepared=prepared
+                session=session, org_id=org_id, request=request, prepared=prepared
             )
         return leads_pb2.UpsertSourcedLeadsResponse(diagnostics=counts, replayed=replayed)
 

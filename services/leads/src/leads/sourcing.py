@@ -4,36 +4,18 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood.icp.v1 import icp_pb2
 from leadflood.leads.v1 import leads_pb2
 from leads import events
-from leads.ingest import Row, normalise_email, previous_runs, upsert
+from leads.ingest import Row, normalise_email, upsert
 from leads.models import SourceBatch
-from leads.scoring import Scorer
+from leads.scoring import scorer_for
 
 COUNTERS = tuple(icp_pb2.SourceDiagnostics.DESCRIPTOR.fields_by_name)
-
-
-def _person(message: leads_pb2.SourcedPerson) -> dict[str, Any]:
-    return {
-        "external_id": message.external_id or None,
-        "first_name": message.first_name.strip(),
-        "last_name": message.last_name.strip(),
-        "company_name": message.company_name.strip(),
-        "title": message.title.strip(),
-        "seniority": message.seniority,
-        "industry": message.industry,
-        "company_domain": message.company_domain,
-        "company_size": message.company_size or None,
-        "location": message.location,
-        "linkedin_url": message.linkedin_url,
-    }
 
 
 @dataclass
@@ -42,27 +24,35 @@ class Prepared:
 
     rows: dict[str, Row]
     counts: dict[str, int]
+    explanations: dict[int, str]  # explanation id -> JSON, for the page's distinct verdicts
 
 
 def prepare(request: leads_pb2.UpsertSourcedLeadsRequest) -> Prepared:
     """The CPU part of a page, done before its transaction so it overlaps another page's database work."""
     counts = dict.fromkeys(COUNTERS, 0)
     counts["fetched"] = len(request.people)
-    scorer = Scorer.from_rules(request.rules)
+    scorer = scorer_for(request.rules)
     rows: dict[str, Row] = {}
-    for message in request.people:
-        person = _person(message)
-        person["email"] = normalise_email(message.email)
-        if not (person["first_name"] or person["last_name"]) or not (person["email"] or person["external_id"]):
+    explanations: dict[int, str] = {}
+    for person in request.people:
+        email, external_id = normalise_email(person.email), person.external_id or None
+        first_name, last_name = person.first_name.strip(), person.last_name.strip()
+        if not (first_name or last_name) or not (email or external_id):
             counts["failed"] += 1  # nothing to call the person by, or nothing to de-duplicate them on
             continue
-        score, explanation, filtered = scorer.score(person)
-        row = Row(**person, score=score, explanation=explanation, filtered=filtered)
-        if row.key in rows:
+        key = email or f"external:{external_id}"
+        if key in rows:
             counts["duplicates"] += 1
             continue
-        rows[row.key] = row
-    return Prepared(rows, counts)
+        company_name, title, size = person.company_name.strip(), person.title.strip(), person.company_size or None
+        verdict = scorer.verdict(title, person.seniority, person.industry, size, person.location, company_name)
+        explanations[verdict.explanation_id] = verdict.explanation_json
+        rows[key] = Row(
+            first_name, last_name, email, external_id, company_name, title, person.seniority, person.industry,
+            person.company_domain, size, person.location, person.linkedin_url,
+            verdict.score, verdict.explanation_id, verdict.filtered,
+        )  # fmt: skip
+    return Prepared(rows, counts, explanations)
 
 
 async def apply_batch(
@@ -71,11 +61,10 @@ async def apply_batch(
     """(diagnostics, replayed). Claims the (run, batch) first: a resent batch returns what it did then.
 
     Invariants: fetched = duplicates + failed + created + updated, and with + without email =
-    created + updated. A person seen on a page of the same run applied earlier counts as a duplicate.
+    created + updated. A person that another page of the same run sourced first (applied earlier,
+    or at the same moment) counts as a duplicate. Pages of a run may be applied concurrently.
     """
     run_id = uuid.UUID(request.search_run_id)
-    # Pages of one run may arrive together; applying them one at a time keeps "seen earlier" exact.
-    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:run))"), {"run": request.search_run_id})
     claimed = await session.execute(
         insert(SourceBatch)
         .values(org_id=org_id, search_run_id=run_id, batch=request.batch, diagnostics={})
@@ -85,19 +74,16 @@ async def apply_batch(
     if claimed.scalar_one_or_none() is None:
         stored = await session.get(SourceBatch, (run_id, request.batch))
         return dict(stored.diagnostics), True  # type: ignore[union-attr]
-    rows, counts = dict(prepared.rows), dict(prepared.counts)
-
-    # Someone an earlier page of this run already sourced is a duplicate: the first sighting stands.
-    seen = await previous_runs(session, list(rows.values()), org_id=org_id, source=request.source)
-    for key in [key for key in rows if seen.get(key) == run_id]:
-        del rows[key]
-        counts["duplicates"] += 1
+    counts = dict(prepared.counts)
     applied = await upsert(
-        session, list(rows.values()), org_id=org_id, source=request.source,
+        session, list(prepared.rows.values()), org_id=org_id, source=request.source,
         icp_id=uuid.UUID(request.icp_id), run_id=run_id,
     )  # fmt: skip
     created, updated = [], []
-    for key, row in rows.items():
+    for key, row in prepared.rows.items():
+        if key not in applied.ids:
+            counts["duplicates"] += 1  # this run sourced the person on another page
+            continue
         (created if key in applied.created else updated).append(row)
         counts["with_email" if row.email else "without_email"] += 1
         counts["filtered"] += row.filtered
