@@ -42,19 +42,18 @@ def lead_to_proto(lead: Lead, *, explanation: Sequence[dict[str, Any]] = ()) -> 
     )
 
 
-def row_to_proto(row: Row, lead_id: uuid.UUID, *, source: str, icp_id: str, run_id: str) -> leads_pb2.Lead:
+def fill_from_row(lead: leads_pb2.Lead, row: Row, lead_id: uuid.UUID, *, source: str, icp_id: str, run_id: str) -> None:
     """An upserted row as an event's lead, without reading it back from the database."""
-    return leads_pb2.Lead(
-        id=str(lead_id),
-        email=row.email or "",
-        source=source,
-        icp_id=icp_id,
-        search_run_id=run_id,
-        score=row.score,
-        filtered=row.filtered,
-        company_size=row.company_size or 0,
-        **{name: getattr(row, name) for name in MERGED_FIELDS},
-    )
+    lead.id, lead.email, lead.source, lead.icp_id, lead.search_run_id = (
+        str(lead_id), row.email or "", source, icp_id, run_id
+    )  # fmt: skip
+    lead.score, lead.filtered, lead.company_size = row.score, row.filtered, row.company_size or 0
+    lead.first_name, lead.last_name, lead.company_name, lead.title = (
+        row.first_name, row.last_name, row.company_name, row.title
+    )  # fmt: skip
+    lead.seniority, lead.industry, lead.company_domain, lead.location, lead.linkedin_url = (
+        row.seniority, row.industry, row.company_domain, row.location, row.linkedin_url
+    )  # fmt: skip
 
 
 def enrichment_run_to_proto(run: EnrichmentRun) -> leads_pb2.EnrichmentRun:

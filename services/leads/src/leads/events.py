@@ -9,20 +9,27 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood.leads.v1 import events_pb2, leads_pb2
 from leadflood_platform import outbox
-from leads.convert import lead_to_proto, row_to_proto
+from leads.convert import fill_from_row, lead_to_proto
 from leads.ingest import Applied, Row
 from leads.models import Lead, platform_tables
 
 CREATED, UPDATED = "leads.lead.created", "leads.lead.updated"
 
 
-async def _publish(session: AsyncSession, subject: str, org_id: uuid.UUID, leads: Sequence[leads_pb2.Lead]) -> None:
-    if not leads:
-        return
-    event_id = str(uuid.uuid4())
+def _event(subject: str, org_id: uuid.UUID) -> events_pb2.LeadCreated | events_pb2.LeadUpdated:
     event_type = events_pb2.LeadCreated if subject == CREATED else events_pb2.LeadUpdated
-    event = event_type(event_id=event_id, org_id=str(org_id), leads=leads)
-    await outbox.enqueue(session, platform_tables, subject=subject, message=event, msg_id=event_id)
+    return event_type(event_id=str(uuid.uuid4()), org_id=str(org_id))
+
+
+async def _enqueue(session: AsyncSession, subject: str, event: events_pb2.LeadCreated | events_pb2.LeadUpdated) -> None:
+    if event.leads:
+        await outbox.enqueue(session, platform_tables, subject=subject, message=event, msg_id=event.event_id)
+
+
+async def _publish(session: AsyncSession, subject: str, org_id: uuid.UUID, leads: Sequence[leads_pb2.Lead]) -> None:
+    event = _event(subject, org_id)
+    event.leads.extend(leads)
+    await _enqueue(session, subject, event)
 
 
 async def lead_created(session: AsyncSession, lead: Lead) -> None:
@@ -49,5 +56,7 @@ async def publish_rows(
 ) -> None:
     """One event per kind for a whole batch: a page of a run is one created and one updated event."""
     for subject, rows in ((CREATED, created), (UPDATED, updated)):
-        leads = [row_to_proto(row, applied.ids[row.key], source=source, icp_id=icp_id, run_id=run_id) for row in rows]
-        await _publish(session, subject, org_id, leads)
+        event = _event(subject, org_id)
+        for row in rows:  # built in place: a page's thousand leads are not copied into the event
+            fill_from_row(event.leads.add(), row, applied.ids[row.key], source=source, icp_id=icp_id, run_id=run_id)
+        await _enqueue(session, subject, event)

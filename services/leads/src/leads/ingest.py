@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leads.bulk_params import joined, split_sql
 from leads.models import MERGED_FIELDS
 
 # Deliberately simple: providers' addresses are checked for shape, not deliverability, and this
@@ -63,8 +64,9 @@ def _merge(name: str) -> str:
 
 
 _COLUMNS = ("email", "external_id", *MERGED_FIELDS, "company_size", "score", "explanation_id", "filtered", "edited")
-_TYPES = {"company_size": "int[]", "score": "int[]", "explanation_id": "bigint[]", "filtered": "bool[]"}
-_UNNEST = ", ".join(f"CAST(:{c} AS {_TYPES.get(c, 'text[]')})" for c in _COLUMNS)
+_TYPES = {"company_size": "int", "score": "int", "explanation_id": "bigint", "filtered": "bool"}
+_NULLABLE = frozenset({"email", "external_id", "company_size", "explanation_id"})
+_UNNEST = ", ".join(split_sql(c, _TYPES.get(c, "text"), nullable=c in _NULLABLE) for c in _COLUMNS)
 # A person this run already sourced (an earlier page, or a page applied at the same moment: the
 # conflict waits for that transaction) is left alone and not returned, so the caller counts it as a
 # duplicate. Rows arrive sorted by key, so pages applied at once take their row locks in one order.
@@ -129,7 +131,7 @@ async def upsert(
 async def _apply(
     session: AsyncSession, statement: Any, rows: list[Row], common: dict[str, Any], applied: Applied
 ) -> None:
-    columns = {name: [getattr(row, name) for row in rows] for name in _COLUMNS}
+    columns = {name: joined([getattr(row, name) for row in rows], nullable=name in _NULLABLE) for name in _COLUMNS}
     result = await session.execute(statement, {**common, **columns})
     for lead_id, email, external_id, inserted in result.all():
         key = email or f"external:{external_id}"

@@ -54,6 +54,7 @@ class Scorer:
     weights: dict[str, int]
     _found: dict[tuple[str, str], str | None] = field(default_factory=dict, repr=False)
     _verdicts: dict[tuple[Any, ...], Verdict] = field(default_factory=dict, repr=False)
+    _by_values: dict[tuple[Any, ...], Verdict] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_rules(cls, rules: icp_pb2.IcpRules) -> Scorer:
@@ -83,19 +84,22 @@ class Scorer:
     def verdict(
         self, title: str, seniority: str, industry: str, size: int | None, location: str, company: str
     ) -> Verdict:
-        key = (
-            self._outcome("title", title),
-            self._outcome("seniority", seniority),
-            self._outcome("industry", industry),
-            self._size_outcome(size),
-            self._outcome("location", location),
-            self._outcome("keyword", f"{title} {industry} {company}") if self.keywords else _ANY,
-        )
-        verdict = self._verdicts.get(key)
+        # Most people of a page repeat a combination seen before: one lookup on their raw values.
+        seen = (title, seniority, industry, self._size_outcome(size), location, company if self.keywords else "")
+        verdict = self._by_values.get(seen)
         if verdict is None:
-            if len(self._verdicts) >= MAX_MEMO:
-                self._verdicts.clear()
-            verdict = self._verdicts[key] = self._explain(key)
+            outcomes = (
+                self._outcome("title", title),
+                self._outcome("seniority", seniority),
+                self._outcome("industry", industry),
+                seen[3],
+                self._outcome("location", location),
+                self._outcome("keyword", f"{title} {industry} {company}") if self.keywords else _ANY,
+            )
+            verdict = self._verdicts.get(outcomes)
+            if verdict is None:
+                verdict = _remember(self._verdicts, outcomes, self._explain(outcomes))
+            _remember(self._by_values, seen, verdict)
         return verdict
 
     def _outcome(self, rule: str, value: str) -> str | None:
@@ -117,10 +121,7 @@ class Scorer:
             found = next((c for c in self.locations if c in lowered), None) if self.locations else _ANY
         else:
             found = next((k for k in self.keywords if k in lowered), None)
-        if len(self._found) >= MAX_MEMO:
-            self._found.clear()
-        self._found[memo_key] = found
-        return found
+        return _remember(self._found, memo_key, found)
 
     def _size_outcome(self, size: int | None) -> str | bool:
         if self.size_min is None and self.size_max is None:
@@ -150,6 +151,13 @@ class Scorer:
         bounds = f"{self.size_min or 1}-{self.size_max or '∞'} employees"
         detail = f"within {bounds}" if outcome else f"outside {bounds}"
         return {"rule": "company_size", "matched": bool(outcome), "weight": weight, "detail": detail}
+
+
+def _remember(memo: dict[Any, Any], key: Any, value: Any) -> Any:
+    if len(memo) >= MAX_MEMO:
+        memo.clear()
+    memo[key] = value
+    return value
 
 
 _scorers: OrderedDict[bytes, Scorer] = OrderedDict()

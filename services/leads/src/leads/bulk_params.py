@@ -1,0 +1,34 @@
+"""A column of a thousand values passed to PostgreSQL as one text parameter, split again in SQL.
+
+asyncpg encodes a list parameter element by element, with abstract-base-class checks on each: for a
+page of sourced people (17 columns of 1,000) that cost ~10 ms of CPU per page, more than PostgreSQL
+spends splitting the same values out of one joined string (~1 ms, measured). The separator is a
+control character no name, address or id contains; a value that does contain it loses it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+SEPARATOR = "\x1f"  # ASCII unit separator
+
+
+def joined(values: Sequence[Any], *, nullable: bool = False) -> str:
+    """The values as one string for `split_sql`; with `nullable`, None (and "") becomes SQL NULL."""
+    if nullable:
+        texts = ["" if value is None else str(value) for value in values]
+    elif values and not isinstance(values[0], str):
+        texts = [str(value) for value in values]
+    else:
+        texts = list(values)
+    text = SEPARATOR.join(texts)
+    if text.count(SEPARATOR) != max(len(texts) - 1, 0):  # a value held the separator itself
+        text = SEPARATOR.join(value.replace(SEPARATOR, "") for value in texts)
+    return text
+
+
+def split_sql(param: str, sql_type: str, *, nullable: bool = False) -> str:
+    """SQL for the array a `joined` parameter (`:param`) holds, as `sql_type[]`."""
+    null = ", ''" if nullable else ""
+    return f"CAST(string_to_array(CAST(:{param} AS text), E'\\x1f'{null}) AS {sql_type}[])"
