@@ -30,7 +30,7 @@ REQUESTS = 300
 WARMUP = 20
 CAP_S = 20.0  # per variant and side: a pathologically slow variant is reported on fewer requests
 TARGET_P95_MS = 50.0
-FRAGMENT = "nakam"  # of a last name (Nakamura): about 1 lead in 48
+FRAGMENT = "nakam"  # the beginning of a last name (Nakamura): about 1 lead in 48
 DEEP = 500_000
 SETTINGS = {
     "leads": LEADS,
@@ -42,7 +42,8 @@ SETTINGS = {
     "targetP95Ms": TARGET_P95_MS,
 }
 
-# One explanation like the scorer's (6 rules), so a page weighs what a page of sourced leads does.
+# One explanation like the scorer's (6 rules), stored once and named by every lead, as sourcing does.
+EXPLANATION_ID = 4242
 EXPLANATION = json.dumps(
     [
         {"rule": "title", "matched": True, "weight": 30, "detail": "title matches VP Sales"},
@@ -53,13 +54,13 @@ EXPLANATION = json.dumps(
         {"rule": "keyword", "matched": False, "weight": 10, "detail": "no keywords"},
     ]
 )
-# $1 org, $2..$7 the sandbox's name lists, $8 explanation, $9/$10 the chunk's first and last number.
+# $1 org, $2..$7 the sandbox's name lists, $8 explanation id, $9/$10 the chunk's first and last number.
 # Scores 0-100; filtered = the lowest ~10% of scores; ~10% without email (de-duplicated by provider id
 # instead); created_at spread over a year in an order unrelated to g.
 LOAD = """
 INSERT INTO leads.leads (id, org_id, email, external_id, first_name, last_name, company_name, company_domain, title,
                          seniority, industry, location, company_size, linkedin_url, source, status, score,
-                         score_explanation, filtered, created_at, updated_at)
+                         score_explanation_id, filtered, created_at, updated_at)
 SELECT gen_random_uuid(), $1::uuid,
        CASE WHEN g % 10 = 5 THEN NULL ELSE 'bench' || g || '@example' || (g % 1000) || '.com' END,
        CASE WHEN g % 10 = 5 THEN 'bench-' || g END,
@@ -76,7 +77,7 @@ SELECT gen_random_uuid(), $1::uuid,
        'bench',
        (ARRAY['new', 'new', 'enriched', 'failed'])[1 + (g / 17) % 4],
        (g * 37) % 101,
-       $8::jsonb,
+       $8::bigint,
        (g * 37) % 101 < 10,
        now() - make_interval(secs => ((g::bigint * 7919) % 31536000)::double precision),
        now() - make_interval(secs => ((g::bigint * 7919) % 31536000)::double precision)
@@ -133,11 +134,18 @@ async def load(ctx: Context, org_id: str) -> float:
     """LEADS leads for the org in chunks of CHUNK, a transaction each, VACUUM ANALYZE, CHECKPOINT: the seconds."""
     conn = await asyncpg.connect(ctx.app_dsn, command_timeout=None)
     try:
-        # This session's inserts: a larger pending list for the trigram GIN index, merged less often.
+        # This session's inserts: a larger pending list for the word-search GIN index, merged less often.
         await conn.execute("SET gin_pending_list_limit = '32MB'; SET maintenance_work_mem = '256MB'")
+        await conn.execute(
+            "INSERT INTO leads.score_explanations (org_id, id, rules) VALUES ($1, $2, $3::jsonb)"
+            " ON CONFLICT DO NOTHING",
+            uuid.UUID(org_id),
+            EXPLANATION_ID,
+            EXPLANATION,
+        )
         lists, started = name_lists(), time.perf_counter()
         for first in range(1, LEADS + 1, CHUNK):
-            await conn.execute(LOAD, uuid.UUID(org_id), *lists, EXPLANATION, first, min(first + CHUNK - 1, LEADS))
+            await conn.execute(LOAD, uuid.UUID(org_id), *lists, EXPLANATION_ID, first, min(first + CHUNK - 1, LEADS))
             done = min(first + CHUNK - 1, LEADS)
             ctx.progress(f"leads list: loaded {done:,}/{LEADS:,} leads ({time.perf_counter() - started:.0f}s)")
         ctx.progress("leads list: VACUUM (ANALYZE) leads.leads, CHECKPOINT...")
