@@ -15,7 +15,6 @@ from icp.providers.registry import search_provider
 from icp.search import SearchRunner, search_kind
 from icp.servicer import IcpServicer
 from leadflood.icp.v1 import icp_pb2, icp_pb2_grpc
-from leadflood.leads.v1 import leads_pb2_grpc
 from leadflood_platform import grpc_client
 from leadflood_platform.jobs import JobKind
 from leadflood_platform.server import Runtime, ServiceSpec
@@ -43,12 +42,10 @@ def spec() -> ServiceSpec:
 
     def job_kinds(runtime: Runtime) -> list[JobKind]:
         http = httpx.AsyncClient(timeout=httpx.Timeout(settings.provider_timeout_s, connect=5.0))
-        leads = leads_pb2_grpc.LeadsServiceStub(
-            grpc_client.channel(
-                settings.leads_grpc_target,
-                timeout_s=settings.grpc_call_timeout_s,
-                traced=bool(settings.otel_exporter_otlp_endpoint),
-            )
+        leads = grpc_client.channel(
+            settings.leads_grpc_target,
+            timeout_s=settings.grpc_call_timeout_s,
+            traced=bool(settings.otel_exporter_otlp_endpoint),
         )
 
         def provider_for(source: str) -> SearchProvider:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from leadflood_platform.http_retry import MissingProviderKey
 
@@ -24,8 +24,13 @@ class SearchQuery:
     seed: str  # the ICP id: the sandbox derives its people from it, so a search is repeatable
 
 
-@dataclass(frozen=True)
-class Person:
+class Person(NamedTuple):
+    """One person as a provider gave it.
+
+    A named tuple rather than a frozen dataclass: as immutable, and made in a fraction of the time, which counts
+    when the sandbox makes 1,000 a page.
+    """
+
     external_id: str  # the provider's own id for the person
     first_name: str
     last_name: str
