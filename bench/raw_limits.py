@@ -24,7 +24,7 @@ PG_UNNEST = "pg_unnest"
 PG_UNNEST_LEADS = "pg_unnest_leads"
 # Batched inserts: the shape of one page of a search run reaching the database.
 UNNEST_ROWS, UNNEST_BATCH = 100_000, 1000
-# The same into a copy of leads.leads with all its indexes (GIN trigram included): slower, so fewer rows.
+# The same into a copy of leads.leads with all its indexes (the word-search GIN included): slower, so fewer rows.
 UNNEST_LEADS_ROWS = 20_000
 
 
