@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command, context
@@ -12,15 +13,30 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 
-def upgrade(*, url: str, schema: str, script_location: Path, target_metadata: MetaData) -> None:
-    """Migrate to head; a PostgreSQL advisory lock makes concurrent callers take turns."""
+def upgrade(*, url: str, schema: str, script_location: Path, target_metadata: MetaData, revision: str = "head") -> None:
+    """Migrate up to `revision`; a PostgreSQL advisory lock makes concurrent callers take turns."""
+    _migrate(command.upgrade, url, schema, script_location, target_metadata, revision)
 
+
+def downgrade(*, url: str, schema: str, script_location: Path, target_metadata: MetaData, revision: str) -> None:
+    """Migrate down to `revision` (an operator's way back from a release, and how migrations are tested)."""
+    _migrate(command.downgrade, url, schema, script_location, target_metadata, revision)
+
+
+def _migrate(
+    step: Callable[[Config, str], None],
+    url: str,
+    schema: str,
+    script_location: Path,
+    target_metadata: MetaData,
+    revision: str,
+) -> None:
     def run(connection: Connection) -> None:
         config = Config()
         config.set_main_option("script_location", str(script_location))
         config.attributes.update(connection=connection, schema=schema, metadata=target_metadata)
         connection.execute(text("select pg_advisory_xact_lock(hashtext(:s))"), {"s": schema})
-        command.upgrade(config, "head")
+        step(config, revision)
 
     async def main() -> None:
         engine = create_async_engine(url)

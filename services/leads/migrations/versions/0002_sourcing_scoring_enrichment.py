@@ -33,7 +33,10 @@ def upgrade() -> None:
         sa.Column(
             "search_text",
             sa.Text,
-            sa.Computed("lower(first_name || ' ' || last_name || ' ' || company_name || ' ' || coalesce(email, ''))"),
+            sa.Computed(
+                "lower(first_name || ' ' || last_name || ' ' || company_name || ' ' || coalesce(email, ''))",
+                persisted=True,
+            ),
         ),
         schema=SCHEMA,
     )

@@ -55,7 +55,7 @@ def downgrade() -> None:
     op.execute(f"ALTER TABLE {SCHEMA}.outbox ALTER COLUMN payload SET COMPRESSION default")
     op.execute(f"DROP INDEX {SCHEMA}.ix_leads_search_document")
     op.drop_column("leads", "search_document", schema=SCHEMA)
-    op.add_column("leads", sa.Column("search_text", sa.Text, sa.Computed(SEARCH_TEXT)), schema=SCHEMA)
+    op.add_column("leads", sa.Column("search_text", sa.Text, sa.Computed(SEARCH_TEXT, persisted=True)), schema=SCHEMA)
     op.execute(
         f"CREATE INDEX ix_leads_search_text_trgm ON {SCHEMA}.leads USING gin (search_text extensions.gin_trgm_ops)"
     )
