@@ -261,7 +261,7 @@ async def bootstrap_database(admin_dsn: str, database: str, roles: dict[str, str
             # Nobody gets anything by default; each role is granted exactly its own corner below.
             await conn.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
             await conn.execute(f"REVOKE ALL ON DATABASE {db_ident} FROM PUBLIC")
-            # Extensions live in their own schema every role may use (pg_trgm backs the lead search).
+            # Extensions live in their own schema every role may use (the leads migrations before 0004 use pg_trgm).
             await conn.execute("CREATE SCHEMA IF NOT EXISTS extensions")
             await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA extensions")
             for schema, password in roles.items():

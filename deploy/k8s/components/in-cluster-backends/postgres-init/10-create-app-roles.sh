@@ -50,7 +50,7 @@ for file in "${files[@]}"; do
 	SQL
 	admin_psql --dbname "$database" --set role="$role" <<-'SQL'
 		CREATE SCHEMA IF NOT EXISTS :"role" AUTHORIZATION :"role";
-		-- Extensions in their own schema every role may use (pg_trgm backs the lead search).
+		-- Extensions in their own schema every role may use (the leads migrations before 0004 use pg_trgm).
 		CREATE SCHEMA IF NOT EXISTS extensions;
 		CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA extensions;
 		GRANT USAGE ON SCHEMA extensions TO :"role";
