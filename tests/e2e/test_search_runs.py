@@ -38,6 +38,16 @@ def all_leads(client: httpx.Client, **params: Any) -> list[dict[str, Any]]:
             return leads
 
 
+def start_and_wait_for_pages(client: httpx.Client, icp_id: str, *, limit: int, pages: int) -> dict[str, Any]:
+    """A sandbox run started and `pages` of it fetched: the moment to interrupt it mid-run."""
+    started = client.post(f"/v1/icps/{icp_id}/search", json={"source": "sandbox", "limit": limit}).json()
+    deadline = time.monotonic() + 30
+    while client.get(f"/v1/icps/{icp_id}/search-runs/{started['runId']}").json()["pagesFetched"] < pages:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    return started
+
+
 def assert_balanced(d: dict[str, int]) -> None:
     """Every fetched person is accounted for exactly once."""
     assert d["fetched"] == d["duplicates"] + d["failed"] + d["created"] + d["updated"], d
@@ -116,11 +126,7 @@ def test_lead_detail_explains_its_score(client: httpx.Client, icp: dict[str, Any
 def test_worker_restart_mid_run_fetches_and_creates_nothing_twice(
     stack: Stack, client: httpx.Client, icp: dict[str, Any]
 ) -> None:
-    started = client.post(f"/v1/icps/{icp['id']}/search", json={"source": "sandbox", "limit": 8000}).json()
-    deadline = time.monotonic() + 30
-    while client.get(f"/v1/icps/{icp['id']}/search-runs/{started['runId']}").json()["pagesFetched"] < 2:
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    started = start_and_wait_for_pages(client, icp["id"], limit=8000, pages=2)
     stack.supervisor.kill("icp-worker")
     stopped_at = client.get(f"/v1/icps/{icp['id']}/search-runs/{started['runId']}").json()
     assert stopped_at["status"] == "running" and stopped_at["pagesFetched"] < 8
@@ -195,11 +201,7 @@ def test_provider_5xx_and_429_are_retried(client: httpx.Client, fake_apollo: Any
 def test_the_leads_service_restarting_mid_run_does_not_fail_the_run(
     stack: Stack, client: httpx.Client, icp: dict[str, Any]
 ) -> None:
-    started = client.post(f"/v1/icps/{icp['id']}/search", json={"source": "sandbox", "limit": 6000}).json()
-    deadline = time.monotonic() + 30
-    while client.get(f"/v1/icps/{icp['id']}/search-runs/{started['runId']}").json()["pagesFetched"] < 2:
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    started = start_and_wait_for_pages(client, icp["id"], limit=6000, pages=2)
     stack.supervisor.restart("leads")  # the run's next hand-over meets a service that is away
 
     run = wait_run(client, icp["id"], started["runId"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 
 import pytest
 
@@ -12,7 +13,7 @@ from leadflood.leads.v1 import leads_pb2
 from leads.convert import fill_from_row
 from leads.ingest import Row, normalise_email
 from leads.models import MERGED_FIELDS
-from leads.scoring import Scorer, explanation_id, scorer_for
+from leads.scoring import Scorer, Verdict, explanation_id, scorer_for
 
 WEIGHTS = icp_pb2.ScoringWeights(title=30, seniority=20, industry=15, company_size=15, location=10, keyword=10)
 
@@ -20,6 +21,13 @@ WEIGHTS = icp_pb2.ScoringWeights(title=30, seniority=20, industry=15, company_si
 def scorer(**rules: object) -> Scorer:
     base = {"titles": ["VP Sales"], "min_score": 60, "weights": WEIGHTS}
     return Scorer.from_rules(icp_pb2.IcpRules(**(base | rules)))
+
+
+def verdict_of(s: Scorer, person: dict[str, Any]) -> Verdict:
+    return s.verdict(
+        person["title"], person["seniority"], person["industry"], person["company_size"], person["location"],
+        person["company_name"],
+    )  # fmt: skip
 
 
 def person(**fields: object) -> dict[str, object]:
@@ -30,7 +38,7 @@ def person(**fields: object) -> dict[str, object]:
 def test_a_person_matching_every_rule_scores_100() -> None:
     s = scorer(seniorities=["vp"], industries=["software"], company_size_min=50, company_size_max=500,
                locations=["berlin"], keywords=["saas"])  # fmt: skip
-    verdict = s.score(person())
+    verdict = verdict_of(s, person())
     assert verdict.score == 100 and not verdict.filtered
     rows = verdict.explanation
     assert [r["rule"] for r in rows] == ["title", "seniority", "industry", "company_size", "location", "keyword"]
@@ -40,7 +48,7 @@ def test_a_person_matching_every_rule_scores_100() -> None:
 
 def test_misses_lower_the_score_and_say_why() -> None:
     s = scorer(seniorities=["vp"], industries=["fintech"], company_size_min=1000, locations=["paris"], min_score=70)
-    verdict = s.score(person())
+    verdict = verdict_of(s, person())
     by_rule = {r["rule"]: r for r in verdict.explanation}
     assert not by_rule["industry"]["matched"] and by_rule["industry"]["detail"] == "no industry match"
     assert by_rule["company_size"]["detail"] == "outside 1000-∞ employees"
@@ -50,15 +58,15 @@ def test_misses_lower_the_score_and_say_why() -> None:
 
 
 def test_unknown_company_size_does_not_match_a_size_rule() -> None:
-    rows = scorer(company_size_max=100).score(person(company_size=None)).explanation
+    rows = verdict_of(scorer(company_size_max=100), person(company_size=None)).explanation
     assert rows[3] == {"rule": "company_size", "matched": False, "weight": 15, "detail": "company size unknown"}
 
 
 def test_people_scored_alike_share_one_explanation_and_different_ones_do_not() -> None:
     s = scorer(seniorities=["vp"], locations=["berlin"])
-    first = s.score(person())
-    again = s.score(person(title="vp sales", company_name="Other GmbH", linkedin_url="x"))  # same outcomes
-    elsewhere = s.score(person(location="Paris, France"))
+    first = verdict_of(s, person())
+    again = verdict_of(s, person(title="vp sales", company_name="Other GmbH", linkedin_url="x"))  # same outcomes
+    elsewhere = verdict_of(s, person(location="Paris, France"))
     assert again.explanation_id == first.explanation_id and again.explanation_json == first.explanation_json
     assert elsewhere.explanation_id != first.explanation_id
     assert explanation_id(first.explanation_json) == first.explanation_id

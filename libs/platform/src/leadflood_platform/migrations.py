@@ -19,7 +19,7 @@ def upgrade(*, url: str, schema: str, script_location: Path, target_metadata: Me
 
 
 def downgrade(*, url: str, schema: str, script_location: Path, target_metadata: MetaData, revision: str) -> None:
-    """Migrate down to `revision` (an operator's way back from a release, and how migrations are tested)."""
+    """Migrate down to `revision`: how a migration's way back is tested (no CLI runs it yet)."""
     _migrate(command.downgrade, url, schema, script_location, target_metadata, revision)
 
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadflood.leads.v1 import events_pb2, leads_pb2
+from leadflood.leads.v1 import events_pb2
 from leadflood_platform import outbox
 from leads.convert import fill_from_row, lead_to_proto
 from leads.ingest import Applied, Row
@@ -26,21 +25,21 @@ async def _enqueue(session: AsyncSession, subject: str, event: events_pb2.LeadCr
         await outbox.enqueue(session, platform_tables, subject=subject, message=event, msg_id=event.event_id)
 
 
-async def _publish(session: AsyncSession, subject: str, org_id: uuid.UUID, leads: Sequence[leads_pb2.Lead]) -> None:
-    event = _event(subject, org_id)
-    event.leads.extend(leads)
+async def _publish_one(session: AsyncSession, subject: str, lead: Lead) -> None:
+    event = _event(subject, lead.org_id)
+    event.leads.append(lead_to_proto(lead))
     await _enqueue(session, subject, event)
 
 
 async def lead_created(session: AsyncSession, lead: Lead) -> None:
     await session.refresh(lead)
-    await _publish(session, CREATED, lead.org_id, [lead_to_proto(lead)])
+    await _publish_one(session, CREATED, lead)
 
 
 async def lead_updated(session: AsyncSession, lead: Lead) -> None:
     await session.flush()
     await session.refresh(lead)
-    await _publish(session, UPDATED, lead.org_id, [lead_to_proto(lead)])
+    await _publish_one(session, UPDATED, lead)
 
 
 async def publish_rows(

@@ -70,17 +70,6 @@ class Scorer:
             weights={name: getattr(rules.weights, name) for name in WEIGHT_FIELDS},
         )
 
-    def score(self, person: dict[str, Any]) -> Verdict:
-        """The verdict for a person given as a dict of the sourced fields (missing ones count as empty)."""
-        return self.verdict(
-            person.get("title") or "",
-            person.get("seniority") or "",
-            person.get("industry") or "",
-            person.get("company_size") or None,
-            person.get("location") or "",
-            person.get("company_name") or "",
-        )
-
     def verdict(
         self, title: str, seniority: str, industry: str, size: int | None, location: str, company: str
     ) -> Verdict:
