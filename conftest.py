@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 
@@ -82,3 +84,24 @@ def client(base_url: str, demo_token: str) -> Iterator[httpx.Client]:
     """An HTTP client signed in as the demo user."""
     with httpx.Client(base_url=base_url, headers={"authorization": f"Bearer {demo_token}"}, timeout=10) as http:
         yield http
+
+
+@pytest.fixture
+async def scratch_dsn(stack: Stack) -> AsyncIterator[str]:
+    """A database of its own on the stack's PostgreSQL, as the admin: for tests that migrate, lock or
+    deadlock on purpose without touching the services' data. Dropped afterwards."""
+    assert stack.postgres is not None
+    admin_dsn, database = stack.postgres.admin_dsn(), f"scratch_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(admin_dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{database}"')
+    finally:
+        await admin.close()
+    try:
+        yield admin_dsn.rsplit("/", 1)[0] + f"/{database}"
+    finally:
+        admin = await asyncpg.connect(admin_dsn)
+        try:
+            await admin.execute(f'DROP DATABASE "{database}" WITH (FORCE)')
+        finally:
+            await admin.close()

@@ -1,6 +1,6 @@
 """The leads schema's migrations over existing data: 0004 moves score explanations out and back.
 
-Runs in a database of its own on the test stack's PostgreSQL, as the admin (the stack's leads role
+Runs in a scratch database on the test stack's PostgreSQL, as the admin (the stack's leads role
 and data are left alone).
 """
 
@@ -14,7 +14,6 @@ from pathlib import Path
 import asyncpg
 
 from devstack.postgres import ADMIN_USER
-from devstack.stack import Stack
 from leadflood_platform import migrations
 from leads.models import Base
 
@@ -29,17 +28,11 @@ async def _migrate(url: str, revision: str, *, down: bool = False) -> None:
     )
 
 
-async def test_explanations_and_search_survive_0004_up_and_down(stack: Stack) -> None:
-    assert stack.postgres is not None
-    admin_dsn, database = stack.postgres.admin_dsn(), f"leads_migrations_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(admin_dsn)
-    await admin.execute(f'CREATE DATABASE "{database}"')
-    await admin.close()
-    dsn = admin_dsn.rsplit("/", 1)[0] + f"/{database}"
-    conn = await asyncpg.connect(dsn)
+async def test_explanations_and_search_survive_0004_up_and_down(scratch_dsn: str) -> None:
+    conn = await asyncpg.connect(scratch_dsn)
     try:
         await conn.execute("CREATE SCHEMA extensions; CREATE EXTENSION pg_trgm SCHEMA extensions; CREATE SCHEMA leads")
-        url = dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
+        url = scratch_dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
         assert ADMIN_USER in url
         await _migrate(url, "0003")
         org, scored, manual = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
@@ -67,6 +60,3 @@ async def test_explanations_and_search_survive_0004_up_and_down(stack: Stack) ->
         assert json.loads(back[scored]) == EXPLANATION and json.loads(back[manual]) == []
     finally:
         await conn.close()
-        admin = await asyncpg.connect(admin_dsn)
-        await admin.execute(f'DROP DATABASE "{database}" WITH (FORCE)')
-        await admin.close()

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 from sqlalchemy import MetaData, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
+
+log = logging.getLogger(__name__)
+
+# SQLSTATE of a transaction PostgreSQL aborted to break a deadlock: nothing of it was written.
+DEADLOCK_DETECTED = "40P01"
 
 # Names for constraints, so migrations and models agree on them.
 NAMING = {
@@ -54,3 +61,30 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+async def deadlock_retries(attempts: int = 3) -> AsyncIterator[contextlib.AbstractContextManager[None]]:
+    """Attempts at a unit of work, the next one only after PostgreSQL broke a deadlock by aborting the last.
+
+        async for attempt in deadlock_retries():
+            with attempt:
+                async with db.transaction() as session: ...
+
+    Any other error, or a deadlock on the last attempt, propagates.
+    """
+    for number in range(1, attempts + 1):
+        attempt = _Attempt(last=number == attempts)
+        yield attempt
+        if not attempt.deadlocked:
+            return
+        log.warning("deadlock: transaction rolled back, trying again", extra={"attempt": number})
+
+
+class _Attempt(contextlib.AbstractContextManager[None]):
+    def __init__(self, *, last: bool) -> None:
+        self.last, self.deadlocked = last, False
+
+    def __exit__(self, kind: object, error: BaseException | None, trace: object) -> bool:
+        deadlock = isinstance(error, DBAPIError) and getattr(error.orig, "sqlstate", None) == DEADLOCK_DETECTED
+        self.deadlocked = deadlock and not self.last
+        return self.deadlocked  # swallowed: the caller's loop runs the next attempt

@@ -138,15 +138,18 @@ class SearchRunner:
         fetcher = asyncio.create_task(self._fetch_pages(run, pages))
         rules = rules_to_proto(run.rules)
         delivering: set[asyncio.Task[None]] = set()
+        # A slot is taken per page sent and given back with the reply: marking the page delivered
+        # then overlaps the next page's sending.
+        slots = asyncio.Semaphore(DELIVER_AHEAD)
         try:
             while (page := await pages.get()) is not None:
                 if isinstance(page, BaseException):
                     raise page
-                if len(delivering) >= DELIVER_AHEAD:
-                    done, delivering = await asyncio.wait(delivering, return_when=asyncio.FIRST_COMPLETED)
-                    for task in done:
-                        task.result()  # a failed delivery fails (or retries) the job
-                delivering.add(asyncio.create_task(self._deliver(run, page, rules)))
+                await slots.acquire()
+                for task in [task for task in delivering if task.done()]:
+                    delivering.discard(task)
+                    task.result()  # a failed delivery fails (or retries) the job
+                delivering.add(asyncio.create_task(self._deliver(run, page, rules, slots)))
             for task in asyncio.as_completed(delivering):
                 await task
         finally:
@@ -191,7 +194,9 @@ class SearchRunner:
         log.info("page fetched", extra={"run_id": str(run.id), "page": number, "people": len(people)})
         return page, exhausted
 
-    async def _deliver(self, run: SearchRun, page: SearchPage, rules: icp_pb2.IcpRules) -> None:
+    async def _deliver(
+        self, run: SearchRun, page: SearchPage, rules: icp_pb2.IcpRules, slots: asyncio.Semaphore
+    ) -> None:
         head = leads_pb2.UpsertSourcedLeadsRequest(
             search_run_id=str(run.id), icp_id=str(run.icp_id), source=run.source, batch=page.page, rules=rules
         )
@@ -200,7 +205,10 @@ class SearchRunner:
         request = head.SerializeToString() + page.people
         # wait_for_ready: a leads service that is restarting is waited for (up to the deadline),
         # rather than failing the attempt at once.
-        reply = await self.upsert_sourced_leads(request, timeout=self.leads_timeout_s, wait_for_ready=True)
+        try:
+            reply = await self.upsert_sourced_leads(request, timeout=self.leads_timeout_s, wait_for_ready=True)
+        finally:
+            slots.release()
         counts = {name: getattr(reply.diagnostics, name) for name in DIAGNOSTICS}
         async with self.db.transaction() as session:
             await _mark_delivered(await session.connection(), run.id, page.page, counts)

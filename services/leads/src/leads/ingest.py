@@ -115,9 +115,13 @@ async def upsert(
     source: str,
     icp_id: uuid.UUID | None = None,
     run_id: uuid.UUID | None = None,
+    into: Applied | None = None,
 ) -> Applied:
-    """Insert or merge the rows (unique by key) in two statements, by email and by provider id."""
-    applied = Applied(ids={}, created=set())
+    """Insert or merge the rows (unique by key) in two statements, by email and by provider id.
+
+    What they did is added to `into` when given (a page upserted in parts), else to a new Applied.
+    """
+    applied = into if into is not None else Applied(ids={}, created=set())
     common = {"org_id": org_id, "source": source, "icp_id": icp_id, "run_id": run_id}
     with_email = sorted((r for r in rows if r.email), key=lambda r: r.email)  # type: ignore[arg-type, return-value]
     without_email = sorted((r for r in rows if not r.email), key=lambda r: r.external_id)  # type: ignore[arg-type, return-value]

@@ -7,13 +7,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from leadflood.leads.v1 import leads_pb2, leads_pb2_grpc
 from leadflood_platform import context
 from leadflood_platform.convert import parse_id
-from leadflood_platform.db import Database
+from leadflood_platform.db import Database, deadlock_retries
 from leadflood_platform.jobs import JobKind
 from leadflood_platform.provider_choice import require_provider
 from leads import explanations, listing, service, sourcing
 from leads.config import LeadsSettings
 from leads.convert import STATUS_NAME, enrichment_run_to_proto, lead_to_proto
 from leads.models import Lead
+from leads.pages_in_flight import PagesInFlight
 from leads.providers.registry import PROVIDERS
 
 KEY_FOR = {"hunter": "hunter_api_key"}
@@ -38,6 +39,7 @@ class LeadsServicer(leads_pb2_grpc.LeadsServiceServicer):
     def __init__(self, db: Database, settings: LeadsSettings, enrich_kind: JobKind) -> None:
         self.db, self.settings, self.enrich_kind = db, settings, enrich_kind
         self.explanations = explanations.ExplanationStore(db)
+        self.pages_in_flight = PagesInFlight()
 
     async def CreateLead(self, request, ctx):  # type: ignore[no-untyped-def]
         new = service.NewLead(
@@ -124,15 +126,17 @@ class LeadsServicer(leads_pb2_grpc.LeadsServiceServicer):
         return leads_pb2.EnrichLeadResponse(job_id=str(job_id))
 
     async def UpsertSourcedLeads(self, request, ctx):  # type: ignore[no-untyped-def]
-        parse_id(request.search_run_id, "search run")
+        run_id = parse_id(request.search_run_id, "search run")
         parse_id(request.icp_id, "ICP")
         prepared = sourcing.prepare(request)
         org_id = context.require_org()
         await self.explanations.save(org_id, prepared.explanations)
-        async with self.db.transaction() as session:
-            counts, replayed = await sourcing.apply_batch(
-                session=session, org_id=org_id, request=request, prepared=prepared
-            )
+        async for attempt in deadlock_retries():
+            with attempt, self.pages_in_flight.applying(run_id, request.batch) as page:
+                async with self.db.transaction() as session:
+                    counts, replayed = await sourcing.apply_batch(
+                        session=session, org_id=org_id, request=request, prepared=prepared, page=page
+                    )
         return leads_pb2.UpsertSourcedLeadsResponse(diagnostics=counts, replayed=replayed)
 
     async def ImportLeads(self, request, ctx):  # type: ignore[no-untyped-def]

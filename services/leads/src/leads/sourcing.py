@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,9 +14,13 @@ from leadflood.leads.v1 import leads_pb2
 from leads import events
 from leads.ingest import Row, normalise_email, upsert
 from leads.models import SourceBatch
+from leads.pages_in_flight import Page, lock_key
 from leads.scoring import scorer_for
 
 COUNTERS = tuple(icp_pb2.SourceDiagnostics.DESCRIPTOR.fields_by_name)
+# Held by a page for its transaction; taken shared by a later page of the run to wait for it to end.
+_HOLD_PAGE = text("SELECT pg_advisory_xact_lock(:key)")
+_AWAIT_PAGE = text("SELECT pg_advisory_xact_lock_shared(:key)")
 
 
 @dataclass
@@ -56,13 +61,19 @@ def prepare(request: leads_pb2.UpsertSourcedLeadsRequest) -> Prepared:
 
 
 async def apply_batch(
-    *, session: AsyncSession, org_id: uuid.UUID, request: leads_pb2.UpsertSourcedLeadsRequest, prepared: Prepared
+    *,
+    session: AsyncSession,
+    org_id: uuid.UUID,
+    request: leads_pb2.UpsertSourcedLeadsRequest,
+    prepared: Prepared,
+    page: Page,
 ) -> tuple[dict[str, int], bool]:
     """(diagnostics, replayed). Claims the (run, batch) first: a resent batch returns what it did then.
 
     Invariants: fetched = duplicates + failed + created + updated, and with + without email =
     created + updated. A person that another page of the same run sourced first (applied earlier,
-    or at the same moment) counts as a duplicate. Pages of a run may be applied concurrently.
+    or at the same moment) counts as a duplicate. Pages of a run may be applied concurrently: the
+    people a page shares with earlier pages still in flight go last (see pages_in_flight).
     """
     run_id = uuid.UUID(request.search_run_id)
     claimed = await session.execute(
@@ -75,10 +86,15 @@ async def apply_batch(
         stored = await session.get(SourceBatch, (run_id, request.batch))
         return dict(stored.diagnostics), True  # type: ignore[union-attr]
     counts = dict(prepared.counts)
-    applied = await upsert(
-        session, list(prepared.rows.values()), org_id=org_id, source=request.source,
-        icp_id=uuid.UUID(request.icp_id), run_id=run_id,
-    )  # fmt: skip
+    await session.execute(_HOLD_PAGE, {"key": page.lock_key})
+    earlier = page.join(prepared.rows)
+    shared = set().union(*earlier.values())
+    common = {"org_id": org_id, "source": request.source, "icp_id": uuid.UUID(request.icp_id), "run_id": run_id}
+    applied = await upsert(session, [row for key, row in prepared.rows.items() if key not in shared], **common)
+    if shared:
+        for batch in sorted(earlier):
+            await session.execute(_AWAIT_PAGE, {"key": lock_key(run_id, batch)})
+        await upsert(session, [prepared.rows[key] for key in shared], into=applied, **common)
     created, updated = [], []
     for key, row in prepared.rows.items():
         if key not in applied.ids:

@@ -1,0 +1,79 @@
+"""deadlock_retries: a real deadlock in a scratch database, the victim's work run again to success."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from leadflood_platform.db import Database, deadlock_retries
+
+
+async def _waiting(conn: asyncpg.Connection) -> int:
+    return await conn.fetchval("SELECT count(*) FROM pg_locks WHERE locktype = 'transactionid' AND NOT granted")
+
+
+async def _until_waiting(conn: asyncpg.Connection, count: int) -> None:
+    for _ in range(250):
+        if await _waiting(conn) >= count:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{count} transaction(s) never started waiting")
+
+
+async def test_the_transaction_picked_to_break_a_deadlock_runs_again(scratch_dsn: str) -> None:
+    setup = await asyncpg.connect(scratch_dsn)
+    await setup.execute("CREATE TABLE rows (id int PRIMARY KEY, touched_by text[] NOT NULL DEFAULT '{}')")
+    await setup.execute("INSERT INTO rows (id) VALUES (1), (2)")
+    db = Database(scratch_dsn.replace("postgresql://", "postgresql+asyncpg://", 1), pool_size=2)
+    touch = text("UPDATE rows SET touched_by = touched_by || CAST(:who AS text) WHERE id = :id")
+    victim_locked_2, attempts = asyncio.Event(), 0
+
+    async def victim() -> None:  # takes row 2 then row 1, and is first to wait: PostgreSQL aborts it
+        nonlocal attempts
+        async for attempt in deadlock_retries():
+            with attempt:
+                attempts += 1
+                async with db.transaction() as session:
+                    await session.execute(touch, {"who": "victim", "id": 2})
+                    victim_locked_2.set()
+                    await session.execute(touch, {"who": "victim", "id": 1})
+
+    try:
+        async with db.transaction() as other:
+            await other.execute(touch, {"who": "other", "id": 1})
+            running = asyncio.create_task(victim())
+            await victim_locked_2.wait()
+            await _until_waiting(setup, 1)  # the victim waits on row 1
+            await other.execute(touch, {"who": "other", "id": 2})  # waits on row 2: a deadlock, the victim loses
+        await asyncio.wait_for(running, 10)
+        assert attempts == 2
+        rows = dict(await setup.fetch("SELECT id, touched_by FROM rows ORDER BY id"))
+        assert rows == {1: ["other", "victim"], 2: ["other", "victim"]}  # the first attempt left nothing
+    finally:
+        await setup.close()
+        await db.close()
+
+
+async def test_other_errors_and_the_last_deadlock_are_raised() -> None:
+    calls = 0
+    with pytest.raises(IntegrityError):
+        async for attempt in deadlock_retries():
+            with attempt:
+                calls += 1
+                raise IntegrityError("INSERT", {}, Exception("duplicate key"))
+    assert calls == 1
+
+    class Deadlock(Exception):
+        sqlstate = "40P01"
+
+    calls = 0
+    with pytest.raises(DBAPIError):
+        async for attempt in deadlock_retries(attempts=2):
+            with attempt:
+                calls += 1
+                raise DBAPIError("UPDATE", {}, Deadlock("deadlock detected"))
+    assert calls == 2
