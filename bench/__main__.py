@@ -135,8 +135,8 @@ def header(machine: dict[str, Any]) -> str:
             f"{s['pgUnnestLeadsRows']:,}) in INSERT ... SELECT FROM unnest batches of {s['pgUnnestBatch']:,}, "
             "a commit each",
             f"  ingest: one search run of {ingest.PEOPLE:,} sandbox people, SANDBOX_SEARCH_DUPLICATE_RATE="
-            f"{ingest.DUPLICATE_RATE:g}; leads/s = fetched / (POST to seeing `completed`, GET every "
-            f"{ingest.POLL_S * 1000:g} ms)",
+            f"{ingest.DUPLICATE_RATE:g}; leads/s = fetched / (POST to the run's finishedAt), polled every "
+            f"{ingest.POLL_S * 1000:g} ms like the web client",
             f"  leads list: {lead_list.LEADS:,} leads loaded into the demo org, then per variant {lead_list.WARMUP} "
             f"warm-up + {lead_list.REQUESTS} sequential GETs (at most {lead_list.CAP_S:g}s each);",
             "         raw: the service's own SQL for the same pages through asyncpg, and GET /health; the leads",

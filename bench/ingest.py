@@ -28,7 +28,10 @@ from bench.walking_slice import login, machine_cpu, percentile
 PEOPLE = 100_000
 DUPLICATE_RATE = 0.2  # given to the stack as SANDBOX_SEARCH_DUPLICATE_RATE
 TARGET = 20_000  # leads/s, the issue's target on this 2-core machine
-POLL_S = 0.1
+# Polled like the web client's progress bar (hooks.js POLL_MS): ten polls a second cost the stack about
+# a tenth of a CPU (gateway, icp, PostgreSQL), work no user watching a run makes. The run's own
+# finishedAt, not the poll that sees it, ends the timing.
+POLL_S = 1.0
 TIMEOUT_S = 300
 ICP = {
     "titles": ["VP Sales", "Head of Sales"],
@@ -44,8 +47,9 @@ SETTINGS = {"people": PEOPLE, "duplicateRate": DUPLICATE_RATE, "icp": ICP, "targ
 class Run:
     icp_id: str
     run_id: str
-    wall_s: float  # sending the POST to first seeing `completed`
+    wall_s: float  # sending the POST to the run's finishedAt (the server's clock: the same machine)
     posted_at: float  # epoch seconds, to place the workers' log lines
+    seen_s: float  # sending the POST to the poll that saw `completed`: the window CPU was measured over
     run: dict[str, Any]  # the last GET of the run
     cpu_s: dict[str, float]  # per process of the stack, during the run
     machine: tuple[float, float] | None  # (busy, total) CPU seconds of the whole machine
@@ -65,7 +69,8 @@ async def search_run(ctx: Context, http: httpx.AsyncClient) -> Run:
         reply.raise_for_status()
         run = reply.json()
         if run["status"] == "completed":
-            wall_s = time.perf_counter() - started
+            seen_s = time.perf_counter() - started
+            wall_s = dt.datetime.fromisoformat(run["finishedAt"]).timestamp() - posted_at
             break
         if run["status"] == "failed":
             raise RuntimeError(f"search run {run_id} failed: {run['error']}")
@@ -81,7 +86,7 @@ async def search_run(ctx: Context, http: httpx.AsyncClient) -> Run:
     machine = None
     if machine_before and machine_after:
         machine = (machine_after[0] - machine_before[0], machine_after[1] - machine_before[1])
-    return Run(icp_id, run_id, wall_s, posted_at, run, cpu.spent(cpu_before, cpu_after), machine)
+    return Run(icp_id, run_id, wall_s, posted_at, seen_s, run, cpu.spent(cpu_before, cpu_after), machine)
 
 
 def page_times(log_dir: Path | None, run_id: str) -> list[float]:
@@ -137,7 +142,7 @@ def breakdown(ctx: Context, result: Run, provider_ms: float | None) -> list[str]
             f"ingest pages: {len(times)} of 1,000 people, fetched in order, applied a few at once; POST -> page 1 "
             f"fetched {1000 * (times[0] - result.posted_at):,.0f} ms; "
             f"page to page p50 {statistics.median(cycles):,.0f} / p95 {percentile(cycles, 95):,.0f} / "
-            f"max {cycles[-1]:,.0f} ms; last page -> completed seen "
+            f"max {cycles[-1]:,.0f} ms; last page -> run finished "
             f"{1000 * (completed_at - times[-1]):,.0f} ms (icp-worker log, ms resolution)"
         )
     if provider_ms is not None:
@@ -162,7 +167,9 @@ def breakdown(ctx: Context, result: Run, provider_ms: float | None) -> list[str]
         )
     if result.machine:
         busy_s, total_s = result.machine
-        lines.append(f"  machine CPU busy during the run: {100 * busy_s / total_s:.0f}% of all CPUs")
+        # Measured up to the poll that saw the end; the idle tail after finishedAt is left out.
+        share = busy_s / (total_s * min(1.0, result.wall_s / result.seen_s))
+        lines.append(f"  machine CPU busy during the run: {100 * share:.0f}% of all CPUs")
     return lines
 
 
@@ -185,7 +192,7 @@ async def rows(ctx: Context) -> list[Row]:
 
     out = [
         Row(f"{tag}", rate, "leads/s", ctx.limits.get(PG_UNNEST), note),
-        Row("  wall, POST to seeing completed", result.wall_s, "s"),
+        Row("  wall, POST to the run's finishedAt", result.wall_s, "s"),
         Row("  fetched", fetched, "people"),
         Row("  duplicates", d["duplicates"], "people", note=share(d["duplicates"])),
         Row("  created", d["created"], "leads", note=share(d["created"])),
