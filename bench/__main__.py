@@ -134,7 +134,8 @@ def header(machine: dict[str, Any]) -> str:
             f"  PG unnest: {s['pgUnnestRows']:,} rows (a leads.leads copy with its indexes: "
             f"{s['pgUnnestLeadsRows']:,}) in INSERT ... SELECT FROM unnest batches of {s['pgUnnestBatch']:,}, "
             "a commit each",
-            f"  ingest: one search run of {ingest.PEOPLE:,} sandbox people, SANDBOX_SEARCH_DUPLICATE_RATE="
+            f"  ingest: {ingest.RUNS} search runs (the median shown) of {ingest.PEOPLE:,} sandbox people, "
+            "SANDBOX_SEARCH_DUPLICATE_RATE="
             f"{ingest.DUPLICATE_RATE:g}; leads/s = fetched / (POST to the run's finishedAt), polled every "
             f"{ingest.POLL_S * 1000:g} ms like the web client",
             f"  leads list: {lead_list.LEADS:,} leads loaded into the demo org, then per variant {lead_list.WARMUP} "

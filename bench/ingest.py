@@ -26,6 +26,9 @@ from bench.report import Row
 from bench.walking_slice import login, machine_cpu, percentile
 
 PEOPLE = 100_000
+# Runs of the whole figure, each a new ICP (new people): the machine's speed drifts by a fifth from one
+# run to the next, so the median is reported and the range beside it.
+RUNS = 3
 DUPLICATE_RATE = 0.2  # given to the stack as SANDBOX_SEARCH_DUPLICATE_RATE
 TARGET = 20_000  # leads/s, the issue's target on this 2-core machine
 # Polled like the web client's progress bar (hooks.js POLL_MS): ten polls a second cost the stack about
@@ -40,7 +43,13 @@ ICP = {
     "locations": ["Berlin"],
     "minScore": 40,
 }
-SETTINGS = {"people": PEOPLE, "duplicateRate": DUPLICATE_RATE, "icp": ICP, "targetLeadsPerSecond": TARGET}
+SETTINGS = {
+    "people": PEOPLE,
+    "runs": RUNS,
+    "duplicateRate": DUPLICATE_RATE,
+    "icp": ICP,
+    "targetLeadsPerSecond": TARGET,
+}
 
 
 @dataclass
@@ -176,15 +185,23 @@ def breakdown(ctx: Context, result: Run, provider_ms: float | None) -> list[str]
 async def rows(ctx: Context) -> list[Row]:
     token = await login(ctx.base_url)
     headers = {"authorization": f"Bearer {token}"}
+    runs = []
     async with httpx.AsyncClient(base_url=ctx.base_url, headers=headers, timeout=30) as http:
-        result = await search_run(ctx, http)
+        for _ in range(RUNS):
+            runs.append(await search_run(ctx, http))
     await asyncio.sleep(0.3)  # the log pump writes the worker's last lines
+    runs.sort(key=lambda run: run.run["diagnostics"]["fetched"] / run.wall_s)
+    result = runs[len(runs) // 2]
     provider_ms = await provider_ms_per_page(result.icp_id)
     d = result.run["diagnostics"]
     fetched = d["fetched"]
     rate = fetched / result.wall_s
+    rates = [run.run["diagnostics"]["fetched"] / run.wall_s for run in runs]
     met = "met" if rate >= TARGET else "NOT met"
-    note = f"target >= {TARGET:,} leads/s (issue): {met}, {rate / TARGET:.2g} of it"
+    note = (
+        f"median of {len(runs)} runs ({rates[0]:,.0f}-{rates[-1]:,.0f}); target >= {TARGET:,} leads/s (issue): "
+        f"{met}, {rate / TARGET:.2g} of it"
+    )
     tag = f"ingest: search run, {fetched // 1000}k people"
 
     def share(n: int) -> str:
