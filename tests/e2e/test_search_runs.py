@@ -198,16 +198,22 @@ def test_provider_5xx_and_429_are_retried(client: httpx.Client, fake_apollo: Any
     assert len(fake_apollo.received) - before == 3  # 500, 429, then the page
 
 
-def test_the_leads_service_restarting_mid_run_does_not_fail_the_run(
-    stack: Stack, client: httpx.Client, icp: dict[str, Any]
+@pytest.mark.parametrize("stop", ["restart", "kill"])
+def test_the_leads_service_stopping_mid_run_does_not_fail_the_run(
+    stack: Stack, client: httpx.Client, icp: dict[str, Any], stop: str
 ) -> None:
     started = start_and_wait_for_pages(client, icp["id"], limit=6000, pages=2)
-    stack.supervisor.restart("leads")  # the run's next hand-over meets a service that is away
+    if stop == "restart":
+        stack.supervisor.restart("leads")  # the run's next hand-over meets a service that is away
+    else:  # a crash: the pages it was applying roll back, the people they shared with later pages too
+        stack.supervisor.kill("leads")
+        stack.supervisor.restart("leads")
 
     run = wait_run(client, icp["id"], started["runId"])
     assert run["status"] == "completed", run["error"]
     assert run["diagnostics"]["fetched"] == 6000 and run["pagesFetched"] == 6
     assert_balanced(run["diagnostics"])
-    assert len(all_leads(client, searchRunId=run["id"], filtered="all")) == (
-        run["diagnostics"]["created"] + run["diagnostics"]["updated"]
-    )
+    leads = all_leads(client, searchRunId=run["id"], filtered="all")
+    assert len(leads) == run["diagnostics"]["created"] + run["diagnostics"]["updated"]
+    emails = [lead["email"] for lead in leads if lead["email"]]
+    assert len(emails) == len(set(emails))
