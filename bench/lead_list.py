@@ -416,7 +416,7 @@ async def in_process(ctx: Context, http: httpx.AsyncClient, org_id: str) -> list
         from leads.convert import lead_to_proto
     except ImportError:  # the bench run without the services' packages
         return []
-    db = Database(ctx.app_dsn.replace("postgresql://", "postgresql+asyncpg://", 1), pool_size=1)
+    db = Database(ctx.app_dsn, pool_size=1)
     orm, proto, reply = [], [], []
     try:
         for i in range(WARMUP + 50):

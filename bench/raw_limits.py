@@ -28,6 +28,17 @@ UNNEST_ROWS, UNNEST_BATCH = 100_000, 1000
 UNNEST_LEADS_ROWS = 20_000
 
 
+async def _rate(operation: Callable[[int], Awaitable[object]]) -> float:
+    """Operations per second of `operation(i)` awaited COUNT times, one at a time, after WARMUP untimed ones
+    (numbered below zero)."""
+    for i in range(-WARMUP, 0):
+        await operation(i)
+    started = time.perf_counter()
+    for i in range(COUNT):
+        await operation(i)
+    return COUNT / (time.perf_counter() - started)
+
+
 async def js_publish_ack(ctx: Context) -> Limit:
     """JetStream publishes awaited one at a time, to a throwaway file stream like the app's (not JOBS/EVENTS)."""
     nc = await nats.connect(ctx.nats_url, name="bench")
@@ -39,17 +50,12 @@ async def js_publish_ack(ctx: Context) -> Limit:
             pass
         await js.add_stream(StreamConfig(name="BENCH", subjects=["bench.>"], storage=StorageType.FILE))
         try:
-            for _ in range(WARMUP):
-                await js.publish("bench.warmup", PAYLOAD)
-            started = time.perf_counter()
-            for i in range(COUNT):
-                await js.publish(f"bench.{i % 16}", PAYLOAD)
-            elapsed = time.perf_counter() - started
+            rate = await _rate(lambda i: js.publish(f"bench.{i % 16}", PAYLOAD))
         finally:
             await js.delete_stream("BENCH")
     finally:
         await nc.close()
-    return Limit(JS_PUBLISH, "JetStream publish, await each ack", COUNT / elapsed, "msgs/s")
+    return Limit(JS_PUBLISH, "JetStream publish, await each ack", rate, "msgs/s")
 
 
 async def pg_commit(ctx: Context) -> Limit:
@@ -66,20 +72,17 @@ async def pg_commit(ctx: Context) -> Limit:
             "CREATE TABLE bench.rows (id bigserial PRIMARY KEY, email text NOT NULL, at timestamptz DEFAULT now())"
         )
         try:
-            insert = "INSERT INTO bench.rows (email) VALUES ($1)"
-            for i in range(WARMUP):
+
+            async def insert_one(i: int) -> None:
                 async with conn.transaction():
-                    await conn.execute(insert, f"warmup-{i}@example.com")
-            started = time.perf_counter()
-            for i in range(COUNT):
-                async with conn.transaction():
-                    await conn.execute(insert, f"row-{i}@example.com")
-            elapsed = time.perf_counter() - started
+                    await conn.execute("INSERT INTO bench.rows (email) VALUES ($1)", f"row{i}@example.com")
+
+            rate = await _rate(insert_one)
         finally:
             await conn.execute("DROP SCHEMA bench CASCADE")
     finally:
         await conn.close()
-    return Limit(PG_COMMIT, "PG 1-row insert + commit", COUNT / elapsed, "rows/s")
+    return Limit(PG_COMMIT, "PG 1-row insert + commit", rate, "rows/s")
 
 
 _UNNEST_COLUMNS = "id, org_id, email, first_name, last_name, company_name, title, score, score_explanation_id"

@@ -28,7 +28,7 @@ async def test_the_transaction_picked_to_break_a_deadlock_runs_again(scratch_dsn
     setup = await asyncpg.connect(scratch_dsn)
     await setup.execute("CREATE TABLE rows (id int PRIMARY KEY, touched_by text[] NOT NULL DEFAULT '{}')")
     await setup.execute("INSERT INTO rows (id) VALUES (1), (2)")
-    db = Database(scratch_dsn.replace("postgresql://", "postgresql+asyncpg://", 1), pool_size=2)
+    db = Database(scratch_dsn, pool_size=2)
     touch = text("UPDATE rows SET touched_by = touched_by || CAST(:who AS text) WHERE id = :id")
     victim_locked_2, attempts = asyncio.Event(), 0
 

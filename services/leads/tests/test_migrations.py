@@ -6,35 +6,24 @@ and data are left alone).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 
 from devstack.postgres import ADMIN_USER
-from leadflood_platform import migrations
-from leads.models import Base
 
-MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 EXPLANATION = [{"rule": "title", "matched": True, "weight": 30, "detail": "matched 'vp sales'"}]
 
 
-async def _migrate(url: str, revision: str, *, down: bool = False) -> None:
-    step = migrations.downgrade if down else migrations.upgrade
-    await asyncio.to_thread(
-        step, url=url, schema="leads", script_location=MIGRATIONS, target_metadata=Base.metadata, revision=revision
-    )
-
-
-async def test_explanations_and_search_survive_0004_up_and_down(scratch_dsn: str) -> None:
-    conn = await asyncpg.connect(scratch_dsn)
+async def test_explanations_and_search_survive_0004_up_and_down(
+    leads_database: str, migrate_leads: Callable[..., Awaitable[None]]
+) -> None:
+    assert ADMIN_USER in leads_database
+    conn = await asyncpg.connect(leads_database)
     try:
-        await conn.execute("CREATE SCHEMA extensions; CREATE EXTENSION pg_trgm SCHEMA extensions; CREATE SCHEMA leads")
-        url = scratch_dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
-        assert ADMIN_USER in url
-        await _migrate(url, "0003")
+        await migrate_leads("0003")
         org, scored, manual = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
         insert = (
             "INSERT INTO leads.leads (id, org_id, email, first_name, last_name, company_name, score,"
@@ -43,7 +32,7 @@ async def test_explanations_and_search_survive_0004_up_and_down(scratch_dsn: str
         await conn.execute(insert, scored, org, "ada.q@blix.example", 30, json.dumps(EXPLANATION))
         await conn.execute(insert, manual, org, "other@blix.example", 0, "[]")
 
-        await _migrate(url, "head")
+        await migrate_leads("head")
         rows = await conn.fetch(
             "SELECT l.id, e.rules FROM leads.leads l LEFT JOIN leads.score_explanations e"
             " ON e.org_id = l.org_id AND e.id = l.score_explanation_id"
@@ -55,7 +44,7 @@ async def test_explanations_and_search_survive_0004_up_and_down(scratch_dsn: str
         )
         assert found == 2
 
-        await _migrate(url, "0003", down=True)
+        await migrate_leads("0003", down=True)
         back = dict(await conn.fetch("SELECT id, score_explanation FROM leads.leads"))
         assert json.loads(back[scored]) == EXPLANATION and json.loads(back[manual]) == []
     finally:

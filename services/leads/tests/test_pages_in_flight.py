@@ -9,20 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 import pytest
 
 from leadflood.icp.v1 import icp_pb2
 from leadflood.leads.v1 import leads_pb2
-from leadflood_platform import migrations
 from leadflood_platform.db import Database
-from leads.models import Base
 from leads.pages_in_flight import PagesInFlight, lock_key
 from leads.sourcing import apply_batch, prepare
 
-MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 RULES = icp_pb2.IcpRules(titles=["VP Sales"], min_score=10, weights=icp_pb2.ScoringWeights(title=100))
 
 
@@ -69,30 +66,17 @@ class _RollBack(Exception):
     pass
 
 
-async def _migrated(scratch_dsn: str) -> str:
-    conn = await asyncpg.connect(scratch_dsn)
-    try:
-        database = scratch_dsn.rsplit("/", 1)[1]
-        await conn.execute("CREATE SCHEMA extensions; CREATE EXTENSION pg_trgm SCHEMA extensions; CREATE SCHEMA leads")
-        # The service's role reads its own schema first; the statements name tables without it.
-        await conn.execute(f'ALTER DATABASE "{database}" SET search_path = leads, extensions')
-    finally:
-        await conn.close()
-    url = scratch_dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
-    await asyncio.to_thread(
-        migrations.upgrade, url=url, schema="leads", script_location=MIGRATIONS, target_metadata=Base.metadata
-    )
-    return url
-
-
 async def _waits(conn: asyncpg.Connection, locktype: str) -> int:
     return await conn.fetchval("SELECT count(*) FROM pg_locks WHERE locktype = $1 AND NOT granted", locktype)
 
 
 @pytest.mark.parametrize("earlier_commits", [True, False])
-async def test_the_later_page_takes_shared_people_last_and_loses_none(scratch_dsn: str, earlier_commits: bool) -> None:
-    db = Database(await _migrated(scratch_dsn), pool_size=2)
-    watcher = await asyncpg.connect(scratch_dsn)
+async def test_the_later_page_takes_shared_people_last_and_loses_none(
+    leads_database: str, migrate_leads: Callable[..., Awaitable[None]], earlier_commits: bool
+) -> None:
+    await migrate_leads()
+    db = Database(leads_database, pool_size=2)
+    watcher = await asyncpg.connect(leads_database)
     pages, org, run_id = PagesInFlight(), uuid.uuid4(), uuid.uuid4()
     first, second = _page(run_id, 1, ["ann", "ben", "cai"]), _page(run_id, 2, ["ben", "cai", "dan"])
     first_applied, finish_first = asyncio.Event(), asyncio.Event()

@@ -35,12 +35,20 @@ def declarative_base(schema: str) -> type[DeclarativeBase]:
     return Base
 
 
+def asyncpg_url(url: str) -> str:
+    """A postgresql:// (or postgres://) URL with SQLAlchemy's asyncpg dialect; other URLs as given."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    return url
+
+
 class Database:
-    """One engine and session factory per process."""
+    """One engine and session factory per process; `url` may be a plain postgresql:// URL."""
 
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.engine: AsyncEngine = create_async_engine(
-            url,
+            asyncpg_url(url),
             pool_size=pool_size,
             max_overflow=pool_size,
             pool_pre_ping=True,

@@ -12,9 +12,14 @@ from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from leadflood_platform.db import asyncpg_url
+
 
 def upgrade(*, url: str, schema: str, script_location: Path, target_metadata: MetaData, revision: str = "head") -> None:
-    """Migrate up to `revision`; a PostgreSQL advisory lock makes concurrent callers take turns."""
+    """Migrate up to `revision`; a PostgreSQL advisory lock makes concurrent callers take turns.
+
+    `url` may be a plain postgresql:// URL: the asyncpg dialect is added.
+    """
     _migrate(command.upgrade, url, schema, script_location, target_metadata, revision)
 
 
@@ -39,7 +44,7 @@ def _migrate(
         step(config, revision)
 
     async def main() -> None:
-        engine = create_async_engine(url)
+        engine = create_async_engine(asyncpg_url(url))
         try:
             async with engine.begin() as conn:
                 await conn.run_sync(run)

@@ -7,6 +7,8 @@ from typing import Annotated, Literal, TypeVar
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from leadflood_platform.db import asyncpg_url
+
 S = TypeVar("S", bound=BaseSettings)
 PLACEHOLDERS = {"", "changeme", "change-me", "secret", "todo", "xxx"}
 
@@ -44,10 +46,7 @@ class ServiceSettings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _asyncpg_dialect(cls, value: str) -> str:
-        for prefix in ("postgresql://", "postgres://"):
-            if value.startswith(prefix):
-                return "postgresql+asyncpg://" + value[len(prefix) :]
-        return value
+        return asyncpg_url(value)
 
     def grpc_target(self, service: str) -> str:
         return getattr(self, f"{service}_grpc_target")
