@@ -6,10 +6,13 @@ import shutil
 import uuid
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.e2e.helpers import unique_email
+from tests.e2e.test_icps import icp_body
+from tests.e2e.test_search_runs import wait_run
 
 # Flags that keep Chromium off the closed network and working as root.
 CHROMIUM_ARGS = [
@@ -141,3 +144,20 @@ def test_create_an_icp_run_a_search_and_read_the_scored_leads(page: Page) -> Non
     page.get_by_test_id("lead-enrich").click()
     expect(page.get_by_test_id("enrichment-row")).to_have_count(1, timeout=20_000)
     expect(page.get_by_test_id("enrichment-row").first).to_contain_text("completed", timeout=20_000)
+
+
+def test_leads_of_a_deleted_icp_say_so(page: Page, client: httpx.Client) -> None:
+    icp = client.post("/v1/icps", json=icp_body()).json()
+    started = client.post(f"/v1/icps/{icp['id']}/search", json={"source": "sandbox", "limit": 100}).json()
+    assert wait_run(client, icp["id"], started["runId"])["status"] == "completed"
+    lead = client.get("/v1/leads", params={"icpId": icp["id"], "limit": 1}).json()["items"][0]
+    assert client.delete(f"/v1/icps/{icp['id']}").status_code == 204  # its leads stay, still naming it
+
+    sign_in(page)
+    page.goto(f"/#/leads/{lead['id']}")
+    expect(page.get_by_test_id("lead-icp-deleted")).to_be_visible()
+    expect(page.get_by_test_id("lead-score")).to_be_visible()
+
+    page.goto(f"/#/leads?icpId={icp['id']}")
+    expect(page.get_by_test_id("lead-row").first).to_be_visible()
+    expect(page.get_by_test_id("leads-filter-icp").locator("option:checked")).to_have_text("Deleted ICP")

@@ -99,9 +99,10 @@ export function Leads({ query }) {
     { value: '', label: 'All ICPs' },
     ...(icps.data?.items || []).map((i) => ({ value: i.id, label: i.name })),
   ];
-  // A deep link to an ICP that is not (yet) in the list still shows as selected.
+  // A deep link to an ICP that is not (yet) in the list still shows as selected. Once the list is in,
+  // an ICP missing from it was deleted (its leads stay) or never existed in this org.
   if (filters.icpId && !icpOptions.some((o) => o.value === filters.icpId)) {
-    icpOptions.push({ value: filters.icpId, label: icps.data ? 'Unknown ICP' : 'Loading…' });
+    icpOptions.push({ value: filters.icpId, label: icps.data ? 'Deleted ICP' : 'Loading…' });
   }
 
   return html`<section class="wide">

@@ -27,11 +27,14 @@ const COLUMNS = [
 /** The lead's score, why it got it (one row per rule), and whether it is filtered. */
 export function ScoreCard({ lead }) {
   const rows = lead.scoreExplanation || [];
-  // The ICP, for its name and minimum score; the card works without it.
-  const icp = useLoad(
+  // The ICP, for its name and minimum score; the card works without it. Deleting an ICP keeps the
+  // leads it sourced, still naming it: a 404 here means it was deleted, not that the lead is wrong.
+  const icpLoad = useLoad(
     () => (lead.icpId ? api.get(`/v1/icps/${encodeURIComponent(lead.icpId)}`) : Promise.resolve(null)),
     [lead.icpId],
-  ).data;
+  );
+  const icp = icpLoad.data;
+  const icpDeleted = icpLoad.error?.status === 404;
   const earned = rows.filter((r) => r.matched).reduce((n, r) => n + (Number(r.weight) || 0), 0);
   const possible = rows.reduce((n, r) => n + (Number(r.weight) || 0), 0);
 
@@ -40,9 +43,11 @@ export function ScoreCard({ lead }) {
       <div>
         <h2 class="card-subtitle">Score</h2>
         <p class="muted small">
-          ${lead.icpId
-            ? html`Against ICP${' '}<a href=${`#/icps/${encodeURIComponent(lead.icpId)}`}>${icp?.name || 'this lead’s ICP'}</a>${icp && ` (minimum ${icp.minScore})`}`
-            : 'Not linked to an ICP.'}
+          ${!lead.icpId
+            ? 'Not linked to an ICP.'
+            : icpDeleted
+              ? html`<span data-testid="lead-icp-deleted">Against an ICP that has since been deleted.</span>`
+              : html`Against ICP${' '}<a href=${`#/icps/${encodeURIComponent(lead.icpId)}`}>${icp?.name || 'this lead’s ICP'}</a>${icp && ` (minimum ${icp.minScore})`}`}
         </p>
       </div>
       <div class="score-big"><${ScoreBadge} score=${lead.score} filtered=${lead.filtered} testid="lead-score" /></div>
