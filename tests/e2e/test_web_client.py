@@ -49,11 +49,15 @@ def page(browser: Browser, base_url: str) -> Iterator[Page]:
     assert errors == [], f"the page raised: {errors}"
 
 
-def sign_in(page: Page) -> None:
+def submit_sign_in(page: Page, password: str) -> None:
     page.goto("/")
     page.get_by_test_id("login-email").fill("demo@leadflood.local")
-    page.get_by_test_id("login-password").fill("demo")
+    page.get_by_test_id("login-password").fill(password)
     page.get_by_test_id("login-submit").click()
+
+
+def sign_in(page: Page) -> None:
+    submit_sign_in(page, "demo")
     expect(page.get_by_test_id("signed-in-email")).to_have_text("demo@leadflood.local")
 
 
@@ -77,10 +81,7 @@ def test_sign_in_create_a_lead_and_watch_it_enrich(page: Page) -> None:
 
 
 def test_wrong_password_shows_the_error(page: Page) -> None:
-    page.goto("/")
-    page.get_by_test_id("login-email").fill("demo@leadflood.local")
-    page.get_by_test_id("login-password").fill("wrong")
-    page.get_by_test_id("login-submit").click()
+    submit_sign_in(page, "wrong")
     expect(page.get_by_test_id("login-error")).to_contain_text("wrong email or password")
 
 

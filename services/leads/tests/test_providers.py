@@ -8,14 +8,14 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from leadflood_platform.http_retry import ProviderAuthError, ProviderRejected
+from leadflood_platform.http_retry import ProviderAuthError, ProviderRejected, ProviderUnavailable
 from leadflood_platform.jobs import RetryableJobError
 from leads.providers.base import MissingProviderKey, PermanentEnrichmentError
 from leads.providers.hunter import HunterEnricher
 from leads.providers.registry import PROVIDERS, enricher
 from leads.providers.sandbox import SandboxEnricher, seniority
 from tests.fakes.hunter import FakeHunter, errors, found, usage_limited
-from tests.fakes.server import Reply, Sleeps
+from tests.fakes.server import Reply, Sleeps, hang, malformed_json, server_error
 
 KEY = "hunter-test-key-9d41"
 ADA = {"email": "ada.lovelace@analytical.io", "first_name": "Ada", "last_name": "Lovelace", "title": "CTO"}
@@ -92,6 +92,28 @@ async def test_hunter_rate_limit_403_is_retried_then_unavailable(hunter: FakeHun
     with pytest.raises(RetryableJobError, match="hunter: rate limited after 4 attempts"):
         await adapter(hunter, client, sleeps).enrich(**ADA, company_domain="", attempt=1)
     assert (len(hunter.received), sleeps) == (4, [0.5, 1.0, 2.0])
+
+
+async def test_hunter_500_then_success(hunter: FakeHunter, client: httpx.AsyncClient) -> None:
+    sleeps = Sleeps()
+    hunter.script(server_error())
+    fields = await adapter(hunter, client, sleeps).enrich(**ADA, company_domain="", attempt=1)
+    assert (fields["emailScore"], len(hunter.received), sleeps) == (94, 2, [0.5])
+
+
+async def test_hunter_malformed_json_is_unavailable(hunter: FakeHunter, client: httpx.AsyncClient) -> None:
+    hunter.script(*[malformed_json()] * 4)
+    with pytest.raises(ProviderUnavailable, match="malformed JSON"):
+        await adapter(hunter, client).enrich(**ADA, company_domain="", attempt=1)
+    assert len(hunter.received) == 4
+
+
+async def test_hunter_hang_times_out_each_attempt_then_is_unavailable(hunter: FakeHunter) -> None:
+    hunter.script(*[hang()] * 4)
+    async with httpx.AsyncClient(timeout=httpx.Timeout(0.2, connect=1.0)) as impatient:
+        with pytest.raises(ProviderUnavailable, match="ReadTimeout after 4 attempts"):
+            await adapter(hunter, impatient).enrich(**ADA, company_domain="", attempt=1)
+    assert len(hunter.received) == 4
 
 
 async def test_hunter_wrong_key_is_an_auth_error(hunter: FakeHunter, client: httpx.AsyncClient) -> None:
