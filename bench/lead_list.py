@@ -273,7 +273,7 @@ async def start_cursor(conn: asyncpg.Connection, http: httpx.AsyncClient, org_id
             uuid.UUID(org_id),
             variant.depth - 1,
         )
-        return listing._encode(row["created_at"], row["id"])  # the list's own cursor format
+        return listing.encode_cursor("-created_at", row["created_at"], row["id"])  # as the default sort makes it
     return ""
 
 

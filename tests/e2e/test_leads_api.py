@@ -61,6 +61,17 @@ def test_filters_narrow_the_list(client: httpx.Client, sourced: dict[str, Any]) 
     assert_problem(client.get("/v1/leads", params={"minScore": 101}), 422)
 
 
+@pytest.mark.parametrize(("made_by", "used_with"), [("-score", "lastName"), ("lastName", "-score"), ("", "-score")])
+def test_a_cursor_from_another_sort_is_refused(
+    client: httpx.Client, sourced: dict[str, Any], made_by: str, used_with: str
+) -> None:
+    params = {"searchRunId": sourced["run"]["id"], "filtered": "all", "limit": 2}
+    cursor = client.get("/v1/leads", params=params | ({"sort": made_by} if made_by else {})).json()["nextCursor"]
+    assert cursor
+    problem = assert_problem(client.get("/v1/leads", params=params | {"sort": used_with, "cursor": cursor}), 422)
+    assert "cursor" in str(problem)
+
+
 def test_search_matches_word_beginnings_in_names_company_and_email(client: httpx.Client) -> None:
     email = unique_email().replace("@", "+promo@")  # local part, plus-tag and domain are separate words
     lead = client.post(

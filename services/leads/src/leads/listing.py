@@ -58,15 +58,29 @@ def _parse_sort(sort: str) -> tuple[str, bool]:
     return name, descending
 
 
-def _encode(value: Any, lead_id: uuid.UUID) -> str:
+# What a cursor's value must be for each sort: read from JSON, so a score is an int and a name a str.
+_CURSOR_TYPES: dict[str, type] = {"created_at": str, "score": int, "last_name": str}
+
+
+def encode_cursor(sort: str, value: Any, lead_id: uuid.UUID) -> str:
+    """The position after the lead whose `sort` column (e.g. "-created_at") holds `value`."""
     raw = value.isoformat() if isinstance(value, dt.datetime) else value
-    return base64.urlsafe_b64encode(json.dumps([raw, str(lead_id)]).encode()).decode()
+    return base64.urlsafe_b64encode(json.dumps([sort, raw, str(lead_id)]).encode()).decode()
 
 
-def _decode(cursor: str, sort: str) -> tuple[Any, uuid.UUID]:
+def _decode(cursor: str, sort: str, name: str) -> tuple[Any, uuid.UUID]:
+    """The cursor's position; refused unless this list, in this sort and direction, returned it.
+
+    A cursor of another sort would compare, say, a name with the score column: an error deep in
+    PostgreSQL rather than a clear one here.
+    """
     try:
-        raw, lead_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        value = dt.datetime.fromisoformat(raw) if sort == "created_at" else raw
+        made_for, raw, lead_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if made_for != sort:
+            raise InvalidArgument.on("cursor", "was returned for another sort: start again without a cursor")
+        if type(raw) is not _CURSOR_TYPES[name]:  # `type is`: a JSON true is not a score
+            raise ValueError(raw)
+        value = dt.datetime.fromisoformat(raw) if name == "created_at" else raw
         return value, uuid.UUID(lead_id)
     except (ValueError, TypeError):
         raise InvalidArgument.on("cursor", "is not a cursor this list returned") from None
@@ -108,10 +122,10 @@ async def page(
     if not 1 <= size <= MAX_PAGE:
         raise InvalidArgument.on("page_size", f"must be between 1 and {MAX_PAGE}")
     name, descending = _parse_sort(sort)
-    column = SORTS[name]
+    column, spec = SORTS[name], ("-" if descending else "") + name
     where = _conditions(org_id, filters)
     if cursor:
-        value, after = _decode(cursor, name)
+        value, after = _decode(cursor, spec, name)
         # A row comparison, so the (org_id, column, id) index seeks straight to the cursor.
         key, bound = tuple_(column, Lead.id), tuple_(literal(value, column.type), literal(after, Lead.id.type))
         where.append(key < bound if descending else key > bound)
@@ -120,4 +134,4 @@ async def page(
     if len(rows) <= size:
         return rows, ""
     last = rows[size - 1]
-    return rows[:size], _encode(getattr(last, name), last.id)
+    return rows[:size], encode_cursor(spec, getattr(last, name), last.id)
