@@ -8,19 +8,30 @@ from collections.abc import AsyncIterator
 import grpc
 import pytest
 from grpc_status import rpc_status
+from sqlalchemy import text
 
+from devstack.stack import Stack
 from leadflood.jobs.v1 import jobs_pb2, jobs_pb2_grpc
 from leadflood_platform import context, grpc_client
-from leadflood_platform.errors import InvalidArgument, field_violations
+from leadflood_platform.db import Database
+from leadflood_platform.errors import MAX_MESSAGE, InvalidArgument, NotFound, field_violations
 from leadflood_platform.interceptors import ContextAndErrors
 
 
 class Probe(jobs_pb2_grpc.JobsServiceServicer):
     """Answers with what it saw, or fails the way the request's job id asks."""
 
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
     async def GetJob(self, request, ctx):  # type: ignore[no-untyped-def]
         if request.job_id == "invalid":
             raise InvalidArgument.on("job_id", "is malformed")
+        if request.job_id.startswith("sql:"):  # a statement PostgreSQL refuses, as a service's would be
+            async with self.db.transaction() as session:
+                await session.execute(text(request.job_id.removeprefix("sql:")), {"value": "a\x00b"})
+        if request.job_id == "huge":
+            raise NotFound("job " + "a" * 20_000 + " not found")
         if request.job_id == "crash":
             raise RuntimeError("secret internals")
         if request.job_id == "slow":
@@ -30,15 +41,18 @@ class Probe(jobs_pb2_grpc.JobsServiceServicer):
 
 
 @pytest.fixture
-async def stub() -> AsyncIterator[jobs_pb2_grpc.JobsServiceStub]:
+async def stub(stack: Stack) -> AsyncIterator[jobs_pb2_grpc.JobsServiceStub]:
+    assert stack.postgres is not None
+    db = Database(stack.postgres.admin_dsn(), pool_size=1)
     server = grpc.aio.server(interceptors=[ContextAndErrors()])
-    jobs_pb2_grpc.add_JobsServiceServicer_to_server(Probe(), server)
+    jobs_pb2_grpc.add_JobsServiceServicer_to_server(Probe(db), server)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     channel = grpc_client.channel(f"127.0.0.1:{port}", timeout_s=0.5)
     yield jobs_pb2_grpc.JobsServiceStub(channel)
     await channel.close()
     await server.stop(None)
+    await db.close()
 
 
 async def test_context_travels_as_metadata(stub: jobs_pb2_grpc.JobsServiceStub) -> None:
@@ -65,3 +79,31 @@ async def test_every_call_gets_the_default_deadline(stub: jobs_pb2_grpc.JobsServ
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await stub.GetJob(jobs_pb2.GetJobRequest(job_id="slow"))
     assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+
+
+async def test_a_huge_message_is_cut_short_not_turned_into_an_internal_error(
+    stub: jobs_pb2_grpc.JobsServiceStub,
+) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.GetJob(jobs_pb2.GetJobRequest(job_id="huge"))
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+    assert len(caught.value.details() or "") == MAX_MESSAGE
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["SELECT CAST(:value AS text)", "SELECT CAST('12x' AS int)", "SELECT CAST(3000000000 AS int)"],
+)
+async def test_a_value_postgresql_refuses_is_invalid_argument(
+    stub: jobs_pb2_grpc.JobsServiceStub, statement: str
+) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.GetJob(jobs_pb2.GetJobRequest(job_id="sql:" + statement))
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert (caught.value.details() or "").startswith("a value cannot be stored: ")
+
+
+async def test_a_database_fault_of_ours_stays_internal(stub: jobs_pb2_grpc.JobsServiceStub) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.GetJob(jobs_pb2.GetJobRequest(job_id="sql:SELECT 1 / 0"))
+    assert caught.value.code() == grpc.StatusCode.INTERNAL

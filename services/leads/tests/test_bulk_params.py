@@ -23,6 +23,17 @@ def test_a_value_holding_the_separator_keeps_the_count_of_values() -> None:
     assert text.split(SEPARATOR) == ["x", "badvalue", "z", ""]
 
 
+async def test_a_nul_in_a_value_is_dropped_so_postgresql_can_store_the_rest(stack: Stack) -> None:
+    text = joined(["Ad\x00a", "\x00"])
+    assert text == f"Ada{SEPARATOR}{SEPARATOR}"
+    assert stack.postgres is not None
+    conn = await asyncpg.connect(stack.postgres.admin_dsn())
+    try:
+        assert await conn.fetchval("SELECT " + split_sql("p", "text").replace(":p", "$1"), text) == ["Ada", ""]
+    finally:
+        await conn.close()
+
+
 def test_the_sql_splits_on_the_same_separator_and_maps_empty_to_null_only_when_nullable() -> None:
     assert split_sql("emails", "text", nullable=True) == (
         "CAST(trim_array(string_to_array(CAST(:emails AS text), E'\\x1f', ''), 1) AS text[])"

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from gateway.auth import Principal
 from gateway.deps import principal
-from gateway.routes.schemas import Body, Timestamps, enum_word
+from gateway.routes.schemas import Body, Int32, Timestamps, enum_word
 from leadflood.icp.v1 import icp_pb2
 
 router = APIRouter()
@@ -18,12 +18,12 @@ WEIGHTS = ("title", "seniority", "industry", "company_size", "location", "keywor
 
 
 class Weights(Body):
-    title: int = 30
-    seniority: int = 20
-    industry: int = 15
-    company_size: int = 15
-    location: int = 10
-    keyword: int = 10
+    title: Int32 = 30
+    seniority: Int32 = 20
+    industry: Int32 = 15
+    company_size: Int32 = 15
+    location: Int32 = 10
+    keyword: Int32 = 10
 
 
 class IcpBody(Body):
@@ -31,11 +31,11 @@ class IcpBody(Body):
     titles: list[str] = Field(max_length=50)
     seniorities: list[str] = Field(default_factory=list, max_length=20)
     industries: list[str] = Field(default_factory=list, max_length=50)
-    company_size_min: int | None = Field(default=None, ge=0)
-    company_size_max: int | None = Field(default=None, ge=0)
+    company_size_min: Int32 | None = Field(default=None, ge=0)
+    company_size_max: Int32 | None = Field(default=None, ge=0)
     locations: list[str] = Field(default_factory=list, max_length=50)
     keywords: list[str] = Field(default_factory=list, max_length=50)
-    min_score: int = 0
+    min_score: Int32 = 0
     weights: Weights = Field(default_factory=Weights)
 
     def rules(self) -> icp_pb2.IcpRules:
@@ -53,7 +53,7 @@ class IcpBody(Body):
 
 
 class SearchBody(Body):
-    source: str = "sandbox"
+    source: str = Field(default="sandbox", max_length=50)
     limit: int = Field(default=100, ge=1, le=100_000)
     force: bool = False
 

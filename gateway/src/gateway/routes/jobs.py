@@ -14,6 +14,7 @@ from gateway.deps import principal
 from gateway.problems import Problem
 from gateway.routes.schemas import Timestamps, enum_word
 from leadflood.jobs.v1 import jobs_pb2
+from leadflood_platform.errors import quoted
 
 router = APIRouter()
 
@@ -49,4 +50,4 @@ async def get_job(job_id: str, request: Request, who: Annotated[Principal, Depen
     ]
     if down:
         raise Problem(503, f"could not ask every service for the job; unavailable: {', '.join(down)}")
-    raise Problem(404, f"job {job_id} not found")
+    raise Problem(404, f"job {quoted(job_id)} not found")

@@ -46,7 +46,7 @@ class UpdateLeadBody(Body):
 
 
 class EnrichBody(Body):
-    provider: str = "sandbox"
+    provider: str = Field(default="sandbox", max_length=50)
 
 
 def lead_json(lead: leads_pb2.Lead) -> dict[str, Any]:
@@ -136,18 +136,23 @@ async def list_leads(
 
 @router.get("/v1/leads/export.csv")
 async def export_leads(request: Request, who: Who, filters: Annotated[ListQuery, Depends()]) -> StreamingResponse:
-    """Streams every matching lead, a page at a time, so memory stays flat however many there are."""
+    """Streams every matching lead, a page at a time, so memory stays flat however many there are.
+
+    The first page is asked for before the response starts: a bad filter is then a problem+json
+    error, not a 200 whose body breaks off.
+    """
     stub = _leads(request)
+    page = leads_pb2.ListLeadsRequest()
+    page.CopyFrom(filters.request)
+    page.page_size = 500
+    first = await stub.ListLeads(page)
 
     async def rows() -> AsyncIterator[str]:
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS, extrasaction="ignore")
         writer.writeheader()
-        page = leads_pb2.ListLeadsRequest()
-        page.CopyFrom(filters.request)
-        page.page_size = 500
+        reply = first
         while True:
-            reply = await stub.ListLeads(page)
             for lead in reply.leads:
                 writer.writerow(lead_json(lead))
             yield buffer.getvalue()
@@ -156,6 +161,7 @@ async def export_leads(request: Request, who: Who, filters: Annotated[ListQuery,
             if not reply.next_cursor:
                 return
             page.cursor = reply.next_cursor
+            reply = await stub.ListLeads(page)
 
     headers = {"content-disposition": 'attachment; filename="leads.csv"'}
     return StreamingResponse(rows(), media_type="text/csv; charset=utf-8", headers=headers)

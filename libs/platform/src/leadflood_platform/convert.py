@@ -8,7 +8,7 @@ from typing import Any
 
 from google.protobuf import struct_pb2, timestamp_pb2
 
-from leadflood_platform.errors import NotFound
+from leadflood_platform.errors import NotFound, quoted
 
 
 def parse_id(value: str, name: str) -> uuid.UUID:
@@ -16,7 +16,7 @@ def parse_id(value: str, name: str) -> uuid.UUID:
     try:
         return uuid.UUID(value)
     except ValueError:
-        raise NotFound(f"{name} {value!r} not found") from None
+        raise NotFound(f"{name} {quoted(value)} not found") from None
 
 
 def timestamp(value: dt.datetime | None) -> timestamp_pb2.Timestamp | None:

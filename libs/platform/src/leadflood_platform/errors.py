@@ -8,6 +8,9 @@ import grpc
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+# PostgreSQL text cannot hold a NUL character; validators refuse it with this message.
+NO_NUL = "must not contain NUL characters"
+
 
 @dataclass
 class FieldViolation:
@@ -59,14 +62,29 @@ class Unauthenticated(DomainError):
     code = grpc.StatusCode.UNAUTHENTICATED
 
 
+# gRPC sends a status's message in its trailers twice (grpc-message, and inside the rich status),
+# and refuses trailers over 8 KB: a message echoing a huge input became an INTERNAL error instead.
+MAX_MESSAGE = 1000
+
+
+def bounded(text: str, limit: int = MAX_MESSAGE) -> str:
+    """The text, cut to `limit` characters (ending in an ellipsis) when longer."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def quoted(value: str, limit: int = 80) -> str:
+    """A caller's input for an error message: repr'd and cut short, however long it was."""
+    return repr(bounded(value, limit))
+
+
 def to_rpc_status(error: DomainError) -> grpc.Status:
     """A rich gRPC status: code, message and a google.rpc.BadRequest with the fields at fault."""
-    status = status_pb2.Status(code=getattr(code_pb2, error.code.name), message=error.message)
+    status = status_pb2.Status(code=getattr(code_pb2, error.code.name), message=bounded(error.message))
     if error.violations:
         detail = error_details_pb2.BadRequest(
             field_violations=[
-                error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.message)
-                for v in error.violations
+                error_details_pb2.BadRequest.FieldViolation(field=bounded(v.field, 200), description=bounded(v.message))
+                for v in error.violations[:50]
             ]
         )
         status.details.add().Pack(detail)

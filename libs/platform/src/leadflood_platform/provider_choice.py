@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from leadflood_platform.errors import InvalidArgument, Unavailable
+from leadflood_platform.errors import InvalidArgument, Unavailable, quoted
 
 
 def require_provider(
@@ -12,7 +12,7 @@ def require_provider(
 ) -> str:
     """The choice; INVALID_ARGUMENT when unknown, UNAVAILABLE naming the setting when its key is unset."""
     if choice not in known:
-        raise InvalidArgument.on(field, f"unknown {field} {choice!r}; use one of {', '.join(known)}")
+        raise InvalidArgument.on(field, f"unknown {field} {quoted(choice)}; use one of {', '.join(known)}")
     setting = keys.get(choice)
     if setting and not getattr(settings, setting):
         raise Unavailable(f"{setting.upper()} is not set: the {choice} {kind} provider is not configured")

@@ -8,7 +8,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from leadflood_platform.errors import FieldViolation, InvalidArgument
+from leadflood_platform.errors import NO_NUL, FieldViolation, InvalidArgument
 
 # Apollo's person seniority values, which the sandbox source speaks too.
 SENIORITIES = (
@@ -59,6 +59,8 @@ def _clean_list(name: str, values: list[str], problems: list[FieldViolation]) ->
             problems.append(FieldViolation(name, "must not contain empty values"))
         elif len(text) > MAX_TEXT:
             problems.append(FieldViolation(name, f"values must be at most {MAX_TEXT} characters"))
+        elif "\x00" in text:
+            problems.append(FieldViolation(name, f"values {NO_NUL}"))
         else:
             cleaned.setdefault(text.lower(), text)
     if len(cleaned) > MAX_ITEMS:
@@ -72,6 +74,8 @@ def validate_name(name: str) -> str:
         raise InvalidArgument.on("name", "is required")
     if len(name) > 200:
         raise InvalidArgument.on("name", "must be at most 200 characters")
+    if "\x00" in name:
+        raise InvalidArgument.on("name", NO_NUL)
     return name
 
 

@@ -3,7 +3,8 @@
 asyncpg encodes a list parameter element by element, with abstract-base-class checks on each: for a
 page of sourced people (17 columns of 1,000) that cost ~10 ms of CPU per page, more than PostgreSQL
 spends splitting the same values out of one joined string (~1 ms, measured). The separator is a
-control character no name, address or id contains; a value that does contain it loses it.
+control character no name, address or id contains; a value that does contain it loses it, as
+does a value holding NUL, which PostgreSQL text cannot store.
 
 Every value is followed by the separator, and the SQL drops the empty piece after the last one:
 PostgreSQL splits an empty string into no elements at all, so a lone "" joined without a terminator
@@ -31,7 +32,9 @@ def joined(values: Sequence[Any], *, nullable: bool = False) -> str:
     text = SEPARATOR.join(texts) + SEPARATOR
     if text.count(SEPARATOR) != len(texts):  # a value held the separator itself
         text = SEPARATOR.join(value.replace(SEPARATOR, "") for value in texts) + SEPARATOR
-    return text
+    # PostgreSQL text cannot hold NUL: a stray one in a provider's record or a CSV cell is dropped,
+    # rather than failing the whole page (one scan of the joined column).
+    return text.replace("\x00", "") if "\x00" in text else text
 
 
 def split_sql(param: str, sql_type: str, *, nullable: bool = False) -> str:

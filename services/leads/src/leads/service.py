@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood.leads.v1 import jobs_pb2, leads_pb2
 from leadflood_platform import jobs
-from leadflood_platform.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from leadflood_platform.errors import NO_NUL, AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from leads import events, ingest
 from leads.models import EnrichmentRun, Lead, platform_tables
 
@@ -42,6 +42,8 @@ def _check_text(name: str, value: str, *, required: bool) -> str:
         raise InvalidArgument.on(name, "is required")
     if len(value) > MAX_FIELD:
         raise InvalidArgument.on(name, f"must be at most {MAX_FIELD} characters")
+    if "\x00" in value:
+        raise InvalidArgument.on(name, NO_NUL)
     return value
 
 
