@@ -217,3 +217,17 @@ def test_the_leads_service_stopping_mid_run_does_not_fail_the_run(
     assert len(leads) == run["diagnostics"]["created"] + run["diagnostics"]["updated"]
     emails = [lead["email"] for lead in leads if lead["email"]]
     assert len(emails) == len(set(emails))
+
+
+def test_deleting_the_icp_mid_run_stops_the_run_with_the_reason(client: httpx.Client, icp: dict[str, Any]) -> None:
+    started = start_and_wait_for_pages(client, icp["id"], limit=50_000, pages=2)
+    assert client.delete(f"/v1/icps/{icp['id']}").status_code == 204
+    deadline = time.monotonic() + 30
+    while (job := client.get(f"/v1/jobs/{started['jobId']}").json())["status"] not in ("completed", "failed"):
+        assert time.monotonic() < deadline, job
+        time.sleep(0.1)
+    assert (job["status"], job["attempts"]) == ("failed", 1)
+    assert job["error"] == "stopped: the ICP was deleted during the search run"
+    assert_problem(client.get(f"/v1/icps/{icp['id']}/search-runs/{started['runId']}"), 404)
+    kept = all_leads(client, searchRunId=started["runId"], filtered="all")
+    assert kept and all(lead["icpId"] == icp["id"] for lead in kept)  # what it sourced stays

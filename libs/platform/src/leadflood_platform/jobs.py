@@ -36,6 +36,13 @@ class RetryableJobError(Exception):
     """A transient fault (a provider's 5xx, a timeout): the job is tried again after a backoff."""
 
 
+class JobStopped(Exception):
+    """The job cannot go on for a reason a user caused (what it works on was deleted meanwhile).
+
+    It fails at once with this message, without retries, and is logged without a traceback.
+    """
+
+
 # A peer service restarting or briefly overloaded: worth another attempt, unlike a refusal.
 TRANSIENT_GRPC = {
     grpc.StatusCode.UNAVAILABLE,
@@ -208,6 +215,10 @@ class JobWorker:
                 await self._set(session, job.id, status=COMPLETED, result=result, error=None, finished_at=func.now())
         except Exception as exc:
             keepalive.cancel()
+            if isinstance(exc, JobStopped):
+                log.warning("job stopped", extra={"reason": str(exc)})
+                await self._fail(kind, job.id, message, msg, str(exc))
+                return
             if not is_transient(exc):
                 log.exception("job failed permanently")
                 await self._fail(kind, job.id, message, msg, str(exc) or type(exc).__name__)

@@ -22,7 +22,7 @@ from icp.providers.base import Person, SearchProvider, SearchQuery
 from leadflood.icp.v1 import icp_pb2, jobs_pb2
 from leadflood.leads.v1 import leads_pb2
 from leadflood_platform.db import Database
-from leadflood_platform.jobs import JobKind
+from leadflood_platform.jobs import JobKind, JobStopped
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +133,22 @@ class SearchRunner:
         )
 
     async def run(self, message: jobs_pb2.SearchJob, attempt: int) -> None:
-        run = await self._load(uuid.UUID(message.run_id))
+        run_id = uuid.UUID(message.run_id)
+        try:
+            await self._run(run_id)
+        except Exception:
+            # Deleting an ICP deletes its runs, and a run deleted mid-way fails wherever it next
+            # touches its rows (a foreign key, a missing row): say why, rather than how.
+            if not await self._exists(run_id):
+                raise JobStopped("stopped: the ICP was deleted during the search run") from None
+            raise
+
+    async def _exists(self, run_id: uuid.UUID) -> bool:
+        async with self.db.transaction() as session:
+            return await session.scalar(select(SearchRun.id).where(SearchRun.id == run_id)) is not None
+
+    async def _run(self, run_id: uuid.UUID) -> None:
+        run = await self._load(run_id)
         pages: asyncio.Queue[SearchPage | BaseException | None] = asyncio.Queue(maxsize=FETCH_AHEAD)
         fetcher = asyncio.create_task(self._fetch_pages(run, pages))
         rules = rules_to_proto(run.rules)
