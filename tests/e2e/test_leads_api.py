@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 import uuid
 from typing import Any
 
@@ -141,3 +142,20 @@ def test_csv_import_reports_bad_rows_by_line_and_export_returns_them(client: htt
                                                            (f"old-{tag}@example.com", "Renamed")]  # fmt: skip
     assert_problem(client.post("/v1/leads/import", content=b"a,b\n1,2", headers={"content-type": "text/csv"}), 422)
     assert_problem(client.post("/v1/leads/import", json={"rows": []}), 415)
+
+
+def test_deleting_a_lead_before_its_enrichment_stops_the_job_with_the_reason(client: httpx.Client) -> None:
+    jobs = []
+    for _ in range(5):  # its enrichment is queued with it; the delete usually beats the worker to it
+        created = client.post("/v1/leads", json={"email": unique_email("gone"), "firstName": "A", "lastName": "B"})
+        assert client.delete(f"/v1/leads/{created.json()['leadId']}").status_code == 204
+        jobs.append(created.json()["jobId"])
+    deadline, ended = time.monotonic() + 30, []
+    for job_id in jobs:
+        while (job := client.get(f"/v1/jobs/{job_id}").json())["status"] not in ("completed", "failed"):
+            assert time.monotonic() < deadline, job
+            time.sleep(0.1)
+        ended.append(job)
+    assert all(job["attempts"] <= 1 for job in ended), ended  # never tried again, let alone three times
+    stopped = [job for job in ended if job["status"] == "failed"]
+    assert stopped and all(job["error"] == "stopped: the lead was deleted" for job in stopped), ended

@@ -191,7 +191,11 @@ class JobWorker:
                 await self._poison(kind, msg, f"undecodable message: {exc}")
                 return
             delivery = msg.metadata.num_delivered or 1
-            job = await self._claim(kind, job_id, message, delivery)
+            try:
+                job = await self._claim(kind, job_id, message, delivery)
+            except JobStopped as stopped:  # on_start found nothing left to work on
+                await self._stop(kind, job_id, message, msg, stopped)
+                return
             if job is None:
                 await self._poison(kind, msg, f"no job record {job_id}")
                 return
@@ -216,8 +220,7 @@ class JobWorker:
         except Exception as exc:
             keepalive.cancel()
             if isinstance(exc, JobStopped):
-                log.warning("job stopped", extra={"reason": str(exc)})
-                await self._fail(kind, job.id, message, msg, str(exc))
+                await self._stop(kind, job.id, message, msg, exc)
                 return
             if not is_transient(exc):
                 log.exception("job failed permanently")
@@ -259,13 +262,20 @@ class JobWorker:
                     await kind.on_start(session, message)
             return job
 
-    async def _fail(self, kind: JobKind, job_id: uuid.UUID, message: Message, msg: Msg, error: str) -> None:
+    async def _fail(
+        self, kind: JobKind, job_id: uuid.UUID, message: Message, msg: Msg, error: str, *, quiet: bool = False
+    ) -> None:
         async with self.db.transaction() as session:
             await self._set(session, job_id, status=FAILED, error=error, finished_at=func.now())
             if kind.on_failure:
                 await kind.on_failure(session, message, error)
-        log.error("job failed", extra={"error": error})
+        if not quiet:
+            log.error("job failed", extra={"error": error})
         await msg.term()
+
+    async def _stop(self, kind: JobKind, job_id: uuid.UUID, message: Message, msg: Msg, stopped: JobStopped) -> None:
+        log.warning("job stopped", extra={"reason": str(stopped)})
+        await self._fail(kind, job_id, message, msg, str(stopped), quiet=True)
 
     async def _poison(self, kind: JobKind, msg: Msg, error: str) -> None:
         """Terminate a message that can never succeed, and keep a record of it."""

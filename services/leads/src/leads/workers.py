@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from leadflood.leads.v1 import jobs_pb2
 from leadflood_platform.db import Database
 from leadflood_platform.errors import NotFound
-from leadflood_platform.jobs import JobKind
+from leadflood_platform.jobs import JobKind, JobStopped
 from leads import service
 from leads.providers.base import Enricher
 
@@ -22,19 +22,32 @@ def _ids(message: jobs_pb2.EnrichLeadJob) -> dict[str, Any]:
     return {"org_id": uuid.UUID(message.org_id), "lead_id": uuid.UUID(message.lead_id), "run_id": run_id}
 
 
+LEAD_DELETED = "stopped: the lead was deleted"
+
+
+@contextlib.contextmanager
+def _lead_still_there() -> Iterator[None]:
+    """A lead deleted before or during its enrichment stops the job with the reason, once."""
+    try:
+        yield
+    except NotFound:
+        raise JobStopped(LEAD_DELETED) from None
+
+
 def enrich_kind(enricher_for: Callable[[str], Enricher] | None, db: Database | None) -> JobKind:
     """The `leads.enrich` job: the provider call outside the transaction, its result inside it.
 
-    Any error other than RetryableJobError (a permanent provider refusal, a deleted lead) fails the
-    job at once and marks the lead failed with the provider's message. The server process only
-    enqueues this kind (enricher_for None); the worker runs it.
+    Any error other than RetryableJobError (a permanent provider refusal) fails the job at once and
+    marks the lead failed with the provider's message; a lead deleted meanwhile stops it (JobStopped).
+    The server process only enqueues this kind (enricher_for None); the worker runs it.
     """
 
     async def perform(message: jobs_pb2.EnrichLeadJob, attempt: int) -> dict[str, Any]:
         assert enricher_for is not None and db is not None, "enrichment runs in the worker process"
         ids = _ids(message)
-        async with db.transaction() as session:
-            lead = await service.get(session=session, org_id=ids["org_id"], lead_id=ids["lead_id"])
+        with _lead_still_there():
+            async with db.transaction() as session:
+                lead = await service.get(session=session, org_id=ids["org_id"], lead_id=ids["lead_id"])
         enricher = enricher_for(message.provider or "sandbox")
         return await enricher.enrich(
             email=lead.email or "",
@@ -46,12 +59,14 @@ def enrich_kind(enricher_for: Callable[[str], Enricher] | None, db: Database | N
         )
 
     async def apply(session: AsyncSession, message: jobs_pb2.EnrichLeadJob, data: dict[str, Any]) -> dict[str, Any]:
-        await service.record_enrichment(session=session, data=data, **_ids(message))
+        with _lead_still_there():
+            await service.record_enrichment(session=session, data=data, **_ids(message))
         return {"leadId": message.lead_id, "provider": message.provider or "sandbox", "fields": sorted(data)}
 
     async def on_start(session: AsyncSession, message: jobs_pb2.EnrichLeadJob) -> None:
         ids = _ids(message)
-        await service.set_processing(session=session, org_id=ids["org_id"], lead_id=ids["lead_id"])
+        with _lead_still_there():
+            await service.set_processing(session=session, org_id=ids["org_id"], lead_id=ids["lead_id"])
 
     async def on_failure(session: AsyncSession, message: jobs_pb2.EnrichLeadJob, error: str) -> None:
         with contextlib.suppress(NotFound):  # a deleted lead has nothing left to mark
