@@ -450,7 +450,7 @@ async def in_process(ctx: Context, http: httpx.AsyncClient, org_id: str) -> list
 
     return [
         f"  first page in the bench process: leads.listing.page via SQLAlchemy {med(orm)} (incl. pool check-out "
-        f"ping and BEGIN), lead_to_proto x {len(leads)} {med(proto)}, COMMIT + serialise {med(reply)}; FastAPI's "
+        f"and BEGIN), lead_to_proto x {len(leads)} {med(proto)}, COMMIT + serialise {med(reply)}; FastAPI's "
         f"jsonable_encoder on the page's JSON body ({len(json.dumps(body)):,} bytes) {med(encode)}, json.dumps "
         f"{med(dump)}"
     ]
