@@ -144,6 +144,37 @@ def test_csv_import_reports_bad_rows_by_line_and_export_returns_them(client: htt
     assert_problem(client.post("/v1/leads/import", json={"rows": []}), 415)
 
 
+def _import(client: httpx.Client, text: str) -> dict[str, Any]:
+    reply = client.post("/v1/leads/import", content=text.encode(), headers={"content-type": "text/csv"})
+    assert reply.status_code == 200, reply.text
+    return reply.json()
+
+
+def test_csv_import_reads_what_spreadsheets_write(client: httpx.Client) -> None:
+    tag = uuid.uuid4().hex[:8]
+    text = (
+        "\ufeffEmail Address;First Name;Last Name;Company;Job Title\r\n"
+        f'ada-{tag}@example.com;Ada;Lovelace;Analytical;"Head of\r\nEngines"\r\n'
+        f"ada-{tag}@example.com;Ada;Lovelace;;Countess\r\n"  # the same person again, company left blank
+        f"bob-{tag}@example.com;Bob;;x;y\r\n"
+    )
+    result = _import(client, text)
+    assert (result["created"], result["updated"], result["failed"]) == (1, 1, 1), result
+    assert [error["line"] for error in result["errors"]] == [5]  # the quoted line break counts as a line
+    [ada] = all_leads(client, q=f"ada-{tag}", filtered="all")
+    assert (ada["companyName"], ada["title"]) == ("Analytical", "Countess")  # as if applied one after the other
+
+
+def test_a_csv_export_imports_back_unchanged_even_with_line_breaks(client: httpx.Client) -> None:
+    tag = uuid.uuid4().hex[:8]
+    created = client.post("/v1/leads", json={"email": f"multi-{tag}@example.com", "firstName": "M", "lastName": "L"})
+    client.patch(f"/v1/leads/{created.json()['leadId']}", json={"title": 'VP "Sales",\nEMEA'})
+    exported = client.get("/v1/leads/export.csv", params={"q": f"multi-{tag}", "filtered": "all"}).text
+    result = _import(client, exported)
+    assert (result["created"], result["updated"], result["failed"]) == (0, 1, 0), result
+    assert client.get(f"/v1/leads/{created.json()['leadId']}").json()["title"] == 'VP "Sales",\nEMEA'
+
+
 def test_deleting_a_lead_before_its_enrichment_stops_the_job_with_the_reason(client: httpx.Client) -> None:
     jobs = []
     for _ in range(5):  # its enrichment is queued with it; the delete usually beats the worker to it

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from google.protobuf.json_format import MessageToDict
 from pydantic import Field
 
+from gateway import csv_records
 from gateway.auth import Principal
 from gateway.deps import principal
 from gateway.problems import Problem
@@ -169,7 +170,12 @@ async def export_leads(request: Request, who: Who, filters: Annotated[ListQuery,
 
 @router.post("/v1/leads/import")
 async def import_leads(request: Request, who: Who) -> dict[str, Any]:
-    """CSV with a header row; read as a stream and sent on in batches. Row errors come back by line."""
+    """CSV with a header row; read as a stream and sent on in batches. Row errors come back by line.
+
+    Header names are matched loosely ("First Name", "first_name"); the delimiter is the header's
+    (comma, semicolon or tab); quoted fields may span lines. A row repeating an earlier row's email
+    updates that lead, as it would in a later file.
+    """
     if not request.headers.get("content-type", "").startswith("text/csv"):
         raise Problem(415, "send the CSV file as the request body with Content-Type: text/csv")
     totals: dict[str, Any] = {"created": 0, "updated": 0, "failed": 0, "errors": []}
@@ -183,25 +189,34 @@ async def import_leads(request: Request, who: Who) -> dict[str, Any]:
             totals["errors"] += [{"line": e.line, "message": e.message} for e in reply.errors]
             batch.clear()
 
-    lines = _lines(request)
-    header = await anext(lines, None)
+    rows = csv_records.records(request.stream())
+    header = await anext(rows, None)
     if header is None:
         raise Problem(422, "the CSV file is empty")
-    columns = next(csv.reader([header]))
+    columns = csv_records.column_names(header.values)
     missing = [c for c in ("email", "firstName", "lastName") if c not in columns]
     if missing:
         raise Problem(422, f"the CSV header lacks {', '.join(missing)}; expected {','.join(CSV_COLUMNS)}")
-    line_number = 1
-    async for line in lines:
-        line_number += 1
-        if line_number > MAX_IMPORT_ROWS + 1:
-            raise Problem(413, f"at most {MAX_IMPORT_ROWS} rows per import")
-        values = dict(zip(columns, next(csv.reader([line]), []), strict=False))
+    count = 0
+    async for record in rows:
+        if record.error:
+            totals["errors"].append({"line": record.line, "message": record.error})
+            continue
+        values = dict(zip(columns, record.values, strict=False))
         if not any(v.strip() for v in values.values()):
             continue
+        count += 1
+        if count > MAX_IMPORT_ROWS:
+            await flush()
+            raise Problem(
+                413,
+                f"at most {MAX_IMPORT_ROWS:,} rows per import; the rows before line {record.line} were imported "
+                f"({totals['created']:,} created, {totals['updated']:,} updated, {len(totals['errors']):,} failed): "
+                "import the rest as another file",
+            )
         batch.append(
             leads_pb2.ImportRow(
-                line=line_number,
+                line=record.line,
                 email=values.get("email", ""),
                 first_name=values.get("firstName", ""),
                 last_name=values.get("lastName", ""),
@@ -212,20 +227,9 @@ async def import_leads(request: Request, who: Who) -> dict[str, Any]:
         if len(batch) >= IMPORT_BATCH:
             await flush()
     await flush()
+    totals["errors"].sort(key=lambda error: error["line"])
     totals["failed"] = len(totals["errors"])
     return totals
-
-
-async def _lines(request: Request) -> AsyncIterator[str]:
-    """The body's lines as they arrive (quoted newlines inside a field are not supported)."""
-    pending = b""
-    async for chunk in request.stream():
-        pending += chunk
-        *complete, pending = pending.split(b"\n")
-        for raw in complete:
-            yield raw.decode("utf-8-sig", errors="replace").rstrip("\r")
-    if pending.strip():
-        yield pending.decode("utf-8-sig", errors="replace").rstrip("\r")
 
 
 @router.get("/v1/leads/{lead_id}")

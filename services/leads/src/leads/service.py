@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -45,6 +45,9 @@ def _check_text(name: str, value: str, *, required: bool) -> str:
     if "\x00" in value:
         raise InvalidArgument.on(name, NO_NUL)
     return value
+
+
+IMPORTED_FIELDS = ("first_name", "last_name", "company_name", "title")
 
 
 @dataclass(frozen=True)
@@ -206,13 +209,19 @@ async def import_rows(
     """(created, updated, errors by line). Valid rows are upserted by email; a bad row never stops the rest."""
     accepted: dict[str, ingest.Row] = {}
     errors: list[tuple[int, str]] = []
+    repeats = 0  # rows naming an email an earlier row of the batch named: each updates that lead
     for row in rows:
         try:
             new = NewLead(row.email, row.first_name, row.last_name, row.company_name, row.title, "import").validated()
         except InvalidArgument as exc:
             errors.append((row.line, exc.message))
             continue
-        supplied = [name for name in ("first_name", "last_name", "company_name", "title") if getattr(new, name)]
+        earlier = accepted.get(new.email)
+        if earlier is not None:
+            repeats += 1
+            # As if applied one after the other: a later row's value wins, an empty one keeps the earlier's.
+            new = replace(new, **{name: getattr(new, name) or getattr(earlier, name) for name in IMPORTED_FIELDS})
+        supplied = [name for name in IMPORTED_FIELDS if getattr(new, name)]
         accepted[new.email] = ingest.Row(
             email=new.email,
             first_name=new.first_name,
@@ -225,4 +234,4 @@ async def import_rows(
     created = [row for key, row in accepted.items() if key in applied.created]
     updated = [row for key, row in accepted.items() if key not in applied.created]
     await events.publish_rows(session, org_id, applied, created=created, updated=updated, source="import")
-    return len(created), len(updated), errors
+    return len(created), len(updated) + repeats, errors
