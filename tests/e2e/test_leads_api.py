@@ -165,6 +165,12 @@ def test_csv_import_reads_what_spreadsheets_write(client: httpx.Client) -> None:
     assert (ada["companyName"], ada["title"]) == ("Analytical", "Countess")  # as if applied one after the other
 
 
+def test_a_csv_import_lists_the_first_thousand_errors_and_counts_them_all(client: httpx.Client) -> None:
+    result = _import(client, "email,firstName,lastName\n" + "not-an-email,A,B\n" * 1200)
+    assert (result["created"], result["updated"], result["failed"]) == (0, 0, 1200)
+    assert [error["line"] for error in result["errors"]] == list(range(2, 1002))
+
+
 def test_a_csv_export_imports_back_unchanged_even_with_line_breaks(client: httpx.Client) -> None:
     tag = uuid.uuid4().hex[:8]
     created = client.post("/v1/leads", json={"email": f"multi-{tag}@example.com", "firstName": "M", "lastName": "L"})

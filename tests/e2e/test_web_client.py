@@ -162,3 +162,20 @@ def test_leads_of_a_deleted_icp_say_so(page: Page, client: httpx.Client) -> None
     page.goto(f"/#/leads?icpId={icp['id']}")
     expect(page.get_by_test_id("lead-row").first).to_be_visible()
     expect(page.get_by_test_id("leads-filter-icp").locator("option:checked")).to_have_text("Deleted ICP")
+
+
+def test_import_a_csv_and_read_its_errors_by_line(page: Page) -> None:
+    sign_in(page)
+    page.get_by_test_id("nav-leads").click()
+    good = unique_email("web-import")
+    rows = [f"{good},Grace,Hopper"] + ["not-an-email,A,B"] * 1005  # more errors than the list shows
+    csv_text = "Email,First Name,Last Name\n" + "\n".join(rows)
+    page.get_by_test_id("leads-import-file").set_input_files(
+        {"name": "people.csv", "mimeType": "text/csv", "buffer": csv_text.encode()}
+    )
+    expect(page.get_by_test_id("leads-import-result")).to_be_visible(timeout=20_000)
+    expect(page.get_by_test_id("import-created")).to_have_text("1")
+    expect(page.get_by_test_id("import-failed")).to_have_text("1005")
+    expect(page.get_by_test_id("import-error-row")).to_have_count(1000)
+    expect(page.get_by_test_id("import-error-row").first).to_contain_text("3")  # the first bad row's line
+    expect(page.get_by_test_id("import-errors-truncated")).to_contain_text("first 1,000 of 1,005")

@@ -23,6 +23,7 @@ router = APIRouter()
 Who = Annotated[Principal, Depends(principal)]
 IMPORT_BATCH = 500
 MAX_IMPORT_ROWS = 100_000
+MAX_REPORTED_ERRORS = 1_000  # an import's errors listed, the first by line; `failed` counts them all
 CSV_COLUMNS = ("email", "firstName", "lastName", "companyName", "title")
 EXPORT_COLUMNS = (
     "id", "email", "firstName", "lastName", "companyName", "title", "status", "score", "filtered", "seniority",
@@ -229,6 +230,7 @@ async def import_leads(request: Request, who: Who) -> dict[str, Any]:
     await flush()
     totals["errors"].sort(key=lambda error: error["line"])
     totals["failed"] = len(totals["errors"])
+    del totals["errors"][MAX_REPORTED_ERRORS:]  # the count stays exact; the list is for reading
     return totals
 
 

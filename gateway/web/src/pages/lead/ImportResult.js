@@ -28,6 +28,10 @@ export function ImportResult({ name, result, error, onClose }) {
       </div>
       ${errors.length > 0 &&
       html`<h3 class="subheading">Rows not imported</h3>
+        ${result.failed > errors.length &&
+        html`<p class="muted small" data-testid="import-errors-truncated">
+          The first ${errors.length.toLocaleString()} of ${result.failed.toLocaleString()}, by line.
+        </p>`}
         <${DataTable}
           label="Import errors"
           columns=${ERROR_COLUMNS}
