@@ -60,6 +60,8 @@ def test_filters_narrow_the_list(client: httpx.Client, sourced: dict[str, Any]) 
     assert_problem(client.get("/v1/leads", params={"sort": "colour"}), 422)
     assert_problem(client.get("/v1/leads", params={"cursor": "garbage"}), 422)
     assert_problem(client.get("/v1/leads", params={"minScore": 101}), 422)
+    crossed = assert_problem(client.get("/v1/leads", params={"minScore": 80, "maxScore": 20}), 422)
+    assert [error["field"] for error in crossed["errors"]] == ["minScore"]
 
 
 @pytest.mark.parametrize(("made_by", "used_with"), [("-score", "lastName"), ("lastName", "-score"), ("", "-score")])

@@ -271,4 +271,4 @@ async def delete_lead(lead_id: str, request: Request, who: Who) -> Response:
 async def enrich_lead(lead_id: str, request: Request, who: Who, body: EnrichBody | None = None) -> dict[str, Any]:
     provider = body.provider if body else "sandbox"
     reply = await _leads(request).EnrichLead(leads_pb2.EnrichLeadRequest(lead_id=lead_id, provider=provider))
-    return {"jobId": reply.job_id}
+    return {"jobId": reply.job_id, "existing": reply.existing}

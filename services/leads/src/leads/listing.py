@@ -96,6 +96,8 @@ def _conditions(org_id: uuid.UUID, f: LeadFilter) -> list[Any]:
         if f.status not in STATUSES:
             raise InvalidArgument.on("status", f"unknown status {f.status!r}")
         where.append(Lead.status == f.status)
+    if f.min_score is not None and f.max_score is not None and f.min_score > f.max_score:
+        raise InvalidArgument.on("min_score", "must not be greater than max_score")
     if f.min_score is not None:
         where.append(Lead.score >= f.min_score)
     if f.max_score is not None:

@@ -87,7 +87,7 @@ async def create(
         raise AlreadyExists(f"a lead with email {new.email} already exists")
     lead = await get(session=session, org_id=org_id, lead_id=lead_id)
     await events.lead_created(session, lead)
-    job_id = await request_enrichment(
+    job_id, _ = await request_enrichment(
         session=session,
         org_id=org_id,
         lead_id=lead_id,
@@ -152,11 +152,28 @@ async def request_enrichment(
     provider: str,
     enrich_kind: jobs.JobKind,
     max_attempts: int,
-) -> uuid.UUID:
-    """Queue an enrichment job and its history entry together."""
-    lead = await get(session=session, org_id=org_id, lead_id=lead_id)
+) -> tuple[uuid.UUID, bool]:
+    """(job id, existing): queue an enrichment job and its history entry together.
+
+    An enrichment of the lead by the same provider still queued or running is returned instead of
+    queueing another: a double click must not call (and pay) the provider twice.
+    """
+    lead = await get(session=session, org_id=org_id, lead_id=lead_id, for_update=True)  # one request at a time
     if not lead.email and not (lead.company_domain and lead.last_name):
         raise FailedPrecondition("the lead needs an email, or a name and a company domain, to be enriched")
+    jobs_table = platform_tables.jobs
+    pending = await session.scalar(
+        select(EnrichmentRun.job_id)
+        .join(jobs_table, jobs_table.c.id == EnrichmentRun.job_id)
+        .where(
+            EnrichmentRun.lead_id == lead_id,
+            EnrichmentRun.provider == provider,
+            jobs_table.c.status.in_((jobs.QUEUED, jobs.RUNNING)),
+        )
+        .limit(1)
+    )
+    if pending is not None:
+        return pending, True
     run_id = uuid.uuid4()
     message = jobs_pb2.EnrichLeadJob(
         lead_id=str(lead_id), org_id=str(org_id), provider=provider, enrichment_run_id=str(run_id)
@@ -165,7 +182,7 @@ async def request_enrichment(
         session, platform_tables, enrich_kind, message, org_id=org_id, max_attempts=max_attempts
     )
     session.add(EnrichmentRun(id=run_id, org_id=org_id, lead_id=lead_id, job_id=job_id, provider=provider))
-    return job_id
+    return job_id, False
 
 
 async def set_processing(*, session: AsyncSession, org_id: uuid.UUID, lead_id: uuid.UUID) -> None:

@@ -115,7 +115,7 @@ class LeadsServicer(leads_pb2_grpc.LeadsServiceServicer):
             keys=KEY_FOR, kind="enrichment",
         )  # fmt: skip
         async with self.db.transaction() as session:
-            job_id = await service.request_enrichment(
+            job_id, existing = await service.request_enrichment(
                 session=session,
                 org_id=context.require_org(),
                 lead_id=parse_id(request.lead_id, "lead"),
@@ -123,7 +123,7 @@ class LeadsServicer(leads_pb2_grpc.LeadsServiceServicer):
                 enrich_kind=self.enrich_kind,
                 max_attempts=self.settings.job_max_attempts,
             )
-        return leads_pb2.EnrichLeadResponse(job_id=str(job_id))
+        return leads_pb2.EnrichLeadResponse(job_id=str(job_id), existing=existing)
 
     async def UpsertSourcedLeads(self, request, ctx):  # type: ignore[no-untyped-def]
         run_id = parse_id(request.search_run_id, "search run")
