@@ -88,3 +88,8 @@ def test_an_export_with_a_bad_filter_is_an_error_before_any_csv(client: httpx.Cl
     assert reply.headers["content-type"].startswith("application/problem+json")
     assert_problem(reply, 404)
     assert client.get("/v1/leads/export.csv", params={field: str(uuid.uuid4())}).status_code == 200
+
+
+def test_a_sign_in_the_gateway_database_refuses_is_a_422(base_url: str) -> None:
+    reply = httpx.post(f"{base_url}/v1/auth/login", json={"email": "demo@leadflood.local\x00", "password": "demo"})
+    assert assert_problem(reply, 422)["detail"].startswith("a value cannot be stored: ")

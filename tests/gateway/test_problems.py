@@ -6,6 +6,7 @@ import grpc
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy.exc import DBAPIError
 
 from gateway import problems
 from gateway.middleware import RequestContext
@@ -42,6 +43,26 @@ def test_domain_errors_become_problem_json(error: Exception, status: int) -> Non
 def test_an_unexpected_error_is_a_500_without_its_message() -> None:
     reply = app_raising(RuntimeError("secret internals")).post("/boom")
     assert reply.status_code == 500 and "secret" not in reply.text
+
+
+class _DriverError(Exception):
+    """Stands in for the driver's exception: only its SQLSTATE and message are read."""
+
+    def __init__(self, sqlstate: str, message: str) -> None:
+        super().__init__(message)
+        self.sqlstate = sqlstate
+
+
+@pytest.mark.parametrize(("sqlstate", "status"), [("22021", 422), ("22012", 500), ("42P01", 500)])
+def test_a_value_the_database_refuses_is_a_422_and_other_database_errors_stay_500(sqlstate: str, status: int) -> None:
+    error = DBAPIError("SELECT ...", {}, _DriverError(sqlstate, 'invalid byte sequence for encoding "UTF8": 0x00'))
+    reply = app_raising(error).post("/boom")
+    assert reply.status_code == status
+    if status == 422:
+        assert reply.json()["detail"] == 'a value cannot be stored: invalid byte sequence for encoding "UTF8": 0x00'
+        assert reply.headers["x-request-id"]
+    else:
+        assert "UTF8" not in reply.text
 
 
 def test_a_body_over_the_limit_is_413_before_the_route_runs() -> None:

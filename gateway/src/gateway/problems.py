@@ -12,9 +12,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from grpc_status import rpc_status
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 
 from leadflood_platform import context
+from leadflood_platform.db import refused_value
 from leadflood_platform.errors import DomainError, FieldViolation, field_violations
 
 log = logging.getLogger(__name__)
@@ -115,6 +117,15 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:
         return response(exc.status_code, str(exc.detail), request=request, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        """A value the gateway's own tables (users, sessions) refuse is the caller's error."""
+        refused = refused_value(exc)
+        if refused is None:
+            raise exc  # on to the 500 below
+        log.warning("value refused by the database")
+        return response(422, refused.message, request=request)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

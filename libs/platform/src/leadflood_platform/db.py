@@ -13,10 +13,26 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
+from leadflood_platform.errors import InvalidArgument, bounded
+
 log = logging.getLogger(__name__)
 
 # SQLSTATE of a transaction PostgreSQL aborted to break a deadlock: nothing of it was written.
 DEADLOCK_DETECTED = "40P01"
+
+# The data exceptions (SQLSTATE class 22) that mean a value the caller sent cannot be stored as
+# given, rather than a fault of ours (a division by zero, say, stays an internal error).
+BAD_VALUE_SQLSTATES = frozenset(
+    {
+        "22001",  # string data right truncation: too long
+        "22003",  # numeric value out of range
+        "22007",  # invalid datetime format
+        "22008",  # datetime field overflow
+        "22021",  # character not in repertoire: a NUL in text
+        "22P02",  # invalid text representation
+        "22P05",  # untranslatable character
+    }
+)
 
 # A pooled connection is pinged before use only after sitting idle this long. SQLAlchemy's
 # pool_pre_ping pings on every checkout, and asyncpg's ping is three round trips (BEGIN, an empty
@@ -41,6 +57,17 @@ def declarative_base(schema: str) -> type[DeclarativeBase]:
         metadata = MetaData(schema=schema, naming_convention=NAMING)
 
     return Base
+
+
+def refused_value(error: BaseException) -> InvalidArgument | None:
+    """PostgreSQL refusing a caller's value, as the caller's error, for whatever validation missed it.
+
+    None for any other error. The unit of work's transaction rolled back with it: nothing was written.
+    """
+    if getattr(getattr(error, "orig", error), "sqlstate", None) not in BAD_VALUE_SQLSTATES:
+        return None
+    reason = (str(getattr(error, "orig", error)).splitlines() or ["invalid value"])[0]
+    return InvalidArgument(f"a value cannot be stored: {bounded(reason, 200)}")
 
 
 def asyncpg_url(url: str) -> str:

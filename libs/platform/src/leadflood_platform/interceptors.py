@@ -9,35 +9,10 @@ from typing import Any
 import grpc
 
 from leadflood_platform import context
-from leadflood_platform.errors import DomainError, InvalidArgument, bounded, to_rpc_status
+from leadflood_platform.db import refused_value
+from leadflood_platform.errors import DomainError, to_rpc_status
 
 log = logging.getLogger(__name__)
-
-
-# The data exceptions (SQLSTATE class 22) that mean a value the caller sent cannot be stored as
-# given, rather than a fault of ours (a division by zero, say, stays INTERNAL).
-BAD_VALUE_SQLSTATES = frozenset(
-    {
-        "22001",  # string data right truncation: too long
-        "22003",  # numeric value out of range
-        "22007",  # invalid datetime format
-        "22008",  # datetime field overflow
-        "22021",  # character not in repertoire: a NUL in text
-        "22P02",  # invalid text representation
-        "22P05",  # untranslatable character
-    }
-)
-
-
-def _bad_value(error: Exception) -> InvalidArgument | None:
-    """PostgreSQL refusing a caller's value as the caller's error, for whatever validation missed it.
-
-    The unit of work's transaction rolled back with the error: nothing was written.
-    """
-    if getattr(getattr(error, "orig", error), "sqlstate", None) not in BAD_VALUE_SQLSTATES:
-        return None
-    reason = (str(getattr(error, "orig", error)).splitlines() or ["invalid value"])[0]
-    return InvalidArgument(f"a value cannot be stored: {bounded(reason, 200)}")
 
 
 class ContextAndErrors(grpc.aio.ServerInterceptor):
@@ -64,7 +39,7 @@ class ContextAndErrors(grpc.aio.ServerInterceptor):
                 except DomainError as error:
                     await ctx.abort_with_status(to_rpc_status(error))
                 except Exception as error:
-                    if (refused := _bad_value(error)) is not None:
+                    if (refused := refused_value(error)) is not None:
                         log.warning("value refused by the database", extra={"method": details.method})
                         await ctx.abort_with_status(to_rpc_status(refused))
                     log.exception("unhandled error", extra={"method": details.method})
