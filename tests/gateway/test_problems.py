@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import json
+import logging
+
 import grpc
 import pytest
 from fastapi import FastAPI
@@ -11,6 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from gateway import problems
 from gateway.middleware import RequestContext
 from leadflood_platform.errors import InvalidArgument, NotFound, Unavailable
+from leadflood_platform.logs import JsonFormatter
 
 
 def app_raising(error: Exception) -> TestClient:
@@ -41,8 +46,19 @@ def test_domain_errors_become_problem_json(error: Exception, status: int) -> Non
 
 
 def test_an_unexpected_error_is_a_500_without_its_message() -> None:
-    reply = app_raising(RuntimeError("secret internals")).post("/boom")
+    lines = io.StringIO()
+    handler = logging.StreamHandler(lines)
+    handler.setFormatter(JsonFormatter("gateway"))  # formats as it emits, with the context of that moment
+    logging.getLogger(problems.__name__).addHandler(handler)
+    try:
+        reply = app_raising(RuntimeError("secret internals")).post("/boom")
+    finally:
+        logging.getLogger(problems.__name__).removeHandler(handler)
     assert reply.status_code == 500 and "secret" not in reply.text
+    request_id = reply.json()["requestId"]
+    assert request_id and reply.headers["x-request-id"] == request_id  # quotable, and the log line carries it
+    [logged] = [entry for entry in map(json.loads, lines.getvalue().splitlines()) if entry["msg"] == "unhandled error"]
+    assert logged["request_id"] == request_id
 
 
 class _DriverError(Exception):

@@ -34,6 +34,8 @@ class RequestContext:
         headers = dict(scope["headers"])
         incoming = headers.get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
+        # Also kept on the request: a 500 is answered outside this middleware, after the context ends.
+        scope.setdefault("state", {})["request_id"] = request_id
         started, status = time.perf_counter(), 500
         declared = headers.get(b"content-length")
         received = 0

@@ -75,10 +75,14 @@ def response(
         "status": status,
         "detail": detail,
         "instance": request.url.path,
-        "requestId": context.request_id.get(),
+        "requestId": context.request_id.get() or getattr(request.state, "request_id", None),
     }
     if errors:
         body["errors"] = [{"field": camel(e.field), "message": e.message} for e in errors]
+    if status >= 500 and body["requestId"]:
+        # A 500 is answered outside the middleware that stamps every response with its id: stamped
+        # here, so whoever reports the failure can quote the id the logs carry.
+        headers = {**(headers or {}), "x-request-id": body["requestId"]}
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
@@ -129,5 +133,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error")
-        return response(500, "internal error", request=request)
+        # Outside the request's context by now: bound again so the log line carries the id the reply shows.
+        with context.bound(request_id=getattr(request.state, "request_id", None)):
+            log.exception("unhandled error")
+            return response(500, "internal error", request=request)
