@@ -179,3 +179,13 @@ def test_import_a_csv_and_read_its_errors_by_line(page: Page) -> None:
     expect(page.get_by_test_id("import-error-row")).to_have_count(1000)
     expect(page.get_by_test_id("import-error-row").first).to_contain_text("3")  # the first bad row's line
     expect(page.get_by_test_id("import-errors-truncated")).to_contain_text("first 1,000 of 1,005")
+
+
+def test_enriching_with_a_provider_that_has_no_key_says_which_setting(page: Page, client: httpx.Client) -> None:
+    body = {"email": unique_email("no-key"), "firstName": "Kay", "lastName": "Less"}
+    lead_id = client.post("/v1/leads", json=body).json()["leadId"]
+    sign_in(page)
+    page.goto(f"/#/leads/{lead_id}")
+    page.get_by_test_id("lead-enrich-provider").select_option("hunter")
+    page.get_by_test_id("lead-enrich").click()
+    expect(page.get_by_test_id("lead-enrich-error")).to_contain_text("HUNTER_API_KEY")  # the stack leaves it unset
