@@ -22,7 +22,7 @@ class Probe(jobs_pb2_grpc.JobsServiceServicer):
     """Answers with what it saw, or fails the way the request's job id asks."""
 
     def __init__(self, db: Database) -> None:
-        self.db = db
+        self.db, self.calls = db, 0
 
     async def GetJob(self, request, ctx):  # type: ignore[no-untyped-def]
         if request.job_id == "invalid":
@@ -30,6 +30,10 @@ class Probe(jobs_pb2_grpc.JobsServiceServicer):
         if request.job_id.startswith("sql:"):  # a statement PostgreSQL refuses, as a service's would be
             async with self.db.transaction() as session:
                 await session.execute(text(request.job_id.removeprefix("sql:")), {"value": "a\x00b"})
+        self.calls += 1
+        if request.job_id == "lost":  # PostgreSQL ends this connection mid-call, as a restart would
+            async with self.db.transaction() as session:
+                await session.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
         if request.job_id == "huge":
             raise NotFound("job " + "a" * 20_000 + " not found")
         if request.job_id == "crash":
@@ -41,18 +45,23 @@ class Probe(jobs_pb2_grpc.JobsServiceServicer):
 
 
 @pytest.fixture
-async def stub(stack: Stack) -> AsyncIterator[jobs_pb2_grpc.JobsServiceStub]:
+async def probe(stack: Stack) -> AsyncIterator[Probe]:
     assert stack.postgres is not None
     db = Database(stack.postgres.admin_dsn(), pool_size=1)
+    yield Probe(db)
+    await db.close()
+
+
+@pytest.fixture
+async def stub(probe: Probe) -> AsyncIterator[jobs_pb2_grpc.JobsServiceStub]:
     server = grpc.aio.server(interceptors=[ContextAndErrors()])
-    jobs_pb2_grpc.add_JobsServiceServicer_to_server(Probe(db), server)
+    jobs_pb2_grpc.add_JobsServiceServicer_to_server(probe, server)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     channel = grpc_client.channel(f"127.0.0.1:{port}", timeout_s=0.5)
     yield jobs_pb2_grpc.JobsServiceStub(channel)
     await channel.close()
     await server.stop(None)
-    await db.close()
 
 
 async def test_context_travels_as_metadata(stub: jobs_pb2_grpc.JobsServiceStub) -> None:
@@ -107,3 +116,12 @@ async def test_a_database_fault_of_ours_stays_internal(stub: jobs_pb2_grpc.JobsS
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await stub.GetJob(jobs_pb2.GetJobRequest(job_id="sql:SELECT 1 / 0"))
     assert caught.value.code() == grpc.StatusCode.INTERNAL
+
+
+async def test_a_lost_database_connection_is_unavailable_and_the_client_retries(
+    stub: jobs_pb2_grpc.JobsServiceStub, probe: Probe
+) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.GetJob(jobs_pb2.GetJobRequest(job_id="lost"), timeout=10)
+    assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert probe.calls == 4  # the channel's retry policy tried again, each time on a fresh connection

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
+from sqlalchemy.exc import DBAPIError
 
 from leadflood_platform import context
 from leadflood_platform.db import refused_value
@@ -39,6 +40,11 @@ class ContextAndErrors(grpc.aio.ServerInterceptor):
                 except DomainError as error:
                     await ctx.abort_with_status(to_rpc_status(error))
                 except Exception as error:
+                    if isinstance(error, DBAPIError) and error.connection_invalidated:
+                        # PostgreSQL went away mid-call (a restart): the transaction did not commit
+                        # and the pool has dropped the connection, so the caller's retry can succeed.
+                        log.warning("database connection lost", extra={"method": details.method})
+                        await ctx.abort(grpc.StatusCode.UNAVAILABLE, "the database connection was lost; try again")
                     if (refused := refused_value(error)) is not None:
                         log.warning("value refused by the database", extra={"method": details.method})
                         await ctx.abort_with_status(to_rpc_status(refused))
