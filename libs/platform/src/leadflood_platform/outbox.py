@@ -61,9 +61,13 @@ class OutboxRelay:
 
     async def run(self, stop: asyncio.Event, *, poll_interval_s: float = 1.0) -> None:
         """Publish on every NOTIFY, and poll as a fallback for notifications missed while away."""
-        listener = await self._listen()
+        listener: asyncpg.Connection | None = None
         try:
             while not stop.is_set():
+                if listener is None or listener.is_closed():
+                    # First, or PostgreSQL restarted: without LISTEN again, every message would wait
+                    # for the next poll from now on.
+                    listener = await self._listen()
                 self._wake.clear()
                 try:
                     sent = await self.publish_pending()
@@ -78,10 +82,18 @@ class OutboxRelay:
                 for waiter in waiters:
                     waiter.cancel()
         finally:
-            await listener.close()
+            if listener is not None:
+                await listener.close()
 
-    async def _listen(self) -> asyncpg.Connection:
+    async def _listen(self) -> asyncpg.Connection | None:
+        """A connection LISTENing for the outbox's NOTIFY; None while PostgreSQL cannot be reached."""
         url = make_url(self.db.engine.url).set(drivername="postgresql")
-        conn = await asyncpg.connect(url.render_as_string(hide_password=False), timeout=10)
-        await conn.add_listener(self.tables.outbox_channel, lambda *_: self._wake.set())
+        try:
+            conn = await asyncpg.connect(url.render_as_string(hide_password=False), timeout=10)
+            await conn.add_listener(self.tables.outbox_channel, lambda *_: self._wake.set())
+        except (OSError, TimeoutError, asyncpg.PostgresError) as error:
+            log.warning("outbox: cannot LISTEN yet; polling meanwhile", extra={"error": str(error)})
+            return None
+        # Losing it wakes the loop, which listens again at once rather than after a poll interval.
+        conn.add_termination_listener(lambda _: self._wake.set())
         return conn
