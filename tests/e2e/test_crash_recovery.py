@@ -97,21 +97,19 @@ def test_poison_message_is_terminated_and_recorded_once(stack: Stack) -> None:
 
 
 def test_postgresql_restarting_between_requests_costs_a_user_nothing(stack: Stack, client: httpx.Client) -> None:
-    """Every service's pooled connections die with the restart; those used within the last second are
-    not pinged, so their next statement fails, the call is UNAVAILABLE and the gateway's retry succeeds."""
+    """Every service's pooled connections die with the restart. Which path saves each call depends on timing
+    (a connection idle over a second is pinged and replaced; one used more recently fails its statement, the
+    call is UNAVAILABLE and the caller retries), so this asserts what the user sees; the UNAVAILABLE path
+    itself is pinned by test_grpc_plumbing's lost-connection test, which terminates a backend mid-call."""
     assert stack.postgres is not None
     lead = client.post("/v1/leads", json={"email": unique_email("pg-restart"), "firstName": "Pat", "lastName": "G"})
     assert lead.status_code == 201, lead.text
     lead_id = lead.json()["leadId"]
-    log = stack.supervisor.log_dir / "leads.log"  # type: ignore[operator]
-    lost_before = log.read_text().count("database connection lost")
     stack.postgres.stop()
     stack.postgres.start()
     for _ in range(5):  # reads and writes straight after, on connections pooled before the restart
         assert client.get(f"/v1/leads/{lead_id}").status_code == 200
         assert client.get("/v1/leads", params={"limit": 5}).status_code == 200
-    # The path under test was taken: a call met a dead pooled connection and was answered UNAVAILABLE.
-    assert log.read_text().count("database connection lost") > lost_before
     edited = client.patch(f"/v1/leads/{lead_id}", json={"title": "Survivor"})
     assert edited.status_code == 200, edited.text
     enriched = client.post(f"/v1/leads/{lead_id}/enrich", json={})
