@@ -111,9 +111,11 @@ _ADD_DIAGNOSTICS = (
 
 # How many fetched pages may wait for the leads service, and how many it may be applying at once:
 # the provider, the leads service's parsing and scoring, and PostgreSQL then work at the same time.
-# The leads service may apply pages of one run at once: its upsert keeps the counts exact.
+# The leads service may apply pages of one run at once: its upsert keeps the counts exact. Three in
+# flight rather than two: faster in each of three interleaved make bench pairs, about 5% more leads/s
+# against the same run's raw insert rate (four was no faster than two, in an earlier round).
 FETCH_AHEAD = 2
-DELIVER_AHEAD = 2
+DELIVER_AHEAD = 3
 
 
 class SearchRunner:
