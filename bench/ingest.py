@@ -2,7 +2,8 @@
 
 The path: the icp worker pages through the sandbox provider 1,000 people at a time, stores each page,
 hands it to the leads service (gRPC UpsertSourcedLeads: score, de-duplicate, one upsert per page, one
-outbox event per kind), then marks it delivered. The stack runs with SANDBOX_SEARCH_DUPLICATE_RATE=0.2.
+outbox event per kind naming its leads), then marks it delivered. The stack runs with
+SANDBOX_SEARCH_DUPLICATE_RATE=0.2.
 """
 
 from __future__ import annotations

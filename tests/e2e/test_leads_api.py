@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import time
@@ -11,7 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.helpers import assert_problem, unique_email, wait_for_lead
+from devstack.stack import Stack
+from leadflood.leads.v1 import events_pb2
+from tests.e2e.helpers import assert_problem, count_in_stream, unique_email, wait_for_lead
 from tests.e2e.test_icps import icp_body
 from tests.e2e.test_search_runs import all_leads, wait_run
 
@@ -198,3 +201,33 @@ def test_deleting_a_lead_before_its_enrichment_stops_the_job_with_the_reason(cli
     assert all(job["attempts"] <= 1 for job in ended), ended  # never tried again, let alone three times
     stopped = [job for job in ended if job["status"] == "failed"]
     assert stopped and all(job["error"] == "stopped: the lead was deleted" for job in stopped), ended
+
+
+def _named(stack: Stack, subject: str, lead_ids: set[str]) -> list[tuple[str, str, str]]:
+    """(lead id, email, search run) of every mention of these leads in the subject's events."""
+    message = events_pb2.LeadCreated if subject == "leads.lead.created" else events_pb2.LeadUpdated
+    named: list[tuple[str, str, str]] = []
+
+    def collect(data: bytes) -> int:
+        event = message.FromString(data)
+        named.extend((ref.id, ref.email, event.search_run_id) for ref in event.leads if ref.id in lead_ids)
+        return 0
+
+    asyncio.run(count_in_stream(stack.env["leads"]["NATS_URL"], subject, collect))
+    return named
+
+
+def test_a_lead_made_edited_and_imported_by_hand_is_named_in_events(stack: Stack, client: httpx.Client) -> None:
+    email = unique_email("events")
+    lead_id = client.post("/v1/leads", json={"email": email, "firstName": "Eve", "lastName": "Nt"}).json()["leadId"]
+    wait_for_lead(client, lead_id)  # its enrichment is an update too
+    assert client.patch(f"/v1/leads/{lead_id}", json={"title": "CTO"}).status_code == 200
+    imported = f"imported-{email}"
+    assert _import(client, f"email,firstName,lastName\n{imported},Imp,Orted\n{email},Eve,Renamed\n")["created"] == 1
+    imported_id = next(lead["id"] for lead in all_leads(client, q=imported.split("@")[0]) if lead["email"] == imported)
+    time.sleep(1)  # the outbox relay publishes right after each commit
+
+    created = _named(stack, "leads.lead.created", {lead_id, imported_id})
+    assert sorted(created) == sorted([(lead_id, email, ""), (imported_id, imported, "")])
+    # Enriched, edited, then merged by the import: three changes, three events naming it.
+    assert _named(stack, "leads.lead.updated", {lead_id}) == [(lead_id, email, "")] * 3

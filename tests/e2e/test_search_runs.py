@@ -164,18 +164,41 @@ def test_apollo_search_runs_the_real_adapter_against_apollos_api(client: httpx.C
     assert lead["source"] == "apollo" and lead["email"].endswith(".io") and lead["companyDomain"]
 
 
-def test_created_leads_are_announced_on_jetstream(stack: Stack, client: httpx.Client, icp: dict[str, Any]) -> None:
+def announced(stack: Stack, subject: str, run_id: str) -> dict[str, str]:
+    """Lead id -> email of every lead the subject's events name for this search run (each named once)."""
+    message = events_pb2.LeadCreated if subject == "leads.lead.created" else events_pb2.LeadUpdated
+    named: dict[str, str] = {}
+
+    def collect(data: bytes) -> int:
+        event = message.FromString(data)
+        if event.search_run_id != run_id:
+            return 0
+        named.update((ref.id, ref.email) for ref in event.leads)
+        return len(event.leads)
+
+    total = asyncio.run(count_in_stream(stack.env["leads"]["NATS_URL"], subject, collect))
+    assert total == len(named), "a lead was named twice"
+    return named
+
+
+def test_search_run_pages_announce_the_leads_they_created_and_merged(
+    stack: Stack, client: httpx.Client, icp: dict[str, Any]
+) -> None:
     started = client.post(f"/v1/icps/{icp['id']}/search", json={"source": "sandbox", "limit": 1500}).json()
     run = wait_run(client, icp["id"], started["runId"])
     time.sleep(1)  # the outbox relay publishes right after each commit
-    created = asyncio.run(
-        count_in_stream(
-            stack.env["leads"]["NATS_URL"],
-            "leads.lead.created",
-            lambda data: sum(lead.search_run_id == run["id"] for lead in events_pb2.LeadCreated.FromString(data).leads),
-        )
-    )
-    assert created == run["diagnostics"]["created"]
+    sourced = {lead["id"]: lead["email"] or "" for lead in all_leads(client, searchRunId=run["id"], filtered="all")}
+    created = announced(stack, "leads.lead.created", run["id"])
+    updated = announced(stack, "leads.lead.updated", run["id"])  # people another ICP's run had sourced
+    assert len(created) == run["diagnostics"]["created"] and len(updated) == run["diagnostics"]["updated"]
+    assert created | updated == sourced  # every lead the run touched, by id and email, and no other
+
+    forced = client.post(f"/v1/icps/{icp['id']}/search", json={"source": "sandbox", "limit": 1500, "force": True})
+    rerun = wait_run(client, icp["id"], forced.json()["runId"])
+    time.sleep(1)
+    assert announced(stack, "leads.lead.created", rerun["id"]) == {}
+    merged = announced(stack, "leads.lead.updated", rerun["id"])
+    assert merged == sourced and len(merged) == rerun["diagnostics"]["updated"]
 
 
 def test_provider_validation_error_fails_the_run_with_its_message(client: httpx.Client, fake_apollo: Any) -> None:

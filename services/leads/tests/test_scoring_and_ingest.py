@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 import pytest
 
 from leadflood.icp.v1 import icp_pb2
-from leadflood.leads.v1 import leads_pb2
-from leads.convert import fill_from_row
-from leads.ingest import Row, normalise_email
-from leads.models import MERGED_FIELDS
+from leads.ingest import normalise_email
 from leads.scoring import Scorer, Verdict, explanation_id, scorer_for
 
 WEIGHTS = icp_pb2.ScoringWeights(title=30, seniority=20, industry=15, company_size=15, location=10, keyword=10)
@@ -87,13 +83,3 @@ def test_scorers_are_kept_per_rule_set_so_a_runs_pages_share_memos() -> None:
 )  # fmt: skip
 def test_sourced_emails_are_normalised_or_dropped(raw: str | None, normalised: str | None) -> None:
     assert normalise_email(raw) == normalised
-
-
-def test_an_event_lead_carries_every_field_a_sourced_row_has() -> None:
-    row = Row(**{name: f"{name}-value" for name in MERGED_FIELDS}, email="a@b.io", company_size=12, score=70)
-    lead = leads_pb2.Lead()
-    lead_id = uuid.uuid4()
-    fill_from_row(lead, row, lead_id, source="sandbox", icp_id="icp", run_id="run")
-    assert all(getattr(lead, name) == f"{name}-value" for name in MERGED_FIELDS)
-    assert (lead.id, lead.email, lead.company_size, lead.score) == (str(lead_id), "a@b.io", 12, 70)
-    assert (lead.source, lead.icp_id, lead.search_run_id) == ("sandbox", "icp", "run")

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
 from leadflood.leads.v1 import leads_pb2
 from leadflood_platform.convert import struct, timestamp
-from leads.ingest import Row
 from leads.models import MERGED_FIELDS, EnrichmentRun, Lead
 
 STATUS = {
@@ -40,20 +38,6 @@ def lead_to_proto(lead: Lead, *, explanation: Sequence[dict[str, Any]] = ()) -> 
         updated_at=timestamp(lead.updated_at),
         **{name: getattr(lead, name) for name in MERGED_FIELDS},
     )
-
-
-def fill_from_row(lead: leads_pb2.Lead, row: Row, lead_id: uuid.UUID, *, source: str, icp_id: str, run_id: str) -> None:
-    """An upserted row as an event's lead, without reading it back from the database."""
-    lead.id, lead.email, lead.source, lead.icp_id, lead.search_run_id = (
-        str(lead_id), row.email or "", source, icp_id, run_id
-    )  # fmt: skip
-    lead.score, lead.filtered, lead.company_size = row.score, row.filtered, row.company_size or 0
-    lead.first_name, lead.last_name, lead.company_name, lead.title = (
-        row.first_name, row.last_name, row.company_name, row.title
-    )  # fmt: skip
-    lead.seniority, lead.industry, lead.company_domain, lead.location, lead.linkedin_url = (
-        row.seniority, row.industry, row.company_domain, row.location, row.linkedin_url
-    )  # fmt: skip
 
 
 def enrichment_run_to_proto(run: EnrichmentRun) -> leads_pb2.EnrichmentRun:

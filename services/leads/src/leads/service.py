@@ -250,5 +250,5 @@ async def import_rows(
     applied = await ingest.upsert(session, list(accepted.values()), org_id=org_id, source="import")
     created = [row for key, row in accepted.items() if key in applied.created]
     updated = [row for key, row in accepted.items() if key not in applied.created]
-    await events.publish_rows(session, org_id, applied, created=created, updated=updated, source="import")
+    await events.publish_rows(session, org_id, applied, created=created, updated=updated)
     return len(created), len(updated) + repeats, errors

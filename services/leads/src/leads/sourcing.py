@@ -112,7 +112,6 @@ async def apply_batch(
         updated=updated,
         icp_id=request.icp_id,
         run_id=request.search_run_id,
-        source=request.source,
     )
     await session.execute(
         SourceBatch.__table__.update()
