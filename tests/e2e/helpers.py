@@ -1,7 +1,8 @@
-"""What the end-to-end tests share: waiting on a lead, reading problem bodies."""
+"""What the end-to-end tests share: waiting on a lead, reading problem bodies and the event stream."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Callable
@@ -9,6 +10,8 @@ from typing import Any
 
 import httpx
 import nats
+
+from leadflood.leads.v1 import events_pb2
 
 TERMINAL = {"enriched", "failed"}
 
@@ -51,3 +54,17 @@ async def count_in_stream(nats_url: str, subject: str, count: Callable[[bytes], 
             total += count(msg.data)
     finally:
         await nc.close()
+
+
+def leads_named(nats_url: str, subject: str) -> list[tuple[str, str, str]]:
+    """(lead id, email, search run id) for every lead every event of a leads.lead.* subject names."""
+    message = events_pb2.LeadCreated if subject == "leads.lead.created" else events_pb2.LeadUpdated
+    named: list[tuple[str, str, str]] = []
+
+    def collect(data: bytes) -> int:
+        event = message.FromString(data)
+        named.extend((ref.id, ref.email, event.search_run_id) for ref in event.leads)
+        return len(event.leads)
+
+    asyncio.run(count_in_stream(nats_url, subject, collect))
+    return named

@@ -11,8 +11,7 @@ import httpx
 import nats
 
 from devstack.stack import Stack
-from leadflood.leads.v1 import events_pb2
-from tests.e2e.helpers import count_in_stream, unique_email, wait_for_lead
+from tests.e2e.helpers import leads_named, unique_email, wait_for_lead
 
 
 def _wait_job(client: httpx.Client, job_id: str, status: str, timeout_s: float = 10) -> dict:
@@ -55,13 +54,8 @@ def test_worker_killed_before_ack_enriches_exactly_once(stack: Stack, client: ht
     rows = asyncio.run(_job_rows(stack.env["leads"]["DATABASE_URL"], created["leadId"]))
     assert [(r["status"], r["attempts"]) for r in rows] == [("completed", 2)]
     time.sleep(1.5)  # let the outbox relay publish anything it still holds
-    updated = asyncio.run(
-        count_in_stream(
-            stack.env["leads"]["NATS_URL"],
-            "leads.lead.updated",
-            lambda data: sum(lead.id == created["leadId"] for lead in events_pb2.LeadUpdated.FromString(data).leads),
-        )
-    )
+    named = leads_named(stack.env["leads"]["NATS_URL"], "leads.lead.updated")
+    updated = sum(lead_id == created["leadId"] for lead_id, _, _ in named)
     assert updated == 1
 
 

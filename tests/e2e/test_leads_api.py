@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import time
@@ -13,8 +12,7 @@ import httpx
 import pytest
 
 from devstack.stack import Stack
-from leadflood.leads.v1 import events_pb2
-from tests.e2e.helpers import assert_problem, count_in_stream, unique_email, wait_for_lead
+from tests.e2e.helpers import assert_problem, leads_named, unique_email, wait_for_lead
 from tests.e2e.test_icps import icp_body
 from tests.e2e.test_search_runs import all_leads, wait_run
 
@@ -205,16 +203,7 @@ def test_deleting_a_lead_before_its_enrichment_stops_the_job_with_the_reason(cli
 
 def _named(stack: Stack, subject: str, lead_ids: set[str]) -> list[tuple[str, str, str]]:
     """(lead id, email, search run) of every mention of these leads in the subject's events."""
-    message = events_pb2.LeadCreated if subject == "leads.lead.created" else events_pb2.LeadUpdated
-    named: list[tuple[str, str, str]] = []
-
-    def collect(data: bytes) -> int:
-        event = message.FromString(data)
-        named.extend((ref.id, ref.email, event.search_run_id) for ref in event.leads if ref.id in lead_ids)
-        return 0
-
-    asyncio.run(count_in_stream(stack.env["leads"]["NATS_URL"], subject, collect))
-    return named
+    return [named for named in leads_named(stack.env["leads"]["NATS_URL"], subject) if named[0] in lead_ids]
 
 
 def test_a_lead_made_edited_and_imported_by_hand_is_named_in_events(stack: Stack, client: httpx.Client) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -10,8 +9,7 @@ import httpx
 import pytest
 
 from devstack.stack import Stack
-from leadflood.leads.v1 import events_pb2
-from tests.e2e.helpers import assert_problem, count_in_stream
+from tests.e2e.helpers import assert_problem, leads_named
 from tests.e2e.test_icps import icp_body
 from tests.fakes.apollo import rate_limited, unprocessable
 from tests.fakes.server import server_error
@@ -166,19 +164,13 @@ def test_apollo_search_runs_the_real_adapter_against_apollos_api(client: httpx.C
 
 def announced(stack: Stack, subject: str, run_id: str) -> dict[str, str]:
     """Lead id -> email of every lead the subject's events name for this search run (each named once)."""
-    message = events_pb2.LeadCreated if subject == "leads.lead.created" else events_pb2.LeadUpdated
-    named: dict[str, str] = {}
-
-    def collect(data: bytes) -> int:
-        event = message.FromString(data)
-        if event.search_run_id != run_id:
-            return 0
-        named.update((ref.id, ref.email) for ref in event.leads)
-        return len(event.leads)
-
-    total = asyncio.run(count_in_stream(stack.env["leads"]["NATS_URL"], subject, collect))
-    assert total == len(named), "a lead was named twice"
-    return named
+    named = [
+        (lead_id, email)
+        for lead_id, email, run in leads_named(stack.env["leads"]["NATS_URL"], subject)
+        if run == run_id
+    ]
+    assert len(named) == len(dict(named)), "a lead was named twice"
+    return dict(named)
 
 
 def test_search_run_pages_announce_the_leads_they_created_and_merged(
