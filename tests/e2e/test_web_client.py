@@ -127,6 +127,18 @@ def test_create_an_icp_run_a_search_and_read_the_scored_leads(page: Page) -> Non
     page.get_by_test_id("search-run").click()
     expect(page.get_by_test_id("search-reused")).to_be_visible()
 
+    # Forced, it runs again over the same people: no lead made twice, every one merged.
+    shown_run = page.locator('section[aria-label="Search run"] h2 .mono')
+    first_run = shown_run.inner_text()
+    page.get_by_test_id("search-force").check()
+    page.get_by_test_id("search-run").click()
+    expect(page.get_by_test_id("search-run-row")).to_have_count(2)
+    expect(shown_run).not_to_have_text(first_run)  # the tiles below are the new run's
+    expect(page.get_by_test_id("diag-fetched")).to_have_text("2000", timeout=30_000)
+    expect(page.get_by_test_id("search-status")).to_have_text("completed", timeout=30_000)
+    assert page.get_by_test_id("diag-created").inner_text() == "0"
+    assert int(page.get_by_test_id("diag-updated").inner_text()) == counters["created"] + counters["updated"]
+
     page.get_by_test_id("search-view-leads").first.click()
     expect(page.get_by_test_id("lead-row").first).to_be_visible()
     shown = page.get_by_test_id("lead-row").count()
