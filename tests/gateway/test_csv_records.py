@@ -56,9 +56,35 @@ async def test_a_quote_left_open_past_the_limit_is_skipped_and_reading_goes_on(
     assert found[-1] == Record(8, ["b@x.io", "fine"])
 
 
-async def test_a_stray_quote_in_an_unquoted_field_is_an_error_not_a_crash() -> None:
-    found = await _read('email,name\na@x.io,O"Brien\nb@x.io,B"\n')
-    assert found[1].line == 2 and "cannot be read as CSV" in found[1].error
+async def test_a_quote_inside_an_unquoted_field_is_a_character_and_swallows_no_lines() -> None:
+    # Before, the odd quote on line 2 held the record open until the next odd quote, and lines 2-4 came
+    # back as one unreadable record: two leads lost behind one error.
+    found = await _read('email,name\na@x.io,O"Brien\nc@x.io,Cy\nb@x.io,5" display\nd@x.io,"Quoted, ""too"""\n')
+    assert found[1:] == [
+        Record(2, ["a@x.io", 'O"Brien']),
+        Record(3, ["c@x.io", "Cy"]),
+        Record(4, ["b@x.io", '5" display']),
+        Record(5, ["d@x.io", 'Quoted, "too"']),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("line", "quoted_before", "quoted_after"),
+    [
+        ('a,"open', False, True),
+        ('a,"closed",b', False, False),
+        ('a,"doubled "" inside', False, True),
+        ('a,"ends with a doubled quote""', False, True),
+        ('a,b"c', False, False),
+        ('a, "after a space"', False, False),  # the csv module reads that quote as a character too
+        ('still inside" ,b', True, False),
+        ('still "" inside', True, True),
+        ('"a"x"b', False, False),
+        ("no quotes at all", True, True),
+    ],
+)
+def test_which_quotes_open_a_field(line: str, quoted_before: bool, quoted_after: bool) -> None:
+    assert csv_records.ends_quoted(line, ",", quoted_before) is quoted_after
 
 
 def test_header_names_are_matched_as_people_write_them() -> None:

@@ -1,9 +1,11 @@
 """A CSV upload read as it streams in: records with their line numbers, quoted newlines included.
 
-The csv module parses; this module only cuts the byte stream into whole records, which needs one
-fact of RFC 4180: a quote inside a quoted field is doubled, so a record is complete exactly when it
-holds an even number of quote characters. A record that never closes its quote (past
-MAX_RECORD_CHARS) is reported on its first line and skipped, and reading starts again after it.
+The csv module parses; this module only cuts the byte stream into whole records: a line ends its
+record unless a quoted field is still open at its end. A quote opens a field only at the field's
+start, and inside one a doubled quote is a quote (RFC 4180); a quote anywhere else is a character,
+as the csv module and spreadsheets read it (`5" display`, `O"Brien`), so it cannot swallow the lines
+after it. A record that never closes its quote (past MAX_RECORD_CHARS) is reported on its first line
+and skipped, and reading starts again after it.
 """
 
 from __future__ import annotations
@@ -42,31 +44,46 @@ def delimiter_of(header: str) -> str:
     return max(DELIMITERS, key=header.count) if any(d in header for d in DELIMITERS) else ","
 
 
+def ends_quoted(line: str, delimiter: str, quoted: bool) -> bool:
+    """Whether a quoted field is open at the end of `line`, given whether one was open at its start."""
+    at = 0
+    while (at := line.find('"', at)) >= 0:
+        if quoted:
+            if line.startswith('""', at):  # a doubled quote: one quote character, the field goes on
+                at += 2
+                continue
+            quoted = False
+        elif at == 0 or line[at - 1] == delimiter:  # at a field's start (a line outside quotes starts a record)
+            quoted = True
+        at += 1  # a quote inside an unquoted field is just a character
+    return quoted
+
+
 async def records(chunks: AsyncIterable[bytes]) -> AsyncIterator[Record]:
     """Every record, the header first, with the line it starts on; blank lines are skipped."""
     delimiter: str | None = None
     parts: list[str] = []
-    start = quotes = 0
-    number = 0
+    start = number = 0
+    quoted = False
     async for line in _lines(chunks):
         number += 1
         if not parts:
             if not line.strip():
                 continue
             start = number
+        delimiter = delimiter or delimiter_of(line)  # the header's first line
         parts.append(line)
-        quotes += line.count('"')
-        if quotes % 2:  # inside a quoted field: the record goes on to the next line
+        quoted = ends_quoted(line, delimiter, quoted)
+        if quoted:  # the record goes on to the next line
             if sum(map(len, parts)) > MAX_RECORD_CHARS:
                 yield Record(start, [], f"a quoted field opened on line {start} is not closed")
-                parts, quotes = [], 0
+                parts, quoted = [], False
             continue
         text = "\n".join(parts)
-        parts, quotes = [], 0
-        delimiter = delimiter or delimiter_of(text)
+        parts = []
         try:
             yield Record(start, next(csv.reader([text], delimiter=delimiter), []))
-        except csv.Error as exc:  # e.g. a stray quote inside an unquoted field that spans lines
+        except csv.Error as exc:  # not expected of whole records; reported on the line rather than failing the upload
             yield Record(start, [], f"cannot be read as CSV: {exc}")
     if parts:
         yield Record(start, [], f"a quoted field opened on line {start} is not closed")
