@@ -7,7 +7,7 @@ import logging
 
 import asyncpg
 from google.protobuf.message import Message
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,13 +24,12 @@ async def enqueue(
 ) -> None:
     """Write a message to the outbox in the caller's transaction; the relay publishes it after commit."""
     headers = tracing.message_headers() | {TYPE_HEADER: message.DESCRIPTOR.full_name}
-    await session.execute(
-        insert(tables.outbox).values(
-            subject=subject, msg_id=msg_id, payload=message.SerializeToString(), headers=headers
-        )
+    stored = insert(tables.outbox).values(
+        subject=subject, msg_id=msg_id, payload=message.SerializeToString(), headers=headers
     )
-    # Delivered on commit only, so the relay never wakes for a rolled-back message.
-    await session.execute(text("select pg_notify(:channel, '')"), {"channel": tables.outbox_channel})
+    # The row and the relay's wake-up in one round trip (a data-modifying WITH runs whether or not it
+    # is read). NOTIFY is delivered on commit only, so the relay never wakes for a rolled-back message.
+    await session.execute(select(func.pg_notify(tables.outbox_channel, "")).add_cte(stored.cte("stored")))
 
 
 class OutboxRelay:
