@@ -93,3 +93,12 @@ def test_an_export_with_a_bad_filter_is_an_error_before_any_csv(client: httpx.Cl
 def test_a_sign_in_the_gateway_database_refuses_is_a_422(base_url: str) -> None:
     reply = httpx.post(f"{base_url}/v1/auth/login", json={"email": "demo@leadflood.local\x00", "password": "demo"})
     assert assert_problem(reply, 422)["detail"].startswith("a value cannot be stored: ")
+
+
+@pytest.mark.parametrize("path", ["/v1/leads", "/v1/leads/export.csv", "/v1/icps"])
+def test_a_query_parameter_given_twice_is_refused_naming_it(client: httpx.Client, path: str) -> None:
+    # Before, the last value won silently: ?status=new&status=failed listed the failed leads only.
+    reply = client.get(path, params=[("status", "new"), ("status", "failed"), ("limit", "5")])
+    problem = assert_problem(reply, 422)
+    assert _fields(problem) == {"status"} and "given 2 times" in problem["errors"][0]["message"]
+    assert client.get(path, params={"status": "new", "limit": "5"}).status_code == 200

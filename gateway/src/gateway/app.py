@@ -6,12 +6,13 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from gateway import auth, problems
 from gateway.clients import Services
 from gateway.config import DEMO_EMAIL, DEMO_PASSWORD, GatewaySettings
+from gateway.deps import query_given_once
 from gateway.middleware import RequestContext
 from gateway.routes import auth as auth_routes
 from gateway.routes import health, icps, jobs, leads
@@ -44,7 +45,14 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         await app.state.bus.close()
         await app.state.db.close()
 
-    app = FastAPI(title="Lead Flood API", version="1", lifespan=lifespan, docs_url="/docs", redoc_url=None)
+    app = FastAPI(
+        title="Lead Flood API",
+        version="1",
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+        dependencies=[Depends(query_given_once)],
+    )
     app.state.settings, app.state.token_policy = settings, token_policy
     problems.install(app)
     for router in (health.router, auth_routes.router, icps.router, leads.router, jobs.router):

@@ -1,12 +1,15 @@
-"""Request dependencies: the signed-in principal, bound into the context every gRPC call carries."""
+"""Request dependencies: the signed-in principal, bound into the context every gRPC call carries,
+and the one-value-per-query-parameter rule every route keeps."""
 
 from __future__ import annotations
+
+from collections import Counter
 
 from fastapi import Request
 
 from gateway.auth import Principal, decode_access
 from leadflood_platform import context
-from leadflood_platform.errors import Unauthenticated
+from leadflood_platform.errors import FieldViolation, InvalidArgument, Unauthenticated
 
 
 async def principal(request: Request) -> Principal:
@@ -20,3 +23,12 @@ async def principal(request: Request) -> Principal:
     context.org_id.set(who.org_id)
     context.user_id.set(who.user_id)
     return who
+
+
+async def query_given_once(request: Request) -> None:
+    """Every query parameter this API takes holds one value. FastAPI would keep the last of a repeated
+    one silently (`?status=new&status=failed` listing failed leads only), so a repeat is a 422 instead."""
+    counts = Counter(key for key, _ in request.query_params.multi_items())
+    repeated = [FieldViolation(key, f"given {n} times; give it once") for key, n in counts.items() if n > 1]
+    if repeated:
+        raise InvalidArgument("a query parameter was given more than once", repeated)
