@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -40,18 +39,17 @@ def assert_problem(reply: httpx.Response, status: int) -> dict[str, Any]:
     return body
 
 
-async def count_in_stream(nats_url: str, subject: str, count: Callable[[bytes], int]) -> int:
-    """Replays every message of a subject on the EVENTS stream, adding up what `count` says of each."""
+async def _stream_messages(nats_url: str, subject: str) -> list[bytes]:
+    """Every message of a subject on the EVENTS stream, replayed from the start."""
     nc = await nats.connect(nats_url)
     try:
         sub = await nc.jetstream().subscribe(subject, ordered_consumer=True)
-        total = 0
+        messages = []
         while True:
             try:
-                msg = await sub.next_msg(timeout=0.5)
+                messages.append((await sub.next_msg(timeout=0.5)).data)
             except nats.errors.TimeoutError:
-                return total
-            total += count(msg.data)
+                return messages
     finally:
         await nc.close()
 
@@ -59,12 +57,5 @@ async def count_in_stream(nats_url: str, subject: str, count: Callable[[bytes], 
 def leads_named(nats_url: str, subject: str) -> list[tuple[str, str, str]]:
     """(lead id, email, search run id) for every lead every event of a leads.lead.* subject names."""
     message = events_pb2.LeadCreated if subject == "leads.lead.created" else events_pb2.LeadUpdated
-    named: list[tuple[str, str, str]] = []
-
-    def collect(data: bytes) -> int:
-        event = message.FromString(data)
-        named.extend((ref.id, ref.email, event.search_run_id) for ref in event.leads)
-        return len(event.leads)
-
-    asyncio.run(count_in_stream(nats_url, subject, collect))
-    return named
+    events = [message.FromString(data) for data in asyncio.run(_stream_messages(nats_url, subject))]
+    return [(ref.id, ref.email, event.search_run_id) for event in events for ref in event.leads]
