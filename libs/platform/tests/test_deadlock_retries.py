@@ -24,12 +24,14 @@ async def _until_waiting(conn: asyncpg.Connection, count: int) -> None:
     raise AssertionError(f"{count} transaction(s) never started waiting")
 
 
-async def test_the_transaction_picked_to_break_a_deadlock_runs_again(scratch_dsn: str) -> None:
+@pytest.mark.parametrize("victim_path", ["session", "driver"])
+async def test_the_transaction_picked_to_break_a_deadlock_runs_again(scratch_dsn: str, victim_path: str) -> None:
     setup = await asyncpg.connect(scratch_dsn)
     await setup.execute("CREATE TABLE rows (id int PRIMARY KEY, touched_by text[] NOT NULL DEFAULT '{}')")
     await setup.execute("INSERT INTO rows (id) VALUES (1), (2)")
     db = Database(scratch_dsn, pool_size=2)
     touch = text("UPDATE rows SET touched_by = touched_by || CAST(:who AS text) WHERE id = :id")
+    bare_touch = "UPDATE rows SET touched_by = touched_by || CAST($1 AS text) WHERE id = $2"
     victim_locked_2, attempts = asyncio.Event(), 0
 
     async def victim() -> None:  # takes row 2 then row 1, and is first to wait: PostgreSQL aborts it
@@ -37,6 +39,12 @@ async def test_the_transaction_picked_to_break_a_deadlock_runs_again(scratch_dsn
         async for attempt in deadlock_retries():
             with attempt:
                 attempts += 1
+                if victim_path == "driver":  # the hot paths' bare asyncpg connection
+                    async with db.driver_transaction() as driver:
+                        await driver.execute(bare_touch, "victim", 2)
+                        victim_locked_2.set()
+                        await driver.execute(bare_touch, "victim", 1)
+                    return
                 async with db.transaction() as session:
                     await session.execute(touch, {"who": "victim", "id": 2})
                     victim_locked_2.set()

@@ -27,13 +27,20 @@ class Probe(jobs_pb2_grpc.JobsServiceServicer):
     async def GetJob(self, request, ctx):  # type: ignore[no-untyped-def]
         if request.job_id == "invalid":
             raise InvalidArgument.on("job_id", "is malformed")
-        if request.job_id.startswith("sql:"):  # a statement PostgreSQL refuses, as a service's would be
+        path, _, statement = request.job_id.partition(":")
+        if path == "sql":  # a statement PostgreSQL refuses, as a service's would be
             async with self.db.transaction() as session:
-                await session.execute(text(request.job_id.removeprefix("sql:")), {"value": "a\x00b"})
+                await session.execute(text(statement), {"value": "a\x00b"})
+        if path == "driver-sql":  # the same on the hot paths' bare asyncpg connection
+            async with self.db.driver_transaction() as driver:
+                await driver.execute(statement.replace(":value", "$1"), *(["a\x00b"] if ":value" in statement else []))
         self.calls += 1
-        if request.job_id == "lost":  # PostgreSQL ends this connection mid-call, as a restart would
+        if path == "lost":  # PostgreSQL ends this connection mid-call, as a restart would
             async with self.db.transaction() as session:
                 await session.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+        if path == "driver-lost":
+            async with self.db.driver_transaction() as driver:
+                await driver.execute("SELECT pg_terminate_backend(pg_backend_pid())")
         if request.job_id == "huge":
             raise NotFound("job " + "a" * 20_000 + " not found")
         if request.job_id == "crash":
@@ -99,29 +106,35 @@ async def test_a_huge_message_is_cut_short_not_turned_into_an_internal_error(
     assert len(caught.value.details() or "") == MAX_MESSAGE
 
 
+@pytest.mark.parametrize("path", ["sql", "driver-sql"])
 @pytest.mark.parametrize(
     "statement",
     ["SELECT CAST(:value AS text)", "SELECT CAST('12x' AS int)", "SELECT CAST(3000000000 AS int)"],
 )
 async def test_a_value_postgresql_refuses_is_invalid_argument(
-    stub: jobs_pb2_grpc.JobsServiceStub, statement: str
+    stub: jobs_pb2_grpc.JobsServiceStub, path: str, statement: str
 ) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await stub.GetJob(jobs_pb2.GetJobRequest(job_id="sql:" + statement))
+        await stub.GetJob(jobs_pb2.GetJobRequest(job_id=f"{path}:{statement}"))
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert (caught.value.details() or "").startswith("a value cannot be stored: ")
 
 
-async def test_a_database_fault_of_ours_stays_internal(stub: jobs_pb2_grpc.JobsServiceStub) -> None:
+@pytest.mark.parametrize("path", ["sql", "driver-sql"])
+async def test_a_database_fault_of_ours_stays_internal(stub: jobs_pb2_grpc.JobsServiceStub, path: str) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await stub.GetJob(jobs_pb2.GetJobRequest(job_id="sql:SELECT 1 / 0"))
+        await stub.GetJob(jobs_pb2.GetJobRequest(job_id=f"{path}:SELECT 1 / 0"))
     assert caught.value.code() == grpc.StatusCode.INTERNAL
 
 
+@pytest.mark.parametrize("path", ["lost", "driver-lost"])
 async def test_a_lost_database_connection_is_unavailable_and_the_client_retries(
-    stub: jobs_pb2_grpc.JobsServiceStub, probe: Probe
+    stub: jobs_pb2_grpc.JobsServiceStub, probe: Probe, path: str
 ) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await stub.GetJob(jobs_pb2.GetJobRequest(job_id="lost"), timeout=10)
+        await stub.GetJob(jobs_pb2.GetJobRequest(job_id=path), timeout=10)
     assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
     assert probe.calls == 4  # the channel's retry policy tried again, each time on a fresh connection
+    # The pool (of one) dropped each dead connection: the next call is served on a fresh one.
+    await stub.GetJob(jobs_pb2.GetJobRequest(job_id="driver-sql:SELECT 1"), timeout=10)
+    assert probe.calls == 5

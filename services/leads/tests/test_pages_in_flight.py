@@ -84,9 +84,9 @@ async def test_the_later_page_takes_shared_people_last_and_loses_none(
     async def apply(request: leads_pb2.UpsertSourcedLeadsRequest, hold: bool) -> dict[str, int] | None:
         with pages.applying(run_id, request.batch) as page:
             try:
-                async with db.transaction() as session:
+                async with db.driver_transaction() as connection:
                     counts, _ = await apply_batch(
-                        session=session, org_id=org, request=request, prepared=prepare(request), page=page
+                        connection=connection, org_id=org, request=request, prepared=prepare(request), page=page
                     )
                     if hold:
                         first_applied.set()

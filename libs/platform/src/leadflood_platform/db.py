@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import asyncpg
 from sqlalchemy import MetaData, event, text
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -97,6 +98,27 @@ class Database:
         """A session inside one transaction: committed on success, rolled back on any error."""
         async with self.sessions() as session, session.begin():
             yield session
+
+    @contextlib.asynccontextmanager
+    async def driver_transaction(self) -> AsyncIterator[asyncpg.Connection]:
+        """One transaction on a pooled connection's own asyncpg connection, for a hot path's statements.
+
+        SQLAlchemy costs about 165 µs of CPU per statement over asyncpg's own, and its result rows
+        more: about 4 ms of a search run's page of 1,000 people. Errors come out as SQLAlchemy's
+        would (a DBAPIError with the SQLSTATE on `orig`, `connection_invalidated` when PostgreSQL
+        went away), so deadlock retries, refused values and UNAVAILABLE treat both paths alike.
+        SQLAlchemy's codecs stay on the connection: JSON goes in as text and comes out parsed.
+        """
+        async with self.engine.connect() as connection:
+            driver = (await connection.get_raw_connection()).driver_connection
+            try:
+                async with driver.transaction():
+                    yield driver
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
+                lost = driver.is_closed() or (isinstance(error, OSError) and not isinstance(error, TimeoutError))
+                if lost:  # the pool drops it, as it does when SQLAlchemy's own statement meets a dead connection
+                    await connection.invalidate(error)
+                raise DBAPIError(None, None, error, connection_invalidated=lost) from error
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import json
 import logging
 
 import asyncpg
 from google.protobuf.message import Message
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,16 +22,34 @@ log = logging.getLogger(__name__)
 
 
 async def enqueue(
-    session: AsyncSession, tables: PlatformTables, *, subject: str, message: Message, msg_id: str
+    into: AsyncSession | asyncpg.Connection,
+    tables: PlatformTables,
+    *,
+    subject: str,
+    message: Message,
+    msg_id: str,
 ) -> None:
-    """Write a message to the outbox in the caller's transaction; the relay publishes it after commit."""
+    """Write a message to the outbox in the caller's transaction; the relay publishes it after commit.
+
+    `into` is a session, or the bare connection of a Database.driver_transaction: one statement for both.
+    """
     headers = tracing.message_headers() | {TYPE_HEADER: message.DESCRIPTOR.full_name}
-    stored = insert(tables.outbox).values(
-        subject=subject, msg_id=msg_id, payload=message.SerializeToString(), headers=headers
-    )
+    # JSON as text: what the pool's connections take for jsonb, through SQLAlchemy or not.
+    params = (subject, msg_id, message.SerializeToString(), json.dumps(headers))
+    if isinstance(into, AsyncSession):
+        await (await into.connection()).exec_driver_sql(_enqueue_sql(tables), params)
+    else:
+        await into.execute(_enqueue_sql(tables), *params)
+
+
+@functools.cache
+def _enqueue_sql(tables: PlatformTables) -> str:
     # The row and the relay's wake-up in one round trip (a data-modifying WITH runs whether or not it
     # is read). NOTIFY is delivered on commit only, so the relay never wakes for a rolled-back message.
-    await session.execute(select(func.pg_notify(tables.outbox_channel, "")).add_cte(stored.cte("stored")))
+    return (
+        f"WITH stored AS (INSERT INTO {tables.schema}.outbox (subject, msg_id, payload, headers) "
+        f"VALUES ($1, $2, $3, $4)) SELECT pg_notify('{tables.outbox_channel}', '')"
+    )
 
 
 class OutboxRelay:

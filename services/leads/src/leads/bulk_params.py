@@ -38,6 +38,6 @@ def joined(values: Sequence[Any], *, nullable: bool = False) -> str:
 
 
 def split_sql(param: str, sql_type: str, *, nullable: bool = False) -> str:
-    """SQL for the array a `joined` parameter (`:param`) holds, as `sql_type[]`."""
+    """SQL for the array a `joined` parameter (its placeholder, e.g. `$5`) holds, as `sql_type[]`."""
     null = ", ''" if nullable else ""
-    return f"CAST(trim_array(string_to_array(CAST(:{param} AS text), E'\\x1f'{null}), 1) AS {sql_type}[])"
+    return f"CAST(trim_array(string_to_array(CAST({param} AS text), E'\\x1f'{null}), 1) AS {sql_type}[])"

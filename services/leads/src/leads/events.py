@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood.leads.v1 import events_pb2
@@ -23,9 +24,9 @@ def _event(subject: str, org_id: uuid.UUID, *, run_id: str = "", icp_id: str = "
     return event_type(event_id=str(uuid.uuid4()), org_id=str(org_id), search_run_id=run_id, icp_id=icp_id)
 
 
-async def _enqueue(session: AsyncSession, subject: str, event: Event) -> None:
+async def _enqueue(into: AsyncSession | asyncpg.Connection, subject: str, event: Event) -> None:
     if event.leads:
-        await outbox.enqueue(session, platform_tables, subject=subject, message=event, msg_id=event.event_id)
+        await outbox.enqueue(into, platform_tables, subject=subject, message=event, msg_id=event.event_id)
 
 
 async def _publish_one(session: AsyncSession, subject: str, lead: Lead) -> None:
@@ -44,7 +45,7 @@ async def lead_updated(session: AsyncSession, lead: Lead) -> None:
 
 
 async def publish_rows(
-    session: AsyncSession,
+    into: AsyncSession | asyncpg.Connection,
     org_id: uuid.UUID,
     applied: Applied,
     *,
@@ -61,4 +62,4 @@ async def publish_rows(
         for row in rows:  # built in place: a page's thousand refs are not copied into the event
             ref = add()
             ref.id, ref.email = str(ids[row.key]), row.email or ""
-        await _enqueue(session, subject, event)
+        await _enqueue(into, subject, event)

@@ -11,8 +11,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+import asyncpg
 
 from leads.bulk_params import joined, split_sql
 from leads.models import MERGED_FIELDS
@@ -66,15 +65,18 @@ def _merge(name: str) -> str:
 _COLUMNS = ("email", "external_id", *MERGED_FIELDS, "company_size", "score", "explanation_id", "filtered", "edited")
 _TYPES = {"company_size": "int", "score": "int", "explanation_id": "bigint", "filtered": "bool"}
 _NULLABLE = frozenset({"email", "external_id", "company_size", "explanation_id"})
-_UNNEST = ", ".join(split_sql(c, _TYPES.get(c, "text"), nullable=c in _NULLABLE) for c in _COLUMNS)
+# Parameters: $1 org, $2 source, $3 ICP, $4 run, then one joined text per column.
+_UNNEST = ", ".join(
+    split_sql(f"${n}", _TYPES.get(c, "text"), nullable=c in _NULLABLE) for n, c in enumerate(_COLUMNS, start=5)
+)
 # A person this run already sourced (an earlier page, or a page applied at the same moment: the
 # conflict waits for that transaction) is left alone and not returned, so the caller counts it as a
 # duplicate. Rows arrive sorted by key, so pages applied at once take their row locks in one order.
 _UPSERT = f"""
-INSERT INTO leads AS l (id, org_id, email, external_id, {", ".join(MERGED_FIELDS)}, company_size, source, status,
+INSERT INTO leads.leads AS l (id, org_id, email, external_id, {", ".join(MERGED_FIELDS)}, company_size, source, status,
                         icp_id, search_run_id, score, score_explanation_id, filtered, edited_fields)
-SELECT gen_random_uuid(), :org_id, t.email, t.external_id, {", ".join(f"t.{c}" for c in MERGED_FIELDS)},
-       t.company_size, :source, 'new', :icp_id, :run_id, t.score, t.explanation_id, t.filtered,
+SELECT gen_random_uuid(), $1, t.email, t.external_id, {", ".join(f"t.{c}" for c in MERGED_FIELDS)},
+       t.company_size, $2, 'new', $3, $4, t.score, t.explanation_id, t.filtered,
        string_to_array(t.edited, ',')
 FROM unnest({_UNNEST}) AS t({", ".join(_COLUMNS)})
 ON CONFLICT {{target}} DO UPDATE SET
@@ -92,8 +94,8 @@ ON CONFLICT {{target}} DO UPDATE SET
 WHERE EXCLUDED.search_run_id IS NULL OR l.search_run_id IS DISTINCT FROM EXCLUDED.search_run_id
 RETURNING id, email, external_id, (xmax = 0) AS inserted
 """
-UPSERT_BY_EMAIL = text(_UPSERT.replace("{target}", "(org_id, email)"))
-UPSERT_BY_EXTERNAL_ID = text(_UPSERT.replace("{target}", "(org_id, source, external_id) WHERE email IS NULL"))
+UPSERT_BY_EMAIL = _UPSERT.replace("{target}", "(org_id, email)")
+UPSERT_BY_EXTERNAL_ID = _UPSERT.replace("{target}", "(org_id, source, external_id) WHERE email IS NULL")
 
 
 @dataclass
@@ -108,7 +110,7 @@ class Applied:
 
 
 async def upsert(
-    session: AsyncSession,
+    connection: asyncpg.Connection,
     rows: list[Row],
     *,
     org_id: uuid.UUID,
@@ -119,25 +121,26 @@ async def upsert(
 ) -> Applied:
     """Insert or merge the rows (unique by key) in two statements, by email and by provider id.
 
-    What they did is added to `into` when given (a page upserted in parts), else to a new Applied.
+    On the bare connection of a Database.driver_transaction: a page's thousand result rows cost
+    SQLAlchemy's result machinery more than the statement itself. What they did is added to `into`
+    when given (a page upserted in parts), else to a new Applied.
     """
     applied = into if into is not None else Applied(ids={}, created=set())
-    common = {"org_id": org_id, "source": source, "icp_id": icp_id, "run_id": run_id}
+    common = (org_id, source, icp_id, run_id)
     with_email = sorted((r for r in rows if r.email), key=lambda r: r.email)  # type: ignore[arg-type, return-value]
     without_email = sorted((r for r in rows if not r.email), key=lambda r: r.external_id)  # type: ignore[arg-type, return-value]
     if with_email:
-        await _apply(session, UPSERT_BY_EMAIL, with_email, common, applied)
+        await _apply(connection, UPSERT_BY_EMAIL, with_email, common, applied)
     if without_email:
-        await _apply(session, UPSERT_BY_EXTERNAL_ID, without_email, common, applied)
+        await _apply(connection, UPSERT_BY_EXTERNAL_ID, without_email, common, applied)
     return applied
 
 
 async def _apply(
-    session: AsyncSession, statement: Any, rows: list[Row], common: dict[str, Any], applied: Applied
+    connection: asyncpg.Connection, statement: str, rows: list[Row], common: tuple[Any, ...], applied: Applied
 ) -> None:
-    columns = {name: joined([getattr(row, name) for row in rows], nullable=name in _NULLABLE) for name in _COLUMNS}
-    result = await session.execute(statement, {**common, **columns})
-    for lead_id, email, external_id, inserted in result.all():
+    columns = [joined([getattr(row, name) for row in rows], nullable=name in _NULLABLE) for name in _COLUMNS]
+    for lead_id, email, external_id, inserted in await connection.fetch(statement, *common, *columns):
         key = email or f"external:{external_id}"
         applied.ids[key] = lead_id
         if inserted:

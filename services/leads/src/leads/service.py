@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+import asyncpg
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
@@ -221,7 +222,7 @@ async def _finish_run(session: AsyncSession, run_id: uuid.UUID | None, **values:
 
 
 async def import_rows(
-    *, session: AsyncSession, org_id: uuid.UUID, rows: Sequence[leads_pb2.ImportRow]
+    *, connection: asyncpg.Connection, org_id: uuid.UUID, rows: Sequence[leads_pb2.ImportRow]
 ) -> tuple[int, int, list[tuple[int, str]]]:
     """(created, updated, errors by line). Valid rows are upserted by email; a bad row never stops the rest."""
     accepted: dict[str, ingest.Row] = {}
@@ -247,8 +248,8 @@ async def import_rows(
             title=new.title,
             edited=",".join(supplied),
         )
-    applied = await ingest.upsert(session, list(accepted.values()), org_id=org_id, source="import")
+    applied = await ingest.upsert(connection, list(accepted.values()), org_id=org_id, source="import")
     created = [row for key, row in accepted.items() if key in applied.created]
     updated = [row for key, row in accepted.items() if key not in applied.created]
-    await events.publish_rows(session, org_id, applied, created=created, updated=updated)
+    await events.publish_rows(connection, org_id, applied, created=created, updated=updated)
     return len(created), len(updated) + repeats, errors

@@ -133,16 +133,16 @@ class LeadsServicer(leads_pb2_grpc.LeadsServiceServicer):
         await self.explanations.save(org_id, prepared.explanations)
         async for attempt in deadlock_retries():
             with attempt, self.pages_in_flight.applying(run_id, request.batch) as page:
-                async with self.db.transaction() as session:
+                async with self.db.driver_transaction() as connection:
                     counts, replayed = await sourcing.apply_batch(
-                        session=session, org_id=org_id, request=request, prepared=prepared, page=page
+                        connection=connection, org_id=org_id, request=request, prepared=prepared, page=page
                     )
         return leads_pb2.UpsertSourcedLeadsResponse(diagnostics=counts, replayed=replayed)
 
     async def ImportLeads(self, request, ctx):  # type: ignore[no-untyped-def]
-        async with self.db.transaction() as session:
+        async with self.db.driver_transaction() as connection:
             created, updated, errors = await service.import_rows(
-                session=session, org_id=context.require_org(), rows=request.rows
+                connection=connection, org_id=context.require_org(), rows=request.rows
             )
         return leads_pb2.ImportLeadsResponse(
             created=created, updated=updated, errors=[leads_pb2.RowError(line=line, message=m) for line, m in errors]

@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import text
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+import asyncpg
 
 from leadflood.icp.v1 import icp_pb2
 from leadflood.leads.v1 import leads_pb2
 from leads import events
 from leads.ingest import Row, normalise_email, upsert
-from leads.models import SourceBatch
 from leads.pages_in_flight import Page, lock_key
 from leads.scoring import scorer_for
 
 COUNTERS = tuple(icp_pb2.SourceDiagnostics.DESCRIPTOR.fields_by_name)
 # Held by a page for its transaction; taken shared by a later page of the run to wait for it to end.
-_HOLD_PAGE = text("SELECT pg_advisory_xact_lock(:key)")
-_AWAIT_PAGE = text("SELECT pg_advisory_xact_lock_shared(:key)")
+_HOLD_PAGE = "SELECT pg_advisory_xact_lock($1)"
+_AWAIT_PAGE = "SELECT pg_advisory_xact_lock_shared($1)"
+# A page is claimed before it is applied: a page sent again finds its claim and what it did then.
+_CLAIM = (
+    "INSERT INTO leads.source_batches (org_id, search_run_id, batch, diagnostics) VALUES ($1, $2, $3, '{}') "
+    "ON CONFLICT DO NOTHING RETURNING batch"
+)
+_CLAIMED = "SELECT diagnostics FROM leads.source_batches WHERE search_run_id = $1 AND batch = $2"
+_DONE = "UPDATE leads.source_batches SET diagnostics = $3 WHERE search_run_id = $1 AND batch = $2"
 
 
 @dataclass
@@ -62,7 +67,7 @@ def prepare(request: leads_pb2.UpsertSourcedLeadsRequest) -> Prepared:
 
 async def apply_batch(
     *,
-    session: AsyncSession,
+    connection: asyncpg.Connection,
     org_id: uuid.UUID,
     request: leads_pb2.UpsertSourcedLeadsRequest,
     prepared: Prepared,
@@ -74,27 +79,21 @@ async def apply_batch(
     created + updated. A person that another page of the same run sourced first (applied earlier,
     or at the same moment) counts as a duplicate. Pages of a run may be applied concurrently: the
     people a page shares with earlier pages still in flight go last (see pages_in_flight).
+    `connection` is a Database.driver_transaction's: this runs for every page of every run.
     """
     run_id = uuid.UUID(request.search_run_id)
-    claimed = await session.execute(
-        insert(SourceBatch)
-        .values(org_id=org_id, search_run_id=run_id, batch=request.batch, diagnostics={})
-        .on_conflict_do_nothing()
-        .returning(SourceBatch.batch)
-    )
-    if claimed.scalar_one_or_none() is None:
-        stored = await session.get(SourceBatch, (run_id, request.batch))
-        return dict(stored.diagnostics), True  # type: ignore[union-attr]
+    if await connection.fetchval(_CLAIM, org_id, run_id, request.batch) is None:
+        return dict(await connection.fetchval(_CLAIMED, run_id, request.batch)), True
     counts = dict(prepared.counts)
-    await session.execute(_HOLD_PAGE, {"key": page.lock_key})
+    await connection.execute(_HOLD_PAGE, page.lock_key)
     earlier = page.join(prepared.rows)
     shared = set().union(*earlier.values())
     common = {"org_id": org_id, "source": request.source, "icp_id": uuid.UUID(request.icp_id), "run_id": run_id}
-    applied = await upsert(session, [row for key, row in prepared.rows.items() if key not in shared], **common)
+    applied = await upsert(connection, [row for key, row in prepared.rows.items() if key not in shared], **common)
     if shared:
         for batch in sorted(earlier):
-            await session.execute(_AWAIT_PAGE, {"key": lock_key(run_id, batch)})
-        await upsert(session, [prepared.rows[key] for key in shared], into=applied, **common)
+            await connection.execute(_AWAIT_PAGE, lock_key(run_id, batch))
+        await upsert(connection, [prepared.rows[key] for key in shared], into=applied, **common)
     created, updated = [], []
     for key, row in prepared.rows.items():
         if key not in applied.ids:
@@ -105,7 +104,7 @@ async def apply_batch(
         counts["filtered"] += row.filtered
     counts["created"], counts["updated"] = len(created), len(updated)
     await events.publish_rows(
-        session,
+        connection,
         org_id,
         applied,
         created=created,
@@ -113,9 +112,5 @@ async def apply_batch(
         icp_id=request.icp_id,
         run_id=request.search_run_id,
     )
-    await session.execute(
-        SourceBatch.__table__.update()
-        .where(SourceBatch.search_run_id == run_id, SourceBatch.batch == request.batch)
-        .values(diagnostics=counts)
-    )
+    await connection.execute(_DONE, run_id, request.batch, json.dumps(counts))
     return counts, False
