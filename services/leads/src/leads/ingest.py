@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 
@@ -28,9 +28,12 @@ def normalise_email(raw: str | None) -> str | None:
     return email if email and len(email) <= MAX_EMAIL and EMAIL_SHAPE.match(email) else None
 
 
-@dataclass(slots=True)
-class Row:
-    """One person to upsert; `edited` lists the fields the user supplied (imports)."""
+class Row(NamedTuple):
+    """One person to upsert; `edited` lists the fields the user supplied (imports).
+
+    A tuple, so a page's rows turn into the statement's columns in one zip (C speed): read field by
+    field, that was a sixth of the leads service's CPU during a search run.
+    """
 
     first_name: str
     last_name: str
@@ -62,7 +65,7 @@ def _merge(name: str) -> str:
     )
 
 
-_COLUMNS = ("email", "external_id", *MERGED_FIELDS, "company_size", "score", "explanation_id", "filtered", "edited")
+_COLUMNS = Row._fields
 _TYPES = {"company_size": "int", "score": "int", "explanation_id": "bigint", "filtered": "bool"}
 _NULLABLE = frozenset({"email", "external_id", "company_size", "explanation_id"})
 # Parameters: $1 org, $2 source, $3 ICP, $4 run, then one joined text per column.
@@ -139,7 +142,10 @@ async def upsert(
 async def _apply(
     connection: asyncpg.Connection, statement: str, rows: list[Row], common: tuple[Any, ...], applied: Applied
 ) -> None:
-    columns = [joined([getattr(row, name) for row in rows], nullable=name in _NULLABLE) for name in _COLUMNS]
+    columns = [
+        joined(values, nullable=name in _NULLABLE)
+        for name, values in zip(_COLUMNS, zip(*rows, strict=True), strict=True)
+    ]
     for lead_id, email, external_id, inserted in await connection.fetch(statement, *common, *columns):
         key = email or f"external:{external_id}"
         applied.ids[key] = lead_id
