@@ -19,12 +19,16 @@ def parse_id(value: str, name: str) -> uuid.UUID:
         raise NotFound(f"{name} {quoted(value)} not found") from None
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
 def timestamp(value: dt.datetime | None) -> timestamp_pb2.Timestamp | None:
+    """A naive value is taken as UTC, as Timestamp.FromDatetime takes it, at a third of its cost (a list of 50 leads
+    has 100 of these)."""
     if value is None:
         return None
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
+    delta = (value if value.tzinfo else value.replace(tzinfo=dt.UTC)) - _EPOCH
+    return timestamp_pb2.Timestamp(seconds=delta.days * 86_400 + delta.seconds, nanos=delta.microseconds * 1000)
 
 
 def struct(value: dict[str, Any] | None) -> struct_pb2.Struct | None:

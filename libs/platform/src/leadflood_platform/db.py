@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy import MetaData, event, text
 from sqlalchemy.exc import DBAPIError, DisconnectionError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
 from leadflood_platform.errors import InvalidArgument, bounded
@@ -92,12 +92,23 @@ class Database:
         )
         _ping_when_idle(self.engine, idle_before_ping_s)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction: committed on success, rolled back on any error."""
         async with self.sessions() as session, session.begin():
             yield session
+
+    @contextlib.asynccontextmanager
+    async def one_statement(self) -> AsyncIterator[AsyncConnection]:
+        """A pooled connection outside any transaction, for a read that is a single statement.
+
+        A statement is atomic on its own; BEGIN and COMMIT around it were two more round trips and
+        a fifth of the leads service's time for a list page (measured in-process, 9.3 -> 7.4 ms).
+        """
+        async with self._autocommit.connect() as connection:
+            yield connection
 
     @contextlib.asynccontextmanager
     async def driver_transaction(self) -> AsyncIterator[asyncpg.Connection]:

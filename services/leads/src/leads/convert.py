@@ -7,7 +7,7 @@ from typing import Any
 
 from leadflood.leads.v1 import leads_pb2
 from leadflood_platform.convert import struct, timestamp
-from leads.models import MERGED_FIELDS, EnrichmentRun, Lead
+from leads.models import MERGED_FIELDS, EnrichmentRun
 
 STATUS = {
     "new": leads_pb2.LEAD_STATUS_NEW,
@@ -18,26 +18,32 @@ STATUS = {
 STATUS_NAME = {value: name for name, value in STATUS.items()}
 
 
-def lead_to_proto(lead: Lead, *, explanation: Sequence[dict[str, Any]] = ()) -> leads_pb2.Lead:
-    """The lead as the API shows it; the score explanation (see explanations.py) only when given."""
-    return leads_pb2.Lead(
-        id=str(lead.id),
-        email=lead.email or "",
-        status=STATUS[lead.status],
-        source=lead.source,
-        error=lead.error or "",
-        enrichment=struct(lead.enrichment),
-        icp_id=str(lead.icp_id or ""),
-        search_run_id=str(lead.search_run_id or ""),
-        score=lead.score,
-        score_explanation=[leads_pb2.RuleMatch(**row) for row in explanation],
-        filtered=lead.filtered,
-        company_size=lead.company_size or 0,
-        edited_fields=lead.edited_fields,
-        created_at=timestamp(lead.created_at),
-        updated_at=timestamp(lead.updated_at),
-        **{name: getattr(lead, name) for name in MERGED_FIELDS},
-    )
+def lead_to_proto(lead: Any, *, explanation: Sequence[dict[str, Any]] = ()) -> leads_pb2.Lead:
+    """The lead (a Lead, or a row of listing.page) as the API shows it; the score explanation only when given.
+
+    Field by field: upb builds a message from keyword arguments at about twice the cost, and a list
+    page converts 50 of them.
+    """
+    message = leads_pb2.Lead()
+    message.id = str(lead.id)
+    message.email = lead.email or ""
+    message.status = STATUS[lead.status]
+    message.source = lead.source
+    message.error = lead.error or ""
+    if lead.enrichment is not None:
+        message.enrichment.CopyFrom(struct(lead.enrichment))
+    message.icp_id = str(lead.icp_id or "")
+    message.search_run_id = str(lead.search_run_id or "")
+    message.score = lead.score
+    message.score_explanation.extend(leads_pb2.RuleMatch(**row) for row in explanation)
+    message.filtered = lead.filtered
+    message.company_size = lead.company_size or 0
+    message.edited_fields.extend(lead.edited_fields)
+    message.created_at.CopyFrom(timestamp(lead.created_at))
+    message.updated_at.CopyFrom(timestamp(lead.updated_at))
+    for name in MERGED_FIELDS:
+        setattr(message, name, getattr(lead, name))
+    return message
 
 
 def enrichment_run_to_proto(run: EnrichmentRun) -> leads_pb2.EnrichmentRun:

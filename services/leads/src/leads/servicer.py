@@ -80,9 +80,9 @@ class LeadsServicer(leads_pb2_grpc.LeadsServiceServicer):
             query=request.query,
             filtered=FILTERED[request.filtered],
         )
-        async with self.db.transaction() as session:
+        async with self.db.one_statement() as connection:
             leads, cursor = await listing.page(
-                session=session,
+                reader=connection,
                 org_id=context.require_org(),
                 filters=filters,
                 sort=request.sort,
