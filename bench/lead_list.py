@@ -383,7 +383,7 @@ async def measure(
         at_gateway, in_service, in_sql = statistics.median(ms), statistics.median(rpc.ms), statistics.median(sql_ms)
         breakdown.append(
             f"  {variant.label}: {at_gateway:.1f} ms = SQL {in_sql:.1f} + leads service {_ms(in_service - in_sql)} "
-            f"(ORM, protobuf, gRPC; ListLeads called directly: {in_service:.1f}) + gateway "
+            f"(SQLAlchemy, protobuf, gRPC; ListLeads called directly: {in_service:.1f}) + gateway "
             f"{_ms(at_gateway - in_service)} (HTTP, auth, JSON)"
         )
     ctx.progress("leads list: done", last=True)
