@@ -44,24 +44,26 @@ def _query(run: SearchRun) -> SearchQuery:
 
 
 def _people_bytes(people: list[Person]) -> bytes:
-    """The page as it is stored and sent on: an UpsertSourcedLeadsRequest with only `people` set, serialised."""
+    """The page as it is stored and sent on: an UpsertSourcedLeadsRequest with only `columns` set, serialised."""
     batch = leads_pb2.UpsertSourcedLeadsRequest()
-    add = batch.people.add
-    for person in people:
-        # Field by field: upb builds a message from keyword arguments at about three times the cost.
-        sourced = add()
-        sourced.external_id = person.external_id
-        sourced.email = person.email or ""
-        sourced.first_name = person.first_name
-        sourced.last_name = person.last_name
-        sourced.title = person.title
-        sourced.seniority = person.seniority
-        sourced.company_name = person.company_name
-        sourced.company_domain = person.company_domain
-        sourced.industry = person.industry
-        sourced.company_size = person.company_size or 0
-        sourced.location = person.location
-        sourced.linkedin_url = person.linkedin_url
+    if not people:
+        return batch.SerializeToString()
+    columns = batch.columns
+    # A person is a tuple in Person's field order, so one zip turns the page into its columns.
+    (external_id, first_name, last_name, email, title, seniority, company_name, company_domain, industry,
+     company_size, location, linkedin_url) = zip(*people, strict=True)  # fmt: skip
+    columns.external_id.extend(external_id)
+    columns.email.extend([value or "" for value in email])
+    columns.first_name.extend(first_name)
+    columns.last_name.extend(last_name)
+    columns.title.extend(title)
+    columns.seniority.extend(seniority)
+    columns.company_name.extend(company_name)
+    columns.company_domain.extend(company_domain)
+    columns.industry.extend(industry)
+    columns.company_size.extend([value or 0 for value in company_size])
+    columns.location.extend(location)
+    columns.linkedin_url.extend(linkedin_url)
     return batch.SerializeToString()
 
 

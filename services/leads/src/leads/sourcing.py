@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
+from operator import attrgetter
+from typing import Any
 
 import asyncpg
 
 from leadflood.icp.v1 import icp_pb2
 from leadflood.leads.v1 import leads_pb2
+from leadflood_platform.errors import InvalidArgument
 from leads import events
 from leads.ingest import Row, normalise_email, upsert
 from leads.pages_in_flight import Page, lock_key
@@ -37,16 +41,38 @@ class Prepared:
     explanations: dict[int, str]  # explanation id -> JSON, for the page's distinct verdicts
 
 
+# A page's fields, in the order `_people` yields them.
+_PERSON_FIELDS = (
+    "external_id", "email", "first_name", "last_name", "title", "seniority", "company_name", "company_domain",
+    "industry", "company_size", "location", "linkedin_url",
+)  # fmt: skip
+
+
+def _people(request: leads_pb2.UpsertSourcedLeadsRequest) -> tuple[int, Iterable[tuple[Any, ...]]]:
+    """(how many, each person's fields in _PERSON_FIELDS order), from the page's columns or its messages."""
+    if request.people:  # a page stored before pages were sent as columns
+        fields = attrgetter(*_PERSON_FIELDS)
+        return len(request.people), map(fields, request.people)
+    columns = [getattr(request.columns, name) for name in _PERSON_FIELDS]
+    lengths = {len(column) for column in columns}
+    if len(lengths) > 1:
+        raise InvalidArgument.on("columns", f"every column must hold one value per person: lengths {sorted(lengths)}")
+    return lengths.pop(), zip(*columns, strict=True)
+
+
 def prepare(request: leads_pb2.UpsertSourcedLeadsRequest) -> Prepared:
     """The CPU part of a page, done before its transaction so it overlaps another page's database work."""
     counts = dict.fromkeys(COUNTERS, 0)
-    counts["fetched"] = len(request.people)
+    counts["fetched"], people = _people(request)
     scorer = scorer_for(request.rules)
     rows: dict[str, Row] = {}
     explanations: dict[int, str] = {}
-    for person in request.people:
-        email, external_id = normalise_email(person.email), person.external_id or None
-        first_name, last_name = person.first_name.strip(), person.last_name.strip()
+    for (
+        external_id, raw_email, first_name, last_name, title, seniority, company_name, domain, industry, size,
+        location, linkedin_url,
+    ) in people:  # fmt: skip
+        email, external_id = normalise_email(raw_email), external_id or None
+        first_name, last_name = first_name.strip(), last_name.strip()
         if not (first_name or last_name) or not (email or external_id):
             counts["failed"] += 1  # nothing to call the person by, or nothing to de-duplicate them on
             continue
@@ -54,13 +80,12 @@ def prepare(request: leads_pb2.UpsertSourcedLeadsRequest) -> Prepared:
         if key in rows:
             counts["duplicates"] += 1
             continue
-        company_name, title, size = person.company_name.strip(), person.title.strip(), person.company_size or None
-        verdict = scorer.verdict(title, person.seniority, person.industry, size, person.location, company_name)
+        company_name, title, size = company_name.strip(), title.strip(), size or None
+        verdict = scorer.verdict(title, seniority, industry, size, location, company_name)
         explanations[verdict.explanation_id] = verdict.explanation_json
         rows[key] = Row(
-            first_name, last_name, email, external_id, company_name, title, person.seniority, person.industry,
-            person.company_domain, size, person.location, person.linkedin_url,
-            verdict.score, verdict.explanation_id, verdict.filtered,
+            first_name, last_name, email, external_id, company_name, title, seniority, industry, domain, size,
+            location, linkedin_url, verdict.score, verdict.explanation_id, verdict.filtered,
         )  # fmt: skip
     return Prepared(rows, counts, explanations)
 
