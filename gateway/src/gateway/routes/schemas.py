@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import time
 from typing import Annotated, Any
 
+from google.protobuf import timestamp_pb2
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
@@ -26,6 +29,23 @@ class Timestamps:
     @staticmethod
     def of(message: Any, *names: str) -> dict[str, str | None]:
         """created_at -> createdAt: an RFC 3339 string, or None when unset."""
-        return {
-            to_camel(name): getattr(message, name).ToJsonString() if message.HasField(name) else None for name in names
-        }
+        return {_camel(name): rfc3339(getattr(message, name)) if message.HasField(name) else None for name in names}
+
+
+@functools.cache
+def _camel(name: str) -> str:
+    return to_camel(name)  # a few regular expressions: worked out once per name, not twice per lead of a list
+
+
+def rfc3339(stamp: timestamp_pb2.Timestamp) -> str:
+    """What Timestamp.ToJsonString gives (UTC, "Z", 0, 3, 6 or 9 fraction digits), at half its cost."""
+    year, month, day, hour, minute, second = time.gmtime(stamp.seconds)[:6]
+    text = f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}"
+    nanos = stamp.nanos
+    if not nanos:
+        return text + "Z"
+    if nanos % 1_000_000 == 0:
+        return f"{text}.{nanos // 1_000_000:03d}Z"
+    if nanos % 1000 == 0:
+        return f"{text}.{nanos // 1000:06d}Z"
+    return f"{text}.{nanos:09d}Z"
