@@ -418,7 +418,7 @@ async def in_process(ctx: Context, http: httpx.AsyncClient, org_id: str) -> list
     except ImportError:  # the bench run without the services' packages
         return []
     db = Database(ctx.app_dsn, pool_size=1)
-    orm, proto, reply = [], [], []
+    loading, proto, reply = [], [], []
     try:
         for i in range(WARMUP + 50):
             started = time.perf_counter()
@@ -436,7 +436,7 @@ async def in_process(ctx: Context, http: httpx.AsyncClient, org_id: str) -> list
                 converted = time.perf_counter()
             message.SerializeToString()
             if i >= WARMUP:
-                orm.append(loaded - started)
+                loading.append(loaded - started)
                 proto.append(converted - loaded)
                 reply.append(time.perf_counter() - converted)
     finally:
@@ -455,7 +455,7 @@ async def in_process(ctx: Context, http: httpx.AsyncClient, org_id: str) -> list
         return f"{1000 * statistics.median(values):.1f} ms"
 
     return [
-        f"  first page in the bench process: leads.listing.page via SQLAlchemy {med(orm)} (incl. pool check-out), "
+        f"  first page in the bench process: leads.listing.page via SQLAlchemy {med(loading)} (incl. pool check-out), "
         f"lead_to_proto x {len(leads)} {med(proto)}, check-in + serialise {med(reply)}; FastAPI's "
         f"jsonable_encoder on the page's JSON body ({len(json.dumps(body)):,} bytes) {med(encode)}, json.dumps "
         f"{med(dump)}"
