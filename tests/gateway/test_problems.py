@@ -8,7 +8,7 @@ import logging
 
 import grpc
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 from sqlalchemy.exc import DBAPIError
 
@@ -21,11 +21,15 @@ from leadflood_platform.logs import JsonFormatter
 def app_raising(error: Exception) -> TestClient:
     app = FastAPI()
     problems.install(app)
-    app.add_middleware(RequestContext, max_body_bytes=100)
+    app.add_middleware(RequestContext, max_body_bytes=100, max_upload_bytes=300, upload_paths=frozenset({"/upload"}))
 
     @app.post("/boom")
     async def boom() -> None:
         raise error
+
+    @app.post("/upload")
+    async def upload(request: Request) -> dict[str, int]:
+        return {"bytes": len(await request.body())}
 
     return TestClient(app, raise_server_exceptions=False)
 
@@ -84,6 +88,17 @@ def test_a_value_the_database_refuses_is_a_422_and_other_database_errors_stay_50
 def test_a_body_over_the_limit_is_413_before_the_route_runs() -> None:
     reply = app_raising(RuntimeError("never reached")).post("/boom", content=b"x" * 101)
     assert reply.status_code == 413 and reply.json()["title"] == "Content Too Large"
+
+
+def test_an_upload_path_has_its_own_larger_limit_declared_or_streamed() -> None:
+    client = app_raising(RuntimeError("never reached"))
+    assert client.post("/upload", content=b"x" * 300).json() == {"bytes": 300}
+    too_big = client.post("/upload", content=b"x" * 301)
+    assert too_big.status_code == 413 and too_big.json()["detail"].endswith("nothing was imported")
+    # Without a Content-Length (chunked), the limit is applied as the body arrives.
+    streamed = client.post("/upload", content=iter([b"x" * 200, b"x" * 200]))
+    assert streamed.status_code == 413
+    assert client.post("/boom", content=b"x" * 101).status_code == 413, "other paths keep the JSON limit"
 
 
 def test_every_grpc_code_a_service_sends_on_purpose_maps_to_a_4xx_or_503() -> None:

@@ -59,7 +59,12 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         app.include_router(router)
     app.mount("/vendor", StaticFiles(directory=settings.web_dir / "node_modules", check_dir=False), name="vendor")
     app.mount("/", StaticFiles(directory=settings.web_dir, html=True, check_dir=False), name="web")
-    app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestContext,
+        max_body_bytes=settings.max_body_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+        upload_paths=frozenset({leads.IMPORT_PATH}),
+    )
     if settings.otel_exporter_otlp_endpoint:
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 

@@ -16,6 +16,8 @@ class GatewaySettings(ServiceSettings):
     access_token_ttl_s: int = 15 * 60
     refresh_token_ttl_s: int = 30 * 24 * 3600
     max_body_bytes: int = 1_000_000
+    # A CSV import's body: its 100,000 rows at up to ~300 bytes each.
+    max_upload_bytes: int = 32_000_000
     web_dir: Path = WEB_DIR
     # Seeds demo@leadflood.local / demo; refused outside the local default.
     demo_login: bool = False

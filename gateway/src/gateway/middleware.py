@@ -24,8 +24,12 @@ class BodyTooLarge(Exception):
 class RequestContext:
     """Pure ASGI (no BaseHTTPMiddleware), so streaming responses and the hot path stay cheap."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_body_bytes: int, max_upload_bytes: int, upload_paths: frozenset[str] = frozenset()
+    ) -> None:
         self.app, self.max_body_bytes = app, max_body_bytes
+        # File uploads (a CSV import) stream through in parts, so they may be larger than a JSON body.
+        self.max_upload_bytes, self.upload_paths = max_upload_bytes, upload_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -39,12 +43,13 @@ class RequestContext:
         started, status = time.perf_counter(), 500
         declared = headers.get(b"content-length")
         received = 0
+        limit = self.max_upload_bytes if scope["path"] in self.upload_paths else self.max_body_bytes
 
         async def limited_receive() -> Message:
             nonlocal received
             message = await receive()
             received += len(message.get("body", b""))
-            if received > self.max_body_bytes:
+            if received > limit:
                 raise BodyTooLarge
             return message
 
@@ -57,11 +62,11 @@ class RequestContext:
 
         with context.bound(request_id=request_id):
             try:
-                if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+                if declared is not None and declared.isdigit() and int(declared) > limit:
                     raise BodyTooLarge
                 await self.app(scope, limited_receive, send_with_id)
             except BodyTooLarge:
-                await self._too_large(scope, send_with_id, request_id)
+                await self._too_large(scope, send_with_id, request_id, limit)
             finally:
                 log.info(
                     "request",
@@ -73,13 +78,14 @@ class RequestContext:
                     },
                 )
 
-    async def _too_large(self, scope: Scope, send: Any, request_id: str) -> None:
+    async def _too_large(self, scope: Scope, send: Any, request_id: str, limit: int) -> None:
         body = json.dumps(
             {
                 "type": "https://leadflood.dev/problems/content-too-large",
                 "title": "Content Too Large",
                 "status": 413,
-                "detail": f"the request body is larger than {self.max_body_bytes} bytes",
+                "detail": f"the request body is larger than {limit:,} bytes"
+                + (": nothing was imported" if scope["path"] in self.upload_paths else ""),
                 "instance": scope["path"],
                 "requestId": request_id,
             }

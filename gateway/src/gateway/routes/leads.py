@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from collections.abc import AsyncIterator
@@ -22,7 +23,9 @@ from leadflood.leads.v1 import leads_pb2
 router = APIRouter()
 Who = Annotated[Principal, Depends(principal)]
 IMPORT_BATCH = 500
-MAX_IMPORT_ROWS = 100_000
+IMPORT_PATH = "/v1/leads/import"
+MAX_IMPORT_ROWS = 100_000  # as the leads service's own limit (imports.MAX_ROWS)
+IMPORT_TIMEOUT_S = 300.0  # the whole file: read, sent on and written
 MAX_REPORTED_ERRORS = 1_000  # an import's errors listed, the first by line; `failed` counts them all
 CSV_COLUMNS = ("email", "firstName", "lastName", "companyName", "title")
 EXPORT_COLUMNS = (
@@ -169,27 +172,18 @@ async def export_leads(request: Request, who: Who, filters: Annotated[ListQuery,
     return StreamingResponse(rows(), media_type="text/csv; charset=utf-8", headers=headers)
 
 
-@router.post("/v1/leads/import")
+@router.post(IMPORT_PATH)
 async def import_leads(request: Request, who: Who) -> dict[str, Any]:
-    """CSV with a header row; read as a stream and sent on in batches. Row errors come back by line.
+    """CSV with a header row, read as a stream and sent on in parts as it is read. Row errors come back by line.
 
-    Header names are matched loosely ("First Name", "first_name"); the delimiter is the header's
-    (comma, semicolon or tab); quoted fields may span lines. A row repeating an earlier row's email
-    updates that lead, as it would in a later file.
+    The leads service writes the file in one transaction once all of it has arrived: a file over the row
+    limit, a body over the size limit or an upload cut off part-way imports nothing. Header names are
+    matched loosely ("First Name", "first_name"); the delimiter is the header's (comma, semicolon or tab);
+    quoted fields may span lines. A row repeating an earlier row's email updates that lead, as it would in
+    a later file.
     """
     if not request.headers.get("content-type", "").startswith("text/csv"):
         raise Problem(415, "send the CSV file as the request body with Content-Type: text/csv")
-    totals: dict[str, Any] = {"created": 0, "updated": 0, "failed": 0, "errors": []}
-    batch: list[leads_pb2.ImportRow] = []
-
-    async def flush() -> None:
-        if batch:
-            reply = await _leads(request).ImportLeads(leads_pb2.ImportLeadsRequest(rows=batch), timeout=30)
-            totals["created"] += reply.created
-            totals["updated"] += reply.updated
-            totals["errors"] += [{"line": e.line, "message": e.message} for e in reply.errors]
-            batch.clear()
-
     rows = csv_records.records(request.stream())
     header = await anext(rows, None)
     if header is None:
@@ -198,40 +192,68 @@ async def import_leads(request: Request, who: Who) -> dict[str, Any]:
     missing = [c for c in ("email", "firstName", "lastName") if c not in columns]
     if missing:
         raise Problem(422, f"the CSV header lacks {', '.join(missing)}; expected {','.join(CSV_COLUMNS)}")
-    count = 0
-    async for record in rows:
-        if record.error:
-            totals["errors"].append({"line": record.line, "message": record.error})
-            continue
-        values = dict(zip(columns, record.values, strict=False))
-        if not any(v.strip() for v in values.values()):
-            continue
-        count += 1
-        if count > MAX_IMPORT_ROWS:
-            await flush()
-            raise Problem(
-                413,
-                f"at most {MAX_IMPORT_ROWS:,} rows per import; the rows before line {record.line} were imported "
-                f"({totals['created']:,} created, {totals['updated']:,} updated, {len(totals['errors']):,} failed): "
-                "import the rest as another file",
-            )
-        batch.append(
-            leads_pb2.ImportRow(
-                line=record.line,
-                email=values.get("email", ""),
-                first_name=values.get("firstName", ""),
-                last_name=values.get("lastName", ""),
-                company_name=values.get("companyName", ""),
-                title=values.get("title", ""),
-            )
-        )
-        if len(batch) >= IMPORT_BATCH:
-            await flush()
-    await flush()
-    totals["errors"].sort(key=lambda error: error["line"])
-    totals["failed"] = len(totals["errors"])
-    del totals["errors"][MAX_REPORTED_ERRORS:]  # the count stays exact; the list is for reading
-    return totals
+    unreadable: list[dict[str, Any]] = []  # lines the CSV reader could not read: they never reach the service
+    failure: Exception | None = None
+
+    async def parts() -> AsyncIterator[leads_pb2.ImportLeadsRequest]:
+        """The file's rows in parts, read as the body arrives; on any failure the call is cancelled, not ended."""
+        nonlocal failure
+        try:
+            batch: list[leads_pb2.ImportRow] = []
+            count = 0
+            async for record in rows:
+                if record.error:
+                    unreadable.append({"line": record.line, "message": record.error})
+                    continue
+                values = dict(zip(columns, record.values, strict=False))
+                if not any(v.strip() for v in values.values()):
+                    continue
+                count += 1
+                if count > MAX_IMPORT_ROWS:
+                    raise Problem(
+                        413,
+                        f"at most {MAX_IMPORT_ROWS:,} rows per import (line {record.line} holds row {count:,}): "
+                        "nothing was imported; split the file and import each part",
+                    )
+                batch.append(
+                    leads_pb2.ImportRow(
+                        line=record.line,
+                        email=values.get("email", ""),
+                        first_name=values.get("firstName", ""),
+                        last_name=values.get("lastName", ""),
+                        company_name=values.get("companyName", ""),
+                        title=values.get("title", ""),
+                    )
+                )
+                if len(batch) >= IMPORT_BATCH:
+                    yield leads_pb2.ImportLeadsRequest(rows=batch)
+                    batch = []
+            if batch:
+                yield leads_pb2.ImportLeadsRequest(rows=batch)
+        except Exception as exc:  # too many rows, a body over the size limit, a client gone away
+            # Ending the stream would have the service import what it got: cancel the call instead.
+            failure = exc
+            call.cancel()
+
+    # An iterator, not call.write(): the tracing interceptor awaits the call's status before handing it back.
+    call = _leads(request).ImportLeads(parts(), timeout=IMPORT_TIMEOUT_S)
+    try:
+        reply = await call
+    except asyncio.CancelledError:
+        if failure is not None:
+            raise failure from None
+        raise
+    errors = sorted(unreadable + [{"line": e.line, "message": e.message} for e in reply.errors], key=_line)
+    return {
+        "created": reply.created,
+        "updated": reply.updated,
+        "failed": len(unreadable) + reply.failed,
+        "errors": errors[:MAX_REPORTED_ERRORS],  # the count stays exact; the list is for reading
+    }
+
+
+def _line(error: dict[str, Any]) -> int:
+    return int(error["line"])
 
 
 @router.get("/v1/leads/{lead_id}")

@@ -27,23 +27,34 @@ RETRY_POLICY = {
 }
 
 
-class DeadlineAndContext(grpc.aio.UnaryUnaryClientInterceptor):
+class _CallDetails:
     """Adds the default deadline when the caller set none, and the request context as metadata."""
 
     def __init__(self, timeout_s: float) -> None:
         self.timeout_s = timeout_s
 
-    async def intercept_unary_unary(self, continuation, details, request):  # type: ignore[no-untyped-def]
+    def details(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
         metadata = list(details.metadata or ()) + context.outgoing_metadata()
-        details = details._replace(
+        return details._replace(
             timeout=details.timeout if details.timeout is not None else self.timeout_s,
             metadata=grpc.aio.Metadata(*metadata),
         )
-        return await continuation(details, request)
+
+
+# One interceptor per call shape: a channel files each interceptor under the first shape it implements.
+class DeadlineAndContext(_CallDetails, grpc.aio.UnaryUnaryClientInterceptor):
+    async def intercept_unary_unary(self, continuation, details, request):  # type: ignore[no-untyped-def]
+        return await continuation(self.details(details), request)
+
+
+class StreamDeadlineAndContext(_CallDetails, grpc.aio.StreamUnaryClientInterceptor):
+    async def intercept_stream_unary(self, continuation, details, request_iterator):  # type: ignore[no-untyped-def]
+        # Also for a call written to with `write()`: the caller's messages go to the call it gets back.
+        return await continuation(self.details(details), request_iterator)
 
 
 def channel(target: str, *, timeout_s: float, traced: bool = False) -> grpc.aio.Channel:
-    interceptors: list[Any] = [DeadlineAndContext(timeout_s)]
+    interceptors: list[Any] = [DeadlineAndContext(timeout_s), StreamDeadlineAndContext(timeout_s)]
     if traced:
         from opentelemetry.instrumentation.grpc import aio_client_interceptors
 

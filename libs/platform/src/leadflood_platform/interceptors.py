@@ -25,13 +25,14 @@ class ContextAndErrors(grpc.aio.ServerInterceptor):
         details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(details)
-        if handler is None or handler.unary_unary is None:
+        if handler is None or (handler.unary_unary is None and handler.stream_unary is None):
             return handler  # health Watch and reflection streams pass through untouched
         metadata = dict(details.invocation_metadata or ())
         values = {name: metadata.get(key) for name, key in context.METADATA_KEYS.items()}
-        inner = handler.unary_unary
+        inner = handler.unary_unary or handler.stream_unary
 
-        async def unary(request: Any, ctx: grpc.aio.ServicerContext) -> Any:
+        # `request` is the message, or for a client stream the iterator of messages.
+        async def one_reply(request: Any, ctx: grpc.aio.ServicerContext) -> Any:
             with context.bound(**values):
                 try:
                     return await inner(request, ctx)
@@ -51,8 +52,9 @@ class ContextAndErrors(grpc.aio.ServerInterceptor):
                     log.exception("unhandled error", extra={"method": details.method})
                     await ctx.abort(grpc.StatusCode.INTERNAL, "internal error")
 
-        return grpc.unary_unary_rpc_method_handler(
-            unary,
+        wrap = grpc.unary_unary_rpc_method_handler if handler.unary_unary else grpc.stream_unary_rpc_method_handler
+        return wrap(
+            one_reply,
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )

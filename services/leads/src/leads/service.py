@@ -5,17 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadflood.leads.v1 import jobs_pb2, leads_pb2
+from leadflood.leads.v1 import jobs_pb2
 from leadflood_platform import jobs
 from leadflood_platform.errors import NO_NUL, AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from leads import events, ingest
@@ -219,37 +218,3 @@ async def _finish_run(session: AsyncSession, run_id: uuid.UUID | None, **values:
         for key, value in values.items():
             setattr(run, key, value)
         run.updated_at = dt.datetime.now(dt.UTC)
-
-
-async def import_rows(
-    *, connection: asyncpg.Connection, org_id: uuid.UUID, rows: Sequence[leads_pb2.ImportRow]
-) -> tuple[int, int, list[tuple[int, str]]]:
-    """(created, updated, errors by line). Valid rows are upserted by email; a bad row never stops the rest."""
-    accepted: dict[str, ingest.Row] = {}
-    errors: list[tuple[int, str]] = []
-    repeats = 0  # rows naming an email an earlier row of the batch named: each updates that lead
-    for row in rows:
-        try:
-            new = NewLead(row.email, row.first_name, row.last_name, row.company_name, row.title, "import").validated()
-        except InvalidArgument as exc:
-            errors.append((row.line, exc.message))
-            continue
-        earlier = accepted.get(new.email)
-        if earlier is not None:
-            repeats += 1
-            # As if applied one after the other: a later row's value wins, an empty one keeps the earlier's.
-            new = replace(new, **{name: getattr(new, name) or getattr(earlier, name) for name in IMPORTED_FIELDS})
-        supplied = [name for name in IMPORTED_FIELDS if getattr(new, name)]
-        accepted[new.email] = ingest.Row(
-            email=new.email,
-            first_name=new.first_name,
-            last_name=new.last_name,
-            company_name=new.company_name,
-            title=new.title,
-            edited=",".join(supplied),
-        )
-    applied = await ingest.upsert(connection, list(accepted.values()), org_id=org_id, source="import")
-    created = [row for key, row in accepted.items() if key in applied.created]
-    updated = [row for key, row in accepted.items() if key not in applied.created]
-    await events.publish_rows(connection, org_id, applied, created=created, updated=updated)
-    return len(created), len(updated) + repeats, errors

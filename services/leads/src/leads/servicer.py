@@ -10,7 +10,7 @@ from leadflood_platform.convert import parse_id
 from leadflood_platform.db import Database, deadlock_retries
 from leadflood_platform.jobs import JobKind
 from leadflood_platform.provider_choice import require_provider
-from leads import explanations, listing, service, sourcing
+from leads import explanations, imports, listing, service, sourcing
 from leads.config import LeadsSettings
 from leads.convert import STATUS_NAME, enrichment_run_to_proto, lead_to_proto
 from leads.models import Lead
@@ -139,11 +139,18 @@ class LeadsServicer(leads_pb2_grpc.LeadsServiceServicer):
                     )
         return leads_pb2.UpsertSourcedLeadsResponse(diagnostics=counts, replayed=replayed)
 
-    async def ImportLeads(self, request, ctx):  # type: ignore[no-untyped-def]
-        async with self.db.driver_transaction() as connection:
-            created, updated, errors = await service.import_rows(
-                connection=connection, org_id=context.require_org(), rows=request.rows
-            )
+    async def ImportLeads(self, request_iterator, ctx):  # type: ignore[no-untyped-def]
+        org_id = context.require_org()
+        file = imports.ImportedFile()
+        async for part in request_iterator:
+            file.add(part.rows)
+        async for attempt in deadlock_retries():
+            with attempt:
+                async with self.db.driver_transaction() as connection:
+                    created, updated = await file.apply(connection, org_id)
         return leads_pb2.ImportLeadsResponse(
-            created=created, updated=updated, errors=[leads_pb2.RowError(line=line, message=m) for line, m in errors]
+            created=created,
+            updated=updated,
+            errors=[leads_pb2.RowError(line=line, message=message) for line, message in file.errors],
+            failed=file.failed,
         )

@@ -1,0 +1,79 @@
+"""A CSV import: a file's rows as they stream in, checked and merged by email, then applied all at once.
+
+Nothing is written until the whole file has arrived, so an import cut off part-way (too many rows, a
+body over the size limit, a client that went away) leaves no leads behind. One upsert in email order
+takes its row locks in the order a search run's pages take theirs, and can run again after a deadlock.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import replace
+
+import asyncpg
+
+from leadflood.leads.v1 import leads_pb2
+from leadflood_platform.errors import InvalidArgument, ResourceExhausted
+from leads import events, ingest
+from leads.service import IMPORTED_FIELDS, NewLead
+
+MAX_ROWS = 100_000
+MAX_REPORTED_ERRORS = 1_000  # listed by line; the reply counts them all
+# Leads named per event: a file's worth of refs in one event would pass NATS's 1 MB message limit.
+EVENT_REFS = 1_000
+
+
+class ImportedFile:
+    """Rows added part by part (`add`), then written in one go (`apply`) inside the caller's transaction."""
+
+    def __init__(self) -> None:
+        self.accepted: dict[str, ingest.Row] = {}  # by normalised email, in the order first seen
+        self.errors: list[tuple[int, str]] = []  # (line, message), the first MAX_REPORTED_ERRORS
+        self.failed = 0
+        self.repeats = 0  # rows naming an email an earlier row named: each updates that lead
+        self.rows = 0
+
+    def add(self, rows: Iterable[leads_pb2.ImportRow]) -> None:
+        """Check and merge a part of the file; a bad row is an error on its line and never stops the rest."""
+        for row in rows:
+            self.rows += 1
+            if self.rows > MAX_ROWS:
+                raise ResourceExhausted(f"at most {MAX_ROWS:,} rows per import: nothing was imported")
+            try:
+                new = NewLead(row.email, row.first_name, row.last_name, row.company_name, row.title, "import")
+                new = new.validated()
+            except InvalidArgument as exc:
+                self.failed += 1
+                if len(self.errors) < MAX_REPORTED_ERRORS:
+                    self.errors.append((row.line, exc.message))
+                continue
+            earlier = self.accepted.get(new.email)
+            if earlier is not None:
+                self.repeats += 1
+                # As if applied one after the other: a later row's value wins, an empty one keeps the earlier's.
+                new = replace(new, **{name: getattr(new, name) or getattr(earlier, name) for name in IMPORTED_FIELDS})
+            supplied = [name for name in IMPORTED_FIELDS if getattr(new, name)]
+            self.accepted[new.email] = ingest.Row(
+                email=new.email,
+                first_name=new.first_name,
+                last_name=new.last_name,
+                company_name=new.company_name,
+                title=new.title,
+                edited=",".join(supplied),
+            )
+
+    async def apply(self, connection: asyncpg.Connection, org_id: uuid.UUID) -> tuple[int, int]:
+        """(created, updated): upserts every accepted row and queues their events, in the caller's transaction."""
+        rows = list(self.accepted.values())
+        if not rows:
+            return 0, self.repeats
+        applied = await ingest.upsert(connection, rows, org_id=org_id, source="import")
+        created = [row for row in rows if row.key in applied.created]
+        updated = [row for row in rows if row.key not in applied.created]
+        for start in range(0, max(len(created), len(updated)), EVENT_REFS):
+            end = start + EVENT_REFS
+            await events.publish_rows(
+                connection, org_id, applied, created=created[start:end], updated=updated[start:end]
+            )
+        return len(created), len(updated) + self.repeats

@@ -1,0 +1,105 @@
+"""A CSV import is written whole or not at all: a file refused or cut off part-way leaves no leads behind.
+
+Through the gateway (a file over the row limit) and straight at the leads service's ImportLeads stream
+(a stream cancelled part-way, a stream over the service's own row limit), each in an org of its own or
+with rows of its own, so "nothing written" is a list that is empty.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+
+import grpc
+import httpx
+import pytest
+
+from devstack.stack import Stack
+from leadflood.leads.v1 import leads_pb2, leads_pb2_grpc
+from tests.e2e.helpers import assert_problem
+from tests.e2e.test_search_runs import all_leads
+
+ROW_LIMIT = 100_000  # the gateway's and the leads service's
+
+
+def _rows(tag: str, first: int, count: int) -> list[leads_pb2.ImportRow]:
+    return [
+        leads_pb2.ImportRow(line=n + 2, email=f"row{n}.{tag}@imports.example", first_name="Imp", last_name=f"N{n}")
+        for n in range(first, first + count)
+    ]
+
+
+async def _leads_of(leads: leads_pb2_grpc.LeadsServiceStub, metadata: tuple[tuple[str, str], ...]) -> list[str]:
+    listed = await leads.ListLeads(
+        leads_pb2.ListLeadsRequest(page_size=500, filtered=leads_pb2.FILTERED_VIEW_ALL), metadata=metadata, timeout=10
+    )
+    return [lead.email for lead in listed.leads]
+
+
+def test_a_file_over_the_row_limit_is_refused_and_imports_none_of_its_rows(client: httpx.Client) -> None:
+    tag = uuid.uuid4().hex[:10]
+    good = [f"first{n}.{tag}@imports.example,Good,Row{n}" for n in range(50)]
+    bad = ["x,y,z"] * (ROW_LIMIT + 1 - len(good))  # rows all the same: short, and each a row error
+    body = "\n".join(["email,firstName,lastName", *good, *bad, ""]).encode()
+    refused = assert_problem(
+        client.post("/v1/leads/import", content=body, headers={"content-type": "text/csv"}, timeout=120), 413
+    )
+    assert "nothing was imported" in refused["detail"]
+    # Before the import was made whole, the first 50 rows (an earlier batch) were kept.
+    assert all_leads(client, q=tag, filtered="all") == []
+    # The same rows in a file within the limit are imported: they were refused for the file, not for themselves.
+    accepted = client.post(
+        "/v1/leads/import", content="\n".join(["email,firstName,lastName", *good, ""]).encode(),
+        headers={"content-type": "text/csv"},
+    )  # fmt: skip
+    assert accepted.status_code == 200 and accepted.json()["created"] == len(good)
+
+
+async def test_a_stream_cancelled_part_way_imports_nothing(stack: Stack) -> None:
+    tag, metadata = uuid.uuid4().hex[:10], (("x-org-id", str(uuid.uuid4())),)
+    sent = asyncio.Event()
+
+    async def parts() -> AsyncIterator[leads_pb2.ImportLeadsRequest]:
+        for part in range(3):
+            yield leads_pb2.ImportLeadsRequest(rows=_rows(tag, part * 500, 500))
+        sent.set()
+        await asyncio.Event().wait()  # the rest of the file never comes
+
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{stack.config.ports.grpc['leads']}") as channel:
+        leads = leads_pb2_grpc.LeadsServiceStub(channel)
+        call = leads.ImportLeads(parts(), metadata=metadata, timeout=30)
+        await asyncio.wait_for(sent.wait(), timeout=10)
+        await asyncio.sleep(0.5)  # the parts reach the service and are read
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        # A service that took the cancellation for the end of the file would write 1,500 leads now.
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:
+            assert await _leads_of(leads, metadata) == []
+            await asyncio.sleep(0.2)
+        # The org itself works: the same rows as a whole stream are imported.
+        whole = await leads.ImportLeads(
+            iter([leads_pb2.ImportLeadsRequest(rows=_rows(tag, 0, 500))]), metadata=metadata, timeout=30
+        )
+        assert (whole.created, whole.updated, whole.failed) == (500, 0, 0)
+
+
+async def test_a_stream_over_the_services_row_limit_is_resource_exhausted_and_writes_nothing(stack: Stack) -> None:
+    tag, metadata = uuid.uuid4().hex[:10], (("x-org-id", str(uuid.uuid4())),)
+    bad = [leads_pb2.ImportRow(line=n, email="x", first_name="y", last_name="z") for n in range(500)]
+
+    def parts():  # type: ignore[no-untyped-def]
+        yield leads_pb2.ImportLeadsRequest(rows=_rows(tag, 0, 500))
+        for _ in range(ROW_LIMIT // 500):
+            yield leads_pb2.ImportLeadsRequest(rows=bad)
+
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{stack.config.ports.grpc['leads']}") as channel:
+        leads = leads_pb2_grpc.LeadsServiceStub(channel)
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await leads.ImportLeads(parts(), metadata=metadata, timeout=60)
+        assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert "nothing was imported" in (refused.value.details() or "")
+        assert await _leads_of(leads, metadata) == []
