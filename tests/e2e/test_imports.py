@@ -82,7 +82,7 @@ async def test_a_stream_cancelled_part_way_imports_nothing(stack: Stack) -> None
             await asyncio.sleep(0.2)
         # The org itself works: the same rows as a whole stream are imported.
         whole = await leads.ImportLeads(
-            iter([leads_pb2.ImportLeadsRequest(rows=_rows(tag, 0, 500))]), metadata=metadata, timeout=30
+            iter([leads_pb2.ImportLeadsRequest(rows=_rows(tag, 0, 500), last=True)]), metadata=metadata, timeout=30
         )
         assert (whole.created, whole.updated, whole.failed) == (500, 0, 0)
 
@@ -101,5 +101,17 @@ async def test_a_stream_over_the_services_row_limit_is_resource_exhausted_and_wr
         with pytest.raises(grpc.aio.AioRpcError) as refused:
             await leads.ImportLeads(parts(), metadata=metadata, timeout=60)
         assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert "nothing was imported" in (refused.value.details() or "")
+        assert await _leads_of(leads, metadata) == []
+
+
+async def test_a_stream_ended_without_its_last_part_is_refused_and_writes_nothing(stack: Stack) -> None:
+    tag, metadata = uuid.uuid4().hex[:10], (("x-org-id", str(uuid.uuid4())),)
+    parts = [leads_pb2.ImportLeadsRequest(rows=_rows(tag, n * 500, 500)) for n in range(2)]
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{stack.config.ports.grpc['leads']}") as channel:
+        leads = leads_pb2_grpc.LeadsServiceStub(channel)
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await leads.ImportLeads(iter(parts), metadata=metadata, timeout=30)
+        assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
         assert "nothing was imported" in (refused.value.details() or "")
         assert await _leads_of(leads, metadata) == []

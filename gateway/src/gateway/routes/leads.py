@@ -228,8 +228,8 @@ async def import_leads(request: Request, who: Who) -> dict[str, Any]:
                 if len(batch) >= IMPORT_BATCH:
                     yield leads_pb2.ImportLeadsRequest(rows=batch)
                     batch = []
-            if batch:
-                yield leads_pb2.ImportLeadsRequest(rows=batch)
+            # Only a part marked last has the service write the file: a cancelled stream never sends one.
+            yield leads_pb2.ImportLeadsRequest(rows=batch, last=True)
         except Exception as exc:  # too many rows, a body over the size limit, a client gone away
             # Ending the stream would have the service import what it got: cancel the call instead.
             failure = exc

@@ -1,7 +1,9 @@
 """A CSV import: a file's rows as they stream in, checked and merged by email, then applied all at once.
 
-Nothing is written until the whole file has arrived, so an import cut off part-way (too many rows, a
-body over the size limit, a client that went away) leaves no leads behind. One upsert in email order
+Nothing is written until the file's last part has arrived, so an import cut off part-way (too many
+rows, a body over the size limit, a client that went away) leaves no leads behind. The last part says
+it is the last: a cancelled stream can look to the service like one that ended, and must not be
+taken for a whole file. One upsert in email order
 takes its row locks in the order a search run's pages take theirs, and can run again after a deadlock.
 """
 
@@ -14,7 +16,7 @@ from dataclasses import replace
 import asyncpg
 
 from leadflood.leads.v1 import leads_pb2
-from leadflood_platform.errors import InvalidArgument, ResourceExhausted
+from leadflood_platform.errors import FailedPrecondition, InvalidArgument, ResourceExhausted
 from leads import events, ingest
 from leads.service import IMPORTED_FIELDS, NewLead
 
@@ -33,9 +35,20 @@ class ImportedFile:
         self.failed = 0
         self.repeats = 0  # rows naming an email an earlier row named: each updates that lead
         self.rows = 0
+        self.whole = False  # the last part has come
 
-    def add(self, rows: Iterable[leads_pb2.ImportRow]) -> None:
+    def add(self, part: leads_pb2.ImportLeadsRequest) -> None:
         """Check and merge a part of the file; a bad row is an error on its line and never stops the rest."""
+        if self.whole:
+            raise InvalidArgument.on("last", "a part came after the part marked last: nothing was imported")
+        self.whole = part.last
+        self._add(part.rows)
+
+    def check_whole(self) -> None:
+        if not self.whole:
+            raise FailedPrecondition("the file ended before its last part: nothing was imported")
+
+    def _add(self, rows: Iterable[leads_pb2.ImportRow]) -> None:
         for row in rows:
             self.rows += 1
             if self.rows > MAX_ROWS:
@@ -65,6 +78,7 @@ class ImportedFile:
 
     async def apply(self, connection: asyncpg.Connection, org_id: uuid.UUID) -> tuple[int, int]:
         """(created, updated): upserts every accepted row and queues their events, in the caller's transaction."""
+        self.check_whole()
         rows = list(self.accepted.values())
         if not rows:
             return 0, self.repeats

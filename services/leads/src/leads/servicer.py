@@ -143,7 +143,8 @@ class LeadsServicer(leads_pb2_grpc.LeadsServiceServicer):
         org_id = context.require_org()
         file = imports.ImportedFile()
         async for part in request_iterator:
-            file.add(part.rows)
+            file.add(part)
+        file.check_whole()
         async for attempt in deadlock_retries():
             with attempt:
                 async with self.db.driver_transaction() as connection:
