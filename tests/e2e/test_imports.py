@@ -115,3 +115,26 @@ async def test_a_stream_ended_without_its_last_part_is_refused_and_writes_nothin
         assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
         assert "nothing was imported" in (refused.value.details() or "")
         assert await _leads_of(leads, metadata) == []
+
+
+async def test_a_third_import_at_once_is_turned_away_until_one_ends(stack: Stack) -> None:
+    metadata = (("x-org-id", str(uuid.uuid4())),)
+    release = asyncio.Event()
+
+    async def slow_file() -> AsyncIterator[leads_pb2.ImportLeadsRequest]:
+        yield leads_pb2.ImportLeadsRequest(rows=_rows(uuid.uuid4().hex[:10], 0, 10))
+        await release.wait()
+        yield leads_pb2.ImportLeadsRequest(last=True)
+
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{stack.config.ports.grpc['leads']}") as channel:
+        leads = leads_pb2_grpc.LeadsServiceStub(channel)
+        under_way = [leads.ImportLeads(slow_file(), metadata=metadata, timeout=30) for _ in range(2)]
+        await asyncio.sleep(0.5)  # both have started at the service
+        third = [leads_pb2.ImportLeadsRequest(rows=_rows(uuid.uuid4().hex[:10], 0, 10), last=True)]
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await leads.ImportLeads(iter(third), metadata=metadata, timeout=30)
+        assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        release.set()
+        assert [(await call).created for call in under_way] == [10, 10]
+        again = await leads.ImportLeads(iter(third), metadata=metadata, timeout=30)
+        assert again.created == 10  # a slot is free again, and the refused file had written nothing

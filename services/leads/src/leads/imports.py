@@ -9,8 +9,9 @@ takes its row locks in the order a search run's pages take theirs, and can run a
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
 import asyncpg
@@ -21,9 +22,31 @@ from leads import events, ingest
 from leads.service import IMPORTED_FIELDS, NewLead
 
 MAX_ROWS = 100_000
+# Files held and written at once by one leads service process: importing a 100,000-row file took the
+# process to 250 MB at its peak (measured), and a container has 512 MiB.
+MAX_AT_ONCE = 2
 MAX_REPORTED_ERRORS = 1_000  # listed by line; the reply counts them all
 # Leads named per event: a file's worth of refs in one event would pass NATS's 1 MB message limit.
 EVENT_REFS = 1_000
+
+
+class ImportSlots:
+    """How many files this process is importing; one more than MAX_AT_ONCE is turned away, not queued."""
+
+    def __init__(self, limit: int = MAX_AT_ONCE) -> None:
+        self.limit, self.taken = limit, 0
+
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[None]:
+        if self.taken >= self.limit:
+            raise ResourceExhausted(
+                f"{self.limit} imports are already under way; import this file when one of them has finished"
+            )
+        self.taken += 1
+        try:
+            yield
+        finally:
+            self.taken -= 1
 
 
 class ImportedFile:

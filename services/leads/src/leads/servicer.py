@@ -40,6 +40,7 @@ class LeadsServicer(leads_pb2_grpc.LeadsServiceServicer):
         self.db, self.settings, self.enrich_kind = db, settings, enrich_kind
         self.explanations = explanations.ExplanationStore(db)
         self.pages_in_flight = PagesInFlight()
+        self.import_slots = imports.ImportSlots()
 
     async def CreateLead(self, request, ctx):  # type: ignore[no-untyped-def]
         new = service.NewLead(
@@ -141,14 +142,15 @@ class LeadsServicer(leads_pb2_grpc.LeadsServiceServicer):
 
     async def ImportLeads(self, request_iterator, ctx):  # type: ignore[no-untyped-def]
         org_id = context.require_org()
-        file = imports.ImportedFile()
-        async for part in request_iterator:
-            file.add(part)
-        file.check_whole()
-        async for attempt in deadlock_retries():
-            with attempt:
-                async with self.db.driver_transaction() as connection:
-                    created, updated = await file.apply(connection, org_id)
+        with self.import_slots.slot():
+            file = imports.ImportedFile()
+            async for part in request_iterator:
+                file.add(part)
+            file.check_whole()
+            async for attempt in deadlock_retries():
+                with attempt:
+                    async with self.db.driver_transaction() as connection:
+                        created, updated = await file.apply(connection, org_id)
         return leads_pb2.ImportLeadsResponse(
             created=created,
             updated=updated,
