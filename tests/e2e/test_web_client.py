@@ -191,6 +191,21 @@ def test_import_a_csv_and_read_its_errors_by_line(page: Page) -> None:
     expect(page.get_by_test_id("import-error-row")).to_have_count(1000)
     expect(page.get_by_test_id("import-error-row").first).to_contain_text("3")  # the first bad row's line
     expect(page.get_by_test_id("import-errors-truncated")).to_contain_text("first 1,000 of 1,005")
+    expect(page.get_by_test_id("leads-import-state")).to_have_text("Import CSV")  # ready for the next file
+
+
+def test_a_csv_over_the_row_limit_says_nothing_was_imported(page: Page, client: httpx.Client) -> None:
+    sign_in(page)
+    page.get_by_test_id("nav-leads").click()
+    good = unique_email("web-too-long")
+    csv_text = "email,firstName,lastName\n" + f"{good},Too,Long\n" + "x,y,z\n" * 100_000
+    page.get_by_test_id("leads-import-file").set_input_files(
+        {"name": "long.csv", "mimeType": "text/csv", "buffer": csv_text.encode()}
+    )
+    expect(page.get_by_test_id("leads-import-error")).to_contain_text("nothing was imported", timeout=60_000)
+    expect(page.get_by_test_id("leads-import-result")).to_contain_text("Import failed")
+    listed = client.get("/v1/leads", params={"q": good.split("@")[0], "filtered": "all"}).json()["items"]
+    assert listed == []  # its first row, a good one, was not kept either
 
 
 def test_enriching_with_a_provider_that_has_no_key_says_which_setting(page: Page, client: httpx.Client) -> None:

@@ -48,3 +48,8 @@ export function listPreview(items, max = 3) {
   if (list.length <= max) return list.join(', ');
   return `${list.slice(0, max).join(', ')} +${list.length - max}`;
 }
+
+/** What a CSV import under way is doing: sending the file (with how much has gone), then writing it. */
+export function importState(progress) {
+  return progress >= 1 ? 'Writing leads…' : `Importing… ${Math.floor(progress * 100)}%`;
+}

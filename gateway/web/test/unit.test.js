@@ -2,8 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseHash, matchRoute } from '../src/router.js';
-import { problemToError, send, ApiError } from '../src/http.js';
-import { humanize } from '../src/format.js';
+import { problemToError, send, sendWithProgress, ApiError } from '../src/http.js';
+import { humanize, importState } from '../src/format.js';
 
 test('parseHash splits path and query', () => {
   const r = parseHash('#/leads/a1?job=j9');
@@ -57,3 +57,57 @@ test('humanize makes labels from camelCase keys', () => {
   assert.equal(humanize('companyDomain'), 'Company domain');
   assert.equal(humanize('linkedinUrl'), 'Linkedin URL');
 });
+
+// An XMLHttpRequest stand-in: reports the upload in the steps given, then answers.
+function fakeXhr({ steps, status, body }) {
+  return class {
+    constructor() {
+      this.upload = {};
+      this.headers = {};
+      fakeXhr.last = this;
+    }
+    open(method, path) {
+      Object.assign(this, { method, path });
+    }
+    setRequestHeader(name, value) {
+      this.headers[name] = value;
+    }
+    send(sent) {
+      this.sent = sent;
+      for (const loaded of steps) this.upload.onprogress({ lengthComputable: true, loaded, total: 200 });
+      Object.assign(this, { status, statusText: 'x', responseText: body });
+      this.onload();
+    }
+  };
+}
+
+test('an upload reports its progress, then resolves to the JSON answer', async () => {
+  const seen = [];
+  const XHR = fakeXhr({ steps: [50, 150, 200], status: 200, body: '{"created":2}' });
+  const result = await sendWithProgress('POST', '/v1/leads/import', {
+    body: 'a,b', token: 't1', contentType: 'text/csv', onProgress: (f) => seen.push(f), XHR,
+  });
+  assert.deepEqual(result, { created: 2 });
+  assert.deepEqual(seen, [0.25, 0.75, 1]);
+  assert.equal(fakeXhr.last.headers.Authorization, 'Bearer t1');
+  assert.equal(fakeXhr.last.headers['Content-Type'], 'text/csv');
+  assert.equal(fakeXhr.last.sent, 'a,b');
+});
+
+test('an upload refused by the server rejects with its problem', async () => {
+  const XHR = fakeXhr({
+    steps: [200], status: 413,
+    body: '{"title":"Content Too Large","status":413,"detail":"nothing was imported"}',
+  });
+  await assert.rejects(
+    sendWithProgress('POST', '/v1/leads/import', { body: 'x', contentType: 'text/csv', onProgress: () => {}, XHR }),
+    (err) => err instanceof ApiError && err.status === 413 && err.detail === 'nothing was imported',
+  );
+});
+
+test('an import under way says how much has gone, then that it is writing', () => {
+  assert.equal(importState(0), 'Importing… 0%');
+  assert.equal(importState(0.426), 'Importing… 42%');
+  assert.equal(importState(1), 'Writing leads…');
+});
+

@@ -3,7 +3,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { useLoad } from '../hooks.js';
 import { navigate } from '../router.js';
-import { formatAgo, personName } from '../format.js';
+import { formatAgo, importState, personName } from '../format.js';
 import { datedFilename, saveBlob } from '../download.js';
 import {
   FILTERED_OPTIONS,
@@ -112,7 +112,7 @@ export function Leads({ query }) {
         <p class="muted">Deduplicated and scored against their ICP.</p>
       </div>
       <div class="head-actions">
-        <${ImportButton} busy=${imported?.busy} onFile=${(file) => importCsv(file, setImported, list.reload)} />
+        <${ImportButton} busy=${imported?.busy} progress=${imported?.progress} onFile=${(file) => importCsv(file, setImported, list.reload)} />
         <button type="button" class="btn btn-secondary" data-testid="leads-export" disabled=${exporting} onClick=${onExport}>
           ${exporting ? 'Exporting…' : 'Export CSV'}
         </button>
@@ -356,9 +356,12 @@ function filtersToApiQueryWithCursor(apiQuery, cursor) {
 }
 
 async function importCsv(file, setImported, onDone) {
-  setImported({ name: file.name, busy: true, result: null, error: null });
+  setImported({ name: file.name, busy: true, progress: 0, result: null, error: null });
+  // The gateway reads the file as it arrives, so the upload's progress is the import's; at 100% the
+  // leads service is writing the whole file at once.
+  const onProgress = (progress) => setImported((now) => (now?.busy ? { ...now, progress } : now));
   try {
-    const result = await api.upload('/v1/leads/import', file, 'text/csv');
+    const result = await api.upload('/v1/leads/import', file, 'text/csv', onProgress);
     setImported({ name: file.name, busy: false, result, error: null });
     onDone();
   } catch (error) {
@@ -367,7 +370,7 @@ async function importCsv(file, setImported, onDone) {
 }
 
 /** "Import CSV": a button-looking label around a hidden file picker. */
-function ImportButton({ busy, onFile }) {
+function ImportButton({ busy, progress = 0, onFile }) {
   function onChange(e) {
     const input = e.currentTarget;
     const file = input.files?.[0];
@@ -375,7 +378,7 @@ function ImportButton({ busy, onFile }) {
     if (file) onFile(file);
   }
   return html`<label class=${busy ? 'btn btn-secondary file-btn is-busy' : 'btn btn-secondary file-btn'}>
-    ${busy ? 'Importing…' : 'Import CSV'}
+    <span data-testid="leads-import-state" aria-live="polite">${busy ? importState(progress) : 'Import CSV'}</span>
     <input
       type="file"
       accept=".csv,text/csv"
