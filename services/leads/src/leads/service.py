@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
+from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
@@ -24,12 +25,37 @@ MAX_FIELD = 200
 EDITABLE = ("email", "first_name", "last_name", "company_name", "title")
 
 
+# The plainest addresses (an ASCII dot-atom at host-name labels under a top-level label of letters)
+# are ones email_validator accepts as they are (checked against it in the tests on 20,000 generated
+# addresses), so they skip it; any other goes through it for the full rules and its explanation. A
+# CSV import checks every row, and the library's ~77 µs an address was a third of a 100,000-row import.
+_PLAIN_ADDRESS = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,64}(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,64})*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+([A-Za-z]{2,63})"
+)
+_SPECIAL_USE = frozenset(SPECIAL_USE_DOMAIN_NAMES)
+
+
+def plainly_valid(address: str) -> bool:
+    """True for an address of the plain form above, which email_validator would accept unchanged."""
+    plain = _PLAIN_ADDRESS.fullmatch(address)
+    return (
+        plain is not None
+        and len(address) <= 254
+        and len(address.partition("@")[0]) <= 64
+        and "--" not in address.partition("@")[2]  # Punycode and "ab--" labels: the library's own rules
+        and plain.group(1).lower() not in _SPECIAL_USE
+    )
+
+
 def normalise_email(raw: str) -> str:
     """Trimmed and lower-cased, plus-addressing kept; InvalidArgument naming `email` with the reason."""
-    try:
-        validate_email(raw.strip(), check_deliverability=False)
-    except EmailNotValidError as exc:
-        raise InvalidArgument.on("email", str(exc)) from None
+    address = raw.strip()
+    if not plainly_valid(address):
+        try:
+            validate_email(address, check_deliverability=False)
+        except EmailNotValidError as exc:
+            raise InvalidArgument.on("email", str(exc)) from None
     email = ingest.normalise_email(raw)
     if email is None:
         raise InvalidArgument.on("email", "is not a valid email address")
