@@ -121,11 +121,26 @@ class Database:
         UNAVAILABLE treat both paths alike. SQLAlchemy's codecs stay on the connection: JSON goes in
         as text and comes out parsed.
         """
+        async with self._driver() as driver, driver.transaction():
+            yield driver
+
+    @contextlib.asynccontextmanager
+    async def driver_statements(self) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection's own asyncpg connection outside a transaction: each statement commits alone.
+
+        For a hot path's single statements: no BEGIN and COMMIT round trips, and no transaction left
+        open (holding its locks) while the caller's event loop is busy elsewhere. Errors as
+        `driver_transaction`'s.
+        """
+        async with self._driver() as driver:
+            yield driver
+
+    @contextlib.asynccontextmanager
+    async def _driver(self) -> AsyncIterator[asyncpg.Connection]:
         async with self.engine.connect() as connection:
             driver = (await connection.get_raw_connection()).driver_connection
             try:
-                async with driver.transaction():
-                    yield driver
+                yield driver
             except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
                 lost = driver.is_closed() or (isinstance(error, OSError) and not isinstance(error, TimeoutError))
                 if lost:  # the pool drops it, as it does when SQLAlchemy's own statement meets a dead connection
