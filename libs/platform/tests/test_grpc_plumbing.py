@@ -127,6 +127,18 @@ async def test_a_database_fault_of_ours_stays_internal(stub: jobs_pb2_grpc.JobsS
     assert caught.value.code() == grpc.StatusCode.INTERNAL
 
 
+@pytest.mark.parametrize("path", ["sql", "driver-sql"])
+@pytest.mark.parametrize("sqlstate", ["40P01", "40001"])  # deadlock detected, serialization failure
+async def test_a_transaction_undone_by_a_concurrent_one_is_aborted(
+    stub: jobs_pb2_grpc.JobsServiceStub, path: str, sqlstate: str
+) -> None:
+    raised = f"DO $$ BEGIN RAISE EXCEPTION 'concurrent' USING ERRCODE = '{sqlstate}'; END $$"
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.GetJob(jobs_pb2.GetJobRequest(job_id=f"{path}:{raised}"))
+    assert caught.value.code() == grpc.StatusCode.ABORTED  # the gateway's 409: send it again
+    assert "try again" in (caught.value.details() or "")
+
+
 @pytest.mark.parametrize("path", ["lost", "driver-lost"])
 async def test_a_lost_database_connection_is_unavailable_and_the_client_retries(
     stub: jobs_pb2_grpc.JobsServiceStub, probe: Probe, path: str

@@ -20,6 +20,9 @@ log = logging.getLogger(__name__)
 
 # SQLSTATE of a transaction PostgreSQL aborted to break a deadlock: nothing of it was written.
 DEADLOCK_DETECTED = "40P01"
+# Transactions PostgreSQL rolled back because of a concurrent one (a deadlock, a serialization
+# failure): nothing was written, and the same request may well succeed when sent again.
+CONFLICT_SQLSTATES = frozenset({DEADLOCK_DETECTED, "40001"})
 
 # The data exceptions (SQLSTATE class 22) that mean a value the caller sent cannot be stored as
 # given, rather than a fault of ours (a division by zero, say, stays an internal error).
@@ -69,6 +72,11 @@ def refused_value(error: BaseException) -> InvalidArgument | None:
         return None
     reason = (str(getattr(error, "orig", error)).splitlines() or ["invalid value"])[0]
     return InvalidArgument(f"a value cannot be stored: {bounded(reason, 200)}")
+
+
+def concurrent_conflict(error: BaseException) -> bool:
+    """True when PostgreSQL rolled the unit of work back because of a concurrent one (see CONFLICT_SQLSTATES)."""
+    return getattr(getattr(error, "orig", error), "sqlstate", None) in CONFLICT_SQLSTATES
 
 
 def asyncpg_url(url: str) -> str:

@@ -10,7 +10,7 @@ import grpc
 from sqlalchemy.exc import DBAPIError
 
 from leadflood_platform import context
-from leadflood_platform.db import refused_value
+from leadflood_platform.db import concurrent_conflict, refused_value
 from leadflood_platform.errors import DomainError, to_rpc_status
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,13 @@ class ContextAndErrors(grpc.aio.ServerInterceptor):
                     if (refused := refused_value(error)) is not None:
                         log.warning("value refused by the database", extra={"method": details.method})
                         await ctx.abort_with_status(to_rpc_status(refused))
+                    if concurrent_conflict(error):
+                        # A deadlock or serialization failure the call did not retry away: nothing was
+                        # written, and the caller may send the request again.
+                        log.warning("transaction rolled back by a concurrent one", extra={"method": details.method})
+                        await ctx.abort(
+                            grpc.StatusCode.ABORTED, "the change met a concurrent change and was undone; try again"
+                        )
                     log.exception("unhandled error", extra={"method": details.method})
                     await ctx.abort(grpc.StatusCode.INTERNAL, "internal error")
 

@@ -11,7 +11,7 @@ from icp.providers.registry import MAX_PER_PAGE, SOURCES
 from leadflood.icp.v1 import icp_pb2, icp_pb2_grpc
 from leadflood_platform import context
 from leadflood_platform.convert import parse_id
-from leadflood_platform.db import Database
+from leadflood_platform.db import Database, deadlock_retries
 from leadflood_platform.jobs import JobKind
 from leadflood_platform.provider_choice import require_provider
 
@@ -53,8 +53,14 @@ class IcpServicer(icp_pb2_grpc.IcpServiceServicer):
             return icp_pb2.UpdateIcpResponse(icp=icp_to_proto(icp))
 
     async def DeleteIcp(self, request, ctx):  # type: ignore[no-untyped-def]
-        async with self.db.transaction() as session:
-            await service.remove(session=session, org_id=context.require_org(), icp_id=parse_id(request.icp_id, "ICP"))
+        # The delete cascades to the ICP's runs and then their pages, while a run under way marks a page
+        # delivered and then updates its run: opposite orders, so either may be a deadlock's victim.
+        async for attempt in deadlock_retries():
+            with attempt:
+                async with self.db.transaction() as session:
+                    await service.remove(
+                        session=session, org_id=context.require_org(), icp_id=parse_id(request.icp_id, "ICP")
+                    )
         return icp_pb2.DeleteIcpResponse()
 
     async def StartSearch(self, request, ctx):  # type: ignore[no-untyped-def]
