@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -45,8 +46,12 @@ def collector() -> Iterator[FakeCollector]:
         yield fake
 
 
+# Where a failed session's service logs are kept (the stack's own folder, with its database, is removed).
+KEPT_LOGS = Path(__file__).resolve().parent / ".local" / "test-logs"
+
+
 @pytest.fixture(scope="session")
-def stack(fake_apollo: FakeApollo, collector: FakeCollector) -> Iterator[Stack]:
+def stack(request: pytest.FixtureRequest, fake_apollo: FakeApollo, collector: FakeCollector) -> Iterator[Stack]:
     state = Path(tempfile.mkdtemp(prefix="leadflood-test-"))
     state.chmod(0o755)  # the postgres user must reach its data folder inside
     # Apollo is configured (against the fake); Hunter is deliberately not, to show the 503 a user gets.
@@ -64,6 +69,12 @@ def stack(fake_apollo: FakeApollo, collector: FakeCollector) -> Iterator[Stack]:
         yield running
     finally:
         running.stop()
+        if request.session.testsfailed:  # what the services logged is how a failure is understood
+            kept = KEPT_LOGS / time.strftime("%Y%m%dT%H%M%S")
+            shutil.copytree(state / "logs", kept, dirs_exist_ok=True)
+            reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+            if reporter is not None:
+                reporter.write_line(f"service logs of this failed session: {kept}")
         shutil.rmtree(state, ignore_errors=True)
 
 
