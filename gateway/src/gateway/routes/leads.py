@@ -6,6 +6,7 @@ import asyncio
 import csv
 import io
 from collections.abc import AsyncIterator
+from operator import itemgetter
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -243,17 +244,13 @@ async def import_leads(request: Request, who: Who) -> dict[str, Any]:
         if failure is not None:
             raise failure from None
         raise
-    errors = sorted(unreadable + [{"line": e.line, "message": e.message} for e in reply.errors], key=_line)
+    errors = sorted(unreadable + [{"line": e.line, "message": e.message} for e in reply.errors], key=itemgetter("line"))
     return {
         "created": reply.created,
         "updated": reply.updated,
         "failed": len(unreadable) + reply.failed,
         "errors": errors[:MAX_REPORTED_ERRORS],  # the count stays exact; the list is for reading
     }
-
-
-def _line(error: dict[str, Any]) -> int:
-    return int(error["line"])
 
 
 @router.get("/v1/leads/{lead_id}")

@@ -63,12 +63,17 @@ def declarative_base(schema: str) -> type[DeclarativeBase]:
     return Base
 
 
+def sqlstate(error: BaseException) -> str | None:
+    """The SQLSTATE of a database error, as SQLAlchemy wraps it (on `orig`) or as the driver raised it."""
+    return getattr(getattr(error, "orig", error), "sqlstate", None)
+
+
 def refused_value(error: BaseException) -> InvalidArgument | None:
     """PostgreSQL refusing a caller's value, as the caller's error, for whatever validation missed it.
 
     None for any other error. The unit of work's transaction rolled back with it: nothing was written.
     """
-    if getattr(getattr(error, "orig", error), "sqlstate", None) not in BAD_VALUE_SQLSTATES:
+    if sqlstate(error) not in BAD_VALUE_SQLSTATES:
         return None
     reason = (str(getattr(error, "orig", error)).splitlines() or ["invalid value"])[0]
     return InvalidArgument(f"a value cannot be stored: {bounded(reason, 200)}")
@@ -76,7 +81,7 @@ def refused_value(error: BaseException) -> InvalidArgument | None:
 
 def concurrent_conflict(error: BaseException) -> bool:
     """True when PostgreSQL rolled the unit of work back because of a concurrent one (see CONFLICT_SQLSTATES)."""
-    return getattr(getattr(error, "orig", error), "sqlstate", None) in CONFLICT_SQLSTATES
+    return sqlstate(error) in CONFLICT_SQLSTATES
 
 
 def asyncpg_url(url: str) -> str:
@@ -209,6 +214,6 @@ class _Attempt(contextlib.AbstractContextManager[None]):
         self.last, self.deadlocked = last, False
 
     def __exit__(self, kind: object, error: BaseException | None, trace: object) -> bool:
-        deadlock = isinstance(error, DBAPIError) and getattr(error.orig, "sqlstate", None) == DEADLOCK_DETECTED
+        deadlock = isinstance(error, DBAPIError) and sqlstate(error) == DEADLOCK_DETECTED
         self.deadlocked = deadlock and not self.last
         return self.deadlocked  # swallowed: the caller's loop runs the next attempt

@@ -3,8 +3,8 @@
 Nothing is written until the file's last part has arrived, so an import cut off part-way (too many
 rows, a body over the size limit, a client that went away) leaves no leads behind. The last part says
 it is the last: a cancelled stream can look to the service like one that ended, and must not be
-taken for a whole file. One upsert in email order
-takes its row locks in the order a search run's pages take theirs, and can run again after a deadlock.
+taken for a whole file. One upsert in email order takes its row locks in the order a search run's
+pages take theirs, and can run again after a deadlock.
 """
 
 from __future__ import annotations
@@ -67,10 +67,6 @@ class ImportedFile:
         self.whole = part.last
         self._add(part.rows)
 
-    def check_whole(self) -> None:
-        if not self.whole:
-            raise FailedPrecondition("the file ended before its last part: nothing was imported")
-
     def _add(self, rows: Iterable[leads_pb2.ImportRow]) -> None:
         for row in rows:
             self.rows += 1
@@ -101,7 +97,8 @@ class ImportedFile:
 
     async def apply(self, connection: asyncpg.Connection, org_id: uuid.UUID) -> tuple[int, int]:
         """(created, updated): upserts every accepted row and queues their events, in the caller's transaction."""
-        self.check_whole()
+        if not self.whole:
+            raise FailedPrecondition("the file ended before its last part: nothing was imported")
         rows = list(self.accepted.values())
         if not rows:
             return 0, self.repeats

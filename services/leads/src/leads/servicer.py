@@ -146,7 +146,6 @@ class LeadsServicer(leads_pb2_grpc.LeadsServiceServicer):
             file = imports.ImportedFile()
             async for part in request_iterator:
                 file.add(part)
-            file.check_whole()
             async for attempt in deadlock_retries():
                 with attempt:
                     async with self.db.driver_transaction() as connection:

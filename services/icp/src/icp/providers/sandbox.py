@@ -181,14 +181,18 @@ def _people(
     repeat = np.zeros_like(bits)  # a repeat's own bits: they choose how its title is recased
     # A duplicate slot shows someone from an earlier page; follow the chain back to a slot that is nobody's copy.
     first_of_page = slot - slot % _U64(per_page)
-    chasing = np.flatnonzero((first_of_page > 0) & ((bits & _U64(0xFFFF)) < duplicate_share))
+
+    def copies(at: np.ndarray) -> np.ndarray:  # those of the slots at `at` that repeat someone earlier
+        return at[(first_of_page[at] > 0) & ((bits[at] & _U64(0xFFFF)) < duplicate_share)]
+
+    chasing = copies(np.arange(len(slot)))
     while chasing.size:
         own = bits[chasing]
         repeat[chasing] = np.where(repeat[chasing] == 0, own, repeat[chasing])
         slot[chasing] = (own >> _U64(16)) % first_of_page[chasing]
         bits[chasing] = _mix(_U64(seed) ^ slot[chasing])
         first_of_page[chasing] = slot[chasing] - slot[chasing] % _U64(per_page)
-        chasing = chasing[(first_of_page[chasing] > 0) & ((bits[chasing] & _U64(0xFFFF)) < duplicate_share)]
+        chasing = copies(chasing)
     # Independent picks from one random word read as a number in mixed radix; what is left of it, the size.
     word = _mix(bits)
     gaps = _mix(word)
