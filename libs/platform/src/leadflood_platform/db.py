@@ -159,6 +159,13 @@ class Database:
                 if lost:  # the pool drops it, as it does when SQLAlchemy's own statement meets a dead connection
                     await connection.invalidate(error)
                 raise DBAPIError(None, None, error, connection_invalidated=lost) from error
+            finally:
+                if not driver.is_closed() and driver.is_in_transaction():
+                    # A caller cancelled again while its transaction rolled back leaves it open, and
+                    # SQLAlchemy's reset on return does not see a transaction it did not start: pooled,
+                    # the next caller's transaction would nest in it as a savepoint and never commit.
+                    # Invalidating closes the connection (PostgreSQL rolls back) without awaiting I/O.
+                    await connection.invalidate()
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
