@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 
+import asyncpg
 import grpc
 import httpx
 import pytest
@@ -85,6 +86,19 @@ async def test_a_stream_cancelled_part_way_imports_nothing(stack: Stack) -> None
             iter([leads_pb2.ImportLeadsRequest(rows=_rows(tag, 0, 500), last=True)]), metadata=metadata, timeout=30
         )
         assert (whole.created, whole.updated, whole.failed) == (500, 0, 0)
+    # And the cancelled call left no transaction open on a pooled connection, where the next caller's
+    # work would nest as a savepoint and never commit (seen as later tests' leads never appearing).
+    assert stack.postgres is not None
+    await asyncio.sleep(1.5)  # a transaction still at work has moved on by then
+    admin = await asyncpg.connect(stack.postgres.admin_dsn())
+    try:
+        left_open = await admin.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE usename = 'leads_svc' "
+            "AND state LIKE 'idle in transaction%' AND now() - state_change > interval '1 second'"
+        )
+    finally:
+        await admin.close()
+    assert left_open == 0
 
 
 async def test_a_stream_over_the_services_row_limit_is_resource_exhausted_and_writes_nothing(stack: Stack) -> None:

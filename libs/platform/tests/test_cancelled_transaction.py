@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 
 import asyncpg
+import pytest
+from sqlalchemy import text
 
 from leadflood_platform.db import Database
 
@@ -69,6 +72,42 @@ async def test_a_transaction_cancelled_again_while_it_rolls_back_is_not_pooled(s
             await connection.execute("INSERT INTO twice VALUES (2)")
         # Committed for everyone: not a savepoint inside the first caller's transaction, left open.
         assert await admin.fetchval("SELECT array_agg(id) FROM twice") == [2]
+        assert await admin.fetchval(IDLE_IN_TRANSACTION) == 0
+    finally:
+        await db.close()
+        await admin.close()
+
+
+async def _insert_on_driver(db: Database, row: int) -> None:
+    async with db.driver_transaction() as connection:
+        await connection.execute("INSERT INTO anywhere VALUES ($1)", row)
+
+
+async def _insert_in_session(db: Database, row: int) -> None:
+    async with db.transaction() as session:
+        await session.execute(text("INSERT INTO anywhere VALUES (:row)"), {"row": row})
+
+
+@pytest.mark.parametrize("insert", [_insert_on_driver, _insert_in_session], ids=["driver", "session"])
+async def test_a_unit_of_work_cancelled_at_any_point_leaves_the_pool_committing(
+    scratch_dsn: str, insert: Callable[[Database, int], Awaitable[None]]
+) -> None:
+    """Cancelled at each of its await points in turn (checkout, BEGIN, the write, COMMIT), a caller
+    leaves the pooled connection fit for the next one, whose commit is a real commit. (A BEGIN cancelled
+    in flight once left the driver's connection inside a transaction asyncpg still counted as open.)"""
+    admin = await asyncpg.connect(scratch_dsn)
+    await admin.execute("CREATE TABLE anywhere (id int PRIMARY KEY)")
+    db = Database(scratch_dsn, pool_size=1)
+    try:
+        for steps in range(60):  # past the last await point: the later callers are not cancelled at all
+            task = asyncio.create_task(insert(db, -1 - steps))
+            for _ in range(steps):
+                await asyncio.sleep(0)
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await insert(db, steps)
+            # Seen by another connection: committed, not a savepoint in a transaction the cancel left open.
+            assert await admin.fetchval("SELECT count(*) FROM anywhere WHERE id = $1", steps) == 1, steps
         assert await admin.fetchval(IDLE_IN_TRANSACTION) == 0
     finally:
         await db.close()

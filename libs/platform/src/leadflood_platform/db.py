@@ -159,12 +159,18 @@ class Database:
                 if lost:  # the pool drops it, as it does when SQLAlchemy's own statement meets a dead connection
                     await connection.invalidate(error)
                 raise DBAPIError(None, None, error, connection_invalidated=lost) from error
+            except BaseException:
+                # Cancelled: the connection may be in a state nothing here can see. A BEGIN cancelled in
+                # flight leaves asyncpg counting it as the connection's transaction while PostgreSQL may
+                # not have seen it end, so the next caller's transaction would nest in it as a savepoint
+                # and its commit would commit nothing. Closing it is the one safe way (PostgreSQL rolls
+                # back whatever was open); a cancel is rare, and a new connection costs a few ms.
+                await connection.invalidate()
+                raise
             finally:
                 if not driver.is_closed() and driver.is_in_transaction():
-                    # A caller cancelled again while its transaction rolled back leaves it open, and
-                    # SQLAlchemy's reset on return does not see a transaction it did not start: pooled,
-                    # the next caller's transaction would nest in it as a savepoint and never commit.
-                    # Invalidating closes the connection (PostgreSQL rolls back) without awaiting I/O.
+                    # Cancelled again while its rollback ran: SQLAlchemy's reset on return does not see a
+                    # transaction it did not start, and pooled, it would swallow the next caller's as above.
                     await connection.invalidate()
 
     async def ping(self) -> None:
