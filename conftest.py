@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -69,7 +70,9 @@ def stack(request: pytest.FixtureRequest, fake_apollo: FakeApollo, collector: Fa
         yield running
     finally:
         running.stop()
-        if request.session.testsfailed:  # what the services logged is how a failure is understood
+        # What the services logged is how a failure is understood; KEEP_TEST_LOGS=1 keeps them always
+        # (to read what a passing run logged: errors the tests did not see).
+        if request.session.testsfailed or os.environ.get("KEEP_TEST_LOGS") == "1":
             kept = KEPT_LOGS / time.strftime("%Y%m%dT%H%M%S")
             shutil.copytree(state / "logs", kept, dirs_exist_ok=True)
             reporter = request.config.pluginmanager.get_plugin("terminalreporter")
