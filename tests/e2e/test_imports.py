@@ -152,3 +152,54 @@ async def test_a_third_import_at_once_is_turned_away_until_one_ends(stack: Stack
         assert [(await call).created for call in under_way] == [10, 10]
         again = await leads.ImportLeads(iter(third), metadata=metadata, timeout=30)
         assert again.created == 10  # a slot is free again, and the refused file had written nothing
+
+
+# The leads service's upsert of a file under way (its statement, as pg_stat_activity shows it).
+_WRITING = (
+    "SELECT count(*) FROM pg_stat_activity WHERE usename = 'leads_svc' AND state = 'active' "
+    "AND query LIKE '%INSERT INTO leads.leads AS l%'"
+)
+
+
+async def _import_killed_mid_write(stack: Stack, base_url: str, token: str, body: bytes) -> httpx.Response:
+    """POSTs the file and kills the leads service as soon as all of it is in and its upsert is running."""
+    uploaded = asyncio.Event()
+
+    async def upload() -> AsyncIterator[bytes]:
+        for start in range(0, len(body), 64 * 1024):
+            yield body[start : start + 64 * 1024]
+        uploaded.set()
+
+    assert stack.postgres is not None
+    admin = await asyncpg.connect(stack.postgres.admin_dsn())
+    headers = {"authorization": f"Bearer {token}", "content-type": "text/csv"}
+    try:
+        async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=120) as http:
+            posting = asyncio.create_task(http.post("/v1/leads/import", content=upload()))
+            deadline = time.monotonic() + 60
+            while not (uploaded.is_set() and await admin.fetchval(_WRITING)):
+                assert not posting.done(), "the import ended before it could be interrupted"
+                assert time.monotonic() < deadline, "the upsert of the file was never seen running"
+                await asyncio.sleep(0.005)
+            stack.supervisor.kill("leads")  # a crash mid-write
+            return await posting
+    finally:
+        await admin.close()
+
+
+def test_the_leads_service_killed_while_writing_a_file_writes_none_of_it_and_the_file_imports_again(
+    stack: Stack, base_url: str, demo_token: str, client: httpx.Client
+) -> None:
+    tag, count = uuid.uuid4().hex[:10], 30_000
+    lines = ["email,firstName,lastName", *(f"k{n}.{tag}@imports.example,Kill,Row{n}" for n in range(count)), ""]
+    body = "\n".join(lines).encode()
+    lost = assert_problem(asyncio.run(_import_killed_mid_write(stack, base_url, demo_token, body)), 503)
+    assert "written whole or not at all" in lost["detail"] and "import it again" in lost["detail"]
+    stack.supervisor.restart("leads")
+    stack.wait_ready(60)
+    assert all_leads(client, q=tag, filtered="all") == []  # the transaction died with the service
+    # Sent again as the answer says: all of it, once.
+    again = client.post("/v1/leads/import", content=body, headers={"content-type": "text/csv"}, timeout=120)
+    assert again.status_code == 200, again.text
+    assert (again.json()["created"], again.json()["updated"], again.json()["failed"]) == (count, 0, 0)
+    assert len(all_leads(client, q=tag, filtered="all")) == count

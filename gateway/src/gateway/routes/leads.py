@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from operator import itemgetter
 from typing import Annotated, Any, Literal
 
+import grpc
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from google.protobuf.json_format import MessageToDict
@@ -17,7 +18,7 @@ from pydantic import Field
 from gateway import csv_records
 from gateway.auth import Principal
 from gateway.deps import principal
-from gateway.problems import Problem
+from gateway.problems import HTTP_FOR_GRPC, Problem
 from gateway.routes.schemas import Body, Timestamps, enum_word
 from leadflood.leads.v1 import leads_pb2
 
@@ -27,6 +28,8 @@ IMPORT_BATCH = 500
 IMPORT_PATH = "/v1/leads/import"
 MAX_IMPORT_ROWS = 100_000  # as the leads service's own limit (imports.MAX_ROWS)
 IMPORT_TIMEOUT_S = 300.0  # the whole file: read, sent on and written
+# The call ended without the service's answer: it may have written the file, or not.
+LOST_IMPORT = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
 MAX_REPORTED_ERRORS = 1_000  # an import's errors listed, the first by line; `failed` counts them all
 CSV_COLUMNS = ("email", "firstName", "lastName", "companyName", "title")
 EXPORT_COLUMNS = (
@@ -244,6 +247,16 @@ async def import_leads(request: Request, who: Who) -> dict[str, Any]:
         if failure is not None:
             raise failure from None
         raise
+    except grpc.aio.AioRpcError as error:
+        if error.code() not in LOST_IMPORT:
+            raise
+        # The service went away (or ran out of time) after the file may have been written: the file is
+        # written in one transaction, so it was written whole or not at all, and sending it again is safe.
+        raise Problem(
+            HTTP_FOR_GRPC[error.code()],
+            "the import was cut off before its outcome was known; the file was written whole or not at all, "
+            "so import it again: rows are matched by email and nothing is doubled",
+        ) from error
     errors = sorted(unreadable + [{"line": e.line, "message": e.message} for e in reply.errors], key=itemgetter("line"))
     return {
         "created": reply.created,
