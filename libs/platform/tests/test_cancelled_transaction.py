@@ -83,12 +83,19 @@ async def _insert_on_driver(db: Database, row: int) -> None:
         await connection.execute("INSERT INTO anywhere VALUES ($1)", row)
 
 
+async def _insert_alone(db: Database, row: int) -> None:
+    async with db.driver_statements() as connection:
+        await connection.execute("INSERT INTO anywhere VALUES ($1)", row)
+
+
 async def _insert_in_session(db: Database, row: int) -> None:
     async with db.transaction() as session:
         await session.execute(text("INSERT INTO anywhere VALUES (:row)"), {"row": row})
 
 
-@pytest.mark.parametrize("insert", [_insert_on_driver, _insert_in_session], ids=["driver", "session"])
+@pytest.mark.parametrize(
+    "insert", [_insert_on_driver, _insert_alone, _insert_in_session], ids=["driver", "driver-statement", "session"]
+)
 async def test_a_unit_of_work_cancelled_at_any_point_leaves_the_pool_committing(
     scratch_dsn: str, insert: Callable[[Database, int], Awaitable[None]]
 ) -> None:
