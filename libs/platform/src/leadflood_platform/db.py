@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -159,12 +160,14 @@ class Database:
                 if lost:  # the pool drops it, as it does when SQLAlchemy's own statement meets a dead connection
                     await connection.invalidate(error)
                 raise DBAPIError(None, None, error, connection_invalidated=lost) from error
-            except BaseException:
-                # Cancelled: the connection may be in a state nothing here can see. A BEGIN cancelled in
-                # flight leaves asyncpg counting it as the connection's transaction while PostgreSQL may
-                # not have seen it end, so the next caller's transaction would nest in it as a savepoint
-                # and its commit would commit nothing. Closing it is the one safe way (PostgreSQL rolls
-                # back whatever was open); a cancel is rare, and a new connection costs a few ms.
+            except asyncio.CancelledError:
+                # Cancelled (a cancelled call, an expired deadline): the connection may be in a state
+                # nothing here can see. A BEGIN cancelled in flight leaves asyncpg counting it as the
+                # connection's transaction while PostgreSQL may not have seen it end, so the next
+                # caller's transaction would nest in it as a savepoint and its commit would commit
+                # nothing. Closing it is the one safe way (PostgreSQL rolls back whatever was open); a
+                # cancel is rare, and a new connection costs a few ms. (An ordinary error has already
+                # been rolled back by the transaction's own exit, and keeps its connection.)
                 await connection.invalidate()
                 raise
             finally:
