@@ -8,6 +8,7 @@ with rows of its own, so "nothing written" is a list that is empty.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -203,3 +204,38 @@ def test_the_leads_service_killed_while_writing_a_file_writes_none_of_it_and_the
     assert again.status_code == 200, again.text
     assert (again.json()["created"], again.json()["updated"], again.json()["failed"]) == (count, 0, 0)
     assert len(all_leads(client, q=tag, filtered="all")) == count
+
+
+async def _upload_then_go_away(base_url: str, token: str, request_id: str, parts: list[bytes]) -> None:
+    """Sends the parts of a file, then closes the connection with the upload unfinished."""
+    sent = asyncio.Event()
+
+    async def body() -> AsyncIterator[bytes]:
+        for part in parts:
+            yield part
+        sent.set()
+        await asyncio.Event().wait()  # the rest of the file never comes
+
+    headers = {"authorization": f"Bearer {token}", "content-type": "text/csv", "x-request-id": request_id}
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30) as http:
+        posting = asyncio.create_task(http.post("/v1/leads/import", content=body()))
+        await asyncio.wait_for(sent.wait(), timeout=10)
+        await asyncio.sleep(0.5)  # the gateway has read them and sent them on
+        posting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await posting
+
+
+def test_a_client_gone_mid_upload_imports_nothing_and_is_not_a_server_error(
+    stack: Stack, base_url: str, demo_token: str, client: httpx.Client
+) -> None:
+    tag, request_id = uuid.uuid4().hex[:10], uuid.uuid4().hex
+    rows = [f"g{n}.{tag}@imports.example,Gone,Row{n}\n" for n in range(3000)]
+    parts = [b"email,firstName,lastName\n", "".join(rows[:1500]).encode(), "".join(rows[1500:]).encode()]
+    asyncio.run(_upload_then_go_away(base_url, demo_token, request_id, parts))
+    time.sleep(1.5)  # a gateway that ended the stream, not cancelled it, would have had the rows written by now
+    assert all_leads(client, q=tag, filtered="all") == []
+    logged = [line for line in stack.supervisor.log_tail("gateway", 400).splitlines() if request_id in line]
+    access = [json.loads(line) for line in logged if '"gateway.access"' in line]
+    assert [entry["status"] for entry in access] == [499], logged  # the client's doing, not a 500
+    assert not any('"level": "error"' in line for line in logged), logged

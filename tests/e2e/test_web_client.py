@@ -208,6 +208,31 @@ def test_a_csv_over_the_row_limit_says_nothing_was_imported(page: Page, client: 
     assert listed == []  # its first row, a good one, was not kept either
 
 
+def test_an_import_cancelled_during_its_upload_imports_nothing(page: Page, client: httpx.Client) -> None:
+    sign_in(page)
+    page.get_by_test_id("nav-leads").click()
+    tag = uuid.uuid4().hex[:10]
+    csv_text = "email,firstName,lastName\n" + "".join(f"c{n}.{tag}@cancel.example,Can,Cel{n}\n" for n in range(20_000))
+    # A slow line (200 kB/s for a 0.9 MB file), so the upload is still going when Cancel is pressed.
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 200_000},
+    )
+    page.get_by_test_id("leads-import-file").set_input_files(
+        {"name": "slow.csv", "mimeType": "text/csv", "buffer": csv_text.encode()}
+    )
+    expect(page.get_by_test_id("leads-import-state")).to_contain_text("Importing…")
+    page.get_by_test_id("leads-import-cancel").click()
+    expect(page.get_by_test_id("leads-import-result")).to_contain_text("Import cancelled")
+    expect(page.get_by_test_id("leads-import-cancelled")).to_contain_text("nothing was imported")
+    expect(page.get_by_test_id("leads-import-state")).to_have_text("Import CSV")  # ready for the next file
+    page.wait_for_timeout(1500)  # a service that took the cut-off for the end of the file would have written by now
+    listed = client.get("/v1/leads", params={"q": tag, "filtered": "all"}).json()["items"]
+    assert listed == []
+
+
 def test_enriching_with_a_provider_that_has_no_key_says_which_setting(page: Page, client: httpx.Client) -> None:
     body = {"email": unique_email("no-key"), "firstName": "Kay", "lastName": "Less"}
     lead_id = client.post("/v1/leads", json=body).json()["leadId"]

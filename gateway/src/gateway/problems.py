@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from grpc_status import rpc_status
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from leadflood_platform import context
 from leadflood_platform.db import refused_value
@@ -109,6 +110,13 @@ def install(app: FastAPI) -> None:
     async def _grpc(request: Request, exc: grpc.aio.AioRpcError) -> JSONResponse:
         status, detail, errors = from_grpc(exc)
         return response(status, detail, request=request, errors=errors)
+
+    @app.exception_handler(ClientDisconnect)
+    async def _client_gone(request: Request, exc: ClientDisconnect) -> JSONResponse:
+        # The client went away before its body was read whole (a cancelled upload): the request did nothing
+        # (an import's call is cancelled, not ended), and no one reads the answer. Not a fault of ours.
+        log.info("client went away during the request")
+        return response(499, "the client closed the request before its body was read whole", request=request)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

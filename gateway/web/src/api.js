@@ -33,8 +33,11 @@ export const api = {
   put: (path, body) => request('PUT', path, body),
   patch: (path, body) => request('PATCH', path, body),
   delete: (path) => request('DELETE', path),
-  /** POST a raw body (a File, Blob or string) as `contentType`; JSON answer. `onProgress(0..1)` as it uploads. */
-  upload: (path, body, contentType, onProgress) => request('POST', path, body, { contentType, onProgress }),
+  /**
+   * POST a raw body (a File, Blob or string) as `contentType`; JSON answer. `onProgress(0..1)` as it
+   * uploads; `signal` cancels it (an AbortError).
+   */
+  upload: (path, body, contentType, onProgress, signal) => request('POST', path, body, { contentType, onProgress, signal }),
   /** GET a file with the bearer token: resolves to { blob, filename }. */
   download: (path, accept = '*/*') => request('GET', path, undefined, { as: 'blob', accept: `${accept}, application/problem+json` }),
 };

@@ -26,9 +26,10 @@ export class ApiError extends Error {
  * - `as: 'blob'` resolves to `{ blob, filename }` instead of parsed JSON
  *   (filename from Content-Disposition, or null). Errors are still problems.
  * - `onProgress(fraction)` (with `contentType`) reports the body's upload, 0 to 1, as it goes out.
+ * `signal` (an AbortSignal) cancels the request: it rejects with an AbortError.
  */
 export async function send(method, path, { body, token, signal, contentType, as, accept, onProgress } = {}) {
-  if (onProgress) return sendWithProgress(method, path, { body, token, contentType, onProgress });
+  if (onProgress) return sendWithProgress(method, path, { body, token, contentType, onProgress, signal });
   const headers = { Accept: accept || 'application/json, application/problem+json' };
   const raw = contentType !== undefined;
   if (body !== undefined) headers['Content-Type'] = raw ? contentType : 'application/json';
@@ -62,10 +63,15 @@ const NETWORK_ERROR = {
 
 /**
  * A raw body sent with its upload's progress: fetch() cannot report an upload's progress, an
- * XMLHttpRequest can. The same answer and errors as `send`. `XHR` is for tests.
+ * XMLHttpRequest can. The same answer and errors as `send`; `signal` aborts it (an AbortError, as
+ * fetch's). `XHR` is for tests.
  */
-export function sendWithProgress(method, path, { body, token, contentType, onProgress, XHR = globalThis.XMLHttpRequest }) {
+export function sendWithProgress(method, path, { body, token, contentType, onProgress, signal, XHR = globalThis.XMLHttpRequest }) {
   return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(abortError());
+      return;
+    }
     const xhr = new XHR();
     xhr.open(method, path);
     xhr.setRequestHeader('Accept', 'application/json, application/problem+json');
@@ -80,8 +86,14 @@ export function sendWithProgress(method, path, { body, token, contentType, onPro
       else reject(problemToError(xhr.status, xhr.statusText, data));
     };
     xhr.onerror = () => reject(new ApiError(NETWORK_ERROR));
+    xhr.onabort = () => reject(abortError());
+    signal?.addEventListener('abort', () => xhr.abort(), { once: true });
     xhr.send(body);
   });
+}
+
+function abortError() {
+  return new DOMException('The request was cancelled', 'AbortError');
 }
 
 /**

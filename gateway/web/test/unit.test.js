@@ -105,6 +105,46 @@ test('an upload refused by the server rejects with its problem', async () => {
   );
 });
 
+// An XMLHttpRequest stand-in whose upload never ends on its own: only abort() ends it.
+class HangingXhr {
+  constructor() {
+    this.upload = {};
+    HangingXhr.last = this;
+  }
+  open() {}
+  setRequestHeader() {}
+  send() {
+    this.upload.onprogress({ lengthComputable: true, loaded: 50, total: 200 });
+  }
+  abort() {
+    this.aborted = true;
+    this.onabort();
+  }
+}
+
+test('a cancelled upload is aborted and rejects with an AbortError, as fetch does', async () => {
+  const cancel = new AbortController();
+  const seen = [];
+  const sending = sendWithProgress('POST', '/v1/leads/import', {
+    body: 'x', contentType: 'text/csv', onProgress: (f) => seen.push(f), signal: cancel.signal, XHR: HangingXhr,
+  });
+  assert.deepEqual(seen, [0.25]);
+  cancel.abort();
+  await assert.rejects(sending, (err) => err.name === 'AbortError');
+  assert.equal(HangingXhr.last.aborted, true);
+});
+
+test('an upload whose signal was already aborted is not sent', async () => {
+  HangingXhr.last = undefined;
+  await assert.rejects(
+    sendWithProgress('POST', '/v1/leads/import', {
+      body: 'x', contentType: 'text/csv', onProgress: () => {}, signal: AbortSignal.abort(), XHR: HangingXhr,
+    }),
+    (err) => err.name === 'AbortError',
+  );
+  assert.equal(HangingXhr.last, undefined);
+});
+
 test('an import under way says how much has gone, then that it is writing', () => {
   assert.equal(importState(0), 'Importing… 0%');
   assert.equal(importState(0.426), 'Importing… 42%');

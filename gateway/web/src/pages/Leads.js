@@ -113,6 +113,8 @@ export function Leads({ query }) {
       </div>
       <div class="head-actions">
         <${ImportButton} busy=${imported?.busy} progress=${imported?.progress} onFile=${(file) => importCsv(file, setImported, list.reload)} />
+        ${imported?.busy && imported.progress < 1 &&
+        html`<button type="button" class="btn btn-ghost" data-testid="leads-import-cancel" onClick=${imported.cancel}>Cancel</button>`}
         <button type="button" class="btn btn-secondary" data-testid="leads-export" disabled=${exporting} onClick=${onExport}>
           ${exporting ? 'Exporting…' : 'Export CSV'}
         </button>
@@ -356,16 +358,25 @@ function filtersToApiQueryWithCursor(apiQuery, cursor) {
 }
 
 async function importCsv(file, setImported, onDone) {
-  setImported({ name: file.name, busy: true, progress: 0, result: null, error: null });
+  // Cancelling is offered while the file uploads: the service writes nothing until all of it is in.
+  // Once uploaded, the file is being written in one transaction and is no longer the browser's to stop.
+  const upload = new AbortController();
+  const cancel = () => upload.abort();
+  setImported({ name: file.name, busy: true, progress: 0, cancel, result: null, error: null });
   // The gateway reads the file as it arrives, so the upload's progress is the import's; at 100% the
   // leads service is writing the whole file at once.
   const onProgress = (progress) => setImported((now) => (now?.busy ? { ...now, progress } : now));
   try {
-    const result = await api.upload('/v1/leads/import', file, 'text/csv', onProgress);
+    const result = await api.upload('/v1/leads/import', file, 'text/csv', onProgress, upload.signal);
     setImported({ name: file.name, busy: false, result, error: null });
     onDone();
   } catch (error) {
-    setImported({ name: file.name, busy: false, result: null, error });
+    if (error.name === 'AbortError') {
+      setImported({ name: file.name, busy: false, cancelled: true, result: null, error: null });
+      onDone(); // in the rare case the whole file had already arrived, its leads show
+    } else {
+      setImported({ name: file.name, busy: false, result: null, error });
+    }
   }
 }
 

@@ -9,17 +9,23 @@ const ERROR_COLUMNS = [
 ];
 
 /** What a CSV import did: counts, and the rows it could not take, by line. */
-export function ImportResult({ name, result, error, onClose }) {
+export function ImportResult({ name, result, error, cancelled, onClose }) {
   const errors = result?.errors || [];
+  const outcome = cancelled ? 'cancelled' : error ? 'failed' : 'finished';
   return html`<section class="card import-result" data-testid="leads-import-result" aria-live="polite">
     <header class="card-head">
       <div>
-        <h2 class="card-heading">Import ${error ? 'failed' : 'finished'}</h2>
+        <h2 class="card-heading">Import ${outcome}</h2>
         <p class="muted small">${name}</p>
       </div>
       <button type="button" class="btn btn-ghost" onClick=${onClose}>Dismiss</button>
     </header>
     <${ProblemAlert} error=${error} testid="leads-import-error" />
+    ${cancelled &&
+    html`<p data-testid="leads-import-cancelled">
+      Cancelled during the upload: nothing was imported, unless the whole file had already reached the
+      server. Importing it again is safe: rows are matched by email.
+    </p>`}
     ${result &&
     html`<div class="tiles tiles-3">
         <${CounterTile} label="Created" value=${result.created} testid="import-created" tone="success" />
