@@ -77,7 +77,7 @@ def stack(request: pytest.FixtureRequest, fake_apollo: FakeApollo, collector: Fa
             shutil.copytree(state / "logs", kept, dirs_exist_ok=True)
             reporter = request.config.pluginmanager.get_plugin("terminalreporter")
             if reporter is not None:
-                reporter.write_line(f"service logs of this failed session: {kept}")
+                reporter.write_line(f"service logs of this session: {kept}")
         shutil.rmtree(state, ignore_errors=True)
 
 

@@ -172,8 +172,9 @@ class Database:
                 raise
             finally:
                 if not driver.is_closed() and driver.is_in_transaction():
-                    # Cancelled again while its rollback ran: SQLAlchemy's reset on return does not see a
-                    # transaction it did not start, and pooled, it would swallow the next caller's as above.
+                    # Left open however it ended (its rollback failed, say): SQLAlchemy's reset on return
+                    # does not see a transaction it did not start, and pooled, it would swallow the next
+                    # caller's as above.
                     await connection.invalidate()
 
     async def ping(self) -> None:

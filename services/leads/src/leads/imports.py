@@ -95,10 +95,14 @@ class ImportedFile:
                 edited=",".join(supplied),
             )
 
-    async def apply(self, connection: asyncpg.Connection, org_id: uuid.UUID) -> tuple[int, int]:
-        """(created, updated): upserts every accepted row and queues their events, in the caller's transaction."""
+    def require_whole(self) -> None:
+        """FailedPrecondition unless the part marked last has come: a cut-off file is never written."""
         if not self.whole:
             raise FailedPrecondition("the file ended before its last part: nothing was imported")
+
+    async def apply(self, connection: asyncpg.Connection, org_id: uuid.UUID) -> tuple[int, int]:
+        """(created, updated): upserts every accepted row and queues their events, in the caller's transaction."""
+        self.require_whole()
         rows = list(self.accepted.values())
         if not rows:
             return 0, self.repeats

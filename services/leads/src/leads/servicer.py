@@ -146,6 +146,7 @@ class LeadsServicer(leads_pb2_grpc.LeadsServiceServicer):
             file = imports.ImportedFile()
             async for part in request_iterator:
                 file.add(part)
+            file.require_whole()  # before taking a connection: a cut-off file needs no transaction
             async for attempt in deadlock_retries():
                 with attempt:
                     async with self.db.driver_transaction() as connection:
