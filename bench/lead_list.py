@@ -422,7 +422,7 @@ async def in_process(ctx: Context, http: httpx.AsyncClient, org_id: str) -> list
     try:
         for i in range(WARMUP + 50):
             started = time.perf_counter()
-            async with db.one_statement() as connection:
+            async with db.read() as connection:
                 leads, cursor = await listing.page(
                     reader=connection,
                     org_id=uuid.UUID(org_id),

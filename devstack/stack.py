@@ -1,4 +1,4 @@
-"""The whole system on one machine: PostgreSQL, NATS, migrations, five services, the workers, the gateway.
+"""The whole system on one machine: PostgreSQL, NATS, migrations, the registered services, their workers, the gateway.
 
 Used by `make run` (ports fixed, data kept in .local/) and by the test suite (free ports, a tmp dir).
 """
@@ -20,11 +20,10 @@ from devstack.ports import free_port
 from devstack.postgres import LocalPostgres, bootstrap_database, role_dsn, service_role
 from devstack.processes import Supervisor
 from devstack.secrets import LocalSecrets
+from leadflood_platform import registry
+from leadflood_platform.registry import ServiceEntry
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVICES = ("icp", "leads", "sequences", "inbox", "runs")
-# Services that run background jobs, each in its own worker process.
-WORKERS = ("icp", "leads")
 DATABASE = "leadflood"
 
 
@@ -34,11 +33,13 @@ class Ports:
     postgres: int = 55432
     nats: int = 4222
     nats_monitor: int = 8222
-    grpc: dict[str, int] = field(default_factory=lambda: {s: 50051 + i for i, s in enumerate(SERVICES)})
+    # A registered service not named here listens on its registry port.
+    grpc: dict[str, int] = field(default_factory=dict)
 
     @classmethod
-    def free(cls) -> Ports:
-        return cls(free_port(), free_port(), free_port(), free_port(), {s: free_port() for s in SERVICES})
+    def free(cls, services: tuple[ServiceEntry, ...] | None = None) -> Ports:
+        grpc = {service.name: free_port() for service in services or registry.services()}
+        return cls(free_port(), free_port(), free_port(), free_port(), grpc)
 
 
 @dataclass
@@ -54,6 +55,8 @@ class StackConfig:
     # Servers the user already runs, instead of starting our own (admin URL able to create roles).
     database_url: str | None = None
     nats_url: str | None = None
+    # Another service registry than services/registry.toml (a test that adds a service).
+    registry: Path | None = None
 
 
 class Stack:
@@ -66,6 +69,9 @@ class Stack:
         self.postgres: LocalPostgres | None = None
         self.nats: LocalNats | None = None
         self.env: dict[str, dict[str, str]] = {}
+        self.services = registry.services(config.registry)
+        for service in self.services:
+            config.ports.grpc.setdefault(service.name, service.port)
 
     @property
     def url(self) -> str:
@@ -74,7 +80,7 @@ class Stack:
     def start(self, timeout_s: float = 90) -> None:
         admin_dsn, nats_url = self._start_backends()
         host, port = self._db_address(admin_dsn)
-        schemas = (*SERVICES, "gateway")
+        schemas = (*(service.name for service in self.services), "gateway")
         passwords = {s: self.secrets.role_password(service_role(s)) for s in schemas}
         asyncio.run(bootstrap_database(admin_dsn, DATABASE, passwords))
         common = self._common_env(nats_url)
@@ -84,10 +90,13 @@ class Stack:
                 "GRPC_PORT": str(self.config.ports.grpc.get(schema, 0)),
             }
         self._migrate(schemas)
-        for service in SERVICES:
-            self.supervisor.start(service, [sys.executable, "-m", service, "serve"], self.env[service], cwd=ROOT)
-        for service in WORKERS:
-            self.start_worker(service)
+        for service in self.services:
+            self.supervisor.start(
+                service.name, [sys.executable, "-m", service.name, "serve"], self.env[service.name], cwd=ROOT
+            )
+        for service in self.services:
+            if service.worker:
+                self.start_worker(service.name)
         self.supervisor.start("gateway", [sys.executable, "-m", "gateway", "serve"], self.env["gateway"], cwd=ROOT)
         self.wait_ready(timeout_s)
 
@@ -157,7 +166,9 @@ class Stack:
             "DEMO_LOGIN": "true",
             "PYTHONUNBUFFERED": "1",
         }
-        env |= {f"{s.upper()}_GRPC_TARGET": f"127.0.0.1:{ports.grpc[s]}" for s in SERVICES}
+        env |= {s.target_setting: f"127.0.0.1:{ports.grpc[s.name]}" for s in self.services}
+        if self.config.registry:
+            env[registry.REGISTRY_ENV] = str(self.config.registry.resolve())
         if otel := os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
             env["OTEL_EXPORTER_OTLP_ENDPOINT"] = otel
         return env | self.config.env

@@ -23,6 +23,8 @@ from typing import Any
 import pytest
 import yaml
 
+from devstack.postgres import find_pg_bindir
+
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 K8S = DEPLOY / "k8s"
@@ -216,8 +218,9 @@ def _pdbs_for(r: Rendered, workload: dict[str, Any]) -> list[dict[str, Any]]:
 
 def test_no_deploy_file_is_git_ignored() -> None:
     """A kustomization input that .gitignore hides (e.g. *.env) would render here but not in a clone."""
-    if not shutil.which("git") or not (REPO / ".git").exists():
-        pytest.skip("not a git checkout")
+    assert shutil.which("git"), "git is not installed (apt-get install git)"
+    if not (REPO / ".git").exists():
+        pytest.skip("not a git checkout: nothing here is git-ignored")
     proc = subprocess.run(
         ["git", "ls-files", "--others", "--ignored", "--exclude-standard", "--", "deploy", "tests/deploy"],
         cwd=REPO,
@@ -679,15 +682,21 @@ def _as_unprivileged() -> list[str]:
     if os.geteuid() != 0:
         return []
     setpriv = shutil.which("setpriv")
-    if not setpriv:
-        pytest.skip("running as root without setpriv")
+    assert setpriv, "running as root needs setpriv to drop to `nobody` (apt-get install util-linux)"
     return [setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
 
 
+def _pg_tools() -> dict[str, str]:
+    """initdb, pg_ctl and psql by full path, from the server's own bin dir (Debian keeps it off PATH)."""
+    bindir = find_pg_bindir()  # fails, saying how to install the server, when there is none
+    tools = {tool: bindir / tool for tool in ("initdb", "pg_ctl", "psql")}
+    missing = [tool for tool, path in tools.items() if not path.exists()]
+    assert not missing, f"{missing} not found in {bindir}: install the PostgreSQL server and client"
+    return {tool: str(path) for tool, path in tools.items()}
+
+
 def test_postgres_init_script_creates_a_role_and_schema_per_database_url() -> None:
-    for tool in ("initdb", "pg_ctl", "psql"):
-        if not shutil.which(tool):
-            pytest.skip(f"{tool} not installed")
+    tools = _pg_tools()
     drop = _as_unprivileged()
     root = Path(tempfile.mkdtemp(prefix="leadflood-pg-"))
     try:
@@ -695,6 +704,9 @@ def test_postgres_init_script_creates_a_role_and_schema_per_database_url() -> No
         data, sock, urls = root / "data", root / "sock", root / "urls"
         for d in (data, sock, urls):
             d.mkdir()
+        # `nobody` may not enter the checkout (a clone under /root, a 0700 temp folder): it runs a copy.
+        script = root / INIT_SCRIPT.name
+        shutil.copyfile(INIT_SCRIPT, script)
         (urls / "leads-database-url").write_text("postgresql://leads:AbC123xyz@postgres:5432/leadflood\n")
         (urls / "gateway-database-url").write_text(
             "postgresql://gateway:pa:ss_w-rd@postgres:5432/leadflood?ssl=disable"
@@ -703,21 +715,24 @@ def test_postgres_init_script_creates_a_role_and_schema_per_database_url() -> No
             shutil.chown(data, "nobody")
             shutil.chown(sock, "nobody")
         env = {**os.environ, "PGHOST": str(sock), "LEADFLOOD_DB_URL_DIR": str(urls), "PGUSER": "postgres"}
-        run = functools.partial(subprocess.run, env=env, capture_output=True, text=True, timeout=60)
-        proc = run([*drop, "initdb", "-D", str(data), "-U", "postgres", "--auth=trust"])
+        # cwd: the PostgreSQL tools look up the current directory, which `nobody` may not be allowed into.
+        run = functools.partial(subprocess.run, env=env, cwd=root, capture_output=True, text=True, timeout=60)
+        proc = run([*drop, tools["initdb"], "-D", str(data), "-U", "postgres", "--auth=trust"])
         assert proc.returncode == 0, proc.stderr
         # -l: the server must not inherit our stdout pipe, or run() waits for it forever.
         log = data / "server.log"
-        start = [*drop, "pg_ctl", "-D", str(data), "-l", str(log), "-o", f"-c listen_addresses='' -k {sock}", "-w"]
+        pg_ctl = [*drop, tools["pg_ctl"], "-D", str(data)]
+        start = [*pg_ctl, "-l", str(log), "-o", f"-c listen_addresses='' -k {sock}", "-w"]
         try:
             proc = run([*start, "start"])
             assert proc.returncode == 0, proc.stderr + (log.read_text() if log.exists() else "")
             for _ in range(2):  # idempotent
-                proc = run([*drop, "bash", str(INIT_SCRIPT)])
+                proc = run([*drop, "bash", str(script)])
                 assert proc.returncode == 0, proc.stdout + proc.stderr
 
             def sql(user: str, query: str) -> str:
-                proc = run(["psql", "-XAtq", "-v", "ON_ERROR_STOP=1", "-U", user, "-d", "leadflood", "-c", query])
+                psql = [tools["psql"], "-XAtq", "-v", "ON_ERROR_STOP=1", "-U", user, "-d", "leadflood", "-c", query]
+                proc = run(psql)
                 assert proc.returncode == 0, proc.stderr
                 return proc.stdout.strip()
 
@@ -728,10 +743,10 @@ def test_postgres_init_script_creates_a_role_and_schema_per_database_url() -> No
             assert sql("postgres", with_password) == "1"
 
             (urls / "bad-database-url").write_text("not a url")
-            proc = run([*drop, "bash", str(INIT_SCRIPT)])
+            proc = run([*drop, "bash", str(script)])
             assert proc.returncode != 0 and "bad-database-url" in proc.stderr
         finally:
             if (data / "postmaster.pid").exists():
-                run([*drop, "pg_ctl", "-D", str(data), "-m", "immediate", "-w", "stop"])
+                run([*pg_ctl, "-m", "immediate", "-w", "stop"])
     finally:
         shutil.rmtree(root, ignore_errors=True)

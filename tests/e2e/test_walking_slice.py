@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 
+from leadflood_platform import registry
 from tests.e2e.helpers import assert_problem, unique_email, wait_for_lead
 
 
@@ -11,7 +12,7 @@ def test_health_and_ready(base_url: str) -> None:
     assert httpx.get(f"{base_url}/health").json() == {"status": "ok"}
     ready = httpx.get(f"{base_url}/ready")
     assert ready.status_code == 200
-    assert set(ready.json()["checks"]) == {"database", "nats", "icp", "leads", "sequences", "inbox", "runs"}
+    assert set(ready.json()["checks"]) == {"database", "nats", *(service.name for service in registry.services())}
 
 
 def test_create_lead_is_enriched_and_its_job_recorded(client: httpx.Client) -> None:

@@ -1,4 +1,4 @@
-"""The gateway's gRPC stubs to the domain services, over channels with deadlines and retries."""
+"""The gateway's gRPC stubs to the domain services in the registry, over channels with deadlines and retries."""
 
 from __future__ import annotations
 
@@ -8,22 +8,25 @@ from gateway.config import GatewaySettings
 from leadflood.icp.v1 import icp_pb2_grpc
 from leadflood.jobs.v1 import jobs_pb2_grpc
 from leadflood.leads.v1 import leads_pb2_grpc
-from leadflood_platform import grpc_client
-
-SERVICES = ("icp", "leads", "sequences", "inbox", "runs")
+from leadflood_platform import grpc_client, registry
 
 
 class Services:
+    """A channel per registered service; its jobs and health stubs by name; each domain's own stub."""
+
     def __init__(self, settings: GatewaySettings) -> None:
         traced = bool(settings.otel_exporter_otlp_endpoint)
         self.channels = {
-            name: grpc_client.channel(settings.grpc_target(name), timeout_s=settings.grpc_call_timeout_s, traced=traced)
-            for name in SERVICES
+            service.name: grpc_client.channel(
+                settings.grpc_target(service.name), timeout_s=settings.grpc_call_timeout_s, traced=traced
+            )
+            for service in registry.services()
         }
-        self.icp = icp_pb2_grpc.IcpServiceStub(self.channels["icp"])
-        self.leads = leads_pb2_grpc.LeadsServiceStub(self.channels["leads"])
         self.jobs = {name: jobs_pb2_grpc.JobsServiceStub(ch) for name, ch in self.channels.items()}
         self.health = {name: health_pb2_grpc.HealthStub(ch) for name, ch in self.channels.items()}
+        # The domains the gateway's routes serve (routes/<domain>.py).
+        self.icp = icp_pb2_grpc.IcpServiceStub(self.channels["icp"])
+        self.leads = leads_pb2_grpc.LeadsServiceStub(self.channels["leads"])
 
     async def close(self) -> None:
         for channel in self.channels.values():

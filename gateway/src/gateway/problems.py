@@ -95,6 +95,11 @@ def from_grpc(error: grpc.aio.AioRpcError) -> tuple[int, str, list[FieldViolatio
     return status, error.details() or error.code().name, field_violations(rpc_status.from_call(error))
 
 
+def reworded(error: grpc.aio.AioRpcError, detail: str) -> Problem:
+    """A gRPC error as the HTTP status this module maps it to, in a route's own words for what it means there."""
+    return Problem(HTTP_FOR_GRPC.get(error.code(), 500), detail)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:

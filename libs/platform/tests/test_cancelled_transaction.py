@@ -27,7 +27,7 @@ async def _cancel_mid_transaction(db: Database, write: str, *, times: int) -> fl
     holding = asyncio.Event()
 
     async def gives_up() -> None:
-        async with db.driver_transaction() as connection:
+        async with db.driver(transaction=True) as connection:
             await connection.execute(write)
             holding.set()
             await connection.execute("SELECT pg_sleep(30)")
@@ -50,7 +50,7 @@ async def test_a_cancelled_driver_transaction_rolls_back_and_frees_its_connectio
     db = Database(scratch_dsn, pool_size=1)  # one connection: the cancelled caller's is the next caller's
     try:
         started = await _cancel_mid_transaction(db, "UPDATE cancelled_tx SET note = 'cancelled' WHERE id = 1", times=1)
-        async with db.driver_transaction() as connection:  # the same pooled connection, usable at once
+        async with db.driver(transaction=True) as connection:  # the same pooled connection, usable at once
             assert await connection.fetchval("SELECT note FROM cancelled_tx WHERE id = 1") == "before"
         assert time.monotonic() - started < 5, "the cancelled statement was stopped, not waited for"
         # Nobody holds the row: another connection updates it without waiting.
@@ -68,7 +68,7 @@ async def test_a_transaction_cancelled_again_while_it_rolls_back_is_not_pooled(s
     db = Database(scratch_dsn, pool_size=1)
     try:
         await _cancel_mid_transaction(db, "INSERT INTO twice VALUES (1)", times=3)  # again while it cleans up
-        async with db.driver_transaction() as connection:  # the pool's one connection, or its replacement
+        async with db.driver(transaction=True) as connection:  # the pool's one connection, or its replacement
             await connection.execute("INSERT INTO twice VALUES (2)")
         # Committed for everyone: not a savepoint inside the first caller's transaction, left open.
         assert await admin.fetchval("SELECT array_agg(id) FROM twice") == [2]
@@ -79,12 +79,12 @@ async def test_a_transaction_cancelled_again_while_it_rolls_back_is_not_pooled(s
 
 
 async def _insert_on_driver(db: Database, row: int) -> None:
-    async with db.driver_transaction() as connection:
+    async with db.driver(transaction=True) as connection:
         await connection.execute("INSERT INTO anywhere VALUES ($1)", row)
 
 
 async def _insert_alone(db: Database, row: int) -> None:
-    async with db.driver_statements() as connection:
+    async with db.driver(transaction=False) as connection:
         await connection.execute("INSERT INTO anywhere VALUES ($1)", row)
 
 

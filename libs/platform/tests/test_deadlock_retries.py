@@ -40,7 +40,7 @@ async def test_the_transaction_picked_to_break_a_deadlock_runs_again(scratch_dsn
             with attempt:
                 attempts += 1
                 if victim_path == "driver":  # the hot paths' bare asyncpg connection
-                    async with db.driver_transaction() as driver:
+                    async with db.driver(transaction=True) as driver:
                         await driver.execute(bare_touch, "victim", 2)
                         victim_locked_2.set()
                         await driver.execute(bare_touch, "victim", 1)

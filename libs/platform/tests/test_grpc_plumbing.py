@@ -32,14 +32,14 @@ class Probe(jobs_pb2_grpc.JobsServiceServicer):
             async with self.db.transaction() as session:
                 await session.execute(text(statement), {"value": "a\x00b"})
         if path == "driver-sql":  # the same on the hot paths' bare asyncpg connection
-            async with self.db.driver_transaction() as driver:
+            async with self.db.driver(transaction=True) as driver:
                 await driver.execute(statement.replace(":value", "$1"), *(["a\x00b"] if ":value" in statement else []))
         self.calls += 1
         if path == "lost":  # PostgreSQL ends this connection mid-call, as a restart would
             async with self.db.transaction() as session:
                 await session.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
         if path == "driver-lost":
-            async with self.db.driver_transaction() as driver:
+            async with self.db.driver(transaction=True) as driver:
                 await driver.execute("SELECT pg_terminate_backend(pg_backend_pid())")
         if request.job_id == "huge":
             raise NotFound("job " + "a" * 20_000 + " not found")

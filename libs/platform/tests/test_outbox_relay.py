@@ -53,7 +53,7 @@ async def test_a_lost_listen_connection_is_replaced_and_notify_still_publishes(s
         async def send_and_time() -> float:
             async with db.transaction() as session:
                 message = jobs_pb2.GetJobRequest(job_id=str(uuid.uuid4()))
-                await outbox.enqueue(session, tables, subject="runs.test", message=message, msg_id=message.job_id)
+                await outbox.enqueue(session, tables, subject="leads.relay", message=message, msg_id=message.job_id)
 
             async def drained() -> bool:
                 async with db.transaction() as session:

@@ -38,7 +38,7 @@ async def _migrated(scratch_dsn: str) -> None:
 
 async def _new_run(db: Database) -> uuid.UUID:
     org, icp, run = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-    async with db.driver_transaction() as connection:
+    async with db.driver(transaction=True) as connection:
         await connection.execute(
             "INSERT INTO icp.icps (id, org_id, name, titles, seniorities, industries, locations, keywords, min_score, "
             "weights) VALUES ($1, $2, 'ICP', '{}', '{}', '{}', '{}', '{}', 0, '{}')",
@@ -61,12 +61,12 @@ def _counts(page: int) -> dict[str, int]:
 
 
 async def _mark(db: Database, run: uuid.UUID, page: int) -> None:
-    async with db.driver_statements() as connection:
+    async with db.driver(transaction=False) as connection:
         await connection.execute(_MARK_DELIVERED, run, page, json.dumps(_counts(page)), list(DIAGNOSTICS))
 
 
 async def _state(db: Database, run: uuid.UUID) -> tuple[dict[str, int], int, set[int]]:
-    async with db.driver_statements() as connection:
+    async with db.driver(transaction=False) as connection:
         diagnostics, next_page = await connection.fetchrow(
             "SELECT diagnostics, next_page FROM icp.search_runs WHERE id = $1", run
         )
@@ -84,7 +84,7 @@ async def test_pages_marked_at_once_add_their_counts_once_and_resume_starts_at_t
     try:
         run = await _new_run(db)
         for page in range(1, PAGES + 1):
-            async with db.driver_statements() as connection:
+            async with db.driver(transaction=False) as connection:
                 await connection.execute(_STORE_PAGE, run, page, b"people", 1000, page == PAGES)
         # Every page but the first, all at once and each twice: the run row is updated concurrently.
         await asyncio.gather(*(_mark(db, run, page) for page in [*range(2, PAGES + 1)] * 2))
@@ -101,7 +101,7 @@ async def test_pages_marked_at_once_add_their_counts_once_and_resume_starts_at_t
         # A resumed run starts at next_page and skips stored pages already handed on: nothing before it
         # may be undelivered.
         assert next_page >= 2 and all(page in delivered for page in range(1, next_page))
-        async with db.driver_statements() as connection:
+        async with db.driver(transaction=False) as connection:
             fetched = await connection.fetchrow(
                 "SELECT pages_fetched, people_fetched, exhausted FROM icp.search_runs WHERE id = $1", run
             )

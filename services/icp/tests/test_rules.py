@@ -51,7 +51,7 @@ def test_search_key_ignores_order_and_case_but_not_the_day_or_limit() -> None:
 async def test_apollo_without_a_key_is_refused_before_anything_is_queued(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("APOLLO_API_KEY", raising=False)
     settings = IcpSettings(database_url="postgresql://icp_svc@127.0.0.1:1/none")
-    servicer = IcpServicer(db=None, settings=settings, search_kind=None)  # type: ignore[arg-type]
+    servicer = IcpServicer(db=None, settings=settings)  # type: ignore[arg-type]
     request = icp_pb2.StartSearchRequest(icp_id="00000000-0000-0000-0000-000000000001", source="apollo", limit=10)
     with context.bound(org_id="00000000-0000-0000-0000-000000000002"), pytest.raises(Unavailable) as caught:
         await servicer.StartSearch(request, None)

@@ -12,7 +12,7 @@ from sqlalchemy import update
 from leadflood_platform.db import Database
 from leads import service
 from leads.models import platform_tables
-from leads.workers import enrich_kind
+from leads.workers import EnrichLead
 
 
 async def test_a_pending_enrichment_is_returned_and_an_ended_one_is_not(
@@ -20,7 +20,7 @@ async def test_a_pending_enrichment_is_returned_and_an_ended_one_is_not(
 ) -> None:
     await migrate_leads()
     db = Database(leads_database, pool_size=3)
-    org, kind = uuid.uuid4(), enrich_kind(None, None)
+    org, kind = uuid.uuid4(), EnrichLead
 
     async def request(provider: str = "sandbox") -> tuple[uuid.UUID, bool]:
         async with db.transaction() as session:

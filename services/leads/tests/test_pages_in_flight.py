@@ -84,7 +84,7 @@ async def test_the_later_page_takes_shared_people_last_and_loses_none(
     async def apply(request: leads_pb2.UpsertSourcedLeadsRequest, hold: bool) -> dict[str, int] | None:
         with pages.applying(run_id, request.batch) as page:
             try:
-                async with db.driver_transaction() as connection:
+                async with db.driver(transaction=True) as connection:
                     counts, _ = await apply_batch(
                         connection=connection, org_id=org, request=request, prepared=prepare(request), page=page
                     )

@@ -1,11 +1,9 @@
-"""GET /v1/jobs/{id}: asks every service for the job, since each owns its own jobs."""
+"""GET /v1/jobs/{id}: a job from the service that owns it, which its id names."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any
 
-import grpc
 from fastapi import APIRouter, Depends, Request
 from google.protobuf.json_format import MessageToDict
 
@@ -15,6 +13,7 @@ from gateway.problems import Problem
 from gateway.routes.schemas import Timestamps, enum_word
 from leadflood.jobs.v1 import jobs_pb2
 from leadflood_platform.errors import quoted
+from leadflood_platform.jobs import parse_public_id
 
 router = APIRouter()
 
@@ -35,19 +34,10 @@ def job_json(job: jobs_pb2.Job) -> dict[str, Any]:
 
 @router.get("/v1/jobs/{job_id}")
 async def get_job(job_id: str, request: Request, who: Annotated[Principal, Depends(principal)]) -> dict[str, Any]:
-    stubs = request.app.state.services.jobs
-    replies = await asyncio.gather(
-        *(stub.GetJob(jobs_pb2.GetJobRequest(job_id=job_id)) for stub in stubs.values()),
-        return_exceptions=True,
-    )
-    for reply in replies:
-        if isinstance(reply, jobs_pb2.GetJobResponse):
-            return job_json(reply.job)
-    down = [
-        name
-        for name, reply in zip(stubs, replies, strict=True)
-        if isinstance(reply, grpc.aio.AioRpcError) and reply.code() != grpc.StatusCode.NOT_FOUND
-    ]
-    if down:
-        raise Problem(503, f"could not ask every service for the job; unavailable: {', '.join(down)}")
-    raise Problem(404, f"job {quoted(job_id)} not found")
+    """One call, to the service the id names: a service that is down affects its own jobs only."""
+    owner, _ = parse_public_id(job_id)
+    stub = request.app.state.services.jobs.get(owner)
+    if stub is None:
+        raise Problem(404, f"job {quoted(job_id)} not found: no service {quoted(owner)} runs jobs")
+    reply = await stub.GetJob(jobs_pb2.GetJobRequest(job_id=job_id))
+    return job_json(reply.job)

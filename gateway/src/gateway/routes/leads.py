@@ -18,7 +18,7 @@ from pydantic import Field
 from gateway import csv_records
 from gateway.auth import Principal
 from gateway.deps import principal
-from gateway.problems import HTTP_FOR_GRPC, Problem
+from gateway.problems import Problem, reworded
 from gateway.routes.schemas import Body, Timestamps, enum_word
 from leadflood.leads.v1 import leads_pb2
 
@@ -252,8 +252,8 @@ async def import_leads(request: Request, who: Who) -> dict[str, Any]:
             raise
         # The service went away (or ran out of time) after the file may have been written: the file is
         # written in one transaction, so it was written whole or not at all, and sending it again is safe.
-        raise Problem(
-            HTTP_FOR_GRPC[error.code()],
+        raise reworded(
+            error,
             "the import was cut off before its outcome was known; the file was written whole or not at all, "
             "so import it again: rows are matched by email and nothing is doubled",
         ) from error

@@ -12,6 +12,8 @@ from nats.js import JetStreamContext
 from nats.js.api import RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError
 
+from leadflood_platform import registry
+
 log = logging.getLogger(__name__)
 
 MSG_ID = "Nats-Msg-Id"
@@ -30,13 +32,12 @@ class Stream:
 
 
 JOBS = Stream("JOBS", ["jobs.>"], RetentionPolicy.WORK_QUEUE)
-EVENTS = Stream(
-    "EVENTS",
-    ["leads.>", "icp.>", "sequences.>", "inbox.>", "runs.>"],
-    RetentionPolicy.LIMITS,
-    max_age_s=7 * 24 * 3600,
-)
-STREAMS = (JOBS, EVENTS)
+
+
+def events_stream() -> Stream:
+    """Domain events, each under its service's name (`leads.lead.created`): one subject tree per registered service."""
+    subjects = [f"{service.name}.>" for service in registry.services()]
+    return Stream("EVENTS", subjects, RetentionPolicy.LIMITS, max_age_s=7 * 24 * 3600)
 
 
 class Bus:
@@ -56,7 +57,7 @@ class Bus:
 
     async def ensure_streams(self) -> None:
         """Create or update the shared streams; every process may race to do it, which is harmless."""
-        for stream in STREAMS:
+        for stream in (JOBS, events_stream()):
             config = StreamConfig(
                 name=stream.name,
                 subjects=stream.subjects,

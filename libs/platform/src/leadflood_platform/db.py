@@ -1,4 +1,14 @@
-"""The service's connection pool to its own schema, and the one-transaction-per-unit-of-work helper."""
+"""The service's connection pool to its own schema, and its units of work.
+
+Which to use when:
+- `transaction()`: the default. An ORM session in one transaction; the servicer or the job opens it,
+  domain functions take the session and never commit.
+- `read()`: a list page's single Core statement, outside a transaction (no BEGIN/COMMIT round trips).
+- `driver(transaction=...)`: the bare asyncpg connection, for the hot paths the benchmarks measured
+  (a search run's pages, a CSV import) and nothing else. Its SQL names tables without their schema:
+  each service's role has its own schema as its search_path.
+Retry a unit of work that PostgreSQL aborted to break a deadlock with `deadlock_retries()`.
+"""
 
 from __future__ import annotations
 
@@ -110,13 +120,13 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session inside one transaction: committed on success, rolled back on any error."""
+        """The default: an ORM session inside one transaction, committed on success, rolled back on any error."""
         async with self.sessions() as session, session.begin():
             yield session
 
     @contextlib.asynccontextmanager
-    async def one_statement(self) -> AsyncIterator[AsyncConnection]:
-        """A pooled connection outside any transaction, for a read that is a single statement.
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A pooled connection outside any transaction, for a read that is a single Core statement.
 
         A statement is atomic on its own; BEGIN and COMMIT around it were two more round trips and
         a fifth of the leads service's time for a list page (measured in-process, 9.3 -> 7.4 ms).
@@ -125,29 +135,24 @@ class Database:
             yield connection
 
     @contextlib.asynccontextmanager
-    async def driver_transaction(self) -> AsyncIterator[asyncpg.Connection]:
-        """One transaction on a pooled connection's own asyncpg connection, for a hot path's statements.
+    async def driver(self, *, transaction: bool) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection's own asyncpg connection, for a measured hot path's hand-written SQL.
 
         SQLAlchemy costs about 165 µs of CPU per statement over asyncpg's own, and its result rows
         more: on a search run's pages, the leads service spent 22% less CPU without it (interleaved
-        A/B). Errors come out as SQLAlchemy's would (a DBAPIError with the SQLSTATE on `orig`,
-        `connection_invalidated` when PostgreSQL went away), so deadlock retries, refused values and
-        UNAVAILABLE treat both paths alike. SQLAlchemy's codecs stay on the connection: JSON goes in
-        as text and comes out parsed.
-        """
-        async with self._driver() as driver, driver.transaction():
-            yield driver
-
-    @contextlib.asynccontextmanager
-    async def driver_statements(self) -> AsyncIterator[asyncpg.Connection]:
-        """A pooled connection's own asyncpg connection outside a transaction: each statement commits alone.
-
-        For a hot path's single statements: no BEGIN and COMMIT round trips, and no transaction left
-        open (holding its locks) while the caller's event loop is busy elsewhere. Errors as
-        `driver_transaction`'s.
+        A/B). `transaction=True` runs the block in one transaction; `False` lets each statement commit
+        alone (no BEGIN and COMMIT round trips, and no transaction held open, with its locks, while
+        the caller's event loop is busy elsewhere). Errors come out as SQLAlchemy's would (a
+        DBAPIError with the SQLSTATE on `orig`, `connection_invalidated` when PostgreSQL went away),
+        so deadlock retries, refused values and UNAVAILABLE treat both paths alike. SQLAlchemy's codecs
+        stay on the connection: JSON goes in as text and comes out parsed.
         """
         async with self._driver() as driver:
-            yield driver
+            if not transaction:
+                yield driver
+                return
+            async with driver.transaction():
+                yield driver
 
     @contextlib.asynccontextmanager
     async def _driver(self) -> AsyncIterator[asyncpg.Connection]:

@@ -6,9 +6,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar, Generic, TypeVar
 
 import grpc
 from google.protobuf.json_format import MessageToDict
@@ -24,9 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from leadflood_platform import context, outbox, tracing
 from leadflood_platform.bus import JOBS, MSG_ID, Bus
 from leadflood_platform.db import Database
+from leadflood_platform.errors import NotFound, quoted
 from leadflood_platform.tables import PlatformTables
 
 log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=Message)
+R = TypeVar("R")
 
 QUEUED, RUNNING, COMPLETED, FAILED = "queued", "running", "completed", "failed"
 TERMINAL = {COMPLETED, FAILED}
@@ -61,29 +63,71 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, grpc.aio.AioRpcError) and exc.code() in TRANSIENT_GRPC
 
 
-@dataclass(frozen=True)
-class JobKind:
-    """One kind of job a service runs: its subject, message type and what to do with it."""
+class JobKind(Generic[M, R]):
+    """One kind of background job. A service subclasses it in its `workers.py`:
 
-    type: str
-    subject: str
-    message_type: type[Message]
-    # The slow part (a provider call), given the attempt number, outside any transaction;
-    # raise RetryableJobError to retry.
-    perform: Callable[[Message, int], Awaitable[Any]]
-    # Records what perform returned, in the transaction that completes the job, so the effects and
-    # the completion commit together; returns the job's result.
-    apply: Callable[[AsyncSession, Message, Any], Awaitable[dict[str, Any]]]
-    # Runs in the transaction that marks the job failed, to record the failure on the domain object.
-    on_failure: Callable[[AsyncSession, Message, str], Awaitable[None]] | None = None
-    # Runs in the transaction that marks the job running, e.g. to show a lead as processing.
-    on_start: Callable[[AsyncSession, Message], Awaitable[None]] | None = None
+        class EnrichLead(JobKind[jobs_pb2.EnrichLeadJob, dict]):
+            type = "leads.enrich"                 # the owning service's name first
+            message_type = jobs_pb2.EnrichLeadJob
+
+            def __init__(self, *, db, enricher_for): ...   # what perform needs, given by the worker
+            async def perform(self, message, attempt): ...  # the slow part
+            async def apply(self, session, message, outcome): ...
+
+    The server only enqueues a kind, for which the class itself is enough (`enqueue(..., EnrichLead,
+    ...)`); the worker process builds one with its dependencies and runs it.
+
+    Where a job's status lives: its `job_executions` row is the truth (queued, running, completed,
+    failed, its attempts and error). A domain row may mirror it for display (a search run's status, a
+    lead's enrichment status): `on_start`, `apply` and `on_failure` write that mirror in the same
+    transaction as the job's own change, so the two never disagree once committed. Between retries
+    the job is queued again while the mirror still says running.
+    """
+
+    type: ClassVar[str]
+    message_type: ClassVar[type[Message]]
+
+    @classmethod
+    def subject(cls) -> str:
+        return f"jobs.{cls.type}"
+
+    async def perform(self, message: M, attempt: int) -> R:
+        """The slow part (a provider call), given the attempt number, outside any transaction.
+
+        Raise RetryableJobError (or let a transient fault out) to retry; JobStopped to fail at once.
+        """
+        raise NotImplementedError
+
+    async def apply(self, session: AsyncSession, message: M, outcome: R) -> dict[str, Any]:
+        """Records what perform returned, in the transaction that completes the job; returns its result."""
+        return {}
+
+    async def on_start(self, session: AsyncSession, message: M) -> None:
+        """In the transaction that marks the job running (e.g. to show a lead as processing)."""
+
+    async def on_failure(self, session: AsyncSession, message: M, error: str) -> None:
+        """In the transaction that marks the job failed, to record the failure on the domain object."""
+
+
+def public_id(owner: str, job_id: uuid.UUID | None) -> str:
+    """A job's id as callers see it, `<service>.<uuid>`: it names the service that owns the job, so a
+    poll asks that service alone. Empty for no job."""
+    return f"{owner}.{job_id}" if job_id else ""
+
+
+def parse_public_id(value: str) -> tuple[str, uuid.UUID]:
+    """The owning service and the job's own id; NotFound for anything else (no job has that id)."""
+    owner, _, raw = value.partition(".")
+    try:
+        return owner, uuid.UUID(raw)
+    except ValueError:
+        raise NotFound(f"job {quoted(value)} not found: a job id is <service>.<uuid>") from None
 
 
 async def enqueue(
     session: AsyncSession,
     tables: PlatformTables,
-    kind: JobKind,
+    kind: type[JobKind[Any, Any]] | JobKind[Any, Any],
     message: Message,
     *,
     org_id: uuid.UUID,
@@ -103,7 +147,7 @@ async def enqueue(
             payload=MessageToDict(message),
         )
     )
-    await outbox.enqueue(session, tables, subject=kind.subject, message=message, msg_id=str(job_id))
+    await outbox.enqueue(session, tables, subject=kind.subject(), message=message, msg_id=str(job_id))
     return job_id
 
 
@@ -124,7 +168,7 @@ class JobWorker:
         db: Database,
         bus: Bus,
         tables: PlatformTables,
-        kinds: list[JobKind],
+        kinds: list[JobKind[Any, Any]],
         backoff_ms: list[int],
         ack_wait_ms: int,
         concurrency: int = 4,
@@ -136,10 +180,10 @@ class JobWorker:
     async def run(self, stop: asyncio.Event) -> None:
         await asyncio.gather(*(self._consume(kind, stop) for kind in self.kinds))
 
-    async def _consume(self, kind: JobKind, stop: asyncio.Event) -> None:
+    async def _consume(self, kind: JobKind[Any, Any], stop: asyncio.Event) -> None:
         durable = f"{self.service}-{kind.type}".replace(".", "-")
         sub = await self.bus.js.pull_subscribe(
-            kind.subject,
+            kind.subject(),
             durable=durable,
             stream=JOBS.name,
             config=ConsumerConfig(
@@ -150,7 +194,7 @@ class JobWorker:
                 max_ack_pending=self.concurrency * 4,
             ),
         )
-        log.info("consuming", extra={"subject": kind.subject, "durable": durable})
+        log.info("consuming", extra={"subject": kind.subject(), "durable": durable})
         try:
             await self._fetch_until(stop, kind, sub)
         finally:
@@ -165,12 +209,12 @@ class JobWorker:
             except (TimeoutError, FetchTimeout):
                 continue
             except Exception:
-                log.exception("fetch failed", extra={"subject": kind.subject})
+                log.exception("fetch failed", extra={"subject": kind.subject()})
                 await asyncio.sleep(1)
                 continue
             await asyncio.gather(*(self._process_safely(kind, msg) for msg in msgs))
 
-    async def _process_safely(self, kind: JobKind, msg: Msg) -> None:
+    async def _process_safely(self, kind: JobKind[Any, Any], msg: Msg) -> None:
         """One message's failure (its database gone, say) never stops the consumer: it comes back later."""
         try:
             await self.process(kind, msg)
@@ -179,7 +223,7 @@ class JobWorker:
             with contextlib.suppress(Exception):
                 await msg.nak(delay=1)
 
-    async def process(self, kind: JobKind, msg: Msg) -> None:
+    async def process(self, kind: JobKind[Any, Any], msg: Msg) -> None:
         """Run one delivery of a job; safe to call again for the same job after a crash."""
         headers = msg.headers or {}
         raw_id = headers.get(MSG_ID, "")
@@ -210,7 +254,7 @@ class JobWorker:
                     return
                 await self._execute(kind, job, message, msg, delivery)
 
-    async def _execute(self, kind: JobKind, job: Row, message: Message, msg: Msg, delivery: int) -> None:
+    async def _execute(self, kind: JobKind[Any, Any], job: Row, message: Message, msg: Msg, delivery: int) -> None:
         keepalive = asyncio.create_task(self._keep_in_progress(msg))
         try:
             outcome = await kind.perform(message, delivery)
@@ -244,7 +288,7 @@ class JobWorker:
         await msg.ack_sync()
         log.info("job completed", extra={"attempt": delivery})
 
-    async def _claim(self, kind: JobKind, job_id: uuid.UUID, message: Message, delivery: int) -> Row | None:
+    async def _claim(self, kind: JobKind[Any, Any], job_id: uuid.UUID, message: Message, delivery: int) -> Row | None:
         jobs = self.tables.jobs
         async with self.db.transaction() as session:
             job = (await session.execute(select(jobs).where(jobs.c.id == job_id).with_for_update())).first()
@@ -257,9 +301,8 @@ class JobWorker:
                 attempts=delivery,
                 started_at=func.coalesce(jobs.c.started_at, func.now()),
             )
-            if kind.on_start:
-                with context.bound(org_id=str(job.org_id)):
-                    await kind.on_start(session, message)
+            with context.bound(org_id=str(job.org_id)):
+                await kind.on_start(session, message)
             return job
 
     async def _fail(
@@ -267,17 +310,18 @@ class JobWorker:
     ) -> None:
         async with self.db.transaction() as session:
             await self._set(session, job_id, status=FAILED, error=error, finished_at=func.now())
-            if kind.on_failure:
-                await kind.on_failure(session, message, error)
+            await kind.on_failure(session, message, error)
         if not quiet:
             log.error("job failed", extra={"error": error})
         await msg.term()
 
-    async def _stop(self, kind: JobKind, job_id: uuid.UUID, message: Message, msg: Msg, stopped: JobStopped) -> None:
+    async def _stop(
+        self, kind: JobKind[Any, Any], job_id: uuid.UUID, message: Message, msg: Msg, stopped: JobStopped
+    ) -> None:
         log.warning("job stopped", extra={"reason": str(stopped)})
         await self._fail(kind, job_id, message, msg, str(stopped), quiet=True)
 
-    async def _poison(self, kind: JobKind, msg: Msg, error: str) -> None:
+    async def _poison(self, kind: JobKind[Any, Any], msg: Msg, error: str) -> None:
         """Terminate a message that can never succeed, and keep a record of it."""
         log.error("poison message terminated", extra={"subject": msg.subject, "error": error})
         async with self.db.transaction() as session:

@@ -1,13 +1,13 @@
-"""leadflood.jobs.v1.JobsService over a service's own job_executions table."""
+"""leadflood.jobs.v1.JobsService over a service's own job_executions table: the jobs it owns, by their public ids."""
 
 from __future__ import annotations
 
 from leadflood.jobs.v1 import jobs_pb2, jobs_pb2_grpc
 from leadflood_platform import context
 from leadflood_platform import jobs as job_store
-from leadflood_platform.convert import parse_id, struct, timestamp
+from leadflood_platform.convert import struct, timestamp
 from leadflood_platform.db import Database
-from leadflood_platform.errors import NotFound
+from leadflood_platform.errors import NotFound, quoted
 from leadflood_platform.tables import PlatformTables
 
 STATUS = {
@@ -23,14 +23,16 @@ class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
         self.db, self.tables = db, tables
 
     async def GetJob(self, request: jobs_pb2.GetJobRequest, ctx) -> jobs_pb2.GetJobResponse:  # type: ignore[no-untyped-def]
-        job_id = parse_id(request.job_id, "job")
-        async with self.db.transaction() as session:
-            row = await job_store.get(session, self.tables, job_id=job_id, org_id=context.require_org())
+        owner, job_id = job_store.parse_public_id(request.job_id)
+        row = None
+        if owner == self.tables.schema:  # another service's job is not here
+            async with self.db.transaction() as session:
+                row = await job_store.get(session, self.tables, job_id=job_id, org_id=context.require_org())
         if row is None:
-            raise NotFound(f"job {request.job_id} not found")
+            raise NotFound(f"job {quoted(request.job_id)} not found")
         return jobs_pb2.GetJobResponse(
             job=jobs_pb2.Job(
-                id=str(row.id),
+                id=job_store.public_id(owner, row.id),
                 type=row.type,
                 status=STATUS[row.status],
                 attempts=row.attempts,

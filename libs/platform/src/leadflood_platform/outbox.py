@@ -31,7 +31,7 @@ async def enqueue(
 ) -> None:
     """Write a message to the outbox in the caller's transaction; the relay publishes it after commit.
 
-    `into` is a session, or the bare connection of a Database.driver_transaction: one statement for both.
+    `into` is a session, or the bare connection of a Database.driver(transaction=True): one statement for both.
     """
     headers = tracing.message_headers() | {TYPE_HEADER: message.DESCRIPTOR.full_name}
     # JSON as text: what the pool's connections take for jsonb, through SQLAlchemy or not.

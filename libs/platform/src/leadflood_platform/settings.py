@@ -7,6 +7,7 @@ from typing import Annotated, Literal, TypeVar
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from leadflood_platform import registry
 from leadflood_platform.db import asyncpg_url
 
 S = TypeVar("S", bound=BaseSettings)
@@ -30,12 +31,6 @@ class ServiceSettings(BaseSettings):
     # How long JetStream waits for an ack before redelivering to another worker.
     job_ack_wait_ms: int = 30_000
 
-    icp_grpc_target: str = "127.0.0.1:50051"
-    leads_grpc_target: str = "127.0.0.1:50052"
-    sequences_grpc_target: str = "127.0.0.1:50053"
-    inbox_grpc_target: str = "127.0.0.1:50054"
-    runs_grpc_target: str = "127.0.0.1:50055"
-
     @field_validator("job_retry_backoff_ms", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
@@ -49,7 +44,8 @@ class ServiceSettings(BaseSettings):
         return asyncpg_url(value)
 
     def grpc_target(self, service: str) -> str:
-        return getattr(self, f"{service}_grpc_target")
+        """Where another service listens: its <NAME>_GRPC_TARGET, else its registry port here."""
+        return registry.entry(service).target()
 
 
 def load(settings_type: type[S]) -> S:

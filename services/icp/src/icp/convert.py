@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from icp.models import Icp, SearchRun
+from icp.models import Icp, SearchRun, platform_tables
 from icp.rules import DEFAULT_WEIGHTS, Rules, rules_of
 from leadflood.icp.v1 import icp_pb2
 from leadflood_platform.convert import timestamp
+from leadflood_platform.jobs import public_id
 
 RUN_STATUS = {
     "queued": icp_pb2.SEARCH_RUN_STATUS_QUEUED,
@@ -68,7 +69,7 @@ def run_to_proto(run: SearchRun) -> icp_pb2.SearchRun:
         people_fetched=run.people_fetched,
         diagnostics=icp_pb2.SourceDiagnostics(**{k: run.diagnostics.get(k, 0) for k in DIAGNOSTICS}),
         error=run.error or "",
-        job_id=str(run.job_id or ""),
+        job_id=public_id(platform_tables.schema, run.job_id),
         created_at=timestamp(run.created_at),
         started_at=timestamp(run.started_at),
         finished_at=timestamp(run.finished_at),

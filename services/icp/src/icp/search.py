@@ -1,4 +1,6 @@
-"""The `icp.search` job: page through a provider, keep each page, hand it to the leads service.
+"""A search run's work: page through a provider, keep each page, hand it to the leads service.
+
+The job that runs it is `workers.RunSearch`.
 
 Each page is stored before it is handed on, and handed on under an idempotency key (run, page),
 so a run resumed after a crash neither fetches a stored page again nor creates a lead twice.
@@ -11,11 +13,9 @@ import json
 import logging
 import uuid
 from collections.abc import Callable
-from typing import Any
 
 import grpc
-from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select
 
 from icp.convert import DIAGNOSTICS, rules_to_proto
 from icp.models import SearchPage, SearchRun
@@ -23,7 +23,7 @@ from icp.providers.base import Person, SearchProvider, SearchQuery
 from leadflood.icp.v1 import icp_pb2, jobs_pb2
 from leadflood.leads.v1 import leads_pb2
 from leadflood_platform.db import Database
-from leadflood_platform.jobs import JobKind, JobStopped
+from leadflood_platform.jobs import JobStopped
 
 log = logging.getLogger(__name__)
 
@@ -62,15 +62,15 @@ _UPSERT = leads_pb2.DESCRIPTOR.services_by_name["LeadsService"].methods_by_name[
 UPSERT_SOURCED_LEADS = f"/{_UPSERT.containing_service.full_name}/{_UPSERT.name}"
 
 # The statements each page runs, one statement each, on a pooled connection's bare asyncpg connection
-# outside a transaction (Database.driver_statements): against SQLAlchemy's Core, the worker's CPU per
+# outside a transaction (Database.driver(transaction=False)): against SQLAlchemy's Core, the worker's CPU per
 # run fell from 2.47 to 2.27 s (interleaved A/B), and no transaction is held open between statements
 # while the event loop makes the next page. JSON goes in as text.
 # The page and the run's counts in one statement: a data-modifying WITH runs whether or not it is read.
 _STORE_PAGE = """
 WITH stored AS (
-  INSERT INTO icp.search_pages (run_id, page, people, count, delivered) VALUES ($1, $2, $3, $4, false)
+  INSERT INTO search_pages (run_id, page, people, count, delivered) VALUES ($1, $2, $3, $4, false)
 )
-UPDATE icp.search_runs SET pages_fetched = pages_fetched + 1, people_fetched = people_fetched + $4, exhausted = $5
+UPDATE search_runs SET pages_fetched = pages_fetched + 1, people_fetched = people_fetched + $4, exhausted = $5
 WHERE id = $1
 """
 # The page handed on and its counts added to the run's, once however often it is handed on: the run
@@ -80,17 +80,17 @@ WHERE id = $1
 # may still look undelivered here, and a resumed run then starts at it and skips it, as delivered.
 _MARK_DELIVERED = """
 WITH marked AS (
-  UPDATE icp.search_pages SET delivered = true, diagnostics = $3::jsonb
+  UPDATE search_pages SET delivered = true, diagnostics = $3::jsonb
   WHERE run_id = $1 AND page = $2 AND NOT delivered
   RETURNING page
 )
-UPDATE icp.search_runs r SET
+UPDATE search_runs r SET
   diagnostics = (
     SELECT jsonb_object_agg(name, coalesce((r.diagnostics ->> name)::bigint, 0) + ($3::jsonb ->> name)::bigint)
     FROM unnest($4::text[]) AS name
   ),
   next_page = coalesce(
-    (SELECT min(page) FROM icp.search_pages WHERE run_id = $1 AND NOT delivered AND page <> $2),
+    (SELECT min(page) FROM search_pages WHERE run_id = $1 AND NOT delivered AND page <> $2),
     greatest(r.next_page, $2 + 1)
   )
 WHERE r.id = $1 AND EXISTS (SELECT FROM marked)
@@ -190,7 +190,7 @@ class SearchRunner:
         people = result.people[: run.limit - fetched]
         exhausted = not result.has_more or fetched + len(people) >= run.limit
         page = SearchPage(run_id=run.id, page=number, people=_people_bytes(people), count=len(people))
-        async with self.db.driver_statements() as connection:
+        async with self.db.driver(transaction=False) as connection:
             await connection.execute(_STORE_PAGE, run.id, number, page.people, page.count, exhausted)
         log.info("page fetched", extra={"run_id": str(run.id), "page": number, "people": len(people)})
         return page, exhausted
@@ -211,7 +211,7 @@ class SearchRunner:
         finally:
             slots.release()
         counts = {name: getattr(reply.diagnostics, name) for name in DIAGNOSTICS}
-        async with self.db.driver_statements() as connection:
+        async with self.db.driver(transaction=False) as connection:
             await connection.execute(_MARK_DELIVERED, run.id, page.page, json.dumps(counts), list(DIAGNOSTICS))
 
     async def _load(self, run_id: uuid.UUID) -> SearchRun:
@@ -231,36 +231,3 @@ class SearchRunner:
     async def _stored_page(self, run_id: uuid.UUID, page: int) -> SearchPage:
         async with self.db.transaction() as session:
             return await session.get_one(SearchPage, (run_id, page))
-
-
-async def _set_run(session: AsyncSession, message: jobs_pb2.SearchJob, **values: Any) -> None:
-    await session.execute(update(SearchRun).where(SearchRun.id == uuid.UUID(message.run_id)).values(**values))
-
-
-def search_kind(runner: SearchRunner | None) -> JobKind:
-    """The job kind; the server only enqueues it (runner None), the worker runs it."""
-
-    async def perform(message: jobs_pb2.SearchJob, attempt: int) -> None:
-        assert runner is not None, "search jobs run in the worker process"
-        await runner.run(message, attempt)
-
-    async def apply(session: AsyncSession, message: jobs_pb2.SearchJob, _: None) -> dict[str, Any]:
-        await _set_run(session, message, status="completed", error=None, finished_at=func.now())
-        run = await session.get(SearchRun, uuid.UUID(message.run_id))
-        return {"runId": message.run_id, "diagnostics": run.diagnostics if run else {}}
-
-    async def on_start(session: AsyncSession, message: jobs_pb2.SearchJob) -> None:
-        await _set_run(session, message, status="running", started_at=func.coalesce(SearchRun.started_at, func.now()))
-
-    async def on_failure(session: AsyncSession, message: jobs_pb2.SearchJob, error: str) -> None:
-        await _set_run(session, message, status="failed", error=error, finished_at=func.now())
-
-    return JobKind(
-        type="icp.search",
-        subject="jobs.icp.search",
-        message_type=jobs_pb2.SearchJob,
-        perform=perform,
-        apply=apply,
-        on_start=on_start,
-        on_failure=on_failure,
-    )

@@ -1,4 +1,4 @@
-"""Wires the ICP service into the platform: its servicer, its search job, its schema."""
+"""Wires the ICP service into the platform: its servicer, its workers' jobs, its schema."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from icp.config import IcpSettings
 from icp.models import Base, platform_tables
 from icp.providers.base import Page, SearchProvider, SearchQuery
 from icp.providers.registry import search_provider
-from icp.search import SearchRunner, search_kind
+from icp.search import SearchRunner
 from icp.servicer import IcpServicer
+from icp.workers import RunSearch
 from leadflood.icp.v1 import icp_pb2, icp_pb2_grpc
 from leadflood_platform import grpc_client
 from leadflood_platform.jobs import JobKind
@@ -37,13 +38,13 @@ def spec() -> ServiceSpec:
     settings = load(IcpSettings)
 
     def register(server: grpc.aio.Server, runtime: Runtime) -> list[str]:
-        icp_pb2_grpc.add_IcpServiceServicer_to_server(IcpServicer(runtime.db, settings, search_kind(None)), server)
+        icp_pb2_grpc.add_IcpServiceServicer_to_server(IcpServicer(runtime.db, settings), server)
         return [icp_pb2.DESCRIPTOR.services_by_name["IcpService"].full_name]
 
     def job_kinds(runtime: Runtime) -> list[JobKind]:
         http = httpx.AsyncClient(timeout=httpx.Timeout(settings.provider_timeout_s, connect=5.0))
         leads = grpc_client.channel(
-            settings.leads_grpc_target,
+            settings.grpc_target("leads"),
             timeout_s=settings.grpc_call_timeout_s,
             traced=bool(settings.otel_exporter_otlp_endpoint),
         )
@@ -60,7 +61,7 @@ def spec() -> ServiceSpec:
                 return SlowedDown(provider, settings.sandbox_search_page_delay_ms / 1000)
             return provider
 
-        return [search_kind(SearchRunner(runtime.db, provider_for, leads, settings.leads_call_timeout_s))]
+        return [RunSearch(SearchRunner(runtime.db, provider_for, leads, settings.leads_call_timeout_s))]
 
     return ServiceSpec(
         name="icp",

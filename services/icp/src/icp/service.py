@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
@@ -74,7 +75,7 @@ async def start_search(
     limit: int,
     force: bool,
     per_page: int,
-    search_kind: jobs.JobKind,
+    search_kind: type[jobs.JobKind[Any, Any]],
     max_attempts: int,
     today: dt.date,
 ) -> tuple[SearchRun, bool]:

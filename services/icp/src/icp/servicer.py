@@ -8,19 +8,19 @@ from icp import service
 from icp.config import IcpSettings
 from icp.convert import icp_to_proto, rules_from_proto, run_to_proto
 from icp.providers.registry import MAX_PER_PAGE, SOURCES
+from icp.workers import RunSearch
 from leadflood.icp.v1 import icp_pb2, icp_pb2_grpc
 from leadflood_platform import context
 from leadflood_platform.convert import parse_id
 from leadflood_platform.db import Database, deadlock_retries
-from leadflood_platform.jobs import JobKind
 from leadflood_platform.provider_choice import require_provider
 
 KEY_FOR = {"apollo": "apollo_api_key"}
 
 
 class IcpServicer(icp_pb2_grpc.IcpServiceServicer):
-    def __init__(self, db: Database, settings: IcpSettings, search_kind: JobKind) -> None:
-        self.db, self.settings, self.search_kind = db, settings, search_kind
+    def __init__(self, db: Database, settings: IcpSettings) -> None:
+        self.db, self.settings = db, settings
 
     async def CreateIcp(self, request, ctx):  # type: ignore[no-untyped-def]
         async with self.db.transaction() as session:
@@ -77,7 +77,7 @@ class IcpServicer(icp_pb2_grpc.IcpServiceServicer):
                 limit=request.limit or 100,
                 force=request.force,
                 per_page=MAX_PER_PAGE[source],
-                search_kind=self.search_kind,
+                search_kind=RunSearch,
                 max_attempts=self.settings.job_max_attempts,
                 today=dt.datetime.now(dt.UTC).date(),
             )

@@ -7,7 +7,8 @@ from typing import Any
 
 from leadflood.leads.v1 import leads_pb2
 from leadflood_platform.convert import struct, timestamp
-from leads.models import MERGED_FIELDS, EnrichmentRun
+from leadflood_platform.jobs import public_id
+from leads.models import MERGED_FIELDS, EnrichmentRun, platform_tables
 
 STATUS = {
     "new": leads_pb2.LEAD_STATUS_NEW,
@@ -49,7 +50,7 @@ def lead_to_proto(lead: Any, *, explanation: Sequence[dict[str, Any]] = ()) -> l
 def enrichment_run_to_proto(run: EnrichmentRun) -> leads_pb2.EnrichmentRun:
     return leads_pb2.EnrichmentRun(
         id=str(run.id),
-        job_id=str(run.job_id),
+        job_id=public_id(platform_tables.schema, run.job_id),
         provider=run.provider,
         status=run.status,
         fields=struct(run.fields),

@@ -5,42 +5,45 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select, text
+import asyncpg
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadflood_platform.db import Database
 from leads.models import ScoreExplanation
 
 # Ids known to be committed, so a run's later pages (which repeat the first pages' explanations)
 # skip the write. Bounded: past this many, the set starts afresh and rows are merely rewritten.
 MAX_KNOWN = 100_000
 
-_INSERT = text(
+_INSERT = (
     "INSERT INTO score_explanations (org_id, id, rules) "
-    "SELECT :org_id, e.id, e.rules::jsonb FROM unnest(CAST(:ids AS bigint[]), CAST(:rules AS text[])) AS e(id, rules) "
+    "SELECT $1, e.id, e.rules::jsonb FROM unnest($2::bigint[], $3::text[]) AS e(id, rules) "
     "ON CONFLICT DO NOTHING"
 )
 
 
 class ExplanationStore:
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    """Which explanations this process knows to be stored, and the statement that stores the rest."""
+
+    def __init__(self) -> None:
         self._known: set[tuple[uuid.UUID, int]] = set()
 
-    async def save(self, org_id: uuid.UUID, explanations: dict[int, str]) -> None:
-        """Stores the explanations (id -> JSON) not stored yet, committed before any lead names them.
+    def unsaved(self, org_id: uuid.UUID, explanations: dict[int, str]) -> dict[int, str]:
+        """The explanations (id -> JSON) not known to be stored yet."""
+        return {i: rules for i, rules in explanations.items() if (org_id, i) not in self._known}
 
-        In its own short transaction: two pages of a run share most explanations, and inserting
-        them in each page's transaction would make the second page wait for the first to commit.
+    async def save(self, connection: asyncpg.Connection, org_id: uuid.UUID, explanations: dict[int, str]) -> None:
+        """Stores the explanations, committed before any lead names them.
+
+        `connection` is a Database.driver(transaction=False)'s: the one statement commits alone. In
+        the page's own transaction, a run's second page (which shares most explanations with the first)
+        would wait for the first page to commit.
         """
-        new = sorted(i for i in explanations if (org_id, i) not in self._known)
-        if not new:
-            return
-        async with self.db.transaction() as session:
-            await session.execute(_INSERT, {"org_id": org_id, "ids": new, "rules": [explanations[i] for i in new]})
-        if len(self._known) + len(new) > MAX_KNOWN:
+        ids = sorted(explanations)
+        await connection.execute(_INSERT, org_id, ids, [explanations[i] for i in ids])
+        if len(self._known) + len(ids) > MAX_KNOWN:
             self._known.clear()
-        self._known.update((org_id, i) for i in new)
+        self._known.update((org_id, i) for i in ids)
 
 
 async def load(session: AsyncSession, org_id: uuid.UUID, explanation_id: int | None) -> list[dict[str, Any]]:

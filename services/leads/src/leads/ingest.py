@@ -76,7 +76,7 @@ _UNNEST = ", ".join(
 # conflict waits for that transaction) is left alone and not returned, so the caller counts it as a
 # duplicate. Rows arrive sorted by key, so pages applied at once take their row locks in one order.
 _UPSERT = f"""
-INSERT INTO leads.leads AS l (id, org_id, email, external_id, {", ".join(MERGED_FIELDS)}, company_size, source, status,
+INSERT INTO leads AS l (id, org_id, email, external_id, {", ".join(MERGED_FIELDS)}, company_size, source, status,
                         icp_id, search_run_id, score, score_explanation_id, filtered, edited_fields)
 SELECT gen_random_uuid(), $1, t.email, t.external_id, {", ".join(f"t.{c}" for c in MERGED_FIELDS)},
        t.company_size, $2, 'new', $3, $4, t.score, t.explanation_id, t.filtered,
@@ -124,7 +124,7 @@ async def upsert(
 ) -> Applied:
     """Insert or merge the rows (unique by key) in two statements, by email and by provider id.
 
-    On the bare connection of a Database.driver_transaction: a page's thousand result rows cost
+    On the bare connection of a Database.driver(transaction=True): a page's thousand result rows cost
     SQLAlchemy's result machinery more than the statement itself. What they did is added to `into`
     when given (a page upserted in parts), else to a new Applied.
     """

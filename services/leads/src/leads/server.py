@@ -1,4 +1,4 @@
-"""Wires the leads service into the platform: its servicer, its jobs, its schema."""
+"""Wires the leads service into the platform: its servicer, its workers' jobs, its schema."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from leads.config import LeadsSettings
 from leads.models import Base, platform_tables
 from leads.providers.registry import enricher
 from leads.servicer import LeadsServicer
-from leads.workers import enrich_kind
+from leads.workers import EnrichLead
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -24,7 +24,7 @@ def spec() -> ServiceSpec:
     settings = load(LeadsSettings)
 
     def register(server: grpc.aio.Server, runtime: Runtime) -> list[str]:
-        servicer = LeadsServicer(runtime.db, settings, enrich_kind(None, None))
+        servicer = LeadsServicer(runtime.db, settings)
         leads_pb2_grpc.add_LeadsServiceServicer_to_server(servicer, server)
         return [leads_pb2.DESCRIPTOR.services_by_name["LeadsService"].full_name]
 
@@ -40,7 +40,7 @@ def spec() -> ServiceSpec:
                 sandbox_delay_ms=settings.sandbox_enrich_delay_ms,
             )
 
-        return [enrich_kind(enricher_for, runtime.db)]
+        return [EnrichLead(db=runtime.db, enricher_for=enricher_for)]
 
     return ServiceSpec(
         name="leads",

@@ -98,7 +98,12 @@ class NewLead:
 
 
 async def create(
-    *, session: AsyncSession, org_id: uuid.UUID, new: NewLead, enrich_kind: jobs.JobKind, max_attempts: int
+    *,
+    session: AsyncSession,
+    org_id: uuid.UUID,
+    new: NewLead,
+    enrich_kind: type[jobs.JobKind[Any, Any]],
+    max_attempts: int,
 ) -> tuple[Lead, uuid.UUID]:
     """Persist a new lead and queue its enrichment and its created event, all in one transaction."""
     new = new.validated()
@@ -176,7 +181,7 @@ async def request_enrichment(
     org_id: uuid.UUID,
     lead_id: uuid.UUID,
     provider: str,
-    enrich_kind: jobs.JobKind,
+    enrich_kind: type[jobs.JobKind[Any, Any]],
     max_attempts: int,
 ) -> tuple[uuid.UUID, bool]:
     """(job id, existing): queue an enrichment job and its history entry together.

@@ -8,14 +8,15 @@ from leadflood.leads.v1 import leads_pb2, leads_pb2_grpc
 from leadflood_platform import context
 from leadflood_platform.convert import parse_id
 from leadflood_platform.db import Database, deadlock_retries
-from leadflood_platform.jobs import JobKind
+from leadflood_platform.jobs import public_id
 from leadflood_platform.provider_choice import require_provider
 from leads import explanations, imports, listing, service, sourcing
 from leads.config import LeadsSettings
 from leads.convert import STATUS_NAME, enrichment_run_to_proto, lead_to_proto
-from leads.models import Lead
+from leads.models import Lead, platform_tables
 from leads.pages_in_flight import PagesInFlight
 from leads.providers.registry import PROVIDERS
+from leads.workers import EnrichLead
 
 KEY_FOR = {"hunter": "hunter_api_key"}
 HAS_EMAIL = {leads_pb2.HAS_EMAIL_YES: True, leads_pb2.HAS_EMAIL_NO: False}
@@ -36,9 +37,9 @@ def _optional_id(value: str, name: str):  # type: ignore[no-untyped-def]
 
 
 class LeadsServicer(leads_pb2_grpc.LeadsServiceServicer):
-    def __init__(self, db: Database, settings: LeadsSettings, enrich_kind: JobKind) -> None:
-        self.db, self.settings, self.enrich_kind = db, settings, enrich_kind
-        self.explanations = explanations.ExplanationStore(db)
+    def __init__(self, db: Database, settings: LeadsSettings) -> None:
+        self.db, self.settings = db, settings
+        self.explanations = explanations.ExplanationStore()
         self.pages_in_flight = PagesInFlight()
         self.import_slots = imports.ImportSlots()
 
@@ -56,10 +57,12 @@ class LeadsServicer(leads_pb2_grpc.LeadsServiceServicer):
                 session=session,
                 org_id=context.require_org(),
                 new=new,
-                enrich_kind=self.enrich_kind,
+                enrich_kind=EnrichLead,
                 max_attempts=self.settings.job_max_attempts,
             )
-            return leads_pb2.CreateLeadResponse(lead=lead_to_proto(lead), job_id=str(job_id))
+            return leads_pb2.CreateLeadResponse(
+                lead=lead_to_proto(lead), job_id=public_id(platform_tables.schema, job_id)
+            )
 
     async def GetLead(self, request, ctx):  # type: ignore[no-untyped-def]
         lead_id, org_id = parse_id(request.lead_id, "lead"), context.require_org()
@@ -81,7 +84,7 @@ class LeadsServicer(leads_pb2_grpc.LeadsServiceServicer):
             query=request.query,
             filtered=FILTERED[request.filtered],
         )
-        async with self.db.one_statement() as connection:
+        async with self.db.read() as connection:
             leads, cursor = await listing.page(
                 reader=connection,
                 org_id=context.require_org(),
@@ -121,20 +124,22 @@ class LeadsServicer(leads_pb2_grpc.LeadsServiceServicer):
                 org_id=context.require_org(),
                 lead_id=parse_id(request.lead_id, "lead"),
                 provider=provider,
-                enrich_kind=self.enrich_kind,
+                enrich_kind=EnrichLead,
                 max_attempts=self.settings.job_max_attempts,
             )
-        return leads_pb2.EnrichLeadResponse(job_id=str(job_id), existing=existing)
+        return leads_pb2.EnrichLeadResponse(job_id=public_id(platform_tables.schema, job_id), existing=existing)
 
     async def UpsertSourcedLeads(self, request, ctx):  # type: ignore[no-untyped-def]
         run_id = parse_id(request.search_run_id, "search run")
         parse_id(request.icp_id, "ICP")
         prepared = sourcing.prepare(request)
         org_id = context.require_org()
-        await self.explanations.save(org_id, prepared.explanations)
+        if unsaved := self.explanations.unsaved(org_id, prepared.explanations):
+            async with self.db.driver(transaction=False) as connection:
+                await self.explanations.save(connection, org_id, unsaved)
         async for attempt in deadlock_retries():
             with attempt, self.pages_in_flight.applying(run_id, request.batch) as page:
-                async with self.db.driver_transaction() as connection:
+                async with self.db.driver(transaction=True) as connection:
                     counts, replayed = await sourcing.apply_batch(
                         connection=connection, org_id=org_id, request=request, prepared=prepared, page=page
                     )
@@ -149,7 +154,7 @@ class LeadsServicer(leads_pb2_grpc.LeadsServiceServicer):
             file.require_whole()  # before taking a connection: a cut-off file needs no transaction
             async for attempt in deadlock_retries():
                 with attempt:
-                    async with self.db.driver_transaction() as connection:
+                    async with self.db.driver(transaction=True) as connection:
                         created, updated = await file.apply(connection, org_id)
         return leads_pb2.ImportLeadsResponse(
             created=created,

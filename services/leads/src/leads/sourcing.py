@@ -25,11 +25,11 @@ _HOLD_PAGE = "SELECT pg_advisory_xact_lock($1)"
 _AWAIT_PAGE = "SELECT pg_advisory_xact_lock_shared($1)"
 # A page is claimed before it is applied: a page sent again finds its claim and what it did then.
 _CLAIM = (
-    "INSERT INTO leads.source_batches (org_id, search_run_id, batch, diagnostics) VALUES ($1, $2, $3, '{}') "
+    "INSERT INTO source_batches (org_id, search_run_id, batch, diagnostics) VALUES ($1, $2, $3, '{}') "
     "ON CONFLICT DO NOTHING RETURNING batch"
 )
-_CLAIMED = "SELECT diagnostics FROM leads.source_batches WHERE search_run_id = $1 AND batch = $2"
-_DONE = "UPDATE leads.source_batches SET diagnostics = $3 WHERE search_run_id = $1 AND batch = $2"
+_CLAIMED = "SELECT diagnostics FROM source_batches WHERE search_run_id = $1 AND batch = $2"
+_DONE = "UPDATE source_batches SET diagnostics = $3 WHERE search_run_id = $1 AND batch = $2"
 
 
 @dataclass
@@ -104,7 +104,7 @@ async def apply_batch(
     created + updated. A person that another page of the same run sourced first (applied earlier,
     or at the same moment) counts as a duplicate. Pages of a run may be applied concurrently: the
     people a page shares with earlier pages still in flight go last (see pages_in_flight).
-    `connection` is a Database.driver_transaction's: this runs for every page of every run.
+    `connection` is a Database.driver(transaction=True)'s: this runs for every page of every run.
     """
     run_id = uuid.UUID(request.search_run_id)
     if await connection.fetchval(_CLAIM, org_id, run_id, request.batch) is None:

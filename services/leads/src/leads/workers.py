@@ -34,21 +34,26 @@ def _lead_still_there() -> Iterator[None]:
         raise JobStopped(LEAD_DELETED) from None
 
 
-def enrich_kind(enricher_for: Callable[[str], Enricher] | None, db: Database | None) -> JobKind:
-    """The `leads.enrich` job: the provider call outside the transaction, its result inside it.
+class EnrichLead(JobKind[jobs_pb2.EnrichLeadJob, dict[str, Any]]):
+    """`leads.enrich`: the provider call outside the transaction, its result inside it.
 
     Any error other than RetryableJobError (a permanent provider refusal) fails the job at once and
     marks the lead failed with the provider's message; a lead deleted meanwhile stops it (JobStopped).
-    The server process only enqueues this kind (enricher_for None); the worker runs it.
+    The lead's enrichment status and its enrichment run mirror the job's (see JobKind).
     """
 
-    async def perform(message: jobs_pb2.EnrichLeadJob, attempt: int) -> dict[str, Any]:
-        assert enricher_for is not None and db is not None, "enrichment runs in the worker process"
+    type = "leads.enrich"
+    message_type = jobs_pb2.EnrichLeadJob
+
+    def __init__(self, *, db: Database, enricher_for: Callable[[str], Enricher]) -> None:
+        self.db, self.enricher_for = db, enricher_for
+
+    async def perform(self, message: jobs_pb2.EnrichLeadJob, attempt: int) -> dict[str, Any]:
         ids = _ids(message)
         with _lead_still_there():
-            async with db.transaction() as session:
+            async with self.db.transaction() as session:
                 lead = await service.get(session=session, org_id=ids["org_id"], lead_id=ids["lead_id"])
-        enricher = enricher_for(message.provider or "sandbox")
+        enricher = self.enricher_for(message.provider or "sandbox")
         return await enricher.enrich(
             email=lead.email or "",
             first_name=lead.first_name,
@@ -58,26 +63,18 @@ def enrich_kind(enricher_for: Callable[[str], Enricher] | None, db: Database | N
             attempt=attempt,
         )
 
-    async def apply(session: AsyncSession, message: jobs_pb2.EnrichLeadJob, data: dict[str, Any]) -> dict[str, Any]:
+    async def apply(
+        self, session: AsyncSession, message: jobs_pb2.EnrichLeadJob, outcome: dict[str, Any]
+    ) -> dict[str, Any]:
         with _lead_still_there():
-            await service.record_enrichment(session=session, data=data, **_ids(message))
-        return {"leadId": message.lead_id, "provider": message.provider or "sandbox", "fields": sorted(data)}
+            await service.record_enrichment(session=session, data=outcome, **_ids(message))
+        return {"leadId": message.lead_id, "provider": message.provider or "sandbox", "fields": sorted(outcome)}
 
-    async def on_start(session: AsyncSession, message: jobs_pb2.EnrichLeadJob) -> None:
+    async def on_start(self, session: AsyncSession, message: jobs_pb2.EnrichLeadJob) -> None:
         ids = _ids(message)
         with _lead_still_there():
             await service.set_processing(session=session, org_id=ids["org_id"], lead_id=ids["lead_id"])
 
-    async def on_failure(session: AsyncSession, message: jobs_pb2.EnrichLeadJob, error: str) -> None:
+    async def on_failure(self, session: AsyncSession, message: jobs_pb2.EnrichLeadJob, error: str) -> None:
         with contextlib.suppress(NotFound):  # a deleted lead has nothing left to mark
             await service.record_failure(session=session, error=error, **_ids(message))
-
-    return JobKind(
-        type="leads.enrich",
-        subject="jobs.leads.enrich",
-        message_type=jobs_pb2.EnrichLeadJob,
-        perform=perform,
-        apply=apply,
-        on_start=on_start,
-        on_failure=on_failure,
-    )
