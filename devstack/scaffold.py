@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import string
+import subprocess
 import sys
 from pathlib import Path
 
@@ -36,6 +37,10 @@ def create(name: str, *, services_dir: Path = ROOT / "services", registry_file: 
         out = target.joinpath(*parts)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(string.Template(source.read_text()).substitute(words))
+    # The template's imports are in order for no name in particular: put them in order for this one.
+    subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--quiet", "--fix", "--select", "I", str(target)], check=False
+    )
     port = max((service.port for service in known), default=50050) + 1
     with registry_file.open("a") as file:
         file.write(f"{name} = {{ port = {port}, worker = false }}\n")
