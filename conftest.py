@@ -101,6 +101,13 @@ def client(base_url: str, demo_token: str) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
+async def provider_http() -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client as the services give their provider adapters (a 10 s deadline, 5 s to connect)."""
+    async with httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0)) as http:
+        yield http
+
+
+@pytest.fixture
 async def scratch_dsn(stack: Stack) -> AsyncIterator[str]:
     """A database of its own on the stack's PostgreSQL, as the admin: for tests that migrate, lock or
     deadlock on purpose without touching the services' data. Dropped afterwards."""

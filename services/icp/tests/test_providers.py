@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -32,12 +32,6 @@ QUERY = SearchQuery(
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0)) as http:
-        yield http
-
-
-@pytest.fixture
 def apollo() -> Iterator[FakeApollo]:
     people = [person(n) for n in range(1, 251)]
     people[4] = person(5, email="email_not_unlocked@domain.com")
@@ -46,12 +40,14 @@ def apollo() -> Iterator[FakeApollo]:
         yield fake
 
 
-def adapter(fake: FakeApollo, client: httpx.AsyncClient, sleeps: Sleeps | None = None) -> ApolloSearch:
-    return ApolloSearch(api_key=KEY, base_url=fake.url, client=client, sleep=Sleeps() if sleeps is None else sleeps)
+def adapter(fake: FakeApollo, provider_http: httpx.AsyncClient, sleeps: Sleeps | None = None) -> ApolloSearch:
+    return ApolloSearch(
+        api_key=KEY, base_url=fake.url, client=provider_http, sleep=Sleeps() if sleeps is None else sleeps
+    )
 
 
-async def test_apollo_pages_through_and_maps_people(apollo: FakeApollo, client: httpx.AsyncClient) -> None:
-    search = adapter(apollo, client)
+async def test_apollo_pages_through_and_maps_people(apollo: FakeApollo, provider_http: httpx.AsyncClient) -> None:
+    search = adapter(apollo, provider_http)
     pages = [await search.search(QUERY, page=n, per_page=100) for n in (1, 2, 3)]
     assert [len(p.people) for p in pages] == [100, 100, 50]
     assert [p.has_more for p in pages] == [True, True, False] and pages[0].total_pages == 3
@@ -76,9 +72,9 @@ async def test_apollo_pages_through_and_maps_people(apollo: FakeApollo, client: 
     assert len({p.external_id for page in pages for p in page.people}) == 250
 
 
-async def test_apollo_api_search_teasers_give_no_email_and_no_obfuscated_name(client: httpx.AsyncClient) -> None:
+async def test_apollo_api_search_teasers_give_no_email_and_no_obfuscated_name(provider_http: httpx.AsyncClient) -> None:
     with FakeApollo(api_key=KEY, people=[person(n) for n in range(1, 31)]) as fake:
-        page = await adapter(fake, client).search(QUERY, page=1, per_page=25)
+        page = await adapter(fake, provider_http).search(QUERY, page=1, per_page=25)
     assert (len(page.people), page.total_pages, page.has_more) == (25, 2, True)
     teaser = page.people[0]
     assert (teaser.first_name, teaser.last_name, teaser.email, teaser.company_name) == (
@@ -90,9 +86,9 @@ async def test_apollo_api_search_teasers_give_no_email_and_no_obfuscated_name(cl
 
 
 async def test_apollo_request_carries_the_query_and_the_key_only_in_its_header(
-    apollo: FakeApollo, client: httpx.AsyncClient
+    apollo: FakeApollo, provider_http: httpx.AsyncClient
 ) -> None:
-    await adapter(apollo, client).search(QUERY, page=2, per_page=500)
+    await adapter(apollo, provider_http).search(QUERY, page=2, per_page=500)
     [sent] = apollo.received
     assert sent.headers["x-api-key"] == KEY and KEY not in sent.target
     assert sent.query["person_titles[]"] == ["VP Sales", "Head of Growth"]
@@ -104,45 +100,47 @@ async def test_apollo_request_carries_the_query_and_the_key_only_in_its_header(
     assert (sent.param("page"), sent.param("per_page")) == ("2", "100"), "per_page is held to Apollo's 100"
 
 
-async def test_apollo_open_company_size_and_empty_filters(apollo: FakeApollo, client: httpx.AsyncClient) -> None:
+async def test_apollo_open_company_size_and_empty_filters(apollo: FakeApollo, provider_http: httpx.AsyncClient) -> None:
     bare = dataclasses.replace(
         QUERY, titles=(), seniorities=(), industries=(), locations=(), keywords=(), company_size_max=None
     )
-    await adapter(apollo, client).search(bare, page=1, per_page=10)
+    await adapter(apollo, provider_http).search(bare, page=1, per_page=10)
     sent = apollo.received[0]
     assert sent.query["organization_num_employees_ranges[]"] == ["11,10000000"]
     assert set(sent.query) == {"page", "per_page", "organization_num_employees_ranges[]"}
 
 
 async def test_apollo_key_never_reaches_a_log(
-    apollo: FakeApollo, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+    apollo: FakeApollo, provider_http: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     apollo.script(server_error(), rate_limited())
-    await adapter(apollo, client).search(QUERY, page=1, per_page=100)
+    await adapter(apollo, provider_http).search(QUERY, page=1, per_page=100)
     assert len(apollo.received) == 3 and caplog.records
     for record in caplog.records:
         assert KEY not in record.getMessage() and KEY not in str(vars(record))
 
 
-async def test_apollo_429_waits_as_long_as_retry_after_says(apollo: FakeApollo, client: httpx.AsyncClient) -> None:
+async def test_apollo_429_waits_as_long_as_retry_after_says(
+    apollo: FakeApollo, provider_http: httpx.AsyncClient
+) -> None:
     sleeps = Sleeps()
     apollo.script(rate_limited(retry_after="2"))
-    page = await adapter(apollo, client, sleeps).search(QUERY, page=1, per_page=100)
+    page = await adapter(apollo, provider_http, sleeps).search(QUERY, page=1, per_page=100)
     assert (len(page.people), len(apollo.received), sleeps) == (100, 2, [2.0])
 
 
-async def test_apollo_500_then_success(apollo: FakeApollo, client: httpx.AsyncClient) -> None:
+async def test_apollo_500_then_success(apollo: FakeApollo, provider_http: httpx.AsyncClient) -> None:
     sleeps = Sleeps()
     apollo.script(server_error())
-    page = await adapter(apollo, client, sleeps).search(QUERY, page=3, per_page=100)
+    page = await adapter(apollo, provider_http, sleeps).search(QUERY, page=3, per_page=100)
     assert (len(page.people), len(apollo.received), sleeps) == (50, 2, [0.5])
 
 
-async def test_apollo_malformed_json_is_unavailable(apollo: FakeApollo, client: httpx.AsyncClient) -> None:
+async def test_apollo_malformed_json_is_unavailable(apollo: FakeApollo, provider_http: httpx.AsyncClient) -> None:
     apollo.script(*[malformed_json()] * 4)
     with pytest.raises(ProviderUnavailable, match="malformed JSON"):
-        await adapter(apollo, client).search(QUERY, page=1, per_page=100)
+        await adapter(apollo, provider_http).search(QUERY, page=1, per_page=100)
     assert len(apollo.received) == 4
 
 
@@ -154,16 +152,18 @@ async def test_apollo_hang_times_out_each_attempt_then_is_unavailable(apollo: Fa
     assert len(apollo.received) == 4
 
 
-async def test_apollo_422_is_rejected_once_with_apollos_message(apollo: FakeApollo, client: httpx.AsyncClient) -> None:
+async def test_apollo_422_is_rejected_once_with_apollos_message(
+    apollo: FakeApollo, provider_http: httpx.AsyncClient
+) -> None:
     apollo.script(unprocessable("Invalid value for organization_num_employees_ranges"))
     with pytest.raises(ProviderRejected) as caught:
-        await adapter(apollo, client).search(QUERY, page=1, per_page=100)
+        await adapter(apollo, provider_http).search(QUERY, page=1, per_page=100)
     assert (str(caught.value), caught.value.status) == ("Invalid value for organization_num_employees_ranges", 422)
     assert len(apollo.received) == 1
 
 
-async def test_apollo_wrong_key_is_an_auth_error(apollo: FakeApollo, client: httpx.AsyncClient) -> None:
-    wrong = ApolloSearch(api_key="not-the-key", base_url=apollo.url, client=client, sleep=Sleeps())
+async def test_apollo_wrong_key_is_an_auth_error(apollo: FakeApollo, provider_http: httpx.AsyncClient) -> None:
+    wrong = ApolloSearch(api_key="not-the-key", base_url=apollo.url, client=provider_http, sleep=Sleeps())
     with pytest.raises(ProviderAuthError, match="Invalid access credentials"):
         await wrong.search(QUERY, page=1, per_page=10)
     assert len(apollo.received) == 1
@@ -229,9 +229,9 @@ async def test_sandbox_falls_back_to_its_own_lists_for_an_open_query() -> None:
     assert all(p.title and p.seniority and p.company_domain and p.location for p in people)
 
 
-async def test_registry_picks_and_refuses(client: httpx.AsyncClient) -> None:
+async def test_registry_picks_and_refuses(provider_http: httpx.AsyncClient) -> None:
     assert SOURCES == ("sandbox", "apollo")
-    options = {"apollo_base_url": "https://api.apollo.io", "client": client}
+    options = {"apollo_base_url": "https://api.apollo.io", "client": provider_http}
     assert isinstance(search_provider("sandbox", apollo_api_key=None, **options), SandboxSearch)
     assert isinstance(search_provider("apollo", apollo_api_key=KEY, **options), ApolloSearch)
     with pytest.raises(MissingProviderKey, match="APOLLO_API_KEY") as caught:

@@ -14,16 +14,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
-from sqlalchemy import MetaData, event, text
+from sqlalchemy import DateTime, MetaData, event, func, text
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, mapped_column
 
 from leadflood_platform.errors import InvalidArgument, bounded
 
@@ -63,6 +64,13 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# The timestamps most tables carry, as column types: `created_at: Mapped[CreatedAt]`.
+CreatedAt = Annotated[dt.datetime, mapped_column(DateTime(timezone=True), server_default=func.now())]
+UpdatedAt = Annotated[
+    dt.datetime, mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now())
+]
 
 
 def declarative_base(schema: str) -> type[DeclarativeBase]:

@@ -10,7 +10,7 @@ from sqlalchemy import ARRAY, Boolean, DateTime, ForeignKey, Integer, LargeBinar
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from leadflood_platform.db import declarative_base
+from leadflood_platform.db import CreatedAt, UpdatedAt, declarative_base
 from leadflood_platform.tables import PlatformTables
 
 Base = declarative_base("icp")
@@ -32,10 +32,8 @@ class Icp(Base):
     keywords: Mapped[list[str]] = mapped_column(ARRAY(Text))
     min_score: Mapped[int] = mapped_column(Integer)
     weights: Mapped[dict[str, int]] = mapped_column(JSONB)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    updated_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
-    )
+    created_at: Mapped[CreatedAt]
+    updated_at: Mapped[UpdatedAt]
 
 
 class SearchRun(Base):
@@ -60,7 +58,7 @@ class SearchRun(Base):
     diagnostics: Mapped[dict[str, int]] = mapped_column(JSONB, default=dict)
     error: Mapped[str | None] = mapped_column(Text)
     job_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[CreatedAt]
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import ARRAY, BigInteger, Boolean, Computed, DateTime, ForeignKey, Integer, Text, func
+from sqlalchemy import ARRAY, BigInteger, Boolean, Computed, ForeignKey, Integer, Text
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from leadflood_platform.db import declarative_base
+from leadflood_platform.db import CreatedAt, UpdatedAt, declarative_base
 from leadflood_platform.tables import PlatformTables
 
 Base = declarative_base("leads")
@@ -70,10 +69,8 @@ class Lead(Base):
     linkedin_url: Mapped[str] = mapped_column(Text, default="")
     edited_fields: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
     search_document: Mapped[Any] = mapped_column(TSVECTOR, Computed(SEARCH_DOCUMENT), deferred=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    updated_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
-    )
+    created_at: Mapped[CreatedAt]
+    updated_at: Mapped[UpdatedAt]
 
 
 class EnrichmentRun(Base):
@@ -89,8 +86,8 @@ class EnrichmentRun(Base):
     status: Mapped[str] = mapped_column(Text, default="queued")
     fields: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[CreatedAt]
+    updated_at: Mapped[UpdatedAt]
 
 
 class ScoreExplanation(Base):
@@ -112,4 +109,4 @@ class SourceBatch(Base):
     search_run_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     batch: Mapped[int] = mapped_column(Integer, primary_key=True)
     diagnostics: Mapped[dict[str, int]] = mapped_column(JSONB)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[CreatedAt]
