@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from email.utils import parsedate_to_datetime
+from typing import Any, ClassVar
 
 import httpx
 
@@ -156,3 +157,31 @@ def _is_json(content: bytes) -> bool:
     except ValueError:
         return False
     return True
+
+
+class ProviderAPI:
+    """What every HTTP provider adapter holds (its key, its address, the shared client) and its one way to send.
+
+    A subclass names the provider and builds its requests; `send` applies the retry policy above.
+    """
+
+    name: ClassVar[str]
+    # The statuses this provider documents as its rate limit.
+    rate_limit_statuses: ClassVar[frozenset[int]] = frozenset({429})
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        base_url: str,
+        client: httpx.AsyncClient,
+        sleep: Sleep = asyncio.sleep,  # tests pass one that records the waits instead of taking them
+    ) -> None:
+        self.api_key, self.base_url, self.client, self.sleep = api_key, base_url.rstrip("/"), client, sleep
+
+    async def send(self, method: str, path: str, **options: Any) -> httpx.Response:
+        """`options` as httpx's build_request takes them (params, json, headers)."""
+        request = self.client.build_request(method, self.base_url + path, **options)
+        return await send_with_retries(
+            self.client, request, provider=self.name, rate_limit_statuses=self.rate_limit_statuses, sleep=self.sleep
+        )

@@ -9,15 +9,12 @@ mapped as well, since accounts and plans differ in what they are shown.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 from typing import Any
 
-import httpx
-
 from icp.providers.base import Page, Person, SearchQuery
-from leadflood_platform.http_retry import ProviderUnavailable, Sleep, send_with_retries
+from leadflood_platform.http_retry import ProviderAPI, ProviderUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -30,29 +27,19 @@ LOCKED_EMAIL_MARK = "email_not_unlocked@"
 NO_UPPER_BOUND = 10_000_000
 
 
-class ApolloSearch:
+class ApolloSearch(ProviderAPI):
     name = "apollo"
     max_per_page = 100
 
-    def __init__(
-        self,
-        *,
-        api_key: str,
-        base_url: str = "https://api.apollo.io",
-        client: httpx.AsyncClient,
-        sleep: Sleep = asyncio.sleep,  # tests pass one that records the waits instead of taking them
-    ) -> None:
-        self.api_key, self.base_url, self.client, self.sleep = api_key, base_url.rstrip("/"), client, sleep
-
     async def search(self, query: SearchQuery, *, page: int, per_page: int) -> Page:
         per_page = max(1, min(per_page, self.max_per_page))
-        request = self.client.build_request(
+        response = await self.send(
             "POST",
-            self.base_url + SEARCH_PATH,
+            SEARCH_PATH,
             params=search_params(query, page=page, per_page=per_page),
             headers={"x-api-key": self.api_key, "accept": "application/json", "cache-control": "no-cache"},
         )
-        body = (await send_with_retries(self.client, request, provider=self.name, sleep=self.sleep)).json()
+        body = response.json()
         if not isinstance(body, dict):
             raise ProviderUnavailable("apollo: reply is not a JSON object", provider=self.name)
         raw_people = [raw for raw in body.get("people") or [] if isinstance(raw, dict)]

@@ -8,44 +8,29 @@ Hunter documents 403 as its rate limit and 429 as its usage limit, so both are w
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
-import httpx
-
-from leadflood_platform.http_retry import ProviderRejected, ProviderUnavailable, Sleep, send_with_retries
+from leadflood_platform.http_retry import ProviderAPI, ProviderRejected, ProviderUnavailable
 from leads.providers.base import PermanentEnrichmentError
 
 FINDER_PATH = "/v2/email-finder"
 RATE_LIMITS = frozenset({403, 429})
 
 
-class HunterEnricher:
+class HunterEnricher(ProviderAPI):
     name = "hunter"
-
-    def __init__(
-        self,
-        *,
-        api_key: str,
-        base_url: str = "https://api.hunter.io",
-        client: httpx.AsyncClient,
-        sleep: Sleep = asyncio.sleep,  # tests pass one that records the waits instead of taking them
-    ) -> None:
-        self.api_key, self.base_url, self.client, self.sleep = api_key, base_url.rstrip("/"), client, sleep
+    rate_limit_statuses = RATE_LIMITS
 
     async def enrich(
         self, *, email: str, first_name: str, last_name: str, company_domain: str, title: str, attempt: int
     ) -> dict[str, Any]:
         domain = company_domain or email.partition("@")[2]
-        request = self.client.build_request(
-            "GET",
-            self.base_url + FINDER_PATH,
-            params={"domain": domain, "first_name": first_name, "last_name": last_name},
-            headers={"x-api-key": self.api_key, "accept": "application/json"},
-        )
         try:
-            response = await send_with_retries(
-                self.client, request, provider=self.name, rate_limit_statuses=RATE_LIMITS, sleep=self.sleep
+            response = await self.send(
+                "GET",
+                FINDER_PATH,
+                params={"domain": domain, "first_name": first_name, "last_name": last_name},
+                headers={"x-api-key": self.api_key, "accept": "application/json"},
             )
         except ProviderRejected as exc:
             if exc.status == 404:  # Hunter has no such person at that domain
