@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import pwd
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import tempfile
 import time
@@ -23,6 +26,11 @@ ADMIN_USER = "leadflood_admin"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 # sun_path is 108 bytes on Linux (104 on macOS); longer socket paths make postgres refuse to start.
 _MAX_SOCKET_PATH = 100
+# As root, PostgreSQL runs as the `postgres` user, who cannot enter a data dir under /root or a 0700 temp
+# folder. Such a cluster lives here instead, in a folder per requested data dir, named by a hash of that
+# dir's path: the same checkout finds its data again, and the requested path becomes a symlink to it.
+# `make clean` removes only the symlink; the next start wipes the cluster it no longer points to.
+RELOCATION_ROOT = Path("/var/lib/leadflood")
 
 
 def find_pg_bindir() -> Path:
@@ -61,19 +69,35 @@ def _ident(name: str) -> str:
 
 
 class LocalPostgres:
-    """One PostgreSQL cluster in `data_dir`, listening on 127.0.0.1:`port`, run as a child of this process."""
+    """One PostgreSQL cluster in `data_dir` (relocated as root if need be), on 127.0.0.1:`port`, run as our child."""
 
-    def __init__(self, data_dir: Path, port: int, admin_password: str, *, durable: bool = True) -> None:
-        self.data_dir = Path(data_dir).absolute()
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int,
+        admin_password: str,
+        *,
+        durable: bool = True,
+        relocation_root: Path = RELOCATION_ROOT,
+    ) -> None:
+        self.requested_dir = Path(data_dir).absolute()
         self.port = port
         self.admin_password = admin_password
         self.durable = durable
+        self.relocation_root = Path(relocation_root)
         self.bindir = find_pg_bindir()
-        self.socket_dir = self.data_dir.with_name(self.data_dir.name + ".sock")
-        self.log_path = self.data_dir.with_name(self.data_dir.name + ".log")
         # PostgreSQL refuses to run as root: as root, drop to the `postgres` system user.
         self._as_root = os.geteuid() == 0
+        # Where the cluster really is: the requested dir, or its relocated folder (see RELOCATION_ROOT).
+        self.data_dir = self._placement()
+        self.socket_dir = self.data_dir.with_name(self.data_dir.name + ".sock")
+        # The log stays where it was asked for (root writes it): where the user looks for it.
+        self.log_path = self.requested_dir.with_name(self.requested_dir.name + ".log")
         self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def relocated(self) -> bool:
+        return self.data_dir != self.requested_dir
 
     @property
     def initialized(self) -> bool:
@@ -84,6 +108,8 @@ class LocalPostgres:
 
     def ensure_initialized(self) -> None:
         """Run initdb once; later calls (and later `make run`s) keep the existing cluster."""
+        if self.relocated:
+            self._prepare_relocation()
         if self.initialized:
             return
         self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -189,12 +215,87 @@ class LocalPostgres:
     def _check_reachable(self) -> None:
         # Data dirs under a root-only folder (e.g. /root, pytest's 0700 /tmp/pytest-of-root) are invisible
         # to the postgres user; initdb would fail with a confusing "permission denied".
-        probe = [*self._prefix(), shutil.which("test") or "test", "-w", str(self.data_dir)]
-        if self._as_root and subprocess.run(probe, check=False).returncode != 0:
+        if self._as_root and not self._postgres_may("-w", self.data_dir):
+            raise self._unreachable("a folder above it is closed to other users")
+
+    def _postgres_may(self, test_flag: str, path: Path) -> bool:
+        """Whether the postgres user passes `test <flag> <path>` (e.g. -x: may enter it)."""
+        probe = [*self._prefix(), shutil.which("test") or "test", test_flag, str(path)]
+        return subprocess.run(probe, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False).returncode == 0
+
+    def _unreachable(self, why: str) -> RuntimeError:
+        return RuntimeError(
+            f"the postgres user cannot reach {self.requested_dir} ({why}): put the data dir under a folder every "
+            "user can traverse (chmod o+x its parents), not under /root or a 0700 temp dir"
+        )
+
+    def _slot(self) -> Path:
+        """The relocated folder for the requested dir, named by its path (its parent's symlinks resolved)."""
+        key = str(self.requested_dir.parent.resolve() / self.requested_dir.name)
+        return self.relocation_root / hashlib.sha256(key.encode()).hexdigest()[:12]
+
+    def _placement(self) -> Path:
+        requested = self.requested_dir
+        if not self._as_root:
+            return requested  # postgres runs as us: whatever we can reach, it can
+        relocated = self._slot() / "data"
+        if requested.is_symlink():  # an earlier start relocated it, or the user points it somewhere
+            return relocated if requested.resolve() == relocated.resolve() else requested
+        if (requested / "PG_VERSION").exists():
+            return requested  # an existing cluster stays put; _check_reachable explains if it cannot be used
+        nearest = next(p for p in (requested.parent, *requested.parent.parents) if p.exists())
+        return requested if self._postgres_may("-x", nearest) else relocated
+
+    def _prepare_relocation(self) -> None:
+        """Make the relocated folder (refusing one that is not safely ours) and link the requested path to it."""
+        try:
+            postgres = pwd.getpwnam("postgres")
+        except KeyError:
             raise RuntimeError(
-                f"the postgres user cannot reach {self.data_dir}: put the data dir under a folder every user "
-                "can traverse (chmod o+x its parents), not under /root or a 0700 temp dir"
+                "running as root needs a `postgres` system user to run PostgreSQL as; "
+                "create it with `useradd --system --no-create-home postgres`"
+            ) from None
+        # Only root may write the root (nobody else can swap a folder in), only postgres may enter its slot.
+        self._safe_folder(self.relocation_root, uid=0, gid=0, mode=0o755)
+        slot = self.data_dir.parent
+        self._safe_folder(slot, uid=postgres.pw_uid, gid=postgres.pw_gid, mode=0o700)
+        if not self._postgres_may("-w", slot):
+            raise self._unreachable(f"nor can it reach {slot}: a folder above it is closed to other users")
+        requested = self.requested_dir
+        if requested.is_symlink():
+            return  # _placement checked it points at our slot
+        # Nothing points here yet: a cluster left in the slot belongs to a state folder since removed (e.g. by
+        # `make clean`, with the admin password it was made with), so it starts afresh like an in-place one.
+        if self.data_dir.exists() or self.socket_dir.exists():
+            if self.is_running():
+                self._run("pg_ctl", "stop", "-D", str(self.data_dir), "-m", "immediate", "-w", check=False)
+            log.warning("removing a relocated cluster whose state folder is gone", extra={"data_dir": str(slot)})
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+            shutil.rmtree(self.socket_dir, ignore_errors=True)
+        if requested.is_dir():
+            try:
+                requested.rmdir()  # an empty folder left by an earlier, refused start
+            except OSError:
+                raise self._unreachable(f"and it holds files, so it cannot become a link to {self.data_dir}") from None
+        requested.parent.mkdir(parents=True, exist_ok=True)
+        requested.symlink_to(self.data_dir, target_is_directory=True)
+        log.info("postgres data relocated", extra={"requested": str(requested), "data_dir": str(self.data_dir)})
+
+    def _safe_folder(self, path: Path, *, uid: int, gid: int, mode: int) -> None:
+        """Create `path` owned by uid:gid with `mode`, or accept an existing one only if it already is safe."""
+        try:
+            path.mkdir(mode=mode, parents=True)
+            os.chown(path, uid, gid)
+            os.chmod(path, mode)  # mkdir's mode is filtered by the umask
+        except FileExistsError:
+            pass
+        st = os.lstat(path)
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != uid or st.st_mode & 0o022:
+            raise self._unreachable(
+                f"and {path} is not a folder owned by uid {uid} that only its owner may write, so the data "
+                "is not kept there either"
             )
+        os.chmod(path, mode)
 
     def _locale_args(self) -> list[str]:
         # C.UTF-8 gives full Unicode character classes with byte-order sorting; without it, plain C.

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from devstack.healing import ONE_SHOT_PREFIX
 from devstack.nats import LocalNats
 from devstack.ports import free_port
 from devstack.postgres import LocalPostgres, bootstrap_database, role_dsn, service_role
@@ -131,7 +132,8 @@ class Stack:
 
     def dead_processes(self) -> list[str]:
         """Long-running processes that have exited (finished migrations are not counted)."""
-        return [n for n in self.supervisor.names() if not n.startswith("migrate-") and not self.supervisor.alive(n)]
+        names = self.supervisor.names()
+        return [n for n in names if not n.startswith(ONE_SHOT_PREFIX) and not self.supervisor.alive(n)]
 
     def _start_backends(self) -> tuple[str, str]:
         cfg, state = self.config, self.config.state_dir
@@ -177,10 +179,10 @@ class Stack:
         """Each schema migrated by its own role, in parallel; any failure stops start-up with its log."""
         for schema in schemas:
             self.supervisor.start(
-                f"migrate-{schema}", [sys.executable, "-m", schema, "migrate"], self.env[schema], cwd=ROOT
+                f"{ONE_SHOT_PREFIX}{schema}", [sys.executable, "-m", schema, "migrate"], self.env[schema], cwd=ROOT
             )
         for schema in schemas:
-            name = f"migrate-{schema}"
+            name = f"{ONE_SHOT_PREFIX}{schema}"
             while self.supervisor.alive(name):
                 time.sleep(0.05)
             if self.supervisor.returncode(name) != 0:

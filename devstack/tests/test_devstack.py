@@ -153,6 +153,81 @@ def test_postgres_restarts_after_being_killed(world_dir: Path) -> None:
         pg.stop()
 
 
+@pytest.fixture
+def closed_dir() -> Iterator[Path]:
+    """A 0700 temp dir (mkdtemp's default), like a checkout under /root: other users cannot enter it."""
+    path = Path(tempfile.mkdtemp(prefix="devstack-closed-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+async def _query(dsn: str, *statements: str) -> object:
+    """Run the statements in order; the last one's first value."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        for statement in statements[:-1]:
+            await conn.execute(statement)
+        return await conn.fetchval(statements[-1])
+    finally:
+        await conn.close()
+
+
+def test_postgres_in_a_closed_folder_keeps_its_data_where_it_can_and_finds_it_again(
+    closed_dir: Path, world_dir: Path
+) -> None:
+    requested, relocation_root = closed_dir / "state" / "postgres", world_dir / "relocated"
+    port = free_port()
+    pg = LocalPostgres(requested, port, "pw", durable=False, relocation_root=relocation_root)
+    try:
+        pg.start()
+        saved = "CREATE TABLE kept (v text); INSERT INTO kept VALUES ('still here')"
+        assert asyncio.run(_query(pg.admin_dsn(), saved, "SELECT v FROM kept")) == "still here"
+    finally:
+        pg.stop()
+    assert not pg.is_running()
+    if os.geteuid() == 0:  # the postgres user runs it, and cannot enter closed_dir
+        slot = pg.data_dir.parent
+        assert pg.relocated and slot.parent == relocation_root
+        assert oct(slot.stat().st_mode & 0o777) == "0o700" and slot.owner() == "postgres"
+        assert requested.is_symlink() and requested.resolve() == pg.data_dir
+        assert pg.log_path.parent == requested.parent  # the log stays where the user looks
+    else:
+        assert not pg.relocated  # postgres runs as us: a folder we own is reachable
+
+    again = LocalPostgres(requested, port, "pw", durable=False, relocation_root=relocation_root)  # the next run
+    assert again.data_dir == pg.data_dir
+    try:
+        again.start()
+        assert asyncio.run(_query(again.admin_dsn(), "SELECT v FROM kept")) == "still here"
+    finally:
+        again.stop()
+
+    # `make clean` removes the state folder: the next start begins a fresh cluster with the new password,
+    # rather than finding the old one that only the removed password opens.
+    shutil.rmtree(requested.parent)
+    fresh = LocalPostgres(requested, port, "new pw", durable=False, relocation_root=relocation_root)
+    assert fresh.data_dir == pg.data_dir
+    try:
+        fresh.start()
+        assert asyncio.run(_query(fresh.admin_dsn(), "SELECT to_regclass('kept') IS NULL")) is True
+    finally:
+        fresh.stop()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root relocates: otherwise PostgreSQL runs as the user")
+def test_postgres_is_not_relocated_into_a_folder_others_may_write(closed_dir: Path, world_dir: Path) -> None:
+    shared = world_dir / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    pg = LocalPostgres(closed_dir / "postgres", free_port(), "pw", durable=False, relocation_root=shared)
+    with pytest.raises(RuntimeError) as refused:
+        pg.start()
+    message = str(refused.value)
+    assert f"the postgres user cannot reach {closed_dir / 'postgres'}" in message
+    assert str(shared) in message and "chmod o+x its parents" in message
+    assert not pg.is_running() and not (closed_dir / "postgres").exists() and not any(shared.iterdir())
+
+
 async def _select_one(dsn: str) -> int:
     conn = await asyncpg.connect(dsn)
     try:

@@ -8,6 +8,7 @@ runs pytest.
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 import os
 import re
@@ -24,6 +25,7 @@ import pytest
 import yaml
 
 from devstack.postgres import find_pg_bindir
+from leadflood_platform import registry
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -36,8 +38,11 @@ NAMESPACES = {"dev": "leadflood-dev", "staging": "leadflood-staging", "productio
 # kubernetes-validate.
 KUBERNETES_VERSIONS = ("1.33.0", "1.37.0")
 
-GRPC_SERVICES = ("icp", "leads", "sequences", "inbox", "runs")
-WORKERS = ("icp-worker", "leads-worker")
+# The services the manifests must run: the service registry's (services/registry.toml), each with a
+# Deployment, and a <name>-worker Deployment for those with a worker.
+REGISTERED = registry.services(REPO / "services" / "registry.toml")
+GRPC_SERVICES = tuple(service.name for service in REGISTERED)
+WORKERS = tuple(f"{service.name}-worker" for service in REGISTERED if service.worker)
 APP_UID = 10001
 GRPC_PORT = 50051
 HTTP_PORT = 8080
@@ -660,15 +665,22 @@ def test_dockerfile_matches_the_manifests() -> None:
     assert re.search(r"^ARG PYTHON_IMAGE=python:3\.11-slim", dockerfile, re.M)
     assert re.search(rf"^USER {APP_UID}(:{APP_UID})?$", final_stage, re.M), "image must run as uid 10001"
     assert f"--uid {APP_UID}" in final_stage
-    pythonpath = re.search(r"PYTHONPATH=(\S+)", final_stage).group(1).split(":")
+    # The source roots go into a .pth file, as `make install` writes them (a glob may cover every service).
+    written = re.search(r"printf '%s\\n' (.+?)>[^\n]*/leadflood\.pth", final_stage, re.S)
+    assert written, "the image writes no leadflood.pth naming the source roots"
+    roots = written.group(1).replace("\\\n", " ").split()
+    assert roots[:2] == ["/app/gen/python", "/app/libs/platform/src"]
+    copied = re.findall(r"^COPY (\S+) \./\1$", final_stage, re.M)
+
+    def in_image(path: str) -> bool:
+        return any(path == folder or path.startswith(folder + "/") for folder in copied)
+
     modules = {_module(c)[0] for d in render("dev").app_deployments() for c in _all_containers(d)}
     for module in modules:
-        src = "/app/gateway/src" if module == "gateway" else f"/app/services/{module}/src"
-        assert src in pythonpath, f"PYTHONPATH lacks {src}"
-        assert f"COPY {src.removeprefix('/app/')} ./{src.removeprefix('/app/')}" in final_stage
-        if module != "gateway":
-            assert f"COPY services/{module}/migrations ./services/{module}/migrations" in final_stage
-    assert pythonpath[:2] == ["/app/gen/python", "/app/libs/platform/src"]
+        home = "gateway" if module == "gateway" else f"services/{module}"
+        assert any(fnmatch.fnmatchcase(f"/app/{home}/src", root) for root in roots), f"no source root for {home}"
+        for folder in (f"{home}/src", f"{home}/migrations"):
+            assert in_image(folder), f"the image does not copy {folder}"
     assert "grpc_tools.protoc" in dockerfile and "npm ci" in dockerfile
 
 

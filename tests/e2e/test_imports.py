@@ -158,7 +158,7 @@ async def test_a_third_import_at_once_is_turned_away_until_one_ends(stack: Stack
 # The leads service's upsert of a file under way (its statement, as pg_stat_activity shows it).
 _WRITING = (
     "SELECT count(*) FROM pg_stat_activity WHERE usename = 'leads_svc' AND state = 'active' "
-    "AND query LIKE '%INSERT INTO leads.leads AS l%'"
+    "AND query LIKE '%INSERT INTO leads AS l%'"
 )
 
 

@@ -152,7 +152,6 @@ def test_a_killed_worker_is_back_within_seconds_and_finishes_its_job(make_run: M
         worker = _leads_worker(devstack)
         assert worker is not None, "no `python -m leads worker` child of devstack"
         os.kill(worker, signal.SIGKILL)
-        killed_at = time.monotonic()
 
         served_meanwhile = 0
 
@@ -166,9 +165,8 @@ def test_a_killed_worker_is_back_within_seconds_and_finishes_its_job(make_run: M
                 return None
             return new
 
-        _until("a new leads worker", back, timeout_s=5)
+        _until("a new leads worker", back, timeout_s=5)  # "back within seconds"
         assert served_meanwhile >= 1
-        assert time.monotonic() - killed_at < 5
         assert http.get("/ready").status_code == 200
 
         _until("the job completed", job_status("completed"), timeout_s=30)
