@@ -11,19 +11,22 @@ PROTOS := $(shell find protos -name '*.proto')
 # Source roots every process imports from; written into the venv as a .pth file.
 SOURCE_ROOTS := gen/python libs/platform/src $(wildcard services/*/src) gateway/src .
 
-.PHONY: help install run test bench lint clean distclean
+.PHONY: help install source-roots run test bench lint clean distclean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-install: $(VENV)/.installed gen/python/.generated gateway/web/node_modules/.installed ## install what is missing
+install: $(VENV)/.installed source-roots gen/python/.generated gateway/web/node_modules/.installed ## install what is missing
 
 $(VENV)/.installed: requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is required (set PYTHON=...)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
-	$(PY) -c 'import sys, sysconfig, pathlib; pathlib.Path(sysconfig.get_path("purelib"), "leadflood.pth").write_text("\n".join(str(pathlib.Path(p).resolve()) for p in sys.argv[1:]) + "\n")' $(SOURCE_ROOTS)
 	touch $@
+
+# Written on every install, so a service folder added since (python -m devstack.scaffold) is importable.
+source-roots: $(VENV)/.installed
+	@$(PY) -c 'import sys, sysconfig, pathlib; pathlib.Path(sysconfig.get_path("purelib"), "leadflood.pth").write_text("\n".join(str(pathlib.Path(p).resolve()) for p in sys.argv[1:]) + "\n")' $(SOURCE_ROOTS)
 
 gen/python/.generated: $(PROTOS) $(VENV)/.installed
 	rm -rf gen/python && mkdir -p gen/python

@@ -1,0 +1,1 @@
+"""The sequences service: outreach plans (steps, templates), enrollments, the schedule, call tasks."""
