@@ -6,9 +6,10 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -49,7 +50,10 @@ class ServiceSpec:
     migrations: Path
     # Adds the service's servicers to the server; returns the full names of the services it added.
     register: Callable[[grpc.aio.Server, Runtime], list[str]]
-    job_kinds: Callable[[Runtime], list[JobKind]] = field(default=lambda runtime: [])
+    job_kinds: Callable[[Runtime], list[JobKind[Any, Any]]] = field(default=lambda runtime: [])
+    # Loops the worker process runs beside its jobs until `stop` is set (a scheduler claiming due
+    # work, say): each is `async def loop(stop: asyncio.Event) -> None`, built with the runtime.
+    loops: Callable[[Runtime], list[Callable[[asyncio.Event], Awaitable[None]]]] = field(default=lambda runtime: [])
 
 
 async def _until_signalled() -> None:
@@ -135,8 +139,9 @@ async def work(spec: ServiceSpec) -> None:
         ack_wait_ms=spec.settings.job_ack_wait_ms,
     )
     stop = asyncio.Event()
-    task = asyncio.create_task(worker.run(stop))
-    log.info("worker started")
+    loops = [loop(stop) for loop in spec.loops(runtime)]
+    task = asyncio.create_task(_all(worker.run(stop), *loops))
+    log.info("worker started", extra={"loops": len(loops)})
     waiter = asyncio.create_task(_until_signalled())
     await asyncio.wait([task, waiter], return_when=asyncio.FIRST_COMPLETED)
     log.info("worker stopping")
@@ -150,6 +155,11 @@ async def work(spec: ServiceSpec) -> None:
     await runtime.bus.close()
     await runtime.db.close()
     log.info("worker stopped")
+
+
+async def _all(*parts: Awaitable[None]) -> None:
+    """Every part to its end; the first to fail fails the whole (and the worker exits, to be restarted)."""
+    await asyncio.gather(*parts)
 
 
 def main(spec_factory: Callable[[], ServiceSpec], argv: list[str]) -> None:
