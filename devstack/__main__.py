@@ -49,9 +49,12 @@ def run(state_dir: Path = STATE_DIR, *, free_ports: bool = False, env: dict[str,
         print(
             f"\n  Lead Flood is running at {stack.url}\n"
             "  Sign in as demo@leadflood.local / demo (local default only)\n"
-            f"  Logs: {state_dir / 'logs'}    Stop: Ctrl-C\n",
+            f"  Logs: {state_dir / 'logs'}    Stop: Ctrl-C",
             flush=True,
         )
+        for (service, name), port in sorted(stack.config.ports.named.items()):
+            print(f"  {service} {name.replace('_', ' ')}: localhost:{port}", flush=True)
+        print(flush=True)
         # A process that exits is restarted (the rest keeps serving meanwhile); only a crash loop stops all.
         healer = Healer(stack.supervisor)
         while not stop.wait(TEND_INTERVAL_S):

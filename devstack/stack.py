@@ -36,11 +36,15 @@ class Ports:
     nats_monitor: int = 8222
     # A registered service not named here listens on its registry port.
     grpc: dict[str, int] = field(default_factory=dict)
+    # Its other ports by (service, name), likewise.
+    named: dict[tuple[str, str], int] = field(default_factory=dict)
 
     @classmethod
     def free(cls, services: tuple[ServiceEntry, ...] | None = None) -> Ports:
-        grpc = {service.name: free_port() for service in services or registry.services()}
-        return cls(free_port(), free_port(), free_port(), free_port(), grpc)
+        services = services or registry.services()
+        grpc = {service.name: free_port() for service in services}
+        named = {(service.name, name): free_port() for service in services for name, _ in service.ports}
+        return cls(free_port(), free_port(), free_port(), free_port(), grpc, named)
 
 
 @dataclass
@@ -73,6 +77,8 @@ class Stack:
         self.services = registry.services(config.registry)
         for service in self.services:
             config.ports.grpc.setdefault(service.name, service.port)
+            for name, port in service.ports:
+                config.ports.named.setdefault((service.name, name), port)
 
     @property
     def url(self) -> str:
@@ -86,10 +92,14 @@ class Stack:
         asyncio.run(bootstrap_database(admin_dsn, DATABASE, passwords))
         common = self._common_env(nats_url)
         for schema in schemas:
-            self.env[schema] = common | {
-                "DATABASE_URL": role_dsn(host, port, DATABASE, service_role(schema), passwords[schema]),
-                "GRPC_PORT": str(self.config.ports.grpc.get(schema, 0)),
-            }
+            self.env[schema] = (
+                common
+                | self.service_env(schema)
+                | {
+                    "DATABASE_URL": role_dsn(host, port, DATABASE, service_role(schema), passwords[schema]),
+                    "GRPC_PORT": str(self.config.ports.grpc.get(schema, 0)),
+                }
+            )
         self._migrate(schemas)
         for service in self.services:
             self.supervisor.start(
@@ -100,6 +110,19 @@ class Stack:
                 self.start_worker(service.name)
         self.supervisor.start("gateway", [sys.executable, "-m", "gateway", "serve"], self.env["gateway"], cwd=ROOT)
         self.wait_ready(timeout_s)
+
+    def service_env(self, name: str) -> dict[str, str]:
+        """What one service's processes get of their own: its named ports, and its local secret."""
+        ports = {
+            f"{port.upper()}_PORT": str(number)
+            for (owner, port), number in self.config.ports.named.items()
+            if owner == name
+        }
+        return ports | {"SERVICE_SECRET": self.secrets.role_password(f"{name}-service-secret")}
+
+    def port(self, service: str, name: str) -> int:
+        """A service's named port (registry `ports`), e.g. port("inbox", "smtp_inbound")."""
+        return self.config.ports.named[(service, name)]
 
     def start_worker(self, service: str) -> None:
         self.supervisor.start(
@@ -164,6 +187,8 @@ class Stack:
             "LEADFLOOD_ENV": self.config.env_name,
             "NATS_URL": nats_url,
             "HTTP_PORT": str(ports.http),
+            # Where users reach the web client: links in what the services send (unsubscribe) point here.
+            "PUBLIC_BASE_URL": self.url,
             "AUTH_JWT_SECRET": self.secrets.jwt_secret,
             "DEMO_LOGIN": "true",
             "PYTHONUNBUFFERED": "1",

@@ -6,6 +6,7 @@ from grpc_health.v1 import health_pb2_grpc
 
 from gateway.config import GatewaySettings
 from leadflood.icp.v1 import icp_pb2_grpc
+from leadflood.inbox.v1 import delivery_pb2_grpc, inbox_pb2_grpc
 from leadflood.jobs.v1 import jobs_pb2_grpc
 from leadflood.leads.v1 import leads_pb2_grpc
 from leadflood_platform import grpc_client, registry
@@ -27,6 +28,8 @@ class Services:
         # The domains the gateway's routes serve (routes/<domain>.py).
         self.icp = icp_pb2_grpc.IcpServiceStub(self.channels["icp"])
         self.leads = leads_pb2_grpc.LeadsServiceStub(self.channels["leads"])
+        self.delivery = delivery_pb2_grpc.DeliveryServiceStub(self.channels["inbox"])
+        self.inbox = inbox_pb2_grpc.InboxServiceStub(self.channels["inbox"])
 
     async def close(self) -> None:
         for channel in self.channels.values():

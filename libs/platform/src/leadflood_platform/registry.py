@@ -28,6 +28,9 @@ class ServiceEntry:
     name: str
     port: int
     worker: bool = False
+    # Other ports its processes listen on, by name (`smtp_inbound = 2526`): given to them as
+    # <NAME>_PORT (SMTP_INBOUND_PORT), the local stack's default or a free port in tests.
+    ports: tuple[tuple[str, int], ...] = ()
 
     @property
     def target_setting(self) -> str:
@@ -66,8 +69,11 @@ def _read(path: str) -> tuple[ServiceEntry, ...]:
     for name, fields in table.items():
         if not NAME.fullmatch(name) or not isinstance(fields, dict) or not isinstance(fields.get("port"), int):
             raise SystemExit(f"service registry {path}: {name!r} needs a lower-case name and an integer port")
-        unknown = set(fields) - {"port", "worker"}
+        unknown = set(fields) - {"port", "worker", "ports"}
         if unknown:
             raise SystemExit(f"service registry {path}: {name!r} has unknown keys {sorted(unknown)}")
-        entries.append(ServiceEntry(name, fields["port"], bool(fields.get("worker", False))))
+        ports = fields.get("ports", {})
+        if not isinstance(ports, dict) or not all(NAME.fullmatch(k) and isinstance(v, int) for k, v in ports.items()):
+            raise SystemExit(f"service registry {path}: {name!r} ports must be name = integer")
+        entries.append(ServiceEntry(name, fields["port"], bool(fields.get("worker", False)), tuple(ports.items())))
     return tuple(entries)

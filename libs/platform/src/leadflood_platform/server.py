@@ -54,6 +54,10 @@ class ServiceSpec:
     # Loops the worker process runs beside its jobs until `stop` is set (a scheduler claiming due
     # work, say): each is `async def loop(stop: asyncio.Event) -> None`, built with the runtime.
     loops: Callable[[Runtime], list[Callable[[asyncio.Event], Awaitable[None]]]] = field(default=lambda runtime: [])
+    # Likewise in the server process, beside the gRPC server (a listener of another protocol, say).
+    server_loops: Callable[[Runtime], list[Callable[[asyncio.Event], Awaitable[None]]]] = field(
+        default=lambda runtime: []
+    )
 
 
 async def _until_signalled() -> None:
@@ -112,6 +116,7 @@ async def serve(spec: ServiceSpec) -> None:
     tasks = [
         asyncio.create_task(_watch_database(runtime, health_servicer, ["", *names])),
         asyncio.create_task(OutboxRelay(runtime.db, runtime.bus, spec.tables).run(stop)),
+        *(asyncio.create_task(loop(stop)) for loop in spec.server_loops(runtime)),
     ]
     log.info("serving", extra={"port": spec.settings.grpc_port, "services": names})
     await _until_signalled()

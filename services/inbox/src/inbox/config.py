@@ -1,7 +1,33 @@
-"""The inbox service's settings: the platform's, and what this service adds (from its environment)."""
+"""The inbox service's settings: the platform's, and the mail room's (from the environment)."""
 
-from leadflood_platform.settings import ServiceSettings
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from leadflood_platform.settings import ServiceSettings, require_secret
 
 
 class InboxSettings(ServiceSettings):
-    job_max_attempts: int = 3
+    job_max_attempts: int = 5
+    # Signs unsubscribe links (and anything else the inbox signs, each under its own purpose).
+    # Required outside the local default, which generates one per stack.
+    service_secret: str | None = None
+    # Where recipients reach the web client: unsubscribe links point at <PUBLIC_BASE_URL>/v1/unsubscribe/<token>.
+    public_base_url: str = "http://localhost:8080"
+    # The mailto: half of List-Unsubscribe, at this domain (unsubscribe+<token>@<domain>).
+    unsubscribe_mail_domain: str = "leadflood.local"
+    # The local default: an SMTP server capturing every message the mailboxes send (make run starts
+    # it in the inbox server process); an org without a mailbox gets a default one sending to it.
+    smtp_capture_port: int | None = None
+    smtp_capture_host: str = "127.0.0.1"
+    default_mailbox_from: str = "outreach@leadflood.local"
+    default_mailbox_name: str = "Lead Flood (local)"
+    default_mailbox_daily_cap: int = 10_000
+    # Each SMTP conversation with a mailbox's server.
+    smtp_timeout_s: float = 15.0
+
+    def key(self, purpose: str) -> bytes:
+        """A key for one purpose, derived from the service secret (so one leak signs nothing else)."""
+        secret = require_secret("service_secret", self.service_secret)
+        return hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).digest()

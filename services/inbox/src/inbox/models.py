@@ -1,7 +1,161 @@
-"""The inbox service's tables, in its own `inbox` schema."""
+"""The inbox service's tables, in its own `inbox` schema: mailboxes, threads, messages, the send ledger,
+suppressions, delivery attempts, and the local default's captured mail."""
 
-from leadflood_platform.db import declarative_base
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import ARRAY, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, Text, text
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from leadflood_platform.db import CreatedAt, UpdatedAt, declarative_base
 from leadflood_platform.tables import PlatformTables
 
 Base = declarative_base("inbox")
 platform_tables = PlatformTables(Base.metadata)
+
+OUT, IN = "out", "in"
+EMAIL, SMS = "email", "sms"
+# A message's status (delivery.proto's MessageStatus, in words).
+QUEUED, SENDING, SENT, FAILED, BOUNCED, SUPPRESSED, SIMULATED, RECEIVED = (
+    "queued", "sending", "sent", "failed", "bounced", "suppressed", "simulated", "received",
+)  # fmt: skip
+
+
+class Mailbox(Base):
+    """A sender identity of an org, with its SMTP settings and its limits."""
+
+    __tablename__ = "mailboxes"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    org_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    from_address: Mapped[str] = mapped_column(Text)
+    from_name: Mapped[str] = mapped_column(Text, default="")
+    smtp_host: Mapped[str] = mapped_column(Text)
+    smtp_port: Mapped[int] = mapped_column(Integer)
+    smtp_starttls: Mapped[bool] = mapped_column(Boolean, default=False)
+    smtp_username: Mapped[str] = mapped_column(Text, default="")
+    # The name of the setting that holds the password (never the password itself).
+    smtp_password_ref: Mapped[str] = mapped_column(Text, default="")
+    daily_cap: Mapped[int] = mapped_column(Integer)
+    min_spacing_s: Mapped[int] = mapped_column(Integer, default=0)
+    # The cap counts the sends of this mailbox's local day.
+    time_zone: Mapped[str] = mapped_column(Text, default="UTC")
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[CreatedAt]
+    updated_at: Mapped[UpdatedAt]
+
+    __table_args__ = (
+        Index(None, "org_id", "from_address", unique=True),
+        Index("uq_mailboxes_org_default", "org_id", unique=True, postgresql_where=text("is_default")),
+    )
+
+
+class Thread(Base):
+    """One conversation with a lead on one channel."""
+
+    __tablename__ = "threads"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    org_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    lead_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    channel: Mapped[str] = mapped_column(Text)
+    subject: Mapped[str] = mapped_column(Text, default="")
+    last_message_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+    needs_reply: Mapped[bool] = mapped_column(Boolean, default=False)
+    unread: Mapped[bool] = mapped_column(Boolean, default=False)
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[CreatedAt]
+
+    __table_args__ = (Index(None, "org_id", "lead_id"), Index(None, "org_id", "last_message_at"))
+
+
+class Message(Base):
+    """Every message in and out. An outbound one is stored, with its Message-ID, before it is sent."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    org_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    thread_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(Thread.id, ondelete="CASCADE"))
+    lead_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    channel: Mapped[str] = mapped_column(Text)
+    direction: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)
+    mailbox_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey(Mailbox.id))
+    from_address: Mapped[str] = mapped_column(Text, default="")
+    to_address: Mapped[str] = mapped_column(Text, default="")
+    to_name: Mapped[str] = mapped_column(Text, default="")
+    subject: Mapped[str] = mapped_column(Text, default="")
+    text_body: Mapped[str] = mapped_column(Text, default="")
+    html_body: Mapped[str] = mapped_column(Text, default="")
+    rfc822_message_id: Mapped[str | None] = mapped_column(Text)
+    in_reply_to: Mapped[str | None] = mapped_column(Text)
+    references: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    idempotency_key: Mapped[str | None] = mapped_column(Text)
+    origin: Mapped[str] = mapped_column(Text, default="")
+    not_after: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[CreatedAt]
+    updated_at: Mapped[UpdatedAt]
+
+    __table_args__ = (
+        Index(None, "org_id", "idempotency_key", unique=True, postgresql_where=text("idempotency_key IS NOT NULL")),
+        Index(None, "rfc822_message_id", unique=True, postgresql_where=text("rfc822_message_id IS NOT NULL")),
+        Index(None, "thread_id", "created_at"),
+    )
+
+
+class LedgerEntry(Base):
+    """A send charged to its mailbox's local day; released (not counted) when it was never sent."""
+
+    __tablename__ = "send_ledger"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    org_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    mailbox_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(Mailbox.id, ondelete="CASCADE"))
+    message_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(Message.id, ondelete="CASCADE"), unique=True)
+    local_day: Mapped[dt.date] = mapped_column(Date)
+    charged_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+    released: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (Index(None, "mailbox_id", "local_day"),)
+
+
+class Suppression(Base):
+    """An address (or number) of an org that is never sent to: unsubscribed, bounced, complained, by hand."""
+
+    __tablename__ = "suppressions"
+
+    org_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    address: Mapped[str] = mapped_column(Text, primary_key=True)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[CreatedAt]
+
+
+class DeliveryAttempt(Base):
+    __tablename__ = "delivery_attempts"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    message_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(Message.id, ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+    result: Mapped[str] = mapped_column(Text)
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class CapturedMail(Base):
+    """What the local default's SMTP server received: exactly what a lead would have been sent."""
+
+    __tablename__ = "captured_mail"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+    mail_from: Mapped[str] = mapped_column(Text)
+    rcpt_to: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    rfc822_message_id: Mapped[str | None] = mapped_column(Text, index=True)
+    subject: Mapped[str] = mapped_column(Text, default="")
+    raw: Mapped[bytes] = mapped_column(LargeBinary)

@@ -1,4 +1,4 @@
-"""Wires the inbox service into the platform: its servicers, its workers' jobs, its schema."""
+"""Wires the inbox service into the platform: its servicer, its workers' jobs, the local capture server, its schema."""
 
 from __future__ import annotations
 
@@ -6,9 +6,12 @@ from pathlib import Path
 
 import grpc
 
+from inbox import capture
 from inbox.config import InboxSettings
 from inbox.models import Base, platform_tables
+from inbox.servicer import DeliveryServicer, InboxServicer
 from inbox.workers import job_kinds
+from leadflood.inbox.v1 import delivery_pb2, delivery_pb2_grpc, inbox_pb2, inbox_pb2_grpc
 from leadflood_platform.server import Runtime, ServiceSpec
 from leadflood_platform.settings import load
 
@@ -17,8 +20,18 @@ def spec() -> ServiceSpec:
     settings = load(InboxSettings)
 
     def register(server: grpc.aio.Server, runtime: Runtime) -> list[str]:
-        # Add the servicers of protos/leadflood/inbox/v1/ here; return their full names (for health).
-        return []
+        settings.key("start-up check")  # no signing secret: refuse to start, saying which setting
+        delivery_pb2_grpc.add_DeliveryServiceServicer_to_server(DeliveryServicer(runtime.db, settings), server)
+        inbox_pb2_grpc.add_InboxServiceServicer_to_server(InboxServicer(runtime.db, settings), server)
+        return [
+            delivery_pb2.DESCRIPTOR.services_by_name["DeliveryService"].full_name,
+            inbox_pb2.DESCRIPTOR.services_by_name["InboxService"].full_name,
+        ]
+
+    def server_loops(runtime: Runtime):  # type: ignore[no-untyped-def]
+        if settings.smtp_capture_port is None:
+            return []
+        return [capture.server_loop(runtime.db, settings.smtp_capture_host, settings.smtp_capture_port)]
 
     return ServiceSpec(
         name="inbox",
@@ -28,4 +41,5 @@ def spec() -> ServiceSpec:
         migrations=Path(__file__).resolve().parents[2] / "migrations",
         register=register,
         job_kinds=job_kinds,
+        server_loops=server_loops,
     )

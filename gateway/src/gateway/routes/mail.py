@@ -1,0 +1,178 @@
+"""The mail room over HTTP: send an email, read a message, the recipients' unsubscribe links, the captured mail."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import html
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import HTMLResponse
+from pydantic import Field
+
+from gateway.auth import Principal
+from gateway.deps import principal
+from gateway.problems import Problem
+from gateway.routes.schemas import Body, Timestamps, enum_word
+from leadflood.inbox.v1 import delivery_pb2, inbox_pb2
+
+router = APIRouter()
+Who = Annotated[Principal, Depends(principal)]
+UNSUBSCRIBE_PATH = "/v1/unsubscribe/{token}"
+
+
+class SendEmailBody(Body):
+    to: str = Field(min_length=3, max_length=320)
+    to_name: str = Field(default="", max_length=200)
+    lead_id: str = Field(default="", max_length=100)
+    subject: str = Field(min_length=1, max_length=998)
+    text: str = Field(min_length=1, max_length=500_000)
+    html: str = Field(default="", max_length=500_000)
+    thread_id: str = Field(default="", max_length=100)
+    dry_run: bool = False
+
+
+def _inbox(request: Request) -> Any:
+    return request.app.state.services.inbox
+
+
+def _delivery(request: Request) -> Any:
+    return request.app.state.services.delivery
+
+
+def message_json(message: delivery_pb2.Message) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "threadId": message.thread_id,
+        "leadId": message.lead_id or None,
+        "status": enum_word(message.status, delivery_pb2.MessageStatus, "MESSAGE_STATUS_"),
+        "from": message.from_address,
+        "to": message.to_address,
+        "subject": message.subject,
+        "text": message.text_body,
+        "messageId": message.rfc822_message_id,
+        "origin": message.origin,
+        "error": message.error or None,
+        "attempts": [
+            {"number": a.number, "result": a.result, "detail": a.detail, **Timestamps.of(a, "at")}
+            for a in message.attempts
+        ],
+        **Timestamps.of(message, "created_at", "sent_at"),
+    }
+
+
+@router.post("/v1/messages", status_code=202)
+async def send_email(
+    body: SendEmailBody,
+    request: Request,
+    who: Who,
+    idempotency_key: Annotated[str, Header(min_length=8, max_length=100)],
+) -> dict[str, Any]:
+    """An email sent by hand; the Idempotency-Key header makes a retried POST the same message."""
+    reply = await _delivery(request).SendMessage(
+        delivery_pb2.SendMessageRequest(
+            idempotency_key=f"manual:{who.user_id}:{idempotency_key}",
+            channel=delivery_pb2.CHANNEL_EMAIL,
+            to=delivery_pb2.Recipient(lead_id=body.lead_id, email=body.to, name=body.to_name),
+            subject=body.subject,
+            text_body=body.text,
+            html_body=body.html,
+            thread_id=body.thread_id,
+            dry_run=body.dry_run,
+            origin="manual",
+        )
+    )
+    outcome = enum_word(reply.outcome, delivery_pb2.SendOutcome, "SEND_OUTCOME_")
+    if outcome == "deferred":
+        # RFC 9110 10.2.3: the seconds to wait.
+        headers = (
+            {"Retry-After": str(max(1, int(reply.retry_at.seconds - time.time())))}
+            if reply.HasField("retry_at")
+            else None
+        )
+        raise Problem(429, f"not sent: {reply.reason}", headers=headers)
+    return {
+        "outcome": outcome,
+        "messageId": reply.message_id,
+        "threadId": reply.thread_id,
+        "rfc822MessageId": reply.rfc822_message_id,
+        "status": enum_word(reply.status, delivery_pb2.MessageStatus, "MESSAGE_STATUS_"),
+        "reason": reply.reason or None,
+        "existing": reply.existing,
+    }
+
+
+@router.get("/v1/messages/{message_id}")
+async def get_message(message_id: str, request: Request, who: Who) -> dict[str, Any]:
+    reply = await _delivery(request).GetMessage(delivery_pb2.GetMessageRequest(message_id=message_id))
+    return message_json(reply.message)
+
+
+def _page(title: str, body: str) -> HTMLResponse:
+    return HTMLResponse(
+        "<!doctype html><html lang=en><meta charset=utf-8><meta name=viewport content='width=device-width'>"
+        f"<title>{html.escape(title)}</title>"
+        "<body style='font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem'>"
+        f"<h1>{html.escape(title)}</h1>{body}</body></html>"
+    )
+
+
+@router.get(UNSUBSCRIBE_PATH, response_class=HTMLResponse)
+async def confirm_unsubscribe(token: str, request: Request) -> HTMLResponse:
+    """A confirm page that changes nothing: link scanners fetch every link, and must not unsubscribe anyone."""
+    reply = await _inbox(request).DescribeUnsubscribe(inbox_pb2.DescribeUnsubscribeRequest(token=token))
+    address = html.escape(reply.address)
+    if reply.already_unsubscribed:
+        return _page("You are unsubscribed", f"<p>{address} receives no more email from us.</p>")
+    return _page(
+        "Unsubscribe",
+        f"<p>Stop all email to <strong>{address}</strong>?</p>"
+        f"<form method=post action='{html.escape(request.url.path)}'><button type=submit>Unsubscribe</button></form>",
+    )
+
+
+@router.post(UNSUBSCRIBE_PATH, response_class=HTMLResponse)
+async def unsubscribe(token: str, request: Request) -> HTMLResponse:
+    """RFC 8058 one-click (a mail client's POST of List-Unsubscribe=One-Click) and the confirm page's button."""
+    reply = await _inbox(request).Unsubscribe(inbox_pb2.UnsubscribeRequest(token=token))
+    return _page("You are unsubscribed", f"<p>{html.escape(reply.address)} receives no more email from us.</p>")
+
+
+def _captured_json(mail: inbox_pb2.CapturedMail) -> dict[str, Any]:
+    return {
+        "id": mail.id,
+        "from": mail.mail_from,
+        "to": list(mail.rcpt_to),
+        "messageId": mail.rfc822_message_id,
+        "subject": mail.subject,
+        **Timestamps.of(mail, "received_at"),
+    }
+
+
+@router.get("/v1/captured-mail")
+async def list_captured_mail(request: Request, who: Who, limit: int = 50, before: int | None = None) -> dict[str, Any]:
+    """What the local default's SMTP server received of this org's mail, newest first."""
+    if not 1 <= limit <= 200:
+        raise Problem(422, "limit must be between 1 and 200")
+    reply = await _inbox(request).ListCapturedMail(
+        inbox_pb2.ListCapturedMailRequest(page_size=limit, before_id=before or 0)
+    )
+    mail = [_captured_json(m) for m in reply.mail]
+    return {"mail": mail, "before": mail[-1]["id"] if len(mail) == limit else None}
+
+
+@router.get("/v1/captured-mail/{mail_id}")
+async def get_captured_mail(mail_id: int, request: Request, who: Who) -> dict[str, Any]:
+    """One captured email: every header as received, and its text and HTML parts."""
+    reply = await _inbox(request).GetCapturedMail(inbox_pb2.GetCapturedMailRequest(id=mail_id))
+    parsed = email.message_from_bytes(reply.mail.raw, policy=email.policy.default)
+    text_part, html_part = parsed.get_body(("plain",)), parsed.get_body(("html",))
+    return {
+        **_captured_json(reply.mail),
+        "headers": [[name, str(value)] for name, value in parsed.items()],
+        "text": text_part.get_content() if text_part else "",
+        "html": html_part.get_content() if html_part else "",
+        "raw": reply.mail.raw.decode("utf-8", errors="replace"),
+    }

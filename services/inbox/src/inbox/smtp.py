@@ -1,0 +1,77 @@
+"""Handing an email to a mailbox's SMTP server (aiosmtplib), and what its answer means for the message.
+
+"Sent" means the server accepted it (250 after DATA). A 5xx (RFC 3463 5.x.x) is permanent: the
+message bounced. A 4xx, a refused connection or a timeout is transient: tried again with backoff.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from email.message import EmailMessage
+
+import aiosmtplib
+
+from leadflood_platform.jobs import RetryableJobError
+
+
+class Bounced(Exception):
+    """The server refused the message for good (a 5xx); its code and words are the message."""
+
+    PREFIX = "bounced: "
+
+    def __init__(self, code: int, detail: str) -> None:
+        super().__init__(f"{self.PREFIX}{code} {detail}")
+        self.code, self.detail = code, detail
+
+    @classmethod
+    def status_code(cls, error: str) -> str:
+        """The RFC 3463 enhanced status code in a bounce's words ("5.1.1"), else its SMTP code ("550")."""
+        words = error.removeprefix(cls.PREFIX).split()
+        enhanced = next((w for w in words[1:3] if re.fullmatch(r"[245]\.\d{1,3}\.\d{1,3}", w)), None)
+        return enhanced or (words[0] if words else "")
+
+
+class Deferred(RetryableJobError):
+    """The server said try later (a 4xx), or could not be reached: tried again after a backoff."""
+
+
+@dataclass(frozen=True)
+class Server:
+    host: str
+    port: int
+    starttls: bool
+    username: str
+    # The name of the setting holding the password, read when sending (never stored).
+    password_ref: str
+
+
+async def send(server: Server, message: EmailMessage, *, timeout_s: float) -> str:
+    """The server's acceptance ("250 ..."), or Bounced, or Deferred."""
+    password = os.environ.get(server.password_ref, "") if server.password_ref else ""
+    try:
+        errors, reply = await aiosmtplib.send(
+            message,
+            hostname=server.host,
+            port=server.port,
+            start_tls=server.starttls,
+            use_tls=False,
+            username=server.username or None,
+            password=password or None,
+            timeout=timeout_s,
+        )
+    except aiosmtplib.SMTPRecipientsRefused as exc:
+        refusal = exc.recipients[0]
+        return _refused(refusal.code, refusal.message)
+    except aiosmtplib.SMTPResponseException as exc:
+        return _refused(exc.code, exc.message)
+    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        raise Deferred(f"could not hand the message to {server.host}:{server.port}: {exc}") from exc
+    return reply
+
+
+def _refused(code: int, detail: str) -> str:
+    if 500 <= code < 600:
+        raise Bounced(code, detail)
+    raise Deferred(f"{code} {detail}")

@@ -1,0 +1,191 @@
+"""SendMessage's rules on a real PostgreSQL: one message per key, the cap as a ledger, spacing, suppression,
+dry runs, windows, threading, and refusal of what would break an email's headers."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+
+import pytest
+from sqlalchemy import func, select
+
+from inbox import delivery
+from inbox.config import InboxSettings
+from inbox.models import LedgerEntry, Mailbox, Message, Suppression, platform_tables
+from leadflood_platform.db import Database
+from leadflood_platform.errors import FailedPrecondition, InvalidArgument
+
+NOW = dt.datetime(2026, 12, 7, 15, 0, tzinfo=dt.UTC)
+
+
+def request(key: str = "", **changes: object) -> delivery.SendRequest:
+    fields: dict[str, object] = dict(
+        idempotency_key=key or f"test:{uuid.uuid4()}", channel="email", mailbox_id=None, lead_id=uuid.uuid4(),
+        to_address="ada@example.com", to_name="Ada Lovelace", subject="Hello", text_body="Hi Ada", html_body="",
+        thread_id=None, continue_lead_thread=False, not_after=None, dry_run=False, origin="test",
+    )  # fmt: skip
+    return delivery.SendRequest(**{**fields, **changes})  # type: ignore[arg-type]
+
+
+async def send(db: Database, settings: InboxSettings, org: uuid.UUID, req: delivery.SendRequest, now=NOW):  # type: ignore[no-untyped-def]
+    async with db.transaction() as session:
+        return await delivery.send(session=session, org_id=org, request=req, settings=settings, now=now)
+
+
+async def count(db: Database, *where: object, table=Message) -> int:  # type: ignore[no-untyped-def]
+    async with db.transaction() as session:
+        return await session.scalar(select(func.count()).select_from(table).where(*where))  # type: ignore[arg-type]
+
+
+async def jobs_of(db: Database, org: uuid.UUID) -> int:
+    return await count(db, platform_tables.jobs.c.org_id == org, table=platform_tables.jobs)
+
+
+async def test_the_same_key_twice_is_one_message_with_one_job_and_one_charge(
+    inbox_db: Database, settings: InboxSettings
+) -> None:
+    org = uuid.uuid4()
+    first = await send(inbox_db, settings, org, request("seq:1:1"))
+    again = await send(inbox_db, settings, org, request("seq:1:1", subject="something else"))
+    assert first.kind == again.kind == "queued" and not first.existing and again.existing
+    assert again.message.id == first.message.id and again.message.subject == "Hello"
+    assert first.message.rfc822_message_id.startswith("<") and first.message.rfc822_message_id.endswith(">")
+    assert await count(inbox_db, Message.org_id == org) == 1
+    assert await count(inbox_db, LedgerEntry.org_id == org, table=LedgerEntry) == 1
+    assert await jobs_of(inbox_db, org) == 1
+
+
+async def test_concurrent_sends_of_one_key_make_one_message(inbox_db: Database, settings: InboxSettings) -> None:
+    org = uuid.uuid4()
+    outcomes = await asyncio.gather(*(send(inbox_db, settings, org, request("runs:7:lead:email")) for _ in range(8)))
+    assert len({o.message.id for o in outcomes}) == 1
+    assert sum(not o.existing for o in outcomes) == 1
+    assert await count(inbox_db, Message.org_id == org) == 1 and await jobs_of(inbox_db, org) == 1
+
+
+async def _capped_mailbox(
+    db: Database, org: uuid.UUID, *, cap: int, spacing_s: int = 0, zone: str = "UTC"
+) -> uuid.UUID:
+    mailbox = Mailbox(
+        id=uuid.uuid4(), org_id=org, from_address=f"sales-{uuid.uuid4().hex[:6]}@acme.test", from_name="Sales",
+        smtp_host="127.0.0.1", smtp_port=1, smtp_starttls=False, smtp_username="", smtp_password_ref="",
+        daily_cap=cap, min_spacing_s=spacing_s, time_zone=zone, is_default=True,
+    )  # fmt: skip
+    async with db.transaction() as session:
+        session.add(mailbox)
+    return mailbox.id
+
+
+async def test_twenty_senders_at_once_never_exceed_the_cap_and_the_rest_learn_when_to_come_back(
+    inbox_db: Database, settings: InboxSettings
+) -> None:
+    org = uuid.uuid4()
+    mailbox = await _capped_mailbox(inbox_db, org, cap=5, zone="America/New_York")
+    outcomes = await asyncio.gather(*(send(inbox_db, settings, org, request()) for _ in range(20)))
+    assert sorted(o.kind for o in outcomes).count("queued") == 5
+    deferred = [o for o in outcomes if o.kind == "deferred"]
+    assert len(deferred) == 15 and all(o.message is None for o in deferred)
+    # 15:00 UTC is 10:00 in New York: the mailbox's next local day starts at 05:00 UTC.
+    assert {o.retry_at for o in deferred} == {dt.datetime(2026, 12, 8, 5, 0, tzinfo=dt.UTC)}
+    assert "daily cap of 5" in deferred[0].reason
+    assert await count(inbox_db, LedgerEntry.mailbox_id == mailbox, table=LedgerEntry) == 5
+    assert await count(inbox_db, Message.org_id == org) == 5  # nothing stored for a deferred send
+
+
+async def test_a_released_charge_frees_its_place_under_the_cap(inbox_db: Database, settings: InboxSettings) -> None:
+    org = uuid.uuid4()
+    await _capped_mailbox(inbox_db, org, cap=1)
+    first = await send(inbox_db, settings, org, request())
+    assert (await send(inbox_db, settings, org, request())).kind == "deferred"
+    async with inbox_db.transaction() as session:  # what a failed send does to its charge
+        entry = await session.scalar(select(LedgerEntry).where(LedgerEntry.message_id == first.message.id))
+        entry.released = True
+    assert (await send(inbox_db, settings, org, request())).kind == "queued"
+
+
+async def test_spacing_defers_until_the_last_send_plus_the_spacing(inbox_db: Database, settings: InboxSettings) -> None:
+    org = uuid.uuid4()
+    await _capped_mailbox(inbox_db, org, cap=100, spacing_s=60)
+    assert (await send(inbox_db, settings, org, request(), now=dt.datetime.now(dt.UTC))).kind == "queued"
+    later = await send(inbox_db, settings, org, request(), now=dt.datetime.now(dt.UTC))
+    assert later.kind == "deferred" and "every 60 s" in later.reason
+    assert dt.timedelta(seconds=55) < later.retry_at - dt.datetime.now(dt.UTC) <= dt.timedelta(seconds=60)
+
+
+async def test_a_closed_window_is_deferred_and_stores_nothing(inbox_db: Database, settings: InboxSettings) -> None:
+    org = uuid.uuid4()
+    outcome = await send(inbox_db, settings, org, request(not_after=NOW - dt.timedelta(seconds=1)))
+    assert outcome.kind == "deferred" and "window closed" in outcome.reason and outcome.retry_at is None
+    assert await count(inbox_db, Message.org_id == org) == 0
+
+
+async def test_a_suppressed_address_is_stored_never_queued_nor_charged(
+    inbox_db: Database, settings: InboxSettings
+) -> None:
+    org = uuid.uuid4()
+    async with inbox_db.transaction() as session:
+        session.add(Suppression(org_id=org, address="ada@example.com", reason="unsubscribed"))
+    outcome = await send(inbox_db, settings, org, request(to_address="Ada@Example.com"))
+    assert outcome.kind == "suppressed" and "unsubscribed" in outcome.reason
+    assert outcome.message.status == "suppressed"
+    assert (
+        await count(inbox_db, LedgerEntry.org_id == org, table=LedgerEntry) == 0 and await jobs_of(inbox_db, org) == 0
+    )
+    # Another org's list is its own.
+    assert (await send(inbox_db, settings, uuid.uuid4(), request())).kind == "queued"
+
+
+async def test_a_dry_run_is_recorded_as_simulated_without_a_job_or_a_charge(
+    inbox_db: Database, settings: InboxSettings
+) -> None:
+    org = uuid.uuid4()
+    outcome = await send(inbox_db, settings, org, request(dry_run=True))
+    assert outcome.kind == "simulated" and outcome.message.status == "simulated"
+    assert (
+        await jobs_of(inbox_db, org) == 0 and await count(inbox_db, LedgerEntry.org_id == org, table=LedgerEntry) == 0
+    )
+
+
+async def test_a_follow_up_threads_under_the_thread_s_latest_message(
+    inbox_db: Database, settings: InboxSettings
+) -> None:
+    org, lead = uuid.uuid4(), uuid.uuid4()
+    first = await send(inbox_db, settings, org, request(lead_id=lead))
+    second = await send(inbox_db, settings, org, request(lead_id=lead, thread_id=first.message.thread_id))
+    third = await send(inbox_db, settings, org, request(lead_id=lead, continue_lead_thread=True))
+    ids = [first.message.rfc822_message_id, second.message.rfc822_message_id]
+    assert second.message.thread_id == third.message.thread_id == first.message.thread_id
+    assert second.message.in_reply_to == ids[0] and second.message.references == ids[:1]
+    assert third.message.in_reply_to == ids[1] and third.message.references == ids
+    other = await send(inbox_db, settings, org, request(lead_id=uuid.uuid4(), continue_lead_thread=True))
+    assert other.message.thread_id != first.message.thread_id and other.message.in_reply_to is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"subject": "Hi\r\nBcc: everyone@example.com"}, "subject"),
+        ({"to_name": "Ada\nBcc: x@example.com"}, "to.name"),
+        ({"to_address": "not an address"}, "to.email"),
+        ({"text_body": "  "}, "text_body"),
+        ({"idempotency_key": " "}, "idempotency_key"),
+        ({"channel": "fax"}, "channel"),
+    ],
+)
+async def test_what_would_break_an_email_is_refused_before_anything_is_stored(
+    inbox_db: Database, settings: InboxSettings, changes: dict[str, object], field: str
+) -> None:
+    org = uuid.uuid4()
+    with pytest.raises(InvalidArgument) as refused:
+        await send(inbox_db, settings, org, request(**changes))
+    assert field in [v.field for v in refused.value.violations]
+    assert await count(inbox_db, Message.org_id == org) == 0
+
+
+async def test_without_a_mailbox_or_the_local_default_a_send_is_a_failed_precondition(
+    inbox_db: Database, settings: InboxSettings
+) -> None:
+    remote = settings.model_copy(update={"smtp_capture_port": None})
+    with pytest.raises(FailedPrecondition, match="no mailbox"):
+        await send(inbox_db, remote, uuid.uuid4(), request())

@@ -1,0 +1,220 @@
+"""The mail room end to end: an email sent through the inbox reaches a real SMTP server once, threaded, with
+RFC 8058 one-click unsubscribe; a scanner's GET changes nothing and the POST suppresses the address; a worker
+killed mid-send sends it once. Counted by the SMTP servers that received them, not by our own records."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import asyncpg
+import grpc
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+
+from devstack.ports import free_port
+from devstack.stack import Stack
+from leadflood.inbox.v1 import delivery_pb2, delivery_pb2_grpc, events_pb2
+from tests.e2e.helpers import _stream_messages, assert_problem, unique_email
+
+
+def _until(check: Any, timeout_s: float = 20, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if value := check():
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _send(client: httpx.Client, key: str, **body: Any) -> httpx.Response:
+    return client.post("/v1/messages", json=body, headers={"idempotency-key": key})
+
+
+def _captured(client: httpx.Client, message_id: str) -> list[dict]:
+    return [
+        m for m in client.get("/v1/captured-mail", params={"limit": 200}).json()["mail"] if m["messageId"] == message_id
+    ]
+
+
+async def _count_captured(stack: Stack, message_id: str) -> int:
+    assert stack.postgres is not None
+    conn = await asyncpg.connect(stack.postgres.admin_dsn().rsplit("/", 1)[0] + "/leadflood")
+    try:
+        return await conn.fetchval("SELECT count(*) FROM inbox.captured_mail WHERE rfc822_message_id = $1", message_id)
+    finally:
+        await conn.close()
+
+
+def test_an_email_is_captured_once_threaded_with_one_click_unsubscribe(stack: Stack, client: httpx.Client) -> None:
+    to, key = unique_email("mailroom"), uuid.uuid4().hex
+    first = _send(client, key, to=to, toName="Ada Lovelace", subject="Quick question", text="Hi Ada")
+    assert first.status_code == 202, first.text
+    sent = first.json()
+    assert sent["outcome"] == "queued" and not sent["existing"]
+    again = _send(client, key, to=to, subject="Quick question", text="Hi Ada")  # a retried POST
+    assert again.json()["messageId"] == sent["messageId"] and again.json()["existing"]
+
+    [mail] = _until(lambda: _captured(client, sent["rfc822MessageId"]), what="the captured email")
+    detail = client.get(f"/v1/captured-mail/{mail['id']}").json()
+    headers = {name.lower(): value for name, value in detail["headers"]}
+    assert headers["message-id"] == sent["rfc822MessageId"]
+    assert headers["list-unsubscribe-post"] == "List-Unsubscribe=One-Click"
+    link, mailto = (part.strip(" <>") for part in headers["list-unsubscribe"].split(","))
+    assert link.startswith(f"{stack.url}/v1/unsubscribe/") and mailto.startswith("mailto:unsubscribe+")
+    assert detail["text"].strip() == "Hi Ada" and detail["to"] == [to]
+    _until(lambda: client.get(f"/v1/messages/{sent['messageId']}").json()["status"] == "sent", what="status sent")
+
+    follow = _send(
+        client, uuid.uuid4().hex, to=to, subject="Re: Quick question", text="Following up", threadId=sent["threadId"]
+    )
+    [again_mail] = _until(lambda: _captured(client, follow.json()["rfc822MessageId"]), what="the follow-up")
+    follow_headers = {n.lower(): v for n, v in client.get(f"/v1/captured-mail/{again_mail['id']}").json()["headers"]}
+    assert follow_headers["in-reply-to"] == sent["rfc822MessageId"]
+    assert follow_headers["references"] == sent["rfc822MessageId"]
+    # Once each, as the SMTP server stored them.
+    assert asyncio.run(_count_captured(stack, sent["rfc822MessageId"])) == 1
+
+    # A link scanner's GET changes nothing; the one-click POST suppresses the address; a later send is not sent.
+    path = link.removeprefix(stack.url)
+    for _ in range(3):
+        page = httpx.get(f"{stack.url}{path}")
+        assert page.status_code == 200 and "<form method=post" in page.text and to in page.text
+    assert _send(client, uuid.uuid4().hex, to=to, subject="Still there?", text="x").json()["outcome"] == "queued"
+    one_click = httpx.post(f"{stack.url}{path}", content=b"List-Unsubscribe=One-Click",
+                           headers={"content-type": "application/x-www-form-urlencoded"})  # fmt: skip
+    assert one_click.status_code == 200 and "You are unsubscribed" in one_click.text
+    assert httpx.post(f"{stack.url}{path}").status_code == 200  # again: still unsubscribed, no second event
+    refused = _send(client, uuid.uuid4().hex, to=to, subject="Still there?", text="x").json()
+    assert refused["outcome"] == "suppressed" and "unsubscribed" in refused["reason"]
+    assert "You are unsubscribed" in httpx.get(f"{stack.url}{path}").text
+    assert_problem(httpx.get(f"{stack.url}/v1/unsubscribe/forged.token"), 404)
+
+    nats_url = stack.env["inbox"]["NATS_URL"]
+    events = [
+        events_pb2.RecipientUnsubscribed.FromString(d)
+        for d in asyncio.run(_stream_messages(nats_url, "inbox.recipient.unsubscribed"))
+    ]
+    assert [e.email for e in events].count(to) == 1
+    sent_events = [
+        events_pb2.MessageSent.FromString(d) for d in asyncio.run(_stream_messages(nats_url, "inbox.message.sent"))
+    ]
+    assert [e.message.message_id for e in sent_events].count(sent["messageId"]) == 1
+
+
+def test_bad_sends_are_refused_with_a_problem(client: httpx.Client) -> None:
+    assert_problem(client.post("/v1/messages", json={"to": "a@b.co", "subject": "s", "text": "t"}), 422)  # no key
+    bad = _send(client, uuid.uuid4().hex, to="a@b.co", subject="Hi\r\nBcc: all@example.com", text="t")
+    body = assert_problem(bad, 422)
+    assert [e["field"] for e in body["errors"]] == ["subject"]
+    assert_problem(_send(client, uuid.uuid4().hex, to="not-an-address", subject="s", text="t"), 422)
+
+
+# --- the independent witness: an SMTP server of the test's own ------------------------------------
+
+
+class Witness:
+    """Counts every message it accepted, by Message-ID; can hold a session at RCPT until released."""
+
+    def __init__(self) -> None:
+        self.accepted: list[str] = []
+        self.hold = threading.Event()
+        self.holding = threading.Event()
+        self.hold.set()
+
+    async def handle_RCPT(self, server, session, envelope, address, options):  # type: ignore[no-untyped-def]  # noqa: N802
+        if not self.hold.is_set():
+            self.holding.set()
+            await asyncio.get_running_loop().run_in_executor(None, self.hold.wait)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
+        for line in envelope.content.decode(errors="replace").splitlines():
+            if line.lower().startswith("message-id:"):
+                self.accepted.append(line.split(":", 1)[1].strip())
+        return "250 2.0.0 Ok: queued"
+
+
+@pytest.fixture
+def witness() -> Iterator[tuple[Witness, int]]:
+    handler, port = Witness(), free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield handler, port
+    finally:
+        handler.hold.set()
+        controller.stop()
+
+
+def _org_of(token: str) -> str:
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["org"]
+
+
+async def _witness_mailbox(stack: Stack, org_id: str, port: int) -> str:
+    """A mailbox of the org that sends to the witness (mailboxes have no API yet: written as the admin)."""
+    assert stack.postgres is not None
+    conn = await asyncpg.connect(stack.postgres.admin_dsn().rsplit("/", 1)[0] + "/leadflood")
+    try:
+        mailbox = uuid.uuid4()
+        await conn.execute(
+            "INSERT INTO inbox.mailboxes (id, org_id, from_address, from_name, smtp_host, smtp_port, smtp_starttls,"
+            " smtp_username, smtp_password_ref, daily_cap, min_spacing_s, time_zone, is_default)"
+            " VALUES ($1, $2, $3, 'Witness', '127.0.0.1', $4, false, '', '', 1000, 0, 'UTC', false)",
+            mailbox, uuid.UUID(org_id), f"witness-{mailbox.hex[:8]}@acme.test", port,
+        )  # fmt: skip
+        return str(mailbox)
+    finally:
+        await conn.close()
+
+
+async def _grpc_send(stack: Stack, org_id: str, mailbox: str, key: str) -> delivery_pb2.SendMessageResponse:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{stack.config.ports.grpc['inbox']}") as channel:
+        stub = delivery_pb2_grpc.DeliveryServiceStub(channel)
+        request = delivery_pb2.SendMessageRequest(
+            idempotency_key=key, channel=delivery_pb2.CHANNEL_EMAIL, mailbox_id=mailbox,
+            to=delivery_pb2.Recipient(email=unique_email("kill")), subject="Once", text_body="Exactly once.",
+            origin="test",
+        )  # fmt: skip
+        return await stub.SendMessage(request, metadata=(("x-org-id", org_id),), timeout=10)
+
+
+def test_a_worker_killed_mid_send_and_a_retried_call_send_exactly_one_email(
+    stack: Stack, client: httpx.Client, demo_token: str, witness: tuple[Witness, int]
+) -> None:
+    handler, port = witness
+    org = _org_of(demo_token)
+    mailbox = asyncio.run(_witness_mailbox(stack, org, port))
+    key = f"test:{uuid.uuid4()}"
+    handler.hold.clear()  # the next session stops at RCPT, inside the SMTP conversation
+    sent = asyncio.run(_grpc_send(stack, org, mailbox, key))
+    assert sent.outcome == delivery_pb2.SEND_OUTCOME_QUEUED
+    assert handler.holding.wait(20), "the worker never reached the SMTP server"
+    stack.supervisor.kill("inbox-worker")  # mid-send: the server has not accepted the message
+    handler.hold.set()
+    again = asyncio.run(_grpc_send(stack, org, mailbox, key))  # the caller retries its call meanwhile
+    assert again.existing and again.message_id == sent.message_id
+    stack.start_worker("inbox")
+    _until(lambda: client.get(f"/v1/messages/{sent.message_id}").json()["status"] == "sent", what="the resend")
+    assert handler.accepted.count(sent.rfc822_message_id) == 1
+
+    # Killed right after the message is marked sent: its redelivery finds it sent and sends nothing.
+    second = asyncio.run(_grpc_send(stack, org, mailbox, f"test:{uuid.uuid4()}"))
+    _until(lambda: client.get(f"/v1/messages/{second.message_id}").json()["status"] == "sent", what="sent")
+    stack.supervisor.kill("inbox-worker")
+    stack.start_worker("inbox")
+    third = asyncio.run(_grpc_send(stack, org, mailbox, f"test:{uuid.uuid4()}"))  # the restarted worker works
+    _until(lambda: client.get(f"/v1/messages/{third.message_id}").json()["status"] == "sent", what="sent")
+    assert handler.accepted.count(second.rfc822_message_id) == 1
+    assert handler.accepted.count(third.rfc822_message_id) == 1
+    attempts = client.get(f"/v1/messages/{sent.message_id}").json()["attempts"]
+    assert [a["result"] for a in attempts][-1] == "accepted"
