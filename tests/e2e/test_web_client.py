@@ -241,3 +241,24 @@ def test_enriching_with_a_provider_that_has_no_key_says_which_setting(page: Page
     page.get_by_test_id("lead-enrich-provider").select_option("hunter")
     page.get_by_test_id("lead-enrich").click()
     expect(page.get_by_test_id("lead-enrich-error")).to_contain_text("HUNTER_API_KEY")  # the stack leaves it unset
+
+
+def test_email_a_lead_and_read_what_it_received_in_the_captured_mail(page: Page, client: httpx.Client) -> None:
+    email = unique_email("mailview")
+    lead = client.post("/v1/leads", json={"email": email, "firstName": "Grace", "lastName": "Hopper"}).json()
+    sign_in(page)
+    page.goto(f"/#/leads/{lead['leadId']}")
+    subject = f"Hello Grace {uuid.uuid4().hex[:6]}"
+    page.get_by_test_id("email-subject").fill(subject)
+    page.get_by_test_id("email-text").fill("Shall we talk on Tuesday?")
+    page.get_by_test_id("email-send").click()
+    expect(page.get_by_test_id("email-sent")).to_contain_text("Sent to the mail room")
+    page.get_by_test_id("nav-mail").click()
+    item = page.get_by_test_id("mail-item").filter(has_text=subject)
+    expect(item).to_have_count(1, timeout=15_000)  # it arrives while the page refreshes itself
+    item.click()
+    headers = page.get_by_test_id("mail-headers")
+    expect(headers).to_contain_text("List-Unsubscribe-Post")
+    expect(headers).to_contain_text("List-Unsubscribe=One-Click")
+    expect(headers).to_contain_text(email)
+    expect(page.get_by_test_id("mail-text")).to_contain_text("Shall we talk on Tuesday?")

@@ -30,6 +30,8 @@ async function request(method, path, body, opts = {}) {
 export const api = {
   get: (path) => request('GET', path),
   post: (path, body) => request('POST', path, body),
+  /** POST that the server makes idempotent on `key`: sent again (a retry, a double click), it is the same request. */
+  postOnce: (path, body, key) => request('POST', path, body, { extraHeaders: { 'Idempotency-Key': key } }),
   put: (path, body) => request('PUT', path, body),
   patch: (path, body) => request('PATCH', path, body),
   delete: (path) => request('DELETE', path),

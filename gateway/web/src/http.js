@@ -27,10 +27,11 @@ export class ApiError extends Error {
  *   (filename from Content-Disposition, or null). Errors are still problems.
  * - `onProgress(fraction)` (with `contentType`) reports the body's upload, 0 to 1, as it goes out.
  * `signal` (an AbortSignal) cancels the request: it rejects with an AbortError.
+ * `extraHeaders` adds request headers (e.g. an Idempotency-Key).
  */
-export async function send(method, path, { body, token, signal, contentType, as, accept, onProgress } = {}) {
+export async function send(method, path, { body, token, signal, contentType, as, accept, onProgress, extraHeaders } = {}) {
   if (onProgress) return sendWithProgress(method, path, { body, token, contentType, onProgress, signal });
-  const headers = { Accept: accept || 'application/json, application/problem+json' };
+  const headers = { ...extraHeaders, Accept: accept || 'application/json, application/problem+json' };
   const raw = contentType !== undefined;
   if (body !== undefined) headers['Content-Type'] = raw ? contentType : 'application/json';
   if (token) headers.Authorization = `Bearer ${token}`;

@@ -17,6 +17,7 @@ import { LeadDetail } from './pages/LeadDetail.js';
 import { Leads } from './pages/Leads.js';
 import { IcpList } from './pages/icp/IcpList.js';
 import { IcpPage } from './pages/icp/IcpPage.js';
+import { CapturedMail } from './pages/mail/CapturedMail.js';
 
 const HOME = '/icps';
 
@@ -29,6 +30,8 @@ const ROUTES = [
   { path: '/leads', page: Leads, title: 'Leads', keepOnQuery: true },
   { path: '/leads/new', page: NewLead, title: 'New lead' },
   { path: '/leads/:id', page: LeadDetail, title: 'Lead' },
+  { path: '/mail', page: CapturedMail, title: 'Captured mail' },
+  { path: '/mail/:id', page: CapturedMail, title: 'Captured mail' },
 ];
 
 function App() {

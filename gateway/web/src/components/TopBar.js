@@ -12,6 +12,7 @@ const NAV = [
     active: (p) => p === '/leads' || (p.startsWith('/leads/') && p !== '/leads/new'),
   },
   { href: '#/leads/new', label: 'New lead', testid: 'nav-new-lead', active: (p) => p === '/leads/new' },
+  { href: '#/mail', label: 'Mail', testid: 'nav-mail', active: (p) => p === '/mail' || p.startsWith('/mail/') },
 ];
 
 export function TopBar({ user, path }) {

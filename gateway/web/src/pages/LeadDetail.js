@@ -12,6 +12,7 @@ import { StatusBadge } from '../components/StatusBadge.js';
 import { Detail } from '../components/Detail.js';
 import { LeadEditForm } from './lead/LeadEditForm.js';
 import { ScoreCard } from './lead/ScoreCard.js';
+import { EmailCard } from './lead/EmailCard.js';
 import { EnrichCard } from './lead/EnrichCard.js';
 
 const POLL_MS = 1000;
@@ -108,6 +109,7 @@ export function LeadDetail({ params, query }) {
     ${jobId && html`<${JobCard} job=${job} error=${jobError} />`}
     ${lead && html`<${ScoreCard} lead=${lead} />`}
     ${lead && html`<${EnrichCard} lead=${lead} busy=${watching && Boolean(jobId)} />`}
+    ${lead && html`<${EmailCard} lead=${lead} />`}
   </section>`;
 }
 
