@@ -26,6 +26,7 @@ TEST_ENV = {
     # Slow enough to stop a worker in the middle of a run, fast enough for a 10-page run.
     "SANDBOX_SEARCH_PAGE_DELAY_MS": "150",
     "LOG_LEVEL": "INFO",
+    "INBOUND_EMAIL_SECRET": "test-inbound-secret-0123456789",
 }
 
 

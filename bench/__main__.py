@@ -22,7 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from bench import ingest, lead_list, raw_limits, walking_slice
+from bench import classifier, ingest, lead_list, raw_limits, walking_slice
 from bench.context import Context
 from bench.report import Row, table, write_json
 from devstack.nats import find_nats_server
@@ -40,6 +40,7 @@ FIGURES: dict[str, Callable[[Context], Awaitable[list[Row]]]] = {
     "raw": raw_limits.rows,
     "slice": walking_slice.rows,
     "ingest": ingest.rows,
+    "classifier": classifier.rows,
     "list": lead_list.rows,
 }
 
@@ -56,6 +57,7 @@ SETTINGS = {
     "pgUnnestLeadsRows": raw_limits.UNNEST_LEADS_ROWS,
     "ingest": ingest.SETTINGS,
     "leadsList": lead_list.SETTINGS,
+    "classifier": classifier.SETTINGS,
 }
 
 

@@ -262,3 +262,35 @@ def test_email_a_lead_and_read_what_it_received_in_the_captured_mail(page: Page,
     expect(headers).to_contain_text("List-Unsubscribe=One-Click")
     expect(headers).to_contain_text(email)
     expect(page.get_by_test_id("mail-text")).to_contain_text("Shall we talk on Tuesday?")
+
+
+def test_a_lead_s_reply_reaches_the_inbox_and_is_answered_there(page: Page, client: httpx.Client) -> None:
+    email = unique_email("inboxview")
+    lead = client.post("/v1/leads", json={"email": email, "firstName": "Ken", "lastName": "Thompson"}).json()
+    sign_in(page)
+    page.goto(f"/#/leads/{lead['leadId']}")
+    subject = f"Unix chat {uuid.uuid4().hex[:6]}"
+    page.get_by_test_id("email-subject").fill(subject)
+    page.get_by_test_id("email-text").fill("Do you have a minute?")
+    page.get_by_test_id("email-send").click()
+    expect(page.get_by_test_id("email-sent")).to_contain_text("Sent to the mail room")
+    page.get_by_test_id("nav-mail").click()
+    item = page.get_by_test_id("mail-item").filter(has_text=subject)
+    expect(item).to_have_count(1, timeout=15_000)
+    item.click()
+    page.get_by_test_id("lead-reply-text").fill("Sure, call me at noon.")
+    page.get_by_test_id("lead-reply-send").click()
+    expect(page.get_by_test_id("lead-reply-done")).to_contain_text("Reply sent")
+
+    page.get_by_test_id("nav-inbox").click()
+    row = page.get_by_test_id("thread-item").filter(has_text=subject)
+    expect(row).to_have_count(1, timeout=15_000)  # the inbox refreshes itself as the reply is filed
+    expect(row).to_contain_text("Sure, call me at noon.")
+    row.click()
+    messages = page.get_by_test_id("thread-message")
+    expect(messages).to_have_count(2)
+    expect(messages.nth(1)).to_contain_text("Reply")
+    page.get_by_test_id("reply-text").fill("Noon it is.")
+    page.get_by_test_id("reply-send").click()
+    expect(messages).to_have_count(3)
+    expect(messages.nth(2).get_by_test_id("message-status")).to_have_text("sent", timeout=15_000)

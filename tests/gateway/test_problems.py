@@ -21,7 +21,9 @@ from leadflood_platform.logs import JsonFormatter
 def app_raising(error: Exception) -> TestClient:
     app = FastAPI()
     problems.install(app)
-    app.add_middleware(RequestContext, max_body_bytes=100, max_upload_bytes=300, upload_paths=frozenset({"/upload"}))
+    app.add_middleware(
+        RequestContext, max_body_bytes=100, max_upload_bytes=300, upload_paths={"/upload": "nothing was imported"}
+    )
 
     @app.post("/boom")
     async def boom() -> None:

@@ -15,7 +15,7 @@ from gateway.config import DEMO_EMAIL, DEMO_PASSWORD, GatewaySettings
 from gateway.deps import query_given_once
 from gateway.middleware import RequestContext
 from gateway.routes import auth as auth_routes
-from gateway.routes import health, icps, jobs, leads, mail
+from gateway.routes import health, icps, inbox, jobs, leads, mail
 from leadflood_platform.bus import Bus
 from leadflood_platform.db import Database
 
@@ -55,7 +55,15 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     )
     app.state.settings, app.state.token_policy = settings, token_policy
     problems.install(app)
-    for router in (health.router, auth_routes.router, icps.router, leads.router, jobs.router, mail.router):
+    for router in (
+        health.router,
+        auth_routes.router,
+        icps.router,
+        leads.router,
+        jobs.router,
+        mail.router,
+        inbox.router,
+    ):
         app.include_router(router)
     app.mount("/vendor", StaticFiles(directory=settings.web_dir / "node_modules", check_dir=False), name="vendor")
     app.mount("/", StaticFiles(directory=settings.web_dir, html=True, check_dir=False), name="web")
@@ -63,7 +71,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         RequestContext,
         max_body_bytes=settings.max_body_bytes,
         max_upload_bytes=settings.max_upload_bytes,
-        upload_paths=frozenset({leads.IMPORT_PATH}),
+        # Paths whose bodies may be as large as an upload, and what a refusal of one means.
+        upload_paths={leads.IMPORT_PATH: "nothing was imported", mail.INBOUND_PATH: "nothing was received"},
     )
     if settings.otel_exporter_otlp_endpoint:
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor

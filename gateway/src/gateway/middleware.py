@@ -7,6 +7,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,11 +26,11 @@ class RequestContext:
     """Pure ASGI (no BaseHTTPMiddleware), so streaming responses and the hot path stay cheap."""
 
     def __init__(
-        self, app: ASGIApp, *, max_body_bytes: int, max_upload_bytes: int, upload_paths: frozenset[str] = frozenset()
+        self, app: ASGIApp, *, max_body_bytes: int, max_upload_bytes: int, upload_paths: Mapping[str, str] | None = None
     ) -> None:
         self.app, self.max_body_bytes = app, max_body_bytes
         # File uploads (a CSV import) stream through in parts, so they may be larger than a JSON body.
-        self.max_upload_bytes, self.upload_paths = max_upload_bytes, upload_paths
+        self.max_upload_bytes, self.upload_paths = max_upload_bytes, dict(upload_paths or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -85,7 +86,7 @@ class RequestContext:
                 "title": "Content Too Large",
                 "status": 413,
                 "detail": f"the request body is larger than {limit:,} bytes"
-                + (": nothing was imported" if scope["path"] in self.upload_paths else ""),
+                + (f": {self.upload_paths[scope['path']]}" if scope["path"] in self.upload_paths else ""),
                 "instance": scope["path"],
                 "requestId": request_id,
             }

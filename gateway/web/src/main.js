@@ -18,6 +18,7 @@ import { Leads } from './pages/Leads.js';
 import { IcpList } from './pages/icp/IcpList.js';
 import { IcpPage } from './pages/icp/IcpPage.js';
 import { CapturedMail } from './pages/mail/CapturedMail.js';
+import { Inbox } from './pages/inbox/Inbox.js';
 
 const HOME = '/icps';
 
@@ -30,6 +31,8 @@ const ROUTES = [
   { path: '/leads', page: Leads, title: 'Leads', keepOnQuery: true },
   { path: '/leads/new', page: NewLead, title: 'New lead' },
   { path: '/leads/:id', page: LeadDetail, title: 'Lead' },
+  { path: '/inbox', page: Inbox, title: 'Inbox', keepOnQuery: true },
+  { path: '/inbox/:id', page: Inbox, title: 'Inbox', keepOnQuery: true },
   { path: '/mail', page: CapturedMail, title: 'Captured mail' },
   { path: '/mail/:id', page: CapturedMail, title: 'Captured mail' },
 ];

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import hmac
 import html
 import time
 from typing import Annotated, Any
@@ -84,15 +85,16 @@ async def send_email(
             origin="manual",
         )
     )
+    return send_outcome(reply)
+
+
+def send_outcome(reply: delivery_pb2.SendMessageResponse) -> dict[str, Any]:
+    """A send's answer; a deferral (the mailbox's cap or spacing) is a 429 saying when to come back."""
     outcome = enum_word(reply.outcome, delivery_pb2.SendOutcome, "SEND_OUTCOME_")
     if outcome == "deferred":
         # RFC 9110 10.2.3: the seconds to wait.
-        headers = (
-            {"Retry-After": str(max(1, int(reply.retry_at.seconds - time.time())))}
-            if reply.HasField("retry_at")
-            else None
-        )
-        raise Problem(429, f"not sent: {reply.reason}", headers=headers)
+        wait = max(1, int(reply.retry_at.seconds - time.time())) if reply.HasField("retry_at") else None
+        raise Problem(429, f"not sent: {reply.reason}", headers={"Retry-After": str(wait)} if wait else None)
     return {
         "outcome": outcome,
         "messageId": reply.message_id,
@@ -108,6 +110,27 @@ async def send_email(
 async def get_message(message_id: str, request: Request, who: Who) -> dict[str, Any]:
     reply = await _delivery(request).GetMessage(delivery_pb2.GetMessageRequest(message_id=message_id))
     return message_json(reply.message)
+
+
+MAX_INBOUND_BYTES = 25_000_000
+INBOUND_PATH = "/v1/inbound/email"
+
+
+@router.post(INBOUND_PATH, status_code=202)
+async def inbound_email(request: Request, authorization: Annotated[str, Header()] = "") -> dict[str, Any]:
+    """A received email by webhook: the raw RFC 5322 message as the body, `Authorization: Bearer <secret>`."""
+    secret = request.app.state.settings.inbound_email_secret
+    if not secret:
+        raise Problem(503, "inbound email by webhook is not configured: set INBOUND_EMAIL_SECRET")
+    given = authorization.removeprefix("Bearer ").encode()
+    if not hmac.compare_digest(given, secret.encode()):  # constant time: the secret cannot be guessed byte by byte
+        raise Problem(401, "a valid Authorization: Bearer <INBOUND_EMAIL_SECRET> header is required",
+                      headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
+    raw = await request.body()
+    if not raw.strip():
+        raise Problem(422, "send the RFC 5322 message as the request body")
+    reply = await _inbox(request).ReceiveEmail(inbox_pb2.ReceiveEmailRequest(raw=raw))
+    return {"accepted": reply.accepted, "id": reply.raw_id or None}
 
 
 def _page(title: str, body: str) -> HTMLResponse:
@@ -161,6 +184,20 @@ async def list_captured_mail(request: Request, who: Who, limit: int = 50, before
     )
     mail = [_captured_json(m) for m in reply.mail]
     return {"mail": mail, "before": mail[-1]["id"] if len(mail) == limit else None}
+
+
+class RecipientReplyBody(Body):
+    text: str = Field(default="", max_length=100_000)
+    out_of_office: bool = False
+
+
+@router.post("/v1/captured-mail/{mail_id}/reply", status_code=202)
+async def reply_as_recipient(mail_id: int, body: RecipientReplyBody, request: Request, who: Who) -> dict[str, Any]:
+    """The local default: answer a captured email as its recipient would, into the inbound SMTP listener."""
+    reply = await _inbox(request).ReplyAsRecipient(
+        inbox_pb2.ReplyAsRecipientRequest(captured_mail_id=mail_id, text=body.text, out_of_office=body.out_of_office)
+    )
+    return {"messageId": reply.rfc822_message_id}
 
 
 @router.get("/v1/captured-mail/{mail_id}")

@@ -10,6 +10,13 @@ const TONES = {
   enriched: 'success',
   completed: 'success',
   failed: 'danger',
+  // Messages of the mail room.
+  sending: 'active',
+  sent: 'success',
+  received: 'success',
+  bounced: 'danger',
+  suppressed: 'neutral',
+  simulated: 'neutral',
 };
 
 /** A pill whose text is exactly the status word (tests read textContent). */

@@ -12,6 +12,7 @@ const NAV = [
     active: (p) => p === '/leads' || (p.startsWith('/leads/') && p !== '/leads/new'),
   },
   { href: '#/leads/new', label: 'New lead', testid: 'nav-new-lead', active: (p) => p === '/leads/new' },
+  { href: '#/inbox', label: 'Inbox', testid: 'nav-inbox', active: (p) => p === '/inbox' || p.startsWith('/inbox/') },
   { href: '#/mail', label: 'Mail', testid: 'nav-mail', active: (p) => p === '/mail' || p.startsWith('/mail/') },
 ];
 

@@ -24,6 +24,9 @@ class InboxSettings(ServiceSettings):
     default_mailbox_from: str = "outreach@leadflood.local"
     default_mailbox_name: str = "Lead Flood (local)"
     default_mailbox_daily_cap: int = 10_000
+    # The inbound SMTP listener (replies, bounces, complaints); unset: none (the webhook still works).
+    smtp_inbound_port: int | None = None
+    smtp_inbound_host: str = "0.0.0.0"
     # Each SMTP conversation with a mailbox's server.
     smtp_timeout_s: float = 15.0
 

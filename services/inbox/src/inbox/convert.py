@@ -8,6 +8,7 @@ import uuid
 from inbox.delivery import Outcome, SendRequest
 from inbox.events import CHANNEL
 from inbox.models import CapturedMail, DeliveryAttempt, Message
+from inbox.threads import Summary
 from leadflood.inbox.v1 import delivery_pb2, inbox_pb2
 from leadflood_platform.convert import parse_id, timestamp
 
@@ -102,4 +103,43 @@ def captured_to_proto(mail: CapturedMail, *, raw: bool) -> inbox_pb2.CapturedMai
         rfc822_message_id=mail.rfc822_message_id or "",
         subject=mail.subject,
         raw=mail.raw if raw else b"",
+    )
+
+
+def thread_to_proto(summary: Summary) -> inbox_pb2.Thread:
+    thread = summary.thread
+    return inbox_pb2.Thread(
+        id=str(thread.id),
+        lead_id=str(thread.lead_id or ""),
+        channel=thread.channel,
+        subject=thread.subject,
+        needs_reply=thread.needs_reply,
+        unread=thread.unread,
+        archived=thread.archived,
+        last_message_at=timestamp(thread.last_message_at),
+        message_count=summary.message_count,
+        snippet=summary.snippet,
+        last_from=summary.last_from,
+        last_kind=summary.last_kind,
+        lead_address=summary.lead_address,
+    )
+
+
+def thread_message_to_proto(message: Message, attempts: int) -> inbox_pb2.ThreadMessage:
+    return inbox_pb2.ThreadMessage(
+        id=str(message.id),
+        direction=message.direction,
+        status=message.status,
+        kind=message.kind or "",
+        from_address=message.from_address,
+        to_address=message.to_address,
+        subject=message.subject,
+        text=message.text_body,
+        rfc822_message_id=message.rfc822_message_id or "",
+        unknown_sender=message.unknown_sender,
+        error=message.error or "",
+        origin=message.origin,
+        created_at=timestamp(message.created_at),
+        sent_at=timestamp(message.sent_at),
+        attempts=attempts,
     )

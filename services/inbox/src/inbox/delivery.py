@@ -263,6 +263,7 @@ async def _store(
         error=error,
     )
     session.add(message)
-    thread.last_message_at = func.now()
+    # Whatever was sent last answers the thread: it no longer waits for a reply from us.
+    thread.last_message_at, thread.needs_reply = func.now(), False
     await session.flush()
     return message

@@ -99,10 +99,16 @@ class Message(Base):
     not_after: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Inbound: what it turned out to be (reply, auto_reply, bounce, complaint), and the raw message it came from.
+    kind: Mapped[str | None] = mapped_column(Text)
+    # Inbound: a reply to a known thread from someone other than the thread's lead (kept there, flagged).
+    unknown_sender: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    raw_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     created_at: Mapped[CreatedAt]
     updated_at: Mapped[UpdatedAt]
 
     __table_args__ = (
+        Index(None, "to_address"),
         Index(None, "org_id", "idempotency_key", unique=True, postgresql_where=text("idempotency_key IS NOT NULL")),
         Index(None, "rfc822_message_id", unique=True, postgresql_where=text("rfc822_message_id IS NOT NULL")),
         Index(None, "thread_id", "created_at"),
@@ -145,6 +151,25 @@ class DeliveryAttempt(Base):
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
     result: Mapped[str] = mapped_column(Text)
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class InboundRaw(Base):
+    """An inbound message exactly as it arrived, kept before it is parsed: one that fails to parse is
+    never lost and can be processed again; a message delivered twice is kept (and processed) once."""
+
+    __tablename__ = "inbound_raw"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+    # "smtp" or "webhook".
+    source: Mapped[str] = mapped_column(Text)
+    # Its Message-ID, else a hash of its bytes: a redelivery of the same message has the same key.
+    dedup_key: Mapped[str] = mapped_column(Text, unique=True)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    # pending, processed, failed.
+    status: Mapped[str] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
 
 
 class CapturedMail(Base):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import grpc
 
-from inbox import capture
+from inbox import capture, receiving
 from inbox.config import InboxSettings
 from inbox.models import Base, platform_tables
 from inbox.servicer import DeliveryServicer, InboxServicer
@@ -29,9 +29,14 @@ def spec() -> ServiceSpec:
         ]
 
     def server_loops(runtime: Runtime):  # type: ignore[no-untyped-def]
-        if settings.smtp_capture_port is None:
-            return []
-        return [capture.server_loop(runtime.db, settings.smtp_capture_host, settings.smtp_capture_port)]
+        loops = []
+        if settings.smtp_inbound_port is not None:
+            loops.append(
+                receiving.smtp_loop(runtime.db, settings, settings.smtp_inbound_host, settings.smtp_inbound_port)
+            )
+        if settings.smtp_capture_port is not None:
+            loops.append(capture.server_loop(runtime.db, settings.smtp_capture_host, settings.smtp_capture_port))
+        return loops
 
     return ServiceSpec(
         name="inbox",

@@ -7,15 +7,22 @@ import uuid
 
 from sqlalchemy import Select, select
 
-from inbox import delivery, suppressions, unsubscribe
+from inbox import delivery, receiving, recipient_reply, suppressions, threads, unsubscribe
 from inbox.config import InboxSettings
-from inbox.convert import captured_to_proto, message_to_proto, send_request, send_response
+from inbox.convert import (
+    captured_to_proto,
+    message_to_proto,
+    send_request,
+    send_response,
+    thread_message_to_proto,
+    thread_to_proto,
+)
 from inbox.models import CapturedMail, DeliveryAttempt, Message
 from leadflood.inbox.v1 import delivery_pb2, delivery_pb2_grpc, inbox_pb2, inbox_pb2_grpc
 from leadflood_platform import context
 from leadflood_platform.convert import parse_id
 from leadflood_platform.db import Database
-from leadflood_platform.errors import NotFound
+from leadflood_platform.errors import InvalidArgument, NotFound
 
 
 class DeliveryServicer(delivery_pb2_grpc.DeliveryServiceServicer):
@@ -49,6 +56,57 @@ class DeliveryServicer(delivery_pb2_grpc.DeliveryServiceServicer):
 class InboxServicer(inbox_pb2_grpc.InboxServiceServicer):
     def __init__(self, db: Database, settings: InboxSettings) -> None:
         self.db, self.settings = db, settings
+
+    async def ListThreads(self, request, ctx):  # type: ignore[no-untyped-def]
+        org_id = context.require_org()
+        lead_id = parse_id(request.lead_id, "lead") if request.lead_id else None
+        name = inbox_pb2.ThreadFilter.Name(request.filter).removeprefix("THREAD_FILTER_").lower()
+        async with self.db.transaction() as session:
+            summaries, cursor = await threads.page(
+                session, org_id, filter="all" if name == "unspecified" else name, lead_id=lead_id,
+                channel=request.channel, size=min(request.page_size or 50, 200), cursor=request.cursor,
+            )  # fmt: skip
+            needs_reply, unread = await threads.counts(session, org_id)
+        return inbox_pb2.ListThreadsResponse(
+            threads=[thread_to_proto(s) for s in summaries], next_cursor=cursor,
+            needs_reply_count=needs_reply, unread_count=unread,
+        )  # fmt: skip
+
+    async def GetThread(self, request, ctx):  # type: ignore[no-untyped-def]
+        async with self.db.transaction() as session:
+            summary, messages = await threads.get(session, context.require_org(), parse_id(request.thread_id, "thread"))
+        return inbox_pb2.GetThreadResponse(
+            thread=thread_to_proto(summary), messages=[thread_message_to_proto(m, n) for m, n in messages]
+        )
+
+    async def UpdateThread(self, request, ctx):  # type: ignore[no-untyped-def]
+        def given(name: str) -> bool | None:
+            return getattr(request, name) if request.HasField(name) else None
+
+        async with self.db.transaction() as session:
+            summary = await threads.update(
+                session, context.require_org(), parse_id(request.thread_id, "thread"),
+                unread=given("unread"), archived=given("archived"), needs_reply=given("needs_reply"),
+            )  # fmt: skip
+        return inbox_pb2.UpdateThreadResponse(thread=thread_to_proto(summary))
+
+    async def ReceiveEmail(self, request, ctx):  # type: ignore[no-untyped-def]
+        if not request.raw.strip():
+            raise InvalidArgument.on("raw", "an RFC 5322 message is required")
+        raw_id = await receiving.accept(self.db, self.settings, request.raw, source="webhook")
+        return inbox_pb2.ReceiveEmailResponse(accepted=raw_id is not None, raw_id=str(raw_id or ""))
+
+    async def ReplyAsRecipient(self, request, ctx):  # type: ignore[no-untyped-def]
+        async with self.db.transaction() as session:
+            mail = await session.scalar(
+                _captured_of(context.require_org()).where(CapturedMail.id == request.captured_mail_id)
+            )
+        if mail is None:
+            raise NotFound(f"captured mail {request.captured_mail_id} not found")
+        sent = await recipient_reply.send(
+            mail, request.text, out_of_office=request.out_of_office, settings=self.settings
+        )
+        return inbox_pb2.ReplyAsRecipientResponse(rfc822_message_id=sent)
 
     async def DescribeUnsubscribe(self, request, ctx):  # type: ignore[no-untyped-def]
         named = suppressions.recipient(self.settings.key(unsubscribe.PURPOSE), request.token)

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbox import emails, events, smtp, unsubscribe
+from inbox import classify, emails, events, inbound, reply_text, smtp, unsubscribe
+from inbox.classify import Classification
 from inbox.config import InboxSettings
 from inbox.models import (
     BOUNCED,
@@ -18,6 +19,7 @@ from inbox.models import (
     SENDING,
     SENT,
     DeliveryAttempt,
+    InboundRaw,
     LedgerEntry,
     Mailbox,
     Message,
@@ -157,8 +159,38 @@ class SendEmail(JobKind[jobs_pb2.SendEmailJob, str]):
         return (count or 0) + 1
 
 
+class ReceiveEmail(JobKind[jobs_pb2.ReceiveEmailJob, tuple[Classification, str]]):
+    """`inbox.receive`: file one kept inbound message. Parsing runs outside the transaction; filing happens
+    once however often the job is delivered (the raw message's status says whether it was filed)."""
+
+    type = "inbox.receive"
+    message_type = jobs_pb2.ReceiveEmailJob
+
+    def __init__(self, *, db: Database) -> None:
+        self.db = db
+
+    async def perform(self, job: jobs_pb2.ReceiveEmailJob, attempt: int) -> tuple[Classification, str]:
+        async with self.db.transaction() as session:
+            raw = (await session.get_one(InboundRaw, uuid.UUID(job.raw_id))).raw
+        parsed = classify.parse(raw)
+        return classify.classify_message(parsed), reply_text.message_visible_text(parsed)
+
+    async def apply(
+        self, session: AsyncSession, job: jobs_pb2.ReceiveEmailJob, outcome: tuple[Classification, str]
+    ) -> dict[str, Any]:
+        found, text = outcome
+        filed = await inbound.file(session, uuid.UUID(job.raw_id), found, text)
+        return {"rawId": job.raw_id, "kind": found.kind, "status": filed.status, "reason": found.reason}
+
+    async def on_failure(self, session: AsyncSession, job: jobs_pb2.ReceiveEmailJob, error: str) -> None:
+        # Kept as it arrived, to be filed again once the fault is fixed.
+        await session.execute(
+            update(InboundRaw).where(InboundRaw.id == uuid.UUID(job.raw_id)).values(status="failed", error=error)
+        )
+
+
 def job_kinds(runtime: Runtime) -> list[JobKind[Any, Any]]:
     """The jobs the worker process runs, each built with what it needs from the runtime."""
     settings = runtime.settings
     assert isinstance(settings, InboxSettings)
-    return [SendEmail(db=runtime.db, settings=settings)]
+    return [SendEmail(db=runtime.db, settings=settings), ReceiveEmail(db=runtime.db)]

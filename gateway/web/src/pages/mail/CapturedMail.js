@@ -1,5 +1,5 @@
 import { html } from 'htm/preact';
-import { useEffect } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api } from '../../api.js';
 import { useLoad } from '../../hooks.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
@@ -54,5 +54,38 @@ function MailDetail({ id }) {
       </tbody>
     </table>
     <pre class="mail-text" data-testid="mail-text">${data.text}</pre>
+    <${ReplyAsLead} id=${id} />
   </article>`;
+}
+
+// Write the lead's side: the reply goes into the inbox's SMTP listener as a real email, threaded.
+function ReplyAsLead({ id }) {
+  const [text, setText] = useState('');
+  const [state, setState] = useState({ busy: false, error: null, done: '' });
+  async function send(outOfOffice) {
+    if (!outOfOffice && !text.trim()) {
+      setState({ busy: false, done: '', error: { title: 'Write the reply first', errors: [] } });
+      return;
+    }
+    setState({ busy: true, error: null, done: '' });
+    try {
+      await api.post(`/v1/captured-mail/${encodeURIComponent(id)}/reply`, { text, outOfOffice });
+      setText('');
+      setState({ busy: false, error: null, done: outOfOffice ? 'Out-of-office reply sent.' : 'Reply sent: see the Inbox.' });
+    } catch (error) {
+      setState({ busy: false, error, done: '' });
+    }
+  }
+  return html`<form class="stack" onSubmit=${(e) => { e.preventDefault(); send(false); }} data-testid="lead-reply-form">
+    <label for="lead-reply">Reply as the lead</label>
+    <textarea id="lead-reply" rows="3" data-testid="lead-reply-text" value=${text} onInput=${(e) => setText(e.target.value)}></textarea>
+    <${ProblemAlert} error=${state.error} testid="lead-reply-error" />
+    ${state.done && html`<p class="muted" role="status" data-testid="lead-reply-done">${state.done} <a href="#/inbox">Open the inbox</a></p>`}
+    <div class="button-row">
+      <button type="submit" class="btn btn-primary" data-testid="lead-reply-send" disabled=${state.busy}>Send reply</button>
+      <button type="button" class="btn btn-ghost" data-testid="lead-reply-ooo" disabled=${state.busy} onClick=${() => send(true)}>
+        Send an out-of-office
+      </button>
+    </div>
+  </form>`;
 }

@@ -1,0 +1,64 @@
+import { html } from 'htm/preact';
+import { useEffect } from 'preact/hooks';
+import { api } from '../../api.js';
+import { useLoad } from '../../hooks.js';
+import { navigate } from '../../router.js';
+import { ProblemAlert } from '../../components/ProblemAlert.js';
+import { Spinner } from '../../components/Spinner.js';
+import { formatAgo } from '../../format.js';
+import { Thread } from './Thread.js';
+
+// The inbox: conversations newest first, those needing a reply first in the tabs, kept current by polling.
+const REFRESH_MS = 3000;
+const TABS = [
+  { key: 'needs_reply', label: 'Needs reply', count: (c) => c.needsReply },
+  { key: 'unread', label: 'Unread', count: (c) => c.unread },
+  { key: 'all', label: 'All' },
+  { key: 'archived', label: 'Archived' },
+];
+const KIND_LABEL = { bounce: 'Bounce', auto_reply: 'Auto-reply', complaint: 'Complaint' };
+
+export function Inbox({ params, query }) {
+  const tab = query.get('tab') || 'needs_reply';
+  const list = useLoad(() => api.get(`/v1/inbox/threads?filter=${encodeURIComponent(tab)}&limit=100`), [tab]);
+  useEffect(() => {
+    const timer = setInterval(() => list.reload(), REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [list.reload]);
+  const counts = list.data?.counts || { needsReply: 0, unread: 0 };
+  const threads = list.data?.threads || [];
+  const go = (key) => navigate(`/inbox${params.id ? `/${params.id}` : ''}?tab=${key}`);
+
+  return html`<section>
+    <header class="page-head"><h1>Inbox</h1></header>
+    <nav class="tabs" aria-label="Inbox views">
+      ${TABS.map(
+        (t) => html`<button type="button" class=${t.key === tab ? 'tab active' : 'tab'} data-testid=${`inbox-tab-${t.key}`}
+          aria-pressed=${t.key === tab} onClick=${() => go(t.key)}>
+          ${t.label}${t.count && html` <span class="count" data-testid=${`inbox-count-${t.key}`}>${t.count(counts)}</span>`}
+        </button>`,
+      )}
+    </nav>
+    <${ProblemAlert} error=${list.error} testid="inbox-error" />
+    <div class="mail-layout">
+      <div class="card">
+        ${list.loading && !list.data && html`<${Spinner} label="Loading the inbox…" />`}
+        ${list.data && threads.length === 0 && html`<p class="muted" data-testid="inbox-empty">Nothing here.</p>`}
+        <ul class="mail-list" data-testid="thread-list">
+          ${threads.map(
+            (t) => html`<li class=${[t.id === params.id && 'selected', t.unread && 'unread'].filter(Boolean).join(' ')}>
+              <a href=${`#/inbox/${t.id}?tab=${tab}`} data-testid="thread-item">
+                <strong>${t.leadAddress || t.lastFrom}</strong>
+                ${KIND_LABEL[t.lastKind] && html` <span class="badge badge-neutral">${KIND_LABEL[t.lastKind]}</span>`}
+                <span class="muted"> · ${formatAgo(t.lastMessageAt)} · ${t.messageCount}</span>
+                <div>${t.subject}</div>
+                <div class="muted snippet">${t.snippet}</div>
+              </a>
+            </li>`,
+          )}
+        </ul>
+      </div>
+      ${params.id && html`<${Thread} id=${params.id} onChanged=${list.reload} />`}
+    </div>
+  </section>`;
+}

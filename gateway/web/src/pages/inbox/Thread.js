@@ -1,0 +1,89 @@
+import { html } from 'htm/preact';
+import { useEffect, useState } from 'preact/hooks';
+import { api } from '../../api.js';
+import { useLoad } from '../../hooks.js';
+import { ProblemAlert } from '../../components/ProblemAlert.js';
+import { Spinner } from '../../components/Spinner.js';
+import { StatusBadge } from '../../components/StatusBadge.js';
+import { formatTime } from '../../format.js';
+
+// One conversation: every message with its delivery status, labels for what is not a reply, and the reply box.
+const REFRESH_MS = 3000;
+const KIND_LABEL = { bounce: 'Bounce', auto_reply: 'Auto-reply', complaint: 'Complaint', reply: 'Reply' };
+
+export function Thread({ id, onChanged }) {
+  const thread = useLoad(() => api.get(`/v1/inbox/threads/${encodeURIComponent(id)}`), [id]);
+  useEffect(() => {
+    const timer = setInterval(() => thread.reload(), REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [thread.reload]);
+  // Opening a thread reads it.
+  useEffect(() => {
+    if (thread.data?.unread) api.patch(`/v1/inbox/threads/${encodeURIComponent(id)}`, { unread: false }).then(onChanged);
+  }, [thread.data?.unread]);
+
+  if (thread.error && !thread.data) return html`<${ProblemAlert} error=${thread.error} testid="thread-error" />`;
+  if (!thread.data) return html`<div class="card"><${Spinner} label="Loading the conversation…" /></div>`;
+  const t = thread.data;
+  const archive = () => api.patch(`/v1/inbox/threads/${encodeURIComponent(id)}`, { archived: !t.archived }).then(() => { thread.reload(); onChanged(); });
+  return html`<article class="card" data-testid="thread">
+    <header class="card-head">
+      <div>
+        <h2 class="card-title">${t.subject}</h2>
+        <p class="muted">${t.leadAddress}${t.leadId && html` · <a href=${`#/leads/${t.leadId}`}>lead</a>`}</p>
+      </div>
+      <button type="button" class="btn btn-ghost" data-testid="thread-archive" onClick=${archive}>
+        ${t.archived ? 'Move to inbox' : 'Archive'}
+      </button>
+    </header>
+    <ol class="messages" data-testid="thread-messages">
+      ${t.messages.map(
+        (m) => html`<li class=${`message message-${m.direction}`} data-testid="thread-message">
+          <div class="message-meta">
+            <strong>${m.direction === 'out' ? `To ${m.to}` : m.from}</strong>
+            ${m.direction === 'out'
+              ? html` <${StatusBadge} status=${m.status} testid="message-status" />`
+              : html` <span class="badge badge-neutral" data-testid="message-kind">${KIND_LABEL[m.kind] || m.kind}</span>`}
+            ${m.unknownSender && html` <span class="badge badge-danger" data-testid="message-unknown-sender">Not the lead</span>`}
+            <span class="muted"> · ${formatTime(m.sentAt || m.createdAt)}</span>
+            ${m.attempts > 1 && html`<span class="muted"> · ${m.attempts} attempts</span>`}
+          </div>
+          ${m.error && html`<p class="field-error">${m.error}</p>`}
+          <pre class="mail-text">${m.text}</pre>
+        </li>`,
+      )}
+    </ol>
+    ${t.leadAddress && html`<${ReplyBox} threadId=${id} onSent=${() => { thread.reload(); onChanged(); }} />`}
+  </article>`;
+}
+
+function ReplyBox({ threadId, onSent }) {
+  const [text, setText] = useState('');
+  const [key, setKey] = useState(() => crypto.randomUUID());
+  const [state, setState] = useState({ sending: false, error: null });
+  async function onSubmit(event) {
+    event.preventDefault();
+    if (!text.trim()) {
+      setState({ sending: false, error: { title: 'Write your reply first', errors: [] } });
+      return;
+    }
+    setState({ sending: true, error: null });
+    try {
+      await api.postOnce(`/v1/inbox/threads/${encodeURIComponent(threadId)}/replies`, { text }, key);
+      setText('');
+      setKey(crypto.randomUUID());
+      setState({ sending: false, error: null });
+      onSent();
+    } catch (error) {
+      setState({ sending: false, error });
+    }
+  }
+  return html`<form class="stack" onSubmit=${onSubmit} data-testid="reply-form">
+    <label for="reply-text">Reply</label>
+    <textarea id="reply-text" rows="4" data-testid="reply-text" value=${text} onInput=${(e) => setText(e.target.value)}></textarea>
+    <${ProblemAlert} error=${state.error} testid="reply-error" />
+    <div><button type="submit" class="btn btn-primary" data-testid="reply-send" disabled=${state.sending}>
+      ${state.sending ? 'Sending…' : 'Send reply'}
+    </button></div>
+  </form>`;
+}

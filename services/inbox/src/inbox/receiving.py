@@ -1,0 +1,80 @@
+"""Taking inbound email in, by SMTP (aiosmtpd) or by webhook: kept raw and queued for filing, in one transaction."""
+
+from __future__ import annotations
+
+import asyncio
+import email.policy
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from email.parser import BytesHeaderParser
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from inbox import inbound
+from inbox.config import InboxSettings
+from inbox.models import platform_tables
+from inbox.workers import ReceiveEmail
+from leadflood.inbox.v1 import jobs_pb2
+from leadflood_platform import jobs
+from leadflood_platform.db import Database
+
+log = logging.getLogger(__name__)
+# Inbound jobs belong to no org until filed: the platform's record of them carries this one.
+NO_ORG = uuid.UUID(int=0)
+MAX_MESSAGE_BYTES = 25_000_000
+HEAD_BYTES = 256 * 1024
+
+
+async def accept(db: Database, settings: InboxSettings, raw: bytes, *, source: str) -> uuid.UUID | None:
+    """Keep the message and queue its filing; None for a message received before (filed once)."""
+    message_id = _message_id(raw)
+    async with db.transaction() as session:
+        raw_id = await inbound.keep_raw(session, raw, message_id=message_id, source=source)
+        if raw_id is not None:
+            job = jobs_pb2.ReceiveEmailJob(raw_id=str(raw_id))
+            await jobs.enqueue(
+                session, platform_tables, ReceiveEmail, job, org_id=NO_ORG, max_attempts=settings.job_max_attempts
+            )
+    log.info("inbound email kept", extra={"source": source, "raw_id": str(raw_id), "redelivered": raw_id is None})
+    return raw_id
+
+
+def _message_id(raw: bytes) -> str | None:
+    """The Message-ID from the message's head alone (whatever its body), to know a redelivery by."""
+    head = BytesHeaderParser(policy=email.policy.default).parsebytes(raw[:HEAD_BYTES])
+    try:
+        value = str(head.get("Message-ID", "")).strip()
+    except (ValueError, TypeError):  # a header the parser cannot make sense of
+        return None
+    return value[:998] or None
+
+
+class InboundHandler:
+    def __init__(self, db: Database, settings: InboxSettings) -> None:
+        self.db, self.settings = db, settings
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802 (aiosmtpd's name)
+        await accept(self.db, self.settings, envelope.original_content or b"", source="smtp")
+        # Accepted once kept: from here on the inbox, not the sender, is responsible for it.
+        return "250 2.0.0 Ok: received"
+
+
+def smtp_loop(
+    db: Database, settings: InboxSettings, host: str, port: int
+) -> Callable[[asyncio.Event], Awaitable[None]]:
+    """A loop for the inbox server process: the inbound SMTP listener on host:port until stopped."""
+
+    async def run(stop: asyncio.Event) -> None:
+        handler = InboundHandler(db, settings)
+        server = await asyncio.get_running_loop().create_server(
+            lambda: SMTP(handler, data_size_limit=MAX_MESSAGE_BYTES, hostname="leadflood-inbound"), host, port
+        )
+        log.info("receiving mail", extra={"host": host, "port": port})
+        try:
+            await stop.wait()
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    return run
