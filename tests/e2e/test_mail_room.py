@@ -160,21 +160,15 @@ def _org_of(token: str) -> str:
     return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["org"]
 
 
-async def _witness_mailbox(stack: Stack, org_id: str, port: int) -> str:
-    """A mailbox of the org that sends to the witness (mailboxes have no API yet: written as the admin)."""
-    assert stack.postgres is not None
-    conn = await asyncpg.connect(stack.postgres.admin_dsn().rsplit("/", 1)[0] + "/leadflood")
-    try:
-        mailbox = uuid.uuid4()
-        await conn.execute(
-            "INSERT INTO inbox.mailboxes (id, org_id, from_address, from_name, smtp_host, smtp_port, smtp_starttls,"
-            " smtp_username, smtp_password_ref, daily_cap, min_spacing_s, time_zone, is_default)"
-            " VALUES ($1, $2, $3, 'Witness', '127.0.0.1', $4, false, '', '', 1000, 0, 'UTC', false)",
-            mailbox, uuid.UUID(org_id), f"witness-{mailbox.hex[:8]}@acme.test", port,
-        )  # fmt: skip
-        return str(mailbox)
-    finally:
-        await conn.close()
+def _witness_mailbox(client: httpx.Client, port: int) -> str:
+    """A mailbox of the org that sends to the witness (not the default: the org's other sends go on as before)."""
+    created = client.post(
+        "/v1/mailboxes",
+        json={"fromAddress": f"witness-{uuid.uuid4().hex[:8]}@acme.example.com", "fromName": "Witness",
+              "smtpHost": "127.0.0.1", "smtpPort": port, "smtpStarttls": False, "dailyCap": 1000},
+    )  # fmt: skip
+    assert created.status_code == 201, created.text
+    return created.json()["id"]
 
 
 async def _grpc_send(stack: Stack, org_id: str, mailbox: str, key: str) -> delivery_pb2.SendMessageResponse:
@@ -193,7 +187,7 @@ def test_a_worker_killed_mid_send_and_a_retried_call_send_exactly_one_email(
 ) -> None:
     handler, port = witness
     org = _org_of(demo_token)
-    mailbox = asyncio.run(_witness_mailbox(stack, org, port))
+    mailbox = _witness_mailbox(client, port)
     key = f"test:{uuid.uuid4()}"
     handler.hold.clear()  # the next session stops at RCPT, inside the SMTP conversation
     sent = asyncio.run(_grpc_send(stack, org, mailbox, key))
@@ -218,3 +212,35 @@ def test_a_worker_killed_mid_send_and_a_retried_call_send_exactly_one_email(
     assert handler.accepted.count(third.rfc822_message_id) == 1
     attempts = client.get(f"/v1/messages/{sent.message_id}").json()["attempts"]
     assert [a["result"] for a in attempts][-1] == "accepted"
+
+
+def test_mailboxes_and_the_suppression_list_are_kept_by_hand(client: httpx.Client) -> None:
+    address = f"sales-{uuid.uuid4().hex[:8]}@acme.example.com"
+    body = {"fromAddress": address, "fromName": "Sales", "smtpHost": "smtp.acme.example.com", "timeZone": "Europe/Berlin"}
+    created = client.post("/v1/mailboxes", json=body)
+    assert created.status_code == 201, created.text
+    mailbox = created.json()
+    assert mailbox["dailyCap"] == 200 and mailbox["sentToday"] == 0 and not mailbox["isDefault"]
+    assert_problem(client.post("/v1/mailboxes", json=body), 409)
+    bad = assert_problem(
+        client.post("/v1/mailboxes", json={**body, "fromAddress": f"x{address}", "timeZone": "Mars/Olympus",
+                                           "smtpPasswordRef": "hunter2 is my password"}),
+        422,
+    )  # fmt: skip
+    assert {e["field"] for e in bad["errors"]} == {"timeZone", "smtpPasswordRef"}
+    changed = client.patch(f"/v1/mailboxes/{mailbox['id']}", json={"dailyCap": 50, "minSpacingS": 30}).json()
+    assert (changed["dailyCap"], changed["minSpacingS"]) == (50, 30)
+    assert mailbox["id"] in [m["id"] for m in client.get("/v1/mailboxes").json()["mailboxes"]]
+
+    target = unique_email("suppressed")
+    added = client.post("/v1/suppressions", json={"address": target.upper()})
+    assert added.status_code == 201 and added.json()["reason"] == "by-hand"
+    assert client.post("/v1/suppressions", json={"address": target}).status_code == 200  # listed already
+    listed = client.get("/v1/suppressions", params={"q": target.split("@")[0]}).json()["suppressions"]
+    assert [s["address"] for s in listed] == [target.lower()]
+    send = {"to": target, "subject": "Hi", "text": "Hello"}
+    assert _send(client, uuid.uuid4().hex, **send).json()["outcome"] == "suppressed"
+    assert client.delete(f"/v1/suppressions/{target}").status_code == 204
+    assert_problem(client.delete(f"/v1/suppressions/{target}"), 404)
+    assert _send(client, uuid.uuid4().hex, **send).json()["outcome"] == "queued"
+    assert_problem(client.post("/v1/suppressions", json={"address": "not an address"}), 422)

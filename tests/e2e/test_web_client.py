@@ -294,3 +294,28 @@ def test_a_lead_s_reply_reaches_the_inbox_and_is_answered_there(page: Page, clie
     page.get_by_test_id("reply-send").click()
     expect(messages).to_have_count(3)
     expect(messages.nth(2).get_by_test_id("message-status")).to_have_text("sent", timeout=15_000)
+
+
+def test_add_a_mailbox_and_keep_the_suppression_list_in_settings(page: Page) -> None:
+    sign_in(page)
+    page.get_by_test_id("nav-settings").click()
+    address = f"team-{uuid.uuid4().hex[:6]}@acme.example.com"
+    page.get_by_test_id("mailbox-fromAddress").fill(address)
+    page.get_by_test_id("mailbox-smtpHost").fill("smtp.acme.example.com")
+    page.get_by_test_id("mailbox-timeZone").fill("Nowhere/Else")
+    page.get_by_test_id("mailbox-add").click()
+    expect(page.locator(".field.has-error")).to_contain_text("IANA time zone")  # said at the field, once
+    page.get_by_test_id("mailbox-timeZone").fill("Europe/Berlin")
+    page.get_by_test_id("mailbox-add").click()
+    row = page.get_by_test_id("mailbox-row").filter(has_text=address)
+    expect(row).to_contain_text("0 of 200")
+    expect(row).to_contain_text("Europe/Berlin")
+
+    blocked = unique_email("blocked")
+    page.get_by_test_id("suppression-address").fill(blocked)
+    page.get_by_test_id("suppression-add").click()
+    suppressed = page.get_by_test_id("suppression-row").filter(has_text=blocked)
+    expect(suppressed).to_contain_text("by-hand")
+    page.once("dialog", lambda dialog: dialog.accept())
+    suppressed.get_by_role("button", name="Remove").click()
+    expect(suppressed).to_have_count(0)

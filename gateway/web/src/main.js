@@ -19,6 +19,7 @@ import { IcpList } from './pages/icp/IcpList.js';
 import { IcpPage } from './pages/icp/IcpPage.js';
 import { CapturedMail } from './pages/mail/CapturedMail.js';
 import { Inbox } from './pages/inbox/Inbox.js';
+import { MailSettings } from './pages/settings/MailSettings.js';
 
 const HOME = '/icps';
 
@@ -34,6 +35,7 @@ const ROUTES = [
   { path: '/inbox', page: Inbox, title: 'Inbox', keepOnQuery: true },
   { path: '/inbox/:id', page: Inbox, title: 'Inbox', keepOnQuery: true },
   { path: '/mail', page: CapturedMail, title: 'Captured mail' },
+  { path: '/settings', page: MailSettings, title: 'Settings' },
   { path: '/mail/:id', page: CapturedMail, title: 'Captured mail' },
 ];
 

@@ -13,6 +13,7 @@ const NAV = [
   },
   { href: '#/leads/new', label: 'New lead', testid: 'nav-new-lead', active: (p) => p === '/leads/new' },
   { href: '#/inbox', label: 'Inbox', testid: 'nav-inbox', active: (p) => p === '/inbox' || p.startsWith('/inbox/') },
+  { href: '#/settings', label: 'Settings', testid: 'nav-settings', active: (p) => p === '/settings' },
   { href: '#/mail', label: 'Mail', testid: 'nav-mail', active: (p) => p === '/mail' || p.startsWith('/mail/') },
 ];
 

@@ -7,7 +7,8 @@ import uuid
 
 from inbox.delivery import Outcome, SendRequest
 from inbox.events import CHANNEL
-from inbox.models import CapturedMail, DeliveryAttempt, Message
+from inbox.mailboxes import Counted
+from inbox.models import CapturedMail, DeliveryAttempt, Message, Suppression
 from inbox.threads import Summary
 from leadflood.inbox.v1 import delivery_pb2, inbox_pb2
 from leadflood_platform.convert import parse_id, timestamp
@@ -143,3 +144,17 @@ def thread_message_to_proto(message: Message, attempts: int) -> inbox_pb2.Thread
         sent_at=timestamp(message.sent_at),
         attempts=attempts,
     )
+
+
+def mailbox_to_proto(counted: Counted) -> inbox_pb2.Mailbox:
+    m = counted.mailbox
+    return inbox_pb2.Mailbox(
+        id=str(m.id), from_address=m.from_address, from_name=m.from_name, smtp_host=m.smtp_host,
+        smtp_port=m.smtp_port, smtp_starttls=m.smtp_starttls, smtp_username=m.smtp_username,
+        smtp_password_ref=m.smtp_password_ref, daily_cap=m.daily_cap, min_spacing_s=m.min_spacing_s,
+        time_zone=m.time_zone, is_default=m.is_default, sent_today=counted.sent_today,
+    )  # fmt: skip
+
+
+def suppression_to_proto(row: Suppression) -> inbox_pb2.Suppression:
+    return inbox_pb2.Suppression(address=row.address, reason=row.reason, created_at=timestamp(row.created_at))

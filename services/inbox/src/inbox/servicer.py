@@ -7,13 +7,15 @@ import uuid
 
 from sqlalchemy import Select, select
 
-from inbox import delivery, receiving, recipient_reply, suppressions, threads, unsubscribe
+from inbox import delivery, mailboxes, receiving, recipient_reply, suppressions, threads, unsubscribe
 from inbox.config import InboxSettings
 from inbox.convert import (
     captured_to_proto,
+    mailbox_to_proto,
     message_to_proto,
     send_request,
     send_response,
+    suppression_to_proto,
     thread_message_to_proto,
     thread_to_proto,
 )
@@ -56,6 +58,50 @@ class DeliveryServicer(delivery_pb2_grpc.DeliveryServiceServicer):
 class InboxServicer(inbox_pb2_grpc.InboxServiceServicer):
     def __init__(self, db: Database, settings: InboxSettings) -> None:
         self.db, self.settings = db, settings
+
+    async def ListMailboxes(self, request, ctx):  # type: ignore[no-untyped-def]
+        async with self.db.transaction() as session:
+            counted = await mailboxes.list_all(session, context.require_org(), dt.datetime.now(dt.UTC))
+        return inbox_pb2.ListMailboxesResponse(mailboxes=[mailbox_to_proto(c) for c in counted])
+
+    async def CreateMailbox(self, request, ctx):  # type: ignore[no-untyped-def]
+        given = request.mailbox
+        values = {name: getattr(given, name) for name in ("from_address", *mailboxes.EDITABLE)}
+        values["time_zone"] = values["time_zone"] or "UTC"
+        async with self.db.transaction() as session:
+            counted = await mailboxes.create(
+                session, context.require_org(), values, make_default=request.make_default, now=dt.datetime.now(dt.UTC)
+            )
+        return inbox_pb2.CreateMailboxResponse(mailbox=mailbox_to_proto(counted))
+
+    async def UpdateMailbox(self, request, ctx):  # type: ignore[no-untyped-def]
+        changes = {name: getattr(request, name) for name in mailboxes.EDITABLE if request.HasField(name)}
+        async with self.db.transaction() as session:
+            counted = await mailboxes.update_one(
+                session, context.require_org(), parse_id(request.mailbox_id, "mailbox"), changes,
+                make_default=request.HasField("make_default") and request.make_default, now=dt.datetime.now(dt.UTC),
+            )  # fmt: skip
+        return inbox_pb2.UpdateMailboxResponse(mailbox=mailbox_to_proto(counted))
+
+    async def ListSuppressions(self, request, ctx):  # type: ignore[no-untyped-def]
+        async with self.db.transaction() as session:
+            rows, after = await suppressions.page(
+                session, context.require_org(), size=min(request.page_size or 100, 500), after=request.after,
+                query=request.query,
+            )  # fmt: skip
+        return inbox_pb2.ListSuppressionsResponse(
+            suppressions=[suppression_to_proto(r) for r in rows], next_after=after
+        )
+
+    async def AddSuppression(self, request, ctx):  # type: ignore[no-untyped-def]
+        async with self.db.transaction() as session:
+            row, added = await suppressions.add(session, context.require_org(), request.address)
+            return inbox_pb2.AddSuppressionResponse(suppression=suppression_to_proto(row), added=added)
+
+    async def RemoveSuppression(self, request, ctx):  # type: ignore[no-untyped-def]
+        async with self.db.transaction() as session:
+            await suppressions.remove(session, context.require_org(), request.address)
+        return inbox_pb2.RemoveSuppressionResponse()
 
     async def ListThreads(self, request, ctx):  # type: ignore[no-untyped-def]
         org_id = context.require_org()

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbox import events, unsubscribe
 from inbox.models import Message, Suppression
 from leadflood.inbox.v1 import events_pb2
-from leadflood_platform.errors import NotFound
+from leadflood_platform.errors import InvalidArgument, NotFound
 
 UNSUBSCRIBED = "unsubscribed"
 
@@ -49,3 +50,47 @@ async def unsubscribe_recipient(session: AsyncSession, named: unsubscribe.Recipi
     )
     await events.publish(session, "inbox.recipient.unsubscribed", event)
     return True
+
+
+BY_HAND = "by-hand"
+
+
+async def page(
+    session: AsyncSession, org_id: uuid.UUID, *, size: int, after: str, query: str
+) -> tuple[list[Suppression], str]:
+    """The org's list in address order, from after `after`; and the address to continue after (empty at the end)."""
+    select_ = select(Suppression).where(Suppression.org_id == org_id)
+    if after:
+        select_ = select_.where(Suppression.address > after)
+    if query:
+        select_ = select_.where(Suppression.address.contains(query.lower(), autoescape=True))
+    rows = list((await session.scalars(select_.order_by(Suppression.address).limit(size + 1))).all())
+    return rows[:size], (rows[size - 1].address if len(rows) > size else "")
+
+
+def _address(value: str) -> str:
+    try:
+        return validate_email(value, check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise InvalidArgument.on("address", str(exc)) from None
+
+
+async def add(session: AsyncSession, org_id: uuid.UUID, address: str) -> tuple[Suppression, bool]:
+    """Suppress an address by hand; an address already listed keeps its first reason (False)."""
+    address = _address(address)
+    added = await session.execute(
+        insert(Suppression)
+        .values(org_id=org_id, address=address, reason=BY_HAND)
+        .on_conflict_do_nothing()
+        .returning(Suppression.address)
+    )
+    new = added.scalar_one_or_none() is not None
+    return await session.get_one(Suppression, (org_id, address), populate_existing=True), new
+
+
+async def remove(session: AsyncSession, org_id: uuid.UUID, address: str) -> None:
+    gone = await session.execute(
+        delete(Suppression).where(Suppression.org_id == org_id, Suppression.address == address.strip().lower())
+    )
+    if not gone.rowcount:
+        raise NotFound(f"{address} is not on the suppression list")

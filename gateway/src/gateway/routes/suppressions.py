@@ -1,0 +1,56 @@
+"""The org's suppression list over HTTP: who is never sent to, and why; added and removed by hand."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import Field
+
+from gateway.auth import Principal
+from gateway.deps import principal
+from gateway.routes.schemas import Body, Timestamps
+from leadflood.inbox.v1 import inbox_pb2
+
+router = APIRouter()
+Who = Annotated[Principal, Depends(principal)]
+
+
+class NewSuppression(Body):
+    address: str = Field(min_length=3, max_length=320)
+
+
+def suppression_json(row: inbox_pb2.Suppression) -> dict[str, Any]:
+    return {"address": row.address, "reason": row.reason, **Timestamps.of(row, "created_at")}
+
+
+def _inbox(request: Request) -> Any:
+    return request.app.state.services.inbox
+
+
+@router.get("/v1/suppressions")
+async def list_suppressions(
+    request: Request,
+    who: Who,
+    q: Annotated[str, Query(max_length=200)] = "",
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    after: Annotated[str, Query(max_length=320)] = "",
+) -> dict[str, Any]:
+    reply = await _inbox(request).ListSuppressions(
+        inbox_pb2.ListSuppressionsRequest(page_size=limit, after=after, query=q)
+    )
+    return {"suppressions": [suppression_json(r) for r in reply.suppressions], "nextAfter": reply.next_after or None}
+
+
+@router.post("/v1/suppressions", status_code=201)
+async def add_suppression(body: NewSuppression, request: Request, response: Response, who: Who) -> dict[str, Any]:
+    reply = await _inbox(request).AddSuppression(inbox_pb2.AddSuppressionRequest(address=body.address))
+    if not reply.added:
+        response.status_code = 200  # it was listed already, and stays as it was
+    return {**suppression_json(reply.suppression), "added": reply.added}
+
+
+@router.delete("/v1/suppressions/{address}", status_code=204)
+async def remove_suppression(address: str, request: Request, who: Who) -> Response:
+    await _inbox(request).RemoveSuppression(inbox_pb2.RemoveSuppressionRequest(address=address))
+    return Response(status_code=204)

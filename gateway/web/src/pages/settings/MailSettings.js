@@ -1,0 +1,129 @@
+import { html } from 'htm/preact';
+import { useState } from 'preact/hooks';
+import { api } from '../../api.js';
+import { useLoad } from '../../hooks.js';
+import { ProblemAlert, fieldMessage } from '../../components/ProblemAlert.js';
+import { Spinner } from '../../components/Spinner.js';
+import { formatTime } from '../../format.js';
+
+// Settings of the mail room: the mailboxes the org sends from, and who is never sent to.
+export function MailSettings() {
+  return html`<section>
+    <header class="page-head"><h1>Settings</h1></header>
+    <${Mailboxes} />
+    <${Suppressions} />
+  </section>`;
+}
+
+const EMPTY_MAILBOX = { fromAddress: '', fromName: '', smtpHost: '', smtpPort: '587', smtpUsername: '', smtpPasswordRef: '', dailyCap: '200', minSpacingS: '0', timeZone: 'UTC' };
+const NUMBERS = new Set(['smtpPort', 'dailyCap', 'minSpacingS']);
+
+function Mailboxes() {
+  const list = useLoad(() => api.get('/v1/mailboxes'), []);
+  const [form, setForm] = useState(EMPTY_MAILBOX);
+  const [state, setState] = useState({ busy: false, error: null });
+  const set = (name) => (e) => setForm({ ...form, [name]: e.target.value });
+
+  async function onSubmit(event) {
+    event.preventDefault();
+    const body = {};
+    for (const [name, value] of Object.entries(form)) {
+      if (value === '' && name !== 'fromName') continue;
+      body[name] = NUMBERS.has(name) ? Number(value) : value;
+    }
+    setState({ busy: true, error: null });
+    try {
+      await api.post('/v1/mailboxes', body);
+      setForm(EMPTY_MAILBOX);
+      setState({ busy: false, error: null });
+      list.reload();
+    } catch (error) {
+      setState({ busy: false, error });
+    }
+  }
+  async function makeDefault(id) {
+    await api.patch(`/v1/mailboxes/${encodeURIComponent(id)}`, { makeDefault: true });
+    list.reload();
+  }
+
+  const field = (name, label, props = {}) => html`<div class=${fieldMessage(state.error, name) ? 'field has-error' : 'field'}>
+    <label for=${`mb-${name}`}>${label}</label>
+    <input id=${`mb-${name}`} name=${name} data-testid=${`mailbox-${name}`} value=${form[name]} onInput=${set(name)} ...${props} />
+    ${fieldMessage(state.error, name) && html`<p class="field-error">${fieldMessage(state.error, name)}</p>`}
+  </div>`;
+
+  return html`<article class="card" aria-label="Mailboxes">
+    <header class="card-head"><h2 class="card-subtitle">Mailboxes</h2></header>
+    <${ProblemAlert} error=${list.error} testid="mailboxes-error" />
+    ${!list.data && !list.error && html`<${Spinner} label="Loading mailboxes…" />`}
+    ${list.data && html`<table class="table" data-testid="mailboxes">
+      <thead><tr><th>From</th><th>SMTP</th><th>Sent today</th><th>Spacing</th><th>Time zone</th><th></th></tr></thead>
+      <tbody>
+        ${list.data.mailboxes.map((m) => html`<tr data-testid="mailbox-row">
+          <td>${m.fromName ? `${m.fromName} <${m.fromAddress}>` : m.fromAddress}</td>
+          <td>${m.smtpHost}:${m.smtpPort}${m.smtpStarttls ? ' (STARTTLS)' : ''}</td>
+          <td>${m.sentToday} of ${m.dailyCap}</td>
+          <td>${m.minSpacingS ? `${m.minSpacingS} s` : '—'}</td>
+          <td>${m.timeZone}</td>
+          <td>${m.isDefault ? html`<span class="badge badge-success">default</span>`
+            : html`<button type="button" class="btn btn-ghost" onClick=${() => makeDefault(m.id)}>Make default</button>`}</td>
+        </tr>`)}
+      </tbody>
+    </table>`}
+    <form class="form-grid" onSubmit=${onSubmit} data-testid="mailbox-form">
+      ${field('fromAddress', 'From address', { type: 'email', required: true })}
+      ${field('fromName', 'From name')}
+      ${field('smtpHost', 'SMTP host', { required: true })}
+      ${field('smtpPort', 'SMTP port', { type: 'number', min: 1, max: 65535 })}
+      ${field('smtpUsername', 'SMTP user')}
+      ${field('smtpPasswordRef', 'Password setting (its name)', { placeholder: 'SMTP_PASSWORD_SALES' })}
+      ${field('dailyCap', 'Daily cap', { type: 'number', min: 1 })}
+      ${field('minSpacingS', 'Seconds between sends', { type: 'number', min: 0 })}
+      ${field('timeZone', 'Time zone (the cap\u2019s day)')}
+      <${ProblemAlert} error=${state.error} testid="mailbox-form-error" fields=${Object.keys(EMPTY_MAILBOX)} />
+      <div><button type="submit" class="btn btn-primary" data-testid="mailbox-add" disabled=${state.busy}>Add mailbox</button></div>
+    </form>
+  </article>`;
+}
+
+function Suppressions() {
+  const [q, setQ] = useState('');
+  const list = useLoad(() => api.get(`/v1/suppressions?limit=200&q=${encodeURIComponent(q)}`), [q]);
+  const [address, setAddress] = useState('');
+  const [error, setError] = useState(null);
+  async function onAdd(event) {
+    event.preventDefault();
+    setError(null);
+    try {
+      await api.post('/v1/suppressions', { address });
+      setAddress('');
+      list.reload();
+    } catch (err) {
+      setError(err);
+    }
+  }
+  async function onRemove(row) {
+    if (!window.confirm(`Send to ${row.address} again?`)) return;
+    await api.delete(`/v1/suppressions/${encodeURIComponent(row.address)}`);
+    list.reload();
+  }
+  return html`<article class="card" aria-label="Suppression list">
+    <header class="card-head"><h2 class="card-subtitle">Never send to</h2></header>
+    <form class="inline-form" onSubmit=${onAdd} data-testid="suppression-form">
+      <input type="email" placeholder="address@example.com" aria-label="Address to suppress" data-testid="suppression-address"
+        value=${address} onInput=${(e) => setAddress(e.target.value)} required />
+      <button type="submit" class="btn btn-secondary" data-testid="suppression-add">Add</button>
+      <input type="search" placeholder="Search" aria-label="Search the list" value=${q} onInput=${(e) => setQ(e.target.value)} />
+    </form>
+    <${ProblemAlert} error=${error || list.error} testid="suppression-error" />
+    ${list.data && html`<table class="table" data-testid="suppressions">
+      <thead><tr><th>Address</th><th>Why</th><th>Since</th><th></th></tr></thead>
+      <tbody>
+        ${list.data.suppressions.map((row) => html`<tr data-testid="suppression-row">
+          <td>${row.address}</td><td>${row.reason}</td><td>${formatTime(row.createdAt)}</td>
+          <td><button type="button" class="btn btn-ghost" onClick=${() => onRemove(row)}>Remove</button></td>
+        </tr>`)}
+      </tbody>
+    </table>`}
+  </article>`;
+}
