@@ -17,6 +17,9 @@ import pytest
 from devstack.stack import Ports, Stack, StackConfig
 from tests.fakes.apollo import FakeApollo, person
 from tests.fakes.otlp import FakeCollector
+from tests.fakes.twilio import ACCOUNT_SID as TWILIO_ACCOUNT_SID
+from tests.fakes.twilio import AUTH_TOKEN as TWILIO_AUTH_TOKEN
+from tests.fakes.twilio import FakeTwilio
 
 # Test timings: retries in milliseconds and a short ack wait, so failure paths run in seconds.
 TEST_ENV = {
@@ -41,6 +44,18 @@ def fake_apollo() -> Iterator[FakeApollo]:
         yield fake
 
 
+TWILIO_FROM = "+15005550006"
+# A number that texted STOP to Twilio: Twilio refuses to send to it (21610).
+OPTED_OUT_NUMBER = "+15005550004"
+
+
+@pytest.fixture(scope="session")
+def fake_twilio() -> Iterator[FakeTwilio]:
+    """Twilio's Messages API on a local port: the stack's inbox sends texts to it with its real adapter."""
+    with FakeTwilio(opted_out=frozenset({OPTED_OUT_NUMBER})) as fake:
+        yield fake
+
+
 @pytest.fixture(scope="session")
 def collector() -> Iterator[FakeCollector]:
     """Where the stack's processes export their traces (OTLP/HTTP), so tests can follow one across them."""
@@ -53,13 +68,21 @@ KEPT_LOGS = Path(__file__).resolve().parent / ".local" / "test-logs"
 
 
 @pytest.fixture(scope="session")
-def stack(request: pytest.FixtureRequest, fake_apollo: FakeApollo, collector: FakeCollector) -> Iterator[Stack]:
+def stack(
+    request: pytest.FixtureRequest, fake_apollo: FakeApollo, fake_twilio: FakeTwilio, collector: FakeCollector
+) -> Iterator[Stack]:
     state = Path(tempfile.mkdtemp(prefix="leadflood-test-"))
     state.chmod(0o755)  # the postgres user must reach its data folder inside
     # Apollo is configured (against the fake); Hunter is deliberately not, to show the 503 a user gets.
     env = TEST_ENV | {
         "APOLLO_API_KEY": APOLLO_KEY,
         "APOLLO_BASE_URL": fake_apollo.url,
+        # Texts go to the Twilio fake through the real adapter; its request log is the witness.
+        "SMS_PROVIDER": "twilio",
+        "TWILIO_ACCOUNT_SID": TWILIO_ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
+        "TWILIO_FROM": TWILIO_FROM,
+        "TWILIO_BASE_URL": fake_twilio.url,
         "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url,
         "OTEL_BSP_SCHEDULE_DELAY": "200",  # export spans within a fraction of a second, not 5 s
     }

@@ -216,7 +216,12 @@ def test_a_worker_killed_mid_send_and_a_retried_call_send_exactly_one_email(
 
 def test_mailboxes_and_the_suppression_list_are_kept_by_hand(client: httpx.Client) -> None:
     address = f"sales-{uuid.uuid4().hex[:8]}@acme.example.com"
-    body = {"fromAddress": address, "fromName": "Sales", "smtpHost": "smtp.acme.example.com", "timeZone": "Europe/Berlin"}
+    body = {
+        "fromAddress": address,
+        "fromName": "Sales",
+        "smtpHost": "smtp.acme.example.com",
+        "timeZone": "Europe/Berlin",
+    }
     created = client.post("/v1/mailboxes", json=body)
     assert created.status_code == 201, created.text
     mailbox = created.json()

@@ -19,6 +19,8 @@ class GatewaySettings(ServiceSettings):
     # A CSV import's body: its 100,000 rows at up to ~300 bytes each.
     max_upload_bytes: int = 32_000_000
     web_dir: Path = WEB_DIR
+    # Where users and providers reach the gateway: a webhook's signature covers this URL.
+    public_base_url: str = "http://localhost:8080"
     # Authenticates POST /v1/inbound/email (a mail provider's webhook): unset, that route is a 503 naming it.
     inbound_email_secret: str | None = None
     # Seeds demo@leadflood.local / demo; refused outside the local default.

@@ -7,10 +7,11 @@ import email.policy
 import hmac
 import html
 import time
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Header, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from pydantic import Field
 
 from gateway.auth import Principal
@@ -24,11 +25,13 @@ Who = Annotated[Principal, Depends(principal)]
 UNSUBSCRIBE_PATH = "/v1/unsubscribe/{token}"
 
 
-class SendEmailBody(Body):
+class SendMessageBody(Body):
+    channel: Literal["email", "sms"] = "email"
+    # An email address, or for a text a phone number (E.164, like +14155550123).
     to: str = Field(min_length=3, max_length=320)
     to_name: str = Field(default="", max_length=200)
     lead_id: str = Field(default="", max_length=100)
-    subject: str = Field(min_length=1, max_length=998)
+    subject: str = Field(default="", max_length=998)
     text: str = Field(min_length=1, max_length=500_000)
     html: str = Field(default="", max_length=500_000)
     thread_id: str = Field(default="", max_length=100)
@@ -65,18 +68,21 @@ def message_json(message: delivery_pb2.Message) -> dict[str, Any]:
 
 
 @router.post("/v1/messages", status_code=202)
-async def send_email(
-    body: SendEmailBody,
+async def send_message(
+    body: SendMessageBody,
     request: Request,
     who: Who,
     idempotency_key: Annotated[str, Header(min_length=8, max_length=100)],
 ) -> dict[str, Any]:
-    """An email sent by hand; the Idempotency-Key header makes a retried POST the same message."""
+    """An email or a text sent by hand; the Idempotency-Key header makes a retried POST the same message."""
+    sms = body.channel == "sms"
     reply = await _delivery(request).SendMessage(
         delivery_pb2.SendMessageRequest(
             idempotency_key=f"manual:{who.user_id}:{idempotency_key}",
-            channel=delivery_pb2.CHANNEL_EMAIL,
-            to=delivery_pb2.Recipient(lead_id=body.lead_id, email=body.to, name=body.to_name),
+            channel=delivery_pb2.CHANNEL_SMS if sms else delivery_pb2.CHANNEL_EMAIL,
+            to=delivery_pb2.Recipient(
+                lead_id=body.lead_id, name=body.to_name, **({"phone": body.to} if sms else {"email": body.to})
+            ),
             subject=body.subject,
             text_body=body.text,
             html_body=body.html,
@@ -131,6 +137,25 @@ async def inbound_email(request: Request, authorization: Annotated[str, Header()
         raise Problem(422, "send the RFC 5322 message as the request body")
     reply = await _inbox(request).ReceiveEmail(inbox_pb2.ReceiveEmailRequest(raw=raw))
     return {"accepted": reply.accepted, "id": reply.raw_id or None}
+
+
+SMS_PATH = "/v1/inbound/sms"
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+
+
+@router.post(SMS_PATH)
+async def inbound_sms(request: Request, x_twilio_signature: Annotated[str, Header()] = "") -> Response:
+    """Twilio's incoming-message webhook. The signature covers the URL Twilio called: the public one, not
+    whatever address a proxy forwarded to. A bad signature is a 403 and nothing is kept."""
+    # Twilio posts application/x-www-form-urlencoded: read in order, repeated fields kept (the signature covers all).
+    form = parse_qsl((await request.body()).decode("utf-8", errors="replace"), keep_blank_values=True)
+    url = request.app.state.settings.public_base_url.rstrip("/") + request.url.path
+    if request.url.query:
+        url += "?" + request.url.query
+    fields = [inbox_pb2.FormField(name=name, value=str(value)) for name, value in form]
+    await _inbox(request).ReceiveSms(inbox_pb2.ReceiveSmsRequest(url=url, params=fields, signature=x_twilio_signature))
+    # Twilio reads the answer as instructions: an empty one sends no reply text.
+    return Response(EMPTY_TWIML, media_type="text/xml")
 
 
 def _page(title: str, body: str) -> HTMLResponse:

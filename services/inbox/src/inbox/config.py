@@ -27,6 +27,14 @@ class InboxSettings(ServiceSettings):
     # The inbound SMTP listener (replies, bounces, complaints); unset: none (the webhook still works).
     smtp_inbound_port: int | None = None
     smtp_inbound_host: str = "0.0.0.0"
+    # Texts: the sandbox (accepts and keeps them in memory) or Twilio, which needs the three settings below.
+    sms_provider: str = "sandbox"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    # The number texts come from (E.164), or a Messaging Service SID (MG...).
+    twilio_from: str | None = None
+    twilio_base_url: str = "https://api.twilio.com"
+    sms_timeout_s: float = 10.0
     # Each SMTP conversation with a mailbox's server.
     smtp_timeout_s: float = 15.0
 

@@ -42,7 +42,7 @@ def send_request(request: delivery_pb2.SendMessageRequest) -> SendRequest:
         channel=CHANNEL_NAME.get(request.channel, "email" if not request.channel else "unknown"),
         mailbox_id=_optional_id(request.mailbox_id, "mailbox"),
         lead_id=_optional_id(request.to.lead_id, "lead"),
-        to_address=request.to.email,
+        to_address=request.to.phone if request.channel == delivery_pb2.CHANNEL_SMS else request.to.email,
         to_name=request.to.name,
         subject=request.subject,
         text_body=request.text_body,

@@ -13,13 +13,14 @@ from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbox import emails
+from inbox import emails, sms
 from inbox.config import InboxSettings
 from inbox.models import (
     EMAIL,
     OUT,
     QUEUED,
     SIMULATED,
+    SMS,
     SUPPRESSED,
     LedgerEntry,
     Mailbox,
@@ -28,7 +29,7 @@ from inbox.models import (
     Thread,
     platform_tables,
 )
-from inbox.workers import SendEmail
+from inbox.workers import SendEmail, SendSms
 from leadflood.inbox.v1 import jobs_pb2
 from leadflood_platform import jobs
 from leadflood_platform.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
@@ -68,17 +69,25 @@ class Outcome:
 
 
 def validate(request: SendRequest) -> SendRequest:
-    """The request with its address normalised, or INVALID_ARGUMENT naming each bad field."""
+    """The request with its address or number normalised, or INVALID_ARGUMENT naming each bad field."""
     problems: list[FieldViolation] = []
     if not request.idempotency_key.strip() or len(request.idempotency_key) > MAX_KEY:
         problems.append(FieldViolation("idempotency_key", f"required, at most {MAX_KEY} characters"))
-    if request.channel != EMAIL:
-        problems.append(FieldViolation("channel", "only email is sent yet"))
     address = request.to_address
-    try:
-        address = validate_email(request.to_address, check_deliverability=False).normalized
-    except EmailNotValidError as exc:
-        problems.append(FieldViolation("to.email", str(exc)))
+    if request.channel == EMAIL:
+        try:
+            address = validate_email(request.to_address, check_deliverability=False).normalized
+        except EmailNotValidError as exc:
+            problems.append(FieldViolation("to.email", str(exc)))
+    elif request.channel == SMS:
+        try:
+            address = sms.normalize_phone(request.to_address)
+        except InvalidArgument as exc:
+            problems += exc.violations
+        if len(request.text_body) > sms.MAX_BODY:
+            problems.append(FieldViolation("text_body", f"a text is at most {sms.MAX_BODY} characters"))
+    else:
+        problems.append(FieldViolation("channel", "email or sms"))
     for name, value in (("to.name", request.to_name), ("subject", request.subject)):
         if emails.has_line_break(value):
             problems.append(FieldViolation(name, "must not contain line breaks"))
@@ -107,16 +116,38 @@ async def send(
     )
     if existing is not None:
         return Outcome(_outcome_of(existing.status), existing, existing=True)
-    mailbox = await _mailbox(session, org_id, request.mailbox_id, settings)
+    # A text goes out through the SMS provider (its number), an email through a mailbox of the org.
+    mailbox = await _mailbox(session, org_id, request.mailbox_id, settings) if request.channel == EMAIL else None
     if request.not_after is not None and request.not_after <= now:
         return Outcome("deferred", reason=f"the sending window closed at {request.not_after.isoformat()}")
     thread = await _thread(session, org_id, request)
     suppressed = await session.get(Suppression, (org_id, request.to_address.lower()))
     if suppressed is not None:
-        message = await _store(session, org_id, request, mailbox, thread, status=SUPPRESSED, error=suppressed.reason)
+        message = await _store(
+            session,
+            org_id,
+            request,
+            mailbox,
+            thread,
+            status=SUPPRESSED,
+            error=suppressed.reason,
+            sender=settings.twilio_from or "",
+        )
         return Outcome("suppressed", message, reason=f"{request.to_address} is suppressed: {suppressed.reason}")
     if request.dry_run:
-        return Outcome("simulated", await _store(session, org_id, request, mailbox, thread, status=SIMULATED))
+        return Outcome(
+            "simulated",
+            await _store(
+                session, org_id, request, mailbox, thread, status=SIMULATED, sender=settings.twilio_from or ""
+            ),
+        )
+    if mailbox is None:
+        message = await _store(session, org_id, request, None, thread, status=QUEUED, sender=settings.twilio_from or "")
+        sms_job = jobs_pb2.SendSmsJob(org_id=str(org_id), message_id=str(message.id))
+        await jobs.enqueue(
+            session, platform_tables, SendSms, sms_job, org_id=org_id, max_attempts=settings.job_max_attempts
+        )
+        return Outcome("queued", message, send_at=now)
     deferred = await _charge_check(session, mailbox, request, now)
     if deferred is not None:
         return deferred
@@ -226,19 +257,22 @@ async def _store(
     session: AsyncSession,
     org_id: uuid.UUID,
     request: SendRequest,
-    mailbox: Mailbox,
+    mailbox: Mailbox | None,
     thread: Thread,
     *,
     status: str,
     error: str | None = None,
+    sender: str = "",
 ) -> Message:
-    """The message with its Message-ID, threaded under the thread's latest message."""
-    parent = await session.scalar(
-        select(Message)
-        .where(Message.thread_id == thread.id, Message.rfc822_message_id.is_not(None))
-        .order_by(Message.created_at.desc())
-        .limit(1)
-    )
+    """The message; an email with its Message-ID, threaded under the thread's latest message."""
+    parent = None
+    if mailbox is not None:
+        parent = await session.scalar(
+            select(Message)
+            .where(Message.thread_id == thread.id, Message.rfc822_message_id.is_not(None))
+            .order_by(Message.created_at.desc())
+            .limit(1)
+        )
     message = Message(
         id=uuid.uuid4(),
         org_id=org_id,
@@ -247,14 +281,14 @@ async def _store(
         channel=request.channel,
         direction=OUT,
         status=status,
-        mailbox_id=mailbox.id,
-        from_address=mailbox.from_address,
+        mailbox_id=mailbox.id if mailbox else None,
+        from_address=mailbox.from_address if mailbox else sender,
         to_address=request.to_address,
         to_name=request.to_name,
         subject=request.subject,
         text_body=request.text_body,
         html_body=request.html_body,
-        rfc822_message_id=emails.new_message_id(mailbox.from_address),
+        rfc822_message_id=emails.new_message_id(mailbox.from_address) if mailbox else None,
         in_reply_to=parent.rfc822_message_id if parent else None,
         references=emails.threaded_references(parent.references, parent.rfc822_message_id) if parent else [],
         idempotency_key=request.idempotency_key,

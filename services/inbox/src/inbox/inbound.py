@@ -14,11 +14,11 @@ import re
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbox import events
+from inbox import events, sms
 from inbox.classify import Classification
 from inbox.models import (
     BOUNCED,
@@ -26,6 +26,7 @@ from inbox.models import (
     OUT,
     RECEIVED,
     SENT,
+    SMS,
     InboundRaw,
     LedgerEntry,
     Message,
@@ -208,3 +209,57 @@ async def _suppress(session: AsyncSession, message: Message, reason: str) -> boo
         .returning(Suppression.address)
     )
     return added.scalar_one_or_none() is not None
+
+
+async def file_sms(session: AsyncSession, text: sms.InboundSms, raw: bytes) -> tuple[bool, str]:
+    """Keep and file an inbound text once: (new, what it was filed as). A STOP suppresses the number; START
+    lifts only a suppression a STOP made; anything else is a reply in the thread of our latest text to it."""
+    raw_id = await session.scalar(
+        insert(InboundRaw)
+        .values(id=uuid.uuid4(), source="sms-webhook", dedup_key=f"sms:{text.message_sid}", raw=raw, status=PENDING)
+        .on_conflict_do_nothing(index_elements=["dedup_key"])
+        .returning(InboundRaw.id)
+    )
+    if raw_id is None:
+        return False, "redelivered"
+    number = sms.normalize_phone(text.from_number, field="From")
+    answered = await _latest_to(session, number)
+    raw_row = await session.get_one(InboundRaw, raw_id)
+    if answered is None or answered.channel != SMS:
+        raw_row.status = UNMATCHED
+        return True, UNMATCHED
+    kind = {sms.OPT_OUT: "opt_out", sms.OPT_IN: "opt_in", sms.HELP: "help"}.get(text.keyword, "reply")
+    message = Message(
+        id=uuid.uuid4(), org_id=answered.org_id, thread_id=answered.thread_id, lead_id=answered.lead_id, channel=SMS,
+        direction=IN, status=RECEIVED, from_address=number, to_address=text.to_number, subject="", text_body=text.body,
+        html_body="", origin="inbound", kind=kind, raw_id=raw_id, references=[],
+    )  # fmt: skip
+    session.add(message)
+    raw_row.status, raw_row.message_id = PROCESSED, message.id
+    thread = await session.get_one(Thread, answered.thread_id, with_for_update=True)
+    thread.last_message_at, thread.unread = func.now(), True
+    if text.opts_out:
+        if await _suppress(session, answered, "unsubscribed"):
+            event = events_pb2.RecipientUnsubscribed(
+                org_id=str(answered.org_id), lead_id=str(answered.lead_id or ""), phone=number, reason="unsubscribed"
+            )
+            await events.publish(session, "inbox.recipient.unsubscribed", event)
+        return True, kind
+    if text.opts_in:
+        await session.execute(
+            delete(Suppression).where(
+                Suppression.org_id == answered.org_id,
+                Suppression.address == number,
+                Suppression.reason == "unsubscribed",
+            )
+        )
+    thread.needs_reply = True
+    await session.flush()
+    await session.refresh(message)
+    event = events_pb2.MessageReceived(
+        org_id=str(message.org_id), message_id=str(message.id), thread_id=str(message.thread_id),
+        lead_id=str(message.lead_id or ""), channel=events.CHANNEL[SMS], in_reply_to=events.ref(answered),
+        received_at=timestamp(message.created_at),
+    )  # fmt: skip
+    await events.publish(session, "inbox.message.received", event)
+    return True, kind

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from urllib.parse import urlencode
 
 from sqlalchemy import Select, select
 
-from inbox import delivery, mailboxes, receiving, recipient_reply, suppressions, threads, unsubscribe
+from inbox import delivery, inbound, mailboxes, receiving, recipient_reply, sms, suppressions, threads, unsubscribe
 from inbox.config import InboxSettings
 from inbox.convert import (
     captured_to_proto,
@@ -24,7 +25,7 @@ from leadflood.inbox.v1 import delivery_pb2, delivery_pb2_grpc, inbox_pb2, inbox
 from leadflood_platform import context
 from leadflood_platform.convert import parse_id
 from leadflood_platform.db import Database
-from leadflood_platform.errors import InvalidArgument, NotFound
+from leadflood_platform.errors import InvalidArgument, NotFound, PermissionDenied, Unavailable
 
 
 class DeliveryServicer(delivery_pb2_grpc.DeliveryServiceServicer):
@@ -135,6 +136,18 @@ class InboxServicer(inbox_pb2_grpc.InboxServiceServicer):
                 unread=given("unread"), archived=given("archived"), needs_reply=given("needs_reply"),
             )  # fmt: skip
         return inbox_pb2.UpdateThreadResponse(thread=thread_to_proto(summary))
+
+    async def ReceiveSms(self, request, ctx):  # type: ignore[no-untyped-def]
+        token = self.settings.twilio_auth_token
+        if not token:
+            raise Unavailable("TWILIO_AUTH_TOKEN is not set: inbound texts cannot be checked, so none are taken")
+        params = [(field.name, field.value) for field in request.params]
+        if not sms.verify_twilio_signature(token, request.url, params, request.signature):
+            raise PermissionDenied("the X-Twilio-Signature does not match: not a webhook from Twilio")
+        text = sms.parse_inbound(params)
+        async with self.db.transaction() as session:
+            new, filed_as = await inbound.file_sms(session, text, urlencode(params).encode())
+        return inbox_pb2.ReceiveSmsResponse(accepted=new, filed_as=filed_as)
 
     async def ReceiveEmail(self, request, ctx):  # type: ignore[no-untyped-def]
         if not request.raw.strip():

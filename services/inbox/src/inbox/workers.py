@@ -6,10 +6,11 @@ import datetime as dt
 import uuid
 from typing import Any
 
+import httpx
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbox import classify, emails, events, inbound, reply_text, smtp, unsubscribe
+from inbox import classify, emails, events, inbound, reply_text, sms, smtp, unsubscribe
 from inbox.classify import Classification
 from inbox.config import InboxSettings
 from inbox.models import (
@@ -35,8 +36,86 @@ WINDOW_CLOSED = "not sent: the sending window closed before it could go"
 ALREADY_SENT = "already sent"
 
 
-class SendEmail(JobKind[jobs_pb2.SendEmailJob, str]):
-    """`inbox.send`: one stored message to its mailbox's SMTP server; the message's status mirrors the job's.
+class _Delivery:
+    """What both sends share: a message claimed, marked sent once with its event, or failed or bounced with its
+    charge released; the message's status mirrors the job's (see JobKind)."""
+
+    db: Database
+
+    async def on_start(self, session: AsyncSession, job: Any) -> None:
+        await session.execute(
+            update(Message)
+            .where(Message.id == uuid.UUID(job.message_id), Message.status == QUEUED)
+            .values(status=SENDING)
+        )
+
+    async def _load(self, job: Any) -> Message | None:
+        """The message to send, or None when it was sent already (a redelivery); JobStopped past its window."""
+        async with self.db.transaction() as session:
+            message = await session.get_one(Message, uuid.UUID(job.message_id))
+        if message.status == SENT:
+            return None
+        if message.not_after is not None and message.not_after <= dt.datetime.now(dt.UTC):
+            raise JobStopped(WINDOW_CLOSED)
+        return message
+
+    async def apply(self, session: AsyncSession, job: Any, reply: str) -> dict[str, Any]:
+        message = await session.get_one(Message, uuid.UUID(job.message_id), with_for_update=True)
+        if reply != ALREADY_SENT and message.status != SENT:
+            message.status, message.sent_at, message.error = SENT, func.now(), None
+            number = await _next_attempt(session, message.id)
+            session.add(DeliveryAttempt(message_id=message.id, number=number, result="accepted", detail=reply))
+            await session.flush()
+            await session.refresh(message)
+            sent = events_pb2.MessageSent(
+                org_id=str(message.org_id), message=events.ref(message), sent_at=timestamp(message.sent_at)
+            )
+            await events.publish(session, "inbox.message.sent", sent)
+        return {"messageId": job.message_id, "reply": reply}
+
+    def refusal(self, error: str) -> tuple[str, str | None, str]:
+        """(status code, suppression reason, result) for a permanent refusal; ("", None, "") for anything else."""
+        return "", None, ""
+
+    async def on_failure(self, session: AsyncSession, job: Any, error: str) -> None:
+        message = await session.get(Message, uuid.UUID(job.message_id), with_for_update=True)
+        if message is None or message.status == SENT:
+            return
+        code, suppress, _ = self.refusal(error)
+        bounced = bool(code)
+        message.status, message.error = (BOUNCED if bounced else FAILED), error
+        await session.execute(update(LedgerEntry).where(LedgerEntry.message_id == message.id).values(released=True))
+        number = await _next_attempt(session, message.id)
+        result = "refused" if bounced else "failed"
+        session.add(DeliveryAttempt(message_id=message.id, number=number, result=result, detail=error))
+        ref = events.ref(message)
+        if bounced:
+            if suppress:
+                await session.merge(
+                    Suppression(org_id=message.org_id, address=message.to_address.lower(), reason=suppress)
+                )
+            event = events_pb2.MessageBounced(
+                org_id=str(message.org_id), message=ref, status_code=code, diagnostic=error
+            )
+            await events.publish(session, "inbox.message.bounced", event)
+        else:
+            failed = events_pb2.MessageFailed(
+                org_id=str(message.org_id), message=ref, error=error, window_closed=error == WINDOW_CLOSED
+            )
+            await events.publish(session, "inbox.message.failed", failed)
+
+    async def _attempt(self, message_id: uuid.UUID, number: int, result: str, detail: str) -> None:
+        async with self.db.transaction() as session:
+            session.add(DeliveryAttempt(message_id=message_id, number=number, result=result, detail=detail))
+
+
+async def _next_attempt(session: AsyncSession, message_id: uuid.UUID) -> int:
+    count = await session.scalar(select(func.count()).where(DeliveryAttempt.message_id == message_id))
+    return (count or 0) + 1
+
+
+class SendEmail(_Delivery, JobKind[jobs_pb2.SendEmailJob, str]):
+    """`inbox.send`: one stored email to its mailbox's SMTP server.
 
     Exactly once: a redelivery of a message already marked sent sends nothing. "Sent" is committed in
     the transaction right after the server's 250 (and before the job's ack), so a worker killed before
@@ -51,21 +130,12 @@ class SendEmail(JobKind[jobs_pb2.SendEmailJob, str]):
     def __init__(self, *, db: Database, settings: InboxSettings) -> None:
         self.db, self.settings = db, settings
 
-    async def on_start(self, session: AsyncSession, job: jobs_pb2.SendEmailJob) -> None:
-        await session.execute(
-            update(Message)
-            .where(Message.id == uuid.UUID(job.message_id), Message.status == QUEUED)
-            .values(status=SENDING)
-        )
-
     async def perform(self, job: jobs_pb2.SendEmailJob, attempt: int) -> str:
-        async with self.db.transaction() as session:
-            message = await session.get_one(Message, uuid.UUID(job.message_id))
-            mailbox = await session.get_one(Mailbox, message.mailbox_id)
-        if message.status == SENT:
+        message = await self._load(job)
+        if message is None:
             return ALREADY_SENT
-        if message.not_after is not None and message.not_after <= dt.datetime.now(dt.UTC):
-            raise JobStopped(WINDOW_CLOSED)
+        async with self.db.transaction() as session:
+            mailbox = await session.get_one(Mailbox, message.mailbox_id)
         server = smtp.Server(
             mailbox.smtp_host,
             mailbox.smtp_port,
@@ -79,55 +149,10 @@ class SendEmail(JobKind[jobs_pb2.SendEmailJob, str]):
             await self._attempt(message.id, attempt, "deferred", str(exc))
             raise
 
-    async def apply(self, session: AsyncSession, job: jobs_pb2.SendEmailJob, reply: str) -> dict[str, Any]:
-        message = await session.get_one(Message, uuid.UUID(job.message_id), with_for_update=True)
-        if reply != ALREADY_SENT and message.status != SENT:
-            message.status, message.sent_at, message.error = SENT, func.now(), None
-            session.add(
-                DeliveryAttempt(
-                    message_id=message.id, number=await self._next(session, message.id), result="accepted", detail=reply
-                )
-            )
-            await session.flush()
-            await session.refresh(message)
-            await events.publish(
-                session,
-                "inbox.message.sent",
-                events_pb2.MessageSent(
-                    org_id=str(message.org_id), message=events.ref(message), sent_at=timestamp(message.sent_at)
-                ),
-            )
-        return {"messageId": job.message_id, "reply": reply}
-
-    async def on_failure(self, session: AsyncSession, job: jobs_pb2.SendEmailJob, error: str) -> None:
-        message = await session.get(Message, uuid.UUID(job.message_id), with_for_update=True)
-        if message is None or message.status == SENT:
-            return
-        bounced = error.startswith(smtp.Bounced.PREFIX)
-        message.status, message.error = (BOUNCED if bounced else FAILED), error
-        await session.execute(update(LedgerEntry).where(LedgerEntry.message_id == message.id).values(released=True))
-        session.add(
-            DeliveryAttempt(
-                message_id=message.id,
-                number=await self._next(session, message.id),
-                result="refused" if bounced else "failed",
-                detail=error,
-            )
-        )
-        ref = events.ref(message)
-        if bounced:
-            await session.merge(
-                Suppression(org_id=message.org_id, address=message.to_address.lower(), reason="hard-bounced")
-            )
-            event = events_pb2.MessageBounced(
-                org_id=str(message.org_id), message=ref, status_code=smtp.Bounced.status_code(error), diagnostic=error
-            )
-            await events.publish(session, "inbox.message.bounced", event)
-        else:
-            event = events_pb2.MessageFailed(
-                org_id=str(message.org_id), message=ref, error=error, window_closed=error == WINDOW_CLOSED
-            )
-            await events.publish(session, "inbox.message.failed", event)
+    def refusal(self, error: str) -> tuple[str, str | None, str]:
+        if error.startswith(smtp.Bounced.PREFIX):
+            return smtp.Bounced.status_code(error), "hard-bounced", "refused"
+        return "", None, ""
 
     def _email(self, message: Message, mailbox: Mailbox) -> Any:
         token = unsubscribe.token(self.settings.key(unsubscribe.PURPOSE), message.org_id, message.to_address)
@@ -149,14 +174,28 @@ class SendEmail(JobKind[jobs_pb2.SendEmailJob, str]):
             )
         )
 
-    async def _attempt(self, message_id: uuid.UUID, number: int, result: str, detail: str) -> None:
-        async with self.db.transaction() as session:
-            session.add(DeliveryAttempt(message_id=message_id, number=number, result=result, detail=detail))
 
-    @staticmethod
-    async def _next(session: AsyncSession, message_id: uuid.UUID) -> int:
-        count = await session.scalar(select(func.count()).where(DeliveryAttempt.message_id == message_id))
-        return (count or 0) + 1
+class SendSms(_Delivery, JobKind[jobs_pb2.SendSmsJob, str]):
+    """`inbox.send_sms`: one stored text through the SMS provider. Twilio documents no idempotency key, so
+    a create that timed out after Twilio took it is sent again when retried (see sms.py)."""
+
+    type = "inbox.send_sms"
+    message_type = jobs_pb2.SendSmsJob
+
+    def __init__(self, *, db: Database, sender: sms.SmsSender) -> None:
+        self.db, self.sender = db, sender
+
+    async def perform(self, job: jobs_pb2.SendSmsJob, attempt: int) -> str:
+        message = await self._load(job)
+        if message is None:
+            return ALREADY_SENT
+        return await self.sender.send_sms(to=message.to_address, body=message.text_body)
+
+    def refusal(self, error: str) -> tuple[str, str | None, str]:
+        code = sms.SmsRefused.code_of(error)
+        if code is None or code not in sms.UNDELIVERABLE:
+            return "", None, ""
+        return str(code), ("unsubscribed" if code == sms.UNSUBSCRIBED else "undeliverable"), "refused"
 
 
 class ReceiveEmail(JobKind[jobs_pb2.ReceiveEmailJob, tuple[Classification, str]]):
@@ -193,4 +232,21 @@ def job_kinds(runtime: Runtime) -> list[JobKind[Any, Any]]:
     """The jobs the worker process runs, each built with what it needs from the runtime."""
     settings = runtime.settings
     assert isinstance(settings, InboxSettings)
-    return [SendEmail(db=runtime.db, settings=settings), ReceiveEmail(db=runtime.db)]
+    return [
+        SendEmail(db=runtime.db, settings=settings),
+        SendSms(db=runtime.db, sender=sms_sender_for(settings)),
+        ReceiveEmail(db=runtime.db),
+    ]
+
+
+def sms_sender_for(settings: InboxSettings) -> sms.SmsSender:
+    """The configured SMS sender, on a client with an explicit deadline; UNAVAILABLE naming a missing setting."""
+    client = httpx.AsyncClient(timeout=httpx.Timeout(settings.sms_timeout_s, connect=5.0))
+    return sms.sms_sender(
+        settings.sms_provider,
+        account_sid=settings.twilio_account_sid or "",
+        auth_token=settings.twilio_auth_token or "",
+        from_number=settings.twilio_from or "",
+        base_url=settings.twilio_base_url,
+        client=client,
+    )
