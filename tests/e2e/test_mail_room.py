@@ -125,11 +125,14 @@ class Witness:
 
     def __init__(self) -> None:
         self.accepted: list[str] = []
+        self.busy = False  # answers 451 (try again later) to every recipient while set
         self.hold = threading.Event()
         self.holding = threading.Event()
         self.hold.set()
 
     async def handle_RCPT(self, server, session, envelope, address, options):  # type: ignore[no-untyped-def]  # noqa: N802
+        if self.busy:
+            return "451 4.3.2 System not accepting network messages"
         if not self.hold.is_set():
             self.holding.set()
             await asyncio.get_running_loop().run_in_executor(None, self.hold.wait)
@@ -249,3 +252,28 @@ def test_mailboxes_and_the_suppression_list_are_kept_by_hand(client: httpx.Clien
     assert_problem(client.delete(f"/v1/suppressions/{target}"), 404)
     assert _send(client, uuid.uuid4().hex, **send).json()["outcome"] == "queued"
     assert_problem(client.post("/v1/suppressions", json={"address": "not an address"}), 422)
+
+
+def test_a_send_that_keeps_failing_is_a_dead_letter_replayed_once(
+    stack: Stack, client: httpx.Client, demo_token: str, witness: tuple[Witness, int]
+) -> None:
+    handler, port = witness
+    org, mailbox = _org_of(demo_token), _witness_mailbox(client, port)
+    handler.busy = True  # every attempt is deferred (4xx) until the retries run out
+    sent = asyncio.run(_grpc_send(stack, org, mailbox, f"test:{uuid.uuid4()}"))
+    message = _until(
+        lambda: (m := client.get(f"/v1/messages/{sent.message_id}").json())["status"] == "failed" and m, what="failed"
+    )
+    assert message["attempts"][-1]["result"] == "failed" and "451" in message["error"]
+    assert [a["result"] for a in message["attempts"]].count("deferred") >= 2
+    dead = [j for j in client.get("/v1/jobs", params={"status": "failed"}).json()["jobs"]
+            if j["payload"].get("messageId") == sent.message_id]  # fmt: skip
+    assert len(dead) == 1 and dead[0]["id"].startswith("inbox.")
+    handler.busy = False
+    replayed = client.post(f"/v1/jobs/{dead[0]['id']}/replay")
+    assert replayed.status_code == 202 and replayed.json()["status"] == "queued", replayed.text
+    _until(lambda: client.get(f"/v1/messages/{sent.message_id}").json()["status"] == "sent", what="sent on replay")
+    assert handler.accepted.count(sent.rfc822_message_id) == 1
+    _until(lambda: client.get(f"/v1/jobs/{dead[0]['id']}").json()["status"] == "completed", what="the job completed")
+    assert_problem(client.post(f"/v1/jobs/{dead[0]['id']}/replay"), 409)  # only a failed job is replayed
+    assert handler.accepted.count(sent.rfc822_message_id) == 1

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import asyncio
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from google.protobuf.json_format import MessageToDict
 
 from gateway.auth import Principal
@@ -40,4 +41,38 @@ async def get_job(job_id: str, request: Request, who: Annotated[Principal, Depen
     if stub is None:
         raise Problem(404, f"job {quoted(job_id)} not found: no service {quoted(owner)} runs jobs")
     reply = await stub.GetJob(jobs_pb2.GetJobRequest(job_id=job_id))
+    return job_json(reply.job)
+
+
+@router.get("/v1/jobs")
+async def list_jobs(
+    request: Request,
+    who: Annotated[Principal, Depends(principal)],
+    status: Literal["", "queued", "running", "completed", "failed"] = "",
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> dict[str, Any]:
+    """Jobs of every service, newest first; `status=failed` lists the dead letters. A service that does not
+    answer is named in `unavailable`, and the others' jobs are still listed."""
+    stubs = request.app.state.services.jobs
+    wanted = jobs_pb2.JobStatus.Value(f"JOB_STATUS_{status.upper()}") if status else 0
+    replies = await asyncio.gather(
+        *(stub.ListJobs(jobs_pb2.ListJobsRequest(status=wanted, page_size=limit)) for stub in stubs.values()),
+        return_exceptions=True,
+    )
+    found = [job for reply in replies if isinstance(reply, jobs_pb2.ListJobsResponse) for job in reply.jobs]
+    found.sort(key=lambda job: (job.created_at.seconds, job.created_at.nanos), reverse=True)
+    down = [
+        name for name, reply in zip(stubs, replies, strict=True) if not isinstance(reply, jobs_pb2.ListJobsResponse)
+    ]
+    return {"jobs": [job_json(job) for job in found[:limit]], "unavailable": down}
+
+
+@router.post("/v1/jobs/{job_id}/replay", status_code=202)
+async def replay_job(job_id: str, request: Request, who: Annotated[Principal, Depends(principal)]) -> dict[str, Any]:
+    """A dead letter queued again with its first message; its kind's own idempotency makes a second replay harmless."""
+    owner, _ = parse_public_id(job_id)
+    stub = request.app.state.services.jobs.get(owner)
+    if stub is None:
+        raise Problem(404, f"job {quoted(job_id)} not found: no service {quoted(owner)} runs jobs")
+    reply = await stub.ReplayJob(jobs_pb2.ReplayJobRequest(job_id=job_id))
     return job_json(reply.job)

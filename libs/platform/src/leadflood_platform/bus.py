@@ -18,6 +18,8 @@ log = logging.getLogger(__name__)
 
 MSG_ID = "Nats-Msg-Id"
 TYPE_HEADER = "Lf-Type"
+# The job a message runs, when its Nats-Msg-Id is not the job's id (a replay is a new message).
+JOB_ID_HEADER = "Lf-Job-Id"
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import uuid
 from typing import Any, ClassVar, Generic, TypeVar
@@ -20,9 +21,9 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood_platform import context, outbox, tracing
-from leadflood_platform.bus import JOBS, MSG_ID, Bus
+from leadflood_platform.bus import JOB_ID_HEADER, JOBS, MSG_ID, Bus
 from leadflood_platform.db import Database
-from leadflood_platform.errors import NotFound, quoted
+from leadflood_platform.errors import FailedPrecondition, NotFound, quoted
 from leadflood_platform.tables import PlatformTables
 
 log = logging.getLogger(__name__)
@@ -137,18 +138,66 @@ async def enqueue(
     job_id = uuid.uuid4()
     if "job_id" in message.DESCRIPTOR.fields_by_name:
         message.job_id = str(job_id)  # type: ignore[attr-defined]
-    await session.execute(
-        insert(tables.jobs).values(
-            id=job_id,
-            org_id=org_id,
-            type=kind.type,
-            status=QUEUED,
-            max_attempts=max_attempts,
-            payload=MessageToDict(message),
-        )
-    )
+    values = dict(
+        id=job_id, org_id=org_id, type=kind.type, status=QUEUED, max_attempts=max_attempts,
+        payload=MessageToDict(message),
+    )  # fmt: skip
+    if "message" in tables.jobs.c:  # platform tables v2: kept for a replay
+        values["message"] = message.SerializeToString()
+    await session.execute(insert(tables.jobs).values(**values))
     await outbox.enqueue(session, tables, subject=kind.subject(), message=message, msg_id=str(job_id))
     return job_id
+
+
+async def page(
+    session: AsyncSession,
+    tables: PlatformTables,
+    *,
+    org_id: uuid.UUID,
+    status: str,
+    size: int,
+    before: dt.datetime | None,
+) -> list[Row]:
+    """The org's jobs newest first (of one status when given), created before `before`."""
+    jobs = tables.jobs
+    query = select(*[c for c in jobs.c if c.name != "message"]).where(jobs.c.org_id == org_id)
+    if status:
+        query = query.where(jobs.c.status == status)
+    if before is not None:
+        query = query.where(jobs.c.created_at < before)
+    return list((await session.execute(query.order_by(jobs.c.created_at.desc()).limit(size))).all())
+
+
+async def replay(session: AsyncSession, tables: PlatformTables, *, job_id: uuid.UUID, org_id: uuid.UUID) -> Row:
+    """A failed job (a dead letter) queued again with the message it was first sent with, its attempts afresh.
+
+    The job's kind sees it as any delivery: a send that went out already finds its work done and does
+    nothing (the kinds' own idempotency), so replaying twice has one effect.
+    """
+    jobs = tables.jobs
+    row = (
+        await session.execute(select(jobs).where(jobs.c.id == job_id, jobs.c.org_id == org_id).with_for_update())
+    ).first()
+    if row is None:
+        raise NotFound(f"job {job_id} not found")
+    if row.status != FAILED:
+        raise FailedPrecondition(f"only a failed job can be replayed; this one is {row.status}")
+    message = getattr(row, "message", None)
+    if message is None:
+        raise FailedPrecondition("this job was queued before jobs kept their messages: it cannot be replayed")
+    await session.execute(
+        update(jobs)
+        .where(jobs.c.id == job_id)
+        .values(
+            status=QUEUED, attempts=0, error=None, result=None, started_at=None, finished_at=None, updated_at=func.now()
+        )
+    )
+    # A new message (the server remembers the old id for its de-duplication window), naming its job.
+    await outbox.enqueue(
+        session, tables, subject=f"jobs.{row.type}", message=message, msg_id=f"{job_id}:replay:{uuid.uuid4()}",
+        headers={JOB_ID_HEADER: str(job_id)},
+    )  # fmt: skip
+    return (await session.execute(select(jobs).where(jobs.c.id == job_id))).one()
 
 
 async def get(session: AsyncSession, tables: PlatformTables, *, job_id: uuid.UUID, org_id: uuid.UUID) -> Row | None:
@@ -226,7 +275,7 @@ class JobWorker:
     async def process(self, kind: JobKind[Any, Any], msg: Msg) -> None:
         """Run one delivery of a job; safe to call again for the same job after a crash."""
         headers = msg.headers or {}
-        raw_id = headers.get(MSG_ID, "")
+        raw_id = headers.get(JOB_ID_HEADER) or headers.get(MSG_ID, "")
         with tracing.consuming(headers, kind.type), context.bound(job_id=raw_id):
             try:
                 job_id = uuid.UUID(raw_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from leadflood.jobs.v1 import jobs_pb2, jobs_pb2_grpc
 from leadflood_platform import context
 from leadflood_platform import jobs as job_store
@@ -16,6 +18,7 @@ STATUS = {
     "completed": jobs_pb2.JOB_STATUS_COMPLETED,
     "failed": jobs_pb2.JOB_STATUS_FAILED,
 }
+NAME = {value: name for name, value in STATUS.items()}
 
 
 class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
@@ -30,18 +33,37 @@ class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
                 row = await job_store.get(session, self.tables, job_id=job_id, org_id=context.require_org())
         if row is None:
             raise NotFound(f"job {quoted(request.job_id)} not found")
-        return jobs_pb2.GetJobResponse(
-            job=jobs_pb2.Job(
-                id=job_store.public_id(owner, row.id),
-                type=row.type,
-                status=STATUS[row.status],
-                attempts=row.attempts,
-                max_attempts=row.max_attempts,
-                error=row.error or "",
-                payload=struct(row.payload),
-                result=struct(row.result),
-                created_at=timestamp(row.created_at),
-                started_at=timestamp(row.started_at),
-                finished_at=timestamp(row.finished_at),
-            )
+        return jobs_pb2.GetJobResponse(job=self._job(row))
+
+    async def ListJobs(self, request: jobs_pb2.ListJobsRequest, ctx) -> jobs_pb2.ListJobsResponse:  # type: ignore[no-untyped-def]
+        status = NAME.get(request.status, "")
+        before = request.before.ToDatetime(tzinfo=dt.UTC) if request.HasField("before") else None
+        async with self.db.transaction() as session:
+            rows = await job_store.page(
+                session, self.tables, org_id=context.require_org(), status=status,
+                size=min(request.page_size or 50, 200), before=before,
+            )  # fmt: skip
+        return jobs_pb2.ListJobsResponse(jobs=[self._job(row) for row in rows])
+
+    async def ReplayJob(self, request: jobs_pb2.ReplayJobRequest, ctx) -> jobs_pb2.ReplayJobResponse:  # type: ignore[no-untyped-def]
+        owner, job_id = job_store.parse_public_id(request.job_id)
+        if owner != self.tables.schema:
+            raise NotFound(f"job {quoted(request.job_id)} not found")
+        async with self.db.transaction() as session:
+            row = await job_store.replay(session, self.tables, job_id=job_id, org_id=context.require_org())
+        return jobs_pb2.ReplayJobResponse(job=self._job(row))
+
+    def _job(self, row) -> jobs_pb2.Job:  # type: ignore[no-untyped-def]
+        return jobs_pb2.Job(
+            id=job_store.public_id(self.tables.schema, row.id),
+            type=row.type,
+            status=STATUS[row.status],
+            attempts=row.attempts,
+            max_attempts=row.max_attempts,
+            error=row.error or "",
+            payload=struct(row.payload),
+            result=struct(row.result),
+            created_at=timestamp(row.created_at),
+            started_at=timestamp(row.started_at),
+            finished_at=timestamp(row.finished_at),
         )

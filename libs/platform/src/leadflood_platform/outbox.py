@@ -26,16 +26,20 @@ async def enqueue(
     tables: PlatformTables,
     *,
     subject: str,
-    message: Message,
+    message: Message | bytes,
     msg_id: str,
+    headers: dict[str, str] | None = None,
 ) -> None:
     """Write a message to the outbox in the caller's transaction; the relay publishes it after commit.
 
     `into` is a session, or the bare connection of a Database.driver(transaction=True): one statement for both.
+    `message` may be one serialised already (a job's kept message, replayed).
     """
-    headers = tracing.message_headers() | {TYPE_HEADER: message.DESCRIPTOR.full_name}
+    typed = {TYPE_HEADER: message.DESCRIPTOR.full_name} if isinstance(message, Message) else {}
+    headers = tracing.message_headers() | typed | (headers or {})
+    payload = message.SerializeToString() if isinstance(message, Message) else message
     # JSON as text: what the pool's connections take for jsonb, through SQLAlchemy or not.
-    params = (subject, msg_id, message.SerializeToString(), json.dumps(headers))
+    params = (subject, msg_id, payload, json.dumps(headers))
     if isinstance(into, AsyncSession):
         await (await into.connection()).exec_driver_sql(_enqueue_sql(tables), params)
     else:

@@ -14,7 +14,7 @@ from leadflood_platform.db import CreatedAt, UpdatedAt, declarative_base
 from leadflood_platform.tables import PlatformTables
 
 Base = declarative_base("icp")
-platform_tables = PlatformTables(Base.metadata)
+platform_tables = PlatformTables(Base.metadata, version=2)
 
 
 class Icp(Base):

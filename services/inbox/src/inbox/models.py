@@ -14,7 +14,7 @@ from leadflood_platform.db import CreatedAt, UpdatedAt, declarative_base
 from leadflood_platform.tables import PlatformTables
 
 Base = declarative_base("inbox")
-platform_tables = PlatformTables(Base.metadata)
+platform_tables = PlatformTables(Base.metadata, version=2)
 
 OUT, IN = "out", "in"
 EMAIL, SMS = "email", "sms"

@@ -19,6 +19,7 @@ from inbox.models import (
     QUEUED,
     SENDING,
     SENT,
+    SUPPRESSED,
     DeliveryAttempt,
     InboundRaw,
     LedgerEntry,
@@ -34,6 +35,8 @@ from leadflood_platform.server import Runtime
 
 WINDOW_CLOSED = "not sent: the sending window closed before it could go"
 ALREADY_SENT = "already sent"
+# Stopped at the last moment: the address joined the suppression list after the message was queued.
+NOT_SENT = "not sent: suppressed"
 
 
 class _Delivery:
@@ -43,26 +46,40 @@ class _Delivery:
     db: Database
 
     async def on_start(self, session: AsyncSession, job: Any) -> None:
+        # FAILED too: a replayed dead letter goes out again.
         await session.execute(
             update(Message)
-            .where(Message.id == uuid.UUID(job.message_id), Message.status == QUEUED)
-            .values(status=SENDING)
+            .where(Message.id == uuid.UUID(job.message_id), Message.status.in_((QUEUED, FAILED)))
+            .values(status=SENDING, error=None)
         )
 
-    async def _load(self, job: Any) -> Message | None:
-        """The message to send, or None when it was sent already (a redelivery); JobStopped past its window."""
+    async def _load(self, job: Any) -> Message | str:
+        """The message to send, or why nothing is sent: it went already (a redelivery), or its address has
+        been suppressed since it was queued (the list is checked at send time too). JobStopped past its window."""
         async with self.db.transaction() as session:
-            message = await session.get_one(Message, uuid.UUID(job.message_id))
-        if message.status == SENT:
-            return None
+            message = await session.get_one(Message, uuid.UUID(job.message_id), with_for_update=True)
+            if message.status == SENT:
+                return ALREADY_SENT
+            if message.status in (BOUNCED, SUPPRESSED):
+                raise JobStopped(f"not sent: the message is {message.status}")
+            suppressed = await session.get(Suppression, (message.org_id, message.to_address.lower()))
+            if suppressed is not None:
+                message.status, message.error = SUPPRESSED, f"{message.to_address} is suppressed: {suppressed.reason}"
+                await session.execute(
+                    update(LedgerEntry).where(LedgerEntry.message_id == message.id).values(released=True)
+                )
+                return NOT_SENT
         if message.not_after is not None and message.not_after <= dt.datetime.now(dt.UTC):
             raise JobStopped(WINDOW_CLOSED)
         return message
 
     async def apply(self, session: AsyncSession, job: Any, reply: str) -> dict[str, Any]:
         message = await session.get_one(Message, uuid.UUID(job.message_id), with_for_update=True)
-        if reply != ALREADY_SENT and message.status != SENT:
+        if reply not in (ALREADY_SENT, NOT_SENT) and message.status != SENT:
             message.status, message.sent_at, message.error = SENT, func.now(), None
+            # Charged for good (a replayed dead letter's charge had been released when it failed).
+            charge = update(LedgerEntry).where(LedgerEntry.message_id == message.id)
+            await session.execute(charge.values(released=False))
             number = await _next_attempt(session, message.id)
             session.add(DeliveryAttempt(message_id=message.id, number=number, result="accepted", detail=reply))
             await session.flush()
@@ -132,8 +149,8 @@ class SendEmail(_Delivery, JobKind[jobs_pb2.SendEmailJob, str]):
 
     async def perform(self, job: jobs_pb2.SendEmailJob, attempt: int) -> str:
         message = await self._load(job)
-        if message is None:
-            return ALREADY_SENT
+        if isinstance(message, str):
+            return message
         async with self.db.transaction() as session:
             mailbox = await session.get_one(Mailbox, message.mailbox_id)
         server = smtp.Server(
@@ -187,8 +204,8 @@ class SendSms(_Delivery, JobKind[jobs_pb2.SendSmsJob, str]):
 
     async def perform(self, job: jobs_pb2.SendSmsJob, attempt: int) -> str:
         message = await self._load(job)
-        if message is None:
-            return ALREADY_SENT
+        if isinstance(message, str):
+            return message
         return await self.sender.send_sms(to=message.to_address, body=message.text_body)
 
     def refusal(self, error: str) -> tuple[str, str | None, str]:

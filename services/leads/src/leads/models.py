@@ -13,7 +13,7 @@ from leadflood_platform.db import CreatedAt, UpdatedAt, declarative_base
 from leadflood_platform.tables import PlatformTables
 
 Base = declarative_base("leads")
-platform_tables = PlatformTables(Base.metadata)
+platform_tables = PlatformTables(Base.metadata, version=2)
 
 # The columns a sourcing run or an import may fill in; a user's hand edit to one of them sticks.
 MERGED_FIELDS = (

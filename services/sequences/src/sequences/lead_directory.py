@@ -1,0 +1,50 @@
+"""The leads a template renders for, from the leads service (LeadsService/GetLead, the org in the call's metadata)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Protocol
+
+import grpc
+
+from leadflood.leads.v1 import leads_pb2, leads_pb2_grpc
+from sequences.templates import LeadFields
+
+
+class LeadDirectory(Protocol):
+    async def get(self, lead_id: uuid.UUID) -> LeadFields | None:
+        """The lead's fields in the current org (leadflood_platform.context), None when it does not exist.
+
+        Any other failure (the service unreachable, a deadline) is raised: the caller tries again later.
+        """
+        ...
+
+
+class LeadsService:
+    """LeadDirectory over gRPC. The channel (leadflood_platform.grpc_client) retries UNAVAILABLE and
+    adds the org from the context; every call has its own deadline here."""
+
+    def __init__(self, channel: grpc.aio.Channel, *, timeout_s: float) -> None:
+        self.stub = leads_pb2_grpc.LeadsServiceStub(channel)
+        self.timeout_s = timeout_s
+
+    async def get(self, lead_id: uuid.UUID) -> LeadFields | None:
+        try:
+            reply = await self.stub.GetLead(leads_pb2.GetLeadRequest(lead_id=str(lead_id)), timeout=self.timeout_s)
+        except grpc.aio.AioRpcError as error:
+            if error.code() == grpc.StatusCode.NOT_FOUND:
+                return None
+            raise
+        lead = reply.lead
+        return LeadFields(
+            email=lead.email,
+            first_name=lead.first_name,
+            last_name=lead.last_name,
+            company_name=lead.company_name,
+            title=lead.title,
+            company_domain=lead.company_domain,
+            industry=lead.industry,
+            location=lead.location,
+            seniority=lead.seniority,
+            linkedin_url=lead.linkedin_url,
+        )

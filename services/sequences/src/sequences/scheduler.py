@@ -1,0 +1,434 @@
+"""The scheduler: claims due enrollments, sends each one's step through the mail room once, records what came of it.
+
+One batch is one transaction. Its claim (CLAIM_SQL) reads the partial index of due, active
+enrollments and locks what it takes with SKIP LOCKED, so several schedulers never take the same
+enrollment and a batch costs what is due, never what waits. The sends happen inside the transaction:
+a crash before the commit leaves the enrollments due, and the next claim sends again under the same
+idempotency key ("sequences:<enrollment>:<step>"), which the mail room answers with the message it
+already has. A send is never recorded unless the mail room answered it: the mail room or the leads
+service out of reach leaves the enrollment due a little later (WAIT_REASON_RETRY).
+
+The sequence's state and the window are checked when the enrollment is claimed, not when its next
+wake-up was planned; the send carries the moment its window closes (`not_after`), and a send the
+mail room defers (its cap, its spacing, the window) is due again when it says, inside the window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import grpc
+from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from leadflood.inbox.v1 import delivery_pb2, delivery_pb2_grpc
+from leadflood_platform import context
+from leadflood_platform.convert import timestamp
+from leadflood_platform.db import Database
+from sequences import definitions, events, schedule, service, templates
+from sequences.lead_directory import LeadDirectory
+from sequences.models import (
+    ACTIVE,
+    ARCHIVED,
+    CALL_TASK,
+    COMPLETED,
+    EMAIL,
+    FAILED,
+    PAUSED,
+    QUEUED,
+    SIMULATED,
+    SKIPPED,
+    STOPPED,
+    SUPPRESSED,
+    TASK_CREATED,
+    WAIT_DELAY,
+    WAIT_MAILBOX,
+    WAIT_RETRY,
+    WAIT_WINDOW,
+    Enrollment,
+    Sequence,
+    Step,
+    StepSend,
+    Task,
+)
+
+log = logging.getLogger(__name__)
+
+# Due, active enrollments, oldest due first: the partial index ix_enrollments_due serves it whole.
+CLAIM_SQL = """
+SELECT * FROM sequences.enrollments
+WHERE state = 'active' AND next_due_at <= :now
+ORDER BY next_due_at
+LIMIT :limit
+FOR UPDATE SKIP LOCKED
+"""
+SENT = {
+    delivery_pb2.SEND_OUTCOME_QUEUED: QUEUED,
+    delivery_pb2.SEND_OUTCOME_SUPPRESSED: SUPPRESSED,
+    delivery_pb2.SEND_OUTCOME_SIMULATED: SIMULATED,
+}
+# The mail room refused the message itself (its address, say): sending it again would be refused again.
+REFUSED = {grpc.StatusCode.INVALID_ARGUMENT}
+# The org's mailbox is missing (none at all, or the sequence's was deleted): every send of the org
+# would meet it, so they wait for a user to fix it rather than fail one by one.
+NO_MAILBOX = {grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.NOT_FOUND}
+
+
+def idempotency_key(enrollment_id: uuid.UUID, step_id: uuid.UUID) -> str:
+    """The mail room's key for a step of an enrollment: one message, however often it is sent."""
+    return f"sequences:{enrollment_id}:{step_id}"
+
+
+async def claim(session: AsyncSession, *, now: dt.datetime, limit: int) -> list[Enrollment]:
+    """Up to `limit` due, active enrollments, locked for this transaction; none another claimer holds."""
+    statement = select(Enrollment).from_statement(text(CLAIM_SQL).bindparams(now=now, limit=limit))
+    result = await session.execute(statement, execution_options={"populate_existing": True})
+    return list(result.scalars())
+
+
+# What became of one claimed enrollment's step.
+@dataclass(frozen=True)
+class Sent:
+    outcome: str  # QUEUED, SUPPRESSED or SIMULATED
+    message_id: str
+    thread_id: str
+    send_at: dt.datetime | None
+    variant_id: str
+
+
+@dataclass(frozen=True)
+class TaskMade:
+    title: str
+    notes: str
+
+
+@dataclass(frozen=True)
+class Skipped:
+    reason: str
+
+
+@dataclass(frozen=True)
+class Deferred:
+    retry_at: dt.datetime | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class Retry:
+    detail: str
+    after_s: float
+    reason: str = WAIT_RETRY
+
+
+@dataclass(frozen=True)
+class Failed:
+    reason: str
+
+
+Outcome = Sent | TaskMade | Skipped | Deferred | Retry | Failed
+
+
+@dataclass
+class Due:
+    """A claimed enrollment whose step may go now, with what sending it needs."""
+
+    enrollment: Enrollment
+    sequence: Sequence
+    step: Step
+    ordinal: int
+    closes_at: dt.datetime
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Scheduler:
+    """The loop a sequences worker runs (ServiceSpec.loops): batches of due enrollments until stopped."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        delivery: delivery_pb2_grpc.DeliveryServiceStub,
+        leads: LeadDirectory,
+        batch_size: int = 20,
+        concurrency: int = 8,
+        idle_s: float = 1.0,
+        retry_s: float = 30.0,
+        precondition_retry_s: float = 300.0,
+        call_timeout_s: float = 10.0,
+        clock: Callable[[], dt.datetime] = _utcnow,
+    ) -> None:
+        self.db, self.delivery, self.leads = db, delivery, leads
+        self.batch_size, self.idle_s, self.clock = batch_size, idle_s, clock
+        self.retry_s, self.precondition_retry_s, self.call_timeout_s = retry_s, precondition_retry_s, call_timeout_s
+        self.slots = asyncio.Semaphore(concurrency)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        log.info("scheduler started", extra={"batch_size": self.batch_size})
+        while not stop.is_set():
+            try:
+                claimed = await self.run_once()
+            except Exception:  # the database away, say: the batch rolled back, its enrollments stay due
+                log.exception("scheduler batch failed; its enrollments stay due")
+                claimed = 0
+            if claimed < self.batch_size:  # a full batch suggests more is due: no pause then
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.idle_s)
+        log.info("scheduler stopped")
+
+    async def run_once(self) -> int:
+        """One batch: claim, send, record, commit. Returns how many enrollments it handled."""
+        async with self.db.transaction() as session:
+            claimed = await claim(session, now=self.clock(), limit=self.batch_size)
+            if not claimed:
+                return 0
+            sequences = await _sequences(session, {enrollment.sequence_id for enrollment in claimed})
+            # An enrollment whose sequence is being changed right now is left as it is, still due: the
+            # change (an edit, a pause) commits first, and the next batch sees it.
+            ours = [enrollment for enrollment in claimed if enrollment.sequence_id in sequences]
+            now = self.clock()
+            due = [item for e in ours if (item := self._checked_ready(e, sequences[e.sequence_id], now))]
+            outcomes = await asyncio.gather(*(self._attempt(item) for item in due))
+            after = self.clock()
+            for item, outcome in zip(due, outcomes, strict=True):
+                await self._checked_record(session, item, outcome, after)
+        return len(ours)
+
+    # One enrollment that cannot be handled (a fault of ours) must not hold up the batch, nor every batch
+    # after it by being claimed again first: it is set aside for retry_s, and the rest go on.
+
+    def _checked_ready(self, enrollment: Enrollment, sequence: Sequence, now: dt.datetime) -> Due | None:
+        try:
+            return self._ready(enrollment, sequence, now)
+        except Exception:
+            log.exception("enrollment could not be scheduled", extra={"enrollment_id": str(enrollment.id)})
+            self._set_aside(enrollment, now)
+            return None
+
+    async def _checked_record(self, session: AsyncSession, item: Due, outcome: Outcome, now: dt.datetime) -> None:
+        enrollment_id = item.enrollment.id
+        try:
+            async with session.begin_nested():  # its own savepoint: a failure undoes this enrollment's writes only
+                await self._record(session, item, outcome, now)
+        except Exception as error:
+            if isinstance(error, DBAPIError) and error.connection_invalidated:
+                raise  # the database went away: the whole batch rolls back and stays due
+            # Its send (if any) is the mail room's already: sent again under the same key, it is that message.
+            log.exception("step outcome could not be recorded", extra={"enrollment_id": str(enrollment_id)})
+            await session.refresh(item.enrollment)  # the savepoint's rollback expired it
+            self._set_aside(item.enrollment, now)
+
+    def _set_aside(self, enrollment: Enrollment, now: dt.datetime) -> None:
+        enrollment.next_due_at = now + dt.timedelta(seconds=self.retry_s)
+        enrollment.waiting_reason, enrollment.waiting_detail = WAIT_RETRY, "an internal error; trying again"
+
+    def _ready(self, enrollment: Enrollment, sequence: Sequence, now: dt.datetime) -> Due | None:
+        """The enrollment's step if it may go now; otherwise the enrollment is set to wait (or end)."""
+        if sequence.state != ACTIVE:
+            # A pause or an archive changes the enrollments in its own transaction; this is the backstop.
+            if sequence.state == ARCHIVED:
+                service.finish(enrollment, STOPPED, "the sequence was archived", now)
+            else:
+                enrollment.state = PAUSED
+            return None
+        live = sequence.live_steps
+        at = next((number for number, step in enumerate(live) if step.id == enrollment.current_step_id), None)
+        if at is None:  # its step was removed and nothing follows it
+            service.finish(enrollment, COMPLETED, "", now)
+            return None
+        slot = schedule.next_opening(now, service.window_of(sequence), service.zone_of(sequence))
+        if slot.send_at > now:
+            enrollment.next_due_at, enrollment.waiting_reason, enrollment.waiting_detail = slot.send_at, WAIT_WINDOW, ""
+            return None
+        return Due(enrollment, sequence, live[at], at + 1, slot.closes_at)
+
+    async def _attempt(self, item: Due) -> Outcome:
+        async with self.slots:
+            with context.bound(org_id=str(item.enrollment.org_id)):
+                try:
+                    return await self._send(item)
+                except grpc.aio.AioRpcError as error:
+                    return self._answered(error)
+                except Exception as error:  # never recorded as sent: tried again later
+                    log.exception("step send failed unexpectedly", extra={"enrollment_id": str(item.enrollment.id)})
+                    return Retry(f"an unexpected error: {type(error).__name__}; trying again", self.retry_s)
+
+    async def _send(self, item: Due) -> Outcome:
+        enrollment, step = item.enrollment, item.step
+        try:
+            lead = await self.leads.get(enrollment.lead_id)
+        except grpc.aio.AioRpcError as error:
+            return Retry(f"the leads service could not be reached ({error.code().name}); trying again", self.retry_s)
+        if lead is None:
+            return Failed("the lead was deleted")
+        variant = definitions.choose_variant(step.variants, enrollment.id, step.id)
+        subject_source = str(variant["subject_template"]) if variant else step.subject_template
+        body_source = str(variant["body_template"]) if variant else step.body_template
+        try:
+            subject = service.one_line(templates.render(subject_source, lead))
+            body = templates.render(body_source, lead)
+        except templates.RenderError as error:
+            return Failed(f"step {item.ordinal}: {error}")
+        if step.channel == CALL_TASK:
+            return TaskMade(title=subject, notes=body)
+        if step.channel != EMAIL:
+            return Skipped("the lead has no phone number (leads do not carry one yet)")
+        if not lead.email.strip():
+            return Skipped("the lead has no email address")
+        full_name = service.one_line(f"{lead.first_name} {lead.last_name}")
+        reply = await self.delivery.SendMessage(
+            delivery_pb2.SendMessageRequest(
+                idempotency_key=idempotency_key(enrollment.id, step.id),
+                channel=delivery_pb2.CHANNEL_EMAIL,
+                mailbox_id=item.sequence.mailbox_id,
+                to=delivery_pb2.Recipient(lead_id=str(enrollment.lead_id), email=lead.email, name=full_name),
+                subject=subject,
+                text_body=body,
+                thread_id=enrollment.thread_id,
+                not_after=timestamp(item.closes_at),
+                origin="sequences",
+            ),
+            timeout=self.call_timeout_s,
+        )
+        if reply.outcome == delivery_pb2.SEND_OUTCOME_DEFERRED:
+            retry_at = reply.retry_at.ToDatetime(dt.UTC) if reply.HasField("retry_at") else None
+            return Deferred(retry_at, reply.reason)
+        if reply.outcome in SENT:
+            send_at = reply.send_at.ToDatetime(dt.UTC) if reply.HasField("send_at") else None
+            variant_id = str(variant["id"]) if variant else ""
+            return Sent(SENT[reply.outcome], reply.message_id, reply.thread_id, send_at, variant_id)
+        return Retry(f"the mail room answered with no outcome ({reply.outcome}); trying again", self.retry_s)
+
+    def _answered(self, error: grpc.aio.AioRpcError) -> Outcome:
+        """A SendMessage that failed: refused for good, refused until the org has a mailbox, or not reached."""
+        code, details = error.code(), (error.details() or "")[:300]
+        if code in REFUSED:
+            return Failed(f"the mail room refused the message: {details}")
+        if code in NO_MAILBOX:
+            return Retry(f"the mail room cannot send it yet: {details}", self.precondition_retry_s, WAIT_MAILBOX)
+        return Retry(f"the mail room could not be reached ({code.name}); trying again", self.retry_s)
+
+    async def _record(self, session: AsyncSession, item: Due, outcome: Outcome, now: dt.datetime) -> None:
+        enrollment, sequence, step = item.enrollment, item.sequence, item.step
+        if isinstance(outcome, Sent):
+            await _record_step(session, item, outcome.outcome, variant_id=outcome.variant_id,
+                               message_id=outcome.message_id, thread_id=outcome.thread_id)  # fmt: skip
+            enrollment.thread_id = enrollment.thread_id or outcome.thread_id
+            enrollment.last_sent_at = now
+            await events.step_sent(session, enrollment, step, outcome=outcome.outcome, variant_id=outcome.variant_id,
+                                   message_id=outcome.message_id, thread_id=outcome.thread_id, at=now)  # fmt: skip
+            _advance(enrollment, sequence, item.ordinal, max(now, outcome.send_at or now), now)
+        elif isinstance(outcome, TaskMade):
+            task_id = await _make_task(session, item, outcome)
+            await _record_step(session, item, TASK_CREATED)
+            await events.step_sent(session, enrollment, step, outcome=TASK_CREATED, task_id=str(task_id), at=now)
+            _advance(enrollment, sequence, item.ordinal, now, now)
+        elif isinstance(outcome, Skipped):
+            await _record_step(session, item, SKIPPED, detail=outcome.reason)
+            _advance(enrollment, sequence, item.ordinal, now, now)
+        elif isinstance(outcome, Deferred):
+            not_before = outcome.retry_at or now + dt.timedelta(seconds=self.retry_s)
+            slot = schedule.next_opening(max(not_before, now), service.window_of(sequence), service.zone_of(sequence))
+            enrollment.next_due_at, enrollment.waiting_reason = slot.send_at, WAIT_MAILBOX
+            enrollment.waiting_detail = outcome.reason[:500]
+        elif isinstance(outcome, Retry):
+            enrollment.next_due_at = now + dt.timedelta(seconds=outcome.after_s)
+            enrollment.waiting_reason, enrollment.waiting_detail = outcome.reason, outcome.detail[:500]
+        else:
+            service.finish(enrollment, FAILED, outcome.reason[:500], now)
+            await events.enrollment_stopped(session, enrollment)
+            log.warning("enrollment failed", extra={"enrollment_id": str(enrollment.id), "reason": outcome.reason})
+
+
+async def _sequences(session: AsyncSession, ids: set[uuid.UUID]) -> dict[uuid.UUID, Sequence]:
+    """The claimed enrollments' sequences with their steps, share-locked until the batch commits: an edit
+    or a transition (which lock the sequence for update) waits for the batch, and the batch never sends
+    from steps an edit is changing. A sequence locked for such a change is skipped, not waited for
+    (waiting here, holding the enrollments, could deadlock with a pause waiting for them)."""
+    query = (
+        select(Sequence)
+        .where(Sequence.id.in_(ids))
+        .options(selectinload(Sequence.steps))
+        .with_for_update(read=True, skip_locked=True)
+    )
+    rows = (await session.execute(query, execution_options={"populate_existing": True})).scalars()
+    return {sequence.id: sequence for sequence in rows}
+
+
+def _advance(enrollment: Enrollment, sequence: Sequence, ordinal: int, base: dt.datetime, now: dt.datetime) -> None:
+    """On to the step after the one at `ordinal` (1-based), planned from `base`; completed after the last."""
+    enrollment.steps_done += 1
+    live = sequence.live_steps
+    if ordinal >= len(live):
+        service.finish(enrollment, COMPLETED, "", now)
+        return
+    following = live[ordinal]
+    slot = service.plan_step(sequence, following, base)
+    enrollment.current_step_id, enrollment.next_due_at = following.id, slot.send_at
+    enrollment.waiting_reason = WAIT_WINDOW if slot.waited_for_window else WAIT_DELAY
+    enrollment.waiting_detail = ""
+
+
+async def _record_step(
+    session: AsyncSession,
+    item: Due,
+    outcome: str,
+    *,
+    variant_id: str = "",
+    message_id: str = "",
+    thread_id: str = "",
+    detail: str = "",
+) -> None:
+    """The step's one row for the enrollment; a step sent again (its window had closed) updates it."""
+    values = {"variant_id": variant_id, "outcome": outcome, "message_id": message_id, "thread_id": thread_id,
+              "detail": detail[:500]}  # fmt: skip
+    await session.execute(
+        insert(StepSend)
+        .values(
+            id=uuid.uuid4(),
+            org_id=item.enrollment.org_id,
+            enrollment_id=item.enrollment.id,
+            step_id=item.step.id,
+            channel=item.step.channel,
+            **values,
+        )
+        .on_conflict_do_update(index_elements=["enrollment_id", "step_id"], set_=values)
+    )
+
+
+async def _make_task(session: AsyncSession, item: Due, made: TaskMade) -> uuid.UUID:
+    enrollment = item.enrollment
+    inserted = await session.execute(
+        insert(Task)
+        .values(
+            id=uuid.uuid4(),
+            org_id=enrollment.org_id,
+            sequence_id=enrollment.sequence_id,
+            enrollment_id=enrollment.id,
+            step_id=item.step.id,
+            lead_id=enrollment.lead_id,
+            title=made.title[:500],
+            notes=made.notes,
+            state="open",
+        )
+        .on_conflict_do_nothing(index_elements=["enrollment_id", "step_id"])
+        .returning(Task.id)
+    )
+    task_id = inserted.scalar_one_or_none()
+    if task_id is None:
+        task_id = await session.scalar(
+            select(Task.id).where(Task.enrollment_id == enrollment.id, Task.step_id == item.step.id)
+        )
+    assert task_id is not None
+    return task_id

@@ -1,0 +1,209 @@
+"""leadflood.sequences.v1.SequencesService: proto in, domain call, proto out."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import grpc
+
+from leadflood.sequences.v1 import sequences_pb2 as pb
+from leadflood.sequences.v1 import sequences_pb2_grpc
+from leadflood_platform import context
+from leadflood_platform.convert import parse_id
+from leadflood_platform.db import Database
+from leadflood_platform.errors import InvalidArgument, NotFound, Unavailable
+from sequences import convert, service, templates
+from sequences.lead_directory import LeadDirectory
+from sequences.models import OPEN
+
+LEAD_NOT_FOUND, NOT_A_LEAD_ID = "lead not found", "not a lead id"
+
+
+class SequencesServicer(sequences_pb2_grpc.SequencesServiceServicer):
+    def __init__(self, db: Database, leads: LeadDirectory, *, lookups_in_flight: int = 16) -> None:
+        self.db, self.leads, self.lookups_in_flight = db, leads, lookups_in_flight
+
+    async def CreateSequence(self, request, ctx):  # type: ignore[no-untyped-def]
+        async with self.db.transaction() as session:
+            sequence = await service.create(
+                session=session,
+                org_id=context.require_org(),
+                definition=convert.definition_from_proto(request.sequence),
+            )
+            return pb.CreateSequenceResponse(sequence=convert.sequence_to_proto(sequence))
+
+    async def GetSequence(self, request, ctx):  # type: ignore[no-untyped-def]
+        async with self.db.transaction() as session:
+            sequence = await service.get(
+                session=session, org_id=context.require_org(), sequence_id=parse_id(request.sequence_id, "sequence")
+            )
+            return pb.GetSequenceResponse(sequence=convert.sequence_to_proto(sequence))
+
+    async def ListSequences(self, request, ctx):  # type: ignore[no-untyped-def]
+        async with self.db.transaction() as session:
+            sequences = await service.list_all(
+                session=session,
+                org_id=context.require_org(),
+                state=convert.SEQUENCE_STATE_NAME.get(request.state),
+            )
+            return pb.ListSequencesResponse(sequences=[convert.sequence_to_proto(s) for s in sequences])
+
+    async def UpdateSequence(self, request, ctx):  # type: ignore[no-untyped-def]
+        async with self.db.transaction() as session:
+            sequence = await service.update(
+                session=session,
+                org_id=context.require_org(),
+                sequence_id=parse_id(request.sequence_id, "sequence"),
+                definition=convert.definition_from_proto(request.sequence),
+            )
+            return pb.UpdateSequenceResponse(sequence=convert.sequence_to_proto(sequence))
+
+    async def _transition(self, request, action: str) -> pb.Sequence:  # type: ignore[no-untyped-def]
+        async with self.db.transaction() as session:
+            sequence = await service.transition(
+                session=session,
+                org_id=context.require_org(),
+                sequence_id=parse_id(request.sequence_id, "sequence"),
+                action=action,
+            )
+            return convert.sequence_to_proto(sequence)
+
+    async def ActivateSequence(self, request, ctx):  # type: ignore[no-untyped-def]
+        return pb.ActivateSequenceResponse(sequence=await self._transition(request, "activate"))
+
+    async def PauseSequence(self, request, ctx):  # type: ignore[no-untyped-def]
+        return pb.PauseSequenceResponse(sequence=await self._transition(request, "pause"))
+
+    async def ResumeSequence(self, request, ctx):  # type: ignore[no-untyped-def]
+        return pb.ResumeSequenceResponse(sequence=await self._transition(request, "resume"))
+
+    async def ArchiveSequence(self, request, ctx):  # type: ignore[no-untyped-def]
+        return pb.ArchiveSequenceResponse(sequence=await self._transition(request, "archive"))
+
+    async def PreviewStep(self, request, ctx):  # type: ignore[no-untyped-def]
+        org_id, sequence_id = context.require_org(), parse_id(request.sequence_id, "sequence")
+        step_id = parse_id(request.step_id, "step") if request.step_id else None
+        if step_id is None and not (request.subject_template or request.body_template):
+            raise InvalidArgument.on("step_id", "name a saved step, or give the templates to preview")
+        async with self.db.transaction() as session:
+            sequence = await service.get(session=session, org_id=org_id, sequence_id=sequence_id)
+        if request.lead_id:
+            lead = await self._lead(parse_id(request.lead_id, "lead"))
+        else:
+            lead = convert.lead_fields_from_proto(request.lead)
+        subject, body = service.preview(
+            sequence=sequence,
+            step_id=step_id,
+            variant_id=request.variant_id,
+            subject_template=request.subject_template,
+            body_template=request.body_template,
+            lead=lead,
+        )
+        return pb.PreviewStepResponse(subject=subject, body=body)
+
+    async def Enroll(self, request, ctx):  # type: ignore[no-untyped-def]
+        org_id, sequence_id = context.require_org(), parse_id(request.sequence_id, "sequence")
+        if len(request.lead_ids) > service.MAX_ENROLL:
+            raise InvalidArgument.on("lead_ids", f"must be at most {service.MAX_ENROLL} per call")
+        async with self.db.transaction() as session:  # a sequence that is not there needs no lead looked up
+            await service.get(session=session, org_id=org_id, sequence_id=sequence_id)
+        ids, skipped = [], []
+        for raw in request.lead_ids:
+            try:
+                ids.append(uuid.UUID(raw))
+            except ValueError:
+                skipped.append(pb.SkippedLead(lead_id=raw[:100], reason=NOT_A_LEAD_ID))
+        found = await self._existing(list(dict.fromkeys(ids)))
+        unknown = [lead for lead in dict.fromkeys(ids) if lead not in found]
+        skipped += [pb.SkippedLead(lead_id=str(lead), reason=LEAD_NOT_FOUND) for lead in unknown]
+        async with self.db.transaction() as session:
+            enrolled, more = await service.enroll(
+                session=session,
+                org_id=org_id,
+                sequence_id=sequence_id,
+                lead_ids=[lead for lead in ids if lead in found],
+                now=service.utcnow(),
+            )
+            first = {enrollment.current_step_id: 1 for enrollment in enrolled if enrollment.current_step_id}
+            return pb.EnrollResponse(
+                enrolled=[convert.enrollment_to_proto(enrollment, first) for enrollment in enrolled],
+                skipped=skipped + [pb.SkippedLead(lead_id=s.lead_id, reason=s.reason) for s in more],
+            )
+
+    async def ListEnrollments(self, request, ctx):  # type: ignore[no-untyped-def]
+        lead_id = None
+        if request.lead_id:
+            try:
+                lead_id = uuid.UUID(request.lead_id)
+            except ValueError:
+                raise InvalidArgument.on("lead_id", "is not a lead id") from None
+        async with self.db.transaction() as session:
+            sequence, enrollments, cursor = await service.list_enrollments(
+                session=session,
+                org_id=context.require_org(),
+                sequence_id=parse_id(request.sequence_id, "sequence"),
+                filters=service.EnrollmentFilter(
+                    state=convert.ENROLLMENT_STATE_NAME.get(request.state), lead_id=lead_id
+                ),
+                size=request.page_size or 50,
+                cursor=request.cursor,
+            )
+            ordinals = convert.ordinals(sequence)
+            return pb.ListEnrollmentsResponse(
+                enrollments=[convert.enrollment_to_proto(e, ordinals) for e in enrollments], next_cursor=cursor
+            )
+
+    async def StopEnrollment(self, request, ctx):  # type: ignore[no-untyped-def]
+        async with self.db.transaction() as session:
+            org_id, sequence_id = context.require_org(), parse_id(request.sequence_id, "sequence")
+            enrollment = await service.stop_enrollment(
+                session=session,
+                org_id=org_id,
+                sequence_id=sequence_id,
+                enrollment_id=parse_id(request.enrollment_id, "enrollment"),
+                reason=request.reason,
+            )
+            return pb.StopEnrollmentResponse(enrollment=convert.enrollment_to_proto(enrollment, {}))
+
+    async def ListTasks(self, request, ctx):  # type: ignore[no-untyped-def]
+        async with self.db.transaction() as session:
+            tasks = await service.list_tasks(
+                session=session,
+                org_id=context.require_org(),
+                state=convert.TASK_STATE_NAME.get(request.state, OPEN),
+                sequence_id=parse_id(request.sequence_id, "sequence") if request.sequence_id else None,
+            )
+            return pb.ListTasksResponse(tasks=[convert.task_to_proto(task) for task in tasks])
+
+    async def CompleteTask(self, request, ctx):  # type: ignore[no-untyped-def]
+        async with self.db.transaction() as session:
+            task = await service.complete_task(
+                session=session, org_id=context.require_org(), task_id=parse_id(request.task_id, "task")
+            )
+            return pb.CompleteTaskResponse(task=convert.task_to_proto(task))
+
+    async def _lead(self, lead_id: uuid.UUID) -> templates.LeadFields:
+        try:
+            lead = await self.leads.get(lead_id)
+        except grpc.aio.AioRpcError as error:
+            raise Unavailable(f"the leads service could not be reached ({error.code().name}); try again") from None
+        if lead is None:
+            raise NotFound(f"lead {lead_id} not found")
+        return lead
+
+    async def _existing(self, lead_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+        """The leads of these that exist in the org, asked of the leads service a few at a time."""
+        slots = asyncio.Semaphore(self.lookups_in_flight)
+
+        async def exists(lead_id: uuid.UUID) -> bool:
+            async with slots:
+                return await self.leads.get(lead_id) is not None
+
+        try:
+            answers = await asyncio.gather(*(exists(lead_id) for lead_id in lead_ids))
+        except grpc.aio.AioRpcError as error:
+            raise Unavailable(
+                f"the leads service could not be reached ({error.code().name}): nothing was enrolled; try again"
+            ) from None
+        return {lead_id for lead_id, known in zip(lead_ids, answers, strict=True) if known}

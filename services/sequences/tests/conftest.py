@@ -1,0 +1,115 @@
+"""A scratch database migrated like the sequences service's, and what its tests build in it (`kit`)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from types import SimpleNamespace
+
+import asyncpg
+import grpc
+import pytest
+
+from leadflood_platform import context, migrations
+from leadflood_platform.db import Database
+from sequences import definitions, service, templates
+from sequences.models import Base, Sequence
+
+MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
+
+
+@pytest.fixture
+async def sequences_dsn(scratch_dsn: str) -> str:
+    """The scratch database (admin DSN) migrated to head, `sequences` first on its search path as for the
+    service's own role."""
+    conn = await asyncpg.connect(scratch_dsn)
+    try:
+        await conn.execute("CREATE SCHEMA sequences")
+        database = scratch_dsn.rsplit("/", 1)[1]
+        await conn.execute(f'ALTER DATABASE "{database}" SET search_path = sequences')
+    finally:
+        await conn.close()
+    run = dict(url=scratch_dsn, schema="sequences", script_location=MIGRATIONS, target_metadata=Base.metadata)
+    await asyncio.to_thread(migrations.upgrade, **run)
+    return scratch_dsn
+
+
+@pytest.fixture
+async def db(sequences_dsn: str) -> AsyncIterator[Database]:
+    database = Database(sequences_dsn, pool_size=4)
+    yield database
+    await database.close()
+
+
+def email_step(subject: str = "Hi {{ lead.firstName | default('there') }}", **fields: object) -> definitions.StepSpec:
+    values: dict[str, object] = {
+        "channel": "email",
+        "subject_template": subject,
+        "body_template": "Hi {{ lead.firstName | default('there') }} at {{ lead.companyName }}",
+    }
+    return definitions.StepSpec(**(values | fields))  # type: ignore[arg-type]
+
+
+# Every day, all day, so a test's sends are never held for the window unless it asks for one.
+ALWAYS = definitions.WindowSpec(days=list(range(1, 8)), start_time="00:00", end_time="23:59", time_zone="UTC")
+
+
+def definition(*steps: definitions.StepSpec, window: definitions.WindowSpec = ALWAYS) -> definitions.Definition:
+    return definitions.Definition(name="Outreach", window=window, steps=list(steps or [email_step()]))
+
+
+async def make_sequence(
+    db: Database, org_id: uuid.UUID, the_definition: definitions.Definition | None = None, *, activate: bool = True
+) -> Sequence:
+    async with db.transaction() as session:
+        sequence = await service.create(session=session, org_id=org_id, definition=the_definition or definition())
+        if activate:
+            await service.transition(session=session, org_id=org_id, sequence_id=sequence.id, action="activate")
+        return await service.get(session=session, org_id=org_id, sequence_id=sequence.id)
+
+
+async def until(check: Callable[[], Awaitable[bool]], *, timeout_s: float = 10.0, what: str = "the condition") -> None:
+    """Waits for `check()` to hold, polling; fails naming `what` after the deadline."""
+    deadline = time.monotonic() + timeout_s
+    while not await check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
+
+
+class FakeLeads:
+    """An in-memory LeadDirectory: leads by id. `down` makes each lookup fail as an unreachable leads
+    service does; `orgs_asked` records the org each lookup ran for (the metadata the real one sends)."""
+
+    def __init__(self) -> None:
+        self.leads: dict[uuid.UUID, templates.LeadFields] = {}
+        self.down = False
+        self.orgs_asked: list[str | None] = []
+
+    def add(self, **fields: str) -> uuid.UUID:
+        lead_id = uuid.uuid4()
+        self.leads[lead_id] = templates.LeadFields(**fields)
+        return lead_id
+
+    async def get(self, lead_id: uuid.UUID) -> templates.LeadFields | None:
+        self.orgs_asked.append(context.org_id.get())
+        if self.down:
+            raise grpc.aio.AioRpcError(
+                grpc.StatusCode.UNAVAILABLE, grpc.aio.Metadata(), grpc.aio.Metadata(), details="leads is down"
+            )
+        return self.leads.get(lead_id)
+
+
+@pytest.fixture
+def kit() -> SimpleNamespace:
+    """The helpers above, for test modules (which cannot import this conftest under importlib mode)."""
+    return SimpleNamespace(
+        email_step=email_step,
+        definition=definition,
+        make_sequence=make_sequence,
+        until=until,
+        ALWAYS=ALWAYS,
+        FakeLeads=FakeLeads,
+    )
