@@ -15,6 +15,16 @@ from leadflood.leads.v1 import events_pb2
 TERMINAL = {"enriched", "failed"}
 
 
+def until(check: Any, timeout_s: float = 20, what: str = "condition") -> Any:
+    """`check()`'s first truthy value, polled until a deadline: a test waits on a condition, never a fixed time."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if value := check():
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+
+
 def unique_email(tag: str = "lead") -> str:
     return f"{tag}-{uuid.uuid4().hex[:10]}@example.com"
 

@@ -5,7 +5,6 @@ captured mail) or the webhook, and a message delivered twice is filed once."""
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -15,18 +14,9 @@ import httpx
 
 from devstack.stack import Stack
 from leadflood.inbox.v1 import events_pb2
-from tests.e2e.helpers import _stream_messages, assert_problem, unique_email
+from tests.e2e.helpers import _stream_messages, assert_problem, unique_email, until
 
 SECRET = "test-inbound-secret-0123456789"
-
-
-def _until(check: Any, timeout_s: float = 20, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if value := check():
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _email_lead(client: httpx.Client, subject: str) -> tuple[dict, dict, str]:
@@ -43,7 +33,7 @@ def _email_lead(client: httpx.Client, subject: str) -> tuple[dict, dict, str]:
         mail = client.get("/v1/captured-mail", params={"limit": 200}).json()["mail"]
         return next((m for m in mail if m["messageId"] == sent["rfc822MessageId"]), None)
 
-    return sent, _until(captured, what="the captured email"), address
+    return sent, until(captured, what="the captured email"), address
 
 
 def _thread(client: httpx.Client, thread_id: str) -> dict:
@@ -66,7 +56,7 @@ def test_a_lead_s_reply_lands_in_its_thread_needing_a_reply_and_is_answered_in_p
         thread = _thread(client, sent["threadId"])
         return thread if thread["messageCount"] == 2 else None
 
-    thread = _until(replied, what="the reply in its thread")
+    thread = until(replied, what="the reply in its thread")
     reply = thread["messages"][-1]
     assert reply["direction"] == "in" and reply["kind"] == "reply" and not reply["unknownSender"]
     assert reply["text"] == "Yes, Tuesday works for me."  # the quoted history left out
@@ -90,7 +80,7 @@ def test_a_lead_s_reply_lands_in_its_thread_needing_a_reply_and_is_answered_in_p
     assert answer.status_code == 202 and answer.json()["outcome"] == "queued", answer.text
     after = _thread(client, sent["threadId"])
     assert not after["needsReply"] and after["messages"][-1]["direction"] == "out"
-    _until(lambda: _thread(client, sent["threadId"])["messages"][-1]["status"] == "sent", what="the answer sent")
+    until(lambda: _thread(client, sent["threadId"])["messages"][-1]["status"] == "sent", what="the answer sent")
     read = client.patch(f"/v1/inbox/threads/{sent['threadId']}", json={"unread": False}).json()
     assert not read["unread"]
 
@@ -98,7 +88,7 @@ def test_a_lead_s_reply_lands_in_its_thread_needing_a_reply_and_is_answered_in_p
 def test_an_out_of_office_is_labelled_and_never_counts_as_a_reply(stack: Stack, client: httpx.Client) -> None:
     sent, mail, _ = _email_lead(client, "Coffee next week?")
     client.post(f"/v1/captured-mail/{mail['id']}/reply", json={"text": "I am away until Monday.", "outOfOffice": True})
-    thread = _until(lambda: (t := _thread(client, sent["threadId"]))["messageCount"] == 2 and t, what="the auto-reply")
+    thread = until(lambda: (t := _thread(client, sent["threadId"]))["messageCount"] == 2 and t, what="the auto-reply")
     assert thread["messages"][-1]["kind"] == "auto_reply" and not thread["needsReply"]
     received = _events(stack, "inbox.message.received", events_pb2.MessageReceived)
     assert sent["threadId"] not in [e.thread_id for e in received]
@@ -145,7 +135,7 @@ def test_a_bounce_by_webhook_marks_the_message_bounced_and_suppresses_the_addres
     stack: Stack, client: httpx.Client, base_url: str
 ) -> None:
     sent, _, address = _email_lead(client, "Hello")
-    _until(lambda: client.get(f"/v1/messages/{sent['messageId']}").json()["status"] == "sent", what="sent")
+    until(lambda: client.get(f"/v1/messages/{sent['messageId']}").json()["status"] == "sent", what="sent")
     dsn = _dsn(sent["rfc822MessageId"], address)
     auth = {"authorization": f"Bearer {SECRET}", "content-type": "message/rfc822"}
     assert_problem(httpx.post(f"{base_url}/v1/inbound/email", content=dsn), 401)
@@ -157,7 +147,7 @@ def test_a_bounce_by_webhook_marks_the_message_bounced_and_suppresses_the_addres
     again = httpx.post(f"{base_url}/v1/inbound/email", content=dsn, headers=auth)  # the provider retries its webhook
     assert again.status_code == 202 and not again.json()["accepted"]
 
-    _until(lambda: client.get(f"/v1/messages/{sent['messageId']}").json()["status"] == "bounced", what="bounced")
+    until(lambda: client.get(f"/v1/messages/{sent['messageId']}").json()["status"] == "bounced", what="bounced")
     thread = _thread(client, sent["threadId"])
     assert [m["kind"] for m in thread["messages"]] == [None, "bounce"] and not thread["needsReply"]
     refused = client.post(
@@ -187,5 +177,5 @@ def test_a_reply_from_someone_else_stays_in_the_thread_flagged(
     other.set_content("Ada forwarded this to me; I handle purchasing.")
     auth = {"authorization": f"Bearer {SECRET}"}
     assert httpx.post(f"{base_url}/v1/inbound/email", content=bytes(other), headers=auth).status_code == 202
-    thread = _until(lambda: (t := _thread(client, sent["threadId"]))["messageCount"] == 2 and t, what="the reply")
+    thread = until(lambda: (t := _thread(client, sent["threadId"]))["messageCount"] == 2 and t, what="the reply")
     assert thread["messages"][-1]["unknownSender"] and thread["messages"][-1]["from"] == "colleague@elsewhere.example"

@@ -8,7 +8,6 @@ import asyncio
 import base64
 import json
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -22,16 +21,7 @@ from aiosmtpd.controller import Controller
 from devstack.ports import free_port
 from devstack.stack import Stack
 from leadflood.inbox.v1 import delivery_pb2, delivery_pb2_grpc, events_pb2
-from tests.e2e.helpers import _stream_messages, assert_problem, unique_email
-
-
-def _until(check: Any, timeout_s: float = 20, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if value := check():
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+from tests.e2e.helpers import _stream_messages, assert_problem, unique_email, until
 
 
 def _send(client: httpx.Client, key: str, **body: Any) -> httpx.Response:
@@ -62,7 +52,7 @@ def test_an_email_is_captured_once_threaded_with_one_click_unsubscribe(stack: St
     again = _send(client, key, to=to, subject="Quick question", text="Hi Ada")  # a retried POST
     assert again.json()["messageId"] == sent["messageId"] and again.json()["existing"]
 
-    [mail] = _until(lambda: _captured(client, sent["rfc822MessageId"]), what="the captured email")
+    [mail] = until(lambda: _captured(client, sent["rfc822MessageId"]), what="the captured email")
     detail = client.get(f"/v1/captured-mail/{mail['id']}").json()
     headers = {name.lower(): value for name, value in detail["headers"]}
     assert headers["message-id"] == sent["rfc822MessageId"]
@@ -70,12 +60,12 @@ def test_an_email_is_captured_once_threaded_with_one_click_unsubscribe(stack: St
     link, mailto = (part.strip(" <>") for part in headers["list-unsubscribe"].split(","))
     assert link.startswith(f"{stack.url}/v1/unsubscribe/") and mailto.startswith("mailto:unsubscribe+")
     assert detail["text"].strip() == "Hi Ada" and detail["to"] == [to]
-    _until(lambda: client.get(f"/v1/messages/{sent['messageId']}").json()["status"] == "sent", what="status sent")
+    until(lambda: client.get(f"/v1/messages/{sent['messageId']}").json()["status"] == "sent", what="status sent")
 
     follow = _send(
         client, uuid.uuid4().hex, to=to, subject="Re: Quick question", text="Following up", threadId=sent["threadId"]
     )
-    [again_mail] = _until(lambda: _captured(client, follow.json()["rfc822MessageId"]), what="the follow-up")
+    [again_mail] = until(lambda: _captured(client, follow.json()["rfc822MessageId"]), what="the follow-up")
     follow_headers = {n.lower(): v for n, v in client.get(f"/v1/captured-mail/{again_mail['id']}").json()["headers"]}
     assert follow_headers["in-reply-to"] == sent["rfc822MessageId"]
     assert follow_headers["references"] == sent["rfc822MessageId"]
@@ -201,16 +191,16 @@ def test_a_worker_killed_mid_send_and_a_retried_call_send_exactly_one_email(
     again = asyncio.run(_grpc_send(stack, org, mailbox, key))  # the caller retries its call meanwhile
     assert again.existing and again.message_id == sent.message_id
     stack.start_worker("inbox")
-    _until(lambda: client.get(f"/v1/messages/{sent.message_id}").json()["status"] == "sent", what="the resend")
+    until(lambda: client.get(f"/v1/messages/{sent.message_id}").json()["status"] == "sent", what="the resend")
     assert handler.accepted.count(sent.rfc822_message_id) == 1
 
     # Killed right after the message is marked sent: its redelivery finds it sent and sends nothing.
     second = asyncio.run(_grpc_send(stack, org, mailbox, f"test:{uuid.uuid4()}"))
-    _until(lambda: client.get(f"/v1/messages/{second.message_id}").json()["status"] == "sent", what="sent")
+    until(lambda: client.get(f"/v1/messages/{second.message_id}").json()["status"] == "sent", what="sent")
     stack.supervisor.kill("inbox-worker")
     stack.start_worker("inbox")
     third = asyncio.run(_grpc_send(stack, org, mailbox, f"test:{uuid.uuid4()}"))  # the restarted worker works
-    _until(lambda: client.get(f"/v1/messages/{third.message_id}").json()["status"] == "sent", what="sent")
+    until(lambda: client.get(f"/v1/messages/{third.message_id}").json()["status"] == "sent", what="sent")
     assert handler.accepted.count(second.rfc822_message_id) == 1
     assert handler.accepted.count(third.rfc822_message_id) == 1
     attempts = client.get(f"/v1/messages/{sent.message_id}").json()["attempts"]
@@ -261,7 +251,7 @@ def test_a_send_that_keeps_failing_is_a_dead_letter_replayed_once(
     org, mailbox = _org_of(demo_token), _witness_mailbox(client, port)
     handler.busy = True  # every attempt is deferred (4xx) until the retries run out
     sent = asyncio.run(_grpc_send(stack, org, mailbox, f"test:{uuid.uuid4()}"))
-    message = _until(
+    message = until(
         lambda: (m := client.get(f"/v1/messages/{sent.message_id}").json())["status"] == "failed" and m, what="failed"
     )
     assert message["attempts"][-1]["result"] == "failed" and "451" in message["error"]
@@ -272,8 +262,8 @@ def test_a_send_that_keeps_failing_is_a_dead_letter_replayed_once(
     handler.busy = False
     replayed = client.post(f"/v1/jobs/{dead[0]['id']}/replay")
     assert replayed.status_code == 202 and replayed.json()["status"] == "queued", replayed.text
-    _until(lambda: client.get(f"/v1/messages/{sent.message_id}").json()["status"] == "sent", what="sent on replay")
+    until(lambda: client.get(f"/v1/messages/{sent.message_id}").json()["status"] == "sent", what="sent on replay")
     assert handler.accepted.count(sent.rfc822_message_id) == 1
-    _until(lambda: client.get(f"/v1/jobs/{dead[0]['id']}").json()["status"] == "completed", what="the job completed")
+    until(lambda: client.get(f"/v1/jobs/{dead[0]['id']}").json()["status"] == "completed", what="the job completed")
     assert_problem(client.post(f"/v1/jobs/{dead[0]['id']}/replay"), 409)  # only a failed job is replayed
     assert handler.accepted.count(sent.rfc822_message_id) == 1

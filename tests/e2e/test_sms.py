@@ -4,7 +4,6 @@ answered by Twilio's signed webhook into the same thread, STOP honoured, a bad s
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from typing import Any
 
@@ -13,17 +12,8 @@ import httpx
 from conftest import OPTED_OUT_NUMBER, TWILIO_FROM
 from devstack.stack import Stack
 from leadflood.inbox.v1 import events_pb2
-from tests.e2e.helpers import _stream_messages, assert_problem
+from tests.e2e.helpers import _stream_messages, assert_problem, until
 from tests.fakes.twilio import FakeTwilio, incoming_sms
-
-
-def _until(check: Any, timeout_s: float = 20, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if value := check():
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _number() -> str:
@@ -51,7 +41,7 @@ def test_a_text_is_sent_once_answered_in_its_thread_and_stop_is_honoured(
     assert first.status_code == 202 and first.json()["outcome"] == "queued", first.text
     assert _text(client, number, body, key).json()["existing"]  # a retried POST: the same text
     sent = first.json()
-    _until(lambda: client.get(f"/v1/messages/{sent['messageId']}").json()["status"] == "sent", what="sent")
+    until(lambda: client.get(f"/v1/messages/{sent['messageId']}").json()["status"] == "sent", what="sent")
     assert [a.body for a in fake_twilio.accepted if a.to == number] == [body]
 
     reply = _webhook(stack, base_url, from_number=number, body="Sounds good, call me")
@@ -77,7 +67,7 @@ def test_a_text_is_sent_once_answered_in_its_thread_and_stop_is_honoured(
 
 def test_a_number_twilio_refuses_is_bounced_and_suppressed(client: httpx.Client) -> None:
     sent = _text(client, OPTED_OUT_NUMBER, "Hello").json()
-    message = _until(
+    message = until(
         lambda: (m := client.get(f"/v1/messages/{sent['messageId']}").json())["status"] == "bounced" and m,
         what="bounced",
     )

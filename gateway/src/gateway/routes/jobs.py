@@ -33,14 +33,19 @@ def job_json(job: jobs_pb2.Job) -> dict[str, Any]:
     }
 
 
-@router.get("/v1/jobs/{job_id}")
-async def get_job(job_id: str, request: Request, who: Annotated[Principal, Depends(principal)]) -> dict[str, Any]:
-    """One call, to the service the id names: a service that is down affects its own jobs only."""
+def _owner(request: Request, job_id: str) -> Any:
+    """The jobs stub of the service the job's id names; 404 when no registered service has that name."""
     owner, _ = parse_public_id(job_id)
     stub = request.app.state.services.jobs.get(owner)
     if stub is None:
         raise Problem(404, f"job {quoted(job_id)} not found: no service {quoted(owner)} runs jobs")
-    reply = await stub.GetJob(jobs_pb2.GetJobRequest(job_id=job_id))
+    return stub
+
+
+@router.get("/v1/jobs/{job_id}")
+async def get_job(job_id: str, request: Request, who: Annotated[Principal, Depends(principal)]) -> dict[str, Any]:
+    """One call, to the service the id names: a service that is down affects its own jobs only."""
+    reply = await _owner(request, job_id).GetJob(jobs_pb2.GetJobRequest(job_id=job_id))
     return job_json(reply.job)
 
 
@@ -70,9 +75,5 @@ async def list_jobs(
 @router.post("/v1/jobs/{job_id}/replay", status_code=202)
 async def replay_job(job_id: str, request: Request, who: Annotated[Principal, Depends(principal)]) -> dict[str, Any]:
     """A dead letter queued again with its first message; its kind's own idempotency makes a second replay harmless."""
-    owner, _ = parse_public_id(job_id)
-    stub = request.app.state.services.jobs.get(owner)
-    if stub is None:
-        raise Problem(404, f"job {quoted(job_id)} not found: no service {quoted(owner)} runs jobs")
-    reply = await stub.ReplayJob(jobs_pb2.ReplayJobRequest(job_id=job_id))
+    reply = await _owner(request, job_id).ReplayJob(jobs_pb2.ReplayJobRequest(job_id=job_id))
     return job_json(reply.job)

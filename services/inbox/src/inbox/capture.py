@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from inbox import smtp_listener
 from inbox.models import CapturedMail
 from leadflood_platform.db import Database
 
@@ -41,19 +42,7 @@ class CaptureHandler:
 
 
 def server_loop(db: Database, host: str, port: int) -> Callable[[asyncio.Event], Awaitable[None]]:
-    """A loop for the inbox server process: listens on host:port until stopped."""
-
-    async def run(stop: asyncio.Event) -> None:
-        handler = CaptureHandler(db)
-        loop = asyncio.get_running_loop()
-        server = await loop.create_server(
-            lambda: SMTP(handler, data_size_limit=MAX_MESSAGE_BYTES, hostname="leadflood-capture"), host, port
-        )
-        log.info("capturing mail", extra={"host": host, "port": port})
-        try:
-            await stop.wait()
-        finally:
-            server.close()
-            await server.wait_closed()
-
-    return run
+    """A loop for the inbox server process: captures on host:port until stopped."""
+    return smtp_listener.listening(
+        CaptureHandler(db), host=host, port=port, hostname="leadflood-capture", size_limit=MAX_MESSAGE_BYTES
+    )

@@ -11,7 +11,7 @@ from email.parser import BytesHeaderParser
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from inbox import inbound
+from inbox import inbound, smtp_listener
 from inbox.config import InboxSettings
 from inbox.models import platform_tables
 from inbox.workers import ReceiveEmail
@@ -64,17 +64,6 @@ def smtp_loop(
     db: Database, settings: InboxSettings, host: str, port: int
 ) -> Callable[[asyncio.Event], Awaitable[None]]:
     """A loop for the inbox server process: the inbound SMTP listener on host:port until stopped."""
-
-    async def run(stop: asyncio.Event) -> None:
-        handler = InboundHandler(db, settings)
-        server = await asyncio.get_running_loop().create_server(
-            lambda: SMTP(handler, data_size_limit=MAX_MESSAGE_BYTES, hostname="leadflood-inbound"), host, port
-        )
-        log.info("receiving mail", extra={"host": host, "port": port})
-        try:
-            await stop.wait()
-        finally:
-            server.close()
-            await server.wait_closed()
-
-    return run
+    return smtp_listener.listening(
+        InboundHandler(db, settings), host=host, port=port, hostname="leadflood-inbound", size_limit=MAX_MESSAGE_BYTES
+    )
