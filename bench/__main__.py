@@ -22,7 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from bench import classifier, ingest, lead_list, raw_limits, walking_slice
+from bench import classifier, ingest, lead_list, mail_room, raw_limits, walking_slice
 from bench.context import Context
 from bench.report import Row, table, write_json
 from devstack.nats import find_nats_server
@@ -30,7 +30,12 @@ from devstack.stack import DATABASE, ROOT, Ports, Stack, StackConfig
 
 # The sandbox provider's simulated latency is switched off, so the figures measure our system, not a sleep;
 # its searches repeat 20% of people, the duplicate share the ingest figure is asked for.
-STACK_ENV = {"SANDBOX_ENRICH_DELAY_MS": "0", "SANDBOX_SEARCH_DUPLICATE_RATE": str(ingest.DUPLICATE_RATE)}
+# The mail part's orgs get default mailboxes whose daily cap its sends never reach (mail_room.STACK_ENV).
+STACK_ENV = {
+    "SANDBOX_ENRICH_DELAY_MS": "0",
+    "SANDBOX_SEARCH_DUPLICATE_RATE": str(ingest.DUPLICATE_RATE),
+    **mail_room.STACK_ENV,
+}
 OUTPUT = ROOT / ".local" / "bench" / "latest.json"
 
 # Add a figure: write `async def rows(ctx) -> list[Row]` somewhere and list it here (raw limits it
@@ -41,6 +46,7 @@ FIGURES: dict[str, Callable[[Context], Awaitable[list[Row]]]] = {
     "slice": walking_slice.rows,
     "ingest": ingest.rows,
     "classifier": classifier.rows,
+    "mail": mail_room.rows,
     "list": lead_list.rows,
 }
 
@@ -58,6 +64,7 @@ SETTINGS = {
     "ingest": ingest.SETTINGS,
     "leadsList": lead_list.SETTINGS,
     "classifier": classifier.SETTINGS,
+    "mail": mail_room.SETTINGS,
 }
 
 
@@ -144,6 +151,10 @@ def header(machine: dict[str, Any]) -> str:
             f"warm-up + {lead_list.REQUESTS} sequential GETs (at most {lead_list.CAP_S:g}s each);",
             "         raw: the service's own SQL for the same pages through asyncpg, and GET /health; the leads",
             "         service's gRPC ListLeads, called directly with the same requests, splits the rest",
+            f"  mail: {mail_room.EMAILS:,} emails through the inbox's gRPC SendMessage ({mail_room.CONCURRENCY} in "
+            "flight) into the capture SMTP server, timed to the last one stored,",
+            f"         then a reply to each through the inbound SMTP listener ({mail_room.CONCURRENCY} connections), "
+            "timed to the last filed; raw: a plain aiosmtpd sink",
             "  ratio = value / raw limit; latency floor = the critical path's commits and publishes at the raw rates",
         ]
     )

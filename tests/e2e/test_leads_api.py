@@ -220,3 +220,15 @@ def test_a_lead_made_edited_and_imported_by_hand_is_named_in_events(stack: Stack
     assert sorted(created) == sorted([(lead_id, email, ""), (imported_id, imported, "")])
     # Enriched, edited, then merged by the import: three changes, three events naming it.
     assert _named(stack, "leads.lead.updated", {lead_id}) == [(lead_id, email, "")] * 3
+
+
+def test_a_lead_s_time_zone_is_set_by_hand_and_cleared(client: httpx.Client) -> None:
+    created = client.post("/v1/leads", json={"email": unique_email("zone"), "firstName": "Z", "lastName": "One"})
+    lead_id = created.json()["leadId"]
+    assert client.get(f"/v1/leads/{lead_id}").json()["timeZone"] is None  # no location, no zone of its own
+    bad = assert_problem(client.patch(f"/v1/leads/{lead_id}", json={"timeZone": "Mars/Olympus_Mons"}), 422)
+    assert [e["field"] for e in bad["errors"]] == ["timeZone"]
+    set_ = client.patch(f"/v1/leads/{lead_id}", json={"timeZone": "Asia/Tokyo"}).json()
+    assert (set_["timeZone"], set_["timeZoneSource"]) == ("Asia/Tokyo", "lead")
+    cleared = client.patch(f"/v1/leads/{lead_id}", json={"timeZone": ""}).json()
+    assert cleared["timeZone"] is None

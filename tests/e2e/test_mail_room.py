@@ -154,7 +154,11 @@ def _org_of(token: str) -> str:
 
 
 def _witness_mailbox(client: httpx.Client, port: int) -> str:
-    """A mailbox of the org that sends to the witness (not the default: the org's other sends go on as before)."""
+    """A mailbox of the org that sends to the witness (not the default: the org's other sends go on as before).
+
+    An org's first mailbox is its default: one send first makes sure the local default mailbox is that one.
+    """
+    assert _send(client, uuid.uuid4().hex, to=unique_email("first"), subject="First", text="x").status_code == 202
     created = client.post(
         "/v1/mailboxes",
         json={"fromAddress": f"witness-{uuid.uuid4().hex[:8]}@acme.example.com", "fromName": "Witness",

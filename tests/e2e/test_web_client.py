@@ -319,3 +319,70 @@ def test_add_a_mailbox_and_keep_the_suppression_list_in_settings(page: Page) -> 
     page.once("dialog", lambda dialog: dialog.accept())
     suppressed.get_by_role("button", name="Remove").click()
     expect(suppressed).to_have_count(0)
+
+
+def test_build_a_sequence_enroll_a_lead_from_the_lead_table_and_read_its_first_email(
+    page: Page, client: httpx.Client
+) -> None:
+    email = unique_email("sequenced")
+    created = client.post("/v1/leads", json={"email": email, "firstName": "Grace", "lastName": "Hopper",
+                                             "companyName": "Navy"})  # fmt: skip
+    assert created.status_code == 201, created.text
+    tag, name = uuid.uuid4().hex[:6], f"Browser sequence {uuid.uuid4().hex[:6]}"
+    sign_in(page)
+    page.get_by_test_id("nav-sequences").click()
+    page.get_by_test_id("sequence-new").click()
+    page.get_by_test_id("seq-name").fill(name)
+    for day in (6, 7):  # every day, all day: the step goes at once whenever the test runs
+        page.get_by_test_id(f"seq-day-{day}").check()
+    page.get_by_test_id("seq-start").fill("00:00")
+    page.get_by_test_id("seq-end").fill("23:59")
+    page.get_by_test_id("seq-zone").fill("UTC")
+    step = page.get_by_test_id("step-card").first
+    step.get_by_test_id("step-subject").fill(f"Hello {{{{ lead.fristName }}}} {tag}")
+    step.get_by_test_id("step-body").fill("Hi {{ lead.firstName }}, shall we talk?")
+    page.get_by_test_id("seq-save").click()
+    expect(step.locator(".field.has-error")).to_contain_text("unknown variable lead.fristName")  # at the field
+    step.get_by_test_id("step-subject").fill(f"Hello {{{{ lead.firstName }}}} {tag}")
+    page.get_by_test_id("seq-save").click()
+    expect(page.get_by_test_id("sequence-state")).to_have_text("draft")
+
+    # The saved draft previews its step for a sample lead, then for the lead chosen, as the template changes.
+    expect(step.get_by_test_id("step-preview-subject")).to_have_text(f"Hello Ada {tag}")
+    page.get_by_text("Preview for one of your leads").click()
+    page.get_by_test_id("preview-lead-search").fill(email.split("@")[0])
+    page.get_by_test_id("preview-lead-option").filter(has_text=email).click()
+    expect(step.get_by_test_id("step-preview-subject")).to_have_text(f"Hello Grace {tag}")
+    step.get_by_test_id("step-body").fill("Hi {{ lead.firstName }} of {{ lead.companyName }}, shall we talk?")
+    expect(step.get_by_test_id("step-preview-body")).to_have_text("Hi Grace of Navy, shall we talk?")
+    step.get_by_test_id("step-body").fill("Hi {{ lead.nope }}")
+    expect(step.get_by_test_id("step-preview-error")).to_contain_text("unknown variable lead.nope")
+    step.get_by_test_id("step-body").fill("Hi {{ lead.firstName }} of {{ lead.companyName }}, shall we talk?")
+    expect(page.get_by_test_id("seq-activate")).to_be_disabled()  # what is shown is not saved yet
+    page.get_by_test_id("seq-save").click()
+    expect(page.get_by_test_id("seq-saved")).to_be_visible()
+    page.get_by_test_id("seq-activate").click()
+    expect(page.get_by_test_id("sequence-state")).to_have_text("active")
+    sequence_url = page.url
+
+    page.goto(f"/#/leads?q={email.split('@')[0]}")
+    row = page.get_by_test_id("lead-row").filter(has_text=email)
+    expect(row).to_have_count(1)
+    row.get_by_test_id("lead-select").check()
+    expect(page.get_by_test_id("leads-selected-count")).to_have_text("1 selected")
+    page.get_by_test_id("leads-enroll").click()
+    page.get_by_test_id("enroll-sequence").select_option(label=f"{name} (active)")
+    page.get_by_test_id("enroll-confirm").click()
+    expect(page.get_by_test_id("enroll-result")).to_contain_text("1 enrolled")
+
+    page.get_by_test_id("nav-mail").click()
+    item = page.get_by_test_id("mail-item").filter(has_text=f"Hello Grace {tag}")
+    expect(item).to_have_count(1, timeout=15_000)  # the captured mail refreshes itself as it arrives
+    item.click()
+    expect(page.get_by_test_id("mail-headers")).to_contain_text("List-Unsubscribe=One-Click")
+    expect(page.get_by_test_id("mail-text")).to_contain_text("Hi Grace of Navy, shall we talk?")
+
+    page.goto(sequence_url)
+    enrollment = page.get_by_test_id("enrollment-row").filter(has_text="Grace Hopper")
+    expect(enrollment.get_by_test_id("enrollment-state")).to_have_text("completed")  # its one step sent
+    expect(enrollment.get_by_test_id("enrollment-why")).to_have_text("Every step done")

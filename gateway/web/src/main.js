@@ -20,6 +20,9 @@ import { IcpPage } from './pages/icp/IcpPage.js';
 import { CapturedMail } from './pages/mail/CapturedMail.js';
 import { Inbox } from './pages/inbox/Inbox.js';
 import { MailSettings } from './pages/settings/MailSettings.js';
+import { SequenceList } from './pages/sequences/SequenceList.js';
+import { SequencePage } from './pages/sequences/SequencePage.js';
+import { Tasks } from './pages/sequences/Tasks.js';
 
 const HOME = '/icps';
 
@@ -32,6 +35,10 @@ const ROUTES = [
   { path: '/leads', page: Leads, title: 'Leads', keepOnQuery: true },
   { path: '/leads/new', page: NewLead, title: 'New lead' },
   { path: '/leads/:id', page: LeadDetail, title: 'Lead' },
+  { path: '/sequences', page: SequenceList, title: 'Sequences' },
+  { path: '/sequences/new', page: SequencePage, title: 'New sequence' },
+  { path: '/sequences/:id', page: SequencePage, title: 'Sequence' },
+  { path: '/tasks', page: Tasks, title: 'Tasks' },
   { path: '/inbox', page: Inbox, title: 'Inbox', keepOnQuery: true },
   { path: '/inbox/:id', page: Inbox, title: 'Inbox', keepOnQuery: true },
   { path: '/mail', page: CapturedMail, title: 'Captured mail' },

@@ -52,6 +52,8 @@ class UpdateLeadBody(Body):
     last_name: str | None = Field(default=None, max_length=200)
     company_name: str | None = Field(default=None, max_length=200)
     title: str | None = Field(default=None, max_length=200)
+    # An IANA name; "" goes back to the zone read from the location.
+    time_zone: str | None = Field(default=None, max_length=64)
 
 
 class EnrichBody(Body):
@@ -78,6 +80,8 @@ def lead_json(lead: leads_pb2.Lead) -> dict[str, Any]:
             for r in lead.score_explanation
         ],
         "filtered": lead.filtered,
+        "timeZone": lead.time_zone or None,
+        "timeZoneSource": lead.time_zone_source or None,
         "seniority": lead.seniority,
         "industry": lead.industry,
         "companyDomain": lead.company_domain,
@@ -288,7 +292,9 @@ async def get_lead(lead_id: str, request: Request, who: Who) -> dict[str, Any]:
 async def update_lead(lead_id: str, body: UpdateLeadBody, request: Request, who: Who) -> dict[str, Any]:
     changes = body.model_dump(exclude_none=True)
     if not changes:
-        raise Problem(422, "nothing to change: send at least one of email, firstName, lastName, companyName, title")
+        raise Problem(
+            422, "nothing to change: send at least one of email, firstName, lastName, companyName, title, timeZone"
+        )
     reply = await _leads(request).UpdateLead(leads_pb2.UpdateLeadRequest(lead_id=lead_id, **changes))
     return lead_json(reply.lead)
 

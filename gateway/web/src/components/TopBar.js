@@ -12,6 +12,13 @@ const NAV = [
     active: (p) => p === '/leads' || (p.startsWith('/leads/') && p !== '/leads/new'),
   },
   { href: '#/leads/new', label: 'New lead', testid: 'nav-new-lead', active: (p) => p === '/leads/new' },
+  {
+    href: '#/sequences',
+    label: 'Sequences',
+    testid: 'nav-sequences',
+    active: (p) => p === '/sequences' || p.startsWith('/sequences/'),
+  },
+  { href: '#/tasks', label: 'Tasks', testid: 'nav-tasks', active: (p) => p === '/tasks' },
   { href: '#/inbox', label: 'Inbox', testid: 'nav-inbox', active: (p) => p === '/inbox' || p.startsWith('/inbox/') },
   { href: '#/settings', label: 'Settings', testid: 'nav-settings', active: (p) => p === '/settings' },
   { href: '#/mail', label: 'Mail', testid: 'nav-mail', active: (p) => p === '/mail' || p.startsWith('/mail/') },

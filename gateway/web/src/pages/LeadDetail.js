@@ -180,6 +180,12 @@ function LeadCard({ lead, watching, onSaved }) {
       <${Detail} label="Company size" value=${lead.companySize ? `${lead.companySize} employees` : ''} />
       <${Detail} label="Location" value=${lead.location} />
       <${Detail}
+        label="Time zone"
+        value=${lead.timeZone
+          ? `${lead.timeZone}${lead.timeZoneSource === 'location' ? ' (from the location)' : ''}`
+          : 'the org\u2019s (the location names no single zone)'}
+      />
+      <${Detail}
         label="LinkedIn"
         value=${isHttpUrl(lead.linkedinUrl)
           ? html`<a href=${lead.linkedinUrl} target="_blank" rel="noopener noreferrer" data-testid="lead-linkedin">Profile ↗</a>`

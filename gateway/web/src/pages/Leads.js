@@ -23,6 +23,7 @@ import { Select } from '../components/Select.js';
 import { Spinner } from '../components/Spinner.js';
 import { StatusBadge } from '../components/StatusBadge.js';
 import { ImportResult } from './lead/ImportResult.js';
+import { EnrollPanel } from './sequences/EnrollPanel.js';
 
 const DEBOUNCE_MS = 300;
 // Typed filters: the URL follows them DEBOUNCE_MS after the last keystroke.
@@ -60,6 +61,44 @@ const COLUMNS = [
 ];
 
 /**
+ * The first column: a box per lead to select it (kept by id, with the lead, for the bulk actions),
+ * and one in the header for every lead shown.
+ */
+function selectColumn(rows, selected, setSelected) {
+  const all = rows.length > 0 && rows.every((l) => selected.has(l.id));
+  const some = rows.some((l) => selected.has(l.id));
+  const toggle = (lead, on) =>
+    setSelected((now) => {
+      const next = new Map(now);
+      if (on) next.set(lead.id, lead);
+      else next.delete(lead.id);
+      return next;
+    });
+  return {
+    key: 'select',
+    className: 'select-cell',
+    label: html`<input
+      type="checkbox"
+      aria-label="Select every lead shown"
+      data-testid="leads-select-all"
+      checked=${all}
+      indeterminate=${some && !all}
+      onChange=${(e) => setSelected(e.currentTarget.checked ? new Map(rows.map((l) => [l.id, l])) : new Map())}
+    />`,
+    // The label fills the cell, so a click beside the box selects too, and never opens the lead.
+    render: (l) => html`<label class="row-check">
+      <input
+        type="checkbox"
+        aria-label=${`Select ${personName(l)}`}
+        data-testid="lead-select"
+        checked=${selected.has(l.id)}
+        onChange=${(e) => toggle(l, e.currentTarget.checked)}
+      />
+    </label>`,
+  };
+}
+
+/**
  * #/leads: every lead, filtered by the URL query. The route keeps this page
  * mounted while the query changes, so typing in the search box keeps focus.
  */
@@ -77,6 +116,13 @@ export function Leads({ query }) {
   const [imported, setImported] = useState(null); // { name, busy, result, error }
   const [exporting, setExporting] = useState(false);
   const [exportError, setExportError] = useState(null);
+  // Leads ticked for a bulk action, by id; a new filter starts a new selection.
+  const [selected, setSelected] = useState(() => new Map());
+  const [enrolling, setEnrolling] = useState(false);
+  useEffect(() => {
+    setSelected(new Map());
+    setEnrolling(false);
+  }, [apiQuery]);
 
   async function onExport() {
     setExporting(true);
@@ -123,6 +169,12 @@ export function Leads({ query }) {
     </header>
     <${ProblemAlert} error=${exportError} testid="leads-export-error" />
     ${imported && !imported.busy && html`<${ImportResult} ...${imported} onClose=${() => setImported(null)} />`}
+    ${enrolling && selected.size > 0 &&
+    html`<${EnrollPanel}
+      leadIds=${[...selected.keys()]}
+      nameOf=${(id) => personName(selected.get(id), id)}
+      onClose=${() => setEnrolling(false)}
+    />`}
 
     <div class="card filters" role="search" aria-label="Filter leads">
       <${Select}
@@ -187,6 +239,16 @@ export function Leads({ query }) {
           <span data-testid="leads-count">${list.items.length} shown</span>
           ${list.nextCursor && html`<span class="muted"> · more available</span>`}
         </p>
+        ${selected.size > 0 &&
+        html`<div class="bulk-actions" data-testid="leads-bulk">
+          <span data-testid="leads-selected-count">${selected.size} selected</span>
+          <button type="button" class="btn btn-primary btn-sm" data-testid="leads-enroll" onClick=${() => setEnrolling(true)}>
+            Enroll in sequence…
+          </button>
+          <button type="button" class="btn btn-ghost btn-sm" data-testid="leads-select-none" onClick=${() => setSelected(new Map())}>
+            Clear selection
+          </button>
+        </div>`}
         ${list.loading && html`<${Spinner} label="Loading leads…" />`}
       </header>
       <${ProblemAlert} error=${list.error} testid="leads-error" />
@@ -194,10 +256,10 @@ export function Leads({ query }) {
       html`<div class=${list.loading ? 'is-stale' : ''}>
         <${DataTable}
           label="Leads"
-          columns=${COLUMNS}
+          columns=${[selectColumn(list.items, selected, setSelected), ...COLUMNS]}
           rows=${list.items}
           rowTestId="lead-row"
-          rowClass=${(l) => (l.filtered ? 'row-filtered' : '')}
+          rowClass=${(l) => [l.filtered && 'row-filtered', selected.has(l.id) && 'row-selected'].filter(Boolean).join(' ')}
           onRowClick=${(l) => navigate(`/leads/${encodeURIComponent(l.id)}`)}
           empty=${emptyMessage(filters, active)}
         />

@@ -8,6 +8,7 @@ from typing import Any
 from leadflood.leads.v1 import leads_pb2
 from leadflood_platform.convert import struct, timestamp
 from leadflood_platform.jobs import public_id
+from leads import time_zones
 from leads.models import MERGED_FIELDS, EnrichmentRun, platform_tables
 
 STATUS = {
@@ -44,6 +45,7 @@ def lead_to_proto(lead: Any, *, explanation: Sequence[dict[str, Any]] = ()) -> l
     message.updated_at.CopyFrom(timestamp(lead.updated_at))
     for name in MERGED_FIELDS:
         setattr(message, name, getattr(lead, name))
+    message.time_zone, message.time_zone_source = time_zones.effective(lead.time_zone, lead.location)
     return message
 
 

@@ -66,6 +66,8 @@ class Lead(Base):
     company_domain: Mapped[str] = mapped_column(Text, default="")
     company_size: Mapped[int | None] = mapped_column(Integer)
     location: Mapped[str] = mapped_column(Text, default="")
+    # Set by hand (or by an import); else read from the location (time_zones.effective).
+    time_zone: Mapped[str | None] = mapped_column(Text)
     linkedin_url: Mapped[str] = mapped_column(Text, default="")
     edited_fields: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
     search_document: Mapped[Any] = mapped_column(TSVECTOR, Computed(SEARCH_DOCUMENT), deferred=True)

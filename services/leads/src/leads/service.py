@@ -18,11 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from leadflood.leads.v1 import jobs_pb2
 from leadflood_platform import jobs
 from leadflood_platform.errors import NO_NUL, AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
-from leads import events, ingest
+from leads import events, ingest, time_zones
 from leads.models import EnrichmentRun, Lead, platform_tables
 
 MAX_FIELD = 200
-EDITABLE = ("email", "first_name", "last_name", "company_name", "title")
+EDITABLE = ("email", "first_name", "last_name", "company_name", "title", "time_zone")
 
 
 # The plainest addresses (an ASCII dot-atom at host-name labels under a top-level label of letters)
@@ -155,6 +155,8 @@ async def update(*, session: AsyncSession, org_id: uuid.UUID, lead_id: uuid.UUID
     for name, value in changes.items():
         if name == "email":
             value = normalise_email(value)
+        elif name == "time_zone":
+            value = time_zones.validated(value) or None
         else:
             value = _check_text(name, value, required=name in ("first_name", "last_name"))
         setattr(lead, name, value)

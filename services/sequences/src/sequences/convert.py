@@ -165,4 +165,7 @@ def task_to_proto(task: Task) -> pb.Task:
 
 
 def lead_fields_from_proto(message: pb.LeadFields) -> templates.LeadFields:
-    return templates.LeadFields(**{name: getattr(message, name) for name in templates.LeadFields.__dataclass_fields__})
+    given = message.DESCRIPTOR.fields_by_name  # a preview's fields: the template variables, no time zone
+    return templates.LeadFields(
+        **{name: getattr(message, name) for name in templates.LeadFields.__dataclass_fields__ if name in given}
+    )

@@ -45,6 +45,7 @@ class LeadsService:
             company_domain=lead.company_domain,
             industry=lead.industry,
             location=lead.location,
+            time_zone=lead.time_zone,
             seniority=lead.seniority,
             linkedin_url=lead.linkedin_url,
         )

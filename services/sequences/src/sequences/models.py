@@ -157,6 +157,8 @@ class Enrollment(Base):
     sequence_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(Sequence.id, ondelete="CASCADE"))
     lead_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     state: Mapped[str] = mapped_column(Text)
+    # The lead's time zone when it was last looked up (enrolled, or at its last send); None: the sequence's.
+    time_zone: Mapped[str | None] = mapped_column(Text)
     # The step it waits for; None once finished.
     current_step_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey(Step.id))
     next_due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

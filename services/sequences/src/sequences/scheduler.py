@@ -247,7 +247,7 @@ class Scheduler:
         if at is None:  # its step was removed and nothing follows it
             service.finish(enrollment, COMPLETED, "", now)
             return None
-        slot = schedule.next_opening(now, service.window_of(sequence), service.zone_of(sequence))
+        slot = schedule.next_opening(now, service.window_of(sequence), service.zone_of(sequence, enrollment.time_zone))
         if slot.send_at > now:
             enrollment.next_due_at, enrollment.waiting_reason, enrollment.waiting_detail = slot.send_at, WAIT_WINDOW, ""
             return None
@@ -272,6 +272,7 @@ class Scheduler:
             return Retry(f"the leads service could not be reached ({error.code().name}); trying again", self.retry_s)
         if lead is None:
             return Failed("the lead was deleted")
+        enrollment.time_zone = lead.time_zone or None  # its next steps are planned in its zone as it is now
         variant = definitions.choose_variant(step.variants, enrollment.id, step.id)
         subject_source = str(variant["subject_template"]) if variant else step.subject_template
         body_source = str(variant["body_template"]) if variant else step.body_template
@@ -339,7 +340,8 @@ class Scheduler:
             _advance(enrollment, sequence, item.ordinal, now, now)
         elif isinstance(outcome, Deferred):
             not_before = outcome.retry_at or now + dt.timedelta(seconds=self.retry_s)
-            slot = schedule.next_opening(max(not_before, now), service.window_of(sequence), service.zone_of(sequence))
+            zone = service.zone_of(sequence, enrollment.time_zone)
+            slot = schedule.next_opening(max(not_before, now), service.window_of(sequence), zone)
             enrollment.next_due_at, enrollment.waiting_reason = slot.send_at, WAIT_MAILBOX
             enrollment.waiting_detail = outcome.reason[:500]
         elif isinstance(outcome, Retry):
@@ -374,7 +376,7 @@ def _advance(enrollment: Enrollment, sequence: Sequence, ordinal: int, base: dt.
         service.finish(enrollment, COMPLETED, "", now)
         return
     following = live[ordinal]
-    slot = service.plan_step(sequence, following, base)
+    slot = service.plan_step(sequence, following, base, enrollment.time_zone)
     enrollment.current_step_id, enrollment.next_due_at = following.id, slot.send_at
     enrollment.waiting_reason = WAIT_WINDOW if slot.waited_for_window else WAIT_DELAY
     enrollment.waiting_detail = ""

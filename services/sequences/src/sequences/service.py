@@ -225,6 +225,7 @@ async def enroll(
     sequence_id: uuid.UUID,
     lead_ids: list[uuid.UUID],
     now: dt.datetime,
+    zones: dict[uuid.UUID, str] | None = None,
 ) -> tuple[list[Enrollment], list[Skipped]]:
     """Each lead enrolled at the first step, or skipped (already enrolled, listed twice).
 
@@ -243,7 +244,8 @@ async def enroll(
     skipped = [Skipped(str(lead), LISTED_TWICE) for lead in _repeated(lead_ids)]
     if not unique:
         return [], skipped
-    slot = plan_step(sequence, steps[0], now)
+    zones = zones or {}
+    slots = {lead_id: plan_step(sequence, steps[0], now, zones.get(lead_id)) for lead_id in unique}
     state = ACTIVE if sequence.state == ACTIVE else PAUSED
     rows = [
         {
@@ -252,9 +254,10 @@ async def enroll(
             "sequence_id": sequence.id,
             "lead_id": lead_id,
             "state": state,
+            "time_zone": zones.get(lead_id) or None,
             "current_step_id": steps[0].id,
-            "next_due_at": slot.send_at,
-            "waiting_reason": WAIT_WINDOW if slot.waited_for_window else WAIT_DELAY,
+            "next_due_at": slots[lead_id].send_at,
+            "waiting_reason": WAIT_WINDOW if slots[lead_id].waited_for_window else WAIT_DELAY,
             "waiting_detail": "",
             "stop_reason": "",
             "steps_done": 0,
@@ -297,18 +300,23 @@ def _repeated(values: list[uuid.UUID]) -> list[uuid.UUID]:
     return repeated
 
 
-def plan_step(sequence: Sequence, step: Step, base: dt.datetime) -> schedule.Slot:
-    """When `step` may go after `base`, in the sequence's zone (every lead's zone until leads carry one)."""
-    return schedule.plan(base, step.delay_amount, step.delay_unit, window_of(sequence), zone_of(sequence))
+def plan_step(sequence: Sequence, step: Step, base: dt.datetime, zone: str | None = None) -> schedule.Slot:
+    """When `step` may go after `base`, in the lead's zone (`zone`, else the sequence's)."""
+    return schedule.plan(base, step.delay_amount, step.delay_unit, window_of(sequence), zone_of(sequence, zone))
 
 
 def window_of(sequence: Sequence) -> schedule.Window:
     return schedule.Window(frozenset(sequence.window_days), sequence.window_start, sequence.window_end)
 
 
-def zone_of(sequence: Sequence) -> zoneinfo.ZoneInfo:
-    """The zone a lead's window is read in. Leads carry no time zone yet: the sequence's (the org's
-    default) is every lead's until they do, when this takes the lead's own."""
+def zone_of(sequence: Sequence, lead_zone: str | None = None) -> zoneinfo.ZoneInfo:
+    """The zone a lead's window is read in: the lead's own (set by hand, or read from its location by the
+    leads service), else the sequence's (the org's default)."""
+    if lead_zone:
+        try:
+            return zoneinfo.ZoneInfo(lead_zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            pass  # a zone this machine's tz database lacks: the sequence's, rather than no send at all
     return schedule.zone(sequence.time_zone)
 
 
@@ -467,7 +475,7 @@ async def reopen_step(
     elif not (enrollment.state == COMPLETED and not enrollment.stop_reason and at == len(positions) - 1):
         return False
     sent.outcome, sent.detail = WINDOW_CLOSED, "its window closed before the mail room could send it"
-    slot = schedule.next_opening(now, window_of(sequence), zone_of(sequence))
+    slot = schedule.next_opening(now, window_of(sequence), zone_of(sequence, enrollment.time_zone))
     enrollment.state = ACTIVE if sequence.state == ACTIVE else PAUSED
     enrollment.current_step_id, enrollment.next_due_at, enrollment.finished_at = step_id, slot.send_at, None
     enrollment.waiting_reason = WAIT_WINDOW

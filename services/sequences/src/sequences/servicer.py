@@ -124,6 +124,7 @@ class SequencesServicer(sequences_pb2_grpc.SequencesServiceServicer):
                 sequence_id=sequence_id,
                 lead_ids=[lead for lead in ids if lead in found],
                 now=service.utcnow(),
+                zones=found,
             )
             first = {enrollment.current_step_id: 1 for enrollment in enrolled if enrollment.current_step_id}
             return pb.EnrollResponse(
@@ -192,13 +193,14 @@ class SequencesServicer(sequences_pb2_grpc.SequencesServiceServicer):
             raise NotFound(f"lead {lead_id} not found")
         return lead
 
-    async def _existing(self, lead_ids: list[uuid.UUID]) -> set[uuid.UUID]:
-        """The leads of these that exist in the org, asked of the leads service a few at a time."""
+    async def _existing(self, lead_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+        """The leads of these that exist in the org, each with its time zone ("" for none), asked of the
+        leads service a few at a time."""
         slots = asyncio.Semaphore(self.lookups_in_flight)
 
-        async def exists(lead_id: uuid.UUID) -> bool:
+        async def exists(lead_id: uuid.UUID) -> templates.LeadFields | None:
             async with slots:
-                return await self.leads.get(lead_id) is not None
+                return await self.leads.get(lead_id)
 
         try:
             answers = await asyncio.gather(*(exists(lead_id) for lead_id in lead_ids))
@@ -206,4 +208,4 @@ class SequencesServicer(sequences_pb2_grpc.SequencesServiceServicer):
             raise Unavailable(
                 f"the leads service could not be reached ({error.code().name}): nothing was enrolled; try again"
             ) from None
-        return {lead_id for lead_id, known in zip(lead_ids, answers, strict=True) if known}
+        return {lead_id: lead.time_zone for lead_id, lead in zip(lead_ids, answers, strict=True) if lead is not None}

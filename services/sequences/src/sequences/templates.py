@@ -52,6 +52,8 @@ class LeadFields:
     location: str = ""
     seniority: str = ""
     linkedin_url: str = ""
+    # Not a template variable: the zone the lead's sending window is read in (empty: the org's).
+    time_zone: str = ""
 
     def variables(self) -> dict[str, str]:
         """The template's `lead`: every variable with its value (empty when the lead lacks it)."""

@@ -10,6 +10,7 @@ export const EDITABLE = [
   { name: 'email', label: 'Email', type: 'email', testid: 'lead-edit-email' },
   { name: 'companyName', label: 'Company', testid: 'lead-edit-company' },
   { name: 'title', label: 'Title', testid: 'lead-edit-title' },
+  { name: 'timeZone', label: 'Time zone (IANA, e.g. Europe/Berlin)', testid: 'lead-edit-time-zone' },
 ];
 const FIELDS = EDITABLE.map((f) => f.name);
 

@@ -1,0 +1,355 @@
+"""Sequences over HTTP: definitions and their lifecycle, previews, enrollments, and the call tasks steps make."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import Field
+
+from gateway.auth import Principal
+from gateway.deps import principal
+from gateway.routes.schemas import Body, Int32, Timestamps, enum_word
+from leadflood.sequences.v1 import sequences_pb2 as pb
+
+router = APIRouter()
+Who = Annotated[Principal, Depends(principal)]
+Id = Annotated[str, Field(max_length=100)]
+Template = Annotated[str, Field(max_length=20_000)]  # the service's own limit (templates.MAX_TEMPLATE)
+Weekday = Annotated[int, Field(ge=1, le=7)]  # ISO 8601: Monday is 1
+# The service looks each lead up in the leads service before it enrolls any: 1,000 took 5 s on the
+# development machine, the channel's whole default deadline.
+ENROLL_TIMEOUT_S = 30.0
+Channel = Literal["email", "sms", "call_task"]
+DelayUnit = Literal["business_days", "hours"]
+EnrollmentState = Literal[
+    "active", "completed", "replied", "bounced", "unsubscribed", "meeting_booked", "paused", "failed", "stopped"
+]
+
+
+def _enum(enum: Any, prefix: str, word: str) -> int:
+    """The contract's number for a word of the API: "call_task" -> CHANNEL_CALL_TASK; "" -> unspecified."""
+    return enum.Value(f"{prefix}{word.upper()}") if word else 0
+
+
+class WindowBody(Body):
+    days: list[Weekday] = Field(default_factory=list, max_length=7)
+    start_time: str = Field(default="", max_length=5)
+    end_time: str = Field(default="", max_length=5)
+    time_zone: str = Field(default="", max_length=64)
+
+
+class VariantBody(Body):
+    id: Id = ""
+    name: str = Field(default="", max_length=100)
+    weight: Int32 = 0
+    subject_template: Template = ""
+    body_template: Template = ""
+
+
+class StepBody(Body):
+    id: Id = ""
+    channel: Channel
+    delay_amount: Int32 = 0
+    delay_unit: DelayUnit = "business_days"
+    subject_template: Template = ""
+    body_template: Template = ""
+    variants: list[VariantBody] = Field(default_factory=list, max_length=5)
+
+
+class SequenceBody(Body):
+    name: str = Field(max_length=200)
+    window: WindowBody = Field(default_factory=WindowBody)
+    mailbox_id: Id = ""
+    steps: list[StepBody] = Field(default_factory=list, max_length=20)
+
+    def definition(self) -> pb.SequenceDefinition:
+        window = self.window
+        return pb.SequenceDefinition(
+            name=self.name,
+            window=pb.SendingWindow(
+                days=window.days, start_time=window.start_time, end_time=window.end_time, time_zone=window.time_zone
+            ),
+            mailbox_id=self.mailbox_id,
+            steps=[
+                pb.Step(
+                    id=step.id,
+                    channel=_enum(pb.Channel, "CHANNEL_", step.channel),
+                    delay_amount=step.delay_amount,
+                    delay_unit=_enum(pb.DelayUnit, "DELAY_UNIT_", step.delay_unit),
+                    subject_template=step.subject_template,
+                    body_template=step.body_template,
+                    variants=[pb.StepVariant(**variant.model_dump()) for variant in step.variants],
+                )
+                for step in self.steps
+            ],
+        )
+
+
+class LeadFieldsBody(Body):
+    email: str = Field(default="", max_length=320)
+    first_name: str = Field(default="", max_length=200)
+    last_name: str = Field(default="", max_length=200)
+    company_name: str = Field(default="", max_length=200)
+    title: str = Field(default="", max_length=200)
+    company_domain: str = Field(default="", max_length=253)
+    industry: str = Field(default="", max_length=200)
+    location: str = Field(default="", max_length=200)
+    seniority: str = Field(default="", max_length=100)
+    linkedin_url: str = Field(default="", max_length=500)
+
+
+class PreviewBody(Body):
+    """A saved step (stepId), or unsaved templates (a builder's live preview); for a stored lead or given fields."""
+
+    step_id: Id = ""
+    variant_id: Id = ""
+    subject_template: Template = ""
+    body_template: Template = ""
+    lead_id: Id = ""
+    lead: LeadFieldsBody | None = None
+
+
+class EnrollBody(Body):
+    lead_ids: list[Id] = Field(min_length=1, max_length=1000)
+
+
+class StopBody(Body):
+    reason: str = Field(default="", max_length=500)
+
+
+def sequence_json(sequence: pb.Sequence) -> dict[str, Any]:
+    window = sequence.window
+    return {
+        "id": sequence.id,
+        "name": sequence.name,
+        "state": enum_word(sequence.state, pb.SequenceState, "SEQUENCE_STATE_"),
+        "window": {
+            "days": list(window.days),
+            "startTime": window.start_time,
+            "endTime": window.end_time,
+            "timeZone": window.time_zone,
+        },
+        "mailboxId": sequence.mailbox_id or None,
+        "steps": [
+            {
+                "id": step.id,
+                "ordinal": step.ordinal,
+                "channel": enum_word(step.channel, pb.Channel, "CHANNEL_"),
+                "delayAmount": step.delay_amount,
+                "delayUnit": enum_word(step.delay_unit, pb.DelayUnit, "DELAY_UNIT_"),
+                "subjectTemplate": step.subject_template,
+                "bodyTemplate": step.body_template,
+                "variants": [
+                    {
+                        "id": v.id,
+                        "name": v.name,
+                        "weight": v.weight,
+                        "subjectTemplate": v.subject_template,
+                        "bodyTemplate": v.body_template,
+                    }
+                    for v in step.variants
+                ],
+            }
+            for step in sequence.steps
+        ],
+        **Timestamps.of(sequence, "created_at", "updated_at"),
+    }
+
+
+def enrollment_json(enrollment: pb.Enrollment) -> dict[str, Any]:
+    return {
+        "id": enrollment.id,
+        "sequenceId": enrollment.sequence_id,
+        "leadId": enrollment.lead_id,
+        "state": enum_word(enrollment.state, pb.EnrollmentState, "ENROLLMENT_STATE_"),
+        "currentStepId": enrollment.current_step_id or None,
+        "currentStep": enrollment.current_step_ordinal or None,
+        "stepsDone": enrollment.steps_done,
+        "waitingReason": enum_word(enrollment.waiting_reason, pb.WaitReason, "WAIT_REASON_")
+        if enrollment.waiting_reason
+        else None,
+        "waitingDetail": enrollment.waiting_detail or None,
+        "stopReason": enrollment.stop_reason or None,
+        **Timestamps.of(enrollment, "next_due_at", "last_sent_at", "created_at", "finished_at"),
+    }
+
+
+def task_json(task: pb.Task) -> dict[str, Any]:
+    return {
+        "id": task.id,
+        "sequenceId": task.sequence_id,
+        "enrollmentId": task.enrollment_id,
+        "stepId": task.step_id,
+        "leadId": task.lead_id,
+        "title": task.title,
+        "notes": task.notes,
+        "state": enum_word(task.state, pb.TaskState, "TASK_STATE_"),
+        **Timestamps.of(task, "created_at", "completed_at"),
+    }
+
+
+def _sequences(request: Request) -> Any:
+    return request.app.state.services.sequences
+
+
+@router.get("/v1/sequences")
+async def list_sequences(
+    request: Request, who: Who, state: Literal["", "draft", "active", "paused", "archived"] = ""
+) -> dict[str, Any]:
+    """Every sequence but the archived ones, newest first; or those in `state`."""
+    reply = await _sequences(request).ListSequences(
+        pb.ListSequencesRequest(state=_enum(pb.SequenceState, "SEQUENCE_STATE_", state))
+    )
+    return {"sequences": [sequence_json(s) for s in reply.sequences]}
+
+
+@router.post("/v1/sequences", status_code=201)
+async def create_sequence(body: SequenceBody, request: Request, who: Who) -> dict[str, Any]:
+    reply = await _sequences(request).CreateSequence(pb.CreateSequenceRequest(sequence=body.definition()))
+    return sequence_json(reply.sequence)
+
+
+@router.get("/v1/sequences/{sequence_id}")
+async def get_sequence(sequence_id: str, request: Request, who: Who) -> dict[str, Any]:
+    reply = await _sequences(request).GetSequence(pb.GetSequenceRequest(sequence_id=sequence_id))
+    return sequence_json(reply.sequence)
+
+
+@router.put("/v1/sequences/{sequence_id}")
+async def update_sequence(sequence_id: str, body: SequenceBody, request: Request, who: Who) -> dict[str, Any]:
+    """The whole definition: a step sent back with its id keeps it; a step left out is removed."""
+    reply = await _sequences(request).UpdateSequence(
+        pb.UpdateSequenceRequest(sequence_id=sequence_id, sequence=body.definition())
+    )
+    return sequence_json(reply.sequence)
+
+
+async def _transition(request: Request, rpc: str, sequence_id: str) -> dict[str, Any]:
+    """A lifecycle move; one the sequence's state does not allow is the service's FAILED_PRECONDITION (a 409)
+    naming that state."""
+    request_type = getattr(pb, f"{rpc}Request")
+    reply = await getattr(_sequences(request), rpc)(request_type(sequence_id=sequence_id))
+    return sequence_json(reply.sequence)
+
+
+@router.post("/v1/sequences/{sequence_id}/activate")
+async def activate_sequence(sequence_id: str, request: Request, who: Who) -> dict[str, Any]:
+    """draft -> active: its waiting enrollments start."""
+    return await _transition(request, "ActivateSequence", sequence_id)
+
+
+@router.post("/v1/sequences/{sequence_id}/pause")
+async def pause_sequence(sequence_id: str, request: Request, who: Who) -> dict[str, Any]:
+    """active -> paused: nothing more is sent once this returns."""
+    return await _transition(request, "PauseSequence", sequence_id)
+
+
+@router.post("/v1/sequences/{sequence_id}/resume")
+async def resume_sequence(sequence_id: str, request: Request, who: Who) -> dict[str, Any]:
+    """paused -> active: what is due is sent, never again what was sent."""
+    return await _transition(request, "ResumeSequence", sequence_id)
+
+
+@router.post("/v1/sequences/{sequence_id}/archive")
+async def archive_sequence(sequence_id: str, request: Request, who: Who) -> dict[str, Any]:
+    """draft, active or paused -> archived: read-only; its unfinished enrollments stop."""
+    return await _transition(request, "ArchiveSequence", sequence_id)
+
+
+@router.get("/v1/sequences/{sequence_id}/preview")
+async def preview_step(
+    sequence_id: str,
+    request: Request,
+    who: Who,
+    lead_id: Annotated[str, Query(alias="leadId", min_length=1, max_length=100)],
+    step_id: Annotated[str, Query(alias="stepId", min_length=1, max_length=100)],
+    variant_id: Annotated[str, Query(alias="variantId", max_length=100)] = "",
+) -> dict[str, str]:
+    """A saved step rendered for a stored lead, exactly as it would be sent."""
+    return await _preview(
+        request, pb.PreviewStepRequest(sequence_id=sequence_id, lead_id=lead_id, step_id=step_id, variant_id=variant_id)
+    )
+
+
+@router.post("/v1/sequences/{sequence_id}/preview")
+async def preview_templates(sequence_id: str, body: PreviewBody, request: Request, who: Who) -> dict[str, str]:
+    """Unsaved templates (or a saved step) rendered for a lead, checked as a save would check them."""
+    preview = pb.PreviewStepRequest(sequence_id=sequence_id, **body.model_dump(exclude={"lead"}))
+    if body.lead:
+        preview.lead.CopyFrom(pb.LeadFields(**body.lead.model_dump()))
+    return await _preview(request, preview)
+
+
+async def _preview(request: Request, preview: pb.PreviewStepRequest) -> dict[str, str]:
+    reply = await _sequences(request).PreviewStep(preview)
+    return {"subject": reply.subject, "body": reply.body}
+
+
+@router.post("/v1/sequences/{sequence_id}/enrollments")
+async def enroll(sequence_id: str, body: EnrollBody, request: Request, who: Who) -> dict[str, Any]:
+    """Each lead enrolled at the first step, or skipped with its reason (already enrolled, not found...)."""
+    reply = await _sequences(request).Enroll(
+        pb.EnrollRequest(sequence_id=sequence_id, lead_ids=body.lead_ids), timeout=ENROLL_TIMEOUT_S
+    )
+    return {
+        "enrolled": [enrollment_json(e) for e in reply.enrolled],
+        "skipped": [{"leadId": s.lead_id, "reason": s.reason} for s in reply.skipped],
+    }
+
+
+@router.get("/v1/sequences/{sequence_id}/enrollments")
+async def list_enrollments(
+    sequence_id: str,
+    request: Request,
+    who: Who,
+    state: Literal["", EnrollmentState] = "",
+    lead_id: Annotated[str, Query(alias="leadId", max_length=100)] = "",
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str, Query(max_length=500)] = "",
+) -> dict[str, Any]:
+    """Oldest first: each with its state, current step, next due time and why it waits."""
+    reply = await _sequences(request).ListEnrollments(
+        pb.ListEnrollmentsRequest(
+            sequence_id=sequence_id,
+            state=_enum(pb.EnrollmentState, "ENROLLMENT_STATE_", state),
+            lead_id=lead_id,
+            page_size=limit,
+            cursor=cursor,
+        )
+    )
+    return {"enrollments": [enrollment_json(e) for e in reply.enrollments], "nextCursor": reply.next_cursor or None}
+
+
+@router.post("/v1/sequences/{sequence_id}/enrollments/{enrollment_id}/stop")
+async def stop_enrollment(
+    sequence_id: str, enrollment_id: str, request: Request, who: Who, body: StopBody | None = None
+) -> dict[str, Any]:
+    """A user ends one lead's enrollment; one that has already ended is a 409 naming its state."""
+    reply = await _sequences(request).StopEnrollment(
+        pb.StopEnrollmentRequest(
+            sequence_id=sequence_id, enrollment_id=enrollment_id, reason=body.reason if body else ""
+        )
+    )
+    return enrollment_json(reply.enrollment)
+
+
+@router.get("/v1/tasks")
+async def list_tasks(
+    request: Request,
+    who: Who,
+    state: Literal["open", "done"] = "open",
+    sequence_id: Annotated[str, Query(alias="sequenceId", max_length=100)] = "",
+) -> dict[str, Any]:
+    """The call tasks sequences made, newest first."""
+    reply = await _sequences(request).ListTasks(
+        pb.ListTasksRequest(state=_enum(pb.TaskState, "TASK_STATE_", state), sequence_id=sequence_id)
+    )
+    return {"tasks": [task_json(t) for t in reply.tasks]}
+
+
+@router.post("/v1/tasks/{task_id}/complete")
+async def complete_task(task_id: str, request: Request, who: Who) -> dict[str, Any]:
+    """Done; completing it again changes nothing."""
+    reply = await _sequences(request).CompleteTask(pb.CompleteTaskRequest(task_id=task_id))
+    return task_json(reply.task)

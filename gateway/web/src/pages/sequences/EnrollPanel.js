@@ -1,0 +1,99 @@
+// Enrolling chosen leads in a sequence: from the lead table's selection (EnrollPanel) and from a
+// sequence's page (which chooses the sequence itself); both show what became of each lead (EnrollResult).
+import { html } from 'htm/preact';
+import { useState } from 'preact/hooks';
+import { api } from '../../api.js';
+import { useLoad } from '../../hooks.js';
+import { ProblemAlert } from '../../components/ProblemAlert.js';
+import { Select } from '../../components/Select.js';
+import { Spinner } from '../../components/Spinner.js';
+import { chunks } from './model.js';
+
+// Leads per call: the service looks each one up before it enrolls any (a second or so for 250).
+const PER_CALL = 250;
+
+/**
+ * Enrolls the leads, PER_CALL a call, onProgress(done) after each: { enrolled: [...], skipped:
+ * [{ leadId, reason }] } over all calls. A call that fails stops there; those before it stay enrolled
+ * (enrolling them again skips them as already enrolled).
+ */
+export async function enrollLeads(sequenceId, leadIds, onProgress) {
+  const total = { enrolled: [], skipped: [] };
+  for (const part of chunks(leadIds, PER_CALL)) {
+    const reply = await api.post(`/v1/sequences/${encodeURIComponent(sequenceId)}/enrollments`, { leadIds: part });
+    total.enrolled.push(...reply.enrolled);
+    total.skipped.push(...reply.skipped);
+    onProgress?.(total.enrolled.length + total.skipped.length);
+  }
+  return total;
+}
+
+/** "2 enrolled · 1 skipped", and each skipped lead with its reason. */
+export function EnrollResult({ result, nameOf = (id) => id, sequenceId }) {
+  if (!result) return null;
+  const { enrolled, skipped } = result;
+  return html`<div class=${skipped.length ? 'alert alert-warn' : 'alert alert-info'} role="status" data-testid="enroll-result">
+    <strong class="alert-title">
+      ${enrolled.length} enrolled${skipped.length ? ` · ${skipped.length} skipped` : ''}
+    </strong>
+    ${skipped.length > 0 &&
+    html`<ul class="alert-list">
+      ${skipped.map((s) => html`<li key=${s.leadId} data-testid="enroll-skipped">${nameOf(s.leadId)}: ${s.reason}</li>`)}
+    </ul>`}
+    ${sequenceId && html`<p class="alert-detail"><a href=${`#/sequences/${encodeURIComponent(sequenceId)}`}>Open the sequence</a></p>`}
+  </div>`;
+}
+
+/**
+ * The lead table's bulk action: choose an active or draft sequence, enroll the selected leads.
+ * onEnrolled(result) after a call that answered; onClose() to put it away.
+ */
+export function EnrollPanel({ leadIds, nameOf, onEnrolled, onClose }) {
+  const list = useLoad(() => api.get('/v1/sequences'), []);
+  const usable = (list.data?.sequences || []).filter((s) => s.state === 'active' || s.state === 'draft');
+  const [chosen, setChosen] = useState('');
+  const [state, setState] = useState({ busy: false, error: null, result: null, sequenceId: '', done: 0 });
+  const sequenceId = chosen || usable[0]?.id || '';
+  const sequence = usable.find((s) => s.id === sequenceId);
+
+  async function onSubmit(e) {
+    e.preventDefault();
+    setState({ busy: true, error: null, result: null, sequenceId, done: 0 });
+    try {
+      const result = await enrollLeads(sequenceId, leadIds, (done) => setState((p) => ({ ...p, done })));
+      setState({ busy: false, error: null, result, sequenceId, done: 0 });
+      onEnrolled?.(result);
+    } catch (error) {
+      setState({ busy: false, error, result: null, sequenceId, done: 0 });
+    }
+  }
+
+  const n = leadIds.length;
+  return html`<form class="card enroll-panel" aria-label="Enroll in a sequence" onSubmit=${onSubmit} data-testid="enroll-panel">
+    <header class="card-head">
+      <h2 class="card-subtitle">Enroll ${n} ${n === 1 ? 'lead' : 'leads'} in a sequence</h2>
+      <button type="button" class="btn btn-ghost btn-sm" onClick=${onClose}>Close</button>
+    </header>
+    <${ProblemAlert} error=${list.error} testid="enroll-sequences-error" />
+    ${list.loading && !list.data && html`<${Spinner} label="Loading sequences…" />`}
+    ${list.data && !usable.length &&
+    html`<p class="muted">No active or draft sequence yet. <a href="#/sequences/new">Build one</a>.</p>`}
+    ${usable.length > 0 &&
+    html`<div class="inline-controls">
+      <${Select}
+        id="enroll-sequence"
+        label="Sequence"
+        testid="enroll-sequence"
+        value=${sequenceId}
+        options=${usable.map((s) => ({ value: s.id, label: `${s.name} (${s.state})` }))}
+        onChange=${setChosen}
+      />
+      <button type="submit" class="btn btn-primary" data-testid="enroll-confirm" disabled=${state.busy || !sequenceId}>
+        ${state.busy ? `Enrolling… ${state.done} of ${n}` : `Enroll ${n} ${n === 1 ? 'lead' : 'leads'}`}
+      </button>
+    </div>
+    ${sequence?.state === 'draft' && html`<p class="field-hint">A draft sends nothing: its leads wait until you activate it.</p>`}`}
+    <${ProblemAlert} error=${state.error} testid="enroll-error" />
+    <${EnrollResult} result=${state.result} nameOf=${nameOf} sequenceId=${state.sequenceId} />
+  </form>`;
+}

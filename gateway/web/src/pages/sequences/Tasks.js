@@ -1,0 +1,101 @@
+import { html } from 'htm/preact';
+import { useEffect, useState } from 'preact/hooks';
+import { api } from '../../api.js';
+import { useLoad } from '../../hooks.js';
+import { navigate } from '../../router.js';
+import { formatAgo, formatTime } from '../../format.js';
+import { DataTable } from '../../components/DataTable.js';
+import { ProblemAlert } from '../../components/ProblemAlert.js';
+import { Spinner } from '../../components/Spinner.js';
+import { LeadName, useLeadsById } from './leads.js';
+
+// Call steps make tasks as their leads reach them: the list keeps itself current.
+const REFRESH_MS = 5000;
+const TABS = [
+  { key: 'open', label: 'To do' },
+  { key: 'done', label: 'Done' },
+];
+
+/** #/tasks: the calls sequences ask for (`?state=done` for those completed); complete one when it is made. */
+export function Tasks({ query }) {
+  const state = query.get('state') === 'done' ? 'done' : 'open';
+  const list = useLoad(() => api.get(`/v1/tasks?state=${state}`), [state]);
+  const sequences = useLoad(() => api.get('/v1/sequences'), []);
+  useEffect(() => {
+    const timer = setInterval(() => list.reload(), REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [list.reload]);
+  const tasks = list.data?.tasks || [];
+  const leads = useLeadsById(tasks.map((t) => t.leadId));
+  const names = Object.fromEntries((sequences.data?.sequences || []).map((s) => [s.id, s.name]));
+  const [acting, setActing] = useState({ id: null, error: null });
+
+  async function complete(task) {
+    setActing({ id: task.id, error: null });
+    try {
+      await api.post(`/v1/tasks/${encodeURIComponent(task.id)}/complete`);
+      list.setData((d) => ({ ...d, tasks: d.tasks.filter((t) => t.id !== task.id) }));
+      setActing({ id: null, error: null });
+    } catch (error) {
+      setActing({ id: null, error });
+    }
+  }
+
+  const columns = [
+    {
+      key: 'title',
+      label: 'Task',
+      render: (t) => html`<strong data-testid="task-title">${t.title}</strong>${t.notes && html`<div class="muted small task-notes">${t.notes}</div>`}`,
+    },
+    { key: 'lead', label: 'Lead', render: (t) => html`<${LeadName} id=${t.leadId} lead=${leads[t.leadId]} />` },
+    {
+      key: 'sequence',
+      label: 'Sequence',
+      render: (t) => html`<a href=${`#/sequences/${encodeURIComponent(t.sequenceId)}`}>${names[t.sequenceId] || 'an archived sequence'}</a>`,
+    },
+    {
+      key: 'when',
+      label: state === 'done' ? 'Completed' : 'Since',
+      className: 'nowrap',
+      render: (t) => {
+        const at = state === 'done' ? t.completedAt : t.createdAt;
+        return html`<span title=${formatTime(at)}>${formatAgo(at)}</span>`;
+      },
+    },
+    {
+      key: 'actions',
+      label: html`<span class="visually-hidden">Actions</span>`,
+      align: 'right',
+      render: (t) =>
+        t.state === 'open' &&
+        html`<button type="button" class="btn btn-primary btn-sm" data-testid="task-complete" disabled=${acting.id === t.id}
+          onClick=${() => complete(t)}>${acting.id === t.id ? 'Completing…' : 'Done'}</button>`,
+    },
+  ];
+
+  return html`<section class="wide">
+    <header class="page-head">
+      <h1>Tasks</h1>
+      <p class="muted">Calls your sequences ask for, as each lead reaches its call step.</p>
+    </header>
+    <nav class="tabs" aria-label="Tasks">
+      ${TABS.map(
+        (t) => html`<button type="button" key=${t.key} class=${t.key === state ? 'tab active' : 'tab'} data-testid=${`tasks-tab-${t.key}`}
+          aria-pressed=${t.key === state} onClick=${() => navigate(t.key === 'open' ? '/tasks' : `/tasks?state=${t.key}`)}>${t.label}</button>`,
+      )}
+    </nav>
+    <${ProblemAlert} error=${list.error || acting.error} testid="tasks-error" />
+    ${list.loading && !list.data && html`<div class="card"><${Spinner} label="Loading tasks…" /></div>`}
+    ${list.data &&
+    html`<div class="card card-flush">
+      <${DataTable}
+        label="Tasks"
+        columns=${columns}
+        rows=${tasks}
+        rowTestId="task-row"
+        empty=${html`<p>${state === 'done' ? 'No task done yet.' : 'Nothing to do.'}</p>
+          <p class="muted small">A sequence’s call step makes a task here when a lead reaches it.</p>`}
+      />
+    </div>`}
+  </section>`;
+}

@@ -1,0 +1,248 @@
+"""Sequences over HTTP: a template error named at its field, the lifecycle and its 409s, enrollment with
+its skips, the first email arriving in the captured mail with its unsubscribe headers, and a lead's reply
+stopping that lead's enrollment (and no other's) within seconds; call tasks listed and completed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from typing import Any
+
+import httpx
+
+from devstack.stack import ROOT, Stack
+from tests.e2e.helpers import assert_problem, unique_email, until
+from tests.e2e.test_icps import icp_body
+from tests.e2e.test_search_runs import wait_run
+
+# Every day, all day, in UTC: the first step goes at once whenever the test runs.
+OPEN_WINDOW = {"days": [1, 2, 3, 4, 5, 6, 7], "startTime": "00:00", "endTime": "23:59", "timeZone": "UTC"}
+
+
+def _sequence_body(tag: str, **first_step: Any) -> dict[str, Any]:
+    return {
+        "name": f"Outreach {tag}",
+        "window": OPEN_WINDOW,
+        "steps": [
+            {
+                "channel": "email",
+                "delayAmount": 0,
+                "subjectTemplate": f"Hello {{{{ lead.firstName }}}} {tag}",
+                "bodyTemplate": 'Hi {{ lead.firstName | default("there") }}, how is {{ lead.companyName }}?',
+            }
+            | first_step,
+            {
+                "channel": "email",
+                "delayAmount": 3,
+                "delayUnit": "business_days",
+                "subjectTemplate": f"Following up {tag}",
+                "bodyTemplate": "Any thoughts?",
+            },
+        ],
+    }
+
+
+def _lead(client: httpx.Client, first_name: str) -> dict[str, Any]:
+    email = unique_email(first_name.lower())
+    created = client.post(
+        "/v1/leads", json={"email": email, "firstName": first_name, "lastName": "Tester", "companyName": "Acme"}
+    )
+    assert created.status_code == 201, created.text
+    return created.json()["lead"]
+
+
+def _lead_without_email(client: httpx.Client) -> dict[str, Any]:
+    """A sourced lead the sandbox found without an email (the API makes none by hand)."""
+    icp = client.post("/v1/icps", json=icp_body()).json()
+    run = client.post(f"/v1/icps/{icp['id']}/search", json={"source": "sandbox", "limit": 100}).json()
+    wait_run(client, icp["id"], run["runId"])
+    page = client.get("/v1/leads", params={"searchRunId": run["runId"], "hasEmail": "no", "filtered": "all"}).json()
+    assert page["items"], "the sandbox gave no lead without an email"
+    return page["items"][0]
+
+
+def _captured(client: httpx.Client, subject: str) -> dict[str, Any] | None:
+    mail = client.get("/v1/captured-mail", params={"limit": 200}).json()["mail"]
+    return next((m for m in mail if m["subject"] == subject), None)
+
+
+def _enrollments(client: httpx.Client, sequence_id: str, **params: Any) -> dict[str, dict[str, Any]]:
+    """The sequence's enrollments by lead id."""
+    reply = client.get(f"/v1/sequences/{sequence_id}/enrollments", params=params)
+    assert reply.status_code == 200, reply.text
+    return {e["leadId"]: e for e in reply.json()["enrollments"]}
+
+
+def test_a_sequence_sends_its_first_step_and_stops_for_the_lead_who_replies(client: httpx.Client) -> None:
+    tag = uuid.uuid4().hex[:8]
+
+    # A template naming a variable leads do not have is refused when saved, at its field.
+    typo = _sequence_body(tag, bodyTemplate="Hi {{ lead.fristName }}")
+    refused = assert_problem(client.post("/v1/sequences", json=typo), 422)
+    [error] = refused["errors"]
+    assert error["field"] == "steps[0].bodyTemplate"
+    assert "lead.fristName" in error["message"] and "lead.firstName" in error["message"]  # and what there is
+    # The API's own checks name fields the same way; an unknown field is refused, not ignored.
+    fax = assert_problem(client.post("/v1/sequences", json=_sequence_body(tag, channel="fax")), 422)
+    assert [e["field"] for e in fax["errors"]] == ["steps.0.channel"]
+    assert_problem(client.post("/v1/sequences", json=_sequence_body(tag) | {"colour": "red"}), 422)
+
+    created = client.post("/v1/sequences", json=_sequence_body(tag))
+    assert created.status_code == 201, created.text
+    sequence = created.json()
+    assert sequence["state"] == "draft" and sequence["window"] == OPEN_WINDOW
+    assert [s["ordinal"] for s in sequence["steps"]] == [1, 2]
+    assert sequence["steps"][1]["delayUnit"] == "business_days"
+    assert sequence["id"] in [s["id"] for s in client.get("/v1/sequences").json()["sequences"]]
+    seq = f"/v1/sequences/{sequence['id']}"
+    first_step = sequence["steps"][0]["id"]
+
+    ada, grace, nobody = _lead(client, "Ada"), _lead(client, "Grace"), _lead_without_email(client)
+
+    # Previews: a saved step for a stored lead; unsaved templates (the builder's), checked as a save would be.
+    preview = client.get(f"{seq}/preview", params={"leadId": ada["id"], "stepId": first_step})
+    assert preview.json() == {"subject": f"Hello Ada {tag}", "body": "Hi Ada, how is Acme?"}, preview.text
+    live = client.post(
+        f"{seq}/preview",
+        json={"subjectTemplate": "For {{ lead.fullName }}", "bodyTemplate": "{{ lead.title | default('Hi') }}",
+              "lead": {"firstName": "Linus", "lastName": "T"}},
+    )  # fmt: skip
+    assert live.json() == {"subject": "For Linus T", "body": "Hi"}, live.text
+    broken = client.post(f"{seq}/preview", json={"leadId": ada["id"], "subjectTemplate": "{{ lead.nope }}"})
+    assert [e["field"] for e in assert_problem(broken, 422)["errors"]] == ["subjectTemplate"]
+
+    assert client.post(f"{seq}/activate").json()["state"] == "active"
+    enrolled = client.post(
+        f"{seq}/enrollments", json={"leadIds": [ada["id"], grace["id"], nobody["id"], ada["id"], "not-a-lead"]}
+    )
+    assert enrolled.status_code == 200, enrolled.text
+    result = enrolled.json()
+    assert sorted(e["leadId"] for e in result["enrolled"]) == sorted([ada["id"], grace["id"], nobody["id"]])
+    assert all(e["state"] == "active" and e["currentStep"] == 1 for e in result["enrolled"])
+    skipped = {s["leadId"]: s["reason"] for s in result["skipped"]}
+    assert skipped == {ada["id"]: "listed more than once", "not-a-lead": "not a lead id"}
+    again = client.post(f"{seq}/enrollments", json={"leadIds": [grace["id"]]}).json()
+    assert again["skipped"] == [{"leadId": grace["id"], "reason": "already enrolled in this sequence"}]
+
+    # The first step arrives as each lead receives it, with one-click unsubscribe.
+    mail = until(lambda: _captured(client, f"Hello Ada {tag}"), what="Ada's first email")
+    until(lambda: _captured(client, f"Hello Grace {tag}"), what="Grace's first email")
+    detail = client.get(f"/v1/captured-mail/{mail['id']}").json()
+    headers = {name.lower(): value for name, value in detail["headers"]}
+    assert headers["to"].endswith(f"<{ada['email']}>") or headers["to"] == ada["email"]
+    assert "/v1/unsubscribe/" in headers["list-unsubscribe"] and "mailto:" in headers["list-unsubscribe"]
+    assert headers["list-unsubscribe-post"] == "List-Unsubscribe=One-Click"
+    assert detail["text"].strip() == "Hi Ada, how is Acme?"
+
+    # Each then waits for step 2's delay, and says so; the lead without an email passed step 1 without a send.
+    def at_step_two() -> dict[str, dict[str, Any]] | None:
+        now = _enrollments(client, sequence["id"])
+        return now if all(e["currentStep"] == 2 for e in now.values()) and len(now) == 3 else None
+
+    waiting = until(at_step_two, what="every enrollment at step 2")
+    assert all(e["stepsDone"] == 1 and e["waitingReason"] == "delay" and e["nextDueAt"] for e in waiting.values())
+    assert waiting[ada["id"]]["lastSentAt"] and waiting[nobody["id"]]["lastSentAt"] is None
+    only_ada = _enrollments(client, sequence["id"], leadId=ada["id"])
+    assert list(only_ada) == [ada["id"]]
+
+    # Pausing twice is refused naming the state it is in; resuming goes back to active.
+    paused = client.post(f"{seq}/pause")
+    assert paused.status_code == 200 and paused.json()["state"] == "paused"
+    held = _enrollments(client, sequence["id"], state="paused")
+    assert set(held) == {ada["id"], grace["id"], nobody["id"]}
+    assert {e["waitingReason"] for e in held.values()} == {"sequence_paused"}
+    assert "paused" in assert_problem(client.post(f"{seq}/pause"), 409)["detail"]
+    assert "paused" in assert_problem(client.post(f"{seq}/activate"), 409)["detail"]
+    assert client.post(f"{seq}/resume").json()["state"] == "active"
+    assert "active" in assert_problem(client.post(f"{seq}/resume"), 409)["detail"]
+
+    # Ada answers her email: her enrollment stops as replied within seconds; the others go on.
+    written = client.post(f"/v1/captured-mail/{mail['id']}/reply", json={"text": "Interested, tell me more."})
+    assert written.status_code == 202, written.text
+    replied = until(
+        lambda: (e := _enrollments(client, sequence["id"])[ada["id"]])["state"] == "replied" and e,
+        timeout_s=15,
+        what="Ada's enrollment to stop as replied",
+    )
+    assert replied["stopReason"] == "the lead replied" and replied["nextDueAt"] is None and replied["finishedAt"]
+    others = _enrollments(client, sequence["id"])
+    assert others[grace["id"]]["state"] == "active" and others[nobody["id"]]["state"] == "active"
+
+    # A user stops Grace's; stopping it again is refused naming its state.
+    stop = f"{seq}/enrollments/{others[grace['id']]['id']}/stop"
+    stopped = client.post(stop, json={"reason": "talking on the phone instead"}).json()
+    assert stopped["state"] == "stopped" and stopped["stopReason"] == "talking on the phone instead"
+    assert "stopped" in assert_problem(client.post(stop), 409)["detail"]
+
+    # Archived, the sequence is read-only and takes no more leads.
+    assert client.post(f"{seq}/archive").json()["state"] == "archived"
+    assert_problem(client.put(seq, json=_sequence_body(tag)), 409)
+    assert_problem(client.post(f"{seq}/enrollments", json={"leadIds": [grace["id"]]}), 409)
+    assert sequence["id"] not in [s["id"] for s in client.get("/v1/sequences").json()["sequences"]]
+    assert sequence["id"] in [s["id"] for s in client.get("/v1/sequences?state=archived").json()["sequences"]]
+
+
+def test_editing_keeps_steps_by_id_and_field_errors_name_the_window(client: httpx.Client) -> None:
+    tag = uuid.uuid4().hex[:8]
+    sequence = client.post("/v1/sequences", json=_sequence_body(tag)).json()
+    seq = f"/v1/sequences/{sequence['id']}"
+    body = _sequence_body(tag)
+    body["steps"][0]["id"] = sequence["steps"][0]["id"]
+    body["steps"] = [body["steps"][0] | {"subjectTemplate": "Changed {{ lead.companyName }}"}]  # step 2 removed
+    updated = client.put(seq, json=body)
+    assert updated.status_code == 200, updated.text
+    steps = updated.json()["steps"]
+    assert [s["id"] for s in steps] == [sequence["steps"][0]["id"]]
+    assert steps[0]["subjectTemplate"] == "Changed {{ lead.companyName }}"
+    assert client.get(seq).json() == updated.json()
+
+    bad_window = body | {"window": {"days": [1], "startTime": "18:00", "endTime": "09:00", "timeZone": "Mars/Base"}}
+    fields = {e["field"] for e in assert_problem(client.put(seq, json=bad_window), 422)["errors"]}
+    assert fields == {"window.endTime", "window.timeZone"}
+    assert_problem(client.get(f"/v1/sequences/{uuid.uuid4()}"), 404)
+    assert_problem(client.get(f"{seq}/enrollments", params={"state": "asleep"}), 422)
+
+
+def test_a_call_step_makes_a_task_the_user_completes(client: httpx.Client) -> None:
+    tag = uuid.uuid4().hex[:8]
+    call = {"channel": "call_task", "subjectTemplate": f"Call {{{{ lead.firstName }}}} {tag}", "bodyTemplate": "Ask"}
+    sequence = client.post("/v1/sequences", json=_sequence_body(tag, **call)).json()
+    lead = _lead(client, "Barbara")
+    client.post(f"/v1/sequences/{sequence['id']}/activate").raise_for_status()
+    client.post(f"/v1/sequences/{sequence['id']}/enrollments", json={"leadIds": [lead["id"]]}).raise_for_status()
+
+    def task() -> dict[str, Any] | None:
+        tasks = client.get("/v1/tasks", params={"sequenceId": sequence["id"]}).json()["tasks"]
+        return next((t for t in tasks if t["leadId"] == lead["id"]), None)
+
+    made = until(task, what="the call task")
+    assert made["title"] == f"Call Barbara {tag}" and made["notes"] == "Ask" and made["state"] == "open"
+    done = client.post(f"/v1/tasks/{made['id']}/complete").json()
+    assert done["state"] == "done" and done["completedAt"]
+    assert client.post(f"/v1/tasks/{made['id']}/complete").json()["completedAt"] == done["completedAt"]
+    assert made["id"] not in [t["id"] for t in client.get("/v1/tasks").json()["tasks"]]
+    assert made["id"] in [t["id"] for t in client.get("/v1/tasks", params={"state": "done"}).json()["tasks"]]
+
+
+def test_another_org_neither_sees_the_sequence_nor_enrolls_its_leads(
+    stack: Stack, base_url: str, client: httpx.Client
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    ours, lead = client.post("/v1/sequences", json=_sequence_body(tag)).json(), _lead(client, "Mary")
+    # A second org's user (as test_tenancy makes one).
+    email, password = f"rival-{tag}@rival.test", uuid.uuid4().hex
+    command = [sys.executable, "-m", "gateway", "create-user", "--org", f"Rival {tag}", "--email", email,
+               "--password", password]  # fmt: skip
+    subprocess.run(command, env=stack.env["gateway"], cwd=ROOT, check=True, capture_output=True)
+    token = httpx.post(f"{base_url}/v1/auth/login", json={"email": email, "password": password}).json()["accessToken"]
+    with httpx.Client(base_url=base_url, headers={"authorization": f"Bearer {token}"}, timeout=10) as rival:
+        assert_problem(rival.get(f"/v1/sequences/{ours['id']}"), 404)
+        assert_problem(rival.post(f"/v1/sequences/{ours['id']}/pause"), 404)
+        assert ours["id"] not in [s["id"] for s in rival.get("/v1/sequences").json()["sequences"]]
+        theirs = rival.post("/v1/sequences", json=_sequence_body(tag)).json()
+        reply = rival.post(f"/v1/sequences/{theirs['id']}/enrollments", json={"leadIds": [lead["id"]]}).json()
+        assert reply == {"enrolled": [], "skipped": [{"leadId": lead["id"], "reason": "lead not found"}]}
+        preview = rival.get(f"/v1/sequences/{theirs['id']}/preview",
+                            params={"leadId": lead["id"], "stepId": theirs["steps"][0]["id"]})  # fmt: skip
+        assert_problem(preview, 404)
