@@ -246,3 +246,20 @@ def test_another_org_neither_sees_the_sequence_nor_enrolls_its_leads(
         preview = rival.get(f"/v1/sequences/{theirs['id']}/preview",
                             params={"leadId": lead["id"], "stepId": theirs["steps"][0]["id"]})  # fmt: skip
         assert_problem(preview, 404)
+
+
+def test_deleting_a_lead_stops_its_enrollment_within_seconds(client: httpx.Client) -> None:
+    tag = uuid.uuid4().hex[:8]
+    body = _sequence_body(tag, delayAmount=2, delayUnit="hours")  # it waits: nothing is sent meanwhile
+    sequence = client.post("/v1/sequences", json=body).json()
+    seq = f"/v1/sequences/{sequence['id']}"
+    assert client.post(f"{seq}/activate").json()["state"] == "active"
+    gone, kept = _lead(client, "Gone"), _lead(client, "Kept")
+    client.post(f"{seq}/enrollments", json={"leadIds": [gone["id"], kept["id"]]}).raise_for_status()
+    assert client.delete(f"/v1/leads/{gone['id']}").status_code == 204
+    stopped = until(
+        lambda: (e := _enrollments(client, sequence["id"])[gone["id"]])["state"] == "stopped" and e,
+        what="the deleted lead's enrollment stopped",
+    )
+    assert stopped["stopReason"] == "the lead was deleted"
+    assert _enrollments(client, sequence["id"])[kept["id"]]["state"] == "active"

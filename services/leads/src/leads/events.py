@@ -15,7 +15,7 @@ from leadflood_platform import outbox
 from leads.ingest import Applied, Row
 from leads.models import Lead, platform_tables
 
-CREATED, UPDATED = "leads.lead.created", "leads.lead.updated"
+CREATED, UPDATED, DELETED = "leads.lead.created", "leads.lead.updated", "leads.lead.deleted"
 Event = events_pb2.LeadCreated | events_pb2.LeadUpdated
 
 
@@ -42,6 +42,12 @@ async def lead_created(session: AsyncSession, lead: Lead) -> None:
 
 async def lead_updated(session: AsyncSession, lead: Lead) -> None:
     await _publish_one(session, UPDATED, lead)
+
+
+async def lead_deleted(session: AsyncSession, org_id: uuid.UUID, lead_id: uuid.UUID, email: str | None) -> None:
+    event = events_pb2.LeadDeleted(event_id=str(uuid.uuid4()), org_id=str(org_id))
+    event.lead.id, event.lead.email = str(lead_id), email or ""
+    await outbox.enqueue(session, platform_tables, subject=DELETED, message=event, msg_id=event.event_id)
 
 
 async def publish_rows(

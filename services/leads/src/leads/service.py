@@ -172,9 +172,13 @@ async def update(*, session: AsyncSession, org_id: uuid.UUID, lead_id: uuid.UUID
 
 
 async def remove(*, session: AsyncSession, org_id: uuid.UUID, lead_id: uuid.UUID) -> None:
-    deleted = await session.execute(delete(Lead).where(Lead.id == lead_id, Lead.org_id == org_id).returning(Lead.id))
-    if deleted.scalar_one_or_none() is None:
+    deleted = await session.execute(
+        delete(Lead).where(Lead.id == lead_id, Lead.org_id == org_id).returning(Lead.id, Lead.email)
+    )
+    row = deleted.first()
+    if row is None:
         raise NotFound(f"lead {lead_id} not found")
+    await events.lead_deleted(session, org_id, lead_id, row.email)
 
 
 async def request_enrichment(

@@ -1,4 +1,5 @@
-"""Stops: the events that end a lead's enrollments (a reply, a bounce, an unsubscribe, a booked meeting),
+"""Stops: the events that end a lead's enrollments (a reply, a bounce, an unsubscribe, a booked meeting, the lead
+deleted),
 and the mail room's word that a step's window closed before it could go (the step is sent again).
 
 A durable JetStream pull consumer on the EVENTS stream, explicit acks: an event is acked once its
@@ -23,12 +24,13 @@ from nats.errors import TimeoutError as FetchTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from leadflood.inbox.v1 import events_pb2 as inbox_events
+from leadflood.leads.v1 import events_pb2 as lead_events
 from leadflood.sequences.v1 import events_pb2
 from leadflood_platform import context, registry
 from leadflood_platform.bus import Bus, events_stream
 from leadflood_platform.db import Database
 from sequences import service
-from sequences.models import BOUNCED, MEETING_BOOKED, REPLIED, UNSUBSCRIBED
+from sequences.models import BOUNCED, MEETING_BOOKED, REPLIED, STOPPED, UNSUBSCRIBED
 
 log = logging.getLogger(__name__)
 DURABLE = "sequences-stops"
@@ -61,6 +63,9 @@ STOPS = {
         UNSUBSCRIBED,
         lambda m: m.lead_id,
         lambda m: "the lead complained" if m.reason == "complained" else "the lead unsubscribed",
+    ),
+    "leads.lead.deleted": StopRule(
+        lead_events.LeadDeleted, STOPPED, lambda m: m.lead.id, lambda m: "the lead was deleted"
     ),
     # Published by the runs service (see MeetingBooked in sequences/v1/events.proto).
     "runs.meeting.booked": StopRule(
