@@ -263,3 +263,49 @@ def test_deleting_a_lead_stops_its_enrollment_within_seconds(client: httpx.Clien
     )
     assert stopped["stopReason"] == "the lead was deleted"
     assert _enrollments(client, sequence["id"])[kept["id"]]["state"] == "active"
+
+
+def test_every_lead_a_filter_matches_is_enrolled_in_the_background_with_progress(client: httpx.Client) -> None:
+    icp = client.post("/v1/icps", json=icp_body()).json()
+    run = client.post(f"/v1/icps/{icp['id']}/search", json={"source": "sandbox", "limit": 300, "force": True}).json()
+    wait_run(client, icp["id"], run["runId"])
+    matching = {"searchRunId": run["runId"], "hasEmail": "yes", "filtered": "all"}
+    expected, cursor = set(), None
+    while True:
+        page = client.get(
+            "/v1/leads", params={**matching, "limit": 200, **({"cursor": cursor} if cursor else {})}
+        ).json()
+        expected |= {lead["id"] for lead in page["items"]}
+        if not (cursor := page.get("nextCursor")):
+            break
+    assert len(expected) > 100
+    tag = uuid.uuid4().hex[:8]
+    sequence = client.post("/v1/sequences", json=_sequence_body(tag, delayAmount=2, delayUnit="hours")).json()
+    seq = f"/v1/sequences/{sequence['id']}"
+    assert client.post(f"{seq}/activate").status_code == 200
+
+    started = client.post(f"{seq}/enrollments/matching", params=matching)
+    assert started.status_code == 202, started.text
+    job_id = started.json()["jobId"]
+    assert job_id.startswith("sequences.")
+    job = until(
+        lambda: (j := client.get(f"/v1/jobs/{job_id}").json())["status"] in ("completed", "failed") and j,
+        timeout_s=60, what="the enrollment job",
+    )  # fmt: skip
+    assert job["status"] == "completed", job
+    assert job["result"]["enrolled"] == len(expected) and job["result"]["seen"] == len(expected)
+    enrolled: set[str] = set()
+    cursor = None
+    while True:
+        params = {"limit": 200, **({"cursor": cursor} if cursor else {})}
+        page = client.get(f"{seq}/enrollments", params=params).json()
+        enrolled |= {e["leadId"] for e in page["enrollments"]}
+        if not (cursor := page.get("nextCursor")):
+            break
+    assert enrolled == expected
+    # Again: every lead is enrolled already, so each is skipped, none twice.
+    again = client.post(f"{seq}/enrollments/matching", params=matching).json()["jobId"]
+    rerun = until(lambda: (j := client.get(f"/v1/jobs/{again}").json())["status"] == "completed" and j, timeout_s=60)
+    assert rerun["result"]["enrolled"] == 0 and rerun["result"]["skipped"] == len(expected)
+    bad = assert_problem(client.post(f"{seq}/enrollments/matching", params={"minScore": 101}), 422)
+    assert [e["field"] for e in bad["errors"]] == ["minScore"]

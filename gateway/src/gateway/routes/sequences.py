@@ -9,6 +9,7 @@ from pydantic import Field
 
 from gateway.auth import Principal
 from gateway.deps import principal
+from gateway.routes.leads import ListQuery
 from gateway.routes.schemas import Body, Int32, Timestamps, enum_word
 from leadflood.sequences.v1 import sequences_pb2 as pb
 
@@ -296,6 +297,18 @@ async def enroll(sequence_id: str, body: EnrollBody, request: Request, who: Who)
         "enrolled": [enrollment_json(e) for e in reply.enrolled],
         "skipped": [{"leadId": s.lead_id, "reason": s.reason} for s in reply.skipped],
     }
+
+
+@router.post("/v1/sequences/{sequence_id}/enrollments/matching", status_code=202)
+async def enroll_matching(
+    sequence_id: str, request: Request, who: Who, query: Annotated[ListQuery, Depends()]
+) -> dict[str, Any]:
+    """Every lead the lead list's filter matches (the same query parameters as GET /v1/leads), enrolled in
+    the background: poll GET /v1/jobs/{jobId} for its progress ({seen, enrolled, skipped})."""
+    reply = await _sequences(request).EnrollByFilter(
+        pb.EnrollByFilterRequest(sequence_id=sequence_id, filter=query.request)
+    )
+    return {"jobId": reply.job_id}
 
 
 @router.get("/v1/sequences/{sequence_id}/enrollments")

@@ -49,3 +49,18 @@ class LeadsService:
             seniority=lead.seniority,
             linkedin_url=lead.linkedin_url,
         )
+
+
+async def matching_pages(
+    stub: leads_pb2_grpc.LeadsServiceStub, filter: leads_pb2.ListLeadsRequest, *, page_size: int, timeout_s: float
+):  # type: ignore[no-untyped-def]
+    """Every page of leads a lead-list filter matches, as (lead id, time zone) pairs, in the list's order."""
+    request = leads_pb2.ListLeadsRequest()
+    request.CopyFrom(filter)
+    request.page_size, request.cursor = page_size, ""
+    while True:
+        reply = await stub.ListLeads(request, timeout=timeout_s)
+        yield [(uuid.UUID(lead.id), lead.time_zone) for lead in reply.leads]
+        if not reply.next_cursor:
+            return
+        request.cursor = reply.next_cursor

@@ -7,15 +7,17 @@ import uuid
 
 import grpc
 
+from leadflood.sequences.v1 import jobs_pb2 as sequences_jobs
 from leadflood.sequences.v1 import sequences_pb2 as pb
 from leadflood.sequences.v1 import sequences_pb2_grpc
-from leadflood_platform import context
+from leadflood_platform import context, jobs
 from leadflood_platform.convert import parse_id
 from leadflood_platform.db import Database
-from leadflood_platform.errors import InvalidArgument, NotFound, Unavailable
+from leadflood_platform.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from sequences import convert, service, templates
 from sequences.lead_directory import LeadDirectory
-from sequences.models import OPEN
+from sequences.models import ARCHIVED, OPEN, platform_tables
+from sequences.workers import EnrollByFilter
 
 LEAD_NOT_FOUND, NOT_A_LEAD_ID = "lead not found", "not a lead id"
 
@@ -131,6 +133,17 @@ class SequencesServicer(sequences_pb2_grpc.SequencesServiceServicer):
                 enrolled=[convert.enrollment_to_proto(enrollment, first) for enrollment in enrolled],
                 skipped=skipped + [pb.SkippedLead(lead_id=s.lead_id, reason=s.reason) for s in more],
             )
+
+    async def EnrollByFilter(self, request, ctx):  # type: ignore[no-untyped-def]
+        org_id, sequence_id = context.require_org(), parse_id(request.sequence_id, "sequence")
+        async with self.db.transaction() as session:
+            sequence = await service.get(session=session, org_id=org_id, sequence_id=sequence_id)
+            if sequence.state == ARCHIVED:
+                raise FailedPrecondition("the sequence is archived: leads can no longer be enrolled")
+            job = sequences_jobs.EnrollByFilterJob(org_id=str(org_id), sequence_id=str(sequence_id))
+            job.filter.CopyFrom(request.filter)
+            job_id = await jobs.enqueue(session, platform_tables, EnrollByFilter, job, org_id=org_id, max_attempts=3)
+        return pb.EnrollByFilterResponse(job_id=jobs.public_id(platform_tables.schema, job_id))
 
     async def ListEnrollments(self, request, ctx):  # type: ignore[no-untyped-def]
         lead_id = None
