@@ -386,3 +386,22 @@ def test_build_a_sequence_enroll_a_lead_from_the_lead_table_and_read_its_first_e
     enrollment = page.get_by_test_id("enrollment-row").filter(has_text="Grace Hopper")
     expect(enrollment.get_by_test_id("enrollment-state")).to_have_text("completed")  # its one step sent
     expect(enrollment.get_by_test_id("enrollment-why")).to_have_text("Every step done")
+
+
+def test_enroll_every_lead_matching_the_filter_from_the_lead_table(page: Page, client: httpx.Client) -> None:
+    icp = client.post("/v1/icps", json=icp_body()).json()
+    run = client.post(f"/v1/icps/{icp['id']}/search", json={"source": "sandbox", "limit": 120, "force": True}).json()
+    wait_run(client, icp["id"], run["runId"])
+    window = {"days": [1, 2, 3, 4, 5, 6, 7], "startTime": "00:00", "endTime": "23:59", "timeZone": "UTC"}
+    step = {"channel": "email", "delayAmount": 2, "delayUnit": "hours", "subjectTemplate": "Hi", "bodyTemplate": "Hi"}
+    name = f"Matching {uuid.uuid4().hex[:6]}"
+    sequence = client.post("/v1/sequences", json={"name": name, "window": window, "steps": [step]}).json()
+    sign_in(page)
+    page.goto(f"/#/leads?searchRunId={run['runId']}&hasEmail=yes&filtered=all")
+    page.get_by_test_id("leads-enroll-matching").click()
+    page.get_by_test_id("enroll-sequence").select_option(sequence["id"])
+    page.get_by_test_id("enroll-confirm").click()
+    result = page.get_by_test_id("enroll-matching-result")
+    expect(result).to_contain_text("enrolled", timeout=30_000)
+    enrolled = client.get(f"/v1/sequences/{sequence['id']}/enrollments", params={"limit": 200}).json()["enrollments"]
+    assert enrolled and result.inner_text().startswith(f"{len(enrolled)} enrolled")

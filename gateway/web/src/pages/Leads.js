@@ -169,10 +169,15 @@ export function Leads({ query }) {
     </header>
     <${ProblemAlert} error=${exportError} testid="leads-export-error" />
     ${imported && !imported.busy && html`<${ImportResult} ...${imported} onClose=${() => setImported(null)} />`}
-    ${enrolling && selected.size > 0 &&
+    ${enrolling === 'selected' && selected.size > 0 &&
     html`<${EnrollPanel}
       leadIds=${[...selected.keys()]}
       nameOf=${(id) => personName(selected.get(id), id)}
+      onClose=${() => setEnrolling(false)}
+    />`}
+    ${enrolling === 'matching' &&
+    html`<${EnrollPanel}
+      filterQuery=${filtersToApiQuery(filters, { paging: false })}
       onClose=${() => setEnrolling(false)}
     />`}
 
@@ -238,11 +243,15 @@ export function Leads({ query }) {
         <p class="table-meta">
           <span data-testid="leads-count">${list.items.length} shown</span>
           ${list.nextCursor && html`<span class="muted"> · more available</span>`}
+          ${list.loaded && list.items.length > 0 &&
+          html` <button type="button" class="btn btn-ghost btn-sm" data-testid="leads-enroll-matching" onClick=${() => setEnrolling('matching')}>
+            Enroll all matching…
+          </button>`}
         </p>
         ${selected.size > 0 &&
         html`<div class="bulk-actions" data-testid="leads-bulk">
           <span data-testid="leads-selected-count">${selected.size} selected</span>
-          <button type="button" class="btn btn-primary btn-sm" data-testid="leads-enroll" onClick=${() => setEnrolling(true)}>
+          <button type="button" class="btn btn-primary btn-sm" data-testid="leads-enroll" onClick=${() => setEnrolling('selected')}>
             Enroll in sequence…
           </button>
           <button type="button" class="btn btn-ghost btn-sm" data-testid="leads-select-none" onClick=${() => setSelected(new Map())}>

@@ -44,11 +44,31 @@ export function EnrollResult({ result, nameOf = (id) => id, sequenceId }) {
   </div>`;
 }
 
+const POLL_MS = 1000;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
 /**
- * The lead table's bulk action: choose an active or draft sequence, enroll the selected leads.
- * onEnrolled(result) after a call that answered; onClose() to put it away.
+ * Every lead the lead list's filter matches (`filterQuery`, GET /v1/leads's query), enrolled in the
+ * background: the job's progress ({ seen, enrolled, skipped }) through onProgress until it ends.
  */
-export function EnrollPanel({ leadIds, nameOf, onEnrolled, onClose }) {
+export async function enrollMatching(sequenceId, filterQuery, onProgress) {
+  const path = `/v1/sequences/${encodeURIComponent(sequenceId)}/enrollments/matching?${filterQuery}`;
+  const { jobId } = await api.post(path);
+  for (;;) {
+    const job = await api.get(`/v1/jobs/${encodeURIComponent(jobId)}`);
+    if (job.result) onProgress?.(job.result);
+    if (job.status === 'completed') return job.result;
+    if (job.status === 'failed') throw Object.assign(new Error(job.error), { title: 'Not every lead was enrolled', detail: job.error });
+    await sleep(POLL_MS);
+  }
+}
+
+/**
+ * The lead table's bulk action: choose an active or draft sequence, enroll the selected leads, or (with
+ * `filterQuery`) every lead the list's filter matches. onEnrolled(result) after a call that answered;
+ * onClose() to put it away.
+ */
+export function EnrollPanel({ leadIds = [], filterQuery = '', nameOf, onEnrolled, onClose }) {
   const list = useLoad(() => api.get('/v1/sequences'), []);
   const usable = (list.data?.sequences || []).filter((s) => s.state === 'active' || s.state === 'draft');
   const [chosen, setChosen] = useState('');
@@ -59,6 +79,15 @@ export function EnrollPanel({ leadIds, nameOf, onEnrolled, onClose }) {
   async function onSubmit(e) {
     e.preventDefault();
     setState({ busy: true, error: null, result: null, sequenceId, done: 0 });
+    if (filterQuery) {
+      try {
+        const counts = await enrollMatching(sequenceId, filterQuery, (p) => setState((s) => ({ ...s, done: p.seen, counts: p })));
+        setState({ busy: false, error: null, result: null, counts, sequenceId, done: 0 });
+      } catch (error) {
+        setState({ busy: false, error, result: null, sequenceId, done: 0 });
+      }
+      return;
+    }
     try {
       const result = await enrollLeads(sequenceId, leadIds, (done) => setState((p) => ({ ...p, done })));
       setState({ busy: false, error: null, result, sequenceId, done: 0 });
@@ -69,9 +98,10 @@ export function EnrollPanel({ leadIds, nameOf, onEnrolled, onClose }) {
   }
 
   const n = leadIds.length;
+  const what = filterQuery ? 'every lead matching the filter' : `${n} ${n === 1 ? 'lead' : 'leads'}`;
   return html`<form class="card enroll-panel" aria-label="Enroll in a sequence" onSubmit=${onSubmit} data-testid="enroll-panel">
     <header class="card-head">
-      <h2 class="card-subtitle">Enroll ${n} ${n === 1 ? 'lead' : 'leads'} in a sequence</h2>
+      <h2 class="card-subtitle">Enroll ${what} in a sequence</h2>
       <button type="button" class="btn btn-ghost btn-sm" onClick=${onClose}>Close</button>
     </header>
     <${ProblemAlert} error=${list.error} testid="enroll-sequences-error" />
@@ -89,11 +119,18 @@ export function EnrollPanel({ leadIds, nameOf, onEnrolled, onClose }) {
         onChange=${setChosen}
       />
       <button type="submit" class="btn btn-primary" data-testid="enroll-confirm" disabled=${state.busy || !sequenceId}>
-        ${state.busy ? `Enrolling… ${state.done} of ${n}` : `Enroll ${n} ${n === 1 ? 'lead' : 'leads'}`}
+        ${state.busy
+          ? filterQuery ? `Enrolling… ${state.done} leads so far` : `Enrolling… ${state.done} of ${n}`
+          : `Enroll ${what}`}
       </button>
     </div>
     ${sequence?.state === 'draft' && html`<p class="field-hint">A draft sends nothing: its leads wait until you activate it.</p>`}`}
     <${ProblemAlert} error=${state.error} testid="enroll-error" />
     <${EnrollResult} result=${state.result} nameOf=${nameOf} sequenceId=${state.sequenceId} />
+    ${state.counts && !state.busy &&
+    html`<div class="alert alert-info" role="status" data-testid="enroll-matching-result">
+      <strong class="alert-title">${state.counts.enrolled} enrolled · ${state.counts.skipped} skipped (already enrolled)</strong>
+      <p class="alert-detail"><a href=${`#/sequences/${encodeURIComponent(state.sequenceId)}`}>Open the sequence</a></p>
+    </div>`}
   </form>`;
 }
