@@ -199,20 +199,35 @@ async def test_a_due_step_is_sent_once_in_its_window_and_the_next_one_planned(
     assert len(world.inbox.servicer.requests) == 2
 
 
-@pytest.mark.parametrize(
-    ("outcome", "recorded"),
-    [(delivery_pb2.SEND_OUTCOME_SUPPRESSED, "suppressed"), (delivery_pb2.SEND_OUTCOME_SIMULATED, "simulated")],
-)
-async def test_a_suppressed_or_simulated_send_counts_as_done(
-    db: Database, world: SimpleNamespace, kit: SimpleNamespace, outcome: int, recorded: str
-) -> None:
+async def test_a_simulated_send_counts_as_done(db: Database, world: SimpleNamespace, kit: SimpleNamespace) -> None:
     world.inbox.servicer.answer = lambda request: delivery_pb2.SendMessageResponse(
-        outcome=outcome, message_id=str(uuid.uuid4()), thread_id="t", reason="on the suppression list"
+        outcome=delivery_pb2.SEND_OUTCOME_SIMULATED, message_id=str(uuid.uuid4()), thread_id="t"
     )
     _, [enrollment] = await _start(db, world, kit, kit.email_step())
     await world.scheduler.run_once()
-    assert [s.outcome for s in await _sends(db, enrollment.id)] == [recorded]
+    assert [s.outcome for s in await _sends(db, enrollment.id)] == ["simulated"]
     assert (await _reload(db, enrollment.id)).state == "completed"
+
+
+@pytest.mark.parametrize(
+    ("reason", "state"),
+    [
+        ("ada@acme.example is suppressed: unsubscribed", "unsubscribed"),
+        ("ada@acme.example is suppressed: hard-bounced", "bounced"),
+        ("ada@acme.example is suppressed: by-hand", "stopped"),
+    ],
+)
+async def test_a_suppressed_address_ends_the_enrollment_saying_why(
+    db: Database, world: SimpleNamespace, kit: SimpleNamespace, reason: str, state: str
+) -> None:
+    world.inbox.servicer.answer = lambda request: delivery_pb2.SendMessageResponse(
+        outcome=delivery_pb2.SEND_OUTCOME_SUPPRESSED, message_id=str(uuid.uuid4()), thread_id="t", reason=reason
+    )
+    _, [enrollment] = await _start(db, world, kit, kit.email_step(), kit.email_step())
+    await world.scheduler.run_once()
+    assert [s.outcome for s in await _sends(db, enrollment.id)] == ["suppressed"]
+    ended = await _reload(db, enrollment.id)
+    assert (ended.state, ended.stop_reason) == (state, reason)  # the second step is never tried
 
 
 async def test_a_deferred_send_is_due_again_when_the_mail_room_says_inside_the_window(

@@ -39,6 +39,7 @@ from sequences.lead_directory import LeadDirectory
 from sequences.models import (
     ACTIVE,
     ARCHIVED,
+    BOUNCED,
     CALL_TASK,
     COMPLETED,
     EMAIL,
@@ -50,6 +51,7 @@ from sequences.models import (
     STOPPED,
     SUPPRESSED,
     TASK_CREATED,
+    UNSUBSCRIBED,
     WAIT_DELAY,
     WAIT_MAILBOX,
     WAIT_RETRY,
@@ -103,6 +105,8 @@ class Sent:
     thread_id: str
     send_at: dt.datetime | None
     variant_id: str
+    # SUPPRESSED: why (the mail room's words: "... is suppressed: unsubscribed").
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -308,7 +312,7 @@ class Scheduler:
         if reply.outcome in SENT:
             send_at = reply.send_at.ToDatetime(dt.UTC) if reply.HasField("send_at") else None
             variant_id = str(variant["id"]) if variant else ""
-            return Sent(SENT[reply.outcome], reply.message_id, reply.thread_id, send_at, variant_id)
+            return Sent(SENT[reply.outcome], reply.message_id, reply.thread_id, send_at, variant_id, reply.reason)
         return Retry(f"the mail room answered with no outcome ({reply.outcome}); trying again", self.retry_s)
 
     def _answered(self, error: grpc.aio.AioRpcError) -> Outcome:
@@ -329,6 +333,10 @@ class Scheduler:
             enrollment.last_sent_at = now
             await events.step_sent(session, enrollment, step, outcome=outcome.outcome, variant_id=outcome.variant_id,
                                    message_id=outcome.message_id, thread_id=outcome.thread_id, at=now)  # fmt: skip
+            if outcome.outcome == SUPPRESSED:  # the address can never be reached: nothing further is sent
+                service.finish(enrollment, _unreachable(outcome.reason), outcome.reason[:500], now)
+                await events.enrollment_stopped(session, enrollment)
+                return
             _advance(enrollment, sequence, item.ordinal, max(now, outcome.send_at or now), now)
         elif isinstance(outcome, TaskMade):
             task_id = await _make_task(session, item, outcome)
@@ -338,6 +346,12 @@ class Scheduler:
         elif isinstance(outcome, Skipped):
             await _record_step(session, item, SKIPPED, detail=outcome.reason)
             _advance(enrollment, sequence, item.ordinal, now, now)
+            # Said where a user looks: the enrollment itself, not only the step's record.
+            note = f"step {item.ordinal} skipped: {outcome.reason}"
+            if enrollment.state == COMPLETED:
+                enrollment.stop_reason = note[:500]
+            else:
+                enrollment.waiting_detail = note[:500]
         elif isinstance(outcome, Deferred):
             not_before = outcome.retry_at or now + dt.timedelta(seconds=self.retry_s)
             zone = service.zone_of(sequence, enrollment.time_zone)
@@ -351,6 +365,15 @@ class Scheduler:
             service.finish(enrollment, FAILED, outcome.reason[:500], now)
             await events.enrollment_stopped(session, enrollment)
             log.warning("enrollment failed", extra={"enrollment_id": str(enrollment.id), "reason": outcome.reason})
+
+
+def _unreachable(reason: str) -> str:
+    """The state an enrollment ends in when the mail room refuses its lead's suppressed address."""
+    if "unsubscribed" in reason or "complained" in reason:
+        return UNSUBSCRIBED
+    if "bounced" in reason or "undeliverable" in reason:
+        return BOUNCED
+    return STOPPED
 
 
 async def _sequences(session: AsyncSession, ids: set[uuid.UUID]) -> dict[uuid.UUID, Sequence]:
