@@ -405,3 +405,18 @@ def test_enroll_every_lead_matching_the_filter_from_the_lead_table(page: Page, c
     expect(result).to_contain_text("enrolled", timeout=30_000)
     enrolled = client.get(f"/v1/sequences/{sequence['id']}/enrollments", params={"limit": 200}).json()["enrollments"]
     assert enrolled and result.inner_text().startswith(f"{len(enrolled)} enrolled")
+
+
+def test_no_page_is_wider_than_a_phone(browser: Browser, base_url: str) -> None:
+    context = browser.new_context(base_url=base_url, viewport={"width": 390, "height": 844})
+    try:
+        phone = context.new_page()
+        sign_in(phone)
+        for path in ("#/icps", "#/leads", "#/inbox", "#/mail", "#/sequences", "#/tasks", "#/settings"):
+            phone.goto(f"/{path}")
+            expect(phone.locator("main")).to_be_visible()
+            phone.wait_for_load_state("networkidle")
+            width = phone.evaluate("document.scrollingElement.scrollWidth")
+            assert width <= 390, f"{path} is {width} px wide on a 390 px screen"
+    finally:
+        context.close()
