@@ -87,6 +87,8 @@ class JobKind(Generic[M, R]):
 
     type: ClassVar[str]
     message_type: ClassVar[type[Message]]
+    # Deliveries of this kind in flight at once in one worker; None: the worker's own (JOB_CONCURRENCY).
+    concurrency: int | None = None
 
     @classmethod
     def subject(cls) -> str:
@@ -135,9 +137,7 @@ async def enqueue(
     max_attempts: int,
 ) -> uuid.UUID:
     """Record a queued job and put its message in the outbox, both in the caller's transaction."""
-    job_id = uuid.uuid4()
-    if "job_id" in message.DESCRIPTOR.fields_by_name:
-        message.job_id = str(job_id)  # type: ignore[attr-defined]
+    job_id = new_job(message)
     values = dict(
         id=job_id, org_id=org_id, type=kind.type, status=QUEUED, max_attempts=max_attempts,
         payload=MessageToDict(message),
@@ -146,6 +146,16 @@ async def enqueue(
         values["message"] = message.SerializeToString()
     await session.execute(insert(tables.jobs).values(**values))
     await outbox.enqueue(session, tables, subject=kind.subject(), message=message, msg_id=str(job_id))
+    return job_id
+
+
+def new_job(message: Message) -> uuid.UUID:
+    """A new job's id, set on its message when the message names its job. A hot path writing the job's row in
+    a statement of its own (queued, `payload` its MessageToDict, `message` serialised) then calls
+    outbox.enqueue with this id as msg_id, as `enqueue` does."""
+    job_id = uuid.uuid4()
+    if "job_id" in message.DESCRIPTOR.fields_by_name:
+        message.job_id = str(job_id)  # type: ignore[attr-defined]
     return job_id
 
 
@@ -240,7 +250,7 @@ class JobWorker:
                 ack_wait=self.ack_wait_ms / 1000,
                 # Attempts are counted by the job record; the server must never give up on its own.
                 max_deliver=-1,
-                max_ack_pending=self.concurrency * 4,
+                max_ack_pending=(kind.concurrency or self.concurrency) * 4,
             ),
         )
         log.info("consuming", extra={"subject": kind.subject(), "durable": durable})
@@ -252,16 +262,31 @@ class JobWorker:
                 await sub.unsubscribe()
 
     async def _fetch_until(self, stop: asyncio.Event, kind: JobKind, sub: Any) -> None:
-        while not stop.is_set():
-            try:
-                msgs = await sub.fetch(self.concurrency, timeout=1)
-            except (TimeoutError, FetchTimeout):
-                continue
-            except Exception:
-                log.exception("fetch failed", extra={"subject": kind.subject()})
-                await asyncio.sleep(1)
-                continue
-            await asyncio.gather(*(self._process_safely(kind, msg) for msg in msgs))
+        """Keeps the kind's concurrency in flight: a finished job's slot is filled by the next fetch, rather
+        than a batch waiting for its slowest job before the next batch is fetched."""
+        limit = kind.concurrency or self.concurrency
+        running: set[asyncio.Task[None]] = set()
+        try:
+            while not stop.is_set():
+                if len(running) >= limit:
+                    await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                    continue
+                try:
+                    msgs = await sub.fetch(limit - len(running), timeout=1)
+                except (TimeoutError, FetchTimeout):
+                    continue
+                except Exception:
+                    log.exception("fetch failed", extra={"subject": kind.subject()})
+                    await asyncio.sleep(1)
+                    continue
+                for msg in msgs:
+                    task = asyncio.create_task(self._process_safely(kind, msg))
+                    running.add(task)
+                    task.add_done_callback(running.discard)
+        finally:
+            # Stopping: the jobs in flight finish (a cancel reaches them through the gather).
+            if running:
+                await asyncio.gather(*running, return_exceptions=True)
 
     async def _process_safely(self, kind: JobKind[Any, Any], msg: Msg) -> None:
         """One message's failure (its database gone, say) never stops the consumer: it comes back later."""
@@ -339,17 +364,23 @@ class JobWorker:
 
     async def _claim(self, kind: JobKind[Any, Any], job_id: uuid.UUID, message: Message, delivery: int) -> Row | None:
         jobs = self.tables.jobs
-        async with self.db.transaction() as session:
-            job = (await session.execute(select(jobs).where(jobs.c.id == job_id).with_for_update())).first()
-            if job is None or job.status in TERMINAL or delivery > job.max_attempts:
-                return job
-            await self._set(
-                session,
-                job_id,
+        # Claimed in one statement when it may run (its row locked, as a concurrent delivery's claim waits);
+        # else the job as it is, for the caller to see why not.
+        claim = (
+            update(jobs)
+            .where(jobs.c.id == job_id, jobs.c.status.not_in(TERMINAL), jobs.c.max_attempts >= delivery)
+            .values(
                 status=RUNNING,
                 attempts=delivery,
                 started_at=func.coalesce(jobs.c.started_at, func.now()),
+                updated_at=func.now(),
             )
+            .returning(*jobs.c)
+        )
+        async with self.db.transaction() as session:
+            job = (await session.execute(claim)).first()
+            if job is None:
+                return (await session.execute(select(jobs).where(jobs.c.id == job_id))).first()
             with context.bound(org_id=str(job.org_id)):
                 await kind.on_start(session, message)
             return job

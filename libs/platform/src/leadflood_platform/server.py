@@ -142,6 +142,7 @@ async def work(spec: ServiceSpec) -> None:
         kinds=spec.job_kinds(runtime),
         backoff_ms=spec.settings.job_retry_backoff_ms,
         ack_wait_ms=spec.settings.job_ack_wait_ms,
+        concurrency=spec.settings.job_concurrency,
     )
     stop = asyncio.Event()
     loops = [loop(stop) for loop in spec.loops(runtime)]

@@ -30,6 +30,9 @@ class ServiceSettings(BaseSettings):
     job_retry_backoff_ms: Annotated[list[int], NoDecode] = [5_000, 15_000, 45_000]
     # How long JetStream waits for an ack before redelivering to another worker.
     job_ack_wait_ms: int = 30_000
+    # Deliveries of each job kind a worker keeps in flight; a service whose jobs mostly wait (on SMTP, on
+    # a provider) sets a higher default of its own.
+    job_concurrency: int = 4
 
     @field_validator("job_retry_backoff_ms", mode="before")
     @classmethod

@@ -10,6 +10,8 @@ from leadflood_platform.settings import ServiceSettings, require_secret
 
 class InboxSettings(ServiceSettings):
     job_max_attempts: int = 5
+    # A send mostly waits on its SMTP server and the database: many in flight keep the worker's CPU busy.
+    job_concurrency: int = 16
     # Signs unsubscribe links (and anything else the inbox signs, each under its own purpose).
     # Required outside the local default, which generates one per stack.
     service_secret: str | None = None

@@ -4,11 +4,16 @@ charged to its mailbox's daily cap, or deferred with the moment it could go."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 import zoneinfo
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
+import asyncpg
 from email_validator import EmailNotValidError, validate_email
+from google.protobuf.json_format import MessageToDict
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,10 +36,12 @@ from inbox.models import (
 )
 from inbox.workers import SendEmail, SendSms
 from leadflood.inbox.v1 import jobs_pb2
-from leadflood_platform import jobs
+from leadflood_platform import jobs, outbox
 from leadflood_platform.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 
 MAX_KEY, MAX_SUBJECT, MAX_BODY = 200, 998, 1_000_000
+# A statement's target: the servicer's bare connection (db.driver) or, from the ORM path and tests, a session.
+Into = AsyncSession | asyncpg.Connection
 
 
 @dataclass(frozen=True)
@@ -107,6 +114,8 @@ async def send(
 ) -> Outcome:
     """Store and queue the message, or say why not; the same key again is the same message."""
     request = validate(request)
+    if is_plain_email(request):
+        return await send_email(into=session, org_id=org_id, request=request, settings=settings, now=now)
     # Callers of the same key take turns: the second finds the first's message.
     await session.execute(
         text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": f"{org_id}:{request.idempotency_key}"}
@@ -148,42 +157,177 @@ async def send(
             session, platform_tables, SendSms, sms_job, org_id=org_id, max_attempts=settings.job_max_attempts
         )
         return Outcome("queued", message, send_at=now)
-    deferred = await _charge_check(session, mailbox, request, now)
+    local_day = now.astimezone(zoneinfo.ZoneInfo(mailbox.time_zone)).date()
+    deferred = await _charge(session, _limits(mailbox), local_day, request, now)
     if deferred is not None:
         return deferred
     message = await _store(session, org_id, request, mailbox, thread, status=QUEUED)
-    local_day = now.astimezone(zoneinfo.ZoneInfo(mailbox.time_zone)).date()
     session.add(LedgerEntry(org_id=org_id, mailbox_id=mailbox.id, message_id=message.id, local_day=local_day))
     job = jobs_pb2.SendEmailJob(org_id=str(org_id), message_id=str(message.id))
     await jobs.enqueue(session, platform_tables, SendEmail, job, org_id=org_id, max_attempts=settings.job_max_attempts)
     return Outcome("queued", message, send_at=now)
 
 
+def is_plain_email(request: SendRequest) -> bool:
+    """An email starting a thread of its own: what sequences and the bench send, on send_email's few statements."""
+    return (
+        request.channel == EMAIL
+        and request.thread_id is None
+        and not (request.continue_lead_thread and request.lead_id is not None)
+    )
+
+
+# The sender's mailbox (default, or the one named: $4), whether the address is suppressed, and a message
+# already stored under the key, in one statement (after the key's lock: it sees what the last holder wrote).
+PREPARE = """
+SELECT mb.id AS mailbox_id, mb.from_address, mb.daily_cap, mb.min_spacing_s, mb.time_zone,
+    (SELECT reason FROM suppressions WHERE org_id = $1 AND address = $2) AS suppressed,
+    (SELECT id FROM messages WHERE org_id = $1 AND idempotency_key = $3) AS existing
+FROM (SELECT 1) AS one
+LEFT JOIN mailboxes AS mb ON mb.org_id = $1 AND CASE WHEN $4::uuid IS NULL THEN mb.is_default ELSE mb.id = $4 END
+"""
+LOCK_KEY = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
+# The thread, the message, and for a queued one its charge in the ledger and its job, in one statement
+# (foreign keys are checked at its end, when all are in).
+STORE = """
+WITH thread AS (
+    INSERT INTO threads (id, org_id, lead_id, channel, subject, last_message_at, needs_reply, unread, archived)
+    VALUES ($1, $2, $3, 'email', $4, now(), false, false, false)
+), message AS (
+    INSERT INTO messages (id, org_id, thread_id, lead_id, channel, direction, status, mailbox_id, from_address,
+        to_address, to_name, subject, text_body, html_body, rfc822_message_id, "references", idempotency_key, origin,
+        not_after, error, unknown_sender)
+    VALUES ($5, $2, $1, $3, 'email', 'out', $6, $7, $8, $9, $10, $4, $11, $12, $13, '{}', $14, $15, $16, $17, false)
+    RETURNING created_at
+), ledger AS (
+    INSERT INTO send_ledger (org_id, mailbox_id, message_id, local_day, released)
+    SELECT $2, $7, $5, $18, false WHERE $19
+), job AS (
+    INSERT INTO job_executions (id, org_id, type, status, max_attempts, payload, message)
+    SELECT $20, $2, $21, 'queued', $22, $23::jsonb, $24 WHERE $19
+)
+SELECT created_at FROM message
+"""
+LOCAL_DEFAULT = """
+INSERT INTO mailboxes (id, org_id, from_address, from_name, smtp_host, smtp_port, smtp_starttls, smtp_username,
+    smtp_password_ref, daily_cap, min_spacing_s, time_zone, is_default)
+VALUES ($1, $2, $3, $4, $5, $6, false, '', '', $7, 0, 'UTC', true)
+ON CONFLICT DO NOTHING
+"""
+
+
+async def send_email(
+    *, into: Into, org_id: uuid.UUID, request: SendRequest, settings: InboxSettings, now: dt.datetime
+) -> Outcome:
+    """`send` for a plain email (is_plain_email; validated), in the caller's transaction on a bare connection or a
+    session: the same rules in a few statements (a queued one: lock, look-up, charge, store, outbox)."""
+    # Callers of the same key take turns: the second finds the first's message.
+    await _rows(into, LOCK_KEY, f"{org_id}:{request.idempotency_key}")
+    params = (org_id, request.to_address.lower(), request.idempotency_key, request.mailbox_id)
+    found = (await _rows(into, PREPARE, *params))[0]
+    if found["existing"] is not None:
+        existing = await _message(into, found["existing"])
+        return Outcome(_outcome_of(existing.status), existing, existing=True)
+    if found["mailbox_id"] is None:
+        if request.mailbox_id is not None:
+            raise NotFound(f"mailbox {request.mailbox_id} not found")
+        if not settings.smtp_capture_port:
+            raise FailedPrecondition("the org has no mailbox to send from: add one in settings (/v1/mailboxes)")
+        await _rows(
+            into, LOCAL_DEFAULT, uuid.uuid4(), org_id, settings.default_mailbox_from, settings.default_mailbox_name,
+            settings.smtp_capture_host, settings.smtp_capture_port, settings.default_mailbox_daily_cap,
+        )  # fmt: skip
+        found = (await _rows(into, PREPARE, *params))[0]
+    if request.not_after is not None and request.not_after <= now:
+        return Outcome("deferred", reason=f"the sending window closed at {request.not_after.isoformat()}")
+    mailbox = _limits(found)
+    local_day = now.astimezone(zoneinfo.ZoneInfo(mailbox.time_zone)).date()
+    suppressed: str | None = found["suppressed"]
+    status = SUPPRESSED if suppressed is not None else SIMULATED if request.dry_run else QUEUED
+    if status == QUEUED:
+        deferred = await _charge(into, mailbox, local_day, request, now)
+        if deferred is not None:
+            return deferred
+    message = Message(
+        id=uuid.uuid4(), org_id=org_id, thread_id=uuid.uuid4(), lead_id=request.lead_id, channel=EMAIL, direction=OUT,
+        status=status, mailbox_id=mailbox.mailbox_id, from_address=mailbox.from_address,
+        to_address=request.to_address, to_name=request.to_name, subject=request.subject, text_body=request.text_body,
+        html_body=request.html_body, rfc822_message_id=emails.new_message_id(mailbox.from_address), in_reply_to=None,
+        references=[], idempotency_key=request.idempotency_key, origin=request.origin, not_after=request.not_after,
+        error=suppressed, sent_at=None,
+    )  # fmt: skip
+    job = jobs_pb2.SendEmailJob(org_id=str(org_id), message_id=str(message.id))
+    job_id = jobs.new_job(job)
+    stored = await _rows(
+        into, STORE, message.thread_id, org_id, request.lead_id, request.subject, message.id, status,
+        mailbox.mailbox_id, mailbox.from_address, request.to_address, request.to_name, request.text_body,
+        request.html_body, message.rfc822_message_id, request.idempotency_key, request.origin, request.not_after,
+        suppressed, local_day, status == QUEUED, job_id, SendEmail.type, settings.job_max_attempts,
+        json.dumps(MessageToDict(job)), job.SerializeToString(),
+    )  # fmt: skip
+    message.created_at = stored[0]["created_at"]
+    if suppressed is not None:
+        return Outcome("suppressed", message, reason=f"{request.to_address} is suppressed: {suppressed}")
+    if status == SIMULATED:
+        return Outcome("simulated", message)
+    await outbox.enqueue(into, platform_tables, subject=SendEmail.subject(), message=job, msg_id=str(job_id))
+    return Outcome("queued", message, send_at=now)
+
+
+async def _message(into: Into, message_id: uuid.UUID) -> Message:
+    row = (await _rows(into, "SELECT * FROM messages WHERE id = $1", message_id))[0]
+    return Message(**dict(row))
+
+
 def _outcome_of(status: str) -> str:
     return {SUPPRESSED: "suppressed", SIMULATED: "simulated"}.get(status, "queued")
 
 
-async def _charge_check(
-    session: AsyncSession, mailbox: Mailbox, request: SendRequest, now: dt.datetime
+# Charged only under the cap and the spacing: the counter row's lock makes concurrent senders take turns, so
+# they never exceed the cap; a refusal changes nothing. (A new day's row starts at 1, unless the cap is 0.)
+CHARGE = """
+INSERT INTO send_counters AS c (mailbox_id, local_day, sent, last_charged_at)
+SELECT $1::uuid, $2::date, 1, $3::timestamptz WHERE $4::int > 0
+ON CONFLICT (mailbox_id, local_day) DO UPDATE SET sent = c.sent + 1,
+    last_charged_at = greatest(c.last_charged_at, excluded.last_charged_at)
+WHERE c.sent < $4::int
+    AND ($5::int = 0 OR c.last_charged_at IS NULL
+         OR c.last_charged_at + make_interval(secs => $5::int) <= excluded.last_charged_at)
+RETURNING c.sent
+"""
+COUNTED = "SELECT sent, last_charged_at FROM send_counters WHERE mailbox_id = $1 AND local_day = $2"
+
+
+@dataclass(frozen=True)
+class _Limits:
+    mailbox_id: uuid.UUID
+    from_address: str
+    daily_cap: int
+    min_spacing_s: int
+    time_zone: str
+
+
+def _limits(mailbox: Mailbox | Mapping[str, Any]) -> _Limits:
+    if isinstance(mailbox, Mailbox):
+        return _Limits(mailbox.id, mailbox.from_address, mailbox.daily_cap, mailbox.min_spacing_s, mailbox.time_zone)
+    return _Limits(
+        mailbox["mailbox_id"], mailbox["from_address"], mailbox["daily_cap"], mailbox["min_spacing_s"],
+        mailbox["time_zone"],
+    )  # fmt: skip
+
+
+async def _charge(
+    into: Into, mailbox: _Limits, local_day: dt.date, request: SendRequest, now: dt.datetime
 ) -> Outcome | None:
-    """None when the mailbox may send now; else DEFERRED with when it could (its row locked meanwhile,
-    so two senders at once count each other's charges and never exceed the cap)."""
-    await session.execute(select(Mailbox.id).where(Mailbox.id == mailbox.id).with_for_update())
+    """None when the send is charged to its mailbox's day; else DEFERRED with when it could go."""
+    charged = await _rows(into, CHARGE, mailbox.mailbox_id, local_day, now, mailbox.daily_cap, mailbox.min_spacing_s)
+    if charged:
+        return None
+    counted = await _rows(into, COUNTED, mailbox.mailbox_id, local_day)
+    count, last = (counted[0]["sent"], counted[0]["last_charged_at"]) if counted else (0, None)
     zone = zoneinfo.ZoneInfo(mailbox.time_zone)
-    local_now = now.astimezone(zone)
-    charged = (
-        await session.execute(
-            select(func.count(), func.max(LedgerEntry.charged_at)).where(
-                LedgerEntry.mailbox_id == mailbox.id,
-                LedgerEntry.local_day == local_now.date(),
-                LedgerEntry.released.is_(False),
-            )
-        )
-    ).one()
-    count, last = charged
-    retry_at, reason = None, ""
     if count >= mailbox.daily_cap:
-        midnight = dt.datetime.combine(local_now.date() + dt.timedelta(days=1), dt.time(), tzinfo=zone)
+        midnight = dt.datetime.combine(local_day + dt.timedelta(days=1), dt.time(), tzinfo=zone)
         retry_at = midnight.astimezone(dt.UTC)
         reason = (
             f"the daily cap of {mailbox.daily_cap} of {mailbox.from_address} is reached until {retry_at.isoformat()}"
@@ -191,11 +335,18 @@ async def _charge_check(
     elif last is not None and mailbox.min_spacing_s and last + dt.timedelta(seconds=mailbox.min_spacing_s) > now:
         retry_at = last + dt.timedelta(seconds=mailbox.min_spacing_s)
         reason = f"{mailbox.from_address} sends at most one message every {mailbox.min_spacing_s} s"
-    if retry_at is None:
-        return None
+    else:  # a charge released between the two statements: there is room again
+        retry_at, reason = now, f"{mailbox.from_address} was busy; send again"
     if request.not_after is not None and retry_at > request.not_after:
         reason += "; that is after the sending window closes"
     return Outcome("deferred", retry_at=retry_at, reason=reason)
+
+
+async def _rows(into: Into, sql: str, *params: Any) -> list[Mapping[str, Any]]:
+    if isinstance(into, AsyncSession):
+        result = await (await into.connection()).exec_driver_sql(sql, params)
+        return [row._mapping for row in result] if result.returns_rows else []
+    return list(await into.fetch(sql, *params))
 
 
 async def _mailbox(

@@ -131,6 +131,18 @@ class LedgerEntry(Base):
     __table_args__ = (Index(None, "mailbox_id", "local_day"),)
 
 
+class SendCounter(Base):
+    """The charges of a mailbox's local day not released, checked against its cap in one statement (the
+    ledger keeps each charge; a trigger keeps this in step with its releases, migration 0005)."""
+
+    __tablename__ = "send_counters"
+
+    mailbox_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(Mailbox.id, ondelete="CASCADE"), primary_key=True)
+    local_day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    sent: Mapped[int] = mapped_column(Integer)
+    last_charged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class Suppression(Base):
     """An address (or number) of an org that is never sent to: unsubscribed, bounced, complained, by hand."""
 

@@ -36,7 +36,7 @@ async def accept(db: Database, settings: InboxSettings, raw: bytes, *, source: s
             await jobs.enqueue(
                 session, platform_tables, ReceiveEmail, job, org_id=NO_ORG, max_attempts=settings.job_max_attempts
             )
-    log.info("inbound email kept", extra={"source": source, "raw_id": str(raw_id), "redelivered": raw_id is None})
+    log.debug("inbound email kept", extra={"source": source, "raw_id": str(raw_id), "redelivered": raw_id is None})
     return raw_id
 
 

@@ -33,15 +33,16 @@ class DeliveryServicer(delivery_pb2_grpc.DeliveryServiceServicer):
         self.db, self.settings = db, settings
 
     async def SendMessage(self, request, ctx):  # type: ignore[no-untyped-def]
-        send = send_request(request)
+        send = delivery.validate(send_request(request))
+        org_id, now = context.require_org(), dt.datetime.now(dt.UTC)
+        if delivery.is_plain_email(send):  # the hot path: on the bare connection (db.driver), few statements
+            async with self.db.driver(transaction=True) as conn:
+                outcome = await delivery.send_email(
+                    into=conn, org_id=org_id, request=send, settings=self.settings, now=now
+                )
+            return send_response(outcome)
         async with self.db.transaction() as session:
-            outcome = await delivery.send(
-                session=session,
-                org_id=context.require_org(),
-                request=send,
-                settings=self.settings,
-                now=dt.datetime.now(dt.UTC),
-            )
+            outcome = await delivery.send(session=session, org_id=org_id, request=send, settings=self.settings, now=now)
             return send_response(outcome)
 
     async def GetMessage(self, request, ctx):  # type: ignore[no-untyped-def]

@@ -39,6 +39,21 @@ ALREADY_SENT = "already sent"
 NOT_SENT = "not sent: suppressed"
 
 
+MARK_SENT = """
+WITH message AS (
+    UPDATE messages SET status = 'sent', sent_at = now(), error = NULL, updated_at = now()
+    WHERE id = $1 AND status <> 'sent'
+    RETURNING id, org_id, thread_id, lead_id, channel, idempotency_key, origin, sent_at
+), charge AS (
+    UPDATE send_ledger SET released = false WHERE message_id IN (SELECT id FROM message) AND released
+), attempt AS (
+    INSERT INTO delivery_attempts (message_id, number, result, detail)
+    SELECT id, (SELECT count(*) + 1 FROM delivery_attempts WHERE message_id = $1), 'accepted', $2 FROM message
+)
+SELECT * FROM message
+"""
+
+
 class _Delivery:
     """What both sends share: a message claimed, marked sent once with its event, or failed or bounced with its
     charge released; the message's status mirrors the job's (see JobKind)."""
@@ -57,37 +72,35 @@ class _Delivery:
         """The message to send, or why nothing is sent: it went already (a redelivery), or its address has
         been suppressed since it was queued (the list is checked at send time too). JobStopped past its window."""
         async with self.db.transaction() as session:
-            message = await session.get_one(Message, uuid.UUID(job.message_id), with_for_update=True)
-            if message.status == SENT:
-                return ALREADY_SENT
-            if message.status in (BOUNCED, SUPPRESSED):
-                raise JobStopped(f"not sent: the message is {message.status}")
-            suppressed = await session.get(Suppression, (message.org_id, message.to_address.lower()))
-            if suppressed is not None:
-                message.status, message.error = SUPPRESSED, f"{message.to_address} is suppressed: {suppressed.reason}"
-                await session.execute(
-                    update(LedgerEntry).where(LedgerEntry.message_id == message.id).values(released=True)
-                )
-                return NOT_SENT
+            return await self._load_in(session, job)
+
+    async def _load_in(self, session: AsyncSession, job: Any) -> Message | str:
+        """_load in the caller's transaction."""
+        message = await session.get_one(Message, uuid.UUID(job.message_id), with_for_update=True)
+        if message.status == SENT:
+            return ALREADY_SENT
+        if message.status in (BOUNCED, SUPPRESSED):
+            raise JobStopped(f"not sent: the message is {message.status}")
+        suppressed = await session.get(Suppression, (message.org_id, message.to_address.lower()))
+        if suppressed is not None:
+            message.status, message.error = SUPPRESSED, f"{message.to_address} is suppressed: {suppressed.reason}"
+            await session.execute(update(LedgerEntry).where(LedgerEntry.message_id == message.id).values(released=True))
+            return NOT_SENT
         if message.not_after is not None and message.not_after <= dt.datetime.now(dt.UTC):
             raise JobStopped(WINDOW_CLOSED)
         return message
 
     async def apply(self, session: AsyncSession, job: Any, reply: str) -> dict[str, Any]:
-        message = await session.get_one(Message, uuid.UUID(job.message_id), with_for_update=True)
-        if reply not in (ALREADY_SENT, NOT_SENT) and message.status != SENT:
-            message.status, message.sent_at, message.error = SENT, func.now(), None
-            # Charged for good (a replayed dead letter's charge had been released when it failed).
-            charge = update(LedgerEntry).where(LedgerEntry.message_id == message.id)
-            await session.execute(charge.values(released=False))
-            number = await _next_attempt(session, message.id)
-            session.add(DeliveryAttempt(message_id=message.id, number=number, result="accepted", detail=reply))
-            await session.flush()
-            await session.refresh(message)
-            sent = events_pb2.MessageSent(
-                org_id=str(message.org_id), message=events.ref(message), sent_at=timestamp(message.sent_at)
-            )
-            await events.publish(session, "inbox.message.sent", sent)
+        if reply not in (ALREADY_SENT, NOT_SENT):
+            # Marked sent once (a concurrent or later delivery finds it sent and changes nothing), charged for
+            # good (a replayed dead letter's charge had been released when it failed), its attempt recorded.
+            marked = await (await session.connection()).exec_driver_sql(MARK_SENT, (uuid.UUID(job.message_id), reply))
+            row = marked.first()
+            if row is not None:
+                sent = events_pb2.MessageSent(
+                    org_id=str(row.org_id), message=events.ref(row), sent_at=timestamp(row.sent_at)
+                )
+                await events.publish(session, "inbox.message.sent", sent)
         return {"messageId": job.message_id, "reply": reply}
 
     def refusal(self, error: str) -> tuple[str, str | None, str]:
@@ -146,13 +159,23 @@ class SendEmail(_Delivery, JobKind[jobs_pb2.SendEmailJob, str]):
 
     def __init__(self, *, db: Database, settings: InboxSettings) -> None:
         self.db, self.settings = db, settings
+        self.connections = smtp.Connections()
+        # What on_start loaded for each claimed job, for its perform: one transaction claims and reads.
+        self._loaded: dict[str, tuple[Message | str, Mailbox | None]] = {}
+
+    async def on_start(self, session: AsyncSession, job: jobs_pb2.SendEmailJob) -> None:
+        await super().on_start(session, job)
+        message = await self._load_in(session, job)
+        mailbox = None if isinstance(message, str) else await session.get_one(Mailbox, message.mailbox_id)
+        self._loaded[job.message_id] = (message, mailbox)
 
     async def perform(self, job: jobs_pb2.SendEmailJob, attempt: int) -> str:
-        message = await self._load(job)
+        message, mailbox = self._loaded.pop(job.message_id, None) or (await self._load(job), None)
         if isinstance(message, str):
             return message
-        async with self.db.transaction() as session:
-            mailbox = await session.get_one(Mailbox, message.mailbox_id)
+        if mailbox is None:
+            async with self.db.transaction() as session:
+                mailbox = await session.get_one(Mailbox, message.mailbox_id)
         server = smtp.Server(
             mailbox.smtp_host,
             mailbox.smtp_port,
@@ -161,7 +184,8 @@ class SendEmail(_Delivery, JobKind[jobs_pb2.SendEmailJob, str]):
             mailbox.smtp_password_ref,
         )
         try:
-            return await smtp.send(server, self._email(message, mailbox), timeout_s=self.settings.smtp_timeout_s)
+            email = self._email(message, mailbox)
+            return await self.connections.send(server, email, timeout_s=self.settings.smtp_timeout_s)
         except smtp.Deferred as exc:
             await self._attempt(message.id, attempt, "deferred", str(exc))
             raise
@@ -249,11 +273,14 @@ def job_kinds(runtime: Runtime) -> list[JobKind[Any, Any]]:
     """The jobs the worker process runs, each built with what it needs from the runtime."""
     settings = runtime.settings
     assert isinstance(settings, InboxSettings)
-    return [
+    kinds: list[JobKind[Any, Any]] = [
         SendEmail(db=runtime.db, settings=settings),
         SendSms(db=runtime.db, sender=sms_sender_for(settings)),
         ReceiveEmail(db=runtime.db),
     ]
+    for kind in kinds:
+        kind.concurrency = settings.job_concurrency
+    return kinds
 
 
 def sms_sender_for(settings: InboxSettings) -> sms.SmsSender:
