@@ -48,30 +48,6 @@ class Server:
     password_ref: str
 
 
-async def send(server: Server, message: EmailMessage, *, timeout_s: float) -> str:
-    """The server's acceptance ("250 ..."), or Bounced, or Deferred."""
-    password = os.environ.get(server.password_ref, "") if server.password_ref else ""
-    try:
-        errors, reply = await aiosmtplib.send(
-            message,
-            hostname=server.host,
-            port=server.port,
-            start_tls=server.starttls,
-            use_tls=False,
-            username=server.username or None,
-            password=password or None,
-            timeout=timeout_s,
-        )
-    except aiosmtplib.SMTPRecipientsRefused as exc:
-        refusal = exc.recipients[0]
-        return _refused(refusal.code, refusal.message)
-    except aiosmtplib.SMTPResponseException as exc:
-        return _refused(exc.code, exc.message)
-    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-        raise Deferred(f"could not hand the message to {server.host}:{server.port}: {exc}") from exc
-    return reply
-
-
 @dataclass
 class Connections:
     """Open connections to each server, reused message after message (one message at a time on each): a new
