@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from devstack.stack import Stack
-from tests.e2e.helpers import assert_problem, leads_named, unique_email, wait_for_lead
+from tests.e2e.helpers import assert_problem, leads_named, unique_email, until, wait_for_lead
 from tests.e2e.test_icps import icp_body
 from tests.e2e.test_search_runs import all_leads, wait_run
 
@@ -106,9 +106,8 @@ def test_edit_enrich_and_delete_a_lead(client: httpx.Client) -> None:
     again = client.post(f"/v1/leads/{created['leadId']}/enrich", json={"provider": "sandbox"})
     assert again.status_code == 202
     deadline_job = again.json()["jobId"]
-    for _ in range(200):
-        if client.get(f"/v1/jobs/{deadline_job}").json()["status"] == "completed":
-            break
+    # On a deadline, not a number of polls: how fast a poll answers says nothing of how long the job takes.
+    until(lambda: client.get(f"/v1/jobs/{deadline_job}").json()["status"] == "completed", what="the enrichment")
     detail = client.get(f"/v1/leads/{created['leadId']}").json()
     assert [run["status"] for run in detail["enrichmentHistory"]] == ["completed", "completed"]
     assert detail["enrichmentHistory"][0]["jobId"] == deadline_job
