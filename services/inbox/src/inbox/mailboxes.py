@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbox import emails
-from inbox.models import LedgerEntry, Mailbox
+from inbox.models import Mailbox, SendCounter
 from leadflood_platform.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound
 
 # A setting's name: where the SMTP password is, never the password itself.
@@ -68,15 +68,12 @@ def _check(values: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _counted(session: AsyncSession, mailboxes: list[Mailbox], now: dt.datetime) -> list[Counted]:
+    """Each mailbox with today's charges, read from the counter its cap is checked against."""
     out = []
     for mailbox in mailboxes:
         today = now.astimezone(zoneinfo.ZoneInfo(mailbox.time_zone)).date()
-        sent = await session.scalar(
-            select(func.count()).where(
-                LedgerEntry.mailbox_id == mailbox.id, LedgerEntry.local_day == today, LedgerEntry.released.is_(False)
-            )
-        )
-        out.append(Counted(mailbox, int(sent or 0)))
+        counter = await session.get(SendCounter, (mailbox.id, today))
+        out.append(Counted(mailbox, counter.sent if counter else 0))
     return out
 
 

@@ -9,7 +9,7 @@ import grpc
 
 from leadflood.leads.v1 import leads_pb2_grpc
 from leadflood.sequences.v1 import jobs_pb2
-from leadflood_platform import context, job_progress
+from leadflood_platform import context, grpc_client, job_progress
 from leadflood_platform.db import Database
 from leadflood_platform.errors import InvalidArgument
 from leadflood_platform.jobs import JobKind, JobStopped
@@ -66,8 +66,6 @@ class EnrollByFilter(JobKind[jobs_pb2.EnrollByFilterJob, dict[str, int]]):
 
 def job_kinds(runtime: Runtime) -> list[JobKind[Any, Any]]:
     """The jobs the worker process runs, each built with what it needs from the runtime."""
-    from leadflood_platform import grpc_client
-
     settings = runtime.settings
     channel = grpc_client.channel(settings.grpc_target("leads"), timeout_s=settings.grpc_call_timeout_s)
     timeout_s = getattr(settings, "leads_call_timeout_s", settings.grpc_call_timeout_s)
