@@ -28,10 +28,14 @@ $(VENV)/.installed: requirements.lock
 source-roots: $(VENV)/.installed
 	@$(PY) -c 'import sys, sysconfig, pathlib; pathlib.Path(sysconfig.get_path("purelib"), "leadflood.pth").write_text("\n".join(str(pathlib.Path(p).resolve()) for p in sys.argv[1:]) + "\n")' $(SOURCE_ROOTS)
 
+# Generated into a fresh folder that then replaces the old one, so a process running meanwhile
+# (a test, a helper's session, `make run`) never imports a half-written package.
 gen/python/.generated: $(PROTOS) $(VENV)/.installed
-	rm -rf gen/python && mkdir -p gen/python
-	$(PY) -m grpc_tools.protoc -I protos --python_out=gen/python --grpc_python_out=gen/python --pyi_out=gen/python $(PROTOS)
-	touch $@
+	rm -rf gen/.python.new && mkdir -p gen/.python.new
+	$(PY) -m grpc_tools.protoc -I protos --python_out=gen/.python.new --grpc_python_out=gen/.python.new --pyi_out=gen/.python.new $(PROTOS)
+	touch gen/.python.new/.generated
+	rm -rf gen/.python.old; if [ -d gen/python ]; then mv gen/python gen/.python.old; fi
+	mv gen/.python.new gen/python && rm -rf gen/.python.old
 
 gateway/web/node_modules/.installed: gateway/web/package-lock.json
 	@command -v npm >/dev/null || { echo "npm is required to install the web client's pinned modules (apt-get install npm)"; exit 1; }

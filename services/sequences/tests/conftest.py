@@ -13,9 +13,9 @@ import asyncpg
 import grpc
 import pytest
 
-from leadflood_platform import context, migrations
+from leadflood_platform import context, migrations, templates
 from leadflood_platform.db import Database
-from sequences import definitions, service, templates
+from sequences import definitions, service
 from sequences.models import Base, Sequence
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"

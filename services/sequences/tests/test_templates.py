@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from leadflood_platform import templates
 from leadflood_platform.errors import InvalidArgument
-from sequences import definitions, templates
-from sequences.templates import LeadFields, RenderError
+from leadflood_platform.templates import LeadFields, RenderError
+from sequences import definitions
 
 ADA = LeadFields(email="ada@acme.example", first_name="Ada", last_name="Lovelace", company_name="Acme", title="CTO")
 NOBODY = LeadFields(email="x@acme.example")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 
 from leadflood.sequences.v1 import sequences_pb2 as pb
+from leadflood_platform import templates
 from leadflood_platform.convert import timestamp
-from sequences import definitions, schedule, templates
+from sequences import definitions, schedule
 from sequences.models import PAUSED, Enrollment, Sequence, Step, Task
 
 SEQUENCE_STATE = {

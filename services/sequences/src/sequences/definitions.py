@@ -7,8 +7,9 @@ import hashlib
 import uuid
 from dataclasses import dataclass, field
 
+from leadflood_platform import templates
 from leadflood_platform.errors import NO_NUL, FieldViolation, InvalidArgument
-from sequences import schedule, templates
+from sequences import schedule
 from sequences.models import CALL_TASK, CHANNELS, EMAIL, SMS
 
 MAX_NAME, MAX_STEPS, MAX_VARIANTS, MAX_MAILBOX_ID = 200, 20, 5, 100

@@ -8,7 +8,7 @@ from typing import Protocol
 import grpc
 
 from leadflood.leads.v1 import leads_pb2, leads_pb2_grpc
-from sequences.templates import LeadFields
+from leadflood_platform.templates import LeadFields
 
 
 class LeadDirectory(Protocol):

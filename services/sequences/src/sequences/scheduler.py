@@ -31,10 +31,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from leadflood.inbox.v1 import delivery_pb2, delivery_pb2_grpc
-from leadflood_platform import context
+from leadflood_platform import context, templates
 from leadflood_platform.convert import timestamp
 from leadflood_platform.db import Database
-from sequences import definitions, events, schedule, service, templates
+from sequences import definitions, events, schedule, service
 from sequences.lead_directory import LeadDirectory
 from sequences.models import (
     ACTIVE,

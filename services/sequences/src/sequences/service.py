@@ -17,8 +17,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from leadflood_platform import templates
 from leadflood_platform.errors import FailedPrecondition, InvalidArgument, NotFound
-from sequences import definitions, events, schedule, templates
+from sequences import definitions, events, schedule
 from sequences.models import (
     ACTIVE,
     ARCHIVED,

@@ -10,11 +10,11 @@ import grpc
 from leadflood.sequences.v1 import jobs_pb2 as sequences_jobs
 from leadflood.sequences.v1 import sequences_pb2 as pb
 from leadflood.sequences.v1 import sequences_pb2_grpc
-from leadflood_platform import context, jobs
+from leadflood_platform import context, jobs, templates
 from leadflood_platform.convert import parse_id
 from leadflood_platform.db import Database
 from leadflood_platform.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
-from sequences import convert, service, templates
+from sequences import convert, service
 from sequences.lead_directory import LeadDirectory
 from sequences.models import ARCHIVED, OPEN, platform_tables
 from sequences.workers import EnrollByFilter

@@ -1,4 +1,5 @@
-"""Step templates: Jinja2 in a sandbox, checked when a step is saved so that a send never meets a broken one.
+"""Message templates (a sequence step's, a lead run's email): Jinja2 in a sandbox, checked when saved,
+so that a send never meets a broken one.
 
 A template sees one variable, `lead`, with the fields in VARIABLES (camelCase, as the REST API and
 the web client name them). A field the lead lacks renders empty and counts as undefined, so
