@@ -99,6 +99,25 @@ def test_an_email_is_captured_once_threaded_with_one_click_unsubscribe(stack: St
     assert [e.message.message_id for e in sent_events].count(sent["messageId"]) == 1
 
 
+def test_a_draft_is_kept_in_its_thread_as_a_draft_and_never_sent(stack: Stack, client: httpx.Client) -> None:
+    to, key = unique_email("draft"), uuid.uuid4().hex
+    drafted = _send(client, key, to=to, subject="Availability?", text="Are you free on Tuesday?", draft=True)
+    assert drafted.status_code == 202, drafted.text
+    draft = drafted.json()
+    assert draft["outcome"] == "drafted" and draft["status"] == "draft" and draft["rfc822MessageId"].startswith("<")
+    again = _send(client, key, to=to, subject="Availability?", text="Are you free on Tuesday?", draft=True).json()
+    assert again["existing"] and again["messageId"] == draft["messageId"]
+    # A real send in the same thread reaches the SMTP server; by then the draft would have too, had it gone.
+    sent = _send(client, uuid.uuid4().hex, to=to, subject="Availability?", text="Sent", threadId=draft["threadId"])
+    [mail] = until(lambda: _captured(client, sent.json()["rfc822MessageId"]), what="the sent email")
+    assert asyncio.run(_count_captured(stack, draft["rfc822MessageId"])) == 0
+    headers = {n.lower(): v for n, v in client.get(f"/v1/captured-mail/{mail['id']}").json()["headers"]}
+    assert "in-reply-to" not in headers  # nobody has the draft: nothing may answer it
+    thread = client.get(f"/v1/inbox/threads/{draft['threadId']}").json()
+    by_id = {m["id"]: m for m in thread["messages"]}
+    assert by_id[draft["messageId"]]["status"] == "draft" and by_id[draft["messageId"]]["sentAt"] is None
+
+
 def test_bad_sends_are_refused_with_a_problem(client: httpx.Client) -> None:
     assert_problem(client.post("/v1/messages", json={"to": "a@b.co", "subject": "s", "text": "t"}), 422)  # no key
     bad = _send(client, uuid.uuid4().hex, to="a@b.co", subject="Hi\r\nBcc: all@example.com", text="t")

@@ -1,18 +1,22 @@
 """SendMessage's rules on a real PostgreSQL: one message per key, the cap as a ledger, spacing, suppression,
-dry runs, windows, threading, and refusal of what would break an email's headers."""
+dry runs, drafts (never handed to a real SMTP server), windows, threading, and refusal of what would break an
+email's headers."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import uuid
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
 from inbox import delivery
 from inbox.config import InboxSettings
-from inbox.models import LedgerEntry, Mailbox, Message, Suppression, platform_tables
+from inbox.models import LedgerEntry, Mailbox, Message, SendCounter, Suppression, Thread, platform_tables
+from inbox.workers import SendEmail
+from leadflood.inbox.v1 import jobs_pb2
 from leadflood_platform.db import Database
 from leadflood_platform.errors import FailedPrecondition, InvalidArgument
 
@@ -65,11 +69,11 @@ async def test_concurrent_sends_of_one_key_make_one_message(inbox_db: Database, 
 
 
 async def _capped_mailbox(
-    db: Database, org: uuid.UUID, *, cap: int, spacing_s: int = 0, zone: str = "UTC"
+    db: Database, org: uuid.UUID, *, cap: int, spacing_s: int = 0, zone: str = "UTC", smtp_port: int = 1
 ) -> uuid.UUID:
     mailbox = Mailbox(
         id=uuid.uuid4(), org_id=org, from_address=f"sales-{uuid.uuid4().hex[:6]}@acme.test", from_name="Sales",
-        smtp_host="127.0.0.1", smtp_port=1, smtp_starttls=False, smtp_username="", smtp_password_ref="",
+        smtp_host="127.0.0.1", smtp_port=smtp_port, smtp_starttls=False, smtp_username="", smtp_password_ref="",
         daily_cap=cap, min_spacing_s=spacing_s, time_zone=zone, is_default=True,
     )  # fmt: skip
     async with db.transaction() as session:
@@ -189,3 +193,94 @@ async def test_without_a_mailbox_or_the_local_default_a_send_is_a_failed_precond
     remote = settings.model_copy(update={"smtp_capture_port": None})
     with pytest.raises(FailedPrecondition, match="no mailbox"):
         await send(inbox_db, remote, uuid.uuid4(), request())
+
+
+async def deliver_queued(db: Database, settings: InboxSettings, org: uuid.UUID) -> int:
+    """Every job queued for the org, through the send job's own steps (claim and load, send, mark sent), as
+    the worker runs them; how many there were."""
+    async with db.transaction() as session:
+        rows = (await session.execute(select(platform_tables.jobs.c.message).where(
+            platform_tables.jobs.c.org_id == org, platform_tables.jobs.c.type == SendEmail.type
+        ))).all()  # fmt: skip
+    kind = SendEmail(db=db, settings=settings)
+    for (raw,) in rows:
+        job = jobs_pb2.SendEmailJob.FromString(raw)
+        async with db.transaction() as session:
+            await kind.on_start(session, job)
+        reply = await kind.perform(job, 1)
+        async with db.transaction() as session:
+            await kind.apply(session, job, reply)
+    return len(rows)
+
+
+async def test_a_draft_is_stored_in_its_thread_with_its_message_id(inbox_db: Database, settings: InboxSettings) -> None:
+    org, lead = uuid.uuid4(), uuid.uuid4()
+    first = await send(inbox_db, settings, org, request(lead_id=lead))
+    draft = await send(inbox_db, settings, org, request(lead_id=lead, thread_id=first.message.thread_id, draft=True))
+    assert draft.kind == "drafted" and draft.message.status == "draft" and not draft.existing
+    assert draft.message.thread_id == first.message.thread_id
+    assert draft.message.rfc822_message_id.startswith("<") and draft.message.rfc822_message_id.endswith(">")
+    assert draft.message.in_reply_to == first.message.rfc822_message_id
+    # A new thread of its own, on the plain-email path.
+    alone = await send(inbox_db, settings, org, request(draft=True))
+    async with inbox_db.transaction() as session:
+        stored = await session.get_one(Message, alone.message.id)
+        assert stored.status == "draft" and stored.rfc822_message_id == alone.message.rfc822_message_id
+        assert await session.get(Thread, alone.message.thread_id) is not None
+    # Nobody received the draft, so the next message threads under the last one that was sent.
+    follow_up = await send(inbox_db, settings, org, request(lead_id=lead, thread_id=first.message.thread_id))
+    assert follow_up.message.in_reply_to == first.message.rfc822_message_id
+
+
+async def test_the_same_draft_key_twice_is_one_message(inbox_db: Database, settings: InboxSettings) -> None:
+    org = uuid.uuid4()
+    outcomes = await asyncio.gather(*(send(inbox_db, settings, org, request("runs:1:lead:email", draft=True))
+                                      for _ in range(6)))  # fmt: skip
+    assert {o.kind for o in outcomes} == {"drafted"} and len({o.message.id for o in outcomes}) == 1
+    assert sum(not o.existing for o in outcomes) == 1
+    again = await send(inbox_db, settings, org, request("runs:1:lead:email", draft=True, subject="changed"))
+    assert again.existing and again.kind == "drafted" and again.message.subject == "Hello"
+    assert await count(inbox_db, Message.org_id == org) == 1 and await jobs_of(inbox_db, org) == 0
+
+
+async def test_a_draft_never_reaches_the_smtp_server(
+    inbox_db: Database, settings: InboxSettings, witness: tuple[Any, int]
+) -> None:
+    server, port = witness
+    org = uuid.uuid4()
+    await _capped_mailbox(inbox_db, org, cap=10, smtp_port=port)
+    sent = await send(inbox_db, settings, org, request(), now=dt.datetime.now(dt.UTC))
+    draft = await send(inbox_db, settings, org, request(draft=True), now=dt.datetime.now(dt.UTC))
+    assert await deliver_queued(inbox_db, settings, org) == 1
+    assert server.message_ids == [sent.message.rfc822_message_id]  # the send arrived; the draft did not
+    async with inbox_db.transaction() as session:
+        assert (await session.get_one(Message, draft.message.id)).status == "draft"
+        assert (await session.get_one(Message, sent.message.id)).status == "sent"
+
+
+async def test_a_draft_charges_nothing_and_no_limit_holds_it_back(inbox_db: Database, settings: InboxSettings) -> None:
+    org = uuid.uuid4()
+    mailbox = await _capped_mailbox(inbox_db, org, cap=1, spacing_s=3600)
+    assert (await send(inbox_db, settings, org, request())).kind == "queued"
+    assert (await send(inbox_db, settings, org, request())).kind == "deferred"  # the cap (and the spacing) are full
+    closed = NOW - dt.timedelta(hours=1)
+    drafts = [await send(inbox_db, settings, org, request(draft=True, not_after=closed)) for _ in range(3)]
+    assert [d.kind for d in drafts] == ["drafted"] * 3
+    assert await count(inbox_db, LedgerEntry.mailbox_id == mailbox, table=LedgerEntry) == 1
+    async with inbox_db.transaction() as session:
+        counter = await session.scalar(select(SendCounter.sent).where(SendCounter.mailbox_id == mailbox))
+    assert counter == 1 and await jobs_of(inbox_db, org) == 1
+
+
+async def test_a_draft_to_a_suppressed_address_is_reported(inbox_db: Database, settings: InboxSettings) -> None:
+    org = uuid.uuid4()
+    async with inbox_db.transaction() as session:
+        session.add(Suppression(org_id=org, address="ada@example.com", reason="unsubscribed"))
+    outcome = await send(inbox_db, settings, org, request(draft=True))
+    assert outcome.kind == "suppressed" and "unsubscribed" in outcome.reason
+
+
+async def test_a_draft_cannot_also_be_a_dry_run(inbox_db: Database, settings: InboxSettings) -> None:
+    with pytest.raises(InvalidArgument) as refused:
+        await send(inbox_db, settings, uuid.uuid4(), request(draft=True, dry_run=True))
+    assert "draft" in [v.field for v in refused.value.violations]

@@ -36,6 +36,8 @@ class SendMessageBody(Body):
     html: str = Field(default="", max_length=500_000)
     thread_id: str = Field(default="", max_length=100)
     dry_run: bool = False
+    # Kept in its thread as a draft, never sent (see delivery.proto's SendMessageRequest.draft).
+    draft: bool = False
 
 
 def _inbox(request: Request) -> Any:
@@ -88,6 +90,7 @@ async def send_message(
             html_body=body.html,
             thread_id=body.thread_id,
             dry_run=body.dry_run,
+            draft=body.draft,
             origin="manual",
         )
     )

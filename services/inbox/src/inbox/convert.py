@@ -23,12 +23,14 @@ STATUS = {
     "suppressed": delivery_pb2.MESSAGE_STATUS_SUPPRESSED,
     "simulated": delivery_pb2.MESSAGE_STATUS_SIMULATED,
     "received": delivery_pb2.MESSAGE_STATUS_RECEIVED,
+    "draft": delivery_pb2.MESSAGE_STATUS_DRAFT,
 }
 OUTCOME = {
     "queued": delivery_pb2.SEND_OUTCOME_QUEUED,
     "deferred": delivery_pb2.SEND_OUTCOME_DEFERRED,
     "suppressed": delivery_pb2.SEND_OUTCOME_SUPPRESSED,
     "simulated": delivery_pb2.SEND_OUTCOME_SIMULATED,
+    "drafted": delivery_pb2.SEND_OUTCOME_DRAFTED,
 }
 
 
@@ -52,6 +54,7 @@ def send_request(request: delivery_pb2.SendMessageRequest) -> SendRequest:
         not_after=request.not_after.ToDatetime(tzinfo=dt.UTC) if request.HasField("not_after") else None,
         dry_run=request.dry_run,
         origin=request.origin,
+        draft=request.draft,
     )
 
 

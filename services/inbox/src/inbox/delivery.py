@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from inbox import emails, sms
 from inbox.config import InboxSettings
 from inbox.models import (
+    DRAFT,
     EMAIL,
     OUT,
     QUEUED,
@@ -60,11 +61,13 @@ class SendRequest:
     not_after: dt.datetime | None
     dry_run: bool
     origin: str
+    # Stored as a draft, never sent (delivery.proto's `draft`).
+    draft: bool = False
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """QUEUED, SUPPRESSED or SIMULATED with the message; or DEFERRED with retry_at and a reason."""
+    """QUEUED, SUPPRESSED, SIMULATED or DRAFTED with the message; or DEFERRED with retry_at and a reason."""
 
     kind: str
     message: Message | None = None
@@ -104,6 +107,8 @@ def validate(request: SendRequest) -> SendRequest:
         problems.append(FieldViolation("text_body", "required"))
     if len(request.text_body) + len(request.html_body) > MAX_BODY:
         problems.append(FieldViolation("text_body", f"the bodies together are at most {MAX_BODY} characters"))
+    if request.draft and request.dry_run:
+        problems.append(FieldViolation("draft", "a draft is never sent: dry_run cannot be set with it"))
     if problems:
         raise InvalidArgument("the message cannot be sent as given", problems)
     return SendRequest(**{**request.__dict__, "to_address": address})
@@ -127,7 +132,7 @@ async def send(
         return Outcome(_outcome_of(existing.status), existing, existing=True)
     # A text goes out through the SMS provider (its number), an email through a mailbox of the org.
     mailbox = await _mailbox(session, org_id, request.mailbox_id, settings) if request.channel == EMAIL else None
-    if request.not_after is not None and request.not_after <= now:
+    if _window_closed(request, now):
         return Outcome("deferred", reason=f"the sending window closed at {request.not_after.isoformat()}")
     thread = await _thread(session, org_id, request)
     suppressed = await session.get(Suppression, (org_id, request.to_address.lower()))
@@ -143,13 +148,11 @@ async def send(
             sender=settings.twilio_from or "",
         )
         return Outcome("suppressed", message, reason=f"{request.to_address} is suppressed: {suppressed.reason}")
-    if request.dry_run:
-        return Outcome(
-            "simulated",
-            await _store(
-                session, org_id, request, mailbox, thread, status=SIMULATED, sender=settings.twilio_from or ""
-            ),
-        )
+    unsent = _unsent_status(request)
+    if unsent is not None:
+        sender = settings.twilio_from or ""
+        stored = await _store(session, org_id, request, mailbox, thread, status=unsent, sender=sender)
+        return Outcome(_outcome_of(unsent), stored)
     if mailbox is None:
         message = await _store(session, org_id, request, None, thread, status=QUEUED, sender=settings.twilio_from or "")
         sms_job = jobs_pb2.SendSmsJob(org_id=str(org_id), message_id=str(message.id))
@@ -238,12 +241,12 @@ async def send_email(
             settings.smtp_capture_host, settings.smtp_capture_port, settings.default_mailbox_daily_cap,
         )  # fmt: skip
         found = (await _rows(into, PREPARE, *params))[0]
-    if request.not_after is not None and request.not_after <= now:
+    if _window_closed(request, now):
         return Outcome("deferred", reason=f"the sending window closed at {request.not_after.isoformat()}")
     mailbox = _limits(found)
     local_day = now.astimezone(zoneinfo.ZoneInfo(mailbox.time_zone)).date()
     suppressed: str | None = found["suppressed"]
-    status = SUPPRESSED if suppressed is not None else SIMULATED if request.dry_run else QUEUED
+    status = SUPPRESSED if suppressed is not None else _unsent_status(request) or QUEUED
     if status == QUEUED:
         deferred = await _charge(into, mailbox, local_day, request, now)
         if deferred is not None:
@@ -268,8 +271,8 @@ async def send_email(
     message.created_at = stored[0]["created_at"]
     if suppressed is not None:
         return Outcome("suppressed", message, reason=f"{request.to_address} is suppressed: {suppressed}")
-    if status == SIMULATED:
-        return Outcome("simulated", message)
+    if status in (SIMULATED, DRAFT):
+        return Outcome(_outcome_of(status), message)
     await outbox.enqueue(into, platform_tables, subject=SendEmail.subject(), message=job, msg_id=str(job_id))
     return Outcome("queued", message, send_at=now)
 
@@ -280,7 +283,17 @@ async def _message(into: Into, message_id: uuid.UUID) -> Message:
 
 
 def _outcome_of(status: str) -> str:
-    return {SUPPRESSED: "suppressed", SIMULATED: "simulated"}.get(status, "queued")
+    return {SUPPRESSED: "suppressed", SIMULATED: "simulated", DRAFT: "drafted"}.get(status, "queued")
+
+
+def _unsent_status(request: SendRequest) -> str | None:
+    """SIMULATED for a dry run, DRAFT for a draft: stored, never queued nor charged. None for a send."""
+    return SIMULATED if request.dry_run else DRAFT if request.draft else None
+
+
+def _window_closed(request: SendRequest, now: dt.datetime) -> bool:
+    """The caller's window has closed: a send is deferred. A draft is not a send, so no window holds it back."""
+    return not request.draft and request.not_after is not None and request.not_after <= now
 
 
 # Charged only under the cap and the spacing: the counter row's lock makes concurrent senders take turns, so
@@ -420,7 +433,8 @@ async def _store(
     if mailbox is not None:
         parent = await session.scalar(
             select(Message)
-            .where(Message.thread_id == thread.id, Message.rfc822_message_id.is_not(None))
+            # A draft was never sent: nobody can have it, so nothing threads under it.
+            .where(Message.thread_id == thread.id, Message.rfc822_message_id.is_not(None), Message.status != DRAFT)
             .order_by(Message.created_at.desc())
             .limit(1)
         )
@@ -448,7 +462,8 @@ async def _store(
         error=error,
     )
     session.add(message)
-    # Whatever was sent last answers the thread: it no longer waits for a reply from us.
-    thread.last_message_at, thread.needs_reply = func.now(), False
+    if status != DRAFT:  # a draft answers nobody yet: the thread still waits for our reply
+        # Whatever was sent last answers the thread: it no longer waits for a reply from us.
+        thread.last_message_at, thread.needs_reply = func.now(), False
     await session.flush()
     return message

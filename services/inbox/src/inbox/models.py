@@ -19,8 +19,8 @@ platform_tables = PlatformTables(Base.metadata, version=2)
 OUT, IN = "out", "in"
 EMAIL, SMS = "email", "sms"
 # A message's status (delivery.proto's MessageStatus, in words).
-QUEUED, SENDING, SENT, FAILED, BOUNCED, SUPPRESSED, SIMULATED, RECEIVED = (
-    "queued", "sending", "sent", "failed", "bounced", "suppressed", "simulated", "received",
+QUEUED, SENDING, SENT, FAILED, BOUNCED, SUPPRESSED, SIMULATED, RECEIVED, DRAFT = (
+    "queued", "sending", "sent", "failed", "bounced", "suppressed", "simulated", "received", "draft",
 )  # fmt: skip
 
 

@@ -38,14 +38,14 @@ export function Thread({ id, onChanged }) {
     </header>
     <ol class="messages" data-testid="thread-messages">
       ${t.messages.map(
-        (m) => html`<li class=${`message message-${m.direction}`} data-testid="thread-message">
+        (m) => html`<li class=${`message message-${m.direction}${m.status === 'draft' ? ' message-draft' : ''}`} data-testid="thread-message">
           <div class="message-meta">
             <strong>${m.direction === 'out' ? `To ${m.to}` : m.from}</strong>
             ${m.direction === 'out'
               ? html` <${StatusBadge} status=${m.status} testid="message-status" />`
               : html` <span class="badge badge-neutral" data-testid="message-kind">${KIND_LABEL[m.kind] || m.kind}</span>`}
             ${m.unknownSender && html` <span class="badge badge-danger" data-testid="message-unknown-sender">Not the lead</span>`}
-            <span class="muted"> · ${formatTime(m.sentAt || m.createdAt)}</span>
+            <span class="muted"> · ${m.status === 'draft' ? `drafted ${formatTime(m.createdAt)} · not sent` : formatTime(m.sentAt || m.createdAt)}</span>
             ${m.attempts > 1 && html`<span class="muted"> · ${m.attempts} attempts</span>`}
           </div>
           ${m.error && html`<p class="field-error">${m.error}</p>`}
