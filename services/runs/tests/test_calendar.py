@@ -3,6 +3,7 @@ of Google Calendar's API (no real network)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -282,6 +283,13 @@ async def test_google_booking_twice_with_one_key_makes_one_event(google: FakeGoo
     assert await book(calendar, only_that, key=KEY) == first
     assert len(google.inserted) == 1
     assert (await book(calendar, MONDAY, key="runs:7f1c:other:meeting")).start == first.end
+
+
+async def test_google_bookings_made_at_once_take_different_slots(google: FakeGoogleCalendar, adapter: Adapter) -> None:
+    calendar = adapter()
+    booked = await asyncio.gather(*[book(calendar, MONDAY, key=f"runs:7f1c:{n}:meeting") for n in range(3)])
+    assert sorted(b.start for b in booked) == [local(BERLIN, 2026, 10, 5, 9) + HALF_HOUR * n for n in range(3)]
+    assert len(google.inserted) == 3
 
 
 @pytest.mark.parametrize("how", ["drop", "hang"])

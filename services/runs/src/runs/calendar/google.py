@@ -14,6 +14,7 @@ was lost is safe to send again (the platform's retry policy does so on a timeout
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import logging
@@ -28,6 +29,7 @@ from leadflood_platform.http_retry import (
     ProviderAuthError,
     ProviderRejected,
     ProviderUnavailable,
+    Sleep,
     send_with_retries,
 )
 from runs.calendar.base import Booking, Slot, SlotSearch
@@ -51,9 +53,20 @@ def event_id_for(key: str) -> str:
 
 
 class GoogleCalendar(ProviderAPI):
-    """`api_key` is the OAuth access token. The adapter owns `client` and closes it in `close()`."""
+    """`api_key` is the OAuth access token. The adapter owns `client` and closes it in `close()`.
+
+    Share one adapter among a worker's concurrent bookings: it books one at a time per calendar, so two leads
+    worked at once do not both take the first free slot (Google lets events overlap). Separate processes can
+    still race for a slot; they then double-book it, never fail.
+    """
 
     name = "google"
+
+    def __init__(
+        self, *, api_key: str, base_url: str = GOOGLE_API, client: httpx.AsyncClient, sleep: Sleep = asyncio.sleep
+    ) -> None:
+        super().__init__(api_key=api_key, base_url=base_url, client=client, sleep=sleep)
+        self._calendar_locks: dict[str, asyncio.Lock] = {}
 
     async def find_slot(self, search: SlotSearch) -> Slot | None:
         if next(working_windows(search), None) is None:
@@ -71,32 +84,35 @@ class GoogleCalendar(ProviderAPI):
         description: str,
     ) -> Booking | None:
         event_id = event_id_for(key)
-        slot = await self.find_slot(search)
-        if slot is None:
-            # The window may be full because this key's own event fills it (an earlier call booked it and its
-            # caller never heard): that booking is still the answer.
-            return await self.event(search.calendar_id, event_id)
-        body = {
-            "id": event_id,
-            "summary": summary,
-            "description": description,
-            "start": {"dateTime": rfc3339(slot.start), "timeZone": search.time_zone},
-            "end": {"dateTime": rfc3339(slot.end), "timeZone": search.time_zone},
-            "attendees": [{"email": attendee_email, "displayName": attendee_name}],
-        }
+        async with self._calendar_locks.setdefault(search.calendar_id, asyncio.Lock()):
+            slot = await self.find_slot(search)
+            if slot is None:
+                # The window may be full because this key's own event fills it (an earlier call booked it and
+                # its caller never heard): that booking is still the answer.
+                return await self.event(search.calendar_id, event_id)
+            event = {
+                "id": event_id,
+                "summary": summary,
+                "description": description,
+                "start": {"dateTime": rfc3339(slot.start), "timeZone": search.time_zone},
+                "end": {"dateTime": rfc3339(slot.end), "timeZone": search.time_zone},
+                "attendees": [{"email": attendee_email, "displayName": attendee_name}],
+            }
+            return await self._insert(search.calendar_id, event)
+
+    async def _insert(self, calendar_id: str, event: dict[str, Any]) -> Booking:
+        """events.insert, safe to repeat: the id is ours, so a second insert of it is a 409, never a second event."""
         try:
-            reply = await self._send(
-                "POST", self._events_path(search.calendar_id), params={"sendUpdates": "all"}, json=body
-            )
+            reply = await self._send("POST", self._events_path(calendar_id), params={"sendUpdates": "all"}, json=event)
         except ProviderRejected as exc:
             if exc.status != 409:
                 raise
-            existing = await self.event(search.calendar_id, event_id)
+            existing = await self.event(calendar_id, event["id"])
             if existing is None:  # a 409 for an id Google then cannot find: not ours to guess about
                 raise ProviderUnavailable(
-                    f"google: event {event_id} exists but cannot be read", provider=self.name
+                    f"google: event {event['id']} exists but cannot be read", provider=self.name
                 ) from exc
-            log.info("calendar event existed already", extra={"provider": self.name, "event_id": event_id})
+            log.info("calendar event existed already", extra={"provider": self.name, "event_id": event["id"]})
             return existing
         return to_booking(reply.json(), provider=self.name)
 
