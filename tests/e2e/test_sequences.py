@@ -309,3 +309,56 @@ def test_every_lead_a_filter_matches_is_enrolled_in_the_background_with_progress
     assert rerun["result"]["enrolled"] == 0 and rerun["result"]["skipped"] == len(expected)
     bad = assert_problem(client.post(f"{seq}/enrollments/matching", params={"minScore": 101}), 422)
     assert [e["field"] for e in bad["errors"]] == ["minScore"]
+
+
+def _stats(client: httpx.Client, sequence_id: str) -> dict[str, Any]:
+    reply = client.get(f"/v1/sequences/{sequence_id}/stats")
+    assert reply.status_code == 200, reply.text
+    return reply.json()
+
+
+def test_progress_per_step_and_variant_agrees_with_the_enrollments(client: httpx.Client) -> None:
+    tag = uuid.uuid4().hex[:8]
+    variants = [
+        {"name": "short", "weight": 1, "subjectTemplate": f"A {{{{ lead.firstName }}}} {tag}", "bodyTemplate": "a"},
+        {"name": "long", "weight": 1, "subjectTemplate": f"B {{{{ lead.firstName }}}} {tag}", "bodyTemplate": "b"},
+    ]
+    body = _sequence_body(tag, subjectTemplate="", bodyTemplate="", variants=variants)
+    sequence = client.post("/v1/sequences", json=body).json()
+    seq = f"/v1/sequences/{sequence['id']}"
+    client.post(f"{seq}/activate").raise_for_status()
+    names = [f"Lead{n}" for n in range(6)]
+    leads = {name: _lead(client, name) for name in names}
+    client.post(f"{seq}/enrollments", json={"leadIds": [lead["id"] for lead in leads.values()]}).raise_for_status()
+
+    def every_first_email() -> dict[str, dict[str, Any]] | None:
+        found = {n: _captured(client, f"A {n} {tag}") or _captured(client, f"B {n} {tag}") for n in names}
+        return found if all(found.values()) else None
+
+    mail = until(every_first_email, timeout_s=30, what="each lead's first email")
+    until(lambda: _stats(client, sequence["id"])["steps"][0]["sent"] == 6, what="six sends counted")
+    written = client.post(f"/v1/captured-mail/{mail['Lead0']['id']}/reply", json={"text": "Yes, let's talk."})
+    assert written.status_code == 202, written.text
+    until(lambda: _stats(client, sequence["id"])["enrollments"]["replied"] == 1, what="the reply counted")
+
+    stats = _stats(client, sequence["id"])
+    first, second = stats["steps"]
+    assert (first["ordinal"], first["channel"], first["stepId"]) == (1, "email", sequence["steps"][0]["id"])
+    assert (first["sent"], first["replied"], first["bounced"], first["unsubscribed"]) == (6, 1, 0, 0)
+    assert (second["ordinal"], second["sent"], second["replied"]) == (2, 0, 0)
+    # Per variant: the subjects the leads received, and the reply under the variant Lead0 was sent.
+    by_variant = {v["name"]: v for v in first["variants"]}
+    received = [m["subject"].split(" ", 1)[0] for m in mail.values()]
+    assert by_variant["short"]["sent"] == received.count("A") and by_variant["long"]["sent"] == received.count("B")
+    replied_variant = "short" if mail["Lead0"]["subject"].startswith("A ") else "long"
+    assert by_variant[replied_variant]["replied"] == 1 and sum(v["replied"] for v in first["variants"]) == 1
+    # The enrollment counts are the list's.
+    listed = _enrollments(client, sequence["id"])
+    states = [e["state"] for e in listed.values()]
+    counted = stats["enrollments"]
+    assert (counted["total"], counted["replied"], counted["active"]) == (len(states), 1, states.count("active"))
+    assert len(states) == 6 and states.count("replied") == 1
+    assert stats["beforeFirstStep"]["replied"] == 0
+
+    assert_problem(client.get(f"/v1/sequences/{uuid.uuid4()}/stats"), 404)
+    assert_problem(client.get("/v1/sequences/not-an-id/stats"), 404)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from types import SimpleNamespace
 
 import asyncpg
@@ -41,84 +41,9 @@ def _ts(value: dt.datetime) -> Timestamp:
     return stamp
 
 
-def queued(request: delivery_pb2.SendMessageRequest) -> delivery_pb2.SendMessageResponse:
-    return delivery_pb2.SendMessageResponse(
-        outcome=delivery_pb2.SEND_OUTCOME_QUEUED,
-        message_id=str(uuid.uuid4()),
-        thread_id=request.thread_id or f"thread-{uuid.uuid4()}",
-        status=delivery_pb2.MESSAGE_STATUS_QUEUED,
-    )
-
-
-class StandInDelivery(delivery_pb2_grpc.DeliveryServiceServicer):
-    """STAND-IN for the inbox's DeliveryService (see the module's docstring): idempotent on the key,
-    answering each new key with `answer(request)` (a response, or a status code to fail with)."""
-
-    def __init__(self) -> None:
-        self.requests: list[delivery_pb2.SendMessageRequest] = []
-        self.orgs: list[str | None] = []
-        self.messages: dict[str, delivery_pb2.SendMessageResponse] = {}
-        self.answer: Answer = queued
-        # Set `gate` to hold each answer until it opens; `arrived` is set when a request came in.
-        self.gate: asyncio.Event | None = None
-        self.arrived = asyncio.Event()
-
-    async def SendMessage(self, request, ctx):  # type: ignore[no-untyped-def]
-        self.requests.append(request)
-        self.arrived.set()
-        if self.gate is not None:
-            await self.gate.wait()
-        self.orgs.append(dict(ctx.invocation_metadata() or ()).get("x-org-id"))
-        key = request.idempotency_key
-        if key in self.messages:
-            reply = delivery_pb2.SendMessageResponse()
-            reply.CopyFrom(self.messages[key])
-            reply.existing = True
-            return reply
-        answer = self.answer(request)
-        if isinstance(answer, grpc.StatusCode):
-            await ctx.abort(answer, f"the stand-in refuses: {answer.name}")
-        if answer.outcome != delivery_pb2.SEND_OUTCOME_DEFERRED:  # a deferred send is not stored
-            self.messages[key] = answer
-        return answer
-
-    def keys(self) -> list[str]:
-        return [request.idempotency_key for request in self.requests]
-
-
-@pytest.fixture
-async def inbox() -> AsyncIterator[SimpleNamespace]:
-    servicer = StandInDelivery()
-    server = grpc.aio.server()
-    delivery_pb2_grpc.add_DeliveryServiceServicer_to_server(servicer, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
-    channel = grpc_client.channel(f"127.0.0.1:{port}", timeout_s=5)
-    yield SimpleNamespace(servicer=servicer, stub=delivery_pb2_grpc.DeliveryServiceStub(channel))
-    await channel.close()
-    await server.stop(None)
-
-
 def kit_dsn(db: Database) -> str:
     """The plain postgresql:// address of the test's database, for a connection of its own."""
     return db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-class Clock:
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-
-@pytest.fixture
-def world(db: Database, inbox: SimpleNamespace, kit: SimpleNamespace) -> SimpleNamespace:
-    """An org, its leads, a clock at WEDNESDAY_10AM, and a scheduler sending through the stand-in."""
-    leads, clock = kit.FakeLeads(), Clock(WEDNESDAY_10AM)
-    scheduler = Scheduler(db=db, delivery=inbox.stub, leads=leads, batch_size=10, retry_s=30, clock=clock)
-    ada = leads.add(email="ada@acme.example", first_name="Ada", last_name="Lovelace", company_name="Acme")
-    return SimpleNamespace(org=uuid.uuid4(), leads=leads, clock=clock, scheduler=scheduler, ada=ada, inbox=inbox)
 
 
 async def _start(
@@ -250,7 +175,7 @@ async def test_a_deferred_send_is_due_again_when_the_mail_room_says_inside_the_w
     await world.scheduler.run_once()
     assert (await _reload(db, enrollment.id)).next_due_at == dt.datetime(2026, 3, 5, 14, 0, tzinfo=dt.UTC)
 
-    world.inbox.servicer.answer = queued
+    world.inbox.servicer.answer = world.queued
     world.clock.now = dt.datetime(2026, 3, 5, 14, 0, tzinfo=dt.UTC)
     await world.scheduler.run_once()
     assert [s.outcome for s in await _sends(db, enrollment.id)] == ["queued"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import Field
@@ -190,6 +190,49 @@ def task_json(task: pb.Task) -> dict[str, Any]:
     }
 
 
+def _camel(word: str) -> str:
+    head, *rest = word.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _counts_json(counts: pb.StepCounts) -> dict[str, int]:
+    return {
+        "sent": counts.sent,
+        "replied": counts.replied,
+        "bounced": counts.bounced,
+        "unsubscribed": counts.unsubscribed,
+        "meetingBooked": counts.meeting_booked,
+        "skipped": counts.skipped,
+        "tasks": counts.tasks,
+    }
+
+
+def stats_json(stats: pb.SequenceStats) -> dict[str, Any]:
+    enrollments = stats.enrollments
+    return {
+        "sequenceId": stats.sequence_id,
+        "enrollments": {
+            "total": enrollments.total,
+            **{_camel(state): getattr(enrollments, state) for state in get_args(EnrollmentState)},
+        },
+        "steps": [
+            {
+                "stepId": step.step_id,
+                "ordinal": step.ordinal or None,
+                "channel": enum_word(step.channel, pb.Channel, "CHANNEL_"),
+                "removed": step.removed,
+                **_counts_json(step.counts),
+                "variants": [
+                    {"variantId": v.variant_id, "name": v.name, "weight": v.weight, **_counts_json(v.counts)}
+                    for v in step.variants
+                ],
+            }
+            for step in stats.steps
+        ],
+        "beforeFirstStep": _counts_json(stats.before_first_step),
+    }
+
+
 def _sequences(request: Request) -> Any:
     return request.app.state.services.sequences
 
@@ -215,6 +258,15 @@ async def create_sequence(body: SequenceBody, request: Request, who: Who) -> dic
 async def get_sequence(sequence_id: str, request: Request, who: Who) -> dict[str, Any]:
     reply = await _sequences(request).GetSequence(pb.GetSequenceRequest(sequence_id=sequence_id))
     return sequence_json(reply.sequence)
+
+
+@router.get("/v1/sequences/{sequence_id}/stats")
+async def sequence_stats(sequence_id: str, request: Request, who: Who) -> dict[str, Any]:
+    """Progress per step and per A/B variant (sent, replied, bounced, unsubscribed, skipped) beside the
+    enrollments by state, counted at one moment: each stop counts once, at the last step its lead received
+    (or in beforeFirstStep), so the steps' stops and beforeFirstStep's add up to the enrollments'."""
+    reply = await _sequences(request).GetSequenceStats(pb.GetSequenceStatsRequest(sequence_id=sequence_id))
+    return stats_json(reply.stats)
 
 
 @router.put("/v1/sequences/{sequence_id}")

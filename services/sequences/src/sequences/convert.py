@@ -7,7 +7,7 @@ import uuid
 from leadflood.sequences.v1 import sequences_pb2 as pb
 from leadflood_platform import templates
 from leadflood_platform.convert import timestamp
-from sequences import definitions, schedule
+from sequences import definitions, schedule, stats
 from sequences.models import PAUSED, Enrollment, Sequence, Step, Task
 
 SEQUENCE_STATE = {
@@ -169,4 +169,33 @@ def lead_fields_from_proto(message: pb.LeadFields) -> templates.LeadFields:
     given = message.DESCRIPTOR.fields_by_name  # a preview's fields: the template variables, no time zone
     return templates.LeadFields(
         **{name: getattr(message, name) for name in templates.LeadFields.__dataclass_fields__ if name in given}
+    )
+
+
+def _counts_to_proto(counts: stats.Counts) -> pb.StepCounts:
+    return pb.StepCounts(**vars(counts))
+
+
+def stats_to_proto(results: stats.SequenceStats) -> pb.SequenceStats:
+    by_state = results.enrollments
+    return pb.SequenceStats(
+        sequence_id=str(results.sequence_id),
+        enrollments=pb.EnrollmentCounts(total=sum(by_state.values()), **by_state),
+        steps=[
+            pb.StepStats(
+                step_id=str(step.step.id),
+                ordinal=step.ordinal,
+                channel=CHANNEL[step.step.channel],
+                removed=step.step.removed,
+                counts=_counts_to_proto(step.counts),
+                variants=[
+                    pb.VariantStats(
+                        variant_id=v.variant_id, name=v.name, weight=v.weight, counts=_counts_to_proto(v.counts)
+                    )
+                    for v in step.variants
+                ],
+            )
+            for step in results.steps
+        ],
+        before_first_step=_counts_to_proto(results.before_first_step),
     )

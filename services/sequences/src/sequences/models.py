@@ -150,6 +150,8 @@ class Enrollment(Base):
             postgresql_where=text("state IN ('active', 'paused')"),
         ),
         Index(None, "sequence_id", "created_at", "id"),
+        # A reply or a bounce after the last step finds the completed enrollment by its thread.
+        Index("ix_enrollments_org_thread", "org_id", "thread_id", postgresql_where=text("thread_id <> ''")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)

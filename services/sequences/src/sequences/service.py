@@ -447,6 +447,29 @@ async def stop_lead(
     return list(stopping)
 
 
+async def answer_completed(
+    *, session: AsyncSession, org_id: uuid.UUID, thread_id: str, state: str, reason: str
+) -> list[Enrollment]:
+    """A reply or a bounce in the thread of an enrollment that had already sent every step: it ends as
+    that answer (replied, bounced) instead of completed, so the last step's results count it. Nothing
+    more is sent either way; an enrollment that already ended otherwise keeps its state."""
+    answered = (
+        (
+            await session.execute(
+                select(Enrollment)
+                .where(Enrollment.org_id == org_id, Enrollment.thread_id == thread_id, Enrollment.state == COMPLETED)
+                .with_for_update()
+            )
+        )
+        .scalars()
+        .all()
+    )
+    for enrollment in answered:
+        enrollment.state, enrollment.stop_reason = state, reason[:500]
+        await events.enrollment_stopped(session, enrollment)
+    return list(answered)
+
+
 async def reopen_step(
     *, session: AsyncSession, org_id: uuid.UUID, enrollment_id: uuid.UUID, step_id: uuid.UUID, now: dt.datetime
 ) -> bool:

@@ -14,7 +14,7 @@ from leadflood_platform import context, jobs, templates
 from leadflood_platform.convert import parse_id
 from leadflood_platform.db import Database
 from leadflood_platform.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
-from sequences import convert, service
+from sequences import convert, service, stats
 from sequences.lead_directory import LeadDirectory
 from sequences.models import ARCHIVED, OPEN, platform_tables
 from sequences.workers import EnrollByFilter
@@ -196,6 +196,14 @@ class SequencesServicer(sequences_pb2_grpc.SequencesServiceServicer):
                 session=session, org_id=context.require_org(), task_id=parse_id(request.task_id, "task")
             )
             return pb.CompleteTaskResponse(task=convert.task_to_proto(task))
+
+    async def GetSequenceStats(self, request, ctx):  # type: ignore[no-untyped-def]
+        async with self.db.transaction() as session:
+            sequence = await service.get(
+                session=session, org_id=context.require_org(), sequence_id=parse_id(request.sequence_id, "sequence")
+            )
+            counted = await stats.of_sequence(session=session, sequence=sequence)
+            return pb.GetSequenceStatsResponse(stats=convert.stats_to_proto(counted))
 
     async def _lead(self, lead_id: uuid.UUID) -> templates.LeadFields:
         try:

@@ -46,17 +46,25 @@ class StopRule:
     state: str
     lead_id: Callable[[Any], str]
     reason: Callable[[Any], str]
+    # The thread the event is about (a reply's, a bounced message's): an enrollment that had already
+    # completed in that thread records the lead's answer too, so its last step's results count it.
+    thread_id: Callable[[Any], str] = lambda m: ""
 
 
 STOPS = {
     "inbox.message.received": StopRule(
-        inbox_events.MessageReceived, REPLIED, lambda m: m.lead_id, lambda m: "the lead replied"
+        inbox_events.MessageReceived,
+        REPLIED,
+        lambda m: m.lead_id,
+        lambda m: "the lead replied",
+        lambda m: m.thread_id,
     ),
     "inbox.message.bounced": StopRule(
         inbox_events.MessageBounced,
         BOUNCED,
         lambda m: m.message.lead_id,
         lambda m: " ".join(filter(None, ["the email bounced:", m.status_code, m.diagnostic[:200]])),
+        lambda m: m.message.thread_id,
     ),
     "inbox.recipient.unsubscribed": StopRule(
         inbox_events.RecipientUnsubscribed,
@@ -177,6 +185,11 @@ class StopConsumer:
                     cause_event_id=event.event_id,  # type: ignore[attr-defined]
                     occurred_at=occurred_at,
                 )
+                thread = rule.thread_id(event)
+                if thread:
+                    stopped += await service.answer_completed(
+                        session=session, org_id=org_id, thread_id=thread, state=rule.state, reason=rule.reason(event)
+                    )
         if stopped:
             log.info("enrollments stopped", extra={"lead_id": lead, "state": rule.state, "count": len(stopped)})
         return len(stopped)

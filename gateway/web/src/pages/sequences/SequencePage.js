@@ -6,11 +6,12 @@ import { navigate } from '../../router.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
 import { Spinner } from '../../components/Spinner.js';
 import { Enrollments } from './Enrollments.js';
+import { Progress } from './Progress.js';
 import { ACTION_LABELS, lifecycleActions, windowText } from './model.js';
 import { SequenceForm } from './SequenceForm.js';
 import { StateBadge } from './StateBadge.js';
 
-/** #/sequences/new and #/sequences/:id: the builder, the lifecycle, and (once saved) the enrollments. */
+/** #/sequences/new and #/sequences/:id: the builder, the lifecycle, and (once saved) its progress and enrollments. */
 export function SequencePage({ params }) {
   const id = params.id || null;
   const { data: sequence, error, setData, reload } = useLoad(
@@ -73,6 +74,7 @@ export function SequencePage({ params }) {
       onSaved=${setData}
       onDirtyChange=${setDirty}
     />
+    <${Progress} key=${`progress-${sequence.id}`} sequence=${sequence} />
     <${Enrollments} key=${sequence.id} sequence=${sequence} />
   </section>`;
 }
