@@ -231,3 +231,39 @@ def test_a_lead_s_time_zone_is_set_by_hand_and_cleared(client: httpx.Client) -> 
     assert (set_["timeZone"], set_["timeZoneSource"]) == ("Asia/Tokyo", "lead")
     cleared = client.patch(f"/v1/leads/{lead_id}", json={"timeZone": ""}).json()
     assert cleared["timeZone"] is None
+
+
+def test_a_lead_s_phone_is_kept_in_e164_and_a_bad_one_refused_at_its_field(client: httpx.Client) -> None:
+    body = {"email": unique_email("phone"), "firstName": "P", "lastName": "One", "phone": "+1 (415) 555-0123"}
+    created = client.post("/v1/leads", json=body)
+    assert created.status_code == 201, created.text
+    lead_id = created.json()["leadId"]
+    assert created.json()["lead"]["phone"] == "+14155550123"
+    assert client.get(f"/v1/leads/{lead_id}").json()["phone"] == "+14155550123"
+
+    without_country = body | {"email": unique_email(), "phone": "415 555 0123"}
+    local = assert_problem(client.post("/v1/leads", json=without_country), 422)
+    assert [e["field"] for e in local["errors"]] == ["phone"] and "international form" in local["errors"][0]["message"]
+    bad = assert_problem(client.patch(f"/v1/leads/{lead_id}", json={"phone": "call me"}), 422)
+    assert [e["field"] for e in bad["errors"]] == ["phone"]
+    assert client.get(f"/v1/leads/{lead_id}").json()["phone"] == "+14155550123"  # nothing written
+    changed = client.patch(f"/v1/leads/{lead_id}", json={"phone": "0044 20 7946 0958"}).json()
+    assert changed["phone"] == "+442079460958" and "phone" in changed["editedFields"]
+    assert client.patch(f"/v1/leads/{lead_id}", json={"phone": ""}).json()["phone"] is None
+
+
+def test_a_csv_import_reads_a_phone_column_and_refuses_a_bad_number_on_its_line(client: httpx.Client) -> None:
+    tag = uuid.uuid4().hex[:8]
+    result = _import(
+        client,
+        "Email,First Name,Last Name,Mobile Phone\n"
+        f"sms-{tag}@example.com,Sam,Texter,+49 30 1234567\n"
+        f"local-{tag}@example.com,Lou,Cal,030 1234567\n"
+        f"none-{tag}@example.com,No,Phone,\n",
+    )
+    assert (result["created"], result["failed"]) == (2, 1)
+    [error] = result["errors"]
+    assert error["line"] == 3 and "phone" in error["message"]
+    exported = client.get("/v1/leads/export.csv", params={"q": tag, "filtered": "all", "sort": "lastName"})
+    rows = {r["email"]: r["phone"] for r in csv.DictReader(io.StringIO(exported.text))}
+    assert rows == {f"sms-{tag}@example.com": "+49301234567", f"none-{tag}@example.com": ""}

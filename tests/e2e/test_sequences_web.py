@@ -1,5 +1,6 @@
-"""The sequence page in headless Chromium: its progress per step and per A/B variant, kept current as sends
-and a reply happen in the background."""
+"""What sequences add to the web client, in headless Chromium: the sequence page's progress per step and per
+A/B variant, kept current as sends and a reply happen in the background; a lead's phone number (for SMS steps)
+on the new-lead form, the lead's page and its edit form."""
 
 from __future__ import annotations
 
@@ -9,14 +10,17 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e import test_web_client as web
 from tests.e2e.helpers import unique_email, until
-from tests.e2e.test_web_client import browser, page, sign_in  # noqa: F401  (its fixtures, shared)
+from tests.e2e.test_web_client import sign_in
 
 pytestmark = pytest.mark.browser
+# The browser tests' own fixtures: one Chromium for the module, a fresh page per test that fails on a page error.
+browser, page = web.browser, web.page
 OPEN_WINDOW = {"days": [1, 2, 3, 4, 5, 6, 7], "startTime": "00:00", "endTime": "23:59", "timeZone": "UTC"}
 
 
-def test_the_sequence_page_shows_progress_per_step_and_variant(page: Page, client: httpx.Client) -> None:  # noqa: F811
+def test_the_sequence_page_shows_progress_per_step_and_variant(page: Page, client: httpx.Client) -> None:
     tag = uuid.uuid4().hex[:6]
     variants = [
         {"name": "short", "weight": 1, "subjectTemplate": f"Short {{{{ lead.firstName }}}} {tag}", "bodyTemplate": "a"},
@@ -62,3 +66,23 @@ def test_the_sequence_page_shows_progress_per_step_and_variant(page: Page, clien
     expect(page.get_by_test_id("progress-summary")).to_contain_text("1 replied")
     replied_row = rows.nth(1) if mail["subject"].startswith("Short") else rows.nth(2)  # the variants in order
     expect(replied_row.get_by_test_id("progress-replied")).to_have_text("1")
+
+
+def test_a_lead_s_phone_is_given_on_the_new_lead_form_shown_on_its_page_and_edited(page: Page) -> None:
+    sign_in(page)
+    page.get_by_test_id("nav-new-lead").click()
+    page.get_by_test_id("lead-email").fill(unique_email("phoned"))
+    page.get_by_test_id("lead-first-name").fill("Phoebe")
+    page.get_by_test_id("lead-last-name").fill("Caller")
+    page.get_by_test_id("lead-phone").fill("415 555 0123")  # no country code
+    page.get_by_test_id("lead-submit").click()
+    expect(page.get_by_test_id("lead-phone")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator(".field.has-error")).to_contain_text("not a phone number in international form")
+    page.get_by_test_id("lead-phone").fill("+1 (415) 555-0123")
+    page.get_by_test_id("lead-submit").click()
+    expect(page.get_by_test_id("lead-phone")).to_have_text("+14155550123")  # the lead's page, in E.164
+
+    page.get_by_test_id("lead-edit").click()
+    page.get_by_test_id("lead-edit-phone").fill("+44 20 7946 0958")
+    page.get_by_test_id("lead-edit-save").click()
+    expect(page.get_by_test_id("lead-phone")).to_have_text("+442079460958")

@@ -99,6 +99,10 @@ _HEADER_NAMES = {
     "company": "companyName",
     "title": "title",
     "jobtitle": "title",
+    "phone": "phone",
+    "phonenumber": "phone",
+    "mobile": "phone",
+    "mobilephone": "phone",
 }
 
 

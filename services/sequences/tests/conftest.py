@@ -15,9 +15,10 @@ import grpc
 import pytest
 
 from leadflood.inbox.v1 import delivery_pb2, delivery_pb2_grpc
-from leadflood_platform import context, grpc_client, migrations, templates
+from leadflood_platform import context, grpc_client, migrations
 from leadflood_platform.db import Database
 from sequences import definitions, service
+from sequences.lead_directory import Lead
 from sequences.models import Base, Sequence
 from sequences.scheduler import Scheduler
 
@@ -87,16 +88,16 @@ class FakeLeads:
     service does; `orgs_asked` records the org each lookup ran for (the metadata the real one sends)."""
 
     def __init__(self) -> None:
-        self.leads: dict[uuid.UUID, templates.LeadFields] = {}
+        self.leads: dict[uuid.UUID, Lead] = {}
         self.down = False
         self.orgs_asked: list[str | None] = []
 
     def add(self, **fields: str) -> uuid.UUID:
         lead_id = uuid.uuid4()
-        self.leads[lead_id] = templates.LeadFields(**fields)
+        self.leads[lead_id] = Lead(**fields)
         return lead_id
 
-    async def get(self, lead_id: uuid.UUID) -> templates.LeadFields | None:
+    async def get(self, lead_id: uuid.UUID) -> Lead | None:
         self.orgs_asked.append(context.org_id.get())
         if self.down:
             raise grpc.aio.AioRpcError(

@@ -317,7 +317,7 @@ async def test_leads_without_email_skip_email_steps_and_calls_make_tasks(
     sends = await _sends(db, enrollment.id)
     assert [(s.outcome, s.detail) for s in sends] == [
         ("skipped", "the lead has no email address"),
-        ("skipped", "the lead has no phone number (leads do not carry one yet)"),
+        ("skipped", "the lead has no phone number"),
         ("task_created", ""),
     ]
     assert world.inbox.servicer.requests == []
@@ -429,6 +429,30 @@ async def test_several_schedulers_at_once_never_double_a_step(
     async with db.transaction() as session:
         states = list(await session.scalars(select(Enrollment.state).where(Enrollment.sequence_id == sequence.id)))
     assert states == ["completed"] * 40
+
+
+async def test_an_sms_step_texts_the_lead_s_number_and_a_follow_up_email_threads_under_the_first_email(
+    db: Database, world: SimpleNamespace, kit: SimpleNamespace
+) -> None:
+    sms = definitions.StepSpec(channel="sms", body_template="Hi {{ lead.firstName }}, texting you")
+    sequence = await kit.make_sequence(
+        db, world.org, kit.definition(kit.email_step(), sms, kit.email_step(subject="Again"), window=kit.ALWAYS)
+    )
+    texted = world.leads.add(email="sam@acme.example", first_name="Sam", phone="+14155550123")
+    [enrollment] = await _enroll(db, world, sequence, texted)
+    for _ in range(3):
+        await world.scheduler.run_once()
+    first, text, again = world.inbox.servicer.requests
+    _, sms_step, _ = sequence.live_steps
+    assert (text.channel, text.to.phone, text.to.email, text.text_body) == (
+        delivery_pb2.CHANNEL_SMS, "+14155550123", "", "Hi Sam, texting you"
+    )  # fmt: skip
+    assert text.idempotency_key == idempotency_key(enrollment.id, sms_step.id) and text.continue_lead_thread
+    assert (text.subject, text.thread_id, text.mailbox_id) == ("", "", "")
+    email_thread = world.inbox.servicer.messages[first.idempotency_key].thread_id
+    assert (again.channel, again.thread_id) == (delivery_pb2.CHANNEL_EMAIL, email_thread)  # not the text's thread
+    assert [s.outcome for s in await _sends(db, enrollment.id)] == ["queued"] * 3
+    assert (await _reload(db, enrollment.id)).state == "completed"
 
 
 async def test_a_variant_is_chosen_once_per_enrollment_and_recorded(

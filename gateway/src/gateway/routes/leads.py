@@ -31,9 +31,9 @@ IMPORT_TIMEOUT_S = 300.0  # the whole file: read, sent on and written
 # The call ended without the service's answer: it may have written the file, or not.
 LOST_IMPORT = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
 MAX_REPORTED_ERRORS = 1_000  # an import's errors listed, the first by line; `failed` counts them all
-CSV_COLUMNS = ("email", "firstName", "lastName", "companyName", "title")
+CSV_COLUMNS = ("email", "firstName", "lastName", "companyName", "title", "phone")
 EXPORT_COLUMNS = (
-    "id", "email", "firstName", "lastName", "companyName", "title", "status", "score", "filtered", "seniority",
+    "id", "email", "firstName", "lastName", "companyName", "title", "phone", "status", "score", "filtered", "seniority",
     "industry", "companyDomain", "companySize", "location", "linkedinUrl", "source", "icpId", "createdAt",
 )  # fmt: skip
 
@@ -44,6 +44,8 @@ class CreateLeadBody(Body):
     last_name: str = Field(min_length=1, max_length=200)
     company_name: str = Field(default="", max_length=200)
     title: str = Field(default="", max_length=200)
+    # Any common writing of an international number; kept in E.164 (the service refuses one without its country code).
+    phone: str = Field(default="", max_length=40)
 
 
 class UpdateLeadBody(Body):
@@ -54,6 +56,8 @@ class UpdateLeadBody(Body):
     title: str | None = Field(default=None, max_length=200)
     # An IANA name; "" goes back to the zone read from the location.
     time_zone: str | None = Field(default=None, max_length=64)
+    # "" removes it.
+    phone: str | None = Field(default=None, max_length=40)
 
 
 class EnrichBody(Body):
@@ -68,6 +72,7 @@ def lead_json(lead: leads_pb2.Lead) -> dict[str, Any]:
         "lastName": lead.last_name,
         "companyName": lead.company_name,
         "title": lead.title,
+        "phone": lead.phone or None,
         "source": lead.source,
         "status": enum_word(lead.status, leads_pb2.LeadStatus, "LEAD_STATUS_"),
         "error": lead.error or None,
@@ -231,6 +236,7 @@ async def import_leads(request: Request, who: Who) -> dict[str, Any]:
                         last_name=values.get("lastName", ""),
                         company_name=values.get("companyName", ""),
                         title=values.get("title", ""),
+                        phone=values.get("phone", ""),
                     )
                 )
                 if len(batch) >= IMPORT_BATCH:
@@ -293,7 +299,8 @@ async def update_lead(lead_id: str, body: UpdateLeadBody, request: Request, who:
     changes = body.model_dump(exclude_none=True)
     if not changes:
         raise Problem(
-            422, "nothing to change: send at least one of email, firstName, lastName, companyName, title, timeZone"
+            422,
+            "nothing to change: send at least one of email, firstName, lastName, companyName, title, timeZone, phone",
         )
     reply = await _leads(request).UpdateLead(leads_pb2.UpdateLeadRequest(lead_id=lead_id, **changes))
     return lead_json(reply.lead)

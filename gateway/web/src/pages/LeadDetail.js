@@ -174,6 +174,7 @@ function LeadCard({ lead, watching, onSaved }) {
     <dl class="details">
       <${Detail} label="Company" value=${lead.companyName} />
       <${Detail} label="Title" value=${lead.title} />
+      <${Detail} label="Phone" value=${lead.phone && html`<a href=${`tel:${lead.phone}`} data-testid="lead-phone">${lead.phone}</a>`} />
       <${Detail} label="Seniority" value=${seniorityLabel(lead.seniority)} />
       <${Detail} label="Industry" value=${lead.industry} />
       <${Detail} label="Company domain" value=${lead.companyDomain && html`<a href=${`https://${lead.companyDomain}`} target="_blank" rel="noopener noreferrer">${lead.companyDomain}</a>`} />

@@ -13,6 +13,8 @@ const INPUTS = [
   { name: 'lastName', label: 'Last name', testid: 'lead-last-name' },
   { name: 'companyName', label: 'Company', testid: 'lead-company', optional: true },
   { name: 'title', label: 'Title', testid: 'lead-title', optional: true },
+  // For a sequence's SMS steps; the server keeps it in E.164 and refuses one without its country code.
+  { name: 'phone', label: 'Phone (with country code, e.g. +1 415 555 0123)', type: 'tel', testid: 'lead-phone', optional: true },
 ];
 const FIELDS = INPUTS.map((i) => i.name);
 const EMPTY = Object.fromEntries(FIELDS.map((f) => [f, '']));

@@ -73,7 +73,9 @@ class ImportedFile:
             if self.rows > MAX_ROWS:
                 raise ResourceExhausted(f"at most {MAX_ROWS:,} rows per import: nothing was imported")
             try:
-                new = NewLead(row.email, row.first_name, row.last_name, row.company_name, row.title, "import")
+                new = NewLead(
+                    row.email, row.first_name, row.last_name, row.company_name, row.title, "import", row.phone
+                )
                 new = new.validated()
             except InvalidArgument as exc:
                 self.failed += 1
@@ -92,6 +94,7 @@ class ImportedFile:
                 last_name=new.last_name,
                 company_name=new.company_name,
                 title=new.title,
+                phone=new.phone,
                 edited=",".join(supplied),
             )
 

@@ -51,6 +51,7 @@ class Row(NamedTuple):
     explanation_id: int | None = None  # a row of score_explanations; None when not scored (imports)
     filtered: bool = False
     edited: str = ""  # comma-separated field names
+    phone: str = ""  # E.164 (imports); providers give none yet
 
     @property
     def key(self) -> str:

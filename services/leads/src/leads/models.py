@@ -26,6 +26,7 @@ MERGED_FIELDS = (
     "company_domain",
     "location",
     "linkedin_url",
+    "phone",
 )
 
 
@@ -69,6 +70,8 @@ class Lead(Base):
     # Set by hand (or by an import); else read from the location (time_zones.effective).
     time_zone: Mapped[str | None] = mapped_column(Text)
     linkedin_url: Mapped[str] = mapped_column(Text, default="")
+    # E.164 (phones.normalised); empty: none, and a sequence's SMS steps skip the lead.
+    phone: Mapped[str] = mapped_column(Text, default="", server_default="")
     edited_fields: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
     search_document: Mapped[Any] = mapped_column(TSVECTOR, Computed(SEARCH_DOCUMENT), deferred=True)
     created_at: Mapped[CreatedAt]

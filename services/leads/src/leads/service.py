@@ -18,11 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from leadflood.leads.v1 import jobs_pb2
 from leadflood_platform import jobs
 from leadflood_platform.errors import NO_NUL, AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
-from leads import events, ingest, time_zones
+from leads import events, ingest, phones, time_zones
 from leads.models import EnrichmentRun, Lead, platform_tables
 
 MAX_FIELD = 200
-EDITABLE = ("email", "first_name", "last_name", "company_name", "title", "time_zone")
+EDITABLE = ("email", "first_name", "last_name", "company_name", "title", "time_zone", "phone")
 
 
 # The plainest addresses (an ASCII dot-atom at host-name labels under a top-level label of letters)
@@ -73,7 +73,7 @@ def _check_text(name: str, value: str, *, required: bool) -> str:
     return value
 
 
-IMPORTED_FIELDS = ("first_name", "last_name", "company_name", "title")
+IMPORTED_FIELDS = ("first_name", "last_name", "company_name", "title", "phone")
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,7 @@ class NewLead:
     company_name: str = ""
     title: str = ""
     source: str = "manual"
+    phone: str = ""
 
     def validated(self) -> NewLead:
         """The same lead with its email normalised and its text trimmed, or InvalidArgument."""
@@ -94,6 +95,7 @@ class NewLead:
             company_name=_check_text("company_name", self.company_name, required=False),
             title=_check_text("title", self.title, required=False),
             source=_check_text("source", self.source, required=True),
+            phone=phones.normalised(self.phone),
         )
 
 
@@ -157,6 +159,8 @@ async def update(*, session: AsyncSession, org_id: uuid.UUID, lead_id: uuid.UUID
             value = normalise_email(value)
         elif name == "time_zone":
             value = time_zones.validated(value) or None
+        elif name == "phone":
+            value = phones.normalised(value)
         else:
             value = _check_text(name, value, required=name in ("first_name", "last_name"))
         setattr(lead, name, value)

@@ -51,6 +51,7 @@ class LeadsServicer(leads_pb2_grpc.LeadsServiceServicer):
             company_name=request.company_name,
             title=request.title,
             source=request.source or "manual",
+            phone=request.phone,
         )
         async with self.db.transaction() as session:
             lead, job_id = await service.create(

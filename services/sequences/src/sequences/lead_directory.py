@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Protocol
 
 import grpc
@@ -11,8 +12,16 @@ from leadflood.leads.v1 import leads_pb2, leads_pb2_grpc
 from leadflood_platform.templates import LeadFields
 
 
+@dataclass(frozen=True)
+class Lead(LeadFields):
+    """A lead as a step sees it: the template's fields, and where it is reached beyond its email."""
+
+    # E.164, as the leads service keeps it; empty: an SMS step skips the lead.
+    phone: str = ""
+
+
 class LeadDirectory(Protocol):
-    async def get(self, lead_id: uuid.UUID) -> LeadFields | None:
+    async def get(self, lead_id: uuid.UUID) -> Lead | None:
         """The lead's fields in the current org (leadflood_platform.context), None when it does not exist.
 
         Any other failure (the service unreachable, a deadline) is raised: the caller tries again later.
@@ -28,7 +37,7 @@ class LeadsService:
         self.stub = leads_pb2_grpc.LeadsServiceStub(channel)
         self.timeout_s = timeout_s
 
-    async def get(self, lead_id: uuid.UUID) -> LeadFields | None:
+    async def get(self, lead_id: uuid.UUID) -> Lead | None:
         try:
             reply = await self.stub.GetLead(leads_pb2.GetLeadRequest(lead_id=str(lead_id)), timeout=self.timeout_s)
         except grpc.aio.AioRpcError as error:
@@ -36,7 +45,7 @@ class LeadsService:
                 return None
             raise
         lead = reply.lead
-        return LeadFields(
+        return Lead(
             email=lead.email,
             first_name=lead.first_name,
             last_name=lead.last_name,
@@ -48,6 +57,7 @@ class LeadsService:
             time_zone=lead.time_zone,
             seniority=lead.seniority,
             linkedin_url=lead.linkedin_url,
+            phone=lead.phone,
         )
 
 

@@ -48,6 +48,7 @@ from sequences.models import (
     QUEUED,
     SIMULATED,
     SKIPPED,
+    SMS,
     STOPPED,
     SUPPRESSED,
     TASK_CREATED,
@@ -287,25 +288,27 @@ class Scheduler:
             return Failed(f"step {item.ordinal}: {error}")
         if step.channel == CALL_TASK:
             return TaskMade(title=subject, notes=body)
-        if step.channel != EMAIL:
-            return Skipped("the lead has no phone number (leads do not carry one yet)")
-        if not lead.email.strip():
-            return Skipped("the lead has no email address")
         full_name = service.one_line(f"{lead.first_name} {lead.last_name}")
-        reply = await self.delivery.SendMessage(
-            delivery_pb2.SendMessageRequest(
-                idempotency_key=idempotency_key(enrollment.id, step.id),
-                channel=delivery_pb2.CHANNEL_EMAIL,
-                mailbox_id=item.sequence.mailbox_id,
-                to=delivery_pb2.Recipient(lead_id=str(enrollment.lead_id), email=lead.email, name=full_name),
-                subject=subject,
-                text_body=body,
-                thread_id=enrollment.thread_id,
-                not_after=timestamp(item.closes_at),
-                origin="sequences",
-            ),
-            timeout=self.call_timeout_s,
+        request = delivery_pb2.SendMessageRequest(
+            idempotency_key=idempotency_key(enrollment.id, step.id),
+            to=delivery_pb2.Recipient(lead_id=str(enrollment.lead_id), name=full_name),
+            text_body=body,
+            not_after=timestamp(item.closes_at),
+            origin="sequences",
         )
+        if step.channel == SMS:
+            if not lead.phone.strip():
+                return Skipped("the lead has no phone number")
+            request.to.phone = lead.phone
+            # Texts continue the lead's own text thread: the enrollment's thread is its emails'.
+            request.channel, request.continue_lead_thread = delivery_pb2.CHANNEL_SMS, True
+        else:
+            if not lead.email.strip():
+                return Skipped("the lead has no email address")
+            request.to.email = lead.email
+            request.channel, request.mailbox_id = delivery_pb2.CHANNEL_EMAIL, item.sequence.mailbox_id
+            request.subject, request.thread_id = subject, enrollment.thread_id
+        reply = await self.delivery.SendMessage(request, timeout=self.call_timeout_s)
         if reply.outcome == delivery_pb2.SEND_OUTCOME_DEFERRED:
             retry_at = reply.retry_at.ToDatetime(dt.UTC) if reply.HasField("retry_at") else None
             return Deferred(retry_at, reply.reason)
@@ -329,7 +332,8 @@ class Scheduler:
         if isinstance(outcome, Sent):
             await _record_step(session, item, outcome.outcome, variant_id=outcome.variant_id,
                                message_id=outcome.message_id, thread_id=outcome.thread_id)  # fmt: skip
-            enrollment.thread_id = enrollment.thread_id or outcome.thread_id
+            if step.channel == EMAIL:  # follow-up emails thread under the first; a text's thread is its own
+                enrollment.thread_id = enrollment.thread_id or outcome.thread_id
             enrollment.last_sent_at = now
             await events.step_sent(session, enrollment, step, outcome=outcome.outcome, variant_id=outcome.variant_id,
                                    message_id=outcome.message_id, thread_id=outcome.thread_id, at=now)  # fmt: skip

@@ -11,6 +11,7 @@ export const EDITABLE = [
   { name: 'companyName', label: 'Company', testid: 'lead-edit-company' },
   { name: 'title', label: 'Title', testid: 'lead-edit-title' },
   { name: 'timeZone', label: 'Time zone (IANA, e.g. Europe/Berlin)', testid: 'lead-edit-time-zone' },
+  { name: 'phone', label: 'Phone (with country code, e.g. +1 415 555 0123)', type: 'tel', testid: 'lead-edit-phone' },
 ];
 const FIELDS = EDITABLE.map((f) => f.name);
 
