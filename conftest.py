@@ -16,7 +16,10 @@ import pytest
 
 from devstack.stack import Ports, Stack, StackConfig
 from tests.fakes.apollo import FakeApollo, person
+from tests.fakes.google_calendar import TOKEN as GOOGLE_CALENDAR_TOKEN
+from tests.fakes.google_calendar import FakeGoogleCalendar
 from tests.fakes.otlp import FakeCollector
+from tests.fakes.slack import FakeSlack
 from tests.fakes.twilio import ACCOUNT_SID as TWILIO_ACCOUNT_SID
 from tests.fakes.twilio import AUTH_TOKEN as TWILIO_AUTH_TOKEN
 from tests.fakes.twilio import FakeTwilio
@@ -30,6 +33,13 @@ TEST_ENV = {
     "SANDBOX_SEARCH_PAGE_DELAY_MS": "150",
     "LOG_LEVEL": "INFO",
     "INBOUND_EMAIL_SECRET": "test-inbound-secret-0123456789",
+    # Lead runs: a short lease (a killed worker's leads come back in seconds), a quick sweep, calendar
+    # retries in tenths of a second, alerts escalated after a few seconds.
+    "LEAD_RUNS_LEASE_S": "4",
+    "LEAD_RUNS_SWEEP_S": "0.3",
+    "LEAD_RUNS_IDLE_S": "0.1",
+    "LEAD_RUNS_CALENDAR_BACKOFF_MS": "100",
+    "LEAD_RUN_ALERT_ESCALATION_MINUTES": "0.05",
 }
 
 
@@ -57,6 +67,21 @@ def fake_twilio() -> Iterator[FakeTwilio]:
 
 
 @pytest.fixture(scope="session")
+def fake_slack() -> Iterator[FakeSlack]:
+    """A Slack incoming webhook on a local port: where the runs service escalates alerts."""
+    with FakeSlack() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def fake_calendar() -> Iterator[FakeGoogleCalendar]:
+    """Google Calendar on a local port: lead runs with calendar provider `google` book there, through the
+    real adapter; its `inserted` list is the witness."""
+    with FakeGoogleCalendar() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
 def collector() -> Iterator[FakeCollector]:
     """Where the stack's processes export their traces (OTLP/HTTP), so tests can follow one across them."""
     with FakeCollector() as fake:
@@ -69,7 +94,12 @@ KEPT_LOGS = Path(__file__).resolve().parent / ".local" / "test-logs"
 
 @pytest.fixture(scope="session")
 def stack(
-    request: pytest.FixtureRequest, fake_apollo: FakeApollo, fake_twilio: FakeTwilio, collector: FakeCollector
+    request: pytest.FixtureRequest,
+    fake_apollo: FakeApollo,
+    fake_twilio: FakeTwilio,
+    fake_slack: FakeSlack,
+    fake_calendar: FakeGoogleCalendar,
+    collector: FakeCollector,
 ) -> Iterator[Stack]:
     state = Path(tempfile.mkdtemp(prefix="leadflood-test-"))
     state.chmod(0o755)  # the postgres user must reach its data folder inside
@@ -83,6 +113,9 @@ def stack(
         "TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
         "TWILIO_FROM": TWILIO_FROM,
         "TWILIO_BASE_URL": fake_twilio.url,
+        "LEAD_RUN_ALERT_WEBHOOK_URL": fake_slack.webhook_url,
+        "GOOGLE_CALENDAR_ACCESS_TOKEN": GOOGLE_CALENDAR_TOKEN,
+        "GOOGLE_CALENDAR_BASE_URL": fake_calendar.url,
         "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url,
         "OTEL_BSP_SCHEDULE_DELAY": "200",  # export spans within a fraction of a second, not 5 s
     }

@@ -81,6 +81,11 @@ class FakeGoogleCalendar(FakeServer):
         self.inserted: list[Inserted] = []
         self._lose: Literal["drop", "hang"] | None = None
         self._state = threading.Lock()
+        # hold_inserts(): inserts wait (before creating anything) until release_inserts(); `holding` says
+        # one arrived, so a test can act at that moment (kill the caller) rather than after a sleep.
+        self._open = threading.Event()
+        self._open.set()
+        self.holding = threading.Event()
 
     def add_busy(self, start: datetime, end: datetime, *, calendar_id: str = "primary") -> None:
         with self._state:
@@ -89,6 +94,13 @@ class FakeGoogleCalendar(FakeServer):
     def lose_next_insert_reply(self, how: Literal["drop", "hang"] = "drop") -> None:
         """Create the next event, then drop the connection (or answer later than any client waits)."""
         self._lose = how
+
+    def hold_inserts(self) -> None:
+        self.holding.clear()
+        self._open.clear()
+
+    def release_inserts(self) -> None:
+        self._open.set()
 
     def fail_next(self, *replies: Reply) -> None:
         """The next authenticated requests get these replies instead of an answer."""
@@ -116,6 +128,9 @@ class FakeGoogleCalendar(FakeServer):
         if calendar_id not in self.busy:
             return error(404, "notFound", "Not Found")
         if request.method == "POST" and route["event"] is None:
+            if not self._open.is_set():
+                self.holding.set()
+                self._open.wait(60)
             return self._insert(calendar_id, request)
         if request.method == "GET" and route["event"] is not None:
             with self._state:

@@ -15,7 +15,7 @@ from gateway.config import DEMO_EMAIL, DEMO_PASSWORD, GatewaySettings
 from gateway.deps import query_given_once
 from gateway.middleware import RequestContext
 from gateway.routes import auth as auth_routes
-from gateway.routes import health, icps, inbox, jobs, leads, mail, mailboxes, sequences, suppressions
+from gateway.routes import health, icps, inbox, jobs, leads, mail, mailboxes, runs, sequences, suppressions
 from leadflood_platform.bus import Bus
 from leadflood_platform.db import Database
 
@@ -55,7 +55,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     )
     app.state.settings, app.state.token_policy = settings, token_policy
     problems.install(app)
-    for module in (health, auth_routes, icps, leads, jobs, mail, inbox, mailboxes, suppressions, sequences):
+    for module in (health, auth_routes, icps, leads, jobs, mail, inbox, mailboxes, suppressions, sequences, runs):
         app.include_router(module.router)
     app.mount("/vendor", StaticFiles(directory=settings.web_dir / "node_modules", check_dir=False), name="vendor")
     app.mount("/", StaticFiles(directory=settings.web_dir, html=True, check_dir=False), name="web")

@@ -9,6 +9,7 @@ from leadflood.icp.v1 import icp_pb2_grpc
 from leadflood.inbox.v1 import delivery_pb2_grpc, inbox_pb2_grpc
 from leadflood.jobs.v1 import jobs_pb2_grpc
 from leadflood.leads.v1 import leads_pb2_grpc
+from leadflood.runs.v1 import runs_pb2_grpc
 from leadflood.sequences.v1 import sequences_pb2_grpc
 from leadflood_platform import grpc_client, registry
 
@@ -32,6 +33,7 @@ class Services:
         self.delivery = delivery_pb2_grpc.DeliveryServiceStub(self.channels["inbox"])
         self.inbox = inbox_pb2_grpc.InboxServiceStub(self.channels["inbox"])
         self.sequences = sequences_pb2_grpc.SequencesServiceStub(self.channels["sequences"])
+        self.runs = runs_pb2_grpc.RunsServiceStub(self.channels["runs"])
 
     async def close(self) -> None:
         for channel in self.channels.values():

@@ -18,7 +18,7 @@ from starlette.requests import ClientDisconnect
 
 from leadflood_platform import context
 from leadflood_platform.db import refused_value
-from leadflood_platform.errors import DomainError, FieldViolation, field_violations
+from leadflood_platform.errors import DomainError, FieldViolation, error_info, field_violations
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +51,11 @@ class Problem(Exception):
         *,
         errors: list[FieldViolation] | None = None,
         headers: dict[str, str] | None = None,
+        extensions: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(detail)
         self.status, self.detail, self.errors, self.headers = status, detail, errors or [], headers or {}
+        self.extensions = extensions or {}
 
 
 def camel(name: str) -> str:
@@ -68,6 +70,7 @@ def response(
     request: Request,
     errors: list[FieldViolation] | None = None,
     headers: dict[str, str] | None = None,
+    extensions: dict[str, Any] | None = None,
 ) -> JSONResponse:
     title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Client Closed Request"
     body: dict[str, Any] = {
@@ -78,6 +81,8 @@ def response(
         "instance": request.url.path,
         "requestId": context.request_id.get() or getattr(request.state, "request_id", None),
     }
+    # RFC 9457 extension members: what a caller can act on (a quota's limit, its use, when it frees).
+    body |= {key: value for key, value in (extensions or {}).items() if key not in body}
     if errors:
         body["errors"] = [{"field": camel(e.field), "message": e.message} for e in errors]
     if status >= 500 and body["requestId"]:
@@ -87,12 +92,24 @@ def response(
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
-def from_grpc(error: grpc.aio.AioRpcError) -> tuple[int, str, list[FieldViolation]]:
+def from_grpc(error: grpc.aio.AioRpcError) -> tuple[int, str, list[FieldViolation], dict[str, Any]]:
+    """The HTTP status, detail, field errors and extension members (the ErrorInfo's, camelCased) of an error."""
     status = HTTP_FOR_GRPC.get(error.code(), 500)
     if status == 500:
         log.error("upstream error", extra={"code": error.code().name, "details": error.details()})
-        return status, "internal error", []
-    return status, error.details() or error.code().name, field_violations(rpc_status.from_call(error))
+        return status, "internal error", [], {}
+    rich = rpc_status.from_call(error)
+    extensions = {camel(key): _typed(value) for key, value in error_info(rich).items()}
+    return status, error.details() or error.code().name, field_violations(rich), extensions
+
+
+def _typed(value: str) -> Any:
+    """ErrorInfo metadata is text; a count reads better as a number, a list of ids as a list."""
+    if value.lstrip("-").isdigit():
+        return int(value)
+    if value.startswith("[") and value.endswith("]"):
+        return [item for item in value[1:-1].split(",") if item]
+    return value
 
 
 def reworded(error: grpc.aio.AioRpcError, detail: str) -> Problem:
@@ -103,7 +120,9 @@ def reworded(error: grpc.aio.AioRpcError, detail: str) -> Problem:
 def install(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
-        return response(exc.status, exc.detail, request=request, errors=exc.errors, headers=exc.headers)
+        return response(
+            exc.status, exc.detail, request=request, errors=exc.errors, headers=exc.headers, extensions=exc.extensions
+        )
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
@@ -113,8 +132,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(grpc.aio.AioRpcError)
     async def _grpc(request: Request, exc: grpc.aio.AioRpcError) -> JSONResponse:
-        status, detail, errors = from_grpc(exc)
-        return response(status, detail, request=request, errors=errors)
+        status, detail, errors, extensions = from_grpc(exc)
+        # A quota that frees at a known time says so the way HTTP does, too (RFC 9110 Retry-After).
+        retry = extensions.get("retryAfterS")
+        headers = {"Retry-After": str(retry)} if status == 429 and isinstance(retry, int) else None
+        return response(status, detail, request=request, errors=errors, headers=headers, extensions=extensions)
 
     @app.exception_handler(ClientDisconnect)
     async def _client_gone(request: Request, exc: ClientDisconnect) -> JSONResponse:

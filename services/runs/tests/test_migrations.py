@@ -1,14 +1,20 @@
-"""The runs schema migrates up from nothing and back down, as its own role would run it."""
+"""The runs schema migrates up from nothing and back down, and its migrations build what its models declare."""
 
 from __future__ import annotations
 
 import asyncio
 
 import asyncpg
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from leadflood_platform import migrations
+from leadflood_platform.db import asyncpg_url
 from runs.models import Base
 from runs.server import spec
+
+DOMAIN_TABLES = {"lead_runs", "run_leads", "receipts", "org_turns", "worker_beats", "alerts"}
 
 
 async def _tables(dsn: str) -> set[str]:
@@ -28,6 +34,32 @@ async def test_migrates_up_and_down(scratch_dsn: str, monkeypatch) -> None:  # t
     await conn.close()
     run = dict(url=scratch_dsn, schema="runs", script_location=location, target_metadata=Base.metadata)
     await asyncio.to_thread(migrations.upgrade, **run)
-    assert {"outbox", "job_executions"} <= await _tables(scratch_dsn)
+    assert {"outbox", "job_executions"} | DOMAIN_TABLES <= await _tables(scratch_dsn)
+    await asyncio.to_thread(migrations.downgrade, **run, revision="0001")
+    assert not DOMAIN_TABLES & await _tables(scratch_dsn)
     await asyncio.to_thread(migrations.downgrade, **run, revision="base")
     assert not {"outbox", "job_executions"} & await _tables(scratch_dsn)
+
+
+async def test_the_migrations_build_what_the_models_declare(runs_dsn: str) -> None:
+    # Reflected from outside the schema (search_path public), so that every name comes schema-qualified.
+    engine = create_async_engine(asyncpg_url(runs_dsn), connect_args={"server_settings": {"search_path": "public"}})
+
+    def differences(connection):  # type: ignore[no-untyped-def]
+        context = MigrationContext.configure(
+            connection,
+            opts={
+                "include_schemas": True,
+                # This service's own tables (the platform's are the platform's to check).
+                "include_name": lambda name, kind, _: name == "runs" if kind == "schema" else True,
+                "include_object": lambda _, name, kind, *rest: kind != "table" or name in DOMAIN_TABLES,
+            },
+        )
+        return compare_metadata(context, Base.metadata)
+
+    try:
+        async with engine.connect() as connection:
+            found = await connection.run_sync(differences)
+    finally:
+        await engine.dispose()
+    assert found == [], "\n".join(map(str, found))

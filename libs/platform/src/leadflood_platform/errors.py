@@ -24,6 +24,9 @@ class DomainError(Exception):
 
     message: str
     violations: list[FieldViolation] = field(default_factory=list)
+    # Facts a caller can act on (a quota's limit, its use, when it frees), carried as google.rpc.ErrorInfo
+    # metadata and shown by the gateway as members of the problem body.
+    info: dict[str, str] = field(default_factory=dict)
     code = grpc.StatusCode.INTERNAL
 
     def __str__(self) -> str:
@@ -92,7 +95,20 @@ def to_rpc_status(error: DomainError) -> grpc.Status:
             ]
         )
         status.details.add().Pack(detail)
+    if error.info:
+        reason = type(error).__name__.upper()
+        status.details.add().Pack(error_details_pb2.ErrorInfo(reason=reason, domain="leadflood", metadata=error.info))
     return rpc_status.to_status(status)
+
+
+def error_info(status: status_pb2.Status | None) -> dict[str, str]:
+    """The ErrorInfo metadata a rich status carries (empty when none)."""
+    for detail in status.details if status else []:
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            return dict(info.metadata)
+    return {}
 
 
 def field_violations(status: status_pb2.Status | None) -> list[FieldViolation]:

@@ -1,0 +1,284 @@
+"""Lead runs over HTTP: create, start or resume, cancel, read; their leads and receipts; the org's quota;
+alerts; the queue's health."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import Field
+
+from gateway.auth import Principal
+from gateway.deps import principal
+from gateway.routes.schemas import Body, Int32, Timestamps, enum_word
+from leadflood.runs.v1 import runs_pb2 as pb
+
+router = APIRouter()
+Who = Annotated[Principal, Depends(principal)]
+Template = Annotated[str, Field(max_length=20_000)]
+EMAIL_MODES = {"send": pb.EMAIL_MODE_SEND, "draft": pb.EMAIL_MODE_DRAFT, "off": pb.EMAIL_MODE_OFF}
+
+
+class ChannelsBody(Body):
+    email: Literal["send", "draft", "off"] = "send"
+    sms: bool = False
+    call: bool = False
+    avatar: bool = False
+
+
+class CalendarBody(Body):
+    enabled: bool = False
+    provider: Literal["sandbox", "google"] = "sandbox"
+    calendar_id: str = Field(default="", max_length=1024)
+    duration_minutes: Int32 = 30
+    window_days: Int32 = 5
+    time_zone: str = Field(default="", max_length=64)
+
+
+class EmailBody(Body):
+    subject: Template = ""
+    body: Template = ""
+
+
+class RunBody(Body):
+    icp_id: str = Field(max_length=100)
+    limit: Int32 = 20
+    dry_run: bool = False
+    channels: ChannelsBody = Field(default_factory=ChannelsBody)
+    calendar: CalendarBody = Field(default_factory=CalendarBody)
+    email: EmailBody = Field(default_factory=EmailBody)
+    source: Literal["sandbox", "apollo"] = "sandbox"
+
+    def request(self) -> pb.CreateRunRequest:
+        channels, calendar = self.channels, self.calendar
+        return pb.CreateRunRequest(
+            icp_id=self.icp_id, limit=self.limit, dry_run=self.dry_run,
+            channels=pb.Channels(
+                email=EMAIL_MODES[channels.email], sms=channels.sms, call=channels.call, avatar=channels.avatar
+            ),
+            calendar=pb.CalendarOptions(
+                enabled=calendar.enabled, provider=calendar.provider, calendar_id=calendar.calendar_id,
+                duration_minutes=calendar.duration_minutes, window_days=calendar.window_days,
+                time_zone=calendar.time_zone,
+            ),
+            email=pb.EmailTemplate(subject=self.email.subject, body=self.email.body), source=self.source,
+        )  # fmt: skip
+
+
+def run_json(run: pb.Run) -> dict[str, Any]:
+    p, calendar = run.progress, run.calendar
+    return {
+        "id": run.id,
+        "icpId": run.icp_id,
+        "limit": run.limit,
+        "dryRun": run.dry_run,
+        "source": run.source,
+        "state": enum_word(run.state, pb.RunState, "RUN_STATE_"),
+        "error": run.error or None,
+        "jobId": run.job_id or None,
+        "channels": {
+            "email": enum_word(run.channels.email, pb.EmailMode, "EMAIL_MODE_"),
+            "sms": run.channels.sms,
+            "call": run.channels.call,
+            "avatar": False,
+        },
+        "calendar": {
+            "enabled": calendar.enabled,
+            "provider": calendar.provider or None,
+            "calendarId": calendar.calendar_id or None,
+            "durationMinutes": calendar.duration_minutes or None,
+            "windowDays": calendar.window_days or None,
+            "timeZone": calendar.time_zone or None,
+        },
+        "email": {"subject": run.email.subject, "body": run.email.body},
+        "progress": {
+            "sourced": p.sourced,
+            "filteredByScore": p.filtered_by_score,
+            "withEmail": p.with_email,
+            "withoutEmail": p.without_email,
+            "total": p.total,
+            "done": p.done,
+            "failed": p.failed,
+            "pending": p.pending,
+            "inFlight": p.in_flight,
+            "booked": p.booked,
+            "noSlot": p.no_slot,
+            "drafted": p.drafted,
+            "sent": p.sent,
+            "simulated": p.simulated,
+            "calendarRetries": p.calendar_retries,
+            "staleRecoveries": p.stale_recoveries,
+            "queueLagS": round(p.queue_lag_s, 3),
+        },  # fmt: skip
+        "batchSize": run.batch_size,
+        "workerConcurrency": run.worker_concurrency,
+        **Timestamps.of(run, "created_at", "started_at", "finished_at"),
+    }
+
+
+def alert_json(alert: pb.Alert) -> dict[str, Any]:
+    return {
+        "id": alert.id,
+        "kind": alert.kind,
+        "state": alert.state,
+        "message": alert.message,
+        "runIds": list(alert.run_ids),
+        "escalationStatus": alert.escalation_status or None,
+        "escalationRoute": alert.escalation_route or None,
+        **Timestamps.of(alert, "created_at", "acknowledged_at", "resolved_at", "escalated_at"),
+    }
+
+
+def _runs(request: Request) -> Any:
+    return request.app.state.services.runs
+
+
+@router.post("/v1/lead-runs", status_code=201)
+async def create_run(body: RunBody, request: Request, who: Who) -> dict[str, Any]:
+    """A run, created; it uses no quota until it is started (POST /v1/lead-runs/{runId}/jobs)."""
+    reply = await _runs(request).CreateRun(body.request())
+    return run_json(reply.run)
+
+
+@router.get("/v1/lead-runs")
+async def list_runs(
+    request: Request, who: Who, limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: str = ""
+) -> dict[str, Any]:
+    """The org's runs, newest first, each with its progress."""
+    reply = await _runs(request).ListRuns(pb.ListRunsRequest(page_size=limit, cursor=cursor))
+    return {"runs": [run_json(run) for run in reply.runs], "nextCursor": reply.next_cursor or None}
+
+
+@router.get("/v1/lead-runs/quota")
+async def quota(request: Request, who: Who) -> dict[str, Any]:
+    q = (await _runs(request).GetQuota(pb.GetQuotaRequest())).quota
+    return {
+        "runsToday": q.runs_today,
+        "maxRunsPerDay": q.max_runs_per_day,
+        "leadsToday": q.leads_today,
+        "maxLeadsPerDay": q.max_leads_per_day,
+        "activeRuns": q.active_runs,
+        "activeRunIds": list(q.active_run_ids),
+        "maxActiveRuns": q.max_active_runs,
+        **Timestamps.of(q, "resets_at"),
+    }
+
+
+@router.get("/v1/lead-runs/alerts")
+async def list_alerts(
+    request: Request, who: Who, state: Literal["", "open", "acknowledged", "resolved"] = ""
+) -> dict[str, Any]:
+    """Open and acknowledged alerts (or those in `state`), newest first."""
+    reply = await _runs(request).ListAlerts(pb.ListAlertsRequest(state=state))
+    return {"alerts": [alert_json(alert) for alert in reply.alerts]}
+
+
+@router.post("/v1/lead-runs/alerts/{alert_id}/acknowledge")
+async def acknowledge_alert(alert_id: str, request: Request, who: Who) -> dict[str, Any]:
+    """Someone is on it: the alert is no longer escalated."""
+    reply = await _runs(request).AcknowledgeAlert(pb.AcknowledgeAlertRequest(alert_id=alert_id))
+    return alert_json(reply.alert)
+
+
+@router.post("/v1/lead-runs/alerts/{alert_id}/resolve")
+async def resolve_alert(alert_id: str, request: Request, who: Who) -> dict[str, Any]:
+    reply = await _runs(request).ResolveAlert(pb.ResolveAlertRequest(alert_id=alert_id))
+    return alert_json(reply.alert)
+
+
+@router.get("/v1/lead-runs/{run_id}")
+async def get_run(run_id: str, request: Request, who: Who) -> dict[str, Any]:
+    return run_json((await _runs(request).GetRun(pb.GetRunRequest(run_id=run_id))).run)
+
+
+@router.post("/v1/lead-runs/{run_id}/jobs", status_code=202)
+async def start_run(run_id: str, request: Request, who: Who) -> dict[str, Any]:
+    """Starts a created run, or resumes a running one. 429 (problem+json naming the limit, its use and when
+    it frees) when the org's daily quotas or its cap on active runs are full."""
+    reply = await _runs(request).StartRun(pb.StartRunRequest(run_id=run_id))
+    return {**run_json(reply.run), "alreadyRunning": reply.already_running}
+
+
+@router.post("/v1/lead-runs/{run_id}/cancel")
+async def cancel_run(run_id: str, request: Request, who: Who) -> dict[str, Any]:
+    return run_json((await _runs(request).CancelRun(pb.CancelRunRequest(run_id=run_id))).run)
+
+
+@router.get("/v1/lead-runs/{run_id}/leads")
+async def run_leads(
+    run_id: str,
+    request: Request,
+    who: Who,
+    status: Literal["", "pending", "running", "done", "failed", "cancelled"] = "",
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str = "",
+) -> dict[str, Any]:
+    """The run's leads, best score first, each with its receipts' outcomes ("meeting:booked", "email:sent")."""
+    reply = await _runs(request).ListRunLeads(
+        pb.ListRunLeadsRequest(run_id=run_id, status=status, page_size=limit, cursor=cursor)
+    )
+    return {
+        "leads": [
+            {
+                "leadId": lead.lead_id,
+                "email": lead.email or None,
+                "name": lead.name or None,
+                "companyName": lead.company_name or None,
+                "score": lead.score,
+                "status": lead.status,
+                "attempts": lead.attempts,
+                "error": lead.error or None,
+                "outcomes": list(lead.outcomes),
+                **Timestamps.of(lead, "due_at"),
+            }
+            for lead in reply.leads
+        ],
+        "nextCursor": reply.next_cursor or None,
+    }
+
+
+@router.get("/v1/lead-runs/{run_id}/leads/{lead_id}/receipts")
+async def receipts(run_id: str, lead_id: str, request: Request, who: Who) -> dict[str, Any]:
+    """What each of the lead's actions in the run did: kind, status, link or id, latency, error, simulated."""
+    reply = await _runs(request).ListReceipts(pb.ListReceiptsRequest(run_id=run_id, lead_id=lead_id))
+    return {
+        "receipts": [
+            {
+                "id": r.id,
+                "kind": r.kind,
+                "status": r.status,
+                "target": r.target or None,
+                "detail": r.detail or None,
+                "latencyMs": r.latency_ms,
+                "error": r.error or None,
+                "simulated": r.simulated,
+                "attempt": r.attempt,
+                **Timestamps.of(r, "created_at"),
+            }
+            for r in reply.receipts
+        ]
+    }
+
+
+@router.get("/v1/operations/queue-health")
+async def queue_health(request: Request, who: Who) -> dict[str, Any]:
+    """The lead-run queue: the oldest due lead's wait, what is pending, held, retried, failed, recovered."""
+    h = (await _runs(request).GetQueueHealth(pb.GetQueueHealthRequest())).health
+    return {
+        "oldestPendingAgeS": round(h.oldest_pending_age_s, 3),
+        "pending": h.pending,
+        "running": h.running,
+        "retries": h.retries,
+        "failures": h.failures,
+        "staleRecoveries": h.stale_recoveries,
+        "deadLetters": h.dead_letters,
+        "queueAgeThresholdS": h.queue_age_threshold_s,
+        "breached": h.breached,
+        "orgs": [
+            {"orgId": o.org_id, "pending": o.pending, "running": o.running, "oldestPendingAgeS": o.oldest_pending_age_s}
+            for o in h.orgs
+        ],
+        "workers": [
+            {"worker": w.worker, "running": w.running, **Timestamps.of(w, "last_heartbeat_at")} for w in h.workers
+        ],
+    }

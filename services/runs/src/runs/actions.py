@@ -1,0 +1,388 @@
+"""A lead's actions in a run, in order: book a meeting, send or draft the email (or, with no slot after the
+last try, draft an availability request), text, make a call task. Each writes a receipt.
+
+Resumable: an action whose final receipt exists is not done again, and every side effect is keyed
+(the mail room's idempotency key `runs:<run>:<lead>:<action>`, the calendar event's id from the same
+key), so a lead redone after its worker died sends nothing twice. Every write checks the lead's lease
+(`leases.hold`): a worker that lost it stops without writing.
+
+A transient fault (a peer away, a deadline) puts the lead back in the queue with a backoff; a refusal
+fails that action alone (its receipt says why) and the others go on. A dry run does everything but
+the side effects: the slot is chosen, not booked; the mail room renders and records the messages as
+simulated, sending nothing; the receipts say simulated.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from leadflood.inbox.v1 import delivery_pb2, delivery_pb2_grpc
+from leadflood.runs.v1 import events_pb2
+from leadflood_platform import outbox, templates
+from leadflood_platform.db import Database
+from leadflood_platform.jobs import is_transient
+from runs import finishing, leases
+from runs.calendar import Booking, CalendarProvider, SlotSearch
+from runs.models import (
+    CANCELLED,
+    COMPLETED,
+    DONE,
+    FAILED,
+    LEASED,
+    PENDING,
+    RUNNING,
+    LeadRun,
+    Receipt,
+    RunLead,
+    platform_tables,
+)
+
+log = logging.getLogger(__name__)
+
+MEETING, EMAIL, AVAILABILITY, SMS, CALL = "meeting", "email", "availability_email", "sms", "call_task"
+# A receipt in one of these ends its action: a redo skips it. `no_slot` and `retrying` do not.
+FINAL = {"booked", "sent", "drafted", "suppressed", "skipped", "failed", "created", "simulated"}
+SMS_TEXT = (
+    "Hi {{ lead.firstName | default('there') }}, a quick note about {{ lead.companyName | default('your team') }}: "
+    "I just sent you an email. Reply STOP to opt out."
+)
+AVAILABILITY_SUBJECT = "Finding a time to talk"
+AVAILABILITY_BODY = (
+    "Hi {{ lead.firstName | default('there') }},\n\n"
+    "I'd like to find 30 minutes to talk about {{ lead.companyName | default('your team') }}, but my calendar "
+    "has no free time in the next few days. Which times suit you over the next two weeks?\n"
+)
+SEND_STATUS = {
+    delivery_pb2.SEND_OUTCOME_QUEUED: "sent",
+    delivery_pb2.SEND_OUTCOME_SUPPRESSED: "suppressed",
+    delivery_pb2.SEND_OUTCOME_SIMULATED: "simulated",
+    delivery_pb2.SEND_OUTCOME_DRAFTED: "drafted",
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    """What an action did: its receipt's fields, or (retry_at) that the lead must come back later."""
+
+    status: str = ""
+    target: str = ""
+    detail: str = ""
+    error: str | None = None
+    retry_at: dt.datetime | None = None
+
+
+class Later(Exception):
+    """The lead comes back at `at` (a deferral, a calendar retry, a transient fault)."""
+
+    def __init__(self, at: dt.datetime, reason: str, *, fault: bool) -> None:
+        super().__init__(reason)
+        self.at, self.reason, self.fault = at, reason, fault
+
+
+@dataclass(frozen=True)
+class Policy:
+    calendar_max_attempts: int
+    calendar_backoff_ms: int
+    lead_max_attempts: int
+    retry_backoff_s: float = 5.0
+    call_timeout_s: float = 10.0
+
+
+def key(claimed: leases.Claimed, action: str) -> str:
+    return f"runs:{claimed.run_id}:{claimed.lead_id}:{action}"
+
+
+def lead_fields(lead: dict[str, Any]) -> templates.LeadFields:
+    return templates.LeadFields(
+        email=lead.get("email", ""), first_name=lead.get("firstName", ""), last_name=lead.get("lastName", ""),
+        company_name=lead.get("companyName", ""), title=lead.get("title", ""),
+        company_domain=lead.get("companyDomain", ""), industry=lead.get("industry", ""),
+        location=lead.get("location", ""), seniority=lead.get("seniority", ""),
+        linkedin_url=lead.get("linkedinUrl", ""), time_zone=lead.get("timeZone", ""),
+    )  # fmt: skip
+
+
+def full_name(lead: dict[str, Any]) -> str:
+    return " ".join(part for part in (lead.get("firstName", ""), lead.get("lastName", "")) if part).strip()
+
+
+class LeadActions:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        delivery: delivery_pb2_grpc.DeliveryServiceStub,
+        calendar_for: Callable[[str], CalendarProvider],
+        policy: Policy,
+    ) -> None:
+        self.db, self.delivery, self.calendar_for, self.policy = db, delivery, calendar_for, policy
+
+    async def work(self, claimed: leases.Claimed) -> None:
+        """Does what is left of the lead's actions; raises LeaseLost if its lease went meanwhile."""
+        async with self.db.transaction() as session:
+            run = (await session.execute(select(LeadRun).where(LeadRun.id == claimed.run_id))).scalar_one()
+            done = set(
+                (
+                    await session.execute(
+                        select(Receipt.kind).where(Receipt.run_lead_id == claimed.id, Receipt.status.in_(FINAL))
+                    )
+                ).scalars()
+            )
+        if run.state != RUNNING:
+            await self._end(
+                claimed, status=FAILED if run.state == FAILED else CANCELLED, error=f"the run is {run.state}"
+            )
+            return
+        tries = claimed.attempts + claimed.stale_recoveries
+        if tries >= self.policy.lead_max_attempts:
+            await self._end(claimed, status=FAILED, error=f"gave up after {tries} tries (faults and lost leases)")
+            return
+        try:
+            await self._actions(run, claimed, done)
+        except Later as later:
+            await self._later(claimed, later)
+            return
+        await self._end(claimed, status=DONE, error=None)
+
+    async def _actions(self, run: LeadRun, claimed: leases.Claimed, done: set[str]) -> None:
+        meeting = claimed.meeting
+        no_slot = False
+        if run.calendar.get("enabled") and MEETING not in done:
+            if claimed.calendar_attempts >= self.policy.calendar_max_attempts:
+                no_slot = True
+            else:
+                meeting = await self._meeting(run, claimed)
+                no_slot = meeting is None and claimed.calendar_attempts + 1 >= self.policy.calendar_max_attempts
+        if no_slot:
+            if AVAILABILITY not in done:
+                await self._email(run, claimed, AVAILABILITY, meeting=None)
+        elif run.channels.get("email", "send") != "off" and EMAIL not in done:
+            await self._email(run, claimed, EMAIL, meeting=meeting)
+        if run.channels.get("sms") and SMS not in done:
+            await self._sms(run, claimed)
+        if run.channels.get("call") and CALL not in done:
+            phone = claimed.lead.get("phone") or "no phone on file"
+            name = full_name(claimed.lead) or claimed.lead.get("email") or "the lead"
+            company = claimed.lead.get("companyName") or "their company"
+            status = "simulated" if run.dry_run else "created"
+            await self._receipt(
+                claimed, CALL, Step(status=status, target=f"Call {name} at {company} ({phone})"), 0, run
+            )
+
+    # The meeting: slot search and booking in one step, retried with backoff and a wider window.
+
+    async def _meeting(self, run: LeadRun, claimed: leases.Claimed) -> dict[str, Any] | None:
+        options, attempt = run.calendar, claimed.calendar_attempts + 1
+        now = finishing.utcnow()
+        search = SlotSearch(
+            calendar_id=options.get("calendarId") or "primary",
+            earliest=now + dt.timedelta(hours=1),
+            # Each try looks further ahead: the window grows by its own length.
+            latest=now + dt.timedelta(days=int(options.get("windowDays") or 5) * attempt),
+            duration=dt.timedelta(minutes=int(options.get("durationMinutes") or 30)),
+            time_zone=options.get("timeZone") or claimed.lead.get("timeZone") or "UTC",
+        )
+        provider = self.calendar_for(options.get("provider") or "sandbox")
+        started = time.monotonic()
+        try:
+            if run.dry_run:
+                slot = await provider.find_slot(search)
+                booking = Booking(event_id="", link="", start=slot.start, end=slot.end) if slot else None
+            else:
+                booking = await provider.book(
+                    search, key=key(claimed, MEETING), attendee_email=claimed.lead.get("email", ""),
+                    attendee_name=full_name(claimed.lead),
+                    summary=f"Intro call with {full_name(claimed.lead) or 'you'}",
+                    description=f"Booked by Lead Flood lead run {claimed.run_id}.",
+                )  # fmt: skip
+        except Exception as error:
+            if is_transient(error):
+                raise Later(self._backoff(claimed), f"calendar: {error}", fault=True) from None
+            await self._receipt(claimed, MEETING, Step(status="failed", error=str(error)), _ms(started), run)
+            return None
+        latency = _ms(started)
+        if booking is None:
+            wait_ms = self.policy.calendar_backoff_ms * 2 ** (attempt - 1)
+            step = Step(
+                status="no_slot",
+                detail=f"no free {search.duration} in {search.earliest:%Y-%m-%d} – {search.latest:%Y-%m-%d}",
+            )
+            async with self.db.transaction() as session:
+                lead = await leases.hold(session, claimed)
+                await _write_receipt(session, claimed, MEETING, step, latency, run.dry_run, attempt)
+                lead.calendar_attempts = attempt
+            if attempt < self.policy.calendar_max_attempts:
+                raise Later(finishing.utcnow() + dt.timedelta(milliseconds=wait_ms), "no free slot yet", fault=False)
+            return None
+        meeting = {"start": booking.start.isoformat(), "end": booking.end.isoformat(), "link": booking.link,
+                   "eventId": booking.event_id}  # fmt: skip
+        status = "simulated" if run.dry_run else "booked"
+        step = Step(status=status, target=booking.link or f"would book {booking.start.isoformat()}",
+                    detail=f"{booking.start.isoformat()} – {booking.end.isoformat()}")  # fmt: skip
+        async with self.db.transaction() as session:
+            lead = await leases.hold(session, claimed)
+            await _write_receipt(session, claimed, MEETING, step, latency, run.dry_run, attempt)
+            lead.meeting = meeting
+            if not run.dry_run:
+                await _announce_meeting(session, claimed, booking)
+        return meeting
+
+    # Email and SMS, through the mail room.
+
+    async def _email(
+        self, run: LeadRun, claimed: leases.Claimed, action: str, *, meeting: dict[str, Any] | None
+    ) -> None:
+        email = claimed.lead.get("email", "")
+        if not email:
+            await self._receipt(claimed, action, Step(status="skipped", detail="the lead has no email address"), 0, run)
+            return
+        fields = lead_fields(claimed.lead)
+        if action == AVAILABILITY:
+            subject, body, draft = AVAILABILITY_SUBJECT, templates.render(AVAILABILITY_BODY, fields), True
+        else:
+            subject = templates.render(run.email_subject, fields)
+            body = templates.render(run.email_body, fields) + _meeting_line(meeting)
+            draft = run.channels.get("email") == "draft"
+        request = delivery_pb2.SendMessageRequest(
+            idempotency_key=key(claimed, action), channel=delivery_pb2.CHANNEL_EMAIL,
+            to=delivery_pb2.Recipient(lead_id=str(claimed.lead_id), email=email, name=full_name(claimed.lead)),
+            subject=subject, text_body=body, continue_lead_thread=True, dry_run=run.dry_run,
+            draft=draft and not run.dry_run, origin="runs",
+        )  # fmt: skip
+        await self._send(run, claimed, action, request)
+
+    async def _sms(self, run: LeadRun, claimed: leases.Claimed) -> None:
+        phone = claimed.lead.get("phone", "")
+        if not phone:
+            await self._receipt(claimed, SMS, Step(status="skipped", detail="the lead has no phone number"), 0, run)
+            return
+        request = delivery_pb2.SendMessageRequest(
+            idempotency_key=key(claimed, SMS), channel=delivery_pb2.CHANNEL_SMS,
+            to=delivery_pb2.Recipient(lead_id=str(claimed.lead_id), phone=phone, name=full_name(claimed.lead)),
+            text_body=templates.render(SMS_TEXT, lead_fields(claimed.lead)), dry_run=run.dry_run, origin="runs",
+        )  # fmt: skip
+        await self._send(run, claimed, SMS, request)
+
+    async def _send(
+        self, run: LeadRun, claimed: leases.Claimed, action: str, request: delivery_pb2.SendMessageRequest
+    ) -> None:
+        started = time.monotonic()
+        try:
+            reply = await self.delivery.SendMessage(request, timeout=self.policy.call_timeout_s)
+        except grpc.aio.AioRpcError as error:
+            if is_transient(error):
+                raise Later(self._backoff(claimed), f"mail room: {error.details()}", fault=True) from None
+            step = Step(status="failed", error=f"the mail room refused it: {error.details()}")
+            await self._receipt(claimed, action, step, _ms(started), run)
+            return
+        if reply.outcome == delivery_pb2.SEND_OUTCOME_DEFERRED:
+            # The mailbox's cap or spacing: not a fault, the same key goes again when the mail room said.
+            raise Later(reply.retry_at.ToDatetime(tzinfo=dt.UTC), reply.reason, fault=False)
+        status = SEND_STATUS.get(reply.outcome, "failed")
+        detail = reply.reason or ("already handed over (same key)" if reply.existing else "")
+        await self._receipt(
+            claimed, action, Step(status=status, target=reply.message_id, detail=detail), _ms(started), run
+        )
+
+    # Writes, each under the lead's lease.
+
+    async def _receipt(self, claimed: leases.Claimed, action: str, step: Step, latency_ms: int, run: LeadRun) -> None:
+        async with self.db.transaction() as session:
+            await leases.hold(session, claimed)
+            await _write_receipt(session, claimed, action, step, latency_ms, run.dry_run, claimed.attempts + 1)
+
+    async def _later(self, claimed: leases.Claimed, later: Later) -> None:
+        async with self.db.transaction() as session:
+            lead = await leases.hold(session, claimed)
+            lead.status, lead.due_at, lead.lease_token, lead.lease_expires_at, lead.leased_by = (
+                PENDING, later.at, None, None, None,
+            )  # fmt: skip
+            if later.fault:
+                lead.attempts += 1
+                lead.error = later.reason
+        log.info("lead comes back later", extra={"lead_id": str(claimed.lead_id), "reason": later.reason})
+
+    async def _end(self, claimed: leases.Claimed, *, status: str, error: str | None) -> None:
+        """The lead's last write: its status, the lease let go, and the run finished if it was its last lead."""
+        async with self.db.transaction() as session:
+            lead = await leases.hold(session, claimed)
+            lead.status, lead.error, lead.lease_token, lead.lease_expires_at = status, error, None, None
+            await session.flush()
+            await finish_if_drained(session, claimed.run_id)
+
+    def _backoff(self, claimed: leases.Claimed) -> dt.datetime:
+        wait = self.policy.retry_backoff_s * 2 ** min(claimed.attempts, 6)
+        return finishing.utcnow() + dt.timedelta(seconds=wait)
+
+
+async def finish_if_drained(session: AsyncSession, run_id: uuid.UUID) -> None:
+    """Completes (or fails, when every lead failed) a sourced, running run none of whose leads is left.
+    The run's row lock orders two workers ending its last two leads at once: the second sees the first."""
+    run = (await session.execute(select(LeadRun).where(LeadRun.id == run_id).with_for_update())).scalar_one()
+    if run.state != RUNNING or run.sourced_at is None:
+        return
+    left, failed, total = (
+        await session.execute(
+            select(
+                func.count().filter(RunLead.status.in_((PENDING, LEASED))),
+                func.count().filter(RunLead.status == FAILED),
+                func.count(),
+            ).where(RunLead.run_id == run_id)
+        )
+    ).one()
+    if left:
+        return
+    if total and failed == total:
+        await finishing.finish(session, run, FAILED, error=f"all {total} leads failed")
+    else:
+        await finishing.finish(session, run, COMPLETED, error=None)
+
+
+async def _write_receipt(
+    session: AsyncSession,
+    claimed: leases.Claimed,
+    action: str,
+    step: Step,
+    latency_ms: int,
+    simulated: bool,
+    attempt: int,
+) -> None:
+    values = dict(
+        id=uuid.uuid4(), run_lead_id=claimed.id, run_id=claimed.run_id, org_id=claimed.org_id,
+        lead_id=claimed.lead_id, kind=action, status=step.status, target=step.target[:2000],
+        detail=step.detail[:2000], latency_ms=latency_ms, error=step.error, simulated=simulated, attempt=attempt,
+    )  # fmt: skip
+    await session.execute(insert(Receipt).values(**values).on_conflict_do_nothing())
+
+
+async def _announce_meeting(session: AsyncSession, claimed: leases.Claimed, booking: Booking) -> None:
+    """runs.meeting.booked, in the receipt's transaction: the lead's sequences stop."""
+    event = events_pb2.MeetingBooked(
+        event_id=str(uuid.uuid4()), org_id=str(claimed.org_id), lead_id=str(claimed.lead_id),
+        meeting_id=booking.event_id, run_id=str(claimed.run_id), link=booking.link,
+    )  # fmt: skip
+    event.starts_at.FromDatetime(booking.start)
+    await outbox.enqueue(session, platform_tables, subject="runs.meeting.booked", message=event, msg_id=event.event_id)
+
+
+def _meeting_line(meeting: dict[str, Any] | None) -> str:
+    if not meeting:
+        return ""
+    start = dt.datetime.fromisoformat(meeting["start"])
+    link = f": {meeting['link']}" if meeting.get("link") else ""
+    return f"\nI've put a call on our calendars for {start:%A %d %B at %H:%M} UTC{link}\n"
+
+
+def _ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)

@@ -1,0 +1,155 @@
+"""Sourcing a run: a search of its ICP through the icp service, then the leads it found, from the leads
+service, best score first, those under the ICP's minimum score counted and left out."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from leadflood.icp.v1 import icp_pb2, icp_pb2_grpc
+from leadflood.leads.v1 import leads_pb2, leads_pb2_grpc
+from leadflood_platform.jobs import JobStopped
+from runs import finishing
+from runs.models import COMPLETED, PENDING, RUNNING, LeadRun, OrgTurn, RunLead
+
+PAGE = 500
+INSERT_CHUNK = 1000
+POLL_S = 0.5
+DONE_SEARCH = (icp_pb2.SEARCH_RUN_STATUS_COMPLETED, icp_pb2.SEARCH_RUN_STATUS_FAILED)
+
+
+@dataclass
+class Sourced:
+    sourced: int = 0
+    filtered_by_score: int = 0
+    with_email: int = 0
+    without_email: int = 0
+    # (lead id, score, the lead as the actions and templates need it), best score first.
+    leads: list[tuple[uuid.UUID, int, dict[str, Any]]] = field(default_factory=list)
+
+
+def snapshot(lead: leads_pb2.Lead) -> dict[str, Any]:
+    """What a run keeps of a lead: the template's fields, its zone and phone (when leads carry one)."""
+    return {
+        "email": lead.email,
+        "firstName": lead.first_name,
+        "lastName": lead.last_name,
+        "companyName": lead.company_name,
+        "title": lead.title,
+        "companyDomain": lead.company_domain,
+        "industry": lead.industry,
+        "location": lead.location,
+        "seniority": lead.seniority,
+        "linkedinUrl": lead.linkedin_url,
+        "timeZone": lead.time_zone,
+        "phone": getattr(lead, "phone", ""),
+    }
+
+
+class Sourcer:
+    def __init__(
+        self,
+        *,
+        icp: icp_pb2_grpc.IcpServiceStub,
+        leads: leads_pb2_grpc.LeadsServiceStub,
+        call_timeout_s: float,
+        search_timeout_s: float,
+    ) -> None:
+        self.icp, self.leads = icp, leads
+        self.call_timeout_s, self.search_timeout_s = call_timeout_s, search_timeout_s
+
+    async def source(self, run: LeadRun) -> Sourced:
+        """The run's leads; JobStopped when the ICP or its search cannot give any (retrying cannot help)."""
+        try:
+            icp = (
+                await self.icp.GetIcp(icp_pb2.GetIcpRequest(icp_id=str(run.icp_id)), timeout=self.call_timeout_s)
+            ).icp
+            started = await self.icp.StartSearch(
+                icp_pb2.StartSearchRequest(icp_id=str(run.icp_id), source=run.source, limit=run.lead_limit),
+                timeout=self.call_timeout_s,
+            )
+        except grpc.aio.AioRpcError as error:
+            if error.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
+                raise JobStopped(f"the ICP cannot be searched: {error.details()}") from None
+            if error.code() == grpc.StatusCode.UNAVAILABLE and "not set" in (error.details() or ""):
+                raise JobStopped(f"the search provider is not configured: {error.details()}") from None
+            raise
+        search = await self._finished(started.run)
+        if search.status == icp_pb2.SEARCH_RUN_STATUS_FAILED:
+            raise JobStopped(f"the ICP's search failed: {search.error or 'no reason given'}")
+        return await self._leads(search.id, icp.rules.min_score, run.lead_limit)
+
+    async def _finished(self, search: icp_pb2.SearchRun) -> icp_pb2.SearchRun:
+        deadline = time.monotonic() + self.search_timeout_s
+        while search.status not in DONE_SEARCH:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the ICP's search {search.id} did not finish in {self.search_timeout_s:.0f} s")
+            await asyncio.sleep(POLL_S)
+            reply = await self.icp.GetSearchRun(
+                icp_pb2.GetSearchRunRequest(icp_id=search.icp_id, run_id=search.id), timeout=self.call_timeout_s
+            )
+            search = reply.run
+        return search
+
+    async def _leads(self, search_run_id: str, min_score: int, limit: int) -> Sourced:
+        found = Sourced()
+        request = leads_pb2.ListLeadsRequest(
+            search_run_id=search_run_id, filtered=leads_pb2.FILTERED_VIEW_ALL, sort="-score", page_size=PAGE
+        )
+        while True:
+            reply = await self.leads.ListLeads(request, timeout=self.call_timeout_s)
+            for lead in reply.leads:
+                found.sourced += 1
+                if lead.filtered or lead.score < min_score:
+                    found.filtered_by_score += 1
+                elif len(found.leads) < limit:
+                    found.leads.append((uuid.UUID(lead.id), lead.score, snapshot(lead)))
+                    if lead.email:
+                        found.with_email += 1
+                    else:
+                        found.without_email += 1
+            if not reply.next_cursor:
+                return found
+            request.cursor = reply.next_cursor
+
+
+async def record(session: AsyncSession, run_id: uuid.UUID, sourced: Sourced) -> dict[str, Any]:
+    """The run's leads queued (due now) with what sourcing counted; a run cancelled meanwhile keeps nothing."""
+    run = (await session.execute(select(LeadRun).where(LeadRun.id == run_id).with_for_update())).scalar_one()
+    if run.state != RUNNING:
+        return {"runId": str(run_id), "skipped": f"the run is {run.state}"}
+    run.sourced, run.filtered_by_score = sourced.sourced, sourced.filtered_by_score
+    run.with_email, run.without_email = sourced.with_email, sourced.without_email
+    run.sourced_at, run.leads_charged = finishing.utcnow(), len(sourced.leads)
+    if sourced.leads:
+        now = finishing.utcnow()
+        rows = [
+            dict(
+                id=uuid.uuid4(),
+                run_id=run.id,
+                org_id=run.org_id,
+                lead_id=lead_id,
+                lead=lead,
+                score=score,
+                status=PENDING,
+                due_at=now,
+            )  # fmt: skip
+            for lead_id, score, lead in sourced.leads
+        ]
+        for first in range(0, len(rows), INSERT_CHUNK):  # PostgreSQL takes at most 32,767 parameters a statement
+            await session.execute(insert(RunLead).values(rows[first : first + INSERT_CHUNK]).on_conflict_do_nothing())
+        # The org joins the drain's turns (served longest ago first) if it is new to it.
+        turn = insert(OrgTurn).values(org_id=run.org_id, served_at=now)
+        await session.execute(turn.on_conflict_do_nothing())
+    else:
+        await finishing.finish(session, run, COMPLETED, error=None)
+    await session.flush()
+    return {"runId": str(run_id), "sourced": sourced.sourced, "queued": len(sourced.leads)}

@@ -1,0 +1,204 @@
+"""Lead runs over HTTP, on the real stack: a run books each lead a meeting and emails it once (the SMTP server
+and the calendar counting), a dry run leaves nothing, twenty simultaneous starts admit exactly the cap, failed
+runs raise an alert that escalates to the webhook, and a worker killed mid-run leaves no duplicate."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+
+from devstack.stack import ROOT, Stack
+from tests.e2e.helpers import assert_problem, until
+from tests.e2e.test_icps import icp_body
+from tests.e2e.test_mail_room import Witness
+from tests.e2e.test_mail_room import witness as witness  # the fixture, for this module's tests
+from tests.fakes.google_calendar import FakeGoogleCalendar
+from tests.fakes.slack import FakeSlack
+
+FINISHED = {"completed", "failed", "cancelled"}
+
+
+def new_org(stack: Stack, base_url: str) -> httpx.Client:
+    """A client signed in to an org of its own: its quotas and alerts are the test's alone."""
+    email, password = f"runs-{uuid.uuid4().hex[:8]}@example.com", uuid.uuid4().hex
+    subprocess.run(
+        [sys.executable, "-m", "gateway", "create-user", "--org", f"Runs {email}", "--email", email,
+         "--password", password],
+        env=stack.env["gateway"], cwd=ROOT, check=True, capture_output=True,
+    )  # fmt: skip
+    token = httpx.post(f"{base_url}/v1/auth/login", json={"email": email, "password": password}).json()["accessToken"]
+    return httpx.Client(base_url=base_url, headers={"authorization": f"Bearer {token}"}, timeout=30)
+
+
+def witness_mailbox(client: httpx.Client, port: int) -> str:
+    """The org's first mailbox, so its default: every run email goes to the witness SMTP server."""
+    created = client.post(
+        "/v1/mailboxes",
+        json={"fromAddress": f"runs-{uuid.uuid4().hex[:8]}@acme.example.com", "fromName": "Runs",
+              "smtpHost": "127.0.0.1", "smtpPort": port, "smtpStarttls": False, "dailyCap": 5000},
+    )  # fmt: skip
+    assert created.status_code == 201, created.text
+    return created.json()["id"]
+
+
+def make_run(client: httpx.Client, **body: Any) -> dict[str, Any]:
+    icp = client.post("/v1/icps", json=icp_body(minScore=0)).json()
+    created = client.post("/v1/lead-runs", json={"icpId": icp["id"], "limit": 5} | body)
+    assert created.status_code == 201, created.text
+    return created.json()
+
+
+def finished(client: httpx.Client, run_id: str, timeout_s: float = 60) -> dict[str, Any]:
+    return until(
+        lambda: (run := client.get(f"/v1/lead-runs/{run_id}").json())["state"] in FINISHED and run,
+        timeout_s=timeout_s,
+        what=f"run {run_id} to finish",
+    )
+
+
+def all_receipts(client: httpx.Client, run_id: str) -> dict[str, list[dict[str, Any]]]:
+    leads = client.get(f"/v1/lead-runs/{run_id}/leads", params={"limit": 200}).json()["leads"]
+    return {
+        lead["leadId"]: client.get(f"/v1/lead-runs/{run_id}/leads/{lead['leadId']}/receipts").json()["receipts"]
+        for lead in leads
+    }
+
+
+def test_a_run_books_a_meeting_and_emails_each_lead_once(
+    stack: Stack,
+    base_url: str,
+    witness: tuple[Witness, int],
+    fake_calendar: FakeGoogleCalendar,
+) -> None:
+    handler, port = witness
+    with new_org(stack, base_url) as client:
+        witness_mailbox(client, port)
+        run = make_run(client, limit=6, calendar={"enabled": True, "provider": "google", "windowDays": 14})
+        assert run["state"] == "created" and run["progress"]["total"] == 0
+        started = client.post(f"/v1/lead-runs/{run['id']}/jobs")
+        assert started.status_code == 202, started.text
+        assert started.json()["state"] == "running" and started.json()["jobId"].startswith("runs.")
+        done = finished(client, run["id"])
+        assert done["state"] == "completed", done
+        progress = done["progress"]
+        assert progress["total"] == progress["done"] > 0
+        assert progress["booked"] == progress["total"] and progress["sent"] == progress["withEmail"]
+        assert progress["withEmail"] + progress["withoutEmail"] == progress["total"]
+
+        receipts = all_receipts(client, run["id"])
+        assert len(receipts) == progress["total"]
+        for lead_receipts in receipts.values():
+            kinds = {(r["kind"], r["status"]) for r in lead_receipts}
+            assert ("meeting", "booked") in kinds, lead_receipts
+            assert ("email", "sent") in kinds or ("email", "skipped") in kinds, lead_receipts
+            booked = next(r for r in lead_receipts if r["kind"] == "meeting")
+            assert booked["target"].startswith("https://") and not booked["simulated"]
+        # The witnesses: one event per lead in the calendar, one email per lead at the SMTP server.
+        ids = {r["target"] for rs in receipts.values() for r in rs if (r["kind"], r["status"]) == ("email", "sent")}
+        until(lambda: len(handler.accepted) >= len(ids), what="every email at the SMTP server")
+        assert len(handler.accepted) == len(set(handler.accepted)) == len(ids)
+        events = [e for e in fake_calendar.inserted if run["id"] in e.body.get("description", "")]
+        assert len(events) == len({e.event_id for e in events}) == progress["total"]
+
+        again = client.post(f"/v1/lead-runs/{run['id']}/jobs")  # a finished run is not started again
+        assert_problem(again, 409)
+
+
+def test_a_dry_run_sends_and_books_nothing_and_says_simulated(
+    stack: Stack,
+    base_url: str,
+    witness: tuple[Witness, int],
+    fake_calendar: FakeGoogleCalendar,
+) -> None:
+    handler, port = witness
+    with new_org(stack, base_url) as client:
+        witness_mailbox(client, port)
+        events_before = len(fake_calendar.inserted)
+        run = make_run(
+            client, limit=4, dryRun=True, channels={"email": "send", "call": True},
+            calendar={"enabled": True, "provider": "google", "windowDays": 14},
+        )  # fmt: skip
+        assert client.post(f"/v1/lead-runs/{run['id']}/jobs").status_code == 202
+        done = finished(client, run["id"])
+        assert done["state"] == "completed" and done["dryRun"]
+        receipts = [r for rs in all_receipts(client, run["id"]).values() for r in rs]
+        assert receipts and all(r["simulated"] for r in receipts)
+        assert {r["kind"] for r in receipts} == {"meeting", "email", "call_task"}
+        assert {r["status"] for r in receipts} == {"simulated"}
+    assert len(fake_calendar.inserted) == events_before
+    assert handler.accepted == []
+
+
+def test_twenty_simultaneous_starts_admit_exactly_the_cap_and_the_rest_get_429(stack: Stack, base_url: str) -> None:
+    with new_org(stack, base_url) as client:
+        runs = [make_run(client, limit=10) for _ in range(20)]
+
+        def start(run: dict[str, Any]) -> httpx.Response:
+            return client.post(f"/v1/lead-runs/{run['id']}/jobs")
+
+        with ThreadPoolExecutor(20) as pool:
+            replies = list(pool.map(start, runs))
+        statuses = Counter(reply.status_code for reply in replies)
+        assert statuses == {202: 3, 429: 17}, statuses
+        refused = assert_problem(next(r for r in replies if r.status_code == 429), 429)
+        assert refused["limit"] == "LEAD_RUNS_MAX_ACTIVE_RUNS" and refused["max"] == 3 and refused["current"] == 3
+        admitted = {r.json()["id"] for r in replies if r.status_code == 202}
+        assert set(refused["activeRunIds"]) == admitted
+        quota = client.get("/v1/lead-runs/quota").json()
+        assert quota["maxActiveRuns"] == 3 and quota["runsToday"] == 3 and quota["leadsToday"] <= 30
+
+        # A cancelled run frees its slot at once.
+        first = sorted(admitted)[0]
+        assert client.post(f"/v1/lead-runs/{first}/cancel").json()["state"] == "cancelled"
+        waiting = next(run for run in runs if run["id"] not in admitted)
+        assert client.post(f"/v1/lead-runs/{waiting['id']}/jobs").status_code in (202, 429)
+        for run in runs:  # leave the org quiet
+            client.post(f"/v1/lead-runs/{run['id']}/cancel")
+
+
+def test_failed_runs_raise_one_alert_that_escalates_to_the_webhook(
+    stack: Stack, base_url: str, fake_slack: FakeSlack
+) -> None:
+    with new_org(stack, base_url) as client:
+        failed = []
+        for _ in range(2):  # LEAD_RUN_FAILURE_ALERT_THRESHOLD
+            run = make_run(client)
+            assert client.delete(f"/v1/icps/{run['icpId']}").status_code == 204  # its sourcing cannot find it
+            assert client.post(f"/v1/lead-runs/{run['id']}/jobs").status_code == 202
+            done = finished(client, run["id"])
+            assert done["state"] == "failed" and "ICP" in done["error"], done
+            failed.append(run["id"])
+        alert = until(lambda: next(iter(client.get("/v1/lead-runs/alerts").json()["alerts"]), None), what="the alert")
+        assert alert["kind"] == "run_failures" and set(alert["runIds"]) == set(failed)
+        escalated = until(
+            lambda: (a := client.get("/v1/lead-runs/alerts").json()["alerts"][0])["escalatedAt"] and a,
+            what="the escalation",
+        )
+        assert escalated["escalationStatus"] == "sent" and escalated["escalationRoute"] == "127.0.0.1"
+        posted = [m for m in fake_slack.messages if m["alert"]["id"] == alert["id"]]
+        assert len(posted) == 1 and "lead runs failed" in posted[0]["text"]
+
+        assert client.post(f"/v1/lead-runs/alerts/{alert['id']}/acknowledge").json()["state"] == "acknowledged"
+        assert client.post(f"/v1/lead-runs/alerts/{alert['id']}/resolve").json()["state"] == "resolved"
+        assert client.get("/v1/lead-runs/alerts").json()["alerts"] == []
+        assert_problem(client.post(f"/v1/lead-runs/alerts/{alert['id']}/resolve"), 409)
+
+
+def test_bad_runs_are_refused_with_a_problem(stack: Stack, base_url: str) -> None:
+    with new_org(stack, base_url) as client:
+        icp = client.post("/v1/icps", json=icp_body()).json()
+        assert_problem(client.post("/v1/lead-runs", json={"icpId": str(uuid.uuid4())}), 404)
+        body = assert_problem(client.post("/v1/lead-runs", json={"icpId": icp["id"], "limit": 0}), 422)
+        assert body["errors"][0]["field"] == "limit"
+        avatar = {"icpId": icp["id"], "channels": {"avatar": True}}
+        assert assert_problem(client.post("/v1/lead-runs", json=avatar), 422)["errors"][0]["field"] == "channels.avatar"
+        template = {"icpId": icp["id"], "email": {"body": "Hi {{ lead.nickname }}"}}
+        assert assert_problem(client.post("/v1/lead-runs", json=template), 422)["errors"][0]["field"] == "email.body"
+        assert_problem(client.get(f"/v1/lead-runs/{uuid.uuid4()}"), 404)
+        assert_problem(client.get("/v1/lead-runs/not-a-run"), 404)
