@@ -202,3 +202,40 @@ def test_bad_runs_are_refused_with_a_problem(stack: Stack, base_url: str) -> Non
         assert assert_problem(client.post("/v1/lead-runs", json=template), 422)["errors"][0]["field"] == "email.body"
         assert_problem(client.get(f"/v1/lead-runs/{uuid.uuid4()}"), 404)
         assert_problem(client.get("/v1/lead-runs/not-a-run"), 404)
+
+
+def test_a_worker_killed_mid_booking_resumes_and_every_side_effect_happens_once(
+    stack: Stack,
+    base_url: str,
+    witness: tuple[Witness, int],
+    fake_calendar: FakeGoogleCalendar,
+) -> None:
+    handler, port = witness
+    with new_org(stack, base_url) as client:
+        witness_mailbox(client, port)
+        run = make_run(client, limit=8, calendar={"enabled": True, "provider": "google", "windowDays": 14})
+        fake_calendar.hold_inserts()  # the first booking stops inside the calendar's API, the event not made yet
+        try:
+            assert client.post(f"/v1/lead-runs/{run['id']}/jobs").status_code == 202
+            assert fake_calendar.holding.wait(60), "no booking reached the calendar"
+            stack.supervisor.kill("runs-worker")  # kill -9 mid-booking: a lead leased, its booking in flight
+        finally:
+            # The held insert now goes through: the event exists, but the worker that asked is gone (a lost reply).
+            fake_calendar.release_inserts()
+        stack.start_worker("runs")
+        done = finished(client, run["id"], timeout_s=90)
+        assert done["state"] == "completed", done
+        progress = done["progress"]
+        assert progress["staleRecoveries"] >= 1  # the killed worker's leads came back through their leases
+        assert progress["booked"] == progress["total"] > 0
+
+        # The independent witnesses: one calendar event per lead, one email per lead with an address.
+        events = [e for e in fake_calendar.inserted if run["id"] in e.body.get("description", "")]
+        assert len(events) == len({e.event_id for e in events}) == progress["total"]
+        receipts = all_receipts(client, run["id"])
+        sent = [r for rs in receipts.values() for r in rs if (r["kind"], r["status"]) == ("email", "sent")]
+        assert len(sent) == progress["withEmail"]
+        until(lambda: len(handler.accepted) >= len(sent), what="every email at the SMTP server")
+        assert len(handler.accepted) == len(set(handler.accepted)) == len(sent)
+        for lead_receipts in receipts.values():
+            assert Counter(r["kind"] for r in lead_receipts if r["status"] != "no_slot")["meeting"] == 1

@@ -1,17 +1,23 @@
-"""A scratch database migrated like the runs service's (`runs_dsn`, `db`)."""
+"""A scratch database migrated like the runs service's (`runs_dsn`, `db`), the mail room stood in (`inbox`), and
+runs made as the service makes them (`make_run`)."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import asyncpg
 import pytest
 
 from leadflood_platform import migrations
 from leadflood_platform.db import Database
-from runs.models import Base
+from runs import finishing, service, sourcing
+from runs.models import RUNNING, Base, LeadRun
+from tests.fakes import mail_room
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
@@ -37,3 +43,43 @@ async def db(runs_dsn: str) -> AsyncIterator[Database]:
     database = Database(runs_dsn, pool_size=8)
     yield database
     await database.close()
+
+
+@pytest.fixture
+async def inbox() -> AsyncIterator[SimpleNamespace]:
+    """The mail room's DeliveryService, stood in (tests/fakes/mail_room.py)."""
+    async for served in mail_room.serve():
+        yield served
+
+
+async def make_run(
+    db: Database,
+    org_id: uuid.UUID,
+    *,
+    leads: int = 0,
+    state: str = RUNNING,
+    calendar: dict[str, Any] | None = None,
+    dry_run: bool = False,
+    email: str = "send",
+    call: bool = False,
+    sms: bool = False,
+) -> tuple[LeadRun, list[uuid.UUID]]:
+    """A run of the org in `state` with `leads` leads queued as sourcing would queue them (due now)."""
+    async with db.transaction() as session:
+        spec = service.RunSpec(
+            icp_id=uuid.uuid4(), limit=max(leads, 1), dry_run=dry_run, email_mode=email, call=call, sms=sms,
+            calendar=calendar or {},
+        )  # fmt: skip
+        run = await service.create(session, org_id=org_id, spec=spec)
+        run.state = state
+        if state == RUNNING:
+            run.started_at = finishing.utcnow()
+    found = sourcing.Sourced(sourced=leads, with_email=leads)
+    lead_ids = [uuid.uuid4() for _ in range(leads)]
+    for n, lead_id in enumerate(lead_ids):
+        lead = {"email": f"lead{n}-{lead_id.hex[:6]}@example.com", "firstName": f"Lead{n}", "companyName": "Acme"}
+        found.leads.append((lead_id, 80, lead))
+    if state == RUNNING:
+        async with db.transaction() as session:
+            await sourcing.record(session, run.id, found)
+    return run, lead_ids

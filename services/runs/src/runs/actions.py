@@ -151,7 +151,10 @@ class LeadActions:
         try:
             await self._actions(run, claimed, done)
         except Later as later:
-            await self._later(claimed, later)
+            if later.fault and tries + 1 >= self.policy.lead_max_attempts:  # that was its last try
+                await self._end(claimed, status=FAILED, error=f"gave up after {tries + 1} tries: {later.reason}")
+            else:
+                await self._later(claimed, later)
             return
         await self._end(claimed, status=DONE, error=None)
 

@@ -1,0 +1,130 @@
+"""A lead's actions: each once, in order, with a receipt; a redo after a lost lease sends nothing twice; no
+slot after the last try drafts an availability request; a dry run sends nothing; a poison lead fails once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from types import SimpleNamespace
+
+import grpc
+from sqlalchemy import delete, select, update
+
+from leadflood_platform.db import Database
+from runs import actions, calendar, leases
+from runs.calendar import CalendarSettings
+from runs.models import COMPLETED, DONE, FAILED, PENDING, LeadRun, Receipt, RunLead
+from services.runs.tests.conftest import make_run
+
+MEETING = {"enabled": True, "provider": "sandbox", "durationMinutes": 30, "windowDays": 5}
+
+
+def work(db: Database, inbox: SimpleNamespace, busy: str = "never", **policy: int) -> actions.LeadActions:
+    settings = CalendarSettings(sandbox_calendar_busy=busy)
+    provider = calendar.calendar_for("sandbox", settings)
+    values = {"calendar_max_attempts": 3, "calendar_backoff_ms": 100, "lead_max_attempts": 5} | policy
+    return actions.LeadActions(
+        db=db, delivery=inbox.stub, calendar_for=lambda name: provider, policy=actions.Policy(**values)
+    )
+
+
+async def drain(db: Database, lead_actions: actions.LeadActions, *, due_now: bool = False) -> int:
+    """Works every claimable lead once; `due_now` first makes every waiting lead due (skips the backoff)."""
+    if due_now:
+        async with db.transaction() as session:
+            await session.execute(
+                update(RunLead).where(RunLead.status == PENDING).values(due_at=dt.datetime.now(dt.UTC))
+            )
+    claimed = await leases.claim(db, worker="test", limit=100, lease_s=60)
+    for lead in claimed:
+        await lead_actions.work(lead)
+    return len(claimed)
+
+
+async def receipts(db: Database, run_id: uuid.UUID) -> list[Receipt]:
+    async with db.transaction() as session:
+        query = select(Receipt).where(Receipt.run_id == run_id).order_by(Receipt.created_at)
+        return list((await session.execute(query)).scalars())
+
+
+async def run_state(db: Database, run_id: uuid.UUID) -> str:
+    async with db.transaction() as session:
+        return (await session.execute(select(LeadRun.state).where(LeadRun.id == run_id))).scalar_one()
+
+
+async def test_each_lead_is_booked_emailed_and_called_once_and_the_run_completes(
+    db: Database, inbox: SimpleNamespace
+) -> None:
+    run, leads = await make_run(db, uuid.uuid4(), leads=3, calendar=MEETING, call=True)
+    assert await drain(db, work(db, inbox)) == 3
+    found = await receipts(db, run.id)
+    assert sorted((r.kind, r.status) for r in found) == sorted(
+        [("meeting", "booked"), ("email", "sent"), ("call_task", "created")] * 3
+    )
+    assert sorted(inbox.servicer.keys()) == sorted(f"runs:{run.id}:{lead}:email" for lead in leads)
+    sent = inbox.servicer.requests[0]
+    assert "I've put a call on our calendars" in sent.text_body and not sent.draft and not sent.dry_run
+    assert await run_state(db, run.id) == COMPLETED
+
+
+async def test_a_lead_redone_after_its_receipts_were_lost_sends_nothing_twice(
+    db: Database, inbox: SimpleNamespace
+) -> None:
+    run, leads = await make_run(db, uuid.uuid4(), leads=2, calendar=MEETING)
+    lead_actions = work(db, inbox)
+    [first, second] = await leases.claim(db, worker="dies", limit=2, lease_s=60)
+    await lead_actions.work(first)
+    # The worker died after the mail room took the email, before its receipt: the lead comes back as it was.
+    async with db.transaction() as session:
+        await session.execute(delete(Receipt).where(Receipt.run_lead_id == first.id, Receipt.kind == "email"))
+        await session.execute(
+            update(RunLead).where(RunLead.id.in_([first.id, second.id])).values(status=PENDING, lease_token=None)
+        )
+    assert await drain(db, lead_actions) == 2
+    assert len(inbox.servicer.messages) == 2  # the mail room holds one message per lead
+    assert inbox.servicer.keys().count(f"runs:{run.id}:{first.lead_id}:email") == 2  # asked twice, same key
+    assert len([r for r in await receipts(db, run.id) if r.kind == "email"]) == 2
+
+
+async def test_no_slot_is_tried_with_backoff_then_an_availability_request_is_drafted(
+    db: Database, inbox: SimpleNamespace
+) -> None:
+    run, [lead] = await make_run(db, uuid.uuid4(), leads=1, calendar=MEETING)
+    lead_actions = work(db, inbox, busy="always")
+    dues = []
+    for _ in range(3):
+        assert await drain(db, lead_actions, due_now=True) == 1
+        async with db.transaction() as session:
+            row = (await session.execute(select(RunLead).where(RunLead.run_id == run.id))).scalar_one()
+        dues.append((row.status, row.calendar_attempts))
+    assert dues == [(PENDING, 1), (PENDING, 2), (DONE, 3)]
+    found = [(r.kind, r.status, r.attempt) for r in await receipts(db, run.id)]
+    assert found[:3] == [("meeting", "no_slot", 1), ("meeting", "no_slot", 2), ("meeting", "no_slot", 3)]
+    assert found[3][:2] == ("availability_email", "drafted")
+    [request] = inbox.servicer.requests
+    assert request.draft and request.idempotency_key == f"runs:{run.id}:{lead}:availability_email"
+
+
+async def test_a_dry_run_books_nothing_and_the_mail_room_only_simulates(db: Database, inbox: SimpleNamespace) -> None:
+    run, _ = await make_run(db, uuid.uuid4(), leads=2, calendar=MEETING, dry_run=True, call=True)
+    assert await drain(db, work(db, inbox)) == 2
+    found = await receipts(db, run.id)
+    assert found and all(r.simulated and r.status == "simulated" for r in found)
+    assert all(request.dry_run and not request.draft for request in inbox.servicer.requests)
+
+
+async def test_a_mail_room_away_puts_the_lead_back_and_a_poison_lead_fails_once(
+    db: Database, inbox: SimpleNamespace
+) -> None:
+    run, _ = await make_run(db, uuid.uuid4(), leads=1)
+    inbox.servicer.answer = lambda request: grpc.StatusCode.UNAVAILABLE
+    lead_actions = work(db, inbox, lead_max_attempts=3)
+    for attempt in range(1, 4):
+        assert await drain(db, lead_actions, due_now=True) == 1
+        async with db.transaction() as session:
+            row = (await session.execute(select(RunLead).where(RunLead.run_id == run.id))).scalar_one()
+        if attempt < 3:
+            assert (row.status, row.attempts) == (PENDING, attempt) and "mail room" in row.error
+    assert row.status == FAILED and "gave up after 3 tries" in row.error
+    assert await drain(db, lead_actions, due_now=True) == 0  # failed once, never claimed again
+    assert await run_state(db, run.id) == FAILED
