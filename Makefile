@@ -9,7 +9,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PROTOS := $(shell find protos -name '*.proto')
 # Source roots every process imports from; written into the venv as a .pth file.
-SOURCE_ROOTS := gen/python libs/platform/src $(wildcard services/*/src) gateway/src .
+SOURCE_ROOTS := gen/python libs/platform/src $(wildcard services/*/src) gateway/src cli .
 
 .PHONY: help install source-roots run test bench lint clean distclean
 
@@ -17,6 +17,10 @@ help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 install: $(VENV)/.installed source-roots gen/python/.generated gateway/web/node_modules/.installed ## install what is missing
+	@# The `leadflood` command line, run by the venv's python wherever it is called from.
+	@printf '#!/bin/sh\n# The Lead Flood command line; written by `make install`.\nexec "%s" -m leadflood_cli "$$@"\n' \
+	  "$(abspath $(PY))" > $(VENV)/bin/.leadflood.new
+	@chmod 755 $(VENV)/bin/.leadflood.new && mv -f $(VENV)/bin/.leadflood.new $(VENV)/bin/leadflood
 
 $(VENV)/.installed: requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is required (set PYTHON=...)"; exit 1; }

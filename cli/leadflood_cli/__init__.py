@@ -1,0 +1,1 @@
+"""`leadflood`: the command line for the internal teams: dead letters, lead runs, alerts, queue health."""
