@@ -25,7 +25,46 @@ def outbound(**changes: object) -> emails.Outbound:
 
 
 def parsed(out: emails.Outbound) -> email.message.EmailMessage:
+    """The email as sent (render's bytes), read back by the package, as a mail client would."""
+    rendered = emails.render(out)
+    raw = rendered if isinstance(rendered, bytes) else rendered.as_bytes()
+    return email.message_from_bytes(raw, policy=email.policy.default)  # type: ignore[return-value]
+
+
+def reference(out: emails.Outbound) -> email.message.EmailMessage:
     return email.message_from_bytes(emails.build(out).as_bytes(), policy=email.policy.default)  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"html_body": "", "in_reply_to": None, "references": []},
+        {"from_name": "", "to_name": ""},
+        {"to_name": 'O\'Brien, "Pat" (sales)', "subject": "Ünïcode: grüße aus Köln " * 8},
+        {"subject": "a plain subject that goes on " * 20, "text_body": "one very long line " * 40 + "\n.dot\n"},
+        {"text_body": "Grüße,\n\nZoë\n", "html_body": "<p>Grüße " + "long " * 50 + "</p>"},
+        {"references": [f"<{n}@acme.test>" for n in range(20)]},
+    ],
+)
+def test_the_rendered_email_reads_as_the_email_package_would_have_written_it(changes: dict[str, object]) -> None:
+    out = outbound(**changes)
+    ours, theirs = parsed(out), reference(out)
+    for name in ("From", "To", "Message-ID", "In-Reply-To", "References", "List-Unsubscribe-Post", "MIME-Version"):
+        assert str(ours[name]) == str(theirs[name]), name
+    # The package folds List-Unsubscribe before its first link (a leading space once unfolded), and may lose a
+    # space between a long non-ASCII subject's encoded words: the subject must come back exactly as written.
+    assert str(ours["List-Unsubscribe"]) == str(theirs["List-Unsubscribe"]).strip()
+    assert str(ours["Subject"]) == out.subject
+    assert ours["From"].addresses == theirs["From"].addresses and ours["To"].addresses == theirs["To"].addresses
+    for kind in ("plain", "html"):
+        mine, ref = ours.get_body((kind,)), theirs.get_body((kind,))
+        assert (mine and mine.get_content()) == (ref and ref.get_content()), kind
+    assert all(len(line) <= 998 for line in emails.render(out).split(b"\r\n"))  # type: ignore[union-attr]
+
+
+def test_a_non_ascii_address_is_left_to_the_email_package() -> None:
+    assert isinstance(emails.render(outbound(to_address="ada@exämple.com")), email.message.EmailMessage)
 
 
 def test_a_follow_up_carries_the_thread_and_one_click_unsubscribe() -> None:
@@ -52,6 +91,8 @@ def test_a_first_message_has_no_threading_headers() -> None:
 def test_a_line_break_in_a_name_or_subject_never_becomes_a_header(field: str) -> None:
     with pytest.raises(ValueError):
         emails.build(outbound(**{field: "x\r\nBcc: everyone@example.com"})).as_bytes()
+    with pytest.raises(ValueError):
+        emails.render(outbound(**{field: "x\r\nBcc: everyone@example.com"}))
 
 
 def test_references_keep_the_first_and_the_latest() -> None:

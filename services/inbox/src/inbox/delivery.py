@@ -18,7 +18,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbox import emails, sms
+from inbox import emails, events, sms
 from inbox.config import InboxSettings
 from inbox.models import (
     DRAFT,
@@ -37,7 +37,7 @@ from inbox.models import (
 )
 from inbox.workers import SendEmail, SendSms
 from leadflood.inbox.v1 import jobs_pb2
-from leadflood_platform import jobs, outbox
+from leadflood_platform import jobs
 from leadflood_platform.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 
 MAX_KEY, MAX_SUBJECT, MAX_BODY = 200, 998, 1_000_000
@@ -190,26 +190,42 @@ FROM (SELECT 1) AS one
 LEFT JOIN mailboxes AS mb ON mb.org_id = $1 AND CASE WHEN $4::uuid IS NULL THEN mb.is_default ELSE mb.id = $4 END
 """
 LOCK_KEY = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
-# The thread, the message, and for a queued one its charge in the ledger and its job, in one statement
-# (foreign keys are checked at its end, when all are in).
-STORE = """
-WITH thread AS (
+# The thread and the message; for a queued one ($19) first its charge under the cap and the spacing (as CHARGE),
+# and only if charged its ledger entry, its job and the job's outbox row with the relay's wake-up: one statement,
+# one round trip (foreign keys are checked at its end, when all are in). No row back: the charge was refused.
+STORE = f"""
+WITH charge AS (
+    INSERT INTO send_counters AS c (mailbox_id, local_day, sent, last_charged_at)
+    SELECT $7, $18, 1, $25 WHERE $19 AND $26::int > 0
+    ON CONFLICT (mailbox_id, local_day) DO UPDATE SET sent = c.sent + 1,
+        last_charged_at = greatest(c.last_charged_at, excluded.last_charged_at)
+    WHERE c.sent < $26::int
+        AND ($27::int = 0 OR c.last_charged_at IS NULL
+             OR c.last_charged_at + make_interval(secs => $27::int) <= excluded.last_charged_at)
+    RETURNING c.sent
+), go AS (
+    SELECT 1 WHERE NOT $19 OR EXISTS (SELECT 1 FROM charge)
+), thread AS (
     INSERT INTO threads (id, org_id, lead_id, channel, subject, last_message_at, needs_reply, unread, archived)
-    VALUES ($1, $2, $3, 'email', $4, now(), false, false, false)
+    SELECT $1, $2, $3, 'email', $4, now(), false, false, false FROM go
 ), message AS (
     INSERT INTO messages (id, org_id, thread_id, lead_id, channel, direction, status, mailbox_id, from_address,
         to_address, to_name, subject, text_body, html_body, rfc822_message_id, "references", idempotency_key, origin,
         not_after, error, unknown_sender)
-    VALUES ($5, $2, $1, $3, 'email', 'out', $6, $7, $8, $9, $10, $4, $11, $12, $13, '{}', $14, $15, $16, $17, false)
+    SELECT $5, $2, $1, $3, 'email', 'out', $6, $7, $8, $9, $10, $4, $11, $12, $13, '{{}}', $14, $15, $16, $17, false
+    FROM go
     RETURNING created_at
 ), ledger AS (
     INSERT INTO send_ledger (org_id, mailbox_id, message_id, local_day, released)
-    SELECT $2, $7, $5, $18, false WHERE $19
+    SELECT $2, $7, $5, $18, false FROM go WHERE $19
 ), job AS (
     INSERT INTO job_executions (id, org_id, type, status, max_attempts, payload, message)
-    SELECT $20, $2, $21, 'queued', $22, $23::jsonb, $24 WHERE $19
+    SELECT $20, $2, $21, 'queued', $22, $23::jsonb, $24 FROM go WHERE $19
+), queued AS (
+    INSERT INTO {platform_tables.schema}.outbox (subject, msg_id, payload, headers)
+    SELECT $28, $20::text, $24, $29::jsonb FROM go WHERE $19
 )
-SELECT created_at FROM message
+SELECT created_at, CASE WHEN $19 THEN pg_notify('{platform_tables.outbox_channel}', '') END AS woken FROM message
 """
 LOCAL_DEFAULT = """
 INSERT INTO mailboxes (id, org_id, from_address, from_name, smtp_host, smtp_port, smtp_starttls, smtp_username,
@@ -247,10 +263,6 @@ async def send_email(
     local_day = now.astimezone(zoneinfo.ZoneInfo(mailbox.time_zone)).date()
     suppressed: str | None = found["suppressed"]
     status = SUPPRESSED if suppressed is not None else _unsent_status(request) or QUEUED
-    if status == QUEUED:
-        deferred = await _charge(into, mailbox, local_day, request, now)
-        if deferred is not None:
-            return deferred
     message = Message(
         id=uuid.uuid4(), org_id=org_id, thread_id=uuid.uuid4(), lead_id=request.lead_id, channel=EMAIL, direction=OUT,
         status=status, mailbox_id=mailbox.mailbox_id, from_address=mailbox.from_address,
@@ -266,14 +278,16 @@ async def send_email(
         mailbox.mailbox_id, mailbox.from_address, request.to_address, request.to_name, request.text_body,
         request.html_body, message.rfc822_message_id, request.idempotency_key, request.origin, request.not_after,
         suppressed, local_day, status == QUEUED, job_id, SendEmail.type, settings.job_max_attempts,
-        json.dumps(MessageToDict(job)), job.SerializeToString(),
+        json.dumps(MessageToDict(job)), job.SerializeToString(), now, mailbox.daily_cap, mailbox.min_spacing_s,
+        SendEmail.subject(), events.outbox_headers(job),
     )  # fmt: skip
+    if not stored:  # the cap or the spacing refused the charge: nothing was stored
+        return await _deferral(into, mailbox, local_day, request, now)
     message.created_at = stored[0]["created_at"]
     if suppressed is not None:
         return Outcome("suppressed", message, reason=f"{request.to_address} is suppressed: {suppressed}")
     if status in (SIMULATED, DRAFT):
         return Outcome(_outcome_of(status), message)
-    await outbox.enqueue(into, platform_tables, subject=SendEmail.subject(), message=job, msg_id=str(job_id))
     return Outcome("queued", message, send_at=now)
 
 
@@ -336,6 +350,13 @@ async def _charge(
     charged = await _rows(into, CHARGE, mailbox.mailbox_id, local_day, now, mailbox.daily_cap, mailbox.min_spacing_s)
     if charged:
         return None
+    return await _deferral(into, mailbox, local_day, request, now)
+
+
+async def _deferral(
+    into: Into, mailbox: _Limits, local_day: dt.date, request: SendRequest, now: dt.datetime
+) -> Outcome:
+    """DEFERRED for a charge just refused: what stands in the way, and when it could go."""
     counted = await _rows(into, COUNTED, mailbox.mailbox_id, local_day)
     count, last = (counted[0]["sent"], counted[0]["last_charged_at"]) if counted else (0, None)
     zone = zoneinfo.ZoneInfo(mailbox.time_zone)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 from google.protobuf.message import Message as Proto
@@ -9,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbox.models import Message, platform_tables
 from leadflood.inbox.v1 import delivery_pb2, events_pb2
-from leadflood_platform import outbox
+from leadflood_platform import outbox, tracing
+from leadflood_platform.bus import TYPE_HEADER
 
 CHANNEL = {"email": delivery_pb2.CHANNEL_EMAIL, "sms": delivery_pb2.CHANNEL_SMS}
 
@@ -30,3 +32,9 @@ async def publish(session: AsyncSession, subject: str, event: Proto) -> None:
     event_id = str(uuid.uuid4())
     event.event_id = event_id  # type: ignore[attr-defined]
     await outbox.enqueue(session, platform_tables, subject=subject, message=event, msg_id=event_id)
+
+
+def outbox_headers(message: Proto) -> str:
+    """The headers outbox.enqueue writes with a message (trace context, ids, its type), as JSON: for the hot
+    paths that write their outbox row inside a statement of their own (delivery.STORE, workers.MARK_SENT_ANNOUNCED)."""
+    return json.dumps(tracing.message_headers() | {TYPE_HEADER: message.DESCRIPTOR.full_name})

@@ -62,14 +62,20 @@ class Connections:
     per_server: int = 32
     _idle: dict[Server, list[tuple[float, aiosmtplib.SMTP]]] = field(default_factory=dict)
 
-    async def send(self, server: Server, message: EmailMessage, *, timeout_s: float) -> str:
-        """As `send`, on a kept connection when one is open."""
+    async def send(
+        self, server: Server, message: EmailMessage | bytes, *, sender: str, recipient: str, timeout_s: float
+    ) -> str:
+        """One message (rendered bytes, or an EmailMessage for SMTPUTF8) to `recipient`, on a kept connection
+        when one is open."""
         client = self._take(server)
         try:
             if client is None:
                 client = _client(server, timeout_s)
                 await client.connect()
-            _, reply = await client.send_message(message, timeout=timeout_s)
+            if isinstance(message, bytes):
+                _, reply = await client.sendmail(sender, [recipient], message, timeout=timeout_s)
+            else:
+                _, reply = await client.send_message(message, sender=sender, recipients=[recipient], timeout=timeout_s)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             _close(client)
             refusal = exc.recipients[0]

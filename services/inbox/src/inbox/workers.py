@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
+from email.message import EmailMessage
 from typing import Any
 
 import httpx
@@ -26,6 +28,7 @@ from inbox.models import (
     Mailbox,
     Message,
     Suppression,
+    platform_tables,
 )  # fmt: skip
 from leadflood.inbox.v1 import events_pb2, jobs_pb2
 from leadflood_platform.convert import timestamp
@@ -37,6 +40,7 @@ WINDOW_CLOSED = "not sent: the sending window closed before it could go"
 ALREADY_SENT = "already sent"
 # Stopped at the last moment: the address joined the suppression list after the message was queued.
 NOT_SENT = "not sent: suppressed"
+SENT_SUBJECT = "inbox.message.sent"
 
 
 MARK_SENT = """
@@ -52,6 +56,35 @@ WITH message AS (
 )
 SELECT * FROM message
 """
+# MARK_SENT for an email whose event is written already (Accepted): its outbox row and the relay's wake-up in the
+# same statement, and one round trip fewer.
+MARK_SENT_ANNOUNCED = f"""
+WITH message AS (
+    UPDATE messages SET status = 'sent', sent_at = $3, error = NULL, updated_at = now()
+    WHERE id = $1 AND status <> 'sent'
+    RETURNING id
+), charge AS (
+    UPDATE send_ledger SET released = false WHERE message_id IN (SELECT id FROM message) AND released
+), attempt AS (
+    INSERT INTO delivery_attempts (message_id, number, result, detail)
+    SELECT id, (SELECT count(*) + 1 FROM delivery_attempts WHERE message_id = $1), 'accepted', $2 FROM message
+), event AS (
+    INSERT INTO {platform_tables.schema}.outbox (subject, msg_id, payload, headers)
+    SELECT '{SENT_SUBJECT}', $4, $5, $6::jsonb FROM message
+)
+SELECT pg_notify('{platform_tables.outbox_channel}', '') FROM message
+"""
+
+
+class Accepted(str):
+    """The server's 250 reply, with the message it accepted: apply writes its event in MARK_SENT_ANNOUNCED."""
+
+    ref: events_pb2.MessageRef
+
+    def __new__(cls, reply: str, ref: events_pb2.MessageRef) -> Accepted:
+        accepted = super().__new__(cls, reply)
+        accepted.ref = ref
+        return accepted
 
 
 class _Delivery:
@@ -86,12 +119,20 @@ class _Delivery:
             message.status, message.error = SUPPRESSED, f"{message.to_address} is suppressed: {suppressed.reason}"
             await session.execute(update(LedgerEntry).where(LedgerEntry.message_id == message.id).values(released=True))
             return NOT_SENT
-        if message.not_after is not None and message.not_after <= dt.datetime.now(dt.UTC):
+        if _past(message.not_after):
             raise JobStopped(WINDOW_CLOSED)
         return message
 
     async def apply(self, session: AsyncSession, job: Any, reply: str) -> dict[str, Any]:
-        if reply not in (ALREADY_SENT, NOT_SENT):
+        if isinstance(reply, Accepted):
+            sent_at = dt.datetime.now(dt.UTC)
+            event = events_pb2.MessageSent(
+                event_id=str(uuid.uuid4()), org_id=job.org_id, message=reply.ref, sent_at=timestamp(sent_at)
+            )
+            params = (uuid.UUID(job.message_id), str(reply), sent_at, event.event_id, event.SerializeToString(),
+                      events.outbox_headers(event))  # fmt: skip
+            await (await session.connection()).exec_driver_sql(MARK_SENT_ANNOUNCED, params)
+        elif reply not in (ALREADY_SENT, NOT_SENT):
             # Marked sent once (a concurrent or later delivery finds it sent and changes nothing), charged for
             # good (a replayed dead letter's charge had been released when it failed), its attempt recorded.
             marked = await (await session.connection()).exec_driver_sql(MARK_SENT, (uuid.UUID(job.message_id), reply))
@@ -100,7 +141,7 @@ class _Delivery:
                 sent = events_pb2.MessageSent(
                     org_id=str(row.org_id), message=events.ref(row), sent_at=timestamp(row.sent_at)
                 )
-                await events.publish(session, "inbox.message.sent", sent)
+                await events.publish(session, SENT_SUBJECT, sent)
         return {"messageId": job.message_id, "reply": reply}
 
     def refusal(self, error: str) -> tuple[str, str | None, str]:
@@ -144,6 +185,32 @@ async def _next_attempt(session: AsyncSession, message_id: uuid.UUID) -> int:
     return (count or 0) + 1
 
 
+# The common case of a send job's start in one statement: the message marked sending, with what its email
+# needs, its mailbox's server and whether its address has been suppressed since it was queued. No row: the
+# message is not queued or failed (sent already, bounced, or `sending` after a crash): _load_in decides.
+CLAIM_MESSAGE = """
+UPDATE messages AS m SET status = 'sending', error = NULL, updated_at = now()
+FROM mailboxes AS mb
+WHERE m.id = $1 AND m.status IN ('queued', 'failed') AND mb.id = m.mailbox_id
+RETURNING m.id, m.org_id, m.thread_id, m.lead_id, m.channel, m.idempotency_key, m.origin, m.to_address,
+    m.to_name, m.subject, m.text_body, m.html_body, m.rfc822_message_id, m.in_reply_to, m."references", m.not_after,
+    mb.from_address, mb.from_name, mb.smtp_host, mb.smtp_port, mb.smtp_starttls, mb.smtp_username, mb.smtp_password_ref,
+    (SELECT reason FROM suppressions AS s WHERE s.org_id = m.org_id AND s.address = lower(m.to_address)) AS suppressed
+"""
+
+
+@dataclass(frozen=True)
+class Ready:
+    """A claimed email, ready to go: its rendered bytes and where they go."""
+
+    message_id: uuid.UUID
+    ref: events_pb2.MessageRef
+    server: smtp.Server
+    sender: str
+    recipient: str
+    email: bytes | EmailMessage
+
+
 class SendEmail(_Delivery, JobKind[jobs_pb2.SendEmailJob, str]):
     """`inbox.send`: one stored email to its mailbox's SMTP server.
 
@@ -160,34 +227,39 @@ class SendEmail(_Delivery, JobKind[jobs_pb2.SendEmailJob, str]):
     def __init__(self, *, db: Database, settings: InboxSettings) -> None:
         self.db, self.settings = db, settings
         self.connections = smtp.Connections()
-        # What on_start loaded for each claimed job, for its perform: one transaction claims and reads.
-        self._loaded: dict[str, tuple[Message | str, Mailbox | None]] = {}
+        # What on_start claimed for each job, for its perform: one transaction claims and reads.
+        self._loaded: dict[str, Ready | str] = {}
 
     async def on_start(self, session: AsyncSession, job: jobs_pb2.SendEmailJob) -> None:
-        await super().on_start(session, job)
-        message = await self._load_in(session, job)
-        mailbox = None if isinstance(message, str) else await session.get_one(Mailbox, message.mailbox_id)
-        self._loaded[job.message_id] = (message, mailbox)
+        claimed = await (await session.connection()).exec_driver_sql(CLAIM_MESSAGE, (uuid.UUID(job.message_id),))
+        row = claimed.first()
+        if row is not None and row.suppressed is None and not _past(row.not_after):
+            self._loaded[job.message_id] = self._ready(row, row)
+            return
+        # The rare ways, on the ORM: sent already, bounced, suppressed since, a window closed, a crash mid-send.
+        self._loaded[job.message_id] = await self._ready_in(session, job)
 
-    async def perform(self, job: jobs_pb2.SendEmailJob, attempt: int) -> str:
-        message, mailbox = self._loaded.pop(job.message_id, None) or (await self._load(job), None)
+    async def _ready_in(self, session: AsyncSession, job: jobs_pb2.SendEmailJob) -> Ready | str:
+        message = await self._load_in(session, job)
         if isinstance(message, str):
             return message
-        if mailbox is None:
+        return self._ready(message, await session.get_one(Mailbox, message.mailbox_id))
+
+    async def perform(self, job: jobs_pb2.SendEmailJob, attempt: int) -> str:
+        ready = self._loaded.pop(job.message_id, None)
+        if ready is None:  # on_start ran elsewhere (never, with the platform's worker): load it now
             async with self.db.transaction() as session:
-                mailbox = await session.get_one(Mailbox, message.mailbox_id)
-        server = smtp.Server(
-            mailbox.smtp_host,
-            mailbox.smtp_port,
-            mailbox.smtp_starttls,
-            mailbox.smtp_username,
-            mailbox.smtp_password_ref,
-        )
+                ready = await self._ready_in(session, job)
+        if isinstance(ready, str):
+            return ready
         try:
-            email = self._email(message, mailbox)
-            return await self.connections.send(server, email, timeout_s=self.settings.smtp_timeout_s)
+            reply = await self.connections.send(
+                ready.server, ready.email, sender=ready.sender, recipient=ready.recipient,
+                timeout_s=self.settings.smtp_timeout_s,
+            )  # fmt: skip
+            return Accepted(reply, ready.ref)
         except smtp.Deferred as exc:
-            await self._attempt(message.id, attempt, "deferred", str(exc))
+            await self._attempt(ready.message_id, attempt, "deferred", str(exc))
             raise
 
     def refusal(self, error: str) -> tuple[str, str | None, str]:
@@ -195,10 +267,11 @@ class SendEmail(_Delivery, JobKind[jobs_pb2.SendEmailJob, str]):
             return smtp.Bounced.status_code(error), "hard-bounced", "refused"
         return "", None, ""
 
-    def _email(self, message: Message, mailbox: Mailbox) -> Any:
+    def _ready(self, message: Any, mailbox: Any) -> Ready:
+        """The email of a message (a Message, or CLAIM_MESSAGE's row) from its mailbox (a Mailbox, or that row)."""
         token = unsubscribe.token(self.settings.key(unsubscribe.PURPOSE), message.org_id, message.to_address)
         base = self.settings.public_base_url.rstrip("/")
-        return emails.build(
+        email = emails.render(
             emails.Outbound(
                 from_address=mailbox.from_address,
                 from_name=mailbox.from_name,
@@ -214,6 +287,15 @@ class SendEmail(_Delivery, JobKind[jobs_pb2.SendEmailJob, str]):
                 unsubscribe_mailto=f"mailto:unsubscribe+{token}@{self.settings.unsubscribe_mail_domain}",
             )
         )
+        server = smtp.Server(
+            mailbox.smtp_host, mailbox.smtp_port, mailbox.smtp_starttls, mailbox.smtp_username,
+            mailbox.smtp_password_ref,
+        )  # fmt: skip
+        return Ready(message.id, events.ref(message), server, mailbox.from_address, message.to_address, email)
+
+
+def _past(moment: dt.datetime | None) -> bool:
+    return moment is not None and moment <= dt.datetime.now(dt.UTC)
 
 
 class SendSms(_Delivery, JobKind[jobs_pb2.SendSmsJob, str]):
