@@ -198,6 +198,44 @@ async def _grpc_send(stack: Stack, org_id: str, mailbox: str, key: str) -> deliv
         return await stub.SendMessage(request, metadata=(("x-org-id", org_id),), timeout=10)
 
 
+async def _grpc_send_many(
+    stack: Stack, org_id: str, requests: list[delivery_pb2.SendMessageRequest]
+) -> delivery_pb2.SendMessagesResponse:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{stack.config.ports.grpc['inbox']}") as channel:
+        stub = delivery_pb2_grpc.DeliveryServiceStub(channel)
+        batch = delivery_pb2.SendMessagesRequest(requests=requests)
+        return await stub.SendMessages(batch, metadata=(("x-org-id", org_id),), timeout=10)
+
+
+def test_a_batch_of_sends_reaches_the_smtp_server_once_per_key(
+    stack: Stack, client: httpx.Client, demo_token: str, witness: tuple[Witness, int]
+) -> None:
+    handler, port = witness
+    org, mailbox = _org_of(demo_token), _witness_mailbox(client, port)
+
+    def one(key: str, to: str) -> delivery_pb2.SendMessageRequest:
+        return delivery_pb2.SendMessageRequest(
+            idempotency_key=key, channel=delivery_pb2.CHANNEL_EMAIL, mailbox_id=mailbox,
+            to=delivery_pb2.Recipient(email=to), subject="Batch", text_body="One of many.", origin="test",
+        )  # fmt: skip
+
+    keys = [f"test:{uuid.uuid4()}" for _ in range(3)]
+    batch = [one(keys[0], unique_email("batch")), one(keys[1], unique_email("batch")), one(keys[0], "x@y.example")]
+    replies = asyncio.run(_grpc_send_many(stack, org, batch)).responses
+    assert [r.outcome for r in replies] == [delivery_pb2.SEND_OUTCOME_QUEUED] * 3
+    assert replies[2].existing and replies[2].message_id == replies[0].message_id
+    for reply in replies[:2]:
+        until(lambda r=reply: client.get(f"/v1/messages/{r.message_id}").json()["status"] == "sent", what="sent")
+    assert handler.accepted.count(replies[0].rfc822_message_id) == 1
+    assert handler.accepted.count(replies[1].rfc822_message_id) == 1
+
+    # One request the inbox would refuse: the whole batch is refused, naming it, and nothing is stored.
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        asyncio.run(_grpc_send_many(stack, org, [one(keys[2], unique_email("batch")), one(keys[2] + "b", "nope")]))
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "requests[1]" in refused.value.details()
+    assert not asyncio.run(_grpc_send_many(stack, org, [one(keys[2], unique_email("batch"))])).responses[0].existing
+
+
 def test_a_worker_killed_mid_send_and_a_retried_call_send_exactly_one_email(
     stack: Stack, client: httpx.Client, demo_token: str, witness: tuple[Witness, int]
 ) -> None:

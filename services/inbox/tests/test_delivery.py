@@ -18,7 +18,7 @@ from inbox.models import LedgerEntry, Mailbox, Message, SendCounter, Suppression
 from inbox.workers import SendEmail
 from leadflood.inbox.v1 import jobs_pb2
 from leadflood_platform.db import Database
-from leadflood_platform.errors import FailedPrecondition, InvalidArgument
+from leadflood_platform.errors import FailedPrecondition, InvalidArgument, NotFound
 
 NOW = dt.datetime(2026, 12, 7, 15, 0, tzinfo=dt.UTC)
 
@@ -284,3 +284,44 @@ async def test_a_draft_cannot_also_be_a_dry_run(inbox_db: Database, settings: In
     with pytest.raises(InvalidArgument) as refused:
         await send(inbox_db, settings, uuid.uuid4(), request(draft=True, dry_run=True))
     assert "draft" in [v.field for v in refused.value.violations]
+
+
+async def send_many(db: Database, settings: InboxSettings, org: uuid.UUID, reqs: list[delivery.SendRequest]):  # type: ignore[no-untyped-def]
+    async with db.transaction() as session:
+        return await delivery.send_many(session=session, org_id=org, requests=reqs, settings=settings, now=NOW)
+
+
+async def test_a_batch_is_each_send_s_rules_in_order_and_one_key_twice_is_one_message(
+    inbox_db: Database, settings: InboxSettings
+) -> None:
+    org = uuid.uuid4()
+    mailbox = await _capped_mailbox(inbox_db, org, cap=2)
+    batch = [request("b:1"), request("b:2", draft=True), request("b:1"), request("b:3"), request("b:4")]
+    outcomes = await send_many(inbox_db, settings, org, batch)
+    assert [o.kind for o in outcomes] == ["queued", "drafted", "queued", "queued", "deferred"]
+    assert outcomes[2].existing and outcomes[2].message.id == outcomes[0].message.id
+    assert "daily cap of 2" in outcomes[4].reason
+    assert await count(inbox_db, Message.org_id == org) == 3 and await jobs_of(inbox_db, org) == 2
+    assert await count(inbox_db, LedgerEntry.mailbox_id == mailbox, table=LedgerEntry) == 2
+
+
+async def test_a_batch_with_a_request_send_would_refuse_stores_nothing_and_names_it(
+    inbox_db: Database, settings: InboxSettings
+) -> None:
+    org = uuid.uuid4()
+    batch = [request(), request(), request(thread_id=uuid.uuid4())]
+    with pytest.raises(NotFound, match=r"requests\[2\]: thread"):
+        await send_many(inbox_db, settings, org, batch)
+    assert await count(inbox_db, Message.org_id == org) == 0 and await jobs_of(inbox_db, org) == 0
+
+
+async def test_batches_sharing_keys_at_once_make_one_message_per_key(
+    inbox_db: Database, settings: InboxSettings
+) -> None:
+    org = uuid.uuid4()
+    keys = [f"k:{n}" for n in range(6)]
+    # Each batch in its own order: the locks are taken in one order, so none waits on another in a cycle.
+    batches = [[request(k) for k in (keys if n % 2 else list(reversed(keys)))] for n in range(4)]
+    results = await asyncio.gather(*(send_many(inbox_db, settings, org, b) for b in batches))
+    assert len({o.message.id for outcomes in results for o in outcomes}) == len(keys)
+    assert await count(inbox_db, Message.org_id == org) == len(keys) and await jobs_of(inbox_db, org) == len(keys)

@@ -3,11 +3,12 @@ charged to its mailbox's daily cap, or deferred with the moment it could go."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import uuid
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,9 +39,11 @@ from inbox.models import (
 from inbox.workers import SendEmail, SendSms
 from leadflood.inbox.v1 import jobs_pb2
 from leadflood_platform import jobs
-from leadflood_platform.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from leadflood_platform.errors import DomainError, FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 
 MAX_KEY, MAX_SUBJECT, MAX_BODY = 200, 998, 1_000_000
+# SendMessages: requests in one call (one transaction, its locks held to its end).
+MAX_BATCH = 500
 # A statement's target: the servicer's bare connection (db.driver) or, from the ORM path and tests, a session.
 Into = AsyncSession | asyncpg.Connection
 
@@ -169,6 +172,31 @@ async def send(
     job = jobs_pb2.SendEmailJob(org_id=str(org_id), message_id=str(message.id))
     await jobs.enqueue(session, platform_tables, SendEmail, job, org_id=org_id, max_attempts=settings.job_max_attempts)
     return Outcome("queued", message, send_at=now)
+
+
+@contextlib.contextmanager
+def in_batch(index: int) -> Iterator[None]:
+    """A batch's request's error, naming the request: "requests[3].to.email"."""
+    try:
+        yield
+    except DomainError as error:
+        named = [FieldViolation(f"requests[{index}].{v.field}", v.message) for v in error.violations]
+        raise type(error)(f"requests[{index}]: {error.message}", named) from error
+
+
+async def send_many(
+    *, session: AsyncSession, org_id: uuid.UUID, requests: list[SendRequest], settings: InboxSettings, now: dt.datetime
+) -> list[Outcome]:
+    """`send` for each request (validated), in the caller's transaction; the outcomes in the requests' order."""
+    # Every key's lock first, in one order: two batches (or a batch and a SendMessage) sharing keys then never
+    # wait for each other in a cycle, as they could if one held a mailbox's counter row and wanted a key.
+    for key in sorted({r.idempotency_key for r in requests}):
+        await _rows(session, LOCK_KEY, f"{org_id}:{key}")
+    outcomes = []
+    for index, request in enumerate(requests):
+        with in_batch(index):
+            outcomes.append(await send(session=session, org_id=org_id, request=request, settings=settings, now=now))
+    return outcomes
 
 
 def is_plain_email(request: SendRequest) -> bool:

@@ -45,6 +45,20 @@ class DeliveryServicer(delivery_pb2_grpc.DeliveryServiceServicer):
             outcome = await delivery.send(session=session, org_id=org_id, request=send, settings=self.settings, now=now)
             return send_response(outcome)
 
+    async def SendMessages(self, request, ctx):  # type: ignore[no-untyped-def]
+        if len(request.requests) > delivery.MAX_BATCH:
+            raise InvalidArgument.on("requests", f"at most {delivery.MAX_BATCH} in one call")
+        sends = []
+        for index, one in enumerate(request.requests):
+            with delivery.in_batch(index):
+                sends.append(delivery.validate(send_request(one)))
+        org_id, now = context.require_org(), dt.datetime.now(dt.UTC)
+        async with self.db.transaction() as session:
+            outcomes = await delivery.send_many(
+                session=session, org_id=org_id, requests=sends, settings=self.settings, now=now
+            )
+        return delivery_pb2.SendMessagesResponse(responses=[send_response(o) for o in outcomes])
+
     async def GetMessage(self, request, ctx):  # type: ignore[no-untyped-def]
         message_id, org_id = parse_id(request.message_id, "message"), context.require_org()
         async with self.db.transaction() as session:
