@@ -23,6 +23,9 @@ import { MailSettings } from './pages/settings/MailSettings.js';
 import { SequenceList } from './pages/sequences/SequenceList.js';
 import { SequencePage } from './pages/sequences/SequencePage.js';
 import { Tasks } from './pages/sequences/Tasks.js';
+import { RunsPage } from './pages/runs/RunsPage.js';
+import { RunPage } from './pages/runs/RunPage.js';
+import { Operations } from './pages/operations/Operations.js';
 
 const HOME = '/icps';
 
@@ -44,6 +47,9 @@ const ROUTES = [
   { path: '/mail', page: CapturedMail, title: 'Captured mail' },
   { path: '/settings', page: MailSettings, title: 'Settings' },
   { path: '/mail/:id', page: CapturedMail, title: 'Captured mail' },
+  { path: '/runs', page: RunsPage, title: 'Lead runs' },
+  { path: '/runs/:id', page: RunPage, title: 'Lead run' },
+  { path: '/operations', page: Operations, title: 'Operations' },
 ];
 
 function App() {

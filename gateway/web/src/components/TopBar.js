@@ -18,6 +18,8 @@ const NAV = [
     testid: 'nav-sequences',
     active: (p) => p === '/sequences' || p.startsWith('/sequences/'),
   },
+  { href: '#/runs', label: 'Runs', testid: 'nav-runs', active: (p) => p === '/runs' || p.startsWith('/runs/') },
+  { href: '#/operations', label: 'Operations', testid: 'nav-operations', active: (p) => p === '/operations' },
   { href: '#/tasks', label: 'Tasks', testid: 'nav-tasks', active: (p) => p === '/tasks' },
   { href: '#/inbox', label: 'Inbox', testid: 'nav-inbox', active: (p) => p === '/inbox' || p.startsWith('/inbox/') },
   { href: '#/settings', label: 'Settings', testid: 'nav-settings', active: (p) => p === '/settings' },

@@ -1,0 +1,169 @@
+import { html } from 'htm/preact';
+import { useState } from 'preact/hooks';
+import { api } from '../../api.js';
+import { Field } from '../../components/Field.js';
+import { ProblemAlert, fieldMessage } from '../../components/ProblemAlert.js';
+import { Select } from '../../components/Select.js';
+import { CALENDAR_PROVIDERS, DEFAULT_BODY, DEFAULT_SUBJECT, EMAIL_MODES, EMPTY_FORM, runBody } from './model.js';
+
+// Field errors shown at their inputs; any other is listed in the form's alert.
+const FIELDS = ['icpId', 'limit', 'channels.email', 'calendar.provider', 'calendar.durationMinutes', 'calendar.windowDays', 'email.subject', 'email.body'];
+
+/**
+ * Create a run and start it. A run the quota refuses stays created (listed, startable later); the refusal
+ * is said in the service's own words beside the button: which limit, its use, when it frees.
+ */
+export function NewRunForm({ icps, onChanged }) {
+  const [form, setForm] = useState(EMPTY_FORM);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const [refused, setRefused] = useState(null);
+  const set = (key) => (value) => setForm((f) => ({ ...f, [key]: value }));
+  const icpId = form.icpId || icps[0]?.id || '';
+
+  async function onSubmit(e) {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    setRefused(null);
+    let run = null;
+    try {
+      run = await api.post('/v1/lead-runs', runBody({ ...form, icpId }));
+      run = await api.post(`/v1/lead-runs/${encodeURIComponent(run.id)}/jobs`);
+    } catch (err) {
+      if (run && err.status === 429) setRefused({ error: err, run });
+      else setError(err);
+    } finally {
+      setBusy(false);
+      if (run) onChanged(run);
+    }
+  }
+
+  const check = (key, label, testid, title) => html`<label class="check" title=${title}>
+    <input type="checkbox" data-testid=${testid} checked=${form[key]} onChange=${(e) => set(key)(e.currentTarget.checked)} />
+    <span>${label}</span>
+  </label>`;
+
+  return html`<form class="card form run-form" onSubmit=${onSubmit} noValidate aria-label="New run">
+    <h2 class="card-heading">New run</h2>
+    <p class="muted card-intro">Source leads for a profile, then book, email, text or call each one that scores high enough.</p>
+    ${icps.length === 0 && html`<div class="alert alert-info">Create an ICP first: a run sources the leads it describes.</div>`}
+    <div class="run-form-grid">
+      <${Select}
+        id="run-icp"
+        label="ICP"
+        name="icpId"
+        testid="run-icp"
+        value=${icpId}
+        options=${icps.map((i) => ({ value: i.id, label: i.name }))}
+        error=${error}
+        onChange=${set('icpId')}
+      />
+      <${Field}
+        id="run-limit"
+        label="Leads"
+        name="limit"
+        type="number"
+        min="1"
+        inputmode="numeric"
+        testid="run-limit"
+        error=${error}
+        value=${form.limit}
+        onInput=${(e) => set('limit')(e.currentTarget.value)}
+      />
+      <${Select}
+        id="run-email"
+        label="Email"
+        name="channels.email"
+        testid="run-email"
+        value=${form.email}
+        options=${EMAIL_MODES}
+        error=${error}
+        onChange=${set('email')}
+      />
+    </div>
+    <div class="run-form-checks">
+      ${check('sms', 'SMS', 'run-sms')} ${check('call', 'Call task', 'run-call')}
+      ${check('calendar', 'Book a meeting', 'run-calendar')}
+      ${check('dryRun', 'Dry run', 'run-dry-run', 'Everything runs and renders, nothing leaves: receipts say simulated')}
+    </div>
+    ${form.calendar &&
+    html`<fieldset class="fieldset run-calendar">
+      <legend>Meeting</legend>
+      <div class="run-form-grid">
+        <${Select}
+          id="run-provider"
+          label="Calendar"
+          name="calendar.provider"
+          testid="run-provider"
+          value=${form.provider}
+          options=${CALENDAR_PROVIDERS}
+          error=${error}
+          onChange=${set('provider')}
+        />
+        <${Field}
+          id="run-duration"
+          label="Minutes"
+          name="calendar.durationMinutes"
+          type="number"
+          min="5"
+          testid="run-duration"
+          error=${error}
+          value=${form.durationMinutes}
+          onInput=${(e) => set('durationMinutes')(e.currentTarget.value)}
+        />
+        <${Field}
+          id="run-window"
+          label="Window (days)"
+          name="calendar.windowDays"
+          type="number"
+          min="1"
+          testid="run-window"
+          error=${error}
+          value=${form.windowDays}
+          onInput=${(e) => set('windowDays')(e.currentTarget.value)}
+        />
+      </div>
+    </fieldset>`}
+    ${form.email !== 'off' &&
+    html`<details class="run-templates">
+      <summary>Email template <span class="optional">(optional)</span></summary>
+      <${Field}
+        id="run-subject"
+        label="Subject"
+        name="email.subject"
+        testid="run-subject"
+        error=${error}
+        value=${form.subject}
+        placeholder=${DEFAULT_SUBJECT}
+        onInput=${(e) => set('subject')(e.currentTarget.value)}
+      />
+      <div class=${fieldMessage(error, 'email.body') ? 'field has-error' : 'field'}>
+        <label for="run-body">Body</label>
+        <textarea
+          id="run-body"
+          rows="5"
+          data-testid="run-body"
+          placeholder=${DEFAULT_BODY}
+          aria-invalid=${fieldMessage(error, 'email.body') ? 'true' : undefined}
+          value=${form.body}
+          onInput=${(e) => set('body')(e.currentTarget.value)}
+        ></textarea>
+        ${fieldMessage(error, 'email.body') && html`<p class="field-error">${fieldMessage(error, 'email.body')}</p>`}
+        <p class="field-hint">Empty boxes use the text shown. Variables: <code>{{ lead.firstName }}</code>, <code>{{ lead.companyName }}</code>…</p>
+      </div>
+    </details>`}
+    <div class="run-form-actions">
+      <button type="submit" class="btn btn-primary" data-testid="run-start" disabled=${busy || !icpId}>
+        ${busy ? 'Starting…' : 'Start run'}
+      </button>
+      ${refused &&
+      html`<div class="alert alert-warn run-refused" role="alert" data-testid="run-refused">
+        <strong class="alert-title">Not started</strong>
+        <p class="alert-detail" data-testid="run-refused-detail">${refused.error.detail || refused.error.title}</p>
+        <p class="alert-meta">The run is saved: start it from the list below when there is room.</p>
+      </div>`}
+    </div>
+    <${ProblemAlert} error=${error} testid="run-form-error" fields=${FIELDS} />
+  </form>`;
+}

@@ -1,0 +1,120 @@
+import { html } from 'htm/preact';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api } from '../../api.js';
+import { useLoad } from '../../hooks.js';
+import { formatTime } from '../../format.js';
+import { CounterTile } from '../../components/CounterTile.js';
+import { DataTable } from '../../components/DataTable.js';
+import { ProblemAlert } from '../../components/ProblemAlert.js';
+import { Spinner } from '../../components/Spinner.js';
+import { ReceiptsDrawer } from './Receipts.js';
+import { RunActions, RunProgressBar, useRunActions } from './RunsPage.js';
+import { RunStateBadge } from './RunStateBadge.js';
+import { useRefreshWhile } from './refresh.js';
+import { DIAGNOSTICS, formatSeconds, isRunning, outcomeChip, runPlan, shortId } from './model.js';
+
+/** #/runs/:id: one run's state, diagnostics and progress, and its leads' journeys with their receipts. */
+export function RunPage({ params }) {
+  const base = `/v1/lead-runs/${encodeURIComponent(params.id)}`;
+  const run = useLoad(() => api.get(base), [base]);
+  const leads = useLoad(() => api.get(`${base}/leads?limit=200`), [base]);
+  const icp = useLoad(() => (run.data?.icpId ? api.get(`/v1/icps/${encodeURIComponent(run.data.icpId)}`).catch(() => null) : Promise.resolve(null)), [run.data?.icpId]);
+  const [open, setOpen] = useState(null);
+  const r = run.data;
+
+  useRefreshWhile(isRunning(r), run.data || run.error, () => {
+    run.reload();
+    leads.reload();
+  });
+  // A new state (sourced, finished): the leads as it left them, once more.
+  const seenState = useRef(null);
+  useEffect(() => {
+    if (seenState.current && r?.state !== seenState.current) leads.reload();
+    seenState.current = r?.state || null;
+  }, [r?.state]);
+  const { acting, act } = useRunActions((changed) => run.setData((d) => ({ ...d, ...changed })));
+
+  if (!r) {
+    return html`<section class="wide">
+      <a class="back-link" href="#/runs">← Runs</a>
+      ${run.error ? html`<${ProblemAlert} error=${run.error} testid="run-load-error" />` : html`<div class="card"><${Spinner} label="Loading run…" /></div>`}
+    </section>`;
+  }
+  const p = r.progress || {};
+  const columns = [
+    {
+      key: 'name',
+      label: 'Lead',
+      render: (l) => html`<button type="button" class="btn-link strong-link" data-testid="run-lead-open" onClick=${() => setOpen(l)}>
+          ${l.name || l.email || 'Unnamed lead'}
+        </button>
+        <div class="muted small">${l.companyName || ''}</div>`,
+    },
+    { key: 'score', label: 'Score', align: 'right', render: (l) => html`<span data-testid="run-lead-score">${l.score}</span>` },
+    { key: 'status', label: 'Status', render: (l) => html`<${RunStateBadge} state=${l.status} testid="run-lead-status" />` },
+    {
+      key: 'outcomes',
+      label: 'Outcomes',
+      render: (l) => html`<span class="outcomes">
+        ${(l.outcomes || []).map((o) => {
+          const c = outcomeChip(o);
+          return html`<span key=${o} class="badge badge-${c.tone}" data-testid="run-lead-outcome">${c.label}</span>`;
+        })}
+        ${l.error && html`<span class="text-danger small">${l.error}</span>`}
+      </span>`,
+    },
+  ];
+
+  return html`<section class="wide">
+    <a class="back-link" href="#/runs">← Runs</a>
+    <header class="page-head page-head-row">
+      <div>
+        <h1>
+          ${icp.data?.name || 'Run'} <span class="muted mono small">${shortId(r.id)}</span>
+          <${RunStateBadge} state=${r.state} testid="run-state" />
+          ${r.dryRun && html`<span class="badge badge-warn" data-testid="run-dry-run">dry run</span>`}
+        </h1>
+        <p class="muted">${r.limit} leads · ${runPlan(r)} · created ${formatTime(r.createdAt)}
+          ${r.startedAt && html` · started ${formatTime(r.startedAt)}`}${r.finishedAt && html` · finished ${formatTime(r.finishedAt)}`}</p>
+      </div>
+      <${RunActions} run=${r} acting=${acting} act=${act} />
+    </header>
+    ${acting.error && html`<${ProblemAlert} error=${acting.error} testid="run-action-error" />`}
+    ${r.error &&
+    html`<div class="alert alert-error" role="alert">
+      <strong class="alert-title">The run failed</strong>
+      <p class="alert-detail" data-testid="run-error">${r.error}</p>
+    </div>`}
+    <section class="card" aria-label="Progress">
+      <${RunProgressBar} run=${r} testid="run-progress" />
+      <div class="tiles run-tiles">
+        ${DIAGNOSTICS.map(
+          (d) => html`<${CounterTile} key=${d.key} label=${d.label} value=${d.key === 'sourced' ? p.sourced : p[d.key]} tone=${d.tone} hint=${d.hint} testid=${`diag-run-${d.key}`} />`,
+        )}
+        <div class="tile" title="How long the oldest due lead of this run has waited for a worker">
+          <span class="tile-value" data-testid="diag-run-queueLag">${formatSeconds(p.queueLagS)}</span>
+          <span class="tile-label">Queue lag</span>
+        </div>
+      </div>
+      <${ProblemAlert} error=${run.error} testid="run-poll-error" />
+    </section>
+    <section class="card card-flush scroll-table" aria-label="Leads">
+      <header class="card-head card-head-pad">
+        <h2 class="card-heading">Leads</h2>
+        <span class="muted small">Best score first · open one for its receipts</span>
+      </header>
+      <${ProblemAlert} error=${leads.error} testid="run-leads-error" />
+      ${leads.data &&
+      html`<${DataTable}
+        label="Run leads"
+        columns=${columns}
+        rows=${leads.data.leads}
+        rowKey=${(l) => l.leadId}
+        rowTestId="run-lead-row"
+        onRowClick=${setOpen}
+        empty=${r.state === 'created' ? 'Not started yet: no lead sourced.' : 'No lead in this run.'}
+      />`}
+    </section>
+    ${open && html`<${ReceiptsDrawer} runId=${r.id} lead=${open} onClose=${() => setOpen(null)} />`}
+  </section>`;
+}

@@ -1,0 +1,161 @@
+// Pure rules of the lead-run pages: what a run's progress means, the new-run form <-> API body, the
+// diagnostics shown, and how receipts and queue figures read. No DOM here: test/runs-ops.test.js.
+
+export const RUN_STATES_ACTIVE = new Set(['created', 'running']);
+export const RUN_STATES_FINISHED = new Set(['completed', 'failed', 'cancelled']);
+
+/** A run is worth polling while it is running (a created run only moves when someone starts it). */
+export const isRunning = (run) => run?.state === 'running';
+export const isFinished = (run) => RUN_STATES_FINISHED.has(run?.state);
+export const canCancel = (run) => RUN_STATES_ACTIVE.has(run?.state);
+
+/**
+ * How far a run is, from its one source of truth, `progress`: leads settled (done or failed) of those
+ * sourced. A completed run is full even when it sourced nobody; a running run that has not sourced yet
+ * is at 0 and says so.
+ */
+export function runProgress(run) {
+  const p = run?.progress || {};
+  const total = Number(p.total) || 0;
+  const settled = (Number(p.done) || 0) + (Number(p.failed) || 0);
+  const percent = run?.state === 'completed' ? 100 : total > 0 ? Math.min(100, Math.floor((settled / total) * 100)) : 0;
+  let caption;
+  if (run?.state === 'created') caption = 'Not started';
+  else if (total === 0) caption = run?.state === 'running' ? 'Sourcing leads…' : 'No leads';
+  else caption = `${settled} of ${total} leads${p.failed ? ` (${p.failed} failed)` : ''}`;
+  return { settled, total, percent, caption };
+}
+
+/** The per-run figures, in the order an operator reads them. `testid` = `diag-run-<key>`. */
+export const DIAGNOSTICS = [
+  { key: 'sourced', label: 'Sourced' },
+  { key: 'filteredByScore', label: 'Filtered by score', tone: 'warn' },
+  { key: 'withEmail', label: 'With email' },
+  { key: 'withoutEmail', label: 'Without email', tone: 'warn' },
+  { key: 'booked', label: 'Booked', tone: 'success' },
+  { key: 'noSlot', label: 'No slot', tone: 'warn', hint: 'Leads with no free slot after every attempt: sent an availability request instead' },
+  { key: 'drafted', label: 'Drafted' },
+  { key: 'sent', label: 'Sent', tone: 'success' },
+  { key: 'simulated', label: 'Simulated', hint: 'Dry run: nothing left the system' },
+  { key: 'failed', label: 'Failed', tone: 'danger' },
+  { key: 'calendarRetries', label: 'Calendar retries', hint: 'Slot searches that found nothing and were tried again wider' },
+  { key: 'staleRecoveries', label: 'Stale recoveries', hint: 'Leads taken back from a worker that stopped answering' },
+];
+
+/** Seconds as a short duration: 0.4 -> "0.4 s", 75 -> "1 min 15 s", 7300 -> "2 h 1 min". */
+export function formatSeconds(s) {
+  const n = Number(s);
+  if (!Number.isFinite(n) || n < 0) return '—';
+  if (n < 10) return `${Math.round(n * 10) / 10} s`;
+  if (n < 60) return `${Math.round(n)} s`;
+  const total = Math.round(n);
+  if (total < 3600) {
+    const sec = total % 60;
+    return `${Math.floor(total / 60)} min${sec ? ` ${sec} s` : ''}`;
+  }
+  const min = Math.floor((total % 3600) / 60);
+  return `${Math.floor(total / 3600)} h${min ? ` ${min} min` : ''}`;
+}
+
+/** Milliseconds of a receipt: 850 -> "850 ms", 1530 -> "1.5 s"; 0 or less (skipped, not timed) -> "—". */
+export function formatLatency(ms) {
+  const n = Number(ms);
+  if (!Number.isFinite(n) || n <= 0) return '—';
+  return n < 1000 ? `${Math.round(n)} ms` : `${Math.round(n / 100) / 10} s`;
+}
+
+/** A receipt's target is a link to follow only when it is https (a booked event, say); anything else is an id. */
+export const isHttpsLink = (v) => typeof v === 'string' && /^https:\/\/[^\s]+$/i.test(v);
+
+/** "email:sent" -> { kind: "email", status: "sent", label: "email sent", tone }. */
+export function outcomeChip(outcome) {
+  const [kind, status = ''] = String(outcome).split(':');
+  return { kind, status, label: `${kind.replace(/_/g, ' ')} ${status.replace(/_/g, ' ')}`.trim(), tone: outcomeTone(status) };
+}
+
+export function outcomeTone(status) {
+  if (['booked', 'sent', 'drafted', 'created', 'done'].includes(status)) return 'success';
+  if (['failed'].includes(status)) return 'danger';
+  if (['no_slot', 'skipped'].includes(status)) return 'warn';
+  return 'neutral';
+}
+
+/** A gauge: "2 / 3", how full (0-100) and whether it is at its limit. */
+export function gauge(current, max) {
+  const c = Number(current) || 0;
+  const m = Number(max) || 0;
+  return { current: c, max: m, percent: m > 0 ? Math.min(100, (c / m) * 100) : 0, full: m > 0 && c >= m };
+}
+
+export const EMAIL_MODES = [
+  { value: 'send', label: 'Send' },
+  { value: 'draft', label: 'Draft only' },
+  { value: 'off', label: 'Off' },
+];
+export const CALENDAR_PROVIDERS = [
+  { value: 'sandbox', label: 'Sandbox' },
+  { value: 'google', label: 'Google Calendar' },
+];
+
+// What the runs service uses when a template is left empty (services/runs: DEFAULT_SUBJECT/DEFAULT_BODY),
+// shown as the boxes' placeholders.
+export const DEFAULT_SUBJECT = "A quick idea for {{ lead.companyName | default('your team') }}";
+export const DEFAULT_BODY =
+  "Hi {{ lead.firstName | default('there') }},\n\n" +
+  "I work with teams like {{ lead.companyName | default('yours') }} on finding and reaching the right " +
+  'customers. Would a short call be useful?\n';
+
+export const EMPTY_FORM = {
+  icpId: '',
+  limit: '20',
+  dryRun: false,
+  email: 'send',
+  sms: false,
+  call: false,
+  calendar: false,
+  provider: 'sandbox',
+  durationMinutes: '30',
+  windowDays: '5',
+  subject: '',
+  body: '',
+};
+
+// A number box's text as the API's integer; anything else goes as typed, for the server to name at its field.
+const asInt = (text) => {
+  const t = String(text).trim();
+  return t !== '' && Number.isInteger(Number(t)) ? Number(t) : t;
+};
+
+/** The new-run form as POST /v1/lead-runs's body. */
+export function runBody(form) {
+  return {
+    icpId: form.icpId,
+    limit: asInt(form.limit),
+    dryRun: Boolean(form.dryRun),
+    channels: { email: form.email, sms: Boolean(form.sms), call: Boolean(form.call) },
+    calendar: {
+      enabled: Boolean(form.calendar),
+      provider: form.provider,
+      durationMinutes: asInt(form.durationMinutes),
+      windowDays: asInt(form.windowDays),
+    },
+    email: { subject: form.subject, body: form.body },
+  };
+}
+
+/** The channels a run uses, in words: "email sent · SMS · meeting (sandbox, 30 min)". */
+export function runPlan(run) {
+  const parts = [];
+  const email = run?.channels?.email;
+  if (email === 'send') parts.push('email');
+  else if (email === 'draft') parts.push('email drafts');
+  if (run?.channels?.sms) parts.push('SMS');
+  if (run?.channels?.call) parts.push('call task');
+  if (run?.calendar?.enabled) {
+    const c = run.calendar;
+    parts.push(`meeting (${c.provider || 'sandbox'}${c.durationMinutes ? `, ${c.durationMinutes} min` : ''})`);
+  }
+  return parts.length ? parts.join(' · ') : 'no actions';
+}
+
+export const shortId = (id) => String(id || '').slice(0, 8);
