@@ -22,7 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from bench import classifier, ingest, lead_list, mail_room, raw_limits, walking_slice
+from bench import classifier, ingest, lead_list, mail_room, raw_limits, sequences, walking_slice
 from bench.context import Context
 from bench.report import Row, table, write_json
 from devstack.nats import find_nats_server
@@ -47,6 +47,7 @@ FIGURES: dict[str, Callable[[Context], Awaitable[list[Row]]]] = {
     "ingest": ingest.rows,
     "classifier": classifier.rows,
     "mail": mail_room.rows,
+    "sequences": sequences.rows,
     "list": lead_list.rows,
 }
 
@@ -65,6 +66,7 @@ SETTINGS = {
     "leadsList": lead_list.SETTINGS,
     "classifier": classifier.SETTINGS,
     "mail": mail_room.SETTINGS,
+    "sequences": sequences.SETTINGS,
 }
 
 
@@ -155,6 +157,10 @@ def header(machine: dict[str, Any]) -> str:
             "flight) into the capture SMTP server, timed to the last one stored,",
             f"         then a reply to each through the inbound SMTP listener ({mail_room.CONCURRENCY} connections), "
             "timed to the last filed; raw: a plain aiosmtpd sink",
+            f"  sequences: the scheduler's claim of {sequences.DUE:,} due enrollments among {sequences.NOT_DUE_SMALL:,}"
+            f" and {sequences.NOT_DUE_LARGE:,} waiting (median of {sequences.CLAIM_REPEATS}, rolled back);",
+            f"         {sequences.EMAILS:,} leads enrolled by filter in a one-step sequence, timed to the mail room's"
+            " storing of the last",
             "  ratio = value / raw limit; latency floor = the critical path's commits and publishes at the raw rates",
         ]
     )
