@@ -30,7 +30,7 @@ export function DeadLetters({ jobs }) {
     onClick=${() => replay(j)}>${acting.id === j.id ? 'Replaying…' : 'Replay'}</button>`;
   const columns = [
     { key: 'type', label: 'Type', render: (j) => html`<strong class="mono small" data-testid="dead-letter-type">${j.type}</strong>` },
-    { key: 'error', label: 'Error', render: (j) => html`<span class="small cell-clip" title=${j.error}>${j.error || '—'}</span>` },
+    { key: 'error', label: 'Error', className: 'span-row', render: (j) => html`<span class="small cell-clip" title=${j.error}>${j.error || '—'}</span>` },
     { key: 'attempts', label: 'Attempts', align: 'right', render: (j) => `${j.attempts}/${j.maxAttempts}` },
     { key: 'when', label: 'When', className: 'nowrap', render: (j) => html`<span title=${formatTime(j.finishedAt || j.createdAt)}>${formatAgo(j.finishedAt || j.createdAt)}</span>` },
     {
@@ -44,7 +44,7 @@ export function DeadLetters({ jobs }) {
     },
   ];
 
-  return html`<section class="card card-flush scroll-table" aria-label="Dead letters">
+  return html`<section class="card card-flush scroll-table stack-rows" aria-label="Dead letters">
     <header class="card-head card-head-pad">
       <h2 class="card-heading">Dead letters</h2>
       <span class="muted small">Jobs that used every attempt</span>

@@ -98,7 +98,7 @@ export function RunPage({ params }) {
       </div>
       <${ProblemAlert} error=${run.error} testid="run-poll-error" />
     </section>
-    <section class="card card-flush scroll-table" aria-label="Leads">
+    <section class="card card-flush scroll-table stack-rows" aria-label="Leads">
       <header class="card-head card-head-pad">
         <h2 class="card-heading">Leads</h2>
         <span class="muted small">Best score first · open one for its receipts</span>

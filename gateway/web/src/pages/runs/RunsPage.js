@@ -88,7 +88,7 @@ export function RunsPage() {
         <div class="muted small"><span class="mono">${shortId(r.id)}</span> · ${r.limit} leads · ${runPlan(r)}</div>`,
     },
     { key: 'state', label: 'State', render: (r) => html`<${RunStateBadge} state=${r.state} testid="run-row-state" />` },
-    { key: 'progress', label: 'Progress', className: 'progress-cell', render: (r) => html`<${RunProgressBar} run=${r} testid="run-row-progress" />` },
+    { key: 'progress', label: 'Progress', className: 'progress-cell span-row', render: (r) => html`<${RunProgressBar} run=${r} testid="run-row-progress" />` },
     {
       key: 'createdAt',
       label: 'Created',
@@ -107,7 +107,7 @@ export function RunsPage() {
     <${QuotaGauges} quota=${quota.data} icpNames=${icpNames} runsById=${runsById} />
     ${icps.data && html`<${NewRunForm} icps=${icpList} onChanged=${changed} />`}
     <${ProblemAlert} error=${icps.error} testid="run-icps-error" />
-    <section class="card card-flush scroll-table" aria-label="Runs">
+    <section class="card card-flush scroll-table stack-rows" aria-label="Runs">
       <header class="card-head card-head-pad">
         <h2 class="card-heading">Runs</h2>
         ${items.some(isRunning) && html`<${Spinner} label="Live" />`}
