@@ -128,8 +128,9 @@ class LeadActions:
     ) -> None:
         self.db, self.delivery, self.calendar_for, self.policy = db, delivery, calendar_for, policy
 
-    async def work(self, claimed: leases.Claimed) -> None:
-        """Does what is left of the lead's actions; raises LeaseLost if its lease went meanwhile."""
+    async def work(self, claimed: leases.Claimed) -> str:
+        """Does what is left of the lead's actions; returns how the lead ended this time (done, failed, later,
+        cancelled). Raises LeaseLost if its lease went meanwhile."""
         async with self.db.transaction() as session:
             run = (await session.execute(select(LeadRun).where(LeadRun.id == claimed.run_id))).scalar_one()
             done = set(
@@ -140,23 +141,23 @@ class LeadActions:
                 ).scalars()
             )
         if run.state != RUNNING:
-            await self._end(
-                claimed, status=FAILED if run.state == FAILED else CANCELLED, error=f"the run is {run.state}"
-            )
-            return
+            status = FAILED if run.state == FAILED else CANCELLED
+            await self._end(claimed, status=status, error=f"the run is {run.state}")
+            return status
         tries = claimed.attempts + claimed.stale_recoveries
         if tries >= self.policy.lead_max_attempts:
             await self._end(claimed, status=FAILED, error=f"gave up after {tries} tries (faults and lost leases)")
-            return
+            return FAILED
         try:
             await self._actions(run, claimed, done)
         except Later as later:
             if later.fault and tries + 1 >= self.policy.lead_max_attempts:  # that was its last try
                 await self._end(claimed, status=FAILED, error=f"gave up after {tries + 1} tries: {later.reason}")
-            else:
-                await self._later(claimed, later)
-            return
+                return FAILED
+            await self._later(claimed, later)
+            return "later"
         await self._end(claimed, status=DONE, error=None)
+        return DONE
 
     async def _actions(self, run: LeadRun, claimed: leases.Claimed, done: set[str]) -> None:
         meeting = claimed.meeting

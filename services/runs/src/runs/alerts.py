@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood_platform.errors import FailedPrecondition, NotFound
+from runs import metrics
 from runs.finishing import utcnow
 from runs.models import ACKNOWLEDGED, FAILED, OPEN, QUEUE_AGE, RESOLVED, RUN_FAILURES, Alert, LeadRun
 
@@ -44,7 +45,10 @@ async def raise_alert(session: AsyncSession, *, org_id: uuid.UUID, kind: str, me
             "updated_at": text("now()"),
         },
     ).returning(text("(xmax = 0) AS inserted"))
-    return bool((await session.execute(statement)).scalar())
+    new = bool((await session.execute(statement)).scalar())
+    if new:
+        metrics.ALERTS_RAISED.labels(kind).inc()
+    return new
 
 
 async def count_failures(session: AsyncSession, *, threshold: int) -> int:
@@ -60,12 +64,22 @@ async def count_failures(session: AsyncSession, *, threshold: int) -> int:
     by_org: dict[uuid.UUID, list[tuple[uuid.UUID, str | None]]] = {}
     for org_id, run_id, error in rows:
         by_org.setdefault(org_id, []).append((run_id, error))
+    # An org whose failures alert is still unresolved gets each new failure added to it, one at a time.
+    open_orgs = set(
+        (
+            await session.execute(
+                select(Alert.org_id).where(
+                    Alert.kind == RUN_FAILURES, Alert.state != RESOLVED, Alert.org_id.in_(list(by_org))
+                )
+            )
+        ).scalars()
+    )
     raised = 0
     for org_id, failed in by_org.items():
-        if len(failed) < threshold:
+        if len(failed) < threshold and org_id not in open_orgs:
             continue
         last_error = failed[-1][1] or "no reason recorded"
-        message = f"{len(failed)} lead runs failed (threshold {threshold}); the last: {last_error}"
+        message = f"lead runs failed (threshold {threshold} failures); the last: {last_error}"
         await raise_alert(
             session, org_id=org_id, kind=RUN_FAILURES, message=message, run_ids=[str(r) for r, _ in failed]
         )
@@ -79,9 +93,13 @@ async def settle_breach(session: AsyncSession, *, org_id: uuid.UUID, kind: str, 
     breach raises a new one), left alone while it lasts."""
     if breached:
         statement = insert(Alert).values(id=uuid.uuid4(), org_id=org_id, kind=kind, state=OPEN, message=message)
-        await session.execute(
-            statement.on_conflict_do_nothing(index_elements=["org_id", "kind"], index_where=text("state <> 'resolved'"))
+        raised = await session.execute(
+            statement.on_conflict_do_nothing(
+                index_elements=["org_id", "kind"], index_where=text("state <> 'resolved'")
+            ).returning(Alert.id)
         )
+        if raised.first() is not None:
+            metrics.ALERTS_RAISED.labels(kind).inc()
     elif kind == QUEUE_AGE:
         await session.execute(
             update(Alert)
@@ -112,12 +130,14 @@ async def escalate_due(session: AsyncSession, *, after: dt.timedelta, webhook_ur
                     "alert_id": str(alert.id),
                     "org_id": str(alert.org_id),
                     "kind": alert.kind,
-                    "message": alert.message,
+                    "alert": alert.message,
                 },
             )
             continue
         alert.escalation_route = urlsplit(webhook_url).hostname or "webhook"
         alert.escalation_status = "sent" if await post_webhook(webhook_url, alert, timeout_s=timeout_s) else "failed"
+    for alert in due:
+        metrics.ALERTS_ESCALATED.labels(alert.escalation_status).inc()
     return len(due)
 
 

@@ -23,8 +23,8 @@ from sqlalchemy.dialects.postgresql import insert
 
 from leadflood_platform import context
 from leadflood_platform.db import Database
-from runs import actions, alerts, leases
-from runs.models import QUEUE_AGE, STALE_RUNS, WorkerBeat
+from runs import actions, alerts, leases, metrics
+from runs.models import ALERT_KINDS, QUEUE_AGE, STALE_RUNS, WorkerBeat
 
 log = logging.getLogger(__name__)
 
@@ -88,10 +88,12 @@ class Drainer:
         try:
             async with slots:
                 with context.bound(org_id=str(lead.org_id)):
-                    await self.work.work(lead)
+                    metrics.LEADS_WORKED.labels(await self.work.work(lead)).inc()
         except leases.LeaseLost as lost:
+            metrics.LEASES_LOST.inc()
             log.warning("lease lost; the lead's rescuer carries on", extra={"reason": str(lost)})
         except Exception:
+            metrics.LEADS_WORKED.labels("error").inc()
             # Its lease expires and the sweep puts it back in the queue, counted as a lost lease.
             log.exception("working on a lead failed", extra={"lead_id": str(lead.lead_id), "run_id": str(lead.run_id)})
         finally:
@@ -125,12 +127,17 @@ class SweepPolicy:
     queue_age_alert_s: float
 
 
-_OLDEST_DUE_BY_ORG = text(
+_QUEUE_BY_ORG = text(
     """
-    SELECT org_id, extract(epoch FROM now() - min(due_at)) AS age_s FROM run_leads
-    WHERE status = 'pending' AND due_at <= now() GROUP BY org_id
+    SELECT org_id,
+           coalesce(extract(epoch FROM now() - min(due_at) FILTER (WHERE status = 'pending' AND due_at <= now())), 0)
+               AS age_s,
+           count(*) FILTER (WHERE status = 'pending' AND due_at <= now()) AS pending,
+           count(*) FILTER (WHERE status = 'running') AS running
+    FROM run_leads WHERE status IN ('pending', 'running') GROUP BY org_id
     """
 )
+_OPEN_ALERTS = text("SELECT kind, count(*) FROM alerts WHERE state <> 'resolved' GROUP BY kind")
 _ORGS_WITH_ALERTS = text("SELECT DISTINCT org_id FROM alerts WHERE kind = 'queue_age' AND state <> 'resolved'")
 _DRAINED_RUNS = text(
     """
@@ -165,6 +172,7 @@ class Sweeper:
             if not got:
                 return
             recovered = await leases.recover(session)
+            metrics.STALE_RECOVERIES.inc(len(recovered))
             if recovered:
                 log.warning("stale leases recovered", extra={"leads": len(recovered)})
                 for org_id in {org for org, _ in recovered}:
@@ -175,7 +183,13 @@ class Sweeper:
             for (run_id,) in (await session.execute(_DRAINED_RUNS)).all():
                 await actions.finish_if_drained(session, run_id)
             await alerts.count_failures(session, threshold=self.policy.failure_threshold)
-            ages = {row.org_id: float(row.age_s) for row in await session.execute(_OLDEST_DUE_BY_ORG)}
+            queue = (await session.execute(_QUEUE_BY_ORG)).all()
+            ages = {row.org_id: float(row.age_s) for row in queue}
+            metrics.queue(
+                {str(r.org_id): float(r.age_s) for r in queue},
+                {str(r.org_id): r.pending for r in queue},
+                {str(r.org_id): r.running for r in queue},
+            )
             alerted = {row.org_id for row in await session.execute(_ORGS_WITH_ALERTS)}
             for org_id in ages.keys() | alerted:
                 age = ages.get(org_id, 0.0)
@@ -188,3 +202,6 @@ class Sweeper:
                 session, after=self.policy.escalate_after, webhook_url=self.policy.webhook_url,
                 timeout_s=self.policy.webhook_timeout_s,
             )  # fmt: skip
+            open_alerts = dict((await session.execute(_OPEN_ALERTS)).all())
+            for kind in ALERT_KINDS:
+                metrics.ALERTS_OPEN.labels(kind).set(open_alerts.get(kind, 0))
