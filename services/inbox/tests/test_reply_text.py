@@ -165,9 +165,11 @@ def test_nothing_but_a_quote_is_empty() -> None:
 
 def test_huge_text_stays_fast() -> None:
     text = "On 1 2 3\n" * 200_000 + "> q\n" * 200_000
-    started = time.perf_counter()
+    # This process's CPU time, not the wall clock: on a shared machine the wall clock counts the other tenants'
+    # turns too (3.5 s of wall for this under a load of 10). Quadratic work here would take minutes either way.
+    started = time.process_time()
     visible_text(text)
-    assert time.perf_counter() - started < 3
+    assert time.process_time() - started < 3
 
 
 GMAIL_HTML = (
