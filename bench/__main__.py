@@ -22,7 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from bench import classifier, ingest, lead_list, mail_room, raw_limits, sequences, walking_slice
+from bench import classifier, ingest, lead_list, lead_runs, mail_room, raw_limits, sequences, walking_slice
 from bench.context import Context
 from bench.report import Row, table, write_json
 from devstack.nats import find_nats_server
@@ -35,6 +35,7 @@ STACK_ENV = {
     "SANDBOX_ENRICH_DELAY_MS": "0",
     "SANDBOX_SEARCH_DUPLICATE_RATE": str(ingest.DUPLICATE_RATE),
     **mail_room.STACK_ENV,
+    **lead_runs.STACK_ENV,
 }
 OUTPUT = ROOT / ".local" / "bench" / "latest.json"
 
@@ -48,6 +49,7 @@ FIGURES: dict[str, Callable[[Context], Awaitable[list[Row]]]] = {
     "classifier": classifier.rows,
     "mail": mail_room.rows,
     "sequences": sequences.rows,
+    "runs": lead_runs.rows,
     "list": lead_list.rows,
 }
 
@@ -67,6 +69,7 @@ SETTINGS = {
     "classifier": classifier.SETTINGS,
     "mail": mail_room.SETTINGS,
     "sequences": sequences.SETTINGS,
+    "runs": lead_runs.SETTINGS,
 }
 
 
@@ -98,6 +101,8 @@ def context(stack: Stack) -> Context:
         log_dir=stack.config.state_dir / "logs",
         grpc_targets={service: f"127.0.0.1:{port}" for service, port in stack.config.ports.grpc.items()},
         pids=pids,
+        kill=supervisor.kill,
+        start_worker=stack.start_worker,
     )
 
 

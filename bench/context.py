@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +32,10 @@ class Context:
     limits: dict[str, Limit] = field(default_factory=dict)
     # Lines printed under the table (query plans, breakdowns): what a number alone would not say.
     notes: list[str] = field(default_factory=list)
+    # A crash, for the figures that measure recovery: SIGKILL a supervised process by name; start a service's
+    # worker process again.
+    kill: Callable[[str], object] | None = None
+    start_worker: Callable[[str], object] | None = None
 
     def progress(self, text: str, *, milestone: bool = True, last: bool = False) -> None:
         """A progress line on stderr: rewritten in place on a terminal; off one (CI logs), milestones only."""

@@ -63,8 +63,10 @@ async def make_run(
     email: str = "send",
     call: bool = False,
     sms: bool = False,
+    window: int = 1_000_000,
 ) -> tuple[LeadRun, list[uuid.UUID]]:
-    """A run of the org in `state` with `leads` leads queued as sourcing would queue them (due now)."""
+    """A run of the org in `state` with `leads` leads queued as sourcing would queue them (the best `window`
+    due now, the rest waiting in the run)."""
     async with db.transaction() as session:
         spec = service.RunSpec(
             icp_id=uuid.uuid4(), limit=max(leads, 1), dry_run=dry_run, email_mode=email, call=call, sms=sms,
@@ -81,5 +83,5 @@ async def make_run(
         found.leads.append((lead_id, 80, lead))
     if state == RUNNING:
         async with db.transaction() as session:
-            await sourcing.record(session, run.id, found)
+            await sourcing.record(session, run.id, found, window=window)
     return run, lead_ids

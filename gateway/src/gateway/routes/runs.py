@@ -209,7 +209,7 @@ async def run_leads(
     run_id: str,
     request: Request,
     who: Who,
-    status: Literal["", "pending", "running", "done", "failed", "cancelled"] = "",
+    status: Literal["", "waiting", "pending", "running", "done", "failed", "cancelled"] = "",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str = "",
 ) -> dict[str, Any]:

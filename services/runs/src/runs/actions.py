@@ -19,7 +19,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
@@ -32,7 +32,7 @@ from leadflood.runs.v1 import events_pb2
 from leadflood_platform import outbox, templates
 from leadflood_platform.db import Database
 from leadflood_platform.jobs import is_transient
-from runs import finishing, leases
+from runs import finishing, leases, sourcing
 from runs.calendar import Booking, CalendarProvider, SlotSearch
 from runs.models import (
     CANCELLED,
@@ -42,6 +42,7 @@ from runs.models import (
     LEASED,
     PENDING,
     RUNNING,
+    WAITING,
     LeadRun,
     Receipt,
     RunLead,
@@ -95,6 +96,8 @@ class Policy:
     calendar_max_attempts: int
     calendar_backoff_ms: int
     lead_max_attempts: int
+    # A run's leads in the queue at once (pending or held): LEAD_RUNS_BATCH_SIZE.
+    window: int = 20
     retry_backoff_s: float = 5.0
     call_timeout_s: float = 10.0
 
@@ -117,6 +120,30 @@ def full_name(lead: dict[str, Any]) -> str:
     return " ".join(part for part in (lead.get("firstName", ""), lead.get("lastName", "")) if part).strip()
 
 
+@dataclass(frozen=True)
+class RunPlan:
+    """What a lead's actions need of its run (read once per run and kept briefly: a cancel is seen at the
+    lead's settling write, which finds its lease gone)."""
+
+    id: uuid.UUID
+    state: str
+    dry_run: bool
+    channels: dict[str, Any]
+    calendar: dict[str, Any]
+    email_subject: str
+    email_body: str
+
+
+@dataclass
+class Journal:
+    """What one visit to a lead did, written in one transaction when the visit ends (`_settle`)."""
+
+    receipts: list[dict[str, Any]] = field(default_factory=list)
+    meeting: dict[str, Any] | None = None
+    booked: Booking | None = None
+    calendar_attempts: int | None = None
+
+
 class LeadActions:
     def __init__(
         self,
@@ -125,68 +152,90 @@ class LeadActions:
         delivery: delivery_pb2_grpc.DeliveryServiceStub,
         calendar_for: Callable[[str], CalendarProvider],
         policy: Policy,
+        plan_ttl_s: float = 2.0,
     ) -> None:
         self.db, self.delivery, self.calendar_for, self.policy = db, delivery, calendar_for, policy
+        self.plan_ttl_s = plan_ttl_s
+        self._plans: dict[uuid.UUID, tuple[float, RunPlan]] = {}
 
     async def work(self, claimed: leases.Claimed) -> str:
         """Does what is left of the lead's actions; returns how the lead ended this time (done, failed, later,
-        cancelled). Raises LeaseLost if its lease went meanwhile."""
-        async with self.db.transaction() as session:
-            run = (await session.execute(select(LeadRun).where(LeadRun.id == claimed.run_id))).scalar_one()
-            done = set(
-                (
-                    await session.execute(
-                        select(Receipt.kind).where(Receipt.run_lead_id == claimed.id, Receipt.status.in_(FINAL))
-                    )
-                ).scalars()
-            )
+        cancelled). Raises LeaseLost if its lease went meanwhile (nothing of this visit is written then)."""
+        run = await self._plan(claimed.run_id)
+        journal = Journal()
         if run.state != RUNNING:
             status = FAILED if run.state == FAILED else CANCELLED
-            await self._end(claimed, status=status, error=f"the run is {run.state}")
+            await self._settle(claimed, journal, status=status, error=f"the run is {run.state}")
             return status
         tries = claimed.attempts + claimed.stale_recoveries
         if tries >= self.policy.lead_max_attempts:
-            await self._end(claimed, status=FAILED, error=f"gave up after {tries} tries (faults and lost leases)")
+            error = f"gave up after {tries} tries (faults and lost leases)"
+            await self._settle(claimed, journal, status=FAILED, error=error)
             return FAILED
         try:
-            await self._actions(run, claimed, done)
+            await self._actions(run, claimed, await self._done(claimed), journal)
         except Later as later:
             if later.fault and tries + 1 >= self.policy.lead_max_attempts:  # that was its last try
-                await self._end(claimed, status=FAILED, error=f"gave up after {tries + 1} tries: {later.reason}")
+                error = f"gave up after {tries + 1} tries: {later.reason}"
+                await self._settle(claimed, journal, status=FAILED, error=error)
                 return FAILED
-            await self._later(claimed, later)
+            await self._settle(claimed, journal, status=PENDING, later=later)
+            log.info("lead comes back later", extra={"lead_id": str(claimed.lead_id), "reason": later.reason})
             return "later"
-        await self._end(claimed, status=DONE, error=None)
+        await self._settle(claimed, journal, status=DONE, error=None)
         return DONE
 
-    async def _actions(self, run: LeadRun, claimed: leases.Claimed, done: set[str]) -> None:
+    async def _plan(self, run_id: uuid.UUID) -> RunPlan:
+        kept = self._plans.get(run_id)
+        if kept and time.monotonic() - kept[0] < self.plan_ttl_s:
+            return kept[1]
+        async with self.db.transaction() as session:
+            run = (await session.execute(select(LeadRun).where(LeadRun.id == run_id))).scalar_one()
+            plan = RunPlan(
+                id=run.id, state=run.state, dry_run=run.dry_run, channels=dict(run.channels),
+                calendar=dict(run.calendar), email_subject=run.email_subject, email_body=run.email_body,
+            )  # fmt: skip
+        if len(self._plans) > 1000:
+            self._plans.clear()
+        self._plans[run_id] = (time.monotonic(), plan)
+        return plan
+
+    async def _done(self, claimed: leases.Claimed) -> set[str]:
+        """The actions a previous visit finished (none for a lead visited for the first time: a visit that wrote
+        receipts left a trace on the lead, its tries, its calendar attempts or its meeting)."""
+        if not (claimed.attempts or claimed.stale_recoveries or claimed.calendar_attempts or claimed.meeting):
+            return set()
+        async with self.db.transaction() as session:
+            query = select(Receipt.kind).where(Receipt.run_lead_id == claimed.id, Receipt.status.in_(FINAL))
+            return set((await session.execute(query)).scalars())
+
+    async def _actions(self, run: RunPlan, claimed: leases.Claimed, done: set[str], journal: Journal) -> None:
         meeting = claimed.meeting
         no_slot = False
         if run.calendar.get("enabled") and MEETING not in done:
             if claimed.calendar_attempts >= self.policy.calendar_max_attempts:
                 no_slot = True
             else:
-                meeting = await self._meeting(run, claimed)
+                meeting = await self._meeting(run, claimed, journal)
                 no_slot = meeting is None and claimed.calendar_attempts + 1 >= self.policy.calendar_max_attempts
         if no_slot:
             if AVAILABILITY not in done:
-                await self._email(run, claimed, AVAILABILITY, meeting=None)
+                await self._email(run, claimed, journal, AVAILABILITY, meeting=None)
         elif run.channels.get("email", "send") != "off" and EMAIL not in done:
-            await self._email(run, claimed, EMAIL, meeting=meeting)
+            await self._email(run, claimed, journal, EMAIL, meeting=meeting)
         if run.channels.get("sms") and SMS not in done:
-            await self._sms(run, claimed)
+            await self._sms(run, claimed, journal)
         if run.channels.get("call") and CALL not in done:
             phone = claimed.lead.get("phone") or "no phone on file"
             name = full_name(claimed.lead) or claimed.lead.get("email") or "the lead"
             company = claimed.lead.get("companyName") or "their company"
             status = "simulated" if run.dry_run else "created"
-            await self._receipt(
-                claimed, CALL, Step(status=status, target=f"Call {name} at {company} ({phone})"), 0, run
-            )
+            step = Step(status=status, target=f"Call {name} at {company} ({phone})")
+            self._note(journal, claimed, run, CALL, step, 0)
 
     # The meeting: slot search and booking in one step, retried with backoff and a wider window.
 
-    async def _meeting(self, run: LeadRun, claimed: leases.Claimed) -> dict[str, Any] | None:
+    async def _meeting(self, run: RunPlan, claimed: leases.Claimed, journal: Journal) -> dict[str, Any] | None:
         options, attempt = run.calendar, claimed.calendar_attempts + 1
         now = finishing.utcnow()
         search = SlotSearch(
@@ -213,43 +262,34 @@ class LeadActions:
         except Exception as error:
             if is_transient(error):
                 raise Later(self._backoff(claimed), f"calendar: {error}", fault=True) from None
-            await self._receipt(claimed, MEETING, Step(status="failed", error=str(error)), _ms(started), run)
+            self._note(journal, claimed, run, MEETING, Step(status="failed", error=str(error)), _ms(started))
             return None
         latency = _ms(started)
         if booking is None:
-            wait_ms = self.policy.calendar_backoff_ms * 2 ** (attempt - 1)
-            step = Step(
-                status="no_slot",
-                detail=f"no free {search.duration} in {search.earliest:%Y-%m-%d} – {search.latest:%Y-%m-%d}",
-            )
-            async with self.db.transaction() as session:
-                lead = await leases.hold(session, claimed)
-                await _write_receipt(session, claimed, MEETING, step, latency, run.dry_run, attempt)
-                lead.calendar_attempts = attempt
+            detail = f"no free {search.duration} in {search.earliest:%Y-%m-%d} – {search.latest:%Y-%m-%d}"
+            self._note(journal, claimed, run, MEETING, Step(status="no_slot", detail=detail), latency, attempt)
+            journal.calendar_attempts = attempt
             if attempt < self.policy.calendar_max_attempts:
-                raise Later(finishing.utcnow() + dt.timedelta(milliseconds=wait_ms), "no free slot yet", fault=False)
+                wait = dt.timedelta(milliseconds=self.policy.calendar_backoff_ms * 2 ** (attempt - 1))
+                raise Later(finishing.utcnow() + wait, "no free slot yet", fault=False)
             return None
-        meeting = {"start": booking.start.isoformat(), "end": booking.end.isoformat(), "link": booking.link,
-                   "eventId": booking.event_id}  # fmt: skip
-        status = "simulated" if run.dry_run else "booked"
-        step = Step(status=status, target=booking.link or f"would book {booking.start.isoformat()}",
+        journal.meeting = {"start": booking.start.isoformat(), "end": booking.end.isoformat(),
+                           "link": booking.link, "eventId": booking.event_id}  # fmt: skip
+        journal.booked = None if run.dry_run else booking
+        step = Step(status="simulated" if run.dry_run else "booked",
+                    target=booking.link or f"would book {booking.start.isoformat()}",
                     detail=f"{booking.start.isoformat()} – {booking.end.isoformat()}")  # fmt: skip
-        async with self.db.transaction() as session:
-            lead = await leases.hold(session, claimed)
-            await _write_receipt(session, claimed, MEETING, step, latency, run.dry_run, attempt)
-            lead.meeting = meeting
-            if not run.dry_run:
-                await _announce_meeting(session, claimed, booking)
-        return meeting
+        self._note(journal, claimed, run, MEETING, step, latency, attempt)
+        return journal.meeting
 
     # Email and SMS, through the mail room.
 
     async def _email(
-        self, run: LeadRun, claimed: leases.Claimed, action: str, *, meeting: dict[str, Any] | None
+        self, run: RunPlan, claimed: leases.Claimed, journal: Journal, action: str, *, meeting: dict[str, Any] | None
     ) -> None:
         email = claimed.lead.get("email", "")
         if not email:
-            await self._receipt(claimed, action, Step(status="skipped", detail="the lead has no email address"), 0, run)
+            self._note(journal, claimed, run, action, Step(status="skipped", detail="the lead has no email address"), 0)
             return
         fields = lead_fields(claimed.lead)
         if action == AVAILABILITY:
@@ -264,22 +304,27 @@ class LeadActions:
             subject=subject, text_body=body, continue_lead_thread=True, dry_run=run.dry_run,
             draft=draft and not run.dry_run, origin="runs",
         )  # fmt: skip
-        await self._send(run, claimed, action, request)
+        await self._send(run, claimed, journal, action, request)
 
-    async def _sms(self, run: LeadRun, claimed: leases.Claimed) -> None:
+    async def _sms(self, run: RunPlan, claimed: leases.Claimed, journal: Journal) -> None:
         phone = claimed.lead.get("phone", "")
         if not phone:
-            await self._receipt(claimed, SMS, Step(status="skipped", detail="the lead has no phone number"), 0, run)
+            self._note(journal, claimed, run, SMS, Step(status="skipped", detail="the lead has no phone number"), 0)
             return
         request = delivery_pb2.SendMessageRequest(
             idempotency_key=key(claimed, SMS), channel=delivery_pb2.CHANNEL_SMS,
             to=delivery_pb2.Recipient(lead_id=str(claimed.lead_id), phone=phone, name=full_name(claimed.lead)),
             text_body=templates.render(SMS_TEXT, lead_fields(claimed.lead)), dry_run=run.dry_run, origin="runs",
         )  # fmt: skip
-        await self._send(run, claimed, SMS, request)
+        await self._send(run, claimed, journal, SMS, request)
 
     async def _send(
-        self, run: LeadRun, claimed: leases.Claimed, action: str, request: delivery_pb2.SendMessageRequest
+        self,
+        run: RunPlan,
+        claimed: leases.Claimed,
+        journal: Journal,
+        action: str,
+        request: delivery_pb2.SendMessageRequest,
     ) -> None:
         started = time.monotonic()
         try:
@@ -288,42 +333,79 @@ class LeadActions:
             if is_transient(error):
                 raise Later(self._backoff(claimed), f"mail room: {error.details()}", fault=True) from None
             step = Step(status="failed", error=f"the mail room refused it: {error.details()}")
-            await self._receipt(claimed, action, step, _ms(started), run)
+            self._note(journal, claimed, run, action, step, _ms(started))
             return
         if reply.outcome == delivery_pb2.SEND_OUTCOME_DEFERRED:
             # The mailbox's cap or spacing: not a fault, the same key goes again when the mail room said.
             raise Later(reply.retry_at.ToDatetime(tzinfo=dt.UTC), reply.reason, fault=False)
         status = SEND_STATUS.get(reply.outcome, "failed")
         detail = reply.reason or ("already handed over (same key)" if reply.existing else "")
-        await self._receipt(
-            claimed, action, Step(status=status, target=reply.message_id, detail=detail), _ms(started), run
+        self._note(journal, claimed, run, action, Step(status=status, target=reply.message_id, detail=detail),
+                   _ms(started))  # fmt: skip
+
+    # The visit's one write, under the lead's lease.
+
+    def _note(
+        self,
+        journal: Journal,
+        claimed: leases.Claimed,
+        run: RunPlan,
+        action: str,
+        step: Step,
+        latency_ms: int,
+        attempt: int | None = None,
+    ) -> None:
+        journal.receipts.append(
+            dict(
+                id=uuid.uuid4(),
+                run_lead_id=claimed.id,
+                run_id=claimed.run_id,
+                org_id=claimed.org_id,
+                lead_id=claimed.lead_id,
+                kind=action,
+                status=step.status,
+                target=step.target[:2000],
+                detail=step.detail[:2000],
+                latency_ms=latency_ms,
+                error=step.error,
+                simulated=run.dry_run,
+                attempt=attempt if attempt is not None else claimed.attempts + 1,
+            )  # fmt: skip
         )
 
-    # Writes, each under the lead's lease.
-
-    async def _receipt(self, claimed: leases.Claimed, action: str, step: Step, latency_ms: int, run: LeadRun) -> None:
-        async with self.db.transaction() as session:
-            await leases.hold(session, claimed)
-            await _write_receipt(session, claimed, action, step, latency_ms, run.dry_run, claimed.attempts + 1)
-
-    async def _later(self, claimed: leases.Claimed, later: Later) -> None:
-        async with self.db.transaction() as session:
-            lead = await leases.hold(session, claimed)
-            lead.status, lead.due_at, lead.lease_token, lead.lease_expires_at, lead.leased_by = (
-                PENDING, later.at, None, None, None,
-            )  # fmt: skip
-            if later.fault:
-                lead.attempts += 1
-                lead.error = later.reason
-        log.info("lead comes back later", extra={"lead_id": str(claimed.lead_id), "reason": later.reason})
-
-    async def _end(self, claimed: leases.Claimed, *, status: str, error: str | None) -> None:
-        """The lead's last write: its status, the lease let go, and the run finished if it was its last lead."""
+    async def _settle(
+        self,
+        claimed: leases.Claimed,
+        journal: Journal,
+        *,
+        status: str,
+        error: str | None = None,
+        later: Later | None = None,
+    ) -> None:
+        """The visit's receipts, the lead's new state (ended, or back in the queue at `later.at`), the meeting
+        announced, the run's next lead released and the run finished if this was its last: one transaction."""
         async with self.db.transaction() as session:
             lead = await leases.hold(session, claimed)
-            lead.status, lead.error, lead.lease_token, lead.lease_expires_at = status, error, None, None
+            if journal.receipts:
+                await session.execute(insert(Receipt).values(journal.receipts).on_conflict_do_nothing())
+            if journal.meeting is not None:
+                lead.meeting = journal.meeting
+            if journal.calendar_attempts is not None:
+                lead.calendar_attempts = journal.calendar_attempts
+            if journal.booked is not None:
+                await _announce_meeting(session, claimed, journal.booked)
+            lead.status, lead.lease_token, lead.lease_expires_at, lead.leased_by = status, None, None, None
+            if later is not None:
+                lead.due_at = later.at
+                if later.fault:
+                    lead.attempts += 1
+                    lead.error = later.reason
+            else:
+                lead.error = error
             await session.flush()
-            await finish_if_drained(session, claimed.run_id)
+            await sourcing.release(session, claimed.run_id, window=self.policy.window)
+            if later is None:
+                await finish_if_drained(session, claimed.run_id)
 
     def _backoff(self, claimed: leases.Claimed) -> dt.datetime:
         wait = self.policy.retry_backoff_s * 2 ** min(claimed.attempts, 6)
@@ -339,7 +421,7 @@ async def finish_if_drained(session: AsyncSession, run_id: uuid.UUID) -> None:
     left, failed, total = (
         await session.execute(
             select(
-                func.count().filter(RunLead.status.in_((PENDING, LEASED))),
+                func.count().filter(RunLead.status.in_((WAITING, PENDING, LEASED))),
                 func.count().filter(RunLead.status == FAILED),
                 func.count(),
             ).where(RunLead.run_id == run_id)
@@ -351,23 +433,6 @@ async def finish_if_drained(session: AsyncSession, run_id: uuid.UUID) -> None:
         await finishing.finish(session, run, FAILED, error=f"all {total} leads failed")
     else:
         await finishing.finish(session, run, COMPLETED, error=None)
-
-
-async def _write_receipt(
-    session: AsyncSession,
-    claimed: leases.Claimed,
-    action: str,
-    step: Step,
-    latency_ms: int,
-    simulated: bool,
-    attempt: int,
-) -> None:
-    values = dict(
-        id=uuid.uuid4(), run_lead_id=claimed.id, run_id=claimed.run_id, org_id=claimed.org_id,
-        lead_id=claimed.lead_id, kind=action, status=step.status, target=step.target[:2000],
-        detail=step.detail[:2000], latency_ms=latency_ms, error=step.error, simulated=simulated, attempt=attempt,
-    )  # fmt: skip
-    await session.execute(insert(Receipt).values(**values).on_conflict_do_nothing())
 
 
 async def _announce_meeting(session: AsyncSession, claimed: leases.Claimed, booking: Booking) -> None:

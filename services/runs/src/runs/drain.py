@@ -143,7 +143,9 @@ _DRAINED_RUNS = text(
     """
     SELECT r.id FROM lead_runs r
     WHERE r.state = 'running' AND r.sourced_at IS NOT NULL
-      AND NOT EXISTS (SELECT 1 FROM run_leads l WHERE l.run_id = r.id AND l.status IN ('pending', 'running'))
+      AND NOT EXISTS (
+          SELECT 1 FROM run_leads l WHERE l.run_id = r.id AND l.status IN ('waiting', 'pending', 'running')
+      )
     """
 )
 

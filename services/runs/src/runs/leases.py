@@ -70,7 +70,7 @@ _EXTEND = text(
 _RECOVER = text(
     """
     UPDATE run_leads
-    SET status = 'pending', lease_token = NULL, lease_expires_at = NULL, leased_by = NULL, due_at = now(),
+    SET status = 'pending', lease_token = NULL, lease_expires_at = NULL, leased_by = NULL,
         stale_recoveries = stale_recoveries + 1, updated_at = now()
     WHERE id IN (
         SELECT id FROM run_leads WHERE status = 'running' AND lease_expires_at < now() FOR UPDATE SKIP LOCKED
@@ -144,7 +144,8 @@ async def extend(db: Database, tokens: list[uuid.UUID], *, lease_s: float) -> No
 
 
 async def recover(session: AsyncSession) -> list[tuple[uuid.UUID, uuid.UUID]]:
-    """Leads whose lease expired, back in the queue (due now): their (org, run) pairs."""
+    """Leads whose lease expired, back in the queue: their (org, run) pairs. They keep their due time, so they
+    come before what was released after them (they waited longest)."""
     return [(row.org_id, row.run_id) for row in await session.execute(_RECOVER)]
 
 

@@ -27,9 +27,11 @@ CREATED, RUNNING, COMPLETED, FAILED, CANCELLED = "created", "running", "complete
 RUN_STATES = (CREATED, RUNNING, COMPLETED, FAILED, CANCELLED)
 FINISHED = (COMPLETED, FAILED, CANCELLED)
 
-# A lead of a run: waiting (due at `due_at`), held by a worker's lease, or at its end.
-PENDING, LEASED, DONE = "pending", "running", "done"
-LEAD_STATES = (PENDING, LEASED, DONE, FAILED, CANCELLED)
+# A lead of a run: waiting in its run for its turn, pending in the queue (due at `due_at`), held by a worker's
+# lease, or at its end. A run releases its leads into the queue a window at a time (its batch), so the queue
+# holds what the workers can take soon, and its age says how long released work waits for a worker.
+WAITING, PENDING, LEASED, DONE = "waiting", "pending", "running", "done"
+LEAD_STATES = (WAITING, PENDING, LEASED, DONE, FAILED, CANCELLED)
 
 OPEN, ACKNOWLEDGED, RESOLVED = "open", "acknowledged", "resolved"
 ALERT_STATES = (OPEN, ACKNOWLEDGED, RESOLVED)

@@ -50,6 +50,7 @@ def spec() -> ServiceSpec:
                 calendar_max_attempts=settings.lead_runs_calendar_max_attempts,
                 calendar_backoff_ms=settings.lead_runs_calendar_backoff_ms,
                 lead_max_attempts=settings.lead_runs_lead_max_attempts,
+                window=settings.lead_runs_batch_size,
                 call_timeout_s=settings.inbox_call_timeout_s,
             ),
         )

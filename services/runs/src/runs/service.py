@@ -27,6 +27,7 @@ from runs.models import (
     LEASED,
     PENDING,
     RUNNING,
+    WAITING,
     LeadRun,
     Receipt,
     RunLead,
@@ -167,7 +168,7 @@ async def cancel(session: AsyncSession, *, org_id: uuid.UUID, run_id: uuid.UUID)
         raise FailedPrecondition(f"the run is {run.state} already")
     await session.execute(
         update(RunLead)
-        .where(RunLead.run_id == run.id, RunLead.status.in_((PENDING, LEASED)))
+        .where(RunLead.run_id == run.id, RunLead.status.in_((WAITING, PENDING, LEASED)))
         .values(status=CANCELLED, lease_token=None, lease_expires_at=None, updated_at=func.now())
     )
     await finishing.finish(session, run, CANCELLED, error=None)
@@ -210,7 +211,7 @@ async def progress(session: AsyncSession, run_ids: list[uuid.UUID]) -> dict[uuid
             func.count(),
             func.count().filter(RunLead.status == DONE),
             func.count().filter(RunLead.status == FAILED),
-            func.count().filter(RunLead.status == PENDING),
+            func.count().filter(RunLead.status.in_((WAITING, PENDING))),
             func.count().filter(RunLead.status == LEASED),
             func.coalesce(func.sum(RunLead.stale_recoveries), 0),
             func.coalesce(

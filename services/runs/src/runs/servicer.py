@@ -15,7 +15,7 @@ from leadflood_platform.db import Database
 from leadflood_platform.errors import InvalidArgument, NotFound
 from runs import alerts, calendar, convert, health, quotas, service
 from runs.config import RunsSettings
-from runs.models import ACKNOWLEDGED, RESOLVED
+from runs.models import ACKNOWLEDGED, LEAD_STATES, RESOLVED
 
 MAX_PAGE = 200
 
@@ -102,8 +102,8 @@ class RunsServicer(runs_pb2_grpc.RunsServiceServicer):
             after = int(request.cursor or 0)
         except ValueError:
             raise InvalidArgument.on("cursor", "is not a cursor this list gave") from None
-        if request.status and request.status not in ("pending", "running", "done", "failed", "cancelled"):
-            raise InvalidArgument.on("status", "use pending, running, done, failed or cancelled")
+        if request.status and request.status not in LEAD_STATES:
+            raise InvalidArgument.on("status", f"use {', '.join(LEAD_STATES)}")
         async with self.db.transaction() as session:
             leads, outcomes = await service.run_leads(
                 session, org_id=context.require_org(), run_id=parse_id(request.run_id, "run"), status=request.status,

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,7 +18,7 @@ from leadflood.icp.v1 import icp_pb2, icp_pb2_grpc
 from leadflood.leads.v1 import leads_pb2, leads_pb2_grpc
 from leadflood_platform.jobs import JobStopped
 from runs import finishing
-from runs.models import COMPLETED, PENDING, RUNNING, LeadRun, OrgTurn, RunLead
+from runs.models import COMPLETED, PENDING, RUNNING, WAITING, LeadRun, OrgTurn, RunLead
 
 PAGE = 500
 INSERT_CHUNK = 1000
@@ -121,8 +121,9 @@ class Sourcer:
             request.cursor = reply.next_cursor
 
 
-async def record(session: AsyncSession, run_id: uuid.UUID, sourced: Sourced) -> dict[str, Any]:
-    """The run's leads queued (due now) with what sourcing counted; a run cancelled meanwhile keeps nothing."""
+async def record(session: AsyncSession, run_id: uuid.UUID, sourced: Sourced, *, window: int) -> dict[str, Any]:
+    """The run's leads with what sourcing counted: the best `window` of them in the queue (due now), the rest
+    waiting in the run for their turn (`release`). A run cancelled meanwhile keeps nothing."""
     run = (await session.execute(select(LeadRun).where(LeadRun.id == run_id).with_for_update())).scalar_one()
     if run.state != RUNNING:
         return {"runId": str(run_id), "skipped": f"the run is {run.state}"}
@@ -139,10 +140,10 @@ async def record(session: AsyncSession, run_id: uuid.UUID, sourced: Sourced) -> 
                 lead_id=lead_id,
                 lead=lead,
                 score=score,
-                status=PENDING,
+                status=PENDING if n < window else WAITING,
                 due_at=now,
             )  # fmt: skip
-            for lead_id, score, lead in sourced.leads
+            for n, (lead_id, score, lead) in enumerate(sourced.leads)
         ]
         for first in range(0, len(rows), INSERT_CHUNK):  # PostgreSQL takes at most 32,767 parameters a statement
             await session.execute(insert(RunLead).values(rows[first : first + INSERT_CHUNK]).on_conflict_do_nothing())
@@ -153,3 +154,23 @@ async def record(session: AsyncSession, run_id: uuid.UUID, sourced: Sourced) -> 
         await finishing.finish(session, run, COMPLETED, error=None)
     await session.flush()
     return {"runId": str(run_id), "sourced": sourced.sourced, "queued": len(sourced.leads)}
+
+
+_RELEASE = text(
+    """
+    UPDATE run_leads SET status = 'pending', due_at = now(), updated_at = now()
+    WHERE id IN (
+        SELECT id FROM run_leads WHERE run_id = :run_id AND status = 'waiting'
+        ORDER BY score DESC, id
+        LIMIT greatest(0, :window - (
+            SELECT count(*) FROM run_leads WHERE run_id = :run_id AND status IN ('pending', 'running')
+        ))
+        FOR UPDATE SKIP LOCKED
+    )
+    """
+)
+
+
+async def release(session: AsyncSession, run_id: uuid.UUID, *, window: int) -> None:
+    """Tops the run's share of the queue back up to `window` leads (pending or held), best score first."""
+    await session.execute(_RELEASE, {"run_id": run_id, "window": window})

@@ -25,8 +25,8 @@ class SourceRun(JobKind[jobs_pb2.SourceRunJob, sourcing.Sourced]):
     type = "runs.source"
     message_type = jobs_pb2.SourceRunJob
 
-    def __init__(self, *, db: Any, sourcer: sourcing.Sourcer) -> None:
-        self.db, self.sourcer = db, sourcer
+    def __init__(self, *, db: Any, sourcer: sourcing.Sourcer, window: int) -> None:
+        self.db, self.sourcer, self.window = db, sourcer, window
 
     async def perform(self, job: jobs_pb2.SourceRunJob, attempt: int) -> sourcing.Sourced:
         async with self.db.transaction() as session:
@@ -37,7 +37,7 @@ class SourceRun(JobKind[jobs_pb2.SourceRunJob, sourcing.Sourced]):
             return await self.sourcer.source(run)
 
     async def apply(self, session: AsyncSession, job: jobs_pb2.SourceRunJob, found: sourcing.Sourced) -> dict[str, Any]:
-        return await sourcing.record(session, uuid.UUID(job.run_id), found)
+        return await sourcing.record(session, uuid.UUID(job.run_id), found, window=self.window)
 
     async def on_failure(self, session: AsyncSession, job: jobs_pb2.SourceRunJob, error: str) -> None:
         run = (
@@ -60,4 +60,4 @@ def job_kinds(runtime: Runtime) -> list[JobKind[Any, Any]]:
         call_timeout_s=settings.icp_call_timeout_s,
         search_timeout_s=settings.source_search_timeout_s,
     )
-    return [SourceRun(db=runtime.db, sourcer=sourcer)]
+    return [SourceRun(db=runtime.db, sourcer=sourcer, window=settings.lead_runs_batch_size)]
