@@ -14,13 +14,14 @@ import asyncpg
 import grpc
 import pytest
 
-from leadflood.inbox.v1 import delivery_pb2, delivery_pb2_grpc
-from leadflood_platform import context, grpc_client, migrations
+from leadflood_platform import context, migrations
 from leadflood_platform.db import Database
 from sequences import definitions, service
 from sequences.lead_directory import Lead
 from sequences.models import Base, Sequence
 from sequences.scheduler import Scheduler
+from tests.fakes import mail_room
+from tests.fakes.mail_room import queued
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
@@ -109,65 +110,13 @@ class FakeLeads:
 # The scheduler's tests talk to a STAND-IN DeliveryService (see test_scheduler's docstring).
 # Wednesday 2026-03-04, 10:00 in New York (EST).
 WEDNESDAY_10AM = dt.datetime(2026, 3, 4, 15, 0, tzinfo=dt.UTC)
-Answer = Callable[[delivery_pb2.SendMessageRequest], delivery_pb2.SendMessageResponse | grpc.StatusCode]
-
-
-def queued(request: delivery_pb2.SendMessageRequest) -> delivery_pb2.SendMessageResponse:
-    return delivery_pb2.SendMessageResponse(
-        outcome=delivery_pb2.SEND_OUTCOME_QUEUED,
-        message_id=str(uuid.uuid4()),
-        thread_id=request.thread_id or f"thread-{uuid.uuid4()}",
-        status=delivery_pb2.MESSAGE_STATUS_QUEUED,
-    )
-
-
-class StandInDelivery(delivery_pb2_grpc.DeliveryServiceServicer):
-    """STAND-IN for the inbox's DeliveryService (see the module's docstring): idempotent on the key,
-    answering each new key with `answer(request)` (a response, or a status code to fail with)."""
-
-    def __init__(self) -> None:
-        self.requests: list[delivery_pb2.SendMessageRequest] = []
-        self.orgs: list[str | None] = []
-        self.messages: dict[str, delivery_pb2.SendMessageResponse] = {}
-        self.answer: Answer = queued
-        # Set `gate` to hold each answer until it opens; `arrived` is set when a request came in.
-        self.gate: asyncio.Event | None = None
-        self.arrived = asyncio.Event()
-
-    async def SendMessage(self, request, ctx):  # type: ignore[no-untyped-def]
-        self.requests.append(request)
-        self.arrived.set()
-        if self.gate is not None:
-            await self.gate.wait()
-        self.orgs.append(dict(ctx.invocation_metadata() or ()).get("x-org-id"))
-        key = request.idempotency_key
-        if key in self.messages:
-            reply = delivery_pb2.SendMessageResponse()
-            reply.CopyFrom(self.messages[key])
-            reply.existing = True
-            return reply
-        answer = self.answer(request)
-        if isinstance(answer, grpc.StatusCode):
-            await ctx.abort(answer, f"the stand-in refuses: {answer.name}")
-        if answer.outcome != delivery_pb2.SEND_OUTCOME_DEFERRED:  # a deferred send is not stored
-            self.messages[key] = answer
-        return answer
-
-    def keys(self) -> list[str]:
-        return [request.idempotency_key for request in self.requests]
 
 
 @pytest.fixture
 async def inbox() -> AsyncIterator[SimpleNamespace]:
-    servicer = StandInDelivery()
-    server = grpc.aio.server()
-    delivery_pb2_grpc.add_DeliveryServiceServicer_to_server(servicer, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
-    channel = grpc_client.channel(f"127.0.0.1:{port}", timeout_s=5)
-    yield SimpleNamespace(servicer=servicer, stub=delivery_pb2_grpc.DeliveryServiceStub(channel))
-    await channel.close()
-    await server.stop(None)
+    """The mail room's DeliveryService, stood in (tests/fakes/mail_room.py)."""
+    async for served in mail_room.serve():
+        yield served
 
 
 class Clock:
