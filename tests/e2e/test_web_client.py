@@ -5,10 +5,11 @@ from __future__ import annotations
 import shutil
 import uuid
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
 from tests.e2e.helpers import unique_email
 from tests.e2e.test_icps import icp_body
@@ -420,3 +421,23 @@ def test_no_page_is_wider_than_a_phone(browser: Browser, base_url: str) -> None:
             assert width <= 390, f"{path} is {width} px wide on a 390 px screen"
     finally:
         context.close()
+
+
+def test_the_api_docs_load_with_nothing_from_outside_the_gateway(page: Page, base_url: str) -> None:
+    own = urlsplit(base_url).netloc
+    outside: list[str] = []
+
+    def only_the_gateway(route: Route) -> None:
+        if urlsplit(route.request.url).netloc == own or route.request.url.startswith("data:"):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_the_gateway)
+    page.goto("/docs")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Lead Flood API")
+    expect(page.get_by_role("button", name="Authorize")).to_be_visible()  # the bearer scheme
+    expect(page.locator(".opblock-tag-section").first).to_be_visible()  # the routes, from /openapi.json
+    page.wait_for_load_state("networkidle")
+    assert outside == []

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from gateway import auth, problems
+from gateway import auth, openapi, problems
 from gateway.clients import Services
 from gateway.config import DEMO_EMAIL, DEMO_PASSWORD, GatewaySettings
 from gateway.deps import query_given_once
@@ -48,13 +48,19 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app = FastAPI(
         title="Lead Flood API",
         version="1",
+        description=(
+            "Lead Flood's REST API, the one the web client uses. Sign in with POST /v1/auth/login and send its "
+            "`accessToken` as `Authorization: Bearer …` (the Authorize button). Every error is an RFC 9457 "
+            "problem (`application/problem+json`); a 422 lists its field errors in `errors[]`."
+        ),
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # served by openapi.install, from the gateway's own pinned Swagger UI
         redoc_url=None,
         dependencies=[Depends(query_given_once)],
     )
     app.state.settings, app.state.token_policy = settings, token_policy
     problems.install(app)
+    openapi.install(app)
     for module in (health, auth_routes, icps, leads, jobs, mail, inbox, mailboxes, suppressions, sequences, runs):
         app.include_router(module.router)
     app.mount("/vendor", StaticFiles(directory=settings.web_dir / "node_modules", check_dir=False), name="vendor")

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import Field
 
 from gateway.auth import Principal
 from gateway.deps import principal
-from gateway.routes.schemas import Body, Int32, Timestamps, enum_word
+from gateway.routes.schemas import Body, Int32, Reply, Timestamps, documents, enum_word
 from leadflood.icp.v1 import icp_pb2
 
 router = APIRouter()
@@ -56,6 +57,73 @@ class SearchBody(Body):
     source: str = Field(default="sandbox", max_length=50)
     limit: int = Field(default=100, ge=1, le=100_000)
     force: bool = False
+
+
+class WeightsOut(Reply):
+    title: int
+    seniority: int
+    industry: int
+    company_size: int
+    location: int
+    keyword: int
+
+
+class Icp(Reply):
+    id: str
+    name: str
+    titles: list[str]
+    seniorities: list[str]
+    industries: list[str]
+    company_size_min: int | None
+    company_size_max: int | None
+    locations: list[str]
+    keywords: list[str]
+    min_score: int = Field(description="Leads scoring below it are `filtered`")
+    weights: WeightsOut = Field(description="Each rule's share of the score, out of 100")
+    created_at: datetime | None
+    updated_at: datetime | None
+
+
+class IcpList(Reply):
+    items: list[Icp]
+
+
+class SearchDiagnostics(Reply):
+    fetched: int
+    duplicates: int
+    filtered: int
+    with_email: int
+    without_email: int
+    created: int
+    updated: int
+    failed: int
+
+
+class SearchRun(Reply):
+    id: str
+    icp_id: str
+    source: str
+    limit: int
+    status: Literal["unspecified", "queued", "running", "completed", "failed"]
+    pages_fetched: int
+    people_fetched: int
+    diagnostics: SearchDiagnostics
+    error: str | None
+    job_id: str | None
+    created_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class SearchRunList(Reply):
+    items: list[SearchRun] = Field(description="Newest first")
+
+
+class SearchStarted(Reply):
+    run_id: str
+    job_id: str
+    existing: bool = Field(description="The same search ran today: this is that run (`force` runs it again)")
+    run: SearchRun
 
 
 def icp_json(icp: icp_pb2.Icp) -> dict[str, Any]:
@@ -113,24 +181,24 @@ def _icps(request: Request) -> Any:
     return request.app.state.services.icp
 
 
-@router.get("/v1/icps")
+@router.get("/v1/icps", **documents(IcpList))
 async def list_icps(request: Request, who: Who) -> dict[str, Any]:
     reply = await _icps(request).ListIcps(icp_pb2.ListIcpsRequest())
     return {"items": [icp_json(icp) for icp in reply.icps]}
 
 
-@router.post("/v1/icps", status_code=201)
+@router.post("/v1/icps", status_code=201, **documents(Icp, 201))
 async def create_icp(body: IcpBody, request: Request, who: Who) -> dict[str, Any]:
     reply = await _icps(request).CreateIcp(icp_pb2.CreateIcpRequest(name=body.name, rules=body.rules()))
     return icp_json(reply.icp)
 
 
-@router.get("/v1/icps/{icp_id}")
+@router.get("/v1/icps/{icp_id}", **documents(Icp))
 async def get_icp(icp_id: str, request: Request, who: Who) -> dict[str, Any]:
     return icp_json((await _icps(request).GetIcp(icp_pb2.GetIcpRequest(icp_id=icp_id))).icp)
 
 
-@router.put("/v1/icps/{icp_id}")
+@router.put("/v1/icps/{icp_id}", **documents(Icp))
 async def update_icp(icp_id: str, body: IcpBody, request: Request, who: Who) -> dict[str, Any]:
     reply = await _icps(request).UpdateIcp(icp_pb2.UpdateIcpRequest(icp_id=icp_id, name=body.name, rules=body.rules()))
     return icp_json(reply.icp)
@@ -142,7 +210,7 @@ async def delete_icp(icp_id: str, request: Request, who: Who) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/v1/icps/{icp_id}/search", status_code=202)
+@router.post("/v1/icps/{icp_id}/search", status_code=202, **documents(SearchStarted, 202))
 async def start_search(icp_id: str, body: SearchBody, request: Request, who: Who) -> dict[str, Any]:
     reply = await _icps(request).StartSearch(
         icp_pb2.StartSearchRequest(icp_id=icp_id, source=body.source, limit=body.limit, force=body.force)
@@ -150,13 +218,13 @@ async def start_search(icp_id: str, body: SearchBody, request: Request, who: Who
     return {"runId": reply.run.id, "jobId": reply.run.job_id, "existing": reply.existing, "run": run_json(reply.run)}
 
 
-@router.get("/v1/icps/{icp_id}/search-runs")
+@router.get("/v1/icps/{icp_id}/search-runs", **documents(SearchRunList))
 async def list_runs(icp_id: str, request: Request, who: Who) -> dict[str, Any]:
     reply = await _icps(request).ListSearchRuns(icp_pb2.ListSearchRunsRequest(icp_id=icp_id))
     return {"items": [run_json(run) for run in reply.runs]}
 
 
-@router.get("/v1/icps/{icp_id}/search-runs/{run_id}")
+@router.get("/v1/icps/{icp_id}/search-runs/{run_id}", **documents(SearchRun))
 async def get_run(icp_id: str, run_id: str, request: Request, who: Who) -> dict[str, Any]:
     reply = await _icps(request).GetSearchRun(icp_pb2.GetSearchRunRequest(icp_id=icp_id, run_id=run_id))
     return run_json(reply.run)

@@ -3,20 +3,41 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from google.protobuf.json_format import MessageToDict
+from pydantic import Field
 
 from gateway.auth import Principal
 from gateway.deps import principal
 from gateway.problems import Problem
-from gateway.routes.schemas import Timestamps, enum_word
+from gateway.routes.schemas import Reply, Timestamps, documents, enum_word
 from leadflood.jobs.v1 import jobs_pb2
 from leadflood_platform.errors import quoted
 from leadflood_platform.jobs import parse_public_id
 
 router = APIRouter()
+
+
+class Job(Reply):
+    id: str = Field(description="`<service>:<id>`: the service that runs it")
+    type: str = Field(description="The job's kind, e.g. `leads.enrich`")
+    status: Literal["unspecified", "queued", "running", "completed", "failed"]
+    attempts: int
+    max_attempts: int
+    error: str | None = Field(description="The last attempt's error")
+    payload: dict[str, Any]
+    result: dict[str, Any] | None
+    created_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class JobList(Reply):
+    jobs: list[Job] = Field(description="Newest first")
+    unavailable: list[str] = Field(description="Services that did not answer: their jobs are missing")
 
 
 def job_json(job: jobs_pb2.Job) -> dict[str, Any]:
@@ -42,14 +63,14 @@ def _owner(request: Request, job_id: str) -> Any:
     return stub
 
 
-@router.get("/v1/jobs/{job_id}")
+@router.get("/v1/jobs/{job_id}", **documents(Job))
 async def get_job(job_id: str, request: Request, who: Annotated[Principal, Depends(principal)]) -> dict[str, Any]:
     """One call, to the service the id names: a service that is down affects its own jobs only."""
     reply = await _owner(request, job_id).GetJob(jobs_pb2.GetJobRequest(job_id=job_id))
     return job_json(reply.job)
 
 
-@router.get("/v1/jobs")
+@router.get("/v1/jobs", **documents(JobList))
 async def list_jobs(
     request: Request,
     who: Annotated[Principal, Depends(principal)],
@@ -72,7 +93,7 @@ async def list_jobs(
     return {"jobs": [job_json(job) for job in found[:limit]], "unavailable": down}
 
 
-@router.post("/v1/jobs/{job_id}/replay", status_code=202)
+@router.post("/v1/jobs/{job_id}/replay", status_code=202, **documents(Job, 202))
 async def replay_job(job_id: str, request: Request, who: Annotated[Principal, Depends(principal)]) -> dict[str, Any]:
     """A dead letter queued again with its first message; its kind's own idempotency makes a second replay harmless."""
     reply = await _owner(request, job_id).ReplayJob(jobs_pb2.ReplayJobRequest(job_id=job_id))

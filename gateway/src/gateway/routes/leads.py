@@ -6,6 +6,7 @@ import asyncio
 import csv
 import io
 from collections.abc import AsyncIterator
+from datetime import datetime
 from operator import itemgetter
 from typing import Annotated, Any, Literal
 
@@ -19,7 +20,7 @@ from gateway import csv_records
 from gateway.auth import Principal
 from gateway.deps import principal
 from gateway.problems import Problem, reworded
-from gateway.routes.schemas import Body, Timestamps, enum_word
+from gateway.routes.schemas import Body, Reply, Timestamps, documents, enum_word
 from leadflood.leads.v1 import leads_pb2
 
 router = APIRouter()
@@ -62,6 +63,85 @@ class UpdateLeadBody(Body):
 
 class EnrichBody(Body):
     provider: str = Field(default="sandbox", max_length=50)
+
+
+class ScoreRule(Reply):
+    rule: str
+    matched: bool
+    weight: int
+    detail: str
+
+
+class Lead(Reply):
+    id: str
+    email: str | None
+    first_name: str
+    last_name: str
+    company_name: str
+    title: str
+    phone: str | None = Field(description="E.164")
+    source: str = Field(description="`manual`, `import`, or the search source that found it")
+    status: Literal["unspecified", "new", "processing", "enriched", "failed"]
+    error: str | None = Field(description="Why the last enrichment failed")
+    enrichment: dict[str, Any] | None = Field(description="What the last enrichment returned, as its provider named it")
+    icp_id: str | None = Field(description="The ICP it is scored against")
+    search_run_id: str | None
+    score: int = Field(description="0-100, against its ICP")
+    score_explanation: list[ScoreRule]
+    filtered: bool = Field(description="It scores below its ICP's minimum")
+    time_zone: str | None = Field(description="IANA name")
+    time_zone_source: str | None = Field(description="`location` when read from the location, `manual` when set")
+    seniority: str
+    industry: str
+    company_domain: str
+    company_size: int | None
+    location: str
+    linkedin_url: str
+    edited_fields: list[str] = Field(description="Fields edited by hand: later searches and enrichments keep them")
+    created_at: datetime | None
+    updated_at: datetime | None
+
+
+class EnrichmentRun(Reply):
+    id: str
+    job_id: str
+    provider: str
+    status: str
+    fields: dict[str, Any] | None
+    error: str | None
+    created_at: datetime | None
+
+
+class LeadWithHistory(Lead):
+    enrichment_history: list[EnrichmentRun] = Field(description="Every enrichment of the lead, newest first")
+
+
+class LeadPage(Reply):
+    items: list[Lead]
+    next_cursor: str | None = Field(description="The `cursor` of the next page; null on the last")
+
+
+class CreatedLead(Reply):
+    lead_id: str
+    job_id: str = Field(description="The enrichment job: GET /v1/jobs/{jobId}")
+    lead: Lead
+
+
+class ImportLineError(Reply):
+    line: int
+    message: str
+
+
+class ImportReport(Reply):
+    created: int
+    updated: int
+    failed: int = Field(description="Rows not imported, all of them counted")
+    errors: list[ImportLineError] = Field(description=f"The first {MAX_REPORTED_ERRORS:,} rows not imported, by line")
+
+
+class EnrichStarted(Reply):
+    job_id: str
+    existing: bool = Field(description="The lead was already being enriched: this is that job")
 
 
 def lead_json(lead: leads_pb2.Lead) -> dict[str, Any]:
@@ -132,13 +212,13 @@ class ListQuery:
             self.request.sort = "-" + self.request.sort
 
 
-@router.post("/v1/leads", status_code=201)
+@router.post("/v1/leads", status_code=201, **documents(CreatedLead, 201))
 async def create_lead(body: CreateLeadBody, request: Request, who: Who) -> dict[str, Any]:
     reply = await _leads(request).CreateLead(leads_pb2.CreateLeadRequest(**body.model_dump(), source="manual"))
     return {"leadId": reply.lead.id, "jobId": reply.job_id, "lead": lead_json(reply.lead)}
 
 
-@router.get("/v1/leads")
+@router.get("/v1/leads", **documents(LeadPage))
 async def list_leads(
     request: Request,
     who: Who,
@@ -152,7 +232,13 @@ async def list_leads(
     return JSONResponse({"items": [lead_json(lead) for lead in reply.leads], "nextCursor": reply.next_cursor or None})
 
 
-@router.get("/v1/leads/export.csv")
+@router.get(
+    "/v1/leads/export.csv",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "Every matching lead, as CSV"}
+    },
+)
 async def export_leads(request: Request, who: Who, filters: Annotated[ListQuery, Depends()]) -> StreamingResponse:
     """Streams every matching lead, a page at a time, so memory stays flat however many there are.
 
@@ -185,7 +271,11 @@ async def export_leads(request: Request, who: Who, filters: Annotated[ListQuery,
     return StreamingResponse(rows(), media_type="text/csv; charset=utf-8", headers=headers)
 
 
-@router.post(IMPORT_PATH)
+@router.post(
+    IMPORT_PATH,
+    openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}},
+    **documents(ImportReport),
+)
 async def import_leads(request: Request, who: Who) -> dict[str, Any]:
     """CSV with a header row, read as a stream and sent on in parts as it is read. Row errors come back by line.
 
@@ -276,7 +366,7 @@ async def import_leads(request: Request, who: Who) -> dict[str, Any]:
     }
 
 
-@router.get("/v1/leads/{lead_id}")
+@router.get("/v1/leads/{lead_id}", **documents(LeadWithHistory))
 async def get_lead(lead_id: str, request: Request, who: Who) -> dict[str, Any]:
     reply = await _leads(request).GetLead(leads_pb2.GetLeadRequest(lead_id=lead_id))
     history = [
@@ -294,7 +384,7 @@ async def get_lead(lead_id: str, request: Request, who: Who) -> dict[str, Any]:
     return {**lead_json(reply.lead), "enrichmentHistory": history}
 
 
-@router.patch("/v1/leads/{lead_id}")
+@router.patch("/v1/leads/{lead_id}", **documents(Lead))
 async def update_lead(lead_id: str, body: UpdateLeadBody, request: Request, who: Who) -> dict[str, Any]:
     changes = body.model_dump(exclude_none=True)
     if not changes:
@@ -312,7 +402,7 @@ async def delete_lead(lead_id: str, request: Request, who: Who) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/v1/leads/{lead_id}/enrich", status_code=202)
+@router.post("/v1/leads/{lead_id}/enrich", status_code=202, **documents(EnrichStarted, 202))
 async def enrich_lead(lead_id: str, request: Request, who: Who, body: EnrichBody | None = None) -> dict[str, Any]:
     provider = body.provider if body else "sandbox"
     reply = await _leads(request).EnrichLead(leads_pb2.EnrichLeadRequest(lead_id=lead_id, provider=provider))

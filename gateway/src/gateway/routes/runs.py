@@ -10,7 +10,8 @@ from pydantic import Field
 
 from gateway.auth import Principal
 from gateway.deps import principal
-from gateway.routes.schemas import Body, Int32, Timestamps, enum_word
+from gateway.routes import run_shapes as shapes
+from gateway.routes.schemas import Body, Int32, Timestamps, documents, enum_word
 from leadflood.runs.v1 import runs_pb2 as pb
 
 router = APIRouter()
@@ -133,14 +134,14 @@ def _runs(request: Request) -> Any:
     return request.app.state.services.runs
 
 
-@router.post("/v1/lead-runs", status_code=201)
+@router.post("/v1/lead-runs", status_code=201, **documents(shapes.Run, 201))
 async def create_run(body: RunBody, request: Request, who: Who) -> dict[str, Any]:
     """A run, created; it uses no quota until it is started (POST /v1/lead-runs/{runId}/jobs)."""
     reply = await _runs(request).CreateRun(body.request())
     return run_json(reply.run)
 
 
-@router.get("/v1/lead-runs")
+@router.get("/v1/lead-runs", **documents(shapes.RunPage))
 async def list_runs(
     request: Request, who: Who, limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: str = ""
 ) -> dict[str, Any]:
@@ -149,7 +150,7 @@ async def list_runs(
     return {"runs": [run_json(run) for run in reply.runs], "nextCursor": reply.next_cursor or None}
 
 
-@router.get("/v1/lead-runs/quota")
+@router.get("/v1/lead-runs/quota", **documents(shapes.Quota))
 async def quota(request: Request, who: Who) -> dict[str, Any]:
     q = (await _runs(request).GetQuota(pb.GetQuotaRequest())).quota
     return {
@@ -164,7 +165,7 @@ async def quota(request: Request, who: Who) -> dict[str, Any]:
     }
 
 
-@router.get("/v1/lead-runs/alerts")
+@router.get("/v1/lead-runs/alerts", **documents(shapes.AlertList))
 async def list_alerts(
     request: Request, who: Who, state: Literal["", "open", "acknowledged", "resolved"] = ""
 ) -> dict[str, Any]:
@@ -173,25 +174,35 @@ async def list_alerts(
     return {"alerts": [alert_json(alert) for alert in reply.alerts]}
 
 
-@router.post("/v1/lead-runs/alerts/{alert_id}/acknowledge")
+@router.post("/v1/lead-runs/alerts/{alert_id}/acknowledge", **documents(shapes.Alert))
 async def acknowledge_alert(alert_id: str, request: Request, who: Who) -> dict[str, Any]:
     """Someone is on it: the alert is no longer escalated."""
     reply = await _runs(request).AcknowledgeAlert(pb.AcknowledgeAlertRequest(alert_id=alert_id))
     return alert_json(reply.alert)
 
 
-@router.post("/v1/lead-runs/alerts/{alert_id}/resolve")
+@router.post("/v1/lead-runs/alerts/{alert_id}/resolve", **documents(shapes.Alert))
 async def resolve_alert(alert_id: str, request: Request, who: Who) -> dict[str, Any]:
     reply = await _runs(request).ResolveAlert(pb.ResolveAlertRequest(alert_id=alert_id))
     return alert_json(reply.alert)
 
 
-@router.get("/v1/lead-runs/{run_id}")
+@router.get("/v1/lead-runs/{run_id}", **documents(shapes.Run))
 async def get_run(run_id: str, request: Request, who: Who) -> dict[str, Any]:
     return run_json((await _runs(request).GetRun(pb.GetRunRequest(run_id=run_id))).run)
 
 
-@router.post("/v1/lead-runs/{run_id}/jobs", status_code=202)
+@router.post(
+    "/v1/lead-runs/{run_id}/jobs",
+    status_code=202,
+    response_model=None,
+    responses={
+        202: {"model": shapes.StartedRun},
+        429: {
+            "description": "A daily quota or the cap on active runs is full: the problem names which and when it frees"
+        },
+    },
+)
 async def start_run(run_id: str, request: Request, who: Who) -> dict[str, Any]:
     """Starts a created run, or resumes a running one. 429 (problem+json naming the limit, its use and when
     it frees) when the org's daily quotas or its cap on active runs are full."""
@@ -199,12 +210,12 @@ async def start_run(run_id: str, request: Request, who: Who) -> dict[str, Any]:
     return {**run_json(reply.run), "alreadyRunning": reply.already_running}
 
 
-@router.post("/v1/lead-runs/{run_id}/cancel")
+@router.post("/v1/lead-runs/{run_id}/cancel", **documents(shapes.Run))
 async def cancel_run(run_id: str, request: Request, who: Who) -> dict[str, Any]:
     return run_json((await _runs(request).CancelRun(pb.CancelRunRequest(run_id=run_id))).run)
 
 
-@router.get("/v1/lead-runs/{run_id}/leads")
+@router.get("/v1/lead-runs/{run_id}/leads", **documents(shapes.RunLeadPage))
 async def run_leads(
     run_id: str,
     request: Request,
@@ -237,7 +248,7 @@ async def run_leads(
     }
 
 
-@router.get("/v1/lead-runs/{run_id}/leads/{lead_id}/receipts")
+@router.get("/v1/lead-runs/{run_id}/leads/{lead_id}/receipts", **documents(shapes.ReceiptList))
 async def receipts(run_id: str, lead_id: str, request: Request, who: Who) -> dict[str, Any]:
     """What each of the lead's actions in the run did: kind, status, link or id, latency, error, simulated."""
     reply = await _runs(request).ListReceipts(pb.ListReceiptsRequest(run_id=run_id, lead_id=lead_id))
@@ -260,7 +271,7 @@ async def receipts(run_id: str, lead_id: str, request: Request, who: Who) -> dic
     }
 
 
-@router.get("/v1/operations/queue-health")
+@router.get("/v1/operations/queue-health", **documents(shapes.QueueHealth))
 async def queue_health(request: Request, who: Who) -> dict[str, Any]:
     """The lead-run queue: the oldest due lead's wait, what is pending, held, retried, failed, recovered."""
     h = (await _runs(request).GetQueueHealth(pb.GetQueueHealthRequest())).health

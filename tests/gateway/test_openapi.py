@@ -1,0 +1,133 @@
+"""The OpenAPI document tells the truth: bearer sign-in, problem+json errors, response shapes; /docs offline."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from gateway.app import create_app
+from gateway.config import GatewaySettings
+
+SECRET = "a-test-secret-0123456789abcdef"
+
+
+@pytest.fixture(scope="module")
+def client() -> TestClient:
+    # Not entered as a context manager: the lifespan (database, NATS, services) never starts, and the
+    # document and /docs need none of it.
+    settings = GatewaySettings(database_url="postgresql://nobody@127.0.0.1:1/none", auth_jwt_secret=SECRET)
+    return TestClient(create_app(settings))
+
+
+@pytest.fixture(scope="module")
+def document(client: TestClient) -> dict[str, Any]:
+    reply = client.get("/openapi.json")
+    assert reply.status_code == 200
+    return reply.json()
+
+
+def operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [(path, method, op) for path, ops in document["paths"].items() for method, op in ops.items()]
+
+
+def test_a_bearer_scheme_guards_the_routes_that_need_sign_in(document: dict[str, Any]) -> None:
+    schemes = document["components"]["securitySchemes"]
+    assert schemes == {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                                      "description": schemes["bearerAuth"]["description"]}}  # fmt: skip
+    secured = {(path, method) for path, method, op in operations(document) if op.get("security")}
+    assert ("/v1/leads", "get") in secured and ("/v1/lead-runs/{run_id}/jobs", "post") in secured
+    assert ("/v1/auth/login", "post") not in secured and ("/health", "get") not in secured
+    for path, method, op in operations(document):
+        if (path, method) in secured:
+            assert op["security"] == [{"bearerAuth": []}]
+            assert "401" in op["responses"], f"{method} {path} needs sign-in but documents no 401"
+
+
+def test_errors_are_documented_as_problems_never_as_fastapi_s_default(document: dict[str, Any]) -> None:
+    text = str(document)
+    assert "HTTPValidationError" not in text and "#/components/schemas/ValidationError" not in text
+    problem = document["components"]["schemas"]["Problem"]
+    assert {"type", "title", "status", "detail", "instance", "requestId", "errors"} <= set(problem["properties"])
+    for path, method, op in operations(document):
+        errors = {code: r for code, r in op["responses"].items() if code.startswith("4")}
+        assert "422" in errors, f"{method} {path}"
+        for code, response in errors.items():
+            assert response["content"] == {
+                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+            }, f"{method} {path} {code}"
+
+
+def test_every_parameter_is_described(document: dict[str, Any]) -> None:
+    missing = [
+        f"{method} {path} {p['name']}"
+        for path, method, op in operations(document)
+        for p in op.get("parameters", [])
+        if not p.get("description")
+    ]
+    assert missing == []
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "code", "schema"),
+    [
+        ("/v1/leads", "get", "200", "LeadPage"),
+        ("/v1/leads", "post", "201", "CreatedLead"),
+        ("/v1/leads/{lead_id}", "get", "200", "LeadWithHistory"),
+        ("/v1/leads/{lead_id}", "patch", "200", "Lead"),
+        ("/v1/leads/{lead_id}/enrich", "post", "202", "EnrichStarted"),
+        ("/v1/leads/import", "post", "200", "ImportReport"),
+        ("/v1/icps", "get", "200", "IcpList"),
+        ("/v1/icps/{icp_id}", "get", "200", "Icp"),
+        ("/v1/icps/{icp_id}/search", "post", "202", "SearchStarted"),
+        ("/v1/icps/{icp_id}/search-runs/{run_id}", "get", "200", "SearchRun"),
+        ("/v1/lead-runs", "get", "200", "RunPage"),
+        ("/v1/lead-runs/{run_id}", "get", "200", "Run"),
+        ("/v1/lead-runs/quota", "get", "200", "Quota"),
+        ("/v1/jobs/{job_id}", "get", "200", "Job"),
+        ("/v1/jobs", "get", "200", "JobList"),
+    ],
+)
+def test_fixed_shapes_are_documented(document: dict[str, Any], path: str, method: str, code: str, schema: str) -> None:
+    content = document["paths"][path][method]["responses"][code]["content"]["application/json"]
+    assert content["schema"] == {"$ref": f"#/components/schemas/{schema}"}
+    assert document["components"]["schemas"][schema]["properties"]
+
+
+def test_docs_load_only_from_the_gateway(client: TestClient) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200
+    urls = re.findall(r"""(?:src|href)\s*=\s*['"]([^'"]+)""", page.text) + re.findall(r"url: ['\"]([^'\"]+)", page.text)
+    assert urls and all(url.startswith("/") for url in urls), urls
+    assert "validatorUrl" in page.text  # Swagger UI's validator badge would call out
+    for asset in ("/vendor/swagger-ui-dist/swagger-ui-bundle.js", "/vendor/swagger-ui-dist/swagger-ui.css"):
+        assert asset in page.text
+        assert client.get(asset).status_code == 200, f"{asset}: run npm ci --prefix gateway/web"
+
+
+def test_the_documented_shapes_are_what_the_routes_build() -> None:
+    """Each documented model takes exactly what its route's JSON builder gives (extra fields are refused),
+    so a field added to the JSON and not to the document fails here."""
+    from google.protobuf import struct_pb2, timestamp_pb2
+
+    from gateway.routes import icps, jobs, leads, run_shapes, runs
+    from leadflood.icp.v1 import icp_pb2
+    from leadflood.jobs.v1 import jobs_pb2
+    from leadflood.leads.v1 import leads_pb2
+    from leadflood.runs.v1 import runs_pb2
+
+    stamp = timestamp_pb2.Timestamp(seconds=1_700_000_000, nanos=5_000_000)
+    fields = struct_pb2.Struct()
+    fields.update({"location": "Berlin", "employees": 40})
+    rule = leads_pb2.RuleMatch(rule="title", matched=True)
+    lead = leads_pb2.Lead(id="l1", status=leads_pb2.LEAD_STATUS_ENRICHED, enrichment=fields, created_at=stamp,
+                          score_explanation=[rule])  # fmt: skip
+    leads.Lead.model_validate(leads.lead_json(lead))
+    leads.Lead.model_validate(leads.lead_json(leads_pb2.Lead()))
+    icps.Icp.model_validate(icps.icp_json(icp_pb2.Icp(id="i1", created_at=stamp)))
+    icps.SearchRun.model_validate(icps.run_json(icp_pb2.SearchRun(id="r1", status=icp_pb2.SEARCH_RUN_STATUS_RUNNING)))
+    jobs.Job.model_validate(jobs.job_json(jobs_pb2.Job(id="leads:1", type="leads.enrich", payload=fields)))
+    run_shapes.Run.model_validate(runs.run_json(runs_pb2.Run(id="r1", state=runs_pb2.RUN_STATE_RUNNING)))
+    run_shapes.Alert.model_validate(runs.alert_json(runs_pb2.Alert(id="a1", created_at=stamp)))
