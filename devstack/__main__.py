@@ -54,6 +54,9 @@ def run(state_dir: Path = STATE_DIR, *, free_ports: bool = False, env: dict[str,
         )
         for (service, name), port in sorted(stack.config.ports.named.items()):
             print(f"  {service} {name.replace('_', ' ')}: localhost:{port}", flush=True)
+        print("  Prometheus metrics, one /metrics per process:", flush=True)
+        for process in stack.config.ports.metrics:
+            print(f"    {process + ':':<18}{stack.metrics_url(process)}", flush=True)
         print(flush=True)
         # A process that exits is restarted (the rest keeps serving meanwhile); only a crash loop stops all.
         healer = Healer(stack.supervisor)

@@ -6,6 +6,7 @@ Used by `make run` (ports fixed, data kept in .local/) and by the test suite (fr
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import sys
 import time
@@ -38,13 +39,28 @@ class Ports:
     grpc: dict[str, int] = field(default_factory=dict)
     # Its other ports by (service, name), likewise.
     named: dict[tuple[str, str], int] = field(default_factory=dict)
+    # Each process's Prometheus /metrics (METRICS_PORT), by process name (`gateway`, `leads`, `leads-worker`);
+    # a process not named here gets the next after METRICS_BASE (see Stack.__init__).
+    metrics: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def free(cls, services: tuple[ServiceEntry, ...] | None = None) -> Ports:
         services = services or registry.services()
         grpc = {service.name: free_port() for service in services}
         named = {(service.name, name): free_port() for service in services for name, _ in service.ports}
-        return cls(free_port(), free_port(), free_port(), free_port(), grpc, named)
+        metrics = {process: free_port() for process in processes(services)}
+        return cls(free_port(), free_port(), free_port(), free_port(), grpc, named, metrics)
+
+
+# `make run`'s metrics ports: the gateway's, then each service's server and worker in the registry's order.
+METRICS_BASE = 9464
+
+
+def processes(services: tuple[ServiceEntry, ...]) -> list[str]:
+    """The long-running processes of the stack, in start order: each service, its worker, the gateway."""
+    names = [service.name for service in services]
+    names += [f"{service.name}-worker" for service in services if service.worker]
+    return ["gateway", *names]
 
 
 @dataclass
@@ -79,10 +95,23 @@ class Stack:
             config.ports.grpc.setdefault(service.name, service.port)
             for name, port in service.ports:
                 config.ports.named.setdefault((service.name, name), port)
+        taken = set(config.ports.metrics.values())
+        fixed = (port for port in itertools.count(METRICS_BASE) if port not in taken)
+        for process in processes(self.services):
+            if process not in config.ports.metrics:
+                config.ports.metrics[process] = next(fixed)
 
     @property
     def url(self) -> str:
         return f"http://localhost:{self.config.ports.http}"
+
+    def metrics_url(self, process: str) -> str:
+        """Where a process (`gateway`, `leads`, `leads-worker`) serves its Prometheus metrics."""
+        return f"http://localhost:{self.config.ports.metrics[process]}/metrics"
+
+    def _process_env(self, schema: str, process: str) -> dict[str, str]:
+        """A process's environment: its schema's, and its own metrics port (a worker shares its service's env)."""
+        return self.env[schema] | {"METRICS_PORT": str(self.config.ports.metrics[process])}
 
     def start(self, timeout_s: float = 90) -> None:
         admin_dsn, nats_url = self._start_backends()
@@ -103,12 +132,16 @@ class Stack:
         self._migrate(schemas)
         for service in self.services:
             self.supervisor.start(
-                service.name, [sys.executable, "-m", service.name, "serve"], self.env[service.name], cwd=ROOT
+                service.name,
+                [sys.executable, "-m", service.name, "serve"],
+                self._process_env(service.name, service.name),
+                cwd=ROOT,
             )
         for service in self.services:
             if service.worker:
                 self.start_worker(service.name)
-        self.supervisor.start("gateway", [sys.executable, "-m", "gateway", "serve"], self.env["gateway"], cwd=ROOT)
+        gateway_env = self._process_env("gateway", "gateway")
+        self.supervisor.start("gateway", [sys.executable, "-m", "gateway", "serve"], gateway_env, cwd=ROOT)
         self.wait_ready(timeout_s)
 
     def service_env(self, name: str) -> dict[str, str]:
@@ -125,8 +158,9 @@ class Stack:
         return self.config.ports.named[(service, name)]
 
     def start_worker(self, service: str) -> None:
+        name = f"{service}-worker"
         self.supervisor.start(
-            f"{service}-worker", [sys.executable, "-m", service, "worker"], self.env[service], cwd=ROOT
+            name, [sys.executable, "-m", service, "worker"], self._process_env(service, name), cwd=ROOT
         )
 
     def stop(self) -> None:

@@ -249,7 +249,7 @@ def test_the_queue_health_is_served_over_http_and_as_prometheus_metrics(stack: S
         health = client.get("/v1/operations/queue-health").json()
         assert health["pending"] == 0 and health["breached"] is False
         assert health["workers"] and health["workers"][0]["lastHeartbeatAt"]
-        metrics_url = f"http://127.0.0.1:{stack.port('runs', 'metrics')}/metrics"
+        metrics_url = stack.metrics_url("runs-worker")
         scraped = until(
             lambda: "leadflood_runs_queue_pending" in (text := httpx.get(metrics_url).text) and text,
             what="the sweep's queue metrics",

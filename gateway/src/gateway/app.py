@@ -16,6 +16,7 @@ from gateway.deps import query_given_once
 from gateway.middleware import RequestContext
 from gateway.routes import auth as auth_routes
 from gateway.routes import health, icps, inbox, jobs, leads, mail, mailboxes, runs, sequences, suppressions
+from leadflood_platform import metrics
 from leadflood_platform.bus import Bus
 from leadflood_platform.db import Database
 
@@ -35,6 +36,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        metrics.serve(settings.metrics_port)  # its own port (METRICS_PORT), never the public HTTP one
         app.state.db = Database(settings.database_url)
         app.state.bus = await Bus.connect(settings.nats_url, name="gateway")
         app.state.services = Services(settings)

@@ -1,4 +1,5 @@
-"""ASGI middleware: a request id on every request and response, an access log, a body size limit."""
+"""ASGI middleware: a request id on every request and response, an access log and the HTTP metrics, a body size
+limit."""
 
 from __future__ import annotations
 
@@ -12,10 +13,19 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from leadflood_platform import context
+from leadflood_platform import context, metrics
 
 log = logging.getLogger("gateway.access")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+# Any other method a client sends is one label value, so a stranger cannot grow the series.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's template (`/v1/leads/{lead_id}`), never the raw path: an API route sets it on the
+    scope; anything else was a static mount's (`/vendor/{path}`; the web client's, and unmatched paths, `/{path}`)."""
+    route = scope.get("route")
+    return getattr(route, "path_format", None) or f"{scope.get('root_path', '')}/{{path}}"
 
 
 class BodyTooLarge(Exception):
@@ -69,13 +79,16 @@ class RequestContext:
             except BodyTooLarge:
                 await self._too_large(scope, send_with_id, request_id, limit)
             finally:
+                elapsed = time.perf_counter() - started
+                method = scope["method"] if scope["method"] in _METHODS else "other"
+                metrics.HTTP_SERVER.labels(method, route_template(scope), str(status)).observe(elapsed)
                 log.info(
                     "request",
                     extra={
                         "method": scope["method"],
                         "path": scope["path"],
                         "status": status,
-                        "ms": round((time.perf_counter() - started) * 1000, 2),
+                        "ms": round(elapsed * 1000, 2),
                     },
                 )
 

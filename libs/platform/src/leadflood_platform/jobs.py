@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import time
 import uuid
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -15,12 +16,13 @@ from google.protobuf.message import DecodeError, Message
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as FetchTimeout
 from nats.js.api import AckPolicy, ConsumerConfig
+from nats.js.errors import NotFoundError
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadflood_platform import context, outbox, tracing
+from leadflood_platform import context, metrics, outbox, tracing
 from leadflood_platform.bus import JOB_ID_HEADER, JOBS, MSG_ID, Bus
 from leadflood_platform.db import Database
 from leadflood_platform.errors import FailedPrecondition, NotFound, quoted
@@ -33,6 +35,10 @@ R = TypeVar("R")
 
 QUEUED, RUNNING, COMPLETED, FAILED = "queued", "running", "completed", "failed"
 TERMINAL = {COMPLETED, FAILED}
+# How a delivery ended, besides COMPLETED and FAILED: the job's `leadflood_job_duration_seconds` outcome label.
+RETRIED, POISON, DUPLICATE, ERROR = "retried", "poison", "duplicate", "error"
+# How often a worker reads its consumers' lag from JetStream (two small requests per consumer).
+QUEUE_MEASURE_INTERVAL_S = 10.0
 
 
 class RetryableJobError(Exception):
@@ -237,10 +243,49 @@ class JobWorker:
         self.concurrency = concurrency
 
     async def run(self, stop: asyncio.Event) -> None:
-        await asyncio.gather(*(self._consume(kind, stop) for kind in self.kinds))
+        await asyncio.gather(*(self._consume(kind, stop) for kind in self.kinds), self._report_queues(stop))
+
+    @staticmethod
+    def durable(service: str, kind: JobKind[Any, Any] | type[JobKind[Any, Any]]) -> str:
+        """The JetStream consumer a service's workers share for one kind."""
+        return f"{service}-{kind.type}".replace(".", "-")
+
+    async def measure_queue(self, kind: JobKind[Any, Any]) -> tuple[int, int, float]:
+        """The kind's consumer lag into the queue gauges: (not yet delivered, delivered and unacked, the oldest
+        unacked message's age in seconds). JOBS is a work queue, so an acked message is gone and the first
+        message on the kind's subject past the ack floor is the oldest one still waiting."""
+        durable = self.durable(self.service, kind)
+        info = await self.bus.js.consumer_info(JOBS.name, durable)
+        pending, ack_pending, age = info.num_pending or 0, info.num_ack_pending or 0, 0.0
+        if pending or ack_pending:
+            floor = info.ack_floor.stream_seq if info.ack_floor else 0
+            with contextlib.suppress(NotFoundError):
+                oldest = await self.bus.js.get_msg(JOBS.name, seq=floor + 1, subject=kind.subject(), next=True)
+                if oldest.time is not None:
+                    age = max(0.0, (dt.datetime.now(dt.UTC) - oldest.time).total_seconds())
+        metrics.CONSUMER_PENDING.labels(JOBS.name, durable).set(pending)
+        metrics.CONSUMER_ACK_PENDING.labels(JOBS.name, durable).set(ack_pending)
+        metrics.CONSUMER_OLDEST_PENDING_AGE.labels(JOBS.name, durable).set(age)
+        return pending, ack_pending, age
+
+    async def _report_queues(self, stop: asyncio.Event) -> None:
+        """measure_queue of every kind each QUEUE_MEASURE_INTERVAL_S, until stopped (nothing on the job path);
+        the first measure of each is its consumer's, once subscribed."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=QUEUE_MEASURE_INTERVAL_S)
+            for kind in self.kinds:
+                if not stop.is_set():
+                    await self._measure_quietly(kind)
+
+    async def _measure_quietly(self, kind: JobKind[Any, Any]) -> None:
+        try:
+            await self.measure_queue(kind)
+        except Exception as error:  # NATS away: the gauges keep their last values until the next round
+            log.warning("cannot measure the queue", extra={"subject": kind.subject(), "error": str(error)})
 
     async def _consume(self, kind: JobKind[Any, Any], stop: asyncio.Event) -> None:
-        durable = f"{self.service}-{kind.type}".replace(".", "-")
+        durable = self.durable(self.service, kind)
         sub = await self.bus.js.pull_subscribe(
             kind.subject(),
             durable=durable,
@@ -254,6 +299,7 @@ class JobWorker:
             ),
         )
         log.info("consuming", extra={"subject": kind.subject(), "durable": durable})
+        await self._measure_quietly(kind)
         try:
             await self._fetch_until(stop, kind, sub)
         finally:
@@ -290,15 +336,21 @@ class JobWorker:
 
     async def _process_safely(self, kind: JobKind[Any, Any], msg: Msg) -> None:
         """One message's failure (its database gone, say) never stops the consumer: it comes back later."""
+        started, outcome = time.perf_counter(), ERROR
         try:
-            await self.process(kind, msg)
+            outcome = await self.process(kind, msg)
         except Exception:
             log.exception("job delivery failed; it will be redelivered", extra={"subject": msg.subject})
             with contextlib.suppress(Exception):
                 await msg.nak(delay=1)
+        finally:
+            metrics.JOB_DURATION.labels(kind.type, outcome).observe(time.perf_counter() - started)
+            if outcome in TERMINAL:
+                metrics.JOB_ATTEMPTS.labels(kind.type, outcome).observe(msg.metadata.num_delivered or 1)
 
-    async def process(self, kind: JobKind[Any, Any], msg: Msg) -> None:
-        """Run one delivery of a job; safe to call again for the same job after a crash."""
+    async def process(self, kind: JobKind[Any, Any], msg: Msg) -> str:
+        """Run one delivery of a job; safe to call again for the same job after a crash. Returns how it ended:
+        COMPLETED, FAILED, RETRIED, POISON or DUPLICATE."""
         headers = msg.headers or {}
         raw_id = headers.get(JOB_ID_HEADER) or headers.get(MSG_ID, "")
         with tracing.consuming(headers, kind.type), context.bound(job_id=raw_id):
@@ -307,28 +359,28 @@ class JobWorker:
                 message = kind.message_type.FromString(msg.data)
             except (ValueError, DecodeError) as exc:
                 await self._poison(kind, msg, f"undecodable message: {exc}")
-                return
+                return POISON
             delivery = msg.metadata.num_delivered or 1
             try:
                 job = await self._claim(kind, job_id, message, delivery)
             except JobStopped as stopped:  # on_start found nothing left to work on
                 await self._stop(kind, job_id, message, msg, stopped)
-                return
+                return FAILED
             if job is None:
                 await self._poison(kind, msg, f"no job record {job_id}")
-                return
+                return POISON
             with context.bound(org_id=str(job.org_id)):
                 if job.status in TERMINAL:
                     # A redelivery of work already finished (crash after commit, before ack).
                     log.info("job already finished; acking redelivery", extra={"status": job.status})
                     await msg.ack_sync()
-                    return
+                    return DUPLICATE
                 if delivery > job.max_attempts:
                     await self._fail(kind, job_id, message, msg, f"gave up after {job.max_attempts} attempts")
-                    return
-                await self._execute(kind, job, message, msg, delivery)
+                    return FAILED
+                return await self._execute(kind, job, message, msg, delivery)
 
-    async def _execute(self, kind: JobKind[Any, Any], job: Row, message: Message, msg: Msg, delivery: int) -> None:
+    async def _execute(self, kind: JobKind[Any, Any], job: Row, message: Message, msg: Msg, delivery: int) -> str:
         keepalive = asyncio.create_task(self._keep_in_progress(msg))
         try:
             outcome = await kind.perform(message, delivery)
@@ -339,11 +391,11 @@ class JobWorker:
             keepalive.cancel()
             if isinstance(exc, JobStopped):
                 await self._stop(kind, job.id, message, msg, exc)
-                return
+                return FAILED
             if not is_transient(exc):
                 log.exception("job failed permanently")
                 await self._fail(kind, job.id, message, msg, str(exc) or type(exc).__name__)
-                return
+                return FAILED
             if delivery < job.max_attempts:
                 delay_ms = self.backoff_ms[min(delivery, len(self.backoff_ms)) - 1] if self.backoff_ms else 0
                 # A provider that said when to come back (Retry-After) is not asked again sooner.
@@ -354,13 +406,14 @@ class JobWorker:
                 async with self.db.transaction() as session:
                     await self._set(session, job.id, status=QUEUED, error=str(exc))
                 await msg.nak(delay=delay_ms / 1000)
-            else:
-                await self._fail(kind, job.id, message, msg, str(exc) or type(exc).__name__)
-            return
+                return RETRIED
+            await self._fail(kind, job.id, message, msg, str(exc) or type(exc).__name__)
+            return FAILED
         finally:
             keepalive.cancel()
         await msg.ack_sync()
         log.info("job completed", extra={"attempt": delivery})
+        return COMPLETED
 
     async def _claim(self, kind: JobKind[Any, Any], job_id: uuid.UUID, message: Message, delivery: int) -> Row | None:
         jobs = self.tables.jobs

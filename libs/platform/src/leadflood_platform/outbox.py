@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import logging
 
 import asyncpg
 from google.protobuf.message import Message
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadflood_platform import tracing
+from leadflood_platform import metrics, tracing
 from leadflood_platform.bus import TYPE_HEADER, Bus
 from leadflood_platform.db import Database
 from leadflood_platform.tables import PlatformTables
@@ -81,6 +82,26 @@ class OutboxRelay:
             )
             await session.execute(delete(outbox).where(outbox.c.id.in_([row.id for row in rows])))
         return len(rows)
+
+    async def measure_backlog(self) -> tuple[int, float]:
+        """The rows not yet published and the oldest one's age in seconds, into the outbox gauges."""
+        outbox = self.tables.outbox
+        async with self.db.transaction() as session:
+            waited = func.extract("epoch", func.now() - func.min(outbox.c.created_at))
+            count, age = (await session.execute(select(func.count(), func.coalesce(waited, 0)))).one()
+        metrics.OUTBOX_BACKLOG.labels(self.tables.schema).set(count)
+        metrics.OUTBOX_OLDEST_AGE.labels(self.tables.schema).set(max(0.0, float(age)))
+        return int(count), float(age)
+
+    async def report_backlog(self, stop: asyncio.Event, *, every_s: float = 10.0) -> None:
+        """measure_backlog every `every_s` until stopped: one statement a period, none on the publish path."""
+        while not stop.is_set():
+            try:
+                await self.measure_backlog()
+            except Exception as error:  # the database away: the relay says so; the gauge keeps its last value
+                log.warning("outbox: cannot measure the backlog", extra={"error": str(error)})
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=every_s)
 
     async def run(self, stop: asyncio.Event, *, poll_interval_s: float = 1.0) -> None:
         """Publish on every NOTIFY, and poll as a fallback for notifications missed while away."""

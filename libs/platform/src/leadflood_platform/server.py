@@ -17,10 +17,10 @@ from grpc_reflection.v1alpha import reflection
 from sqlalchemy import MetaData
 
 from leadflood.jobs.v1 import jobs_pb2, jobs_pb2_grpc
-from leadflood_platform import logs, migrations, tracing
+from leadflood_platform import logs, metrics, migrations, tracing
 from leadflood_platform.bus import Bus
 from leadflood_platform.db import Database
-from leadflood_platform.interceptors import ContextAndErrors
+from leadflood_platform.interceptors import ContextAndErrors, Metrics
 from leadflood_platform.jobs import JobKind, JobWorker
 from leadflood_platform.jobs_servicer import JobsServicer
 from leadflood_platform.outbox import OutboxRelay
@@ -71,6 +71,7 @@ async def _until_signalled() -> None:
 async def _start(spec: ServiceSpec) -> Runtime:
     logs.configure(spec.name, spec.settings.log_level)
     tracing.configure(spec.name, spec.settings.otel_exporter_otlp_endpoint)
+    metrics.serve(spec.settings.metrics_port)
     db = Database(spec.settings.database_url)
     bus = await Bus.connect(spec.settings.nats_url, name=spec.name)
     return Runtime(spec.settings, db, bus)
@@ -95,7 +96,7 @@ async def _watch_database(runtime: Runtime, health_servicer: health.aio.HealthSe
 
 async def serve(spec: ServiceSpec) -> None:
     runtime = await _start(spec)
-    interceptors: list[grpc.aio.ServerInterceptor] = [ContextAndErrors()]
+    interceptors: list[grpc.aio.ServerInterceptor] = [Metrics(), ContextAndErrors()]
     if spec.settings.otel_exporter_otlp_endpoint:
         from opentelemetry.instrumentation.grpc import aio_server_interceptor
 
@@ -115,7 +116,8 @@ async def serve(spec: ServiceSpec) -> None:
     stop = asyncio.Event()
     tasks = [
         asyncio.create_task(_watch_database(runtime, health_servicer, ["", *names])),
-        asyncio.create_task(OutboxRelay(runtime.db, runtime.bus, spec.tables).run(stop)),
+        asyncio.create_task((relay := OutboxRelay(runtime.db, runtime.bus, spec.tables)).run(stop)),
+        asyncio.create_task(relay.report_backlog(stop)),
         *(asyncio.create_task(loop(stop)) for loop in spec.server_loops(runtime)),
     ]
     log.info("serving", extra={"port": spec.settings.grpc_port, "services": names})

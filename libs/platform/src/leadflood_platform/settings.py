@@ -26,6 +26,9 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     otel_exporter_otlp_endpoint: str | None = None
     grpc_call_timeout_s: float = 5.0
+    # Where this process serves Prometheus' /metrics (0: not served). Each process needs its own: the local
+    # stack gives each one; a Kubernetes pod uses 9464 (deploy/k8s/base/config.properties).
+    metrics_port: int = 0
     # Job retry schedule in milliseconds, one entry per retry (so attempts = len + 1).
     job_retry_backoff_ms: Annotated[list[int], NoDecode] = [5_000, 15_000, 45_000]
     # How long JetStream waits for an ack before redelivering to another worker.

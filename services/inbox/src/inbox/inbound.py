@@ -18,7 +18,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbox import events, sms
+from inbox import events, metrics, sms
 from inbox.classify import Classification
 from inbox.models import (
     BOUNCED,
@@ -184,6 +184,7 @@ async def _bounced(session: AsyncSession, original: Message, found: Classificati
     )
     if not was_sent:  # never accepted anywhere: it counts against no cap
         await session.execute(update(LedgerEntry).where(LedgerEntry.message_id == original.id).values(released=True))
+    metrics.BOUNCED.labels("reported").inc()
     await _suppress(session, original, "hard-bounced")
     event = events_pb2.MessageBounced(
         org_id=str(original.org_id), message=events.ref(original), status_code=found.status or "",
@@ -208,7 +209,9 @@ async def _suppress(session: AsyncSession, message: Message, reason: str) -> boo
         .on_conflict_do_nothing()
         .returning(Suppression.address)
     )
-    return added.scalar_one_or_none() is not None
+    if new := added.scalar_one_or_none() is not None:
+        metrics.SUPPRESSED.labels(reason).inc()
+    return new
 
 
 async def file_sms(session: AsyncSession, text: sms.InboundSms, raw: bytes) -> tuple[bool, str]:

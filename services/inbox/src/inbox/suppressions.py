@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbox import events, unsubscribe
+from inbox import events, metrics, unsubscribe
 from inbox.models import Message, Suppression
 from leadflood.inbox.v1 import events_pb2
 from leadflood_platform.errors import InvalidArgument, NotFound
@@ -39,6 +39,7 @@ async def unsubscribe_recipient(session: AsyncSession, named: unsubscribe.Recipi
     )
     if added.scalar_one_or_none() is None:
         return False
+    metrics.SUPPRESSED.labels(UNSUBSCRIBED).inc()
     lead_id = await session.scalar(
         select(Message.lead_id)
         .where(Message.org_id == named.org_id, Message.to_address == named.address, Message.lead_id.is_not(None))
@@ -84,7 +85,8 @@ async def add(session: AsyncSession, org_id: uuid.UUID, address: str) -> tuple[S
         .on_conflict_do_nothing()
         .returning(Suppression.address)
     )
-    new = added.scalar_one_or_none() is not None
+    if new := added.scalar_one_or_none() is not None:
+        metrics.SUPPRESSED.labels(BY_HAND).inc()
     return await session.get_one(Suppression, (org_id, address), populate_existing=True), new
 
 

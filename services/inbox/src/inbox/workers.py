@@ -12,7 +12,7 @@ import httpx
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbox import classify, emails, events, inbound, reply_text, sms, smtp, unsubscribe
+from inbox import classify, emails, events, inbound, metrics, reply_text, sms, smtp, unsubscribe
 from inbox.classify import Classification
 from inbox.config import InboxSettings
 from inbox.models import (
@@ -132,12 +132,14 @@ class _Delivery:
             params = (uuid.UUID(job.message_id), str(reply), sent_at, event.event_id, event.SerializeToString(),
                       events.outbox_headers(event))  # fmt: skip
             await (await session.connection()).exec_driver_sql(MARK_SENT_ANNOUNCED, params)
+            metrics.SENT_EMAIL.inc()
         elif reply not in (ALREADY_SENT, NOT_SENT):
             # Marked sent once (a concurrent or later delivery finds it sent and changes nothing), charged for
             # good (a replayed dead letter's charge had been released when it failed), its attempt recorded.
             marked = await (await session.connection()).exec_driver_sql(MARK_SENT, (uuid.UUID(job.message_id), reply))
             row = marked.first()
             if row is not None:
+                metrics.SENT.labels(row.channel).inc()
                 sent = events_pb2.MessageSent(
                     org_id=str(row.org_id), message=events.ref(row), sent_at=timestamp(row.sent_at)
                 )
@@ -161,7 +163,9 @@ class _Delivery:
         session.add(DeliveryAttempt(message_id=message.id, number=number, result=result, detail=error))
         ref = events.ref(message)
         if bounced:
+            metrics.BOUNCED.labels("refused").inc()
             if suppress:
+                metrics.SUPPRESSED.labels(suppress).inc()
                 await session.merge(
                     Suppression(org_id=message.org_id, address=message.to_address.lower(), reason=suppress)
                 )

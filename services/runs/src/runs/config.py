@@ -43,7 +43,5 @@ class RunsSettings(CalendarSettings, ServiceSettings):
     leads_call_timeout_s: float = 10.0
     inbox_call_timeout_s: float = 10.0
     webhook_timeout_s: float = 5.0
-    # The worker's Prometheus /metrics (0: not served); locally the registry's `metrics` port.
-    metrics_port: int = 0
     # Sourcing waits this long for the ICP's search to finish.
     source_search_timeout_s: float = 600.0

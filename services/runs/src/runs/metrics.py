@@ -1,14 +1,10 @@
-"""The runs worker's Prometheus metrics: the queue's health per org (as the sweep last measured it), what the
-drain did, and the alerts open. Served on METRICS_PORT (the registry's `metrics` port locally) by the worker
-process, where the sweep and the drain run."""
+"""The runs service's Prometheus metrics: the queue's health per org (as the sweep last measured it), what the
+drain did, the alerts open (the worker, where the sweep and the drain run) and the quota's refusals (the
+server). On each process's /metrics with the platform's (leadflood_platform.metrics, on METRICS_PORT)."""
 
 from __future__ import annotations
 
-import logging
-
-from prometheus_client import Counter, Gauge, start_http_server
-
-log = logging.getLogger(__name__)
+from prometheus_client import Counter, Gauge
 
 QUEUE_OLDEST_PENDING_AGE = Gauge(
     "leadflood_runs_queue_oldest_pending_age_seconds", "How long the oldest due, unclaimed lead has waited", ["org"]
@@ -21,13 +17,9 @@ STALE_RECOVERIES = Counter("leadflood_runs_stale_recoveries_total", "Leads taken
 ALERTS_RAISED = Counter("leadflood_runs_alerts_raised_total", "Alerts raised", ["kind"])
 ALERTS_ESCALATED = Counter("leadflood_runs_alerts_escalated_total", "Alerts escalated, by how", ["status"])
 ALERTS_OPEN = Gauge("leadflood_runs_alerts_open", "Alerts not yet resolved", ["kind"])
-
-
-def serve(port: int) -> None:
-    """The /metrics endpoint on `port` (0: none), in a thread of its own."""
-    if port:
-        start_http_server(port)
-        log.info("metrics served", extra={"port": port})
+QUOTA_REFUSALS = Counter(
+    "leadflood_runs_quota_refusals_total", "Run starts the org's quotas refused, by the limit reached", ["limit"]
+)
 
 
 def queue(ages: dict[str, float], pending: dict[str, int], running: dict[str, int]) -> None:

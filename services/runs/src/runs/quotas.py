@@ -17,6 +17,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood_platform.errors import ResourceExhausted
+from runs import metrics
 from runs.models import RUNNING, LeadRun
 
 
@@ -33,6 +34,12 @@ class Usage:
     leads_today: int
     active_run_ids: list[uuid.UUID]
     resets_at: dt.datetime
+
+
+def _refused(message: str, info: dict[str, str]) -> ResourceExhausted:
+    """The refusal naming its limit, counted by it (leadflood_runs_quota_refusals_total)."""
+    metrics.QUOTA_REFUSALS.labels(info["limit"]).inc()
+    return ResourceExhausted(message, info=info)
 
 
 def day_start(now: dt.datetime) -> dt.datetime:
@@ -67,7 +74,7 @@ async def admit(session: AsyncSession, *, org_id: uuid.UUID, leads: int, limits:
     use = await usage(session, org_id, now)
     retry_after_s = str(max(1, int((use.resets_at - now).total_seconds())))
     if len(use.active_run_ids) >= limits.max_active_runs:
-        raise ResourceExhausted(
+        raise _refused(
             f"{len(use.active_run_ids)} of {limits.max_active_runs} runs are active (LEAD_RUNS_MAX_ACTIVE_RUNS): "
             "a slot frees when one of them finishes, fails or is cancelled",
             info={
@@ -79,7 +86,7 @@ async def admit(session: AsyncSession, *, org_id: uuid.UUID, leads: int, limits:
             },
         )
     if use.runs_today >= limits.max_runs_per_day:
-        raise ResourceExhausted(
+        raise _refused(
             f"{use.runs_today} of {limits.max_runs_per_day} runs started today (LEAD_RUNS_MAX_RUNS_PER_DAY): "
             f"the quota resets at {use.resets_at.isoformat()}",
             info={
@@ -92,7 +99,7 @@ async def admit(session: AsyncSession, *, org_id: uuid.UUID, leads: int, limits:
         )
     if use.leads_today + leads > limits.max_leads_per_day:
         left = max(0, limits.max_leads_per_day - use.leads_today)
-        raise ResourceExhausted(
+        raise _refused(
             f"{use.leads_today} of {limits.max_leads_per_day} leads used today (LEAD_RUNS_MAX_LEADS_PER_DAY): "
             f"a run of {leads} does not fit, {left} would; the quota resets at {use.resets_at.isoformat()}",
             info={

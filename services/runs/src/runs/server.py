@@ -17,7 +17,7 @@ from leadflood.runs.v1 import runs_pb2, runs_pb2_grpc
 from leadflood_platform import grpc_client
 from leadflood_platform.server import Runtime, ServiceSpec
 from leadflood_platform.settings import load
-from runs import actions, calendar, metrics
+from runs import actions, calendar
 from runs.config import RunsSettings
 from runs.drain import Drainer, Sweeper, SweepPolicy
 from runs.models import Base, platform_tables
@@ -38,7 +38,6 @@ def spec() -> ServiceSpec:
         return [runs_pb2.DESCRIPTOR.services_by_name["RunsService"].full_name]
 
     def loops(runtime: Runtime) -> list[Callable[[asyncio.Event], Awaitable[None]]]:
-        metrics.serve(settings.metrics_port)
         # One provider of each kind per worker, shared by its leads (the Google adapter books one lead at a
         # time per calendar, so leads worked on at once never take the same slot).
         calendar_for = functools.cache(lambda name: calendar.calendar_for(name, settings))
