@@ -1,10 +1,18 @@
 // Low-level HTTP: one fetch, JSON in/out, RFC 9457 problem+json -> ApiError.
 // It knows nothing about sessions, so auth.js can use it without an import
 // cycle; pages should use api.js, which adds the token and the 401 refresh.
+import { fieldWords, plainWords, problemTitle } from './words.js';
 
-/** An HTTP failure shaped like an RFC 9457 problem, ready to display. */
+// The members RFC 9457 (and the gateway) define; any other member of a problem is an extension.
+const STANDARD = new Set(['type', 'title', 'status', 'detail', 'instance', 'requestId', 'errors']);
+
+/**
+ * An HTTP failure shaped like an RFC 9457 problem, ready to display: `title` in words for its status,
+ * `detail` and field messages without snake_case. The problem's extension members (a 429's `limit`,
+ * `max`, `current`, `frees`) are kept, in `extensions` and as properties of their own.
+ */
 export class ApiError extends Error {
-  constructor({ status = 0, title, detail = '', errors = [], type = 'about:blank', instance = null, requestId = null }) {
+  constructor({ status = 0, title, detail = '', errors = [], type = 'about:blank', instance = null, requestId = null, extensions = {} }) {
     super(detail ? `${title}: ${detail}` : title);
     this.name = 'ApiError';
     this.status = status; // 0 = the request never got an HTTP answer
@@ -14,6 +22,8 @@ export class ApiError extends Error {
     this.type = type;
     this.instance = instance;
     this.requestId = requestId; // the gateway's correlation id, for support/logs
+    this.extensions = extensions;
+    for (const [key, value] of Object.entries(extensions)) if (!(key in this)) this[key] = value;
   }
 }
 
@@ -58,7 +68,7 @@ export async function send(method, path, { body, token, signal, contentType, as,
 }
 
 const NETWORK_ERROR = {
-  title: 'Network error',
+  title: problemTitle(0),
   detail: 'Could not reach the server. Check your connection and try again.',
 };
 
@@ -145,14 +155,17 @@ export function problemToError(status, statusText, body) {
     errors = detail.map((d) => ({ field: (d.loc || []).join('.'), message: d.msg }));
     detail = '';
   }
+  const code = Number(p.status) || status;
   return new ApiError({
-    status: p.status || status,
-    title: p.title || statusText || `HTTP ${status}`,
-    detail: typeof detail === 'string' ? detail : '',
+    status: code,
+    // The status line's phrase ("Unprocessable Entity") is HTTP's, not the user's: the title is ours.
+    title: problemTitle(code),
+    detail: typeof detail === 'string' ? plainWords(detail) : '',
     errors: Array.isArray(errors) ? errors.map(normalizeFieldError) : [],
     type: p.type,
     instance: p.instance,
     requestId: p.requestId,
+    extensions: Object.fromEntries(Object.entries(p).filter(([key]) => !STANDARD.has(key))),
   });
 }
 
@@ -163,7 +176,7 @@ export function normalizeFieldError(e) {
   const parts = String(e?.field ?? '').split(/[./]/).filter(Boolean);
   while (parts.length > 1 && LOCATIONS.has(parts[0])) parts.shift();
   while (parts.length > 1 && /^\d+$/.test(parts[parts.length - 1])) parts.pop();
-  return { field: parts.join('.'), message: String(e?.message ?? 'Invalid value') };
+  return { field: parts.join('.'), message: fieldWords(e?.message ?? '') };
 }
 
 const LOCATIONS = new Set(['body', 'query', 'path', 'header']);

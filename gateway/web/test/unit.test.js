@@ -29,14 +29,14 @@ test('problem+json becomes an ApiError with normalized field errors', () => {
   });
   assert.ok(e instanceof ApiError);
   assert.equal(e.status, 422);
-  assert.equal(e.title, 'Validation failed');
+  assert.equal(e.title, 'Please check what you entered'); // the title is ours, by status: never HTTP's phrase
   assert.equal(e.requestId, 'r-1');
   assert.deepEqual(e.errors.map((x) => x.field), ['firstName', 'email']);
 });
 
-test('non-JSON error bodies fall back to the status line', () => {
+test('non-JSON error bodies still get a title in words', () => {
   const e = problemToError(502, 'Bad Gateway', null);
-  assert.equal(e.title, 'Bad Gateway');
+  assert.equal(e.title, 'Temporarily unavailable');
   assert.deepEqual(e.errors, []);
 });
 
@@ -49,7 +49,7 @@ test('send adds the bearer token and parses problems', async () => {
       headers: { 'Content-Type': 'application/problem+json' },
     });
   };
-  await assert.rejects(send('GET', '/v1/me', { token: 't0k' }), (e) => e.status === 401 && e.title === 'Nope');
+  await assert.rejects(send('GET', '/v1/me', { token: 't0k' }), (e) => e.status === 401 && e.title === 'Could not sign in');
   assert.equal(seen.headers.Authorization, 'Bearer t0k');
 });
 

@@ -2,6 +2,7 @@ import { html } from 'htm/preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { login } from '../auth.js';
 import { send } from '../http.js';
+import { checkSignIn, useFocusOnError } from '../forms.js';
 import { Field } from '../components/Field.js';
 import { ProblemAlert } from '../components/ProblemAlert.js';
 
@@ -15,11 +16,14 @@ export function Login({ session }) {
   const [busy, setBusy] = useState(false);
   const demo = useDemoLogin();
   const emailRef = useRef();
+  const formRef = useFocusOnError(error);
 
   useEffect(() => emailRef.current?.focus(), []);
 
   async function onSubmit(e) {
     e.preventDefault();
+    const refused = checkSignIn(email, password); // known rules: no round trip to be told so
+    if (refused) return setError(refused);
     setBusy(true);
     setError(null);
     try {
@@ -31,7 +35,7 @@ export function Login({ session }) {
   }
 
   return html`<div class="auth-wrap">
-    <form class="card auth-card" onSubmit=${onSubmit} noValidate>
+    <form class="card auth-card" ref=${formRef} onSubmit=${onSubmit} noValidate>
       <h1 class="auth-title">Sign in to Lead Flood</h1>
       ${session.endedBy === 'expiry' &&
       html`<div class="alert alert-info" role="status">Your session expired. Please sign in again.</div>`}

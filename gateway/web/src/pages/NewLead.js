@@ -4,6 +4,7 @@ import { api } from '../api.js';
 import { navigate } from '../router.js';
 import { FieldList } from '../components/FieldList.js';
 import { ProblemAlert } from '../components/ProblemAlert.js';
+import { emailMessage, formProblem, requiredErrors, useFocusOnError } from '../forms.js';
 
 // Form inputs, keyed by the camelCase API field names so a 422's
 // errors[].field lands next to the right input.
@@ -19,16 +20,26 @@ const INPUTS = [
 const FIELDS = INPUTS.map((i) => i.name);
 const EMPTY = Object.fromEntries(FIELDS.map((f) => [f, '']));
 
+/** What the browser knows before asking: the required names, and an email's shape. */
+function checkLead(form) {
+  const errors = requiredErrors(form, { email: 'Enter an email address', firstName: 'Enter a first name', lastName: 'Enter a last name' });
+  if (form.email.trim() && emailMessage(form.email)) errors.unshift({ field: 'email', message: emailMessage(form.email) });
+  return formProblem(errors);
+}
+
 export function NewLead() {
   const [form, setForm] = useState(EMPTY);
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
   const firstRef = useRef();
+  const formRef = useFocusOnError(error);
 
   useEffect(() => firstRef.current?.focus(), []);
 
   async function onSubmit(e) {
     e.preventDefault();
+    const refused = checkLead(form);
+    if (refused) return setError(refused);
     setBusy(true);
     setError(null);
     // Optional fields are left out when blank rather than sent as "".
@@ -51,9 +62,9 @@ export function NewLead() {
       <h1>New lead</h1>
       <p class="muted">Add a contact; Lead Flood enriches it in the background.</p>
     </header>
-    <!-- noValidate: the server is the single source of validation truth, and
-         its 422 field errors are shown next to the inputs below. -->
-    <form class="card form" onSubmit=${onSubmit} noValidate>
+    <!-- noValidate: the browser's bubbles would say it a second way; the rules known here are checked
+         before sending (checkLead), the server's 422 field errors land next to the same inputs. -->
+    <form class="card form" ref=${formRef} onSubmit=${onSubmit} noValidate>
       <${ProblemAlert} error=${error} testid="lead-form-error" fields=${FIELDS} />
       <div class="form-grid">
         <${FieldList} inputs=${INPUTS} idPrefix="lead" form=${form} setForm=${setForm} error=${error} firstRef=${firstRef} />

@@ -12,6 +12,7 @@ import {
 import { Field } from '../../components/Field.js';
 import { ProblemAlert, fieldMessage } from '../../components/ProblemAlert.js';
 import { TagInput } from '../../components/TagInput.js';
+import { useFocusOnError } from '../../forms.js';
 
 // Every field shown inline; the alert lists only server errors for others.
 const FIELDS = [
@@ -45,6 +46,7 @@ export function IcpForm({ icp, onSaved, onDeleted, onDirtyChange }) {
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(null); // 'save' | 'delete' | null
   const [saved, setSaved] = useState(false);
+  const formRef = useFocusOnError(error);
   const nameRef = useRef();
 
   useEffect(() => {
@@ -102,7 +104,7 @@ export function IcpForm({ icp, onSaved, onDeleted, onDirtyChange }) {
   const weightsMsg = fieldMessage(error, 'weights');
   const minScoreMsg = fieldMessage(error, 'minScore');
 
-  return html`<form class="card form icp-form" onSubmit=${onSubmit} noValidate aria-label="ICP">
+  return html`<form class="card form icp-form" ref=${formRef} onSubmit=${onSubmit} noValidate aria-label="ICP">
     <h2 class="card-heading">${icp ? 'Profile' : 'Describe who you want to reach'}</h2>
     <${ProblemAlert} error=${error} testid="icp-form-error" fields=${FIELDS} />
 

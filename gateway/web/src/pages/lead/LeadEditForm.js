@@ -3,6 +3,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../../api.js';
 import { FieldList } from '../../components/FieldList.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
+import { useFocusOnError } from '../../forms.js';
 
 export const EDITABLE = [
   { name: 'firstName', label: 'First name', testid: 'lead-edit-first-name' },
@@ -34,6 +35,7 @@ export function LeadEditForm({ lead, onSaved, onCancel }) {
   const [form, setForm] = useState(() => Object.fromEntries(FIELDS.map((f) => [f, lead[f] ?? ''])));
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
+  const formRef = useFocusOnError(error);
   const firstRef = useRef();
   useEffect(() => firstRef.current?.focus(), []);
 
@@ -51,7 +53,7 @@ export function LeadEditForm({ lead, onSaved, onCancel }) {
     }
   }
 
-  return html`<form class="edit-panel form" onSubmit=${onSubmit} noValidate aria-label="Edit lead">
+  return html`<form class="edit-panel form" ref=${formRef} onSubmit=${onSubmit} noValidate aria-label="Edit lead">
     <${ProblemAlert} error=${error} testid="lead-edit-error" fields=${FIELDS} />
     <div class="form-grid form-grid-plain">
       <${FieldList} inputs=${EDITABLE} idPrefix="lead-edit" form=${form} setForm=${setForm} error=${error} firstRef=${firstRef} />

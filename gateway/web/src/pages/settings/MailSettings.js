@@ -5,6 +5,7 @@ import { useLoad } from '../../hooks.js';
 import { ProblemAlert, fieldMessage } from '../../components/ProblemAlert.js';
 import { Spinner } from '../../components/Spinner.js';
 import { formatTime } from '../../format.js';
+import { useFocusOnError } from '../../forms.js';
 
 // Settings of the mail room: the mailboxes the org sends from, and who is never sent to.
 export function MailSettings() {
@@ -46,9 +47,11 @@ function Mailboxes() {
     list.reload();
   }
 
+  const mailboxFormRef = useFocusOnError(state.error);
   const field = (name, label, props = {}) => html`<div class=${fieldMessage(state.error, name) ? 'field has-error' : 'field'}>
     <label for=${`mb-${name}`}>${label}</label>
-    <input id=${`mb-${name}`} name=${name} data-testid=${`mailbox-${name}`} value=${form[name]} onInput=${set(name)} ...${props} />
+    <input id=${`mb-${name}`} name=${name} data-testid=${`mailbox-${name}`} value=${form[name]} onInput=${set(name)}
+      aria-invalid=${fieldMessage(state.error, name) ? 'true' : undefined} ...${props} />
     ${fieldMessage(state.error, name) && html`<p class="field-error">${fieldMessage(state.error, name)}</p>`}
   </div>`;
 
@@ -70,7 +73,7 @@ function Mailboxes() {
         </tr>`)}
       </tbody>
     </table>`}
-    <form class="form-grid" onSubmit=${onSubmit} data-testid="mailbox-form">
+    <form class="form-grid" ref=${mailboxFormRef} onSubmit=${onSubmit} data-testid="mailbox-form">
       ${field('fromAddress', 'From address', { type: 'email', required: true })}
       ${field('fromName', 'From name')}
       ${field('smtpHost', 'SMTP host', { required: true })}
