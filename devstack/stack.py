@@ -52,15 +52,17 @@ class Ports:
         return cls(free_port(), free_port(), free_port(), free_port(), grpc, named, metrics)
 
 
-# `make run`'s metrics ports: the gateway's, then each service's server and worker in the registry's order.
+# `make run`'s metrics ports: the gateway's first, then each process of `processes` in turn.
 METRICS_BASE = 9464
 
 
 def processes(services: tuple[ServiceEntry, ...]) -> list[str]:
-    """The long-running processes of the stack, in start order: each service, its worker, the gateway."""
-    names = [service.name for service in services]
-    names += [f"{service.name}-worker" for service in services if service.worker]
-    return ["gateway", *names]
+    """The long-running processes of the stack: the gateway, then each service and its worker in the registry's
+    order (so a service added at the end of the registry leaves the others' metrics ports as they were)."""
+    names = ["gateway"]
+    for service in services:
+        names += [service.name, f"{service.name}-worker"] if service.worker else [service.name]
+    return names
 
 
 @dataclass

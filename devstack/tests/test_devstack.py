@@ -27,6 +27,8 @@ from devstack.ports import free_port, wait_for_port
 from devstack.postgres import LocalPostgres, bootstrap_database, role_dsn, service_role
 from devstack.processes import Supervisor, pid_alive
 from devstack.secrets import LocalSecrets
+from devstack.stack import METRICS_BASE, Ports, Stack, StackConfig
+from leadflood_platform import registry
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -382,3 +384,17 @@ def test_second_stack_is_refused_with_the_first_ones_pid_and_url(tmp_path: Path)
 def test_lock_in_the_same_process_is_refused_too(tmp_path: Path) -> None:
     with StackLock(tmp_path / "stack.lock").acquire({}), pytest.raises(AlreadyRunning, match=f"pid {os.getpid()}\\)"):
         StackLock(tmp_path / "stack.lock").acquire({})
+
+
+def test_every_process_gets_a_metrics_port_of_its_own(tmp_path: Path) -> None:
+    services = registry.services()
+    expected = {"gateway", *(s.name for s in services), *(f"{s.name}-worker" for s in services if s.worker)}
+    for ports in (Ports(), Ports.free()):  # make run's fixed ports, the tests' free ones
+        stack = Stack(StackConfig(state_dir=tmp_path / str(id(ports)), ports=ports, echo=False))
+        metrics = stack.config.ports.metrics
+        assert set(metrics) == expected and len(set(metrics.values())) == len(metrics)
+        named = set(stack.config.ports.named.values()) | set(stack.config.ports.grpc.values())
+        assert not named & set(metrics.values())
+        stack.env = {s.name: {"SERVICE": s.name} for s in services}
+        assert stack._process_env("leads", "leads-worker")["METRICS_PORT"] == str(metrics["leads-worker"])
+    assert Stack(StackConfig(state_dir=tmp_path / "fixed", echo=False)).config.ports.metrics["gateway"] == METRICS_BASE

@@ -46,6 +46,7 @@ WORKERS = tuple(f"{service.name}-worker" for service in REGISTERED if service.wo
 APP_UID = 10001
 GRPC_PORT = 50051
 HTTP_PORT = 8080
+METRICS_PORT = 9464
 EXPECTED_TARGETS = {f"{svc.upper()}_GRPC_TARGET": f"{svc}:{GRPC_PORT}" for svc in GRPC_SERVICES}
 WORKLOAD_KINDS = ("Deployment", "StatefulSet")
 NAMESPACED_KINDS = {
@@ -358,12 +359,25 @@ def test_gateway_serves_http_with_health_and_readiness(rendered: Rendered) -> No
     assert [_resolve_port(gateway, p["targetPort"]) for p in service["spec"]["ports"]] == [HTTP_PORT]
 
 
-def test_workers_run_their_service_worker_without_ports(rendered: Rendered) -> None:
+def test_workers_run_their_service_worker_listening_only_for_metrics(rendered: Rendered) -> None:
     for worker in WORKERS:
         deployment = rendered.get("Deployment", worker)
         app = _container(deployment, "app")
         assert app is not None and _module(app) == (worker.removesuffix("-worker"), "worker")
-        assert not app.get("ports")
+        assert _named_ports(deployment) == {"metrics": METRICS_PORT}, worker
+
+
+def test_every_deployment_exposes_its_metrics_port_for_prometheus(rendered: Rendered) -> None:
+    (config,) = [c for c in rendered.kind("ConfigMap") if c["metadata"]["name"].startswith("leadflood-config")]
+    assert config["data"]["METRICS_PORT"] == str(METRICS_PORT)  # where every process serves /metrics
+    deployments = rendered.app_deployments()
+    assert {d["metadata"]["name"] for d in deployments} == {"gateway", *GRPC_SERVICES, *WORKERS}
+    for deployment in deployments:
+        assert _named_ports(deployment)["metrics"] == METRICS_PORT, _where(deployment)
+        annotations = deployment["spec"]["template"]["metadata"].get("annotations") or {}
+        assert annotations.get("prometheus.io/scrape") == "true", _where(deployment)
+        assert annotations.get("prometheus.io/port") == str(METRICS_PORT), _where(deployment)
+        assert annotations.get("prometheus.io/path") == "/metrics", _where(deployment)
 
 
 def test_app_containers_get_the_shared_configuration(rendered: Rendered) -> None:
@@ -629,6 +643,15 @@ def test_network_policies_allow_exactly_the_intended_callers(rendered: Rendered)
         assert not _ingress_allowed(r, target, GRPC_PORT, stranger), f"unrelated pod -> {svc} allowed"
     for worker in WORKERS:
         assert not _ingress_allowed(r, r.get("Deployment", worker), GRPC_PORT, stranger)
+
+    # Prometheus (the operator's label, its own namespace) scrapes every app pod's metrics port and nothing else.
+    prometheus = Peer("prometheus", "monitoring", {"app.kubernetes.io/name": "prometheus"})
+    for name in apps:
+        target = r.get("Deployment", name)
+        assert _ingress_allowed(r, target, METRICS_PORT, prometheus), f"prometheus -> {name}:{METRICS_PORT} blocked"
+        for caller in [outsider, stranger, *other_env]:
+            assert not _ingress_allowed(r, target, METRICS_PORT, caller), f"{caller.name} -> {name} metrics allowed"
+        assert not _ingress_allowed(r, target, GRPC_PORT, prometheus), f"prometheus -> {name}:{GRPC_PORT} allowed"
 
     backends = {"nats": 4222, "postgres": 5432}
     for name, port in backends.items():
