@@ -1,6 +1,7 @@
 """`sequences`: the scheduler's claim cost against the enrollments waiting; emails/s from enrollment to the mail room.
 
-Claim: the scheduler's own CLAIM_SQL (sequences.scheduler) for DUE enrollments whose step is due, among
+Claim: the scheduler's own claim (sequences.scheduler: DUE_ORGS_SQL, then CLAIM_SQL) for DUE enrollments
+whose step is due, among
 NOT_DUE_SMALL and then NOT_DUE_LARGE active enrollments not due yet (loaded by bulk SQL straight into the
 sequences schema of a sequence of its own, in one transaction the stack's scheduler never sees); each time
 is the median of CLAIM_REPEATS claims of all DUE at once, each rolled back to a savepoint so the next finds
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import math
 import statistics
 import time
 import uuid
@@ -29,7 +31,7 @@ from bench.context import Context
 from bench.report import Row
 from leadflood.leads.v1 import leads_pb2, leads_pb2_grpc
 from leadflood.sequences.v1 import sequences_pb2, sequences_pb2_grpc
-from sequences.scheduler import CLAIM_SQL
+from sequences.scheduler import CLAIM_SQL, DUE_ORGS_SQL
 
 DUE = 1_000
 NOT_DUE_SMALL = 10_000
@@ -51,7 +53,8 @@ SETTINGS = {
     "targetEmailsPerSecond": TARGET_EMAILS_PER_S,
 }
 # The scheduler's claim with asyncpg's placeholders: the same statement, the same plan.
-CLAIM = CLAIM_SQL.replace(":now", "$1").replace(":limit", "$2")
+DUE_ORGS = DUE_ORGS_SQL.replace(":now", "$1").replace(":limit", "$2")
+CLAIM = CLAIM_SQL.replace(":orgs", "$1").replace(":now", "$2").replace(":share", "$3").replace(":limit", "$4")
 
 
 async def rows(ctx: Context) -> list[Row]:
@@ -88,6 +91,7 @@ async def claim_figures(ctx: Context, conn: asyncpg.Connection) -> list[Row]:
             org,
             sequence,
         )
+        await conn.execute("INSERT INTO sequences.org_turns (org_id, served_at) VALUES ($1, now())", org)
         await _load(conn, org, sequence, step, DUE, due=True)
         await _load(conn, org, sequence, step, NOT_DUE_SMALL, due=False)
         ctx.progress(f"sequences: claiming {DUE:,} due among {NOT_DUE_SMALL:,} waiting")
@@ -139,7 +143,7 @@ async def _claim_time(conn: asyncpg.Connection) -> float:
         await savepoint.start()
         try:
             started = time.perf_counter()
-            claimed = await conn.fetch(CLAIM, _now(), DUE)
+            claimed = await _claim(conn)
             times.append(time.perf_counter() - started)
         finally:
             await savepoint.rollback()
@@ -153,11 +157,20 @@ async def _plan(conn: asyncpg.Connection) -> str:
     savepoint = conn.transaction()
     await savepoint.start()
     try:
-        lines = await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) {CLAIM}", _now(), DUE)
+        orgs = [row[0] for row in await conn.fetch(DUE_ORGS, _now(), DUE)]
+        share = math.ceil(DUE / len(orgs))
+        lines = await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) {CLAIM}", orgs, _now(), share, DUE)
     finally:
         await savepoint.rollback()
     shown = [line[0].strip() for line in lines if not line[0].strip().startswith(("Planning", "Execution"))]
     return " / ".join(shown)
+
+
+async def _claim(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    """The scheduler's claim, its two statements: the orgs with due enrollments, then each one's share."""
+    now = _now()
+    orgs = [row[0] for row in await conn.fetch(DUE_ORGS, now, DUE)]
+    return await conn.fetch(CLAIM, orgs, now, math.ceil(DUE / len(orgs)), DUE)
 
 
 def _now() -> dt.datetime:

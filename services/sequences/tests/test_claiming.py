@@ -1,5 +1,6 @@
-"""The scheduler's claim: due, active enrollments only, never the same one to two claimers at once, and read
-through the partial index so that its cost follows the due work, not the enrollments waiting."""
+"""The scheduler's claim: due, active enrollments only, never the same one to two claimers at once, read
+through the partial index so that its cost follows the due work, not the enrollments waiting, and fair:
+one org's huge campaign holds the others back by one share of a batch at most."""
 
 from __future__ import annotations
 
@@ -29,6 +30,10 @@ async def _add(db: Database, sequence_id: uuid.UUID, org: uuid.UUID, count: int,
                 " FROM generate_series(1, :count) AS n"
             ),
             {"org": org, "seq": sequence_id, "state": state, "now": NOW, "due": due_in_s, "count": count},
+        )
+        # As enrolling does: the org takes its turns in the claim.
+        await session.execute(
+            text("INSERT INTO sequences.org_turns VALUES (:org, now()) ON CONFLICT DO NOTHING"), {"org": org}
         )
 
 
@@ -70,14 +75,43 @@ async def test_the_claim_reads_the_partial_index_and_only_the_due_rows(db: Datab
     async with db.transaction() as session:
         await session.execute(text("ANALYZE sequences.enrollments"))
         explained = await session.execute(
-            text(f"EXPLAIN (ANALYZE, FORMAT JSON) {CLAIM_SQL}"), {"now": NOW, "limit": 20}
+            text(f"EXPLAIN (ANALYZE, FORMAT JSON) {CLAIM_SQL}"), {"orgs": [org], "now": NOW, "share": 20, "limit": 20}
         )
         [[document]] = explained.all()
         await session.rollback()  # EXPLAIN ANALYZE took the rows' locks
     plan = (document if isinstance(document, list) else json.loads(document))[0]["Plan"]
-    scans = [node for node in _nodes(plan) if "Scan" in node["Node Type"]]
-    assert [(node["Node Type"], node.get("Index Name")) for node in scans] == [("Index Scan", "ix_enrollments_due")], (
-        json.dumps(plan, indent=1)
-    )
+    scans = [node for node in _nodes(plan) if "Index" in node["Node Type"]]
+    assert [(node["Node Type"], node.get("Index Name")) for node in scans] == [
+        ("Index Scan", "ix_enrollments_org_due")
+    ], json.dumps(plan, indent=1)
     # It stopped at the limit: the 30,000 enrollments not yet due and the finished ones were never read.
     assert scans[0]["Actual Rows"] == 20
+
+
+async def test_one_org_with_a_huge_campaign_holds_the_others_back_by_one_share_at_most(
+    db: Database, kit: SimpleNamespace
+) -> None:
+    big, small = uuid.uuid4(), [uuid.uuid4() for _ in range(9)]
+    for org in (big, *small):
+        sequence = await kit.make_sequence(db, org)
+        await _add(db, sequence.id, org, 1000 if org == big else 10, state="active", due_in_s=-600)
+    async with db.transaction() as session:
+        first = await claim(session, now=NOW, limit=20)
+    by_org = {org: sum(1 for e in first if e.org_id == org) for org in (big, *small)}
+    assert len(first) == 20 and all(by_org[org] >= 1 for org in small) and by_org[big] <= 3
+    # Claimed and sent (here: moved on a day): each claim serves the small orgs until they have no more due.
+    for _ in range(10):
+        async with db.transaction() as session:
+            for enrollment in await claim(session, now=NOW, limit=20):
+                enrollment.next_due_at = NOW + dt.timedelta(days=1)
+    async with db.transaction() as session:
+        left = (
+            await session.execute(
+                text("SELECT org_id, count(*) FROM sequences.enrollments WHERE next_due_at <= :now GROUP BY org_id"),
+                {"now": NOW},
+            )
+        ).all()
+    assert {org for org, _ in left} == {big}  # the small orgs are done; the big org alone gets whole batches
+    async with db.transaction() as session:
+        alone = await claim(session, now=NOW, limit=20)
+    assert len(alone) == 20 and {e.org_id for e in alone} == {big}

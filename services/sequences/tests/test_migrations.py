@@ -14,7 +14,7 @@ from leadflood_platform.db import asyncpg_url
 from sequences.models import Base
 from sequences.server import spec
 
-DOMAIN_TABLES = {"sequences", "steps", "enrollments", "step_sends", "tasks"}
+DOMAIN_TABLES = {"sequences", "steps", "enrollments", "step_sends", "tasks", "org_turns"}
 
 
 async def _tables(dsn: str) -> set[str]:

@@ -134,6 +134,8 @@ class Enrollment(Base):
         # The scheduler's claim reads only due, active enrollments: its cost grows with the due work,
         # never with the enrollments waiting, finished or paused.
         Index("ix_enrollments_due", "next_due_at", postgresql_where=text("state = 'active'")),
+        # The same, per org: the fair claim takes each org's oldest due enrollments in turn.
+        Index("ix_enrollments_org_due", "org_id", "next_due_at", postgresql_where=text("state = 'active'")),
         # A lead is in a sequence at most once at a time; it may be enrolled again once finished.
         Index(
             "uq_enrollments_sequence_lead_in_progress",
@@ -222,3 +224,13 @@ class Task(Base):
     state: Mapped[str] = mapped_column(Text, default=OPEN)
     created_at: Mapped[CreatedAt]
     completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class OrgTurn(Base):
+    """When the scheduler last served each org that has enrollments: the org served longest ago goes first,
+    so one org's campaign of a hundred thousand never holds another org's sends back."""
+
+    __tablename__ = "org_turns"
+
+    org_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    served_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import math
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -67,12 +68,35 @@ from sequences.models import (
 log = logging.getLogger(__name__)
 
 # Due, active enrollments, oldest due first: the partial index ix_enrollments_due serves it whole.
-CLAIM_SQL = """
-SELECT * FROM sequences.enrollments
-WHERE state = 'active' AND next_due_at <= :now
-ORDER BY next_due_at
+# The claim is fair across orgs: the orgs with due enrollments, served longest ago first (one index probe
+# each on ix_enrollments_org_due), then an equal share of each one's oldest due enrollments. An org alone
+# gets the whole batch; ten orgs get a tenth each, however many one of them has waiting.
+DUE_ORGS_SQL = """
+SELECT t.org_id FROM sequences.org_turns t
+WHERE EXISTS (
+    SELECT 1 FROM sequences.enrollments e WHERE e.org_id = t.org_id AND e.state = 'active' AND e.next_due_at <= :now
+)
+ORDER BY t.served_at
 LIMIT :limit
-FOR UPDATE SKIP LOCKED
+"""
+CLAIM_SQL = """
+SELECT e.* FROM unnest(CAST(:orgs AS uuid[])) AS o(org_id)
+CROSS JOIN LATERAL (
+    SELECT * FROM sequences.enrollments e
+    WHERE e.org_id = o.org_id AND e.state = 'active' AND e.next_due_at <= :now
+    ORDER BY e.next_due_at
+    LIMIT :share
+    FOR UPDATE SKIP LOCKED
+) e
+LIMIT :limit
+"""
+# A batch's transaction lasts while it sends: an org's turn another scheduler is serving is skipped, not
+# waited for (it moves to the back of the line when that one commits).
+SERVED_SQL = """
+UPDATE sequences.org_turns SET served_at = clock_timestamp()
+WHERE org_id IN (
+    SELECT org_id FROM sequences.org_turns WHERE org_id = ANY(CAST(:orgs AS uuid[])) FOR UPDATE SKIP LOCKED
+)
 """
 SENT = {
     delivery_pb2.SEND_OUTCOME_QUEUED: QUEUED,
@@ -92,10 +116,20 @@ def idempotency_key(enrollment_id: uuid.UUID, step_id: uuid.UUID) -> str:
 
 
 async def claim(session: AsyncSession, *, now: dt.datetime, limit: int) -> list[Enrollment]:
-    """Up to `limit` due, active enrollments, locked for this transaction; none another claimer holds."""
-    statement = select(Enrollment).from_statement(text(CLAIM_SQL).bindparams(now=now, limit=limit))
-    result = await session.execute(statement, execution_options={"populate_existing": True})
-    return list(result.scalars())
+    """Up to `limit` due, active enrollments, an equal share from each org with due ones (the least recently
+    served first), locked for this transaction; none another claimer holds."""
+    orgs = list((await session.execute(text(DUE_ORGS_SQL), {"now": now, "limit": limit})).scalars())
+    if not orgs:
+        return []
+    share = math.ceil(limit / len(orgs))
+    query = text(CLAIM_SQL).bindparams(orgs=orgs, now=now, share=share, limit=limit)
+    result = await session.execute(
+        select(Enrollment).from_statement(query), execution_options={"populate_existing": True}
+    )
+    claimed = list(result.scalars())
+    if claimed:
+        await session.execute(text(SERVED_SQL), {"orgs": list({e.org_id for e in claimed})})
+    return claimed
 
 
 # What became of one claimed enrollment's step.

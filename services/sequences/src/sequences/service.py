@@ -35,6 +35,7 @@ from sequences.models import (
     WAIT_WINDOW,
     WINDOW_CLOSED,
     Enrollment,
+    OrgTurn,
     Sequence,
     Step,
     StepSend,
@@ -279,6 +280,9 @@ async def enroll(
         )
     ).scalars()
     ids = set(inserted)
+    if ids:  # the org takes its turns in the scheduler's fair claim from now on
+        turn = insert(OrgTurn).values(org_id=org_id, served_at=func.now())
+        await session.execute(turn.on_conflict_do_nothing())
     enrolled = (
         (await session.execute(select(Enrollment).where(Enrollment.id.in_(ids)).order_by(Enrollment.created_at)))
         .scalars()
