@@ -11,7 +11,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
-from tests.e2e.helpers import unique_email
+from tests.e2e.helpers import unique_email, until
 from tests.e2e.test_icps import icp_body
 from tests.e2e.test_search_runs import wait_run
 
@@ -471,8 +471,45 @@ def test_the_api_docs_load_with_nothing_from_outside_the_gateway(page: Page, bas
 
     page.route("**/*", only_the_gateway)
     page.goto("/docs")
-    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Lead Flood API")
+    # Swagger UI parses a 1.5 MB bundle and the whole document: seconds on a loaded 2-core machine.
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Lead Flood API", timeout=30_000)
     expect(page.get_by_role("button", name="Authorize")).to_be_visible()  # the bearer scheme
     expect(page.locator(".opblock-tag-section").first).to_be_visible()  # the routes, from /openapi.json
     page.wait_for_load_state("networkidle")
     assert outside == []
+
+
+def test_back_from_a_lead_keeps_the_user_s_place_in_the_list(page: Page, client: httpx.Client) -> None:
+    icp = client.post("/v1/icps", json=icp_body()).json()
+    run = client.post(f"/v1/icps/{icp['id']}/search", json={"source": "sandbox", "limit": 300, "force": True}).json()
+    wait_run(client, icp["id"], run["runId"])
+    query = {"searchRunId": run["runId"], "filtered": "all", "limit": 500}
+    assert len(client.get("/v1/leads", params=query).json()["items"]) > 150
+    sign_in(page)
+    page.goto(f"/#/leads?searchRunId={run['runId']}&filtered=all&sort=lastName")
+    rows = page.get_by_test_id("lead-row")
+    expect(rows).to_have_count(50)
+    for loaded in (100, 150):
+        page.get_by_test_id("leads-load-more").click()
+        expect(rows).to_have_count(loaded)
+    list_url = page.url
+    target = rows.nth(120)
+    target.scroll_into_view_if_needed()
+    scrolled = page.evaluate("window.scrollY")
+    assert scrolled > 0
+    name = target.get_by_role("link").first.inner_text()
+    target.get_by_role("link").first.click()
+    expect(page.get_by_test_id("lead-status")).to_be_visible()
+
+    page.go_back()  # the browser's Back: the 150 rows, where they were, with the same filters
+    expect(rows).to_have_count(150)
+    assert page.url == list_url
+    until(lambda: abs(page.evaluate("window.scrollY") - scrolled) < 2, 5, "the list's scroll given back")
+    expect(rows.nth(120)).to_be_in_viewport()
+    expect(rows.nth(120).get_by_role("link").first).to_have_text(name)
+
+    rows.nth(130).get_by_role("link").first.click()
+    page.get_by_test_id("lead-back").click()  # the lead page's own "← Leads" does the same
+    expect(rows).to_have_count(150)
+    assert page.url == list_url
+    expect(page.get_by_test_id("leads-filter-filtered")).to_have_value("all")

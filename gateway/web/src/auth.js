@@ -3,6 +3,7 @@
 // reload of this tab can mint a new access token and stay signed in.
 import { useEffect, useState } from 'preact/hooks';
 import { send } from './http.js';
+import { forgetPlaces } from './listPlace.js';
 
 const REFRESH_KEY = 'leadflood.refreshToken';
 
@@ -112,6 +113,7 @@ export async function logout() {
   const refreshToken = sessionStorage.getItem(REFRESH_KEY);
   const token = accessToken;
   clearTokens();
+  forgetPlaces(); // the lists' kept rows were this user's
   setState({ status: 'signed-out', user: null, endedBy: 'user' });
   if (!refreshToken) return;
   try {

@@ -6,7 +6,7 @@
 // reacts to its `query` prop itself (filters bound to the URL, selected run).
 import { render } from 'preact';
 import { html } from 'htm/preact';
-import { useEffect } from 'preact/hooks';
+import { useEffect, useLayoutEffect } from 'preact/hooks';
 import { restoreSession, useSession } from './auth.js';
 import { matchRoute, Redirect, useRoute } from './router.js';
 import { TopBar } from './components/TopBar.js';
@@ -35,7 +35,7 @@ const ROUTES = [
   { path: '/icps', page: IcpList, title: 'ICPs' },
   { path: '/icps/new', page: IcpPage, title: 'New ICP' },
   { path: '/icps/:id', page: IcpPage, title: 'ICP', keepOnQuery: true },
-  { path: '/leads', page: Leads, title: 'Leads', keepOnQuery: true },
+  { path: '/leads', page: Leads, title: 'Leads', keepOnQuery: true, keepsScroll: true },
   { path: '/leads/new', page: NewLead, title: 'New lead' },
   { path: '/leads/:id', page: LeadDetail, title: 'Lead' },
   { path: '/sequences', page: SequenceList, title: 'Sequences' },
@@ -61,6 +61,11 @@ function App() {
   useEffect(() => {
     document.title = match ? `${match.route.title} · Lead Flood` : 'Lead Flood';
   }, [match?.route]);
+  // A new page starts at its top (the browser would keep the last page's scroll), unless the page keeps
+  // its own place (the leads list, on coming back from a lead).
+  useLayoutEffect(() => {
+    if (!match?.route.keepsScroll) window.scrollTo(0, 0);
+  }, [route.path]);
 
   if (session.status === 'restoring') {
     return html`<div class="splash"><${Spinner} label="Loading Lead Flood…" /></div>`;

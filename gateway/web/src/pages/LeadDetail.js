@@ -6,6 +6,7 @@ import { navigate } from '../router.js';
 import { formatTime, humanize, isHttpUrl, personName } from '../format.js';
 import { seniorityLabel } from '../icp.js';
 import { leadsPath } from '../leadFilters.js';
+import { backPath } from '../listPlace.js';
 import { ProblemAlert } from '../components/ProblemAlert.js';
 import { Spinner } from '../components/Spinner.js';
 import { StatusBadge } from '../components/StatusBadge.js';
@@ -98,7 +99,7 @@ export function LeadDetail({ params, query }) {
   return html`<section>
     <header class="page-head page-head-row">
       <div>
-        <a class="back-link" href="#/leads">← Leads</a>
+        <a class="back-link" href=${`#${backPath('/leads')}`} data-testid="lead-back">← Leads</a>
         <h1>Lead</h1>
       </div>
       <a class="btn btn-secondary" href="#/leads/new" data-testid="create-another">Create another lead</a>
@@ -126,7 +127,7 @@ function LeadCard({ lead, watching, onSaved }) {
     setDeleteError(null);
     try {
       await api.delete(`/v1/leads/${encodeURIComponent(lead.id)}`);
-      navigate('/leads', { replace: true });
+      navigate(backPath('/leads'), { replace: true });
     } catch (err) {
       setDeleteError(err);
       setDeleting(false);

@@ -1,10 +1,11 @@
 import { html } from 'htm/preact';
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { useLoad } from '../hooks.js';
 import { navigate } from '../router.js';
 import { formatAgo, importState, personName } from '../format.js';
 import { datedFilename, saveBlob } from '../download.js';
+import { keepPlace, placeOf, refreshLimit } from '../listPlace.js';
 import {
   FILTERED_OPTIONS,
   HAS_EMAIL_OPTIONS,
@@ -113,6 +114,7 @@ export function Leads({ query }) {
 
   const icps = useLoad(() => api.get('/v1/icps'), []);
   const list = useLeadList(apiQuery);
+  useKeptScroll(apiQuery, list.restored, `/leads${qs ? `?${qs}` : ''}`);
   const [imported, setImported] = useState(null); // { name, busy, result, error }
   const [exporting, setExporting] = useState(false);
   const [exportError, setExportError] = useState(null);
@@ -378,17 +380,29 @@ function TypedFilters({ filters, update }) {
  * that is no longer current are dropped.
  */
 function useLeadList(apiQuery) {
-  const [s, setS] = useState({ items: [], nextCursor: null, loading: true, loadingMore: false, loaded: false, error: null });
+  // Back from a lead: the rows that were loaded show at once, where they were, and are read again fresh
+  // (as many as there were, in one request) rather than dropped to the first page.
+  const [s, setS] = useState(() => {
+    const kept = placeOf(apiQuery);
+    const empty = { items: [], nextCursor: null, loading: true, loadingMore: false, loaded: false, error: null };
+    return kept?.items ? { ...empty, items: kept.items, nextCursor: kept.nextCursor, loaded: true, restored: true } : empty;
+  });
   const current = useRef(apiQuery);
   const [reloads, setReloads] = useState(0);
+  useEffect(() => {
+    if (s.loaded) keepPlace(apiQuery, { items: s.items, nextCursor: s.nextCursor });
+  }, [s.items, s.nextCursor]);
 
   useEffect(() => {
     current.current = apiQuery;
     setS((p) => ({ ...p, loading: true, error: null }));
-    api.get(`/v1/leads?${apiQuery}`).then(
+    const kept = placeOf(apiQuery);
+    const query = new URLSearchParams(apiQuery);
+    if (kept?.items?.length) query.set('limit', String(refreshLimit(kept.items.length)));
+    api.get(`/v1/leads?${query}`).then(
       (page) => {
         if (current.current !== apiQuery) return;
-        setS({ items: page?.items || [], nextCursor: page?.nextCursor || null, loading: false, loadingMore: false, loaded: true, error: null });
+        setS((p) => ({ ...p, items: page?.items || [], nextCursor: page?.nextCursor || null, loading: false, loadingMore: false, loaded: true, error: null }));
       },
       (error) => {
         if (current.current !== apiQuery) return;
@@ -420,6 +434,29 @@ function useLeadList(apiQuery) {
   }
 
   return { ...s, loadMore, reload: () => setReloads((n) => n + 1) };
+}
+
+/**
+ * The list's scroll, kept with its rows while the user is on a lead, and given back when the same list
+ * shows its kept rows again (`restored`). `path` is the list's URL, for the lead page's "← Leads".
+ */
+function useKeptScroll(key, restored, path) {
+  const y = useRef(0);
+  useLayoutEffect(() => {
+    if (restored) window.scrollTo(0, placeOf(key)?.scrollY || 0);
+  }, []);
+  useEffect(() => {
+    keepPlace(key, { path });
+    y.current = window.scrollY;
+    const onScroll = () => {
+      y.current = window.scrollY;
+    };
+    addEventListener('scroll', onScroll, { passive: true });
+    return () => {
+      removeEventListener('scroll', onScroll);
+      keepPlace(key, { scrollY: y.current });
+    };
+  }, [key, path]);
 }
 
 function filtersToApiQueryWithCursor(apiQuery, cursor) {
