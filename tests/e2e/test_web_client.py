@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -513,3 +514,59 @@ def test_back_from_a_lead_keeps_the_user_s_place_in_the_list(page: Page, client:
     expect(rows).to_have_count(150)
     assert page.url == list_url
     expect(page.get_by_test_id("leads-filter-filtered")).to_have_value("all")
+
+
+def test_the_leads_table_sorts_by_its_headers_and_uses_a_wide_screen(
+    browser: Browser, base_url: str, client: httpx.Client
+) -> None:
+    icp = client.post("/v1/icps", json=icp_body()).json()
+    run = client.post(f"/v1/icps/{icp['id']}/search", json={"source": "sandbox", "limit": 60, "force": True}).json()
+    wait_run(client, icp["id"], run["runId"])
+    context = browser.new_context(base_url=base_url, viewport={"width": 1440, "height": 900})
+    try:
+        page = context.new_page()
+        sign_in(page)
+        page.goto(f"/#/leads?searchRunId={run['runId']}&filtered=all")
+        rows = page.get_by_test_id("lead-row")
+        expect(rows.first).to_be_visible()
+        width = page.locator(".table-wrap").first.evaluate("e => e.getBoundingClientRect().width")
+        assert width > 1100, f"the table is {width} px wide on a 1440 px screen"
+        cut = page.locator(".cell-clip").evaluate_all(
+            "cells => cells.filter(c => c.scrollWidth > c.clientWidth).length"
+        )
+        assert cut == 0, f"{cut} emails cut off at 1440 px"
+
+        page.get_by_test_id("sort-score").click()
+        expect(page).to_have_url(re.compile(r"sort=-score"))
+        expect(page.locator("th[aria-sort=descending]")).to_contain_text("Score")
+        until(lambda: scores(page) == sorted(scores(page), reverse=True) and scores(page), 10, "scores high to low")
+        page.get_by_test_id("sort-score").click()
+        expect(page).to_have_url(re.compile(r"sort=score"))
+        expect(page.locator("th[aria-sort=ascending]")).to_contain_text("Score")
+        until(lambda: scores(page) == sorted(scores(page)) and scores(page), 10, "scores low to high")
+        expect(page.get_by_test_id("leads-sort")).to_have_value("score")  # the sort box agrees
+    finally:
+        context.close()
+
+
+def scores(page: Page) -> list[int]:
+    return [int(text) for text in page.get_by_test_id("lead-row-score").all_inner_texts() if text.strip().isdigit()]
+
+
+def test_on_a_phone_the_filters_fold_and_the_top_bar_is_one_line(browser: Browser, base_url: str) -> None:
+    context = browser.new_context(base_url=base_url, viewport={"width": 390, "height": 844})
+    try:
+        phone = context.new_page()
+        sign_in(phone)
+        phone.goto("/#/leads")
+        expect(phone.get_by_test_id("leads-filter-q")).to_be_hidden()
+        bar = phone.locator(".topbar-inner").evaluate("e => e.getBoundingClientRect().height")
+        assert bar <= 60, f"the top bar is {bar} px high on a 390 px screen"
+        phone.get_by_test_id("leads-filters-toggle").click()
+        expect(phone.get_by_test_id("leads-filter-q")).to_be_visible()
+        phone.get_by_test_id("menu-toggle").click()
+        phone.get_by_test_id("nav-icps").click()  # the menu opens below the bar
+        expect(phone).to_have_url(re.compile(r"#/icps$"))
+        expect(phone.get_by_test_id("nav-icps")).to_be_hidden()  # and closes on the way
+    finally:
+        context.close()

@@ -106,3 +106,24 @@ export function filtersToApiQuery(filters, { cursor = null, limit = PAGE_SIZE, p
 export function activeFilterCount(filters) {
   return KEYS.filter((k) => k !== 'sort' && String(filters[k] ?? '').trim() !== '' && filters[k] !== DEFAULT_FILTERS[k]).length;
 }
+
+// The columns a click on the header sorts, and the way a first click sorts each (names A-Z, the highest
+// score and the newest first); a second click on the same column turns the order round.
+export const HEADER_SORTS = { name: 'lastName', score: '-score', createdAt: '-createdAt' };
+
+/** The sort after a click on `column`'s header, when the list is sorted by `current`. */
+export function headerSort(current, column) {
+  const first = HEADER_SORTS[column];
+  if (!first) return current;
+  const field = first.replace(/^-/, '');
+  if (current.replace(/^-/, '') !== field) return first;
+  return current.startsWith('-') ? field : `-${field}`;
+}
+
+/** aria-sort for `column`'s header: 'ascending' / 'descending' when the list is sorted by it, else 'none'. */
+export function headerSortState(current, column) {
+  const first = HEADER_SORTS[column];
+  if (!first) return undefined;
+  if (current.replace(/^-/, '') !== first.replace(/^-/, '')) return 'none';
+  return current.startsWith('-') ? 'descending' : 'ascending';
+}

@@ -20,3 +20,17 @@ test('the rows loaded come back in one request: at least a page, at most what th
   assert.equal(refreshLimit(200), 200);
   assert.equal(refreshLimit(900), 500);
 });
+
+test('a header click sorts by its column; a second click turns the order round', async () => {
+  const { headerSort, headerSortState } = await import('../src/leadFilters.js');
+  assert.equal(headerSort('-createdAt', 'score'), '-score'); // the highest first
+  assert.equal(headerSort('-score', 'score'), 'score');
+  assert.equal(headerSort('score', 'score'), '-score');
+  assert.equal(headerSort('-score', 'name'), 'lastName'); // A-Z first
+  assert.equal(headerSort('lastName', 'name'), '-lastName');
+  assert.equal(headerSort('-score', 'email'), '-score'); // not a sortable column
+  assert.equal(headerSortState('-score', 'score'), 'descending');
+  assert.equal(headerSortState('lastName', 'name'), 'ascending');
+  assert.equal(headerSortState('lastName', 'score'), 'none');
+  assert.equal(headerSortState('lastName', 'email'), undefined);
+});

@@ -8,14 +8,24 @@ const INTERACTIVE = 'a, button, input, select, textarea, label';
  * (render defaults to row[key]). Optional: rowKey(row) (default row.id),
  * rowTestId, rowClass(row), onRowClick(row) (the whole row becomes a target;
  * keep a real link in a cell for keyboard users), empty (shown when no rows).
+ * Sorting: sortState(key) gives a column's aria-sort ('ascending', 'descending', 'none'; undefined = not
+ * sortable); such a header is a button calling onSort(key) (testid `sort-<key>`).
  */
-export function DataTable({ columns, rows, rowKey = (r) => r.id, rowTestId, rowClass, onRowClick, empty, label, compact = false }) {
+export function DataTable({ columns, rows, rowKey = (r) => r.id, rowTestId, rowClass, onRowClick, empty, label, compact = false, sortState, onSort }) {
   if (!rows.length && empty) return html`<div class="table-empty">${empty}</div>`;
   return html`<div class="table-wrap">
     <table class=${compact ? 'table table-compact' : 'table'} aria-label=${label}>
       <thead>
         <tr>
-          ${columns.map((c) => html`<th key=${c.key} scope="col" class=${cellClass(c)}>${c.label}</th>`)}
+          ${columns.map((c) => {
+            const sorted = sortState?.(c.key);
+            if (!sorted) return html`<th key=${c.key} scope="col" class=${cellClass(c)}>${c.label}</th>`;
+            return html`<th key=${c.key} scope="col" class=${cellClass(c)} aria-sort=${sorted}>
+              <button type="button" class="th-sort" data-testid=${`sort-${c.key}`} onClick=${() => onSort(c.key)}>
+                ${c.label}<span class="th-sort-mark" aria-hidden="true">${SORT_MARKS[sorted]}</span>
+              </button>
+            </th>`;
+          })}
         </tr>
       </thead>
       <tbody>
@@ -41,6 +51,8 @@ export function DataTable({ columns, rows, rowKey = (r) => r.id, rowTestId, rowC
     </table>
   </div>`;
 }
+
+const SORT_MARKS = { ascending: '▲', descending: '▼', none: '↕' };
 
 function cellClass(c) {
   return [c.className, c.align === 'right' && 'num'].filter(Boolean).join(' ') || undefined;

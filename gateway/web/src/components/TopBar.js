@@ -1,4 +1,5 @@
 import { html } from 'htm/preact';
+import { useEffect, useState } from 'preact/hooks';
 import { logout } from '../auth.js';
 
 // Grows with the app (Sequences, Inbox, Analytics...). `active` says which
@@ -27,12 +28,24 @@ const NAV = [
 ];
 
 export function TopBar({ user, path }) {
+  const [open, setOpen] = useState(false); // the menu, on a phone
+  useEffect(() => setOpen(false), [path]);
   return html`<header class="topbar">
     <div class="topbar-inner">
       <a class="brand" href="#/icps">
         <span class="brand-mark" aria-hidden="true"></span>Lead Flood
       </a>
-      <nav class="nav" aria-label="Main">
+      <button
+        type="button"
+        class="btn btn-ghost btn-sm menu-toggle"
+        data-testid="menu-toggle"
+        aria-expanded=${open ? 'true' : 'false'}
+        aria-controls="main-nav"
+        onClick=${() => setOpen((v) => !v)}
+      >
+        Menu
+      </button>
+      <nav id="main-nav" class=${open ? 'nav is-open' : 'nav'} aria-label="Main">
         ${NAV.map(
           (item) => html`<a
             href=${item.href}

@@ -13,6 +13,8 @@ import {
   SORT_OPTIONS,
   activeFilterCount,
   cleanScore,
+  headerSort,
+  headerSortState,
   filtersFromQuery,
   filtersToApiQuery,
   leadsPath,
@@ -121,6 +123,7 @@ export function Leads({ query }) {
   // Leads ticked for a bulk action, by id; a new filter starts a new selection.
   const [selected, setSelected] = useState(() => new Map());
   const [enrolling, setEnrolling] = useState(false);
+  const [filtersOpen, setFiltersOpen] = useState(false); // on a phone the filters fold behind a button
   useEffect(() => {
     setSelected(new Map());
     setEnrolling(false);
@@ -183,7 +186,17 @@ export function Leads({ query }) {
       onClose=${() => setEnrolling(false)}
     />`}
 
-    <div class="card filters" role="search" aria-label="Filter leads">
+    <button
+      type="button"
+      class="btn btn-secondary filters-toggle"
+      data-testid="leads-filters-toggle"
+      aria-expanded=${filtersOpen ? 'true' : 'false'}
+      aria-controls="leads-filters"
+      onClick=${() => setFiltersOpen((open) => !open)}
+    >
+      ${filtersOpen ? 'Hide filters' : 'Filters'}${active > 0 ? ` (${active})` : ''}
+    </button>
+    <div id="leads-filters" class=${filtersOpen ? 'card filters' : 'card filters is-folded'} role="search" aria-label="Filter leads">
       <${Select}
         id="leads-filter-icp"
         label="ICP"
@@ -270,6 +283,8 @@ export function Leads({ query }) {
           columns=${[selectColumn(list.items, selected, setSelected), ...COLUMNS]}
           rows=${list.items}
           rowTestId="lead-row"
+          sortState=${(key) => headerSortState(filters.sort, key)}
+          onSort=${(key) => update({ sort: headerSort(latest.current.sort, key) })}
           rowClass=${(l) => [l.filtered && 'row-filtered', selected.has(l.id) && 'row-selected'].filter(Boolean).join(' ')}
           onRowClick=${(l) => navigate(`/leads/${encodeURIComponent(l.id)}`)}
           empty=${emptyMessage(filters, active)}
