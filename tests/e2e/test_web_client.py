@@ -80,6 +80,14 @@ def test_sign_in_create_a_lead_and_watch_it_enrich(page: Page) -> None:
     expect(page.get_by_test_id("job-attempts")).to_have_text("1/3")
     expect(page.get_by_test_id("lead-enrichment")).to_contain_text("example.com")
     assert page.url != url_before and "#/leads/" in page.url  # navigated in-page, no reload
+    # Internal ids live under "Details", not in the main view.
+    lead_id = page.url.split("#/leads/")[1].split("?")[0]
+    expect(page.get_by_text(lead_id)).not_to_be_visible()
+    expect(page.get_by_text("leads.enrich")).not_to_be_visible()
+    page.get_by_test_id("lead-ids").locator("summary").click()
+    expect(page.get_by_test_id("lead-ids")).to_contain_text(lead_id)
+    page.get_by_test_id("job-ids").locator("summary").click()
+    expect(page.get_by_test_id("job-ids")).to_contain_text("leads.enrich")
 
 
 def test_wrong_password_shows_the_error(page: Page) -> None:

@@ -197,12 +197,12 @@ function LeadCard({ lead, watching, onSaved }) {
       <${Detail}
         label="Search run"
         value=${lead.searchRunId &&
-        html`<a href=${`#${leadsPath({ searchRunId: lead.searchRunId, filtered: 'all' })}`}><code>${lead.searchRunId.slice(0, 8)}</code></a>`}
+        html`<a href=${`#${leadsPath({ searchRunId: lead.searchRunId, filtered: 'all' })}`}>Leads of that run</a>`}
       />
       <${Detail} label="Created" value=${formatTime(lead.createdAt)} title=${lead.createdAt} />
       <${Detail} label="Updated" value=${formatTime(lead.updatedAt)} title=${lead.updatedAt} />
-      <${Detail} label="Lead ID" wide value=${html`<code>${lead.id}</code>`} />
     </dl>
+    <${Ids} testid="lead-ids" ids=${[['Lead ID', lead.id], ['Search run ID', lead.searchRunId]]} />
     ${edited.length > 0 &&
     html`<p class="muted small edited-note">
       Edited by hand: ${edited.map(humanize).join(', ')} — later searches will not overwrite ${edited.length === 1 ? 'it' : 'them'}.
@@ -228,6 +228,18 @@ function LeadCard({ lead, watching, onSaved }) {
   </article>`;
 }
 
+// Internal ids (for support and the API, not for reading) fold under "Details", as a problem's request id does.
+function Ids({ ids, testid }) {
+  const shown = ids.filter(([, value]) => value);
+  if (shown.length === 0) return null;
+  return html`<details class="alert-more" data-testid=${testid}>
+    <summary>Details</summary>
+    <dl class="details">
+      ${shown.map(([label, value]) => html`<${Detail} key=${label} label=${label} wide value=${html`<code>${value}</code>`} />`)}
+    </dl>
+  </details>`;
+}
+
 function JobCard({ job, error }) {
   if (!job) {
     return html`<article class="card">
@@ -237,7 +249,7 @@ function JobCard({ job, error }) {
   }
   return html`<article class="card">
     <header class="card-head">
-      <h2 class="card-subtitle">Enrichment job <span class="muted">${job.type}</span></h2>
+      <h2 class="card-subtitle">Enrichment job</h2>
       <${StatusBadge} status=${job.status} testid="job-status" />
     </header>
     <dl class="details">
@@ -245,8 +257,8 @@ function JobCard({ job, error }) {
       <${Detail} label="Queued" value=${formatTime(job.createdAt)} title=${job.createdAt} />
       <${Detail} label="Started" value=${formatTime(job.startedAt)} title=${job.startedAt} />
       <${Detail} label="Finished" value=${formatTime(job.finishedAt)} title=${job.finishedAt} />
-      <${Detail} label="Job ID" wide value=${html`<code>${job.id}</code>`} />
     </dl>
+    <${Ids} testid="job-ids" ids=${[['Job ID', job.id], ['Job kind', job.type]]} />
     ${job.error &&
     html`<div class="alert alert-error" data-testid="job-error">
       <strong class="alert-title">Last error</strong>
