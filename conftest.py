@@ -20,6 +20,7 @@ from tests.fakes.google_calendar import TOKEN as GOOGLE_CALENDAR_TOKEN
 from tests.fakes.google_calendar import FakeGoogleCalendar
 from tests.fakes.otlp import FakeCollector
 from tests.fakes.slack import FakeSlack
+from tests.fakes.smtp_witness import Witness, serving
 from tests.fakes.twilio import ACCOUNT_SID as TWILIO_ACCOUNT_SID
 from tests.fakes.twilio import AUTH_TOKEN as TWILIO_AUTH_TOKEN
 from tests.fakes.twilio import FakeTwilio
@@ -79,6 +80,13 @@ def fake_calendar() -> Iterator[FakeGoogleCalendar]:
     real adapter; its `inserted` list is the witness."""
     with FakeGoogleCalendar() as fake:
         yield fake
+
+
+@pytest.fixture
+def witness() -> Iterator[tuple[Witness, int]]:
+    """An SMTP server of the test's own (tests/fakes/smtp_witness.py): what a mailbox sending to it delivered."""
+    with serving() as served:
+        yield served
 
 
 @pytest.fixture(scope="session")

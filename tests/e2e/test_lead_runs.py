@@ -16,10 +16,9 @@ import httpx
 from devstack.stack import ROOT, Stack
 from tests.e2e.helpers import assert_problem, until
 from tests.e2e.test_icps import icp_body
-from tests.e2e.test_mail_room import Witness
-from tests.e2e.test_mail_room import witness as witness  # the fixture, for this module's tests
 from tests.fakes.google_calendar import FakeGoogleCalendar
 from tests.fakes.slack import FakeSlack
+from tests.fakes.smtp_witness import Witness
 
 FINISHED = {"completed", "failed", "cancelled"}
 

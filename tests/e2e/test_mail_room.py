@@ -7,21 +7,18 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import threading
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import asyncpg
 import grpc
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 
-from devstack.ports import free_port
 from devstack.stack import Stack
 from leadflood.inbox.v1 import delivery_pb2, delivery_pb2_grpc, events_pb2
 from tests.e2e.helpers import _stream_messages, assert_problem, unique_email, until
+from tests.fakes.smtp_witness import Witness
 
 
 def _send(client: httpx.Client, key: str, **body: Any) -> httpx.Response:
@@ -127,44 +124,6 @@ def test_bad_sends_are_refused_with_a_problem(client: httpx.Client) -> None:
 
 
 # --- the independent witness: an SMTP server of the test's own ------------------------------------
-
-
-class Witness:
-    """Counts every message it accepted, by Message-ID; can hold a session at RCPT until released."""
-
-    def __init__(self) -> None:
-        self.accepted: list[str] = []
-        self.busy = False  # answers 451 (try again later) to every recipient while set
-        self.hold = threading.Event()
-        self.holding = threading.Event()
-        self.hold.set()
-
-    async def handle_RCPT(self, server, session, envelope, address, options):  # type: ignore[no-untyped-def]  # noqa: N802
-        if self.busy:
-            return "451 4.3.2 System not accepting network messages"
-        if not self.hold.is_set():
-            self.holding.set()
-            await asyncio.get_running_loop().run_in_executor(None, self.hold.wait)
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
-        for line in envelope.content.decode(errors="replace").splitlines():
-            if line.lower().startswith("message-id:"):
-                self.accepted.append(line.split(":", 1)[1].strip())
-        return "250 2.0.0 Ok: queued"
-
-
-@pytest.fixture
-def witness() -> Iterator[tuple[Witness, int]]:
-    handler, port = Witness(), free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield handler, port
-    finally:
-        handler.hold.set()
-        controller.stop()
 
 
 def _org_of(token: str) -> str:

@@ -5,58 +5,21 @@ to (the independent witness), not by our own records."""
 from __future__ import annotations
 
 import asyncio
-import threading
 import uuid
 from collections import Counter
-from collections.abc import Iterator
-from email.header import decode_header, make_header
 from typing import Any
 
 import asyncpg
 import httpx
-import pytest
-from aiosmtpd.controller import Controller
 
-from devstack.ports import free_port
 from devstack.stack import Stack
 from tests.e2e.helpers import until
+from tests.fakes.smtp_witness import Witness
 
 LEADS, STEPS = 100, 3
 # Observed at the witness before the kill: a tenth of the sends, so the worker dies with most still to do.
 KILL_AFTER = 30
 OPEN_WINDOW = {"days": [1, 2, 3, 4, 5, 6, 7], "startTime": "00:00", "endTime": "23:59", "timeZone": "UTC"}
-
-
-class SubjectWitness:
-    """Every message it accepted, by its Subject (decoded)."""
-
-    def __init__(self) -> None:
-        self.subjects: list[str] = []
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
-        head = envelope.content.decode(errors="replace").split("\r\n\r\n", 1)[0]
-        unfolded = head.replace("\r\n ", " ").replace("\r\n\t", " ")
-        for line in unfolded.split("\r\n"):
-            if line.lower().startswith("subject:"):
-                with self.lock:
-                    self.subjects.append(str(make_header(decode_header(line.split(":", 1)[1].strip()))))
-        return "250 2.0.0 Ok: queued"
-
-    def ours(self, tag: str) -> list[str]:
-        with self.lock:
-            return [subject for subject in self.subjects if subject.endswith(tag)]
-
-
-@pytest.fixture
-def witness() -> Iterator[tuple[SubjectWitness, int]]:
-    handler, port = SubjectWitness(), free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield handler, port
-    finally:
-        controller.stop()
 
 
 def _leads(client: httpx.Client, tag: str) -> list[str]:
@@ -84,7 +47,7 @@ async def _unsent(stack: Stack, enrollment_ids: list[str]) -> int:
 
 
 def test_a_killed_sequences_worker_sends_every_step_exactly_once(
-    stack: Stack, client: httpx.Client, witness: tuple[SubjectWitness, int]
+    stack: Stack, client: httpx.Client, witness: tuple[Witness, int]
 ) -> None:
     handler, port = witness
     tag = uuid.uuid4().hex[:8]

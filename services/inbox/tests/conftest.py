@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import pytest
-from aiosmtpd.controller import Controller
 
-from devstack.ports import free_port
 from inbox.config import InboxSettings
 from inbox.models import Base
 from leadflood_platform import migrations
@@ -43,27 +40,3 @@ async def inbox_db(scratch_dsn: str) -> AsyncIterator[Database]:
 def settings(monkeypatch: pytest.MonkeyPatch) -> InboxSettings:
     monkeypatch.setenv("DATABASE_URL", "postgresql://inbox_svc@127.0.0.1:1/leadflood")
     return InboxSettings(service_secret="s" * 32, smtp_capture_port=2525, public_base_url="https://app.example")
-
-
-class Witness:
-    """An SMTP server that keeps every message's Message-ID: what a mailbox's server would have received."""
-
-    def __init__(self) -> None:
-        self.message_ids: list[str] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
-        for line in envelope.content.split(b"\r\n"):
-            if line.lower().startswith(b"message-id:"):
-                self.message_ids.append(line.split(b":", 1)[1].strip().decode())
-        return "250 2.0.0 Ok: kept"
-
-
-@pytest.fixture
-def witness() -> Iterator[tuple[Witness, int]]:
-    handler, port = Witness(), free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield handler, port
-    finally:
-        controller.stop()
