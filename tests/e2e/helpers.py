@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import nats
 
+from devstack.stack import ROOT, Stack
 from leadflood.leads.v1 import events_pb2
 
 TERMINAL = {"enriched", "failed"}
@@ -69,3 +75,25 @@ def leads_named(nats_url: str, subject: str) -> list[tuple[str, str, str]]:
     message = events_pb2.LeadCreated if subject == "leads.lead.created" else events_pb2.LeadUpdated
     events = [message.FromString(data) for data in asyncio.run(_stream_messages(nats_url, subject))]
     return [(ref.id, ref.email, event.search_run_id) for event in events for ref in event.leads]
+
+
+@dataclass
+class OrgUser:
+    email: str
+    password: str
+    client: httpx.Client  # signed in as the user
+
+
+@contextmanager
+def org_user(stack: Stack, base_url: str, tag: str = "user") -> Iterator[OrgUser]:
+    """A new user in an org of its own (its quotas, alerts and dead letters are the test's alone), made as an
+    operator makes one (`python -m gateway create-user`), with an API client signed in as them."""
+    email, password = f"{tag}-{uuid.uuid4().hex[:8]}@example.com", uuid.uuid4().hex
+    subprocess.run(
+        [sys.executable, "-m", "gateway", "create-user", "--org", f"{tag} {email}", "--email", email,
+         "--password", password],
+        env=stack.env["gateway"], cwd=ROOT, check=True, capture_output=True,
+    )  # fmt: skip
+    token = httpx.post(f"{base_url}/v1/auth/login", json={"email": email, "password": password}).json()["accessToken"]
+    with httpx.Client(base_url=base_url, headers={"authorization": f"Bearer {token}"}, timeout=30) as client:
+        yield OrgUser(email, password, client)

@@ -8,7 +8,6 @@ import json
 import os
 import stat
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +18,7 @@ import pytest
 
 from devstack.ports import free_port
 from devstack.stack import ROOT, Stack
-from tests.e2e.helpers import until
+from tests.e2e.helpers import org_user, until
 from tests.e2e.test_icps import icp_body
 
 WRAPPER = ROOT / ".venv" / "bin" / "leadflood"
@@ -55,15 +54,8 @@ class Terminal:
 def user(stack: Stack, base_url: str) -> Iterator[tuple[str, str, httpx.Client]]:
     """A user of an org of their own (its runs, quotas and dead letters are the test's alone), and an API
     client signed in as them, for what the command line does not do (create a run)."""
-    email, password = f"cli-{uuid.uuid4().hex[:8]}@example.com", uuid.uuid4().hex
-    subprocess.run(
-        [sys.executable, "-m", "gateway", "create-user", "--org", f"CLI {email}", "--email", email,
-         "--password", password],
-        env=stack.env["gateway"], cwd=ROOT, check=True, capture_output=True,
-    )  # fmt: skip
-    token = httpx.post(f"{base_url}/v1/auth/login", json={"email": email, "password": password}).json()["accessToken"]
-    with httpx.Client(base_url=base_url, headers={"authorization": f"Bearer {token}"}, timeout=30) as client:
-        yield email, password, client
+    with org_user(stack, base_url, "cli") as made:
+        yield made.email, made.password, made.client
 
 
 def create_run(client: httpx.Client, **body: Any) -> dict[str, Any]:

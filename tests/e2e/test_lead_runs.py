@@ -4,17 +4,17 @@ runs raise an alert that escalates to the webhook, and a worker killed mid-run l
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
 
-from devstack.stack import ROOT, Stack
-from tests.e2e.helpers import assert_problem, until
+from devstack.stack import Stack
+from tests.e2e.helpers import assert_problem, org_user, until
 from tests.e2e.test_icps import icp_body
 from tests.fakes.google_calendar import FakeGoogleCalendar
 from tests.fakes.slack import FakeSlack
@@ -23,16 +23,11 @@ from tests.fakes.smtp_witness import Witness
 FINISHED = {"completed", "failed", "cancelled"}
 
 
-def new_org(stack: Stack, base_url: str) -> httpx.Client:
+@contextmanager
+def new_org(stack: Stack, base_url: str) -> Iterator[httpx.Client]:
     """A client signed in to an org of its own: its quotas and alerts are the test's alone."""
-    email, password = f"runs-{uuid.uuid4().hex[:8]}@example.com", uuid.uuid4().hex
-    subprocess.run(
-        [sys.executable, "-m", "gateway", "create-user", "--org", f"Runs {email}", "--email", email,
-         "--password", password],
-        env=stack.env["gateway"], cwd=ROOT, check=True, capture_output=True,
-    )  # fmt: skip
-    token = httpx.post(f"{base_url}/v1/auth/login", json={"email": email, "password": password}).json()["accessToken"]
-    return httpx.Client(base_url=base_url, headers={"authorization": f"Bearer {token}"}, timeout=30)
+    with org_user(stack, base_url, "runs") as made:
+        yield made.client
 
 
 def witness_mailbox(client: httpx.Client, port: int) -> str:

@@ -6,19 +6,14 @@ page that escalates and is acknowledged there; the pages fit a phone."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from devstack.stack import ROOT, Stack
+from devstack.stack import Stack
 from tests.e2e import test_web_client as web
-from tests.e2e.helpers import until
+from tests.e2e.helpers import OrgUser, org_user, until
 from tests.e2e.test_icps import icp_body
 from tests.e2e.test_lead_runs import FINISHED
 from tests.fakes.google_calendar import FakeGoogleCalendar
@@ -29,31 +24,17 @@ browser, page = web.browser, web.page
 SLOW = 30_000  # ms: runs, escalations and polls happen in the background
 
 
-@dataclass
-class User:
-    email: str
-    password: str
-    client: httpx.Client
-
-
 @pytest.fixture
-def user(stack: Stack, base_url: str) -> Iterator[User]:
+def user(stack: Stack, base_url: str) -> Iterator[OrgUser]:
     """A new user in an org of its own, so its quotas and alerts are this test's alone; and its API client."""
-    email, password = f"runs-web-{uuid.uuid4().hex[:8]}@example.com", uuid.uuid4().hex
-    subprocess.run(
-        [sys.executable, "-m", "gateway", "create-user", "--org", f"Runs web {email}", "--email", email,
-         "--password", password],
-        env=stack.env["gateway"], cwd=ROOT, check=True, capture_output=True,
-    )  # fmt: skip
-    token = httpx.post(f"{base_url}/v1/auth/login", json={"email": email, "password": password}).json()["accessToken"]
-    with httpx.Client(base_url=base_url, headers={"authorization": f"Bearer {token}"}, timeout=30) as client:
-        yield User(email, password, client)
-        for run in client.get("/v1/lead-runs", params={"limit": 200}).json()["runs"]:  # leave the org quiet
+    with org_user(stack, base_url, "runs-web") as made:
+        yield made
+        for run in made.client.get("/v1/lead-runs", params={"limit": 200}).json()["runs"]:  # leave the org quiet
             if run["state"] not in FINISHED:
-                client.post(f"/v1/lead-runs/{run['id']}/cancel")
+                made.client.post(f"/v1/lead-runs/{run['id']}/cancel")
 
 
-def sign_in_as(page: Page, user: User) -> None:
+def sign_in_as(page: Page, user: OrgUser) -> None:
     page.goto("/")
     page.get_by_test_id("login-email").fill(user.email)
     page.get_by_test_id("login-password").fill(user.password)
@@ -62,7 +43,7 @@ def sign_in_as(page: Page, user: User) -> None:
 
 
 def test_three_runs_start_the_fourth_is_refused_and_a_finished_run_s_receipts_are_read(
-    page: Page, user: User, fake_calendar: FakeGoogleCalendar
+    page: Page, user: OrgUser, fake_calendar: FakeGoogleCalendar
 ) -> None:
     icp = user.client.post("/v1/icps", json=icp_body(minScore=0)).json()
     sign_in_as(page, user)
@@ -132,7 +113,7 @@ def test_three_runs_start_the_fourth_is_refused_and_a_finished_run_s_receipts_ar
 
 
 def test_two_failed_runs_raise_an_alert_that_escalates_and_is_acknowledged_on_operations(
-    page: Page, user: User
+    page: Page, user: OrgUser
 ) -> None:
     failing = []
     for _ in range(2):  # LEAD_RUN_FAILURE_ALERT_THRESHOLD
@@ -174,7 +155,7 @@ def test_two_failed_runs_raise_an_alert_that_escalates_and_is_acknowledged_on_op
     expect(page.get_by_test_id("run-state")).to_have_text("failed")
 
 
-def test_the_runs_and_operations_pages_fit_a_phone(browser: Browser, base_url: str, user: User) -> None:
+def test_the_runs_and_operations_pages_fit_a_phone(browser: Browser, base_url: str, user: OrgUser) -> None:
     icp = user.client.post("/v1/icps", json=icp_body(minScore=0)).json()
     run = user.client.post("/v1/lead-runs", json={"icpId": icp["id"], "limit": 2}).json()
     user.client.post(f"/v1/lead-runs/{run['id']}/jobs").raise_for_status()
