@@ -3,17 +3,43 @@
 from __future__ import annotations
 
 import logging
+import random
 import socket
 import time
+from pathlib import Path
 
 log = logging.getLogger(__name__)
 
 
 def free_port() -> int:
-    """A port the kernel just handed out on 127.0.0.1; free now, not reserved (bind soon)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+    """A port free on 127.0.0.1 now, not reserved (bind soon), below the kernel's ephemeral range.
+
+    A port the kernel hands out for bind(0) comes from the ephemeral range, which every outgoing connection
+    also draws from: between choosing it and the server binding it (a stack starts a dozen processes, each
+    opening connections), a client socket could take it, and the server failed with "address in use". Ports
+    under that range are never given to outgoing connections.
+    """
+    low, high = _below_ephemeral()
+    for _ in range(200):
+        port = random.randrange(low, high)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:  # a crowded machine: as the kernel picks
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def _below_ephemeral() -> tuple[int, int]:
+    """A span of ports under the kernel's ephemeral range (Linux's ip_local_port_range; 32768 if unknown)."""
+    try:
+        first = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        first = 32768
+    return (max(1024, first - 12_000), first) if first > 13_024 else (49152, 65535)
 
 
 def wait_for_port(host: str, port: int, timeout: float = 10.0) -> None:

@@ -17,7 +17,7 @@ import pytest
 
 from devstack.stack import Stack
 from leadflood.inbox.v1 import delivery_pb2, delivery_pb2_grpc, events_pb2
-from tests.e2e.helpers import _stream_messages, assert_problem, unique_email, until
+from tests.e2e.helpers import _stream_messages, assert_problem, org_user, unique_email, until
 from tests.fakes.smtp_witness import Witness
 
 
@@ -289,3 +289,32 @@ def test_a_send_that_keeps_failing_is_a_dead_letter_replayed_once(
     until(lambda: client.get(f"/v1/jobs/{dead[0]['id']}").json()["status"] == "completed", what="the job completed")
     assert_problem(client.post(f"/v1/jobs/{dead[0]['id']}/replay"), 409)  # only a failed job is replayed
     assert handler.accepted.count(sent.rfc822_message_id) == 1
+
+
+async def _campaign(stack: Stack, org_id: str, mailbox: str, count: int) -> list[delivery_pb2.SendMessageResponse]:
+    """`count` sends as a campaign makes them (not a person's: origin "test"), all queued at once."""
+    return list(
+        await asyncio.gather(*(_grpc_send(stack, org_id, mailbox, f"test:{uuid.uuid4()}") for _ in range(count)))
+    )
+
+
+def test_a_campaign_stuck_at_its_server_never_holds_back_another_org_s_reply(
+    stack: Stack, base_url: str, client: httpx.Client, demo_token: str, witness: tuple[Witness, int]
+) -> None:
+    handler, port = witness
+    org, mailbox = _org_of(demo_token), _witness_mailbox(client, port)
+    handler.hold.clear()  # every session of the campaign's server waits at RCPT: the campaign lane is stuck
+    campaign = asyncio.run(_campaign(stack, org, mailbox, 40))
+    assert handler.holding.wait(20), "the campaign never reached its server"
+    try:
+        with org_user(stack, base_url, "replier") as other:  # another org answers one of its leads meanwhile
+            sent = _send(other.client, uuid.uuid4().hex, to=unique_email("answer"), subject="Re: hello", text="Yes!")
+            assert sent.status_code == 202, sent.text
+            # Its own lane: at the capture server (the witness of the local default) while the campaign waits.
+            until(lambda: _captured(other.client, sent.json()["rfc822MessageId"]), what="the reply at its server")
+            assert handler.accepted == []
+    finally:
+        handler.hold.set()
+    ids = [reply.rfc822_message_id for reply in campaign]
+    until(lambda: set(ids) <= set(handler.accepted), timeout_s=60, what="the campaign, once its server answers")
+    assert sorted(handler.accepted) == sorted(ids)  # each once

@@ -37,6 +37,8 @@ QUEUED, RUNNING, COMPLETED, FAILED = "queued", "running", "completed", "failed"
 TERMINAL = {COMPLETED, FAILED}
 # How a delivery ended, besides COMPLETED and FAILED: the job's `leadflood_job_duration_seconds` outcome label.
 RETRIED, POISON, DUPLICATE, ERROR = "retried", "poison", "duplicate", "error"
+# A second delivery of a job this process is working on, left to the one in flight.
+IN_FLIGHT = "in_flight"
 # How often a worker reads its consumers' lag from JetStream (two small requests per consumer).
 QUEUE_MEASURE_INTERVAL_S = 10.0
 
@@ -241,6 +243,9 @@ class JobWorker:
         self.service, self.db, self.bus, self.tables = service, db, bus, tables
         self.kinds, self.backoff_ms, self.ack_wait_ms = kinds, backoff_ms, ack_wait_ms
         self.concurrency = concurrency
+        # The jobs this process is working on now, by kind and id: a second delivery of one of them is left
+        # to the one in flight (see _process_safely).
+        self._in_flight: set[tuple[str, str]] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
         await asyncio.gather(*(self._consume(kind, stop) for kind in self.kinds), self._report_queues(stop))
@@ -335,7 +340,22 @@ class JobWorker:
                 await asyncio.gather(*running, return_exceptions=True)
 
     async def _process_safely(self, kind: JobKind[Any, Any], msg: Msg) -> None:
-        """One message's failure (its database gone, say) never stops the consumer: it comes back later."""
+        """One message's failure (its database gone, say) never stops the consumer: it comes back later.
+
+        A job this process is already working on is not started twice. JetStream redelivers a message whose
+        ack wait ran out, and a message can sit in the client's buffer past that wait (a pull that timed out
+        on our side was still answered), so the same job can arrive twice in one process while its first
+        delivery is in flight: the second is left alone (no ack, no nak), and the first's ack or nak settles
+        the message. A send would otherwise go out twice (seen: two duplicates in 40 sends held at their
+        server longer than the ack wait).
+        """
+        headers = msg.headers or {}
+        key = (kind.type, headers.get(JOB_ID_HEADER) or headers.get(MSG_ID, ""))
+        if key in self._in_flight:
+            log.info("job already in flight here; delivery left to it", extra={"subject": msg.subject})
+            metrics.JOB_DURATION.labels(kind.type, IN_FLIGHT).observe(0.0)
+            return
+        self._in_flight.add(key)
         started, outcome = time.perf_counter(), ERROR
         try:
             outcome = await self.process(kind, msg)
@@ -344,6 +364,7 @@ class JobWorker:
             with contextlib.suppress(Exception):
                 await msg.nak(delay=1)
         finally:
+            self._in_flight.discard(key)
             metrics.JOB_DURATION.labels(kind.type, outcome).observe(time.perf_counter() - started)
             if outcome in TERMINAL:
                 metrics.JOB_ATTEMPTS.labels(kind.type, outcome).observe(msg.metadata.num_delivered or 1)

@@ -75,6 +75,12 @@ def serve(port: int) -> None:
     """The process's /metrics on `port` (0: none), from a thread of its own; once per port per process."""
     if not port or port in _served:
         return
-    start_http_server(port)
+    try:
+        start_http_server(port)
+    except OSError as error:
+        # Metrics are for watching the work, not a part of it: a port taken (another program on a
+        # developer's machine) is said loudly, and the process goes on without /metrics.
+        log.error("metrics not served: the port is taken", extra={"port": port, "error": str(error)})
+        return
     _served.add(port)
     log.info("metrics served", extra={"port": port})

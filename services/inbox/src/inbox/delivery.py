@@ -36,7 +36,7 @@ from inbox.models import (
     Thread,
     platform_tables,
 )
-from inbox.workers import SendEmail, SendSms
+from inbox.workers import SendSms, send_kind
 from leadflood.inbox.v1 import jobs_pb2
 from leadflood_platform import jobs
 from leadflood_platform.errors import DomainError, FailedPrecondition, FieldViolation, InvalidArgument, NotFound
@@ -170,7 +170,8 @@ async def send(
     message = await _store(session, org_id, request, mailbox, thread, status=QUEUED)
     session.add(LedgerEntry(org_id=org_id, mailbox_id=mailbox.id, message_id=message.id, local_day=local_day))
     job = jobs_pb2.SendEmailJob(org_id=str(org_id), message_id=str(message.id))
-    await jobs.enqueue(session, platform_tables, SendEmail, job, org_id=org_id, max_attempts=settings.job_max_attempts)
+    kind = send_kind(request.origin)
+    await jobs.enqueue(session, platform_tables, kind, job, org_id=org_id, max_attempts=settings.job_max_attempts)
     return Outcome("queued", message, send_at=now)
 
 
@@ -305,9 +306,9 @@ async def send_email(
         into, STORE, message.thread_id, org_id, request.lead_id, request.subject, message.id, status,
         mailbox.mailbox_id, mailbox.from_address, request.to_address, request.to_name, request.text_body,
         request.html_body, message.rfc822_message_id, request.idempotency_key, request.origin, request.not_after,
-        suppressed, local_day, status == QUEUED, job_id, SendEmail.type, settings.job_max_attempts,
+        suppressed, local_day, status == QUEUED, job_id, send_kind(request.origin).type, settings.job_max_attempts,
         json.dumps(MessageToDict(job)), job.SerializeToString(), now, mailbox.daily_cap, mailbox.min_spacing_s,
-        SendEmail.subject(), events.outbox_headers(job),
+        send_kind(request.origin).subject(), events.outbox_headers(job),
     )  # fmt: skip
     if not stored:  # the cap or the spacing refused the charge: nothing was stored
         return await _deferral(into, mailbox, local_day, request, now)

@@ -302,6 +302,23 @@ def _past(moment: dt.datetime | None) -> bool:
     return moment is not None and moment <= dt.datetime.now(dt.UTC)
 
 
+class SendReply(SendEmail):
+    """`inbox.send_reply`: the same send, for what a person wrote (a reply in a thread, an email from a lead's
+    page). It has a queue and a consumer of its own, so a campaign's hundred thousand queued sends, however
+    many orgs they come from, never stand ahead of someone's answer."""
+
+    type = "inbox.send_reply"
+
+
+# Messages a person wrote, as callers name their origin: they take the reply lane.
+PERSON_ORIGINS = frozenset({"reply", "manual"})
+
+
+def send_kind(origin: str) -> type[SendEmail]:
+    """The lane an email is sent in: a person's own message, or the campaigns' (sequences, lead runs)."""
+    return SendReply if origin in PERSON_ORIGINS else SendEmail
+
+
 class SendSms(_Delivery, JobKind[jobs_pb2.SendSmsJob, str]):
     """`inbox.send_sms`: one stored text through the SMS provider. Twilio documents no idempotency key, so
     a create that timed out after Twilio took it is sent again when retried (see sms.py)."""
@@ -361,6 +378,7 @@ def job_kinds(runtime: Runtime) -> list[JobKind[Any, Any]]:
     assert isinstance(settings, InboxSettings)
     kinds: list[JobKind[Any, Any]] = [
         SendEmail(db=runtime.db, settings=settings),
+        SendReply(db=runtime.db, settings=settings),
         SendSms(db=runtime.db, sender=sms_sender_for(settings)),
         ReceiveEmail(db=runtime.db),
     ]
