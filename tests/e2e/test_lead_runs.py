@@ -250,3 +250,14 @@ def test_the_queue_health_is_served_over_http_and_as_prometheus_metrics(stack: S
         )
         worked = [line for line in scraped.splitlines() if line.startswith("leadflood_runs_leads_worked_total")]
         assert any('outcome="done"' in line for line in worked), worked
+
+
+def test_only_a_failed_lead_can_be_tried_again(stack: Stack, base_url: str) -> None:
+    with new_org(stack, base_url) as client:
+        run = make_run(client, limit=2, dryRun=True)
+        assert client.post(f"/v1/lead-runs/{run['id']}/jobs").status_code == 202
+        assert finished(client, run["id"])["state"] == "completed"
+        [lead, *_] = client.get(f"/v1/lead-runs/{run['id']}/leads").json()["leads"]
+        refused = assert_problem(client.post(f"/v1/lead-runs/{run['id']}/leads/{lead['leadId']}/retry"), 409)
+        assert "only a failed lead" in refused["detail"]
+        assert_problem(client.post(f"/v1/lead-runs/{run['id']}/leads/{uuid.uuid4()}/retry"), 404)

@@ -8,13 +8,17 @@ import uuid
 from types import SimpleNamespace
 
 import grpc
+import pytest
 from sqlalchemy import delete, select, update
 
 from leadflood_platform.db import Database
-from runs import actions, calendar, leases
+from leadflood_platform.errors import FailedPrecondition
+from runs import actions, calendar, leases, service
 from runs.calendar import CalendarSettings
 from runs.models import COMPLETED, DONE, FAILED, PENDING, LeadRun, Receipt, RunLead
+from runs.quotas import Limits
 from services.runs.tests.conftest import make_run
+from tests.fakes.mail_room import queued
 
 MEETING = {"enabled": True, "provider": "sandbox", "durationMinutes": 30, "windowDays": 5}
 
@@ -128,3 +132,26 @@ async def test_a_mail_room_away_puts_the_lead_back_and_a_poison_lead_fails_once(
     assert row.status == FAILED and "gave up after 3 tries" in row.error
     assert await drain(db, lead_actions, due_now=True) == 0  # failed once, never claimed again
     assert await run_state(db, run.id) == FAILED
+
+
+async def test_a_failed_lead_tried_again_runs_once_more_and_a_second_retry_is_refused(
+    db: Database, inbox: SimpleNamespace
+) -> None:
+    org = uuid.uuid4()
+    run, [lead] = await make_run(db, org, leads=1)
+    inbox.servicer.answer = lambda request: grpc.StatusCode.UNAVAILABLE
+    lead_actions = work(db, inbox, lead_max_attempts=1)
+    assert await drain(db, lead_actions) == 1
+    assert await run_state(db, run.id) == FAILED  # its only lead failed
+
+    inbox.servicer.answer = queued  # the mail room is back
+    limits = Limits(max_runs_per_day=100, max_leads_per_day=1000, max_active_runs=3)
+    async with db.transaction() as session:
+        reopened, again = await service.retry_lead(session, org_id=org, run_id=run.id, lead_id=lead, limits=limits)
+        assert (reopened.state, again.status, again.attempts) == ("running", PENDING, 0)
+    with pytest.raises(FailedPrecondition, match="only a failed lead"):
+        async with db.transaction() as session:
+            await service.retry_lead(session, org_id=org, run_id=run.id, lead_id=lead, limits=limits)
+    assert await drain(db, lead_actions) == 1
+    assert await run_state(db, run.id) == COMPLETED
+    assert len(inbox.servicer.messages) == 1  # one email, however often it was asked for

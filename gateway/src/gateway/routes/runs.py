@@ -248,6 +248,14 @@ async def run_leads(
     }
 
 
+@router.post("/v1/lead-runs/{run_id}/leads/{lead_id}/retry", status_code=202, **documents(shapes.Run, 202))
+async def retry_lead(run_id: str, lead_id: str, request: Request, who: Who) -> dict[str, Any]:
+    """A failed lead tried again (its run running again if it had finished: 429 when the active-run cap is
+    full); what it did before is not done again. A lead that is not failed is a 409."""
+    reply = await _runs(request).RetryLead(pb.RetryLeadRequest(run_id=run_id, lead_id=lead_id))
+    return run_json(reply.run)
+
+
 @router.get("/v1/lead-runs/{run_id}/leads/{lead_id}/receipts", **documents(shapes.ReceiptList))
 async def receipts(run_id: str, lead_id: str, request: Request, who: Who) -> dict[str, Any]:
     """What each of the lead's actions in the run did: kind, status, link or id, latency, error, simulated."""

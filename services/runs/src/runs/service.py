@@ -273,6 +273,35 @@ async def run_leads(
     return rows, outcomes
 
 
+async def retry_lead(
+    session: AsyncSession, *, org_id: uuid.UUID, run_id: uuid.UUID, lead_id: uuid.UUID, limits: quotas.Limits
+) -> tuple[LeadRun, RunLead]:
+    """A failed lead back in the queue, its tries afresh; its run running again if it had finished (admitted by
+    the active-run cap; a second retry finds the lead no longer failed: FailedPrecondition)."""
+    await quotas.lock_org(session, org_id)
+    run = await get(session, org_id=org_id, run_id=run_id, lock=True)
+    lead = (
+        await session.execute(
+            select(RunLead).where(RunLead.run_id == run.id, RunLead.lead_id == lead_id).with_for_update()
+        )
+    ).scalar_one_or_none()
+    if lead is None:
+        raise NotFound(f"lead {lead_id} is not in run {run_id}")
+    if lead.status != FAILED:
+        raise FailedPrecondition(f"the lead is {lead.status}: only a failed lead can be tried again")
+    if run.state == CANCELLED:
+        raise FailedPrecondition("the run was cancelled: start a new run for this lead")
+    if run.state != RUNNING:
+        # The slot it takes is an active run's: counted as any start is (its leads are charged already).
+        await quotas.admit(session, org_id=org_id, leads=0, limits=limits, now=finishing.utcnow())
+        run.state, run.finished_at, run.error, run.alerted = RUNNING, None, None, False
+    lead.status, lead.due_at, lead.attempts, lead.stale_recoveries, lead.error = (
+        PENDING, finishing.utcnow(), 0, 0, None,
+    )  # fmt: skip
+    await session.flush()
+    return run, lead
+
+
 async def receipts(session: AsyncSession, *, org_id: uuid.UUID, run_id: uuid.UUID, lead_id: uuid.UUID) -> list[Receipt]:
     await get(session, org_id=org_id, run_id=run_id)
     query = (

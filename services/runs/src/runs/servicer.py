@@ -114,6 +114,16 @@ class RunsServicer(runs_pb2_grpc.RunsServiceServicer):
             leads=[convert.run_lead_to_proto(lead, outcomes[lead.id]) for lead in leads], next_cursor=cursor
         )
 
+    async def RetryLead(self, request, ctx):  # type: ignore[no-untyped-def]
+        async with self.db.transaction() as session:
+            run, lead = await service.retry_lead(
+                session, org_id=context.require_org(), run_id=parse_id(request.run_id, "run"),
+                lead_id=parse_id(request.lead_id, "lead"), limits=self.limits,
+            )  # fmt: skip
+            return pb.RetryLeadResponse(
+                run=await self._with_progress(session, run), lead=convert.run_lead_to_proto(lead, [])
+            )
+
     async def ListReceipts(self, request, ctx):  # type: ignore[no-untyped-def]
         async with self.db.transaction() as session:
             found = await service.receipts(

@@ -33,6 +33,22 @@ export function RunPage({ params }) {
     seenState.current = r?.state || null;
   }, [r?.state]);
   const { acting, act } = useRunActions((changed) => run.setData((d) => ({ ...d, ...changed })));
+  // A failed lead tried again: what it did before is not done again (the service keys every side effect).
+  const [retrying, setRetrying] = useState(null);
+  const [retryError, setRetryError] = useState(null);
+  const retry = async (lead) => {
+    setRetrying(lead.leadId);
+    setRetryError(null);
+    try {
+      const changed = await api.post(`${base}/leads/${encodeURIComponent(lead.leadId)}/retry`);
+      run.setData((d) => ({ ...d, ...changed }));
+      leads.reload();
+    } catch (err) {
+      setRetryError(err);
+    } finally {
+      setRetrying(null);
+    }
+  };
 
   if (!r) {
     return html`<section class="wide">
@@ -61,6 +77,9 @@ export function RunPage({ params }) {
           return html`<span key=${o} class="badge badge-${c.tone}" data-testid="run-lead-outcome">${c.label}</span>`;
         })}
         ${l.error && html`<span class="text-danger small">${l.error}</span>`}
+        ${l.status === 'failed' &&
+        html`<button type="button" class="btn btn-sm" data-testid="run-lead-retry" disabled=${retrying === l.leadId}
+          onClick=${(e) => { e.stopPropagation(); retry(l); }}>Try again</button>`}
       </span>`,
     },
   ];
@@ -104,6 +123,7 @@ export function RunPage({ params }) {
         <span class="muted small">Best score first · open one for its receipts</span>
       </header>
       <${ProblemAlert} error=${leads.error} testid="run-leads-error" />
+      <${ProblemAlert} error=${retryError} testid="run-lead-retry-error" />
       ${leads.data &&
       html`<${DataTable}
         label="Run leads"
