@@ -16,7 +16,7 @@ from leadflood_cli.client import ApiError, Gateway, NotSignedIn, Unreachable
 
 DEFAULT_URL = "http://127.0.0.1:8080"  # where `make run` serves the gateway (devstack's default http port)
 OK, REFUSED, USAGE, UNREACHABLE = 0, 1, 2, 3
-LEAD_STATUSES = ["pending", "running", "done", "failed", "cancelled"]
+LEAD_STATUSES = ["waiting", "pending", "running", "done", "failed", "cancelled"]
 
 # A command gets the gateway and its arguments, and gives the API's JSON and the text a person reads.
 Command = Callable[[Gateway, argparse.Namespace], tuple[Any, str]]
@@ -95,6 +95,11 @@ def runs_start(api: Gateway, args: argparse.Namespace) -> tuple[Any, str]:
 def runs_cancel(api: Gateway, args: argparse.Namespace) -> tuple[Any, str]:
     data = api.post(f"/v1/lead-runs/{_id(args.run_id)}/cancel")
     return data, f"run {data['id']}: {data['state']}"
+
+
+def runs_retry(api: Gateway, args: argparse.Namespace) -> tuple[Any, str]:
+    data = api.post(f"/v1/lead-runs/{_id(args.run_id)}/leads/{_id(args.lead_id)}/retry")
+    return data, f"lead {args.lead_id} queued again; run {data['id']}: {data['state']}"
 
 
 def runs_quota(api: Gateway, args: argparse.Namespace) -> tuple[Any, str]:
@@ -181,6 +186,9 @@ def parser() -> argparse.ArgumentParser:
     ])  # fmt: skip
     command(runs, "start", runs_start, "start a created run, or resume a running one", [run_id])
     command(runs, "cancel", runs_cancel, "cancel a run", [run_id])
+    command(
+        runs, "retry", runs_retry, "try a failed lead of a run again", [run_id, (["lead_id"], {"metavar": "LEAD_ID"})]
+    )
     command(runs, "quota", runs_quota, "runs and leads used today, active runs, and their limits")
 
     alerts = group("alerts", "failed-run alerts")

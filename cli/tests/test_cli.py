@@ -95,6 +95,8 @@ def test_url_and_json_are_taken_before_or_after_the_command() -> None:
     plain = commands.parser().parse_args(["runs", "leads", "r1", "--status", "failed"])
     assert not hasattr(plain, "url") and not hasattr(plain, "json") and plain.limit == 50
     assert (plain.run_id, plain.status) == ("r1", "failed")
+    retry = commands.parser().parse_args(["runs", "retry", "r1", "l1"])
+    assert (retry.run, retry.run_id, retry.lead_id) == (commands.runs_retry, "r1", "l1")
 
 
 @pytest.mark.parametrize(
