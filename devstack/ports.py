@@ -11,6 +11,10 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 
+# The ports free_port handed out in this process: a stack asks for a dozen at once, before any is bound.
+_given: set[int] = set()
+
+
 def free_port() -> int:
     """A port free on 127.0.0.1 now, not reserved (bind soon), below the kernel's ephemeral range.
 
@@ -22,12 +26,15 @@ def free_port() -> int:
     low, high = _below_ephemeral()
     for _ in range(200):
         port = random.randrange(low, high)
+        if port in _given:  # handed out already, maybe not bound yet: never twice in one process
+            continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             try:
-                sock.bind(("127.0.0.1", port))
+                sock.bind(("0.0.0.0", port))  # noqa: S104 (a check: the servers bind every address)
             except OSError:
                 continue
-            return port
+        _given.add(port)
+        return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:  # a crowded machine: as the kernel picks
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
