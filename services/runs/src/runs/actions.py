@@ -74,13 +74,12 @@ SEND_STATUS = {
 
 @dataclass(frozen=True)
 class Step:
-    """What an action did: its receipt's fields, or (retry_at) that the lead must come back later."""
+    """What an action did: its receipt's fields."""
 
     status: str = ""
     target: str = ""
     detail: str = ""
     error: str | None = None
-    retry_at: dt.datetime | None = None
 
 
 class Later(Exception):

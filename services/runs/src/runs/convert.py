@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from leadflood.runs.v1 import runs_pb2 as pb
 from leadflood_platform.convert import timestamp
+from leadflood_platform.jobs import public_id
 from runs import health, service
 from runs.models import Alert, LeadRun, Receipt, RunLead
 
@@ -42,9 +43,7 @@ def spec_from_request(request: pb.CreateRunRequest, icp_id) -> service.RunSpec: 
     )
 
 
-def run_to_proto(
-    run: LeadRun, progress: service.Progress, *, batch_size: int, worker_concurrency: int, job_owner: str = "runs"
-) -> pb.Run:
+def run_to_proto(run: LeadRun, progress: service.Progress, *, batch_size: int, worker_concurrency: int) -> pb.Run:
     calendar = run.calendar or {}
     message = pb.Run(
         id=str(run.id),
@@ -86,7 +85,7 @@ def run_to_proto(
             queue_lag_s=progress.queue_lag_s,
         ),  # fmt: skip
         error=run.error or "",
-        job_id=f"{job_owner}.{run.job_id}" if run.job_id else "",
+        job_id=public_id("runs", run.job_id),
         batch_size=batch_size,
         worker_concurrency=worker_concurrency,
         source=run.source,

@@ -10,6 +10,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -87,8 +88,6 @@ def check(spec: RunSpec, *, max_leads_per_day: int) -> None:
         if not 1 <= int(calendar.get("windowDays", 5)) <= 60:
             raise InvalidArgument.on("calendar.windowDays", "must be between 1 and 60 days")
         if calendar.get("timeZone"):
-            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
             try:
                 ZoneInfo(calendar["timeZone"])
             except (ZoneInfoNotFoundError, ValueError):
