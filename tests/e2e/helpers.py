@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +28,16 @@ def until(check: Any, timeout_s: float = 20, what: str = "condition") -> Any:
         if value := check():
             return value
         time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+
+
+async def until_async(check: Callable[[], Awaitable[Any]], timeout_s: float = 20, what: str = "condition") -> Any:
+    """`until` for a test running on the event loop: `await check()`'s first truthy value before a deadline."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if value := await check():
+            return value
+        await asyncio.sleep(0.05)
     raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from dataclasses import dataclass
 
 import nats
@@ -34,6 +35,12 @@ class Stream:
 
 
 JOBS = Stream("JOBS", ["jobs.>"], RetentionPolicy.WORK_QUEUE)
+
+
+def stream_replicas() -> int:
+    """NATS_STREAM_REPLICAS: the copies of each stream a JetStream cluster keeps (3 on a 3-node cluster, so a lost
+    node loses no acknowledged message); 1 on a single server. Its consumers follow their stream's."""
+    return int(os.environ.get("NATS_STREAM_REPLICAS", "1"))
 
 
 def events_stream() -> Stream:
@@ -67,6 +74,7 @@ class Bus:
                 storage=StorageType.FILE,
                 max_age=stream.max_age_s,
                 duplicate_window=stream.duplicate_window_s,
+                num_replicas=stream_replicas(),
             )
             try:
                 await self.js.add_stream(config)
