@@ -11,7 +11,7 @@ PROTOS := $(shell find protos -name '*.proto')
 # Source roots every process imports from; written into the venv as a .pth file.
 SOURCE_ROOTS := gen/python libs/platform/src $(wildcard services/*/src) gateway/src cli .
 
-.PHONY: help install source-roots run test bench lint clean distclean
+.PHONY: help install source-roots run test bench lint clean distclean k8s-check
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -60,6 +60,9 @@ test: install .chromium ## unit, integration and end-to-end tests on throwaway s
 
 bench: install ## performance figures beside the raw limits of the parts, measured in the same run
 	$(PY) -m bench
+
+k8s-check: install ## render every Kubernetes overlay; validate it offline (schemas, CRDs) and its policies
+	$(PY) deploy/k8s/check.py
 
 lint: install ## ruff
 	$(PY) -m ruff check .

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import fnmatch
 import functools
-import os
 import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +22,6 @@ from typing import Any
 import pytest
 import yaml
 
-from devstack.postgres import find_pg_bindir
 from leadflood_platform import registry
 
 REPO = Path(__file__).resolve().parents[2]
@@ -50,7 +47,15 @@ METRICS_PORT = 9464
 EXPECTED_TARGETS = {f"{svc.upper()}_GRPC_TARGET": f"{svc}:{GRPC_PORT}" for svc in GRPC_SERVICES}
 WORKLOAD_KINDS = ("Deployment", "StatefulSet")
 NAMESPACED_KINDS = {
+    "Cluster",
     "ConfigMap",
+    "Consumer",
+    "Database",
+    "PodMonitor",
+    "PrometheusRule",
+    "ScaledObject",
+    "ScheduledBackup",
+    "Stream",
     "Deployment",
     "HorizontalPodAutoscaler",
     "Ingress",
@@ -208,10 +213,21 @@ def _hpa_for(r: Rendered, deployment: str) -> dict[str, Any] | None:
     return None
 
 
+def _scaled_object_for(r: Rendered, deployment: str) -> dict[str, Any] | None:
+    for scaled in r.kind("ScaledObject"):
+        ref = scaled["spec"]["scaleTargetRef"]
+        if ref.get("kind", "Deployment") == "Deployment" and ref["name"] == deployment:
+            return scaled
+    return None
+
+
 def _min_replicas(r: Rendered, workload: dict[str, Any]) -> int:
     hpa = _hpa_for(r, workload["metadata"]["name"]) if workload["kind"] == "Deployment" else None
     if hpa is not None:
         return hpa["spec"].get("minReplicas", 1)
+    scaled = _scaled_object_for(r, workload["metadata"]["name"]) if workload["kind"] == "Deployment" else None
+    if scaled is not None:
+        return scaled["spec"].get("minReplicaCount", 0)
     return workload["spec"].get("replicas", 1)
 
 
@@ -252,8 +268,10 @@ def test_overlay_renders(rendered: Rendered) -> None:
 
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
 def test_overlay_passes_strict_schema_validation(rendered: Rendered, version: str, tmp_path: Path) -> None:
+    """Kubernetes' own kinds; the operators' kinds are validated against deploy/k8s/schemas (test_k8s_check.py)."""
+    core = [doc for doc in rendered.docs if _is_core(doc)]
     manifest = tmp_path / f"{rendered.overlay}.yaml"
-    manifest.write_text(rendered.text)
+    manifest.write_text(yaml.safe_dump_all(core))
     proc = subprocess.run(
         [str(_tool("kubernetes-validate")), "--strict", "-k", version, str(manifest)],
         capture_output=True,
@@ -264,7 +282,12 @@ def test_overlay_passes_strict_schema_validation(rendered: Rendered, version: st
     assert proc.returncode == 0, output
     assert "WARN" not in output, output
     passed = [line for line in output.splitlines() if line.startswith("INFO") and " passed " in line]
-    assert len(passed) == len(rendered.docs), f"not every resource was validated:\n{output}"
+    assert len(passed) == len(core), f"not every resource was validated:\n{output}"
+
+
+def _is_core(doc: dict[str, Any]) -> bool:
+    group = doc["apiVersion"].rpartition("/")[0]
+    return "." not in group or group.endswith(".k8s.io")
 
 
 # --- pod and container hardening ----------------------------------------------------------------
@@ -466,10 +489,17 @@ def test_replicated_workloads_have_a_disruption_budget(rendered: Rendered) -> No
     for pdb in rendered.kind("PodDisruptionBudget"):
         selected = [w for w in rendered.workloads() if _matches(pdb["spec"]["selector"], _pod_labels(w))]
         assert len(selected) == 1, f"{_where(pdb)} selects {len(selected)} workloads"
-    for hpa in rendered.kind("HorizontalPodAutoscaler"):
-        target = rendered.get(hpa["spec"]["scaleTargetRef"]["kind"], hpa["spec"]["scaleTargetRef"]["name"])
-        # With an HPA, a replicas field in the manifest would be reset by every apply.
-        assert "replicas" not in target["spec"], f"{_where(target)} has replicas and an HPA"
+    for scaler in [*rendered.kind("HorizontalPodAutoscaler"), *rendered.kind("ScaledObject")]:
+        ref = scaler["spec"]["scaleTargetRef"]
+        target = rendered.get(ref.get("kind", "Deployment"), ref["name"])
+        # With an autoscaler, a replicas field in the manifest would be reset by every apply.
+        assert "replicas" not in target["spec"], f"{_where(target)} has replicas and an autoscaler"
+        others = [
+            s
+            for s in rendered.kind("HorizontalPodAutoscaler")
+            if s is not scaler and s["spec"]["scaleTargetRef"]["name"] == ref["name"]
+        ]
+        assert not others or scaler["kind"] == "HorizontalPodAutoscaler", f"{ref['name']}: an HPA and a ScaledObject"
 
 
 def test_production_is_highly_available() -> None:
@@ -486,7 +516,11 @@ def test_production_is_highly_available() -> None:
         assert _pdbs_for(r, deployment), f"production: no PDB for {name}"
     for worker in WORKERS:
         deployment = r.get("Deployment", worker)
-        assert deployment["spec"].get("replicas", 1) >= 2, worker
+        scaled = _scaled_object_for(r, worker)
+        assert scaled is not None, f"production: no KEDA ScaledObject for {worker}"
+        assert scaled["spec"]["minReplicaCount"] >= 2, worker
+        assert scaled["spec"]["maxReplicaCount"] > scaled["spec"]["minReplicaCount"], worker
+        assert {t["type"] for t in scaled["spec"]["triggers"]} == {"nats-jetstream"}, worker
         assert _pdbs_for(r, deployment), f"production: no PDB for {worker}"
     for pdb in r.kind("PodDisruptionBudget"):
         # A budget that allows no eviction blocks node drains forever.
@@ -496,43 +530,90 @@ def test_production_is_highly_available() -> None:
 # --- backing services and images ----------------------------------------------------------------
 
 
-def test_dev_runs_nats_and_postgres_in_cluster() -> None:
-    r = render("dev")
+IN_CLUSTER = ("dev", "production")
+# The CloudNativePG instances' pods (made by the operator, not rendered): what the network policies see.
+PG_CLUSTER = "leadflood-pg"
+PG_PODS = {
+    "kind": "Pod",
+    "metadata": {"name": PG_CLUSTER},
+    "spec": {
+        "template": {
+            "metadata": {"labels": {"cnpg.io/cluster": PG_CLUSTER}},
+            "spec": {"containers": [{"name": "postgres", "ports": [{"name": "postgresql", "containerPort": 5432}]}]},
+        }
+    },
+}
+
+
+@pytest.mark.parametrize("overlay", IN_CLUSTER)
+def test_in_cluster_nats_is_a_three_node_jetstream_cluster_with_a_budget(overlay: str) -> None:
+    r = render(overlay)
     nats = r.get("StatefulSet", "nats")
+    assert nats["spec"]["replicas"] == 3 and nats["spec"]["podManagementPolicy"] == "Parallel"
     (container,) = _pod_spec(nats)["containers"]
-    assert "--jetstream" in container["args"] and container["image"].startswith("nats:2.10")
-    store = next(a.split("=", 1)[1] for a in container["args"] if a.startswith("--store_dir="))
+    assert container["image"].startswith("nats:2.10")
+    config_volume = next(v for v in _pod_spec(nats)["volumes"] if v["name"] == "config")
+    conf = r.get("ConfigMap", config_volume["configMap"]["name"])["data"]["nats.conf"]
+    store = re.search(r"store_dir:\s*(\S+)", conf).group(1)
     data_mounts = {m["name"] for m in container["volumeMounts"] if m["mountPath"] == store}
-    assert data_mounts <= {t["metadata"]["name"] for t in nats["spec"]["volumeClaimTemplates"]} and data_mounts
-    assert _resolve_port(nats, "client") == 4222
-    for probe in ("livenessProbe", "readinessProbe"):
+    assert data_mounts and data_mounts <= {t["metadata"]["name"] for t in nats["spec"]["volumeClaimTemplates"]}
+    # Every node routes to every node, by the headless Service's stable names.
+    routes = set(re.findall(r"nats-route://(nats-\d)\.nats:6222", conf))
+    assert routes == {f"nats-{i}" for i in range(3)}, conf
+    assert "server_name: $POD_NAME" in conf and _env(container)["POD_NAME"]["valueFrom"]["fieldRef"]
+    service = r.get("Service", "nats")
+    assert service["spec"]["clusterIP"] == "None" and service["spec"]["publishNotReadyAddresses"] is True
+    assert nats["spec"]["serviceName"] == "nats"
+    for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
         get = container[probe]["httpGet"]
         assert get["path"].startswith("/healthz") and _resolve_port(nats, get["port"]) == 8222
-
-    postgres = r.get("StatefulSet", "postgres")
-    (container,) = _pod_spec(postgres)["containers"]
-    assert container["image"].startswith("postgres:15")
-    assert _secret_ref(container, "POSTGRES_PASSWORD") == ("leadflood-postgres", "postgres-password")
-    pgdata = _env(container)["PGDATA"]["value"]
-    claim_mounts = [m for m in container["volumeMounts"] if pgdata.startswith(m["mountPath"] + "/")]
-    assert [m["name"] for m in claim_mounts] == [postgres["spec"]["volumeClaimTemplates"][0]["metadata"]["name"]]
-    init = next(v for v in _pod_spec(postgres)["volumes"] if v["name"] == "init-scripts")
-    init_cm = r.get("ConfigMap", init["configMap"]["name"])
-    assert set(init_cm["data"]) == {"10-create-app-roles.sh"}
-
-    for name in ("nats", "postgres"):
-        service = r.get("Service", name)
-        assert _matches({"matchLabels": service["spec"]["selector"]}, _pod_labels(r.get("StatefulSet", name)))
-    (config,) = [c for c in r.kind("ConfigMap") if "NATS_URL" in c["data"]]
+    # Lame duck on the way out, inside the grace period.
+    lame_duck = int(re.search(r"lame_duck_duration:\s*(\d+)s", conf).group(1))
+    assert "ldm=" in " ".join(container["lifecycle"]["preStop"]["exec"]["command"])
+    assert _pod_spec(nats)["terminationGracePeriodSeconds"] > lame_duck
+    (pdb,) = _pdbs_for(r, nats)
+    assert pdb["spec"]["maxUnavailable"] == 1  # two of three: the quorum of the R3 streams
+    (config,) = [c for c in r.kind("ConfigMap") if "NATS_URL" in c.get("data", {})]
     assert config["data"]["NATS_URL"] == "nats://nats:4222"
 
 
-@pytest.mark.parametrize("overlay", ["staging", "production"])
-def test_managed_environments_use_external_backends_and_a_registry_image(overlay: str) -> None:
+@pytest.mark.parametrize("overlay", IN_CLUSTER)
+def test_in_cluster_postgres_is_a_cloudnativepg_cluster_with_backups_roles_and_schemas(overlay: str) -> None:
     r = render(overlay)
-    assert not r.kind("StatefulSet"), f"{overlay} must not run in-cluster NATS/Postgres"
-    (config,) = r.kind("ConfigMap")
-    assert not re.match(r"nats://nats[:/]", config["data"]["NATS_URL"]), "points at the in-cluster NATS"
+    assert not [s for s in r.kind("StatefulSet") if s["metadata"]["name"] == "postgres"], "the old StatefulSet"
+    cluster = r.get("Cluster", PG_CLUSTER)
+    assert cluster["apiVersion"] == "postgresql.cnpg.io/v1"
+    spec = cluster["spec"]
+    assert spec["instances"] == (3 if overlay == "production" else 1)
+    assert re.fullmatch(r"ghcr\.io/cloudnative-pg/postgresql:15\.\d+", spec["imageName"])
+    assert spec["enableSuperuserAccess"] is False
+    store = spec["backup"]["barmanObjectStore"]
+    assert store["destinationPath"].startswith("s3://")
+    for ref in store["s3Credentials"].values():
+        assert set(ref) == {"name", "key"}, "backup credentials are Secret references"
+    assert spec["backup"]["retentionPolicy"]
+    (scheduled,) = r.kind("ScheduledBackup")
+    assert scheduled["spec"]["cluster"]["name"] == PG_CLUSTER and len(scheduled["spec"]["schedule"].split()) == 6
+    # One login role and one schema it owns per process: every registered service and the gateway.
+    processes = {"gateway", *GRPC_SERVICES}
+    roles = {role["name"]: role for role in spec["managed"]["roles"]}
+    assert set(roles) == processes
+    for name, role in roles.items():
+        assert role["login"] is True and role["ensure"] == "present"
+        assert role["passwordSecret"]["name"] == f"leadflood-pg-role-{name}"
+    (database,) = r.kind("Database")
+    assert database["spec"]["cluster"]["name"] == PG_CLUSTER
+    assert {s["name"]: s["owner"] for s in database["spec"]["schemas"]} == {p: p for p in processes}
+    assert database["spec"]["name"] == spec["bootstrap"]["initdb"]["database"]
+    # The leads migrations use extensions.gin_trgm_ops: the schema exists and every role may use it.
+    init_sql = " ".join(spec["bootstrap"]["initdb"]["postInitApplicationSQL"])
+    assert "EXTENSION IF NOT EXISTS pg_trgm SCHEMA extensions" in init_sql
+    assert "GRANT USAGE ON SCHEMA extensions TO PUBLIC" in init_sql
+
+
+@pytest.mark.parametrize("overlay", ["staging", "production"])
+def test_released_environments_use_a_registry_image_and_an_ingress(overlay: str) -> None:
+    r = render(overlay)
     images = {c["image"] for d in r.app_deployments() for c in _all_containers(d)}
     assert len(images) == 1, images
     (image,) = images
@@ -545,6 +626,13 @@ def test_managed_environments_use_external_backends_and_a_registry_image(overlay
     backend = path["backend"]["service"]
     service = r.get("Service", backend["name"])
     assert backend["port"]["name"] in {p["name"] for p in service["spec"]["ports"]}
+
+
+def test_staging_uses_external_backends() -> None:
+    r = render("staging")
+    assert not r.kind("StatefulSet") and not r.kind("Cluster"), "staging must not run in-cluster NATS/Postgres"
+    (config,) = [c for c in r.kind("ConfigMap") if "NATS_URL" in c.get("data", {})]
+    assert not re.match(r"nats://nats[:/]", config["data"]["NATS_URL"]), "points at the in-cluster NATS"
 
 
 # --- network policy ----------------------------------------------------------------------------
@@ -653,21 +741,28 @@ def test_network_policies_allow_exactly_the_intended_callers(rendered: Rendered)
             assert not _ingress_allowed(r, target, METRICS_PORT, caller), f"{caller.name} -> {name} metrics allowed"
         assert not _ingress_allowed(r, target, GRPC_PORT, prometheus), f"prometheus -> {name}:{GRPC_PORT} allowed"
 
-    backends = {"nats": 4222, "postgres": 5432}
+    backends = {"nats": 4222, PG_CLUSTER: 5432}
     for name, port in backends.items():
-        matches = [s for s in r.kind("StatefulSet") if s["metadata"]["name"] == name]
-        if r.overlay != "dev":
-            assert not matches
+        if r.overlay not in IN_CLUSTER:
+            assert not r.kind("StatefulSet") and not r.kind("Cluster")
             continue
-        (backend,) = matches
+        backend = r.get("StatefulSet", name) if name == "nats" else PG_PODS
         for caller in [*apps.values(), stranger]:
             assert _ingress_allowed(r, backend, port, caller), f"{caller.name} -> {name}:{port} blocked"
         for caller in [outsider, *other_env]:
             assert not _ingress_allowed(r, backend, port, caller), f"{caller.namespace} -> {name} allowed"
         for svc in GRPC_SERVICES:
             assert not _ingress_allowed(r, r.get("Deployment", svc), GRPC_PORT, _peer(backend, r.namespace))
-    if r.overlay == "dev":
-        assert not _ingress_allowed(r, r.get("StatefulSet", "nats"), 8222, apps["gateway"])
+    if r.overlay in IN_CLUSTER:
+        nats = r.get("StatefulSet", "nats")
+        # The monitoring port: KEDA's operator only; the cluster port: the other NATS nodes only.
+        keda = Peer("keda-operator", "keda", {"app": "keda-operator"})
+        assert _ingress_allowed(r, nats, 8222, keda)
+        assert not _ingress_allowed(r, nats, 8222, apps["gateway"])
+        assert _ingress_allowed(r, nats, 6222, _peer(nats, r.namespace))
+        assert not _ingress_allowed(r, nats, 6222, apps["gateway"])
+        operator = Peer("cnpg", "cnpg-system", {"app.kubernetes.io/name": "cloudnative-pg"})
+        assert _ingress_allowed(r, PG_PODS, 8000, operator) and not _ingress_allowed(r, PG_PODS, 5432, operator)
 
 
 def test_network_policy_model_is_not_vacuous() -> None:
@@ -705,83 +800,3 @@ def test_dockerfile_matches_the_manifests() -> None:
         for folder in (f"{home}/src", f"{home}/migrations"):
             assert in_image(folder), f"the image does not copy {folder}"
     assert "grpc_tools.protoc" in dockerfile and "npm ci" in dockerfile
-
-
-# --- the in-cluster Postgres init script, against a real PostgreSQL -----------------------------
-
-INIT_SCRIPT = K8S / "components" / "in-cluster-backends" / "postgres-init" / "10-create-app-roles.sh"
-
-
-def _as_unprivileged() -> list[str]:
-    """Postgres refuses to run as root: drop to `nobody` when the tests run as root."""
-    if os.geteuid() != 0:
-        return []
-    setpriv = shutil.which("setpriv")
-    assert setpriv, "running as root needs setpriv to drop to `nobody` (apt-get install util-linux)"
-    return [setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
-
-
-def _pg_tools() -> dict[str, str]:
-    """initdb, pg_ctl and psql by full path, from the server's own bin dir (Debian keeps it off PATH)."""
-    bindir = find_pg_bindir()  # fails, saying how to install the server, when there is none
-    tools = {tool: bindir / tool for tool in ("initdb", "pg_ctl", "psql")}
-    missing = [tool for tool, path in tools.items() if not path.exists()]
-    assert not missing, f"{missing} not found in {bindir}: install the PostgreSQL server and client"
-    return {tool: str(path) for tool, path in tools.items()}
-
-
-def test_postgres_init_script_creates_a_role_and_schema_per_database_url() -> None:
-    tools = _pg_tools()
-    drop = _as_unprivileged()
-    root = Path(tempfile.mkdtemp(prefix="leadflood-pg-"))
-    try:
-        root.chmod(0o755)
-        data, sock, urls = root / "data", root / "sock", root / "urls"
-        for d in (data, sock, urls):
-            d.mkdir()
-        # `nobody` may not enter the checkout (a clone under /root, a 0700 temp folder): it runs a copy.
-        script = root / INIT_SCRIPT.name
-        shutil.copyfile(INIT_SCRIPT, script)
-        (urls / "leads-database-url").write_text("postgresql://leads:AbC123xyz@postgres:5432/leadflood\n")
-        (urls / "gateway-database-url").write_text(
-            "postgresql://gateway:pa:ss_w-rd@postgres:5432/leadflood?ssl=disable"
-        )
-        if drop:
-            shutil.chown(data, "nobody")
-            shutil.chown(sock, "nobody")
-        env = {**os.environ, "PGHOST": str(sock), "LEADFLOOD_DB_URL_DIR": str(urls), "PGUSER": "postgres"}
-        # cwd: the PostgreSQL tools look up the current directory, which `nobody` may not be allowed into.
-        run = functools.partial(subprocess.run, env=env, cwd=root, capture_output=True, text=True, timeout=60)
-        proc = run([*drop, tools["initdb"], "-D", str(data), "-U", "postgres", "--auth=trust"])
-        assert proc.returncode == 0, proc.stderr
-        # -l: the server must not inherit our stdout pipe, or run() waits for it forever.
-        log = data / "server.log"
-        pg_ctl = [*drop, tools["pg_ctl"], "-D", str(data)]
-        start = [*pg_ctl, "-l", str(log), "-o", f"-c listen_addresses='' -k {sock}", "-w"]
-        try:
-            proc = run([*start, "start"])
-            assert proc.returncode == 0, proc.stderr + (log.read_text() if log.exists() else "")
-            for _ in range(2):  # idempotent
-                proc = run([*drop, "bash", str(script)])
-                assert proc.returncode == 0, proc.stdout + proc.stderr
-
-            def sql(user: str, query: str) -> str:
-                psql = [tools["psql"], "-XAtq", "-v", "ON_ERROR_STOP=1", "-U", user, "-d", "leadflood", "-c", query]
-                proc = run(psql)
-                assert proc.returncode == 0, proc.stderr
-                return proc.stdout.strip()
-
-            assert sql("leads", "CREATE TABLE t (id int); SELECT current_schema()") == "leads"
-            assert sql("leads", "CREATE SCHEMA IF NOT EXISTS leads; SELECT 1") == "1"
-            assert sql("gateway", "SELECT current_schema()") == "gateway"
-            with_password = "SELECT count(*) FROM pg_authid WHERE rolname = 'gateway' AND rolpassword IS NOT NULL"
-            assert sql("postgres", with_password) == "1"
-
-            (urls / "bad-database-url").write_text("not a url")
-            proc = run([*drop, "bash", str(script)])
-            assert proc.returncode != 0 and "bad-database-url" in proc.stderr
-        finally:
-            if (data / "postmaster.pid").exists():
-                run([*pg_ctl, "-m", "immediate", "-w", "stop"])
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
