@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
+import json
 import logging
 import time
 import uuid
@@ -26,6 +28,7 @@ from leadflood_platform import context, metrics, outbox, tracing
 from leadflood_platform.bus import JOB_ID_HEADER, JOBS, MSG_ID, Bus
 from leadflood_platform.db import Database
 from leadflood_platform.errors import FailedPrecondition, NotFound, quoted
+from leadflood_platform.group_commit import GroupCommit, Submitted
 from leadflood_platform.tables import PlatformTables
 
 log = logging.getLogger(__name__)
@@ -41,6 +44,27 @@ RETRIED, POISON, DUPLICATE, ERROR = "retried", "poison", "duplicate", "error"
 IN_FLIGHT = "in_flight"
 # How often a worker reads its consumers' lag from JetStream (two small requests per consumer).
 QUEUE_MEASURE_INTERVAL_S = 10.0
+# Claims, and completions, of jobs in flight together in one worker share a transaction, up to this many.
+GROUP_COMMIT_MAX = 32
+
+# What a delivery asks the batches for: its job's claim (id, message, delivery number) and completion (id, message,
+# what perform returned).
+Claim = tuple[uuid.UUID, Message, int]
+Completion = tuple[uuid.UUID, Message, Any]
+# A batch's claims in one statement (see JobWorker._claim_all); {columns} are the job's columns but its message.
+CLAIM_MANY = """
+UPDATE {table} AS j
+SET status = 'running', attempts = v.delivery, started_at = coalesce(j.started_at, now()), updated_at = now()
+FROM unnest($1::uuid[], $2::int[]) AS v(id, delivery)
+WHERE j.id = v.id AND j.status NOT IN ('completed', 'failed') AND j.max_attempts >= v.delivery
+RETURNING {columns}
+"""
+COMPLETE_MANY = """
+UPDATE {table} AS j
+SET status = 'completed', result = v.result::jsonb, error = NULL, finished_at = now(), updated_at = now()
+FROM unnest($1::uuid[], $2::text[]) AS v(id, result)
+WHERE j.id = v.id
+"""
 
 
 class RetryableJobError(Exception):
@@ -246,6 +270,23 @@ class JobWorker:
         # The jobs this process is working on now, by kind and id: a second delivery of one of them is left
         # to the one in flight (see _process_safely).
         self._in_flight: set[tuple[str, str]] = set()
+        # Per kind, the claims and the completions of its jobs in flight, each a batch at a time (group commit).
+        self._claims: dict[str, GroupCommit[Claim, Row | None]] = {}
+        self._completions: dict[str, GroupCommit[Completion, None]] = {}
+
+    @functools.cached_property
+    def _claim_many(self) -> str:
+        columns = ", ".join(f"j.{c.name}" for c in self.tables.jobs.c if c.name != "message")
+        return CLAIM_MANY.format(table=self._jobs_table, columns=columns)
+
+    @functools.cached_property
+    def _complete_many(self) -> str:
+        return COMPLETE_MANY.format(table=self._jobs_table)
+
+    @property
+    def _jobs_table(self) -> str:
+        jobs = self.tables.jobs
+        return f"{jobs.schema}.{jobs.name}" if jobs.schema else jobs.name
 
     async def run(self, stop: asyncio.Event) -> None:
         await asyncio.gather(*(self._consume(kind, stop) for kind in self.kinds), self._report_queues(stop))
@@ -316,10 +357,13 @@ class JobWorker:
         """Keeps the kind's concurrency in flight: a finished job's slot is filled by the next fetch, rather
         than a batch waiting for its slowest job before the next batch is fetched."""
         limit = kind.concurrency or self.concurrency
+        # Refilled a few slots at a time: a fetch is a request to the server, and one per finished job was a
+        # visible share of a busy worker's time; the jobs in flight stay between limit - refill and limit.
+        refill = max(1, limit // 4)
         running: set[asyncio.Task[None]] = set()
         try:
             while not stop.is_set():
-                if len(running) >= limit:
+                if running and limit - len(running) < refill:
                     await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
                     continue
                 try:
@@ -383,7 +427,7 @@ class JobWorker:
                 return POISON
             delivery = msg.metadata.num_delivered or 1
             try:
-                job = await self._claim(kind, job_id, message, delivery)
+                job = await self._claims_of(kind).submit((job_id, message, delivery))
             except JobStopped as stopped:  # on_start found nothing left to work on
                 await self._stop(kind, job_id, message, msg, stopped)
                 return FAILED
@@ -394,7 +438,7 @@ class JobWorker:
                 if job.status in TERMINAL:
                     # A redelivery of work already finished (crash after commit, before ack).
                     log.info("job already finished; acking redelivery", extra={"status": job.status})
-                    await msg.ack_sync()
+                    await msg.ack()
                     return DUPLICATE
                 if delivery > job.max_attempts:
                     await self._fail(kind, job_id, message, msg, f"gave up after {job.max_attempts} attempts")
@@ -405,9 +449,7 @@ class JobWorker:
         keepalive = asyncio.create_task(self._keep_in_progress(msg))
         try:
             outcome = await kind.perform(message, delivery)
-            async with self.db.transaction() as session:
-                result = await kind.apply(session, message, outcome)
-                await self._set(session, job.id, status=COMPLETED, result=result, error=None, finished_at=func.now())
+            await self._completions_of(kind).submit((job.id, message, outcome))
         except Exception as exc:
             keepalive.cancel()
             if isinstance(exc, JobStopped):
@@ -432,9 +474,91 @@ class JobWorker:
             return FAILED
         finally:
             keepalive.cancel()
-        await msg.ack_sync()
-        log.info("job completed", extra={"attempt": delivery})
+        # Not awaiting the server's answer: an ack lost on the way is a redelivery that finds the job completed.
+        await msg.ack()
+        log.debug("job completed", extra={"attempt": delivery})
         return COMPLETED
+
+    def _claims_of(self, kind: JobKind[Any, Any]) -> GroupCommit[Claim, Row | None]:
+        if kind.type not in self._claims:
+            self._claims[kind.type] = GroupCommit(functools.partial(self._claim_all, kind), max_batch=GROUP_COMMIT_MAX)
+        return self._claims[kind.type]
+
+    def _completions_of(self, kind: JobKind[Any, Any]) -> GroupCommit[Completion, None]:
+        if kind.type not in self._completions:
+            batch = functools.partial(self._complete_all, kind)
+            self._completions[kind.type] = GroupCommit(batch, max_batch=GROUP_COMMIT_MAX)
+        return self._completions[kind.type]
+
+    async def _claim_all(self, kind: JobKind[Any, Any], batch: list[Submitted[Claim]]) -> list[Row | None | Exception]:
+        """Claims for the jobs of a batch in one transaction: one statement claims every job that may run, then each
+        one's on_start (in its own delivery's context). Should anything fail (an on_start stopping its job), each is
+        claimed alone, as one at a time would have been, so a job's fault stays its own."""
+        if len(batch) > 1:
+            try:
+                return await self._claim_together(kind, batch)
+            except Exception as error:
+                log.info("claims of a batch failed together; claiming each alone", extra={"error": str(error)})
+        return [await one.within(self._claim_alone, kind, *one.item) for one in batch]
+
+    async def _claim_together(self, kind: JobKind[Any, Any], batch: list[Submitted[Claim]]) -> list[Row | None]:
+        ids, deliveries = [one.item[0] for one in batch], [one.item[2] for one in batch]
+        async with self.db.transaction() as session:
+            connection = await session.connection()
+            claimed = {row.id: row for row in await connection.exec_driver_sql(self._claim_many, (ids, deliveries))}
+            for one in batch:
+                job_id, message, _ = one.item
+                if (job := claimed.get(job_id)) is not None:
+                    await one.within(self._start, kind, session, message, job)
+            # A job not claimed, as it is, for its caller to see why not (finished already, out of attempts).
+            jobs = self.tables.jobs
+            rest = [job_id for job_id in ids if job_id not in claimed]
+            if rest:
+                for row in await session.execute(select(jobs).where(jobs.c.id.in_(rest))):
+                    claimed[row.id] = row
+        return [claimed.get(job_id) for job_id in ids]
+
+    @staticmethod
+    async def _start(kind: JobKind[Any, Any], session: AsyncSession, message: Message, job: Row) -> None:
+        with context.bound(org_id=str(job.org_id)):
+            await kind.on_start(session, message)
+
+    async def _claim_alone(
+        self, kind: JobKind[Any, Any], job_id: uuid.UUID, message: Message, delivery: int
+    ) -> Row | None | Exception:
+        try:
+            return await self._claim(kind, job_id, message, delivery)
+        except Exception as exc:  # to its caller alone
+            return exc
+
+    async def _complete_all(
+        self, kind: JobKind[Any, Any], batch: list[Submitted[Completion]]
+    ) -> list[None | Exception]:
+        """Completions of the jobs of a batch in one transaction: each one's apply (in its own delivery's context),
+        then one statement marks them all completed. Should anything fail, each completes alone (and a job whose
+        apply fails is retried or failed by its caller, as ever)."""
+        if len(batch) > 1:
+            try:
+                async with self.db.transaction() as session:
+                    results = [json.dumps(await one.within(kind.apply, session, *one.item[1:])) for one in batch]
+                    ids = [one.item[0] for one in batch]
+                    await (await session.connection()).exec_driver_sql(self._complete_many, (ids, results))
+                return [None] * len(batch)
+            except Exception as error:
+                log.info("completions of a batch failed together; completing each alone", extra={"error": str(error)})
+        return [await one.within(self._complete_alone, kind, *one.item) for one in batch]
+
+    async def _complete_alone(
+        self, kind: JobKind[Any, Any], job_id: uuid.UUID, message: Message, outcome: Any
+    ) -> None | Exception:
+        try:
+            async with self.db.transaction() as session:
+                result = await kind.apply(session, message, outcome)
+                done = {"status": COMPLETED, "result": result, "error": None, "finished_at": func.now()}
+                await self._set(session, job_id, **done)
+        except Exception as exc:  # to its caller alone
+            return exc
+        return None
 
     async def _claim(self, kind: JobKind[Any, Any], job_id: uuid.UUID, message: Message, delivery: int) -> Row | None:
         jobs = self.tables.jobs

@@ -4,6 +4,7 @@ exactly what a lead would have received (a real SMTP server, aiosmtpd, not a sta
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from email.header import decode_header, make_header
@@ -15,6 +16,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from inbox import smtp_listener
 from leadflood_platform.db import Database
+from leadflood_platform.group_commit import GroupCommit, Submitted
 
 log = logging.getLogger(__name__)
 # A message larger than this is refused (552), as a real server's size limit would.
@@ -32,47 +34,18 @@ FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[]) AS t(f,
 Row = tuple[str, str, str, str, bytes]
 
 
-class GroupCommit:
-    """Keeps messages in batches, a statement and a commit each: what arrives while one batch commits goes in
-    the next (so a lone message waits for nobody, and under load each commit, with its WAL flush, is shared).
-    Each caller is answered only once its own row is committed."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-        self._waiting: list[tuple[Row, asyncio.Future[None]]] = []
-        self._writing = False
-
-    async def keep(self, row: Row) -> None:
-        done = asyncio.get_running_loop().create_future()
-        self._waiting.append((row, done))
-        if not self._writing:
-            self._writing = True
-            asyncio.create_task(self._write_all())
-        await done
-
-    async def _write_all(self) -> None:
-        try:
-            while self._waiting:
-                batch, self._waiting = self._waiting[:BATCH], self._waiting[BATCH:]
-                try:
-                    columns = [list(column) for column in zip(*(row for row, _ in batch), strict=True)]
-                    async with self.db.driver(transaction=False) as db:  # one statement: it commits alone
-                        await db.execute(INSERT, *columns)
-                except Exception as exc:  # every sender of the batch is told (handle_DATA answers 451)
-                    for _, done in batch:
-                        if not done.done():
-                            done.set_exception(exc)
-                    continue
-                for _, done in batch:
-                    if not done.done():
-                        done.set_result(None)
-        finally:
-            self._writing = False
+async def _keep_all(db: Database, rows: list[Submitted[Row]]) -> list[None]:
+    """One batch of captured messages in one statement, which commits alone."""
+    columns = [list(column) for column in zip(*(row.item for row in rows), strict=True)]
+    async with db.driver(transaction=False) as connection:
+        await connection.execute(INSERT, *columns)
+    return [None] * len(rows)
 
 
 class CaptureHandler:
     def __init__(self, db: Database) -> None:
-        self.kept = GroupCommit(db)
+        # Under load each commit, with its WAL flush, is shared; each sender is answered once its row is kept.
+        self.kept: GroupCommit[Row, None] = GroupCommit(functools.partial(_keep_all, db), max_batch=BATCH)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802 (aiosmtpd's name)
         raw = envelope.original_content or b""
@@ -81,7 +54,7 @@ class CaptureHandler:
         head = BytesHeaderParser(policy=compat32).parsebytes(raw[:HEAD_BYTES])
         message_id, subject = _header(head, "Message-ID").strip(), _header(head, "Subject")
         try:
-            await self.kept.keep((envelope.mail_from or "", "\n".join(envelope.rcpt_tos), message_id, subject, raw))
+            await self.kept.submit((envelope.mail_from or "", "\n".join(envelope.rcpt_tos), message_id, subject, raw))
         except Exception:
             # Not kept (the database away): a temporary refusal, so the sender tries again rather than taking
             # aiosmtpd's answer to an exception, a 500, for a bounce.

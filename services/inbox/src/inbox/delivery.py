@@ -264,13 +264,50 @@ ON CONFLICT DO NOTHING
 """
 
 
+@dataclass(frozen=True)
+class PlainEmail:
+    """A plain email (is_plain_email; validated) for its org, with the trace context and ids of its caller: what
+    the servicer gathers from concurrent SendMessage calls to store together."""
+
+    org_id: uuid.UUID
+    request: SendRequest
+    now: dt.datetime
+    carried: dict[str, str]
+
+
+# Every key's lock in one statement, in one order (as send_many takes them).
+LOCK_KEYS = """
+SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM (SELECT DISTINCT unnest($1::text[]) AS k ORDER BY 1) AS keys
+"""
+
+
+async def send_emails(*, into: Into, emails: list[PlainEmail], settings: InboxSettings) -> list[Outcome]:
+    """send_email for each, in the caller's transaction: every key's lock first, in one statement. Two plain
+    emails with one key in a batch are one message (the second finds the first's)."""
+    await _rows(into, LOCK_KEYS, [f"{e.org_id}:{e.request.idempotency_key}" for e in emails])
+    return [
+        await send_email(
+            into=into, org_id=e.org_id, request=e.request, settings=settings, now=e.now, carried=e.carried, locked=True
+        )
+        for e in emails
+    ]
+
+
 async def send_email(
-    *, into: Into, org_id: uuid.UUID, request: SendRequest, settings: InboxSettings, now: dt.datetime
+    *,
+    into: Into,
+    org_id: uuid.UUID,
+    request: SendRequest,
+    settings: InboxSettings,
+    now: dt.datetime,
+    carried: dict[str, str] | None = None,
+    locked: bool = False,
 ) -> Outcome:
     """`send` for a plain email (is_plain_email; validated), in the caller's transaction on a bare connection or a
-    session: the same rules in a few statements (a queued one: lock, look-up, charge, store, outbox)."""
-    # Callers of the same key take turns: the second finds the first's message.
-    await _rows(into, LOCK_KEY, f"{org_id}:{request.idempotency_key}")
+    session: the same rules in a few statements (a queued one: lock, look-up, charge, store, outbox). `locked`:
+    the caller holds the key's lock already; `carried`: the caller's trace headers, for the job's outbox row."""
+    if not locked:  # callers of the same key take turns: the second finds the first's message
+        await _rows(into, LOCK_KEY, f"{org_id}:{request.idempotency_key}")
     params = (org_id, request.to_address.lower(), request.idempotency_key, request.mailbox_id)
     found = (await _rows(into, PREPARE, *params))[0]
     if found["existing"] is not None:
@@ -308,7 +345,7 @@ async def send_email(
         request.html_body, message.rfc822_message_id, request.idempotency_key, request.origin, request.not_after,
         suppressed, local_day, status == QUEUED, job_id, send_kind(request.origin).type, settings.job_max_attempts,
         json.dumps(MessageToDict(job)), job.SerializeToString(), now, mailbox.daily_cap, mailbox.min_spacing_s,
-        send_kind(request.origin).subject(), events.outbox_headers(job),
+        send_kind(request.origin).subject(), events.outbox_headers(job, carried),
     )  # fmt: skip
     if not stored:  # the cap or the spacing refused the charge: nothing was stored
         return await _deferral(into, mailbox, local_day, request, now)

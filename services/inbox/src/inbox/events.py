@@ -34,7 +34,10 @@ async def publish(session: AsyncSession, subject: str, event: Proto) -> None:
     await outbox.enqueue(session, platform_tables, subject=subject, message=event, msg_id=event_id)
 
 
-def outbox_headers(message: Proto) -> str:
+def outbox_headers(message: Proto, carried: dict[str, str] | None = None) -> str:
     """The headers outbox.enqueue writes with a message (trace context, ids, its type), as JSON: for the hot
-    paths that write their outbox row inside a statement of their own (delivery.STORE, workers.MARK_SENT_ANNOUNCED)."""
-    return json.dumps(tracing.message_headers() | {TYPE_HEADER: message.DESCRIPTOR.full_name})
+    paths that write their outbox row inside a statement of their own (delivery.STORE, workers.MARK_SENT_ANNOUNCED).
+    `carried`: the trace context and ids of the caller it is written for, taken in the caller's context."""
+    return json.dumps(
+        (tracing.message_headers() if carried is None else carried) | {TYPE_HEADER: message.DESCRIPTOR.full_name}
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from urllib.parse import urlencode
 
@@ -22,28 +23,56 @@ from inbox.convert import (
 )
 from inbox.models import CapturedMail, DeliveryAttempt, Message
 from leadflood.inbox.v1 import delivery_pb2, delivery_pb2_grpc, inbox_pb2, inbox_pb2_grpc
-from leadflood_platform import context
+from leadflood_platform import context, tracing
 from leadflood_platform.convert import parse_id
 from leadflood_platform.db import Database
 from leadflood_platform.errors import InvalidArgument, NotFound, PermissionDenied, Unavailable
+from leadflood_platform.group_commit import GroupCommit, Submitted
+
+log = logging.getLogger(__name__)
+# Plain emails from concurrent SendMessage calls stored in one transaction, up to this many (group commit).
+SEND_GROUP_MAX = 64
 
 
 class DeliveryServicer(delivery_pb2_grpc.DeliveryServiceServicer):
     def __init__(self, db: Database, settings: InboxSettings) -> None:
         self.db, self.settings = db, settings
+        self._plain_emails: GroupCommit[delivery.PlainEmail, delivery.Outcome] = GroupCommit(
+            self._store_plain_emails, max_batch=SEND_GROUP_MAX
+        )
 
     async def SendMessage(self, request, ctx):  # type: ignore[no-untyped-def]
         send = delivery.validate(send_request(request))
         org_id, now = context.require_org(), dt.datetime.now(dt.UTC)
-        if delivery.is_plain_email(send):  # the hot path: on the bare connection (db.driver), few statements
-            async with self.db.driver(transaction=True) as conn:
-                outcome = await delivery.send_email(
-                    into=conn, org_id=org_id, request=send, settings=self.settings, now=now
-                )
-            return send_response(outcome)
+        if delivery.is_plain_email(send):  # the hot path: stored with the calls arriving meanwhile, few statements
+            email = delivery.PlainEmail(org_id, send, now, tracing.message_headers())
+            return send_response(await self._plain_emails.submit(email))
         async with self.db.transaction() as session:
             outcome = await delivery.send(session=session, org_id=org_id, request=send, settings=self.settings, now=now)
             return send_response(outcome)
+
+    async def _store_plain_emails(
+        self, batch: list[Submitted[delivery.PlainEmail]]
+    ) -> list[delivery.Outcome | Exception]:
+        """Concurrent calls' emails in one transaction on the bare connection (its BEGIN, its COMMIT and the keys'
+        locks shared). Should anything fail (one caller's mailbox not found, say), each is stored alone, so one
+        caller's error is its own and never another's."""
+        if len(batch) > 1:
+            try:
+                async with self.db.driver(transaction=True) as conn:
+                    return await delivery.send_emails(
+                        into=conn, emails=[one.item for one in batch], settings=self.settings
+                    )
+            except Exception as error:
+                log.info("plain emails failed together; storing each alone", extra={"error": str(error)})
+        return [await one.within(self._store_plain_email, one.item) for one in batch]
+
+    async def _store_plain_email(self, email: delivery.PlainEmail) -> delivery.Outcome | Exception:
+        try:
+            async with self.db.driver(transaction=True) as conn:
+                return (await delivery.send_emails(into=conn, emails=[email], settings=self.settings))[0]
+        except Exception as exc:  # to its caller alone
+            return exc
 
     async def SendMessages(self, request, ctx):  # type: ignore[no-untyped-def]
         if len(request.requests) > delivery.MAX_BATCH:
