@@ -58,6 +58,10 @@ run: install ## start PostgreSQL, NATS, the services and the gateway; Ctrl-C sto
 test: install .chromium ## unit, integration and end-to-end tests on throwaway servers
 	$(PY) -m pytest
 
+.PHONY: drill-restore
+drill-restore: install ## back up the local stack's database, wipe it, restore it, verify every schema (docs/runbooks)
+	$(PY) -m devstack.drill_restore drill
+
 bench: install ## performance figures beside the raw limits of the parts, measured in the same run
 	$(PY) -m bench
 
