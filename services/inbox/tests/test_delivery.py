@@ -280,6 +280,47 @@ async def test_a_draft_to_a_suppressed_address_is_reported(inbox_db: Database, s
     assert outcome.kind == "suppressed" and "unsubscribed" in outcome.reason
 
 
+async def send_draft(db: Database, settings: InboxSettings, org: uuid.UUID, message_id: uuid.UUID, **edits: str):  # type: ignore[no-untyped-def]
+    async with db.transaction() as session:
+        return await delivery.send_draft(
+            session=session, org_id=org, message_id=message_id, subject=edits.get("subject", ""),
+            text_body=edits.get("text_body", ""), settings=settings, now=NOW,
+        )  # fmt: skip
+
+
+async def test_a_draft_sent_is_charged_and_queued_once_and_a_full_cap_keeps_it_a_draft(
+    inbox_db: Database, settings: InboxSettings
+) -> None:
+    org = uuid.uuid4()
+    mailbox = await _capped_mailbox(inbox_db, org, cap=1)
+    draft = (await send(inbox_db, settings, org, request(draft=True))).message
+    sent = await send_draft(inbox_db, settings, org, draft.id, subject="Edited", text_body="Edited body")
+    assert sent.kind == "queued" and not sent.existing and sent.message.subject == "Edited"
+    again = await send_draft(inbox_db, settings, org, draft.id)
+    assert again.existing and again.message.id == draft.id
+    assert await count(inbox_db, LedgerEntry.mailbox_id == mailbox, table=LedgerEntry) == 1
+    assert await jobs_of(inbox_db, org) == 1
+
+    other = (await send(inbox_db, settings, org, request(draft=True))).message
+    deferred = await send_draft(inbox_db, settings, org, other.id)  # the cap of 1 is used
+    assert deferred.kind == "deferred" and "daily cap of 1" in deferred.reason
+    async with inbox_db.transaction() as session:
+        assert (await session.get_one(Message, other.id)).status == "draft"
+    assert await jobs_of(inbox_db, org) == 1
+
+
+async def test_only_a_draft_of_the_org_is_sent(inbox_db: Database, settings: InboxSettings) -> None:
+    org = uuid.uuid4()
+    dry = (await send(inbox_db, settings, org, request(dry_run=True))).message
+    with pytest.raises(FailedPrecondition, match="only a draft can be sent; this message is simulated"):
+        await send_draft(inbox_db, settings, org, dry.id)
+    draft = (await send(inbox_db, settings, org, request(draft=True))).message
+    with pytest.raises(NotFound):
+        await send_draft(inbox_db, settings, uuid.uuid4(), draft.id)  # another org's
+    with pytest.raises(InvalidArgument):
+        await send_draft(inbox_db, settings, org, draft.id, subject="two\r\nlines")
+
+
 async def test_a_draft_cannot_also_be_a_dry_run(inbox_db: Database, settings: InboxSettings) -> None:
     with pytest.raises(InvalidArgument) as refused:
         await send(inbox_db, settings, uuid.uuid4(), request(draft=True, dry_run=True))

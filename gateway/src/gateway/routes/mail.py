@@ -121,6 +121,23 @@ async def get_message(message_id: str, request: Request, who: Who) -> dict[str, 
     return message_json(reply.message)
 
 
+class SendDraftBody(Body):
+    # Edits made on review; left out, the draft goes as it was saved.
+    subject: str = Field(default="", max_length=998)
+    text: str = Field(default="", max_length=500_000)
+
+
+@router.post("/v1/messages/{message_id}/send", status_code=202)
+async def send_draft(message_id: str, request: Request, who: Who, body: SendDraftBody | None = None) -> dict[str, Any]:
+    """A saved draft sent (an availability request a lead run drafted, say), with the edits made on review.
+    Sending it twice is one email (`existing`); a message that is not a draft is a 409."""
+    body = body or SendDraftBody()
+    reply = await _delivery(request).SendDraft(
+        delivery_pb2.SendDraftRequest(message_id=message_id, subject=body.subject, text_body=body.text)
+    )
+    return send_outcome(reply)
+
+
 MAX_INBOUND_BYTES = 25_000_000
 INBOUND_PATH = "/v1/inbound/email"
 

@@ -26,6 +26,8 @@ from inbox.models import (
     EMAIL,
     OUT,
     QUEUED,
+    SENDING,
+    SENT,
     SIMULATED,
     SMS,
     SUPPRESSED,
@@ -36,10 +38,11 @@ from inbox.models import (
     Thread,
     platform_tables,
 )
-from inbox.workers import SendSms, send_kind
+from inbox.workers import SendReply, SendSms, send_kind
 from leadflood.inbox.v1 import jobs_pb2
 from leadflood_platform import jobs
 from leadflood_platform.errors import DomainError, FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from leadflood_platform.jobs import JobKind
 
 MAX_KEY, MAX_SUBJECT, MAX_BODY = 200, 998, 1_000_000
 # SendMessages: requests in one call (one transaction, its locks held to its end).
@@ -172,6 +175,72 @@ async def send(
     job = jobs_pb2.SendEmailJob(org_id=str(org_id), message_id=str(message.id))
     kind = send_kind(request.origin)
     await jobs.enqueue(session, platform_tables, kind, job, org_id=org_id, max_attempts=settings.job_max_attempts)
+    return Outcome("queued", message, send_at=now)
+
+
+async def send_draft(
+    *,
+    session: AsyncSession,
+    org_id: uuid.UUID,
+    message_id: uuid.UUID,
+    subject: str,
+    text_body: str,
+    settings: InboxSettings,
+    now: dt.datetime,
+) -> Outcome:
+    """A saved draft sent, with the edits made on review (empty: as it stands); see delivery.proto's SendDraft."""
+    message = await session.scalar(
+        select(Message).where(Message.org_id == org_id, Message.id == message_id).with_for_update()
+    )
+    if message is None:
+        raise NotFound(f"message {message_id} not found")
+    if message.status != DRAFT:
+        if message.status in (QUEUED, SENDING, SENT):  # sent already (a retried call): that message
+            return Outcome(_outcome_of(message.status), message, existing=True)
+        raise FailedPrecondition(f"only a draft can be sent; this message is {message.status}")
+    edited = validate(
+        SendRequest(
+            idempotency_key=message.idempotency_key or str(message.id), channel=message.channel,
+            mailbox_id=message.mailbox_id, lead_id=message.lead_id, to_address=message.to_address,
+            to_name=message.to_name or "", subject=subject or message.subject or "",
+            text_body=text_body or message.text_body or "", html_body="" if text_body else message.html_body or "",
+            thread_id=message.thread_id, continue_lead_thread=False, not_after=None, dry_run=False,
+            origin=message.origin,
+        )
+    )  # fmt: skip
+    suppressed = await session.get(Suppression, (org_id, message.to_address.lower()))
+    if suppressed is not None:
+        message.status, message.error = SUPPRESSED, suppressed.reason
+        return Outcome("suppressed", message, reason=f"{message.to_address} is suppressed: {suppressed.reason}")
+    if message.channel == EMAIL:
+        mailbox = await session.get_one(Mailbox, message.mailbox_id)
+        local_day = now.astimezone(zoneinfo.ZoneInfo(mailbox.time_zone)).date()
+        deferred = await _charge(session, _limits(mailbox), local_day, edited, now)
+        if deferred is not None:
+            return deferred  # the draft stays a draft, unchanged
+        session.add(LedgerEntry(org_id=org_id, mailbox_id=mailbox.id, message_id=message.id, local_day=local_day))
+        # Threaded under what the thread holds now: replies may have come since the draft was saved.
+        parent = await session.scalar(
+            select(Message)
+            .where(
+                Message.thread_id == message.thread_id, Message.id != message.id,
+                Message.rfc822_message_id.is_not(None), Message.status != DRAFT,
+            )
+            .order_by(Message.created_at.desc())
+            .limit(1)
+        )  # fmt: skip
+        message.in_reply_to = parent.rfc822_message_id if parent else None
+        message.references = emails.threaded_references(parent.references, parent.rfc822_message_id) if parent else []
+        kind: type[JobKind[Any, Any]] = SendReply  # a person sent it: the lane campaigns never stand ahead of
+        job: Any = jobs_pb2.SendEmailJob(org_id=str(org_id), message_id=str(message.id))
+    else:
+        kind, job = SendSms, jobs_pb2.SendSmsJob(org_id=str(org_id), message_id=str(message.id))
+    message.subject, message.text_body, message.html_body = edited.subject, edited.text_body, edited.html_body
+    message.status, message.error = QUEUED, None
+    thread = await session.get_one(Thread, message.thread_id)
+    thread.last_message_at, thread.needs_reply = func.now(), False  # sent, it answers the thread
+    await jobs.enqueue(session, platform_tables, kind, job, org_id=org_id, max_attempts=settings.job_max_attempts)
+    await session.flush()
     return Outcome("queued", message, send_at=now)
 
 
