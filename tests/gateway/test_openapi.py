@@ -131,3 +131,18 @@ def test_the_documented_shapes_are_what_the_routes_build() -> None:
     jobs.Job.model_validate(jobs.job_json(jobs_pb2.Job(id="leads:1", type="leads.enrich", payload=fields)))
     run_shapes.Run.model_validate(runs.run_json(runs_pb2.Run(id="r1", state=runs_pb2.RUN_STATE_RUNNING)))
     run_shapes.Alert.model_validate(runs.alert_json(runs_pb2.Alert(id="a1", created_at=stamp)))
+
+
+def test_limits_and_idempotency_keys_are_documented(document: dict[str, Any]) -> None:
+    leads = document["paths"]["/v1/leads"]
+    assert set(leads["get"]["responses"]["200"]["headers"]) >= {"RateLimit", "RateLimit-Policy"}
+    assert "Retry-After" in leads["get"]["responses"]["429"]["headers"]
+    assert "rate limit" in leads["get"]["responses"]["429"]["description"]
+    keys = [p for p in leads["post"]["parameters"] if p["name"].lower() == "idempotency-key"]
+    assert len(keys) == 1 and keys[0]["in"] == "header" and "409" in leads["post"]["responses"]
+    # Every signed-in POST takes one (those that require it already, as /v1/messages, keep theirs).
+    for path, method, op in operations(document):
+        if method == "post" and op.get("security"):
+            assert [p for p in op["parameters"] if p["name"].lower() == "idempotency-key"], path
+    login = document["paths"]["/v1/auth/login"]["post"]["responses"]["429"]
+    assert "Retry-After" in login["headers"] and "sign-ins" in login["description"]

@@ -80,11 +80,12 @@ def test_a_value_the_database_refuses_is_a_422_and_other_database_errors_stay_50
     error = DBAPIError("SELECT ...", {}, _DriverError(sqlstate, 'invalid byte sequence for encoding "UTF8": 0x00'))
     reply = app_raising(error).post("/boom")
     assert reply.status_code == status
+    # PostgreSQL's own words (its encoding, the byte) are logged, never answered (#18: a NUL in the sign-in
+    # email came back as PostgreSQL's text).
+    assert "UTF8" not in reply.text and "0x00" not in reply.text
     if status == 422:
-        assert reply.json()["detail"] == 'a value cannot be stored: invalid byte sequence for encoding "UTF8": 0x00'
+        assert reply.json()["detail"].startswith("a value cannot be stored as given")
         assert reply.headers["x-request-id"]
-    else:
-        assert "UTF8" not in reply.text
 
 
 def test_a_body_over_the_limit_is_413_before_the_route_runs() -> None:

@@ -19,11 +19,11 @@ from leadflood_platform.settings import load
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
-async def _create_user(settings: GatewaySettings, org: str, email: str, password: str) -> None:
+async def _create_user(settings: GatewaySettings, org: str, email: str, password: str, role: str | None) -> None:
     db = Database(settings.database_url)
     try:
         async with db.transaction() as session:
-            user = await auth.create_user(session=session, org_name=org, email=email, password=password)
+            user = await auth.create_user(session=session, org_name=org, email=email, password=password, role=role)
         print(f"created {user.email} in org {org} ({user.org_id})")  # noqa: T201 - operator output
     finally:
         await db.close()
@@ -38,6 +38,9 @@ def main(argv: list[str]) -> None:
     create.add_argument("--org", required=True)
     create.add_argument("--email", required=True)
     create.add_argument("--password", required=True)
+    create.add_argument(
+        "--role", choices=["owner", "admin", "member", "viewer"], help="default: owner of a new org, else member"
+    )
     args = parser.parse_args(argv[1:] or ["serve"])
     settings = load(GatewaySettings)
     logs.configure("gateway", settings.log_level)
@@ -46,19 +49,19 @@ def main(argv: list[str]) -> None:
             url=settings.database_url, schema="gateway", script_location=MIGRATIONS, target_metadata=Base.metadata
         )
     elif args.command == "create-user":
-        asyncio.run(_create_user(settings, args.org, args.email, args.password))
+        asyncio.run(_create_user(settings, args.org, args.email, args.password, args.role))
     else:
         tracing.configure("gateway", settings.otel_exporter_otlp_endpoint)
+        from gateway import http_server
         from gateway.app import create_app
 
         server = uvicorn.Server(
-            uvicorn.Config(
+            http_server.config(
                 create_app(settings),
-                host="0.0.0.0",
                 port=settings.http_port,
-                log_config=None,
-                access_log=False,
-                timeout_graceful_shutdown=5,
+                max_header_bytes=settings.max_header_bytes,
+                header_timeout_s=settings.header_timeout_s,
+                keep_alive_s=settings.keep_alive_timeout_s,
             )
         )
         asyncio.run(server.serve())

@@ -9,13 +9,13 @@ from collections.abc import AsyncIterator
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from gateway import auth, openapi, problems
+from gateway import auth, guards, openapi, problems
 from gateway.clients import Services
 from gateway.config import DEMO_EMAIL, DEMO_PASSWORD, GatewaySettings
 from gateway.deps import query_given_once
 from gateway.middleware import RequestContext
 from gateway.routes import auth as auth_routes
-from gateway.routes import health, icps, inbox, jobs, leads, mail, mailboxes, runs, sequences, suppressions
+from gateway.routes import health, icps, inbox, jobs, leads, mail, mailboxes, runs, sequences, suppressions, team
 from leadflood_platform import metrics
 from leadflood_platform.bus import Bus
 from leadflood_platform.db import Database
@@ -31,7 +31,9 @@ async def _seed_demo(db: Database) -> None:
 
 
 def create_app(settings: GatewaySettings) -> FastAPI:
-    token_policy = auth.TokenPolicy(settings.jwt_secret(), settings.access_token_ttl_s, settings.refresh_token_ttl_s)
+    token_policy = auth.TokenPolicy(
+        settings.jwt_secret(), settings.access_token_ttl_s, settings.refresh_token_ttl_s, settings.refresh_grace_s
+    )
     demo = settings.demo_enabled()
 
     @contextlib.asynccontextmanager
@@ -63,10 +65,12 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.state.settings, app.state.token_policy = settings, token_policy
     problems.install(app)
     openapi.install(app)
-    for module in (health, auth_routes, icps, leads, jobs, mail, inbox, mailboxes, suppressions, sequences, runs):
+    routers = (health, auth_routes, icps, leads, jobs, mail, inbox, mailboxes, suppressions, sequences, runs, team)
+    for module in routers:
         app.include_router(module.router)
     app.mount("/vendor", StaticFiles(directory=settings.web_dir / "node_modules", check_dir=False), name="vendor")
     app.mount("/", StaticFiles(directory=settings.web_dir, html=True, check_dir=False), name="web")
+    guards.install(app, settings)  # before RequestContext, which stays outermost
     app.add_middleware(
         RequestContext,
         max_body_bytes=settings.max_body_bytes,

@@ -25,6 +25,26 @@ class GatewaySettings(ServiceSettings):
     inbound_email_secret: str | None = None
     # Seeds demo@leadflood.local / demo; refused outside the local default.
     demo_login: bool = False
+    # Requests a minute per signed-in user (IETF RateLimit headers; 429 past it). Kept in each worker process.
+    rate_limit_rpm: int = 120
+    # Failed sign-ins allowed per account and per client address within the window; past that, the key is
+    # refused (429, Retry-After) for the backoff, doubling with each further failure up to the window.
+    sign_in_max_failures_per_account: int = 5
+    sign_in_max_failures_per_address: int = 50
+    sign_in_window_s: int = 15 * 60
+    sign_in_backoff_s: float = 30.0
+    # Password hashes checked at once (each in a thread, off the event loop); more wait their turn.
+    password_hash_concurrency: int = 2
+    # How long a POST's Idempotency-Key and its stored answer are kept.
+    idempotency_ttl_s: int = 24 * 3600
+    # A refresh token presented again this soon after its rotation gets the same new pair (two tabs at once).
+    refresh_grace_s: float = 10.0
+    # How long an access token's session (revoked or not) and its user's membership are trusted between checks.
+    session_check_cache_s: float = 2.0
+    # The HTTP server's limits: a request's line and headers in bytes, seconds to send them, idle keep-alive.
+    max_header_bytes: int = 16 * 1024
+    header_timeout_s: float = 10.0
+    keep_alive_timeout_s: int = 5
 
     def jwt_secret(self) -> str:
         return require_secret("auth_jwt_secret", self.auth_jwt_secret)

@@ -109,3 +109,24 @@ _HEADER_NAMES = {
 def column_names(header: list[str]) -> list[str]:
     """Each header cell as our column name, or "" for a column we do not import."""
     return [_HEADER_NAMES.get(re.sub(r"[^a-z0-9]", "", cell.lower()), "") for cell in header]
+
+
+# A cell a spreadsheet would read as a formula (or whose formula a leading tab or CR hides): OWASP's CSV
+# injection rule. `=HYPERLINK(...)` imported as a lead's title stayed a live link in the exported file.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralised(value: object) -> object:
+    """An exported cell, text a spreadsheet shows as typed: one starting like a formula gets a single quote
+    before it (the stored value is never changed; only the file is)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def as_typed(value: str) -> str:
+    """An imported cell as the person meant it: the quote `neutralised` put before a formula-like cell (a
+    spreadsheet's own text marker too) is dropped, so an exported file imports back unchanged."""
+    if value.startswith("'") and value[1:].startswith(FORMULA_STARTS):
+        return value[1:]
+    return value

@@ -1,15 +1,47 @@
-"""Request dependencies: the signed-in principal, bound into the context every gRPC call carries,
-and the one-value-per-query-parameter rule every route keeps."""
+"""Request dependencies: the signed-in principal (its sign-in still live, within its rate limit), bound into
+the context every gRPC call carries, and the one-value-per-query-parameter rule every route keeps."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 
 from fastapi import Request
 
 from gateway.auth import Principal, decode_access
+from gateway.problems import Problem
 from leadflood_platform import context
-from leadflood_platform.errors import FieldViolation, InvalidArgument, Unauthenticated
+from leadflood_platform.errors import FieldViolation, InvalidArgument, PermissionDenied, Unauthenticated
+
+RANK = {"viewer": 0, "member": 1, "admin": 2, "owner": 3}
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Managing people, mailboxes and provider keys, and reading the audit log: admins and owners. The lists of
+# users and mailboxes are readable by everyone in the org.
+ADMIN_PATHS = ("/v1/users", "/v1/invitations", "/v1/mailboxes", "/v1/provider-keys", "/v1/audit-log")
+READABLE_BY_ALL = ("/v1/users", "/v1/mailboxes")
+# POSTs that change nothing (a preview): a viewer may send them.
+READ_ONLY_POSTS = frozenset({"/v1/sequences/{sequence_id}/preview"})
+
+
+def required_role(method: str, path: str) -> str:
+    """The least role a request needs, by its method and route template: the one table of who may do what."""
+    if path.startswith(ADMIN_PATHS):
+        return "viewer" if method in SAFE_METHODS and path.startswith(READABLE_BY_ALL) else "admin"
+    if method in SAFE_METHODS or path in READ_ONLY_POSTS:
+        return "viewer"
+    return "member"
+
+
+def authorize(request: Request, who: Principal) -> None:
+    """403 when the caller's role is below what the route needs. Every signed-in route passes here (through
+    `principal`), so a route added later is covered by the table above without a line of its own."""
+    route = request.scope.get("route")
+    path = getattr(route, "path_format", request.url.path)
+    needed = required_role(request.method, path)
+    if RANK[who.role] < RANK[needed]:
+        if who.role == "viewer":
+            raise PermissionDenied("a viewer can look but not change anything; ask an admin for the member role")
+        raise PermissionDenied(f"only an admin or the owner can do this; your role is {who.role}")
 
 
 async def principal(request: Request) -> Principal:
@@ -18,7 +50,23 @@ async def principal(request: Request) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Unauthenticated("sign in first: an Authorization: Bearer <access token> header is required")
-    who = decode_access(request.app.state.token_policy, token)
+    state = request.app.state
+    who = decode_access(state.token_policy, token)
+    role = await state.sessions.role(state.db, who)
+    if role is None:
+        raise Unauthenticated("this sign-in has ended (signed out, revoked or removed from the org); sign in again")
+    who = dataclasses.replace(who, role=role)
+    allowed, limit_headers = state.rate_limiter.take(who.user_id)
+    # On whatever answers this request, this 429 and errors included (the request-context middleware adds them).
+    request.state.response_headers = limit_headers
+    if not allowed:
+        raise Problem(
+            429,
+            f"too many requests: at most {state.rate_limiter.rpm} a minute; try again in "
+            f"{limit_headers['Retry-After']} s",
+            extensions={"limit": state.rate_limiter.rpm, "retryAfterS": int(limit_headers["Retry-After"])},
+        )
+    authorize(request, who)
     # Each request runs in its own task with a copy of the context: nothing leaks to the next one.
     context.org_id.set(who.org_id)
     context.user_id.set(who.user_id)

@@ -68,7 +68,11 @@ class RequestContext:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+                # Headers a dependency asked for on whatever answers (the RateLimit fields), errors included.
+                extra = [
+                    (k.lower().encode(), v.encode()) for k, v in scope["state"].get("response_headers", {}).items()
+                ]
+                message["headers"] = [*message.get("headers", []), *extra, (b"x-request-id", request_id.encode())]
             await send(message)
 
         with context.bound(request_id=request_id):

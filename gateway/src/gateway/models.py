@@ -1,12 +1,13 @@
-"""The gateway's tables in its own `gateway` schema: orgs, users and refresh tokens."""
+"""The gateway's tables in its own `gateway` schema: orgs, users and their memberships (roles), invitations,
+the audit log, refresh tokens, sign-in limits and idempotency keys."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
 
-from sqlalchemy import DateTime, ForeignKey, Text, func
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Identity, Integer, LargeBinary, Text, func
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leadflood_platform.db import declarative_base
@@ -40,4 +41,80 @@ class RefreshToken(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     # Set when rotated or revoked; presenting a token with this set means it was stolen or replayed.
     used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set on sign-out or a replay: the whole family is refused, its access tokens included.
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class SignInLimit(Base):
+    """Failed sign-ins of one key (`account:<email>`, `address:<ip>`) in the current window."""
+
+    __tablename__ = "sign_in_limits"
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    window_started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    last_failure_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    blocked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class IdempotencyKey(Base):
+    """A POST's Idempotency-Key, per user: its request's fingerprint and, once answered, the answer."""
+
+    __tablename__ = "idempotency_keys"
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(User.id), primary_key=True)
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(Text)
+    status: Mapped[int | None] = mapped_column(Integer)
+    content_type: Mapped[str | None] = mapped_column(Text)
+    location: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+ROLES = ("owner", "admin", "member", "viewer")  # most powerful first
+_ROLE_CHECK = "role IN ('owner', 'admin', 'member', 'viewer')"
+
+
+class Membership(Base):
+    """A user's role in an org."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (CheckConstraint(_ROLE_CHECK, name="role"),)
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(Org.id), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(User.id), primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Invitation(Base):
+    """An invitation by link to join an org with a role; the link's token is stored as its SHA-256."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (CheckConstraint(_ROLE_CHECK, name="role"),)
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(Org.id), index=True)
+    email: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(Text)
+    token_hash: Mapped[str] = mapped_column(Text, unique=True)
+    invited_by: Mapped[uuid.UUID] = mapped_column(ForeignKey(User.id))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    accepted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEntry(Base):
+    """A privileged action: who (and from where), what, to what, when."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    org_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    actor_email: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(Text)
+    target: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict] = mapped_column(JSONB, default=dict)
+    address: Mapped[str | None] = mapped_column(Text)
+    request_id: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -50,6 +50,35 @@ STATUS_WORDS = {
     404: "Nothing with that id in the caller's org.",
     422: "The request is not valid; `errors[]` says field by field.",
 }
+SIGNED_IN_WORDS = {
+    429: "Over the caller's rate limit (RATE_LIMIT_RPM a minute): wait `Retry-After` seconds.",
+}
+POST_WORDS = {
+    409: "A request with this Idempotency-Key is still being answered: try again after `Retry-After`.",
+    422: "The request is not valid (`errors[]` says field by field), or its Idempotency-Key was used with another "
+    "request.",
+}
+
+# The IETF RateLimit fields (draft-ietf-httpapi-ratelimit-headers) on every signed-in answer.
+RATE_LIMIT_HEADERS = {
+    "RateLimit-Policy": {
+        "description": 'The per-user policy: `"peruser";q=<requests>;w=60`.',
+        "schema": {"type": "string"},
+    },
+    "RateLimit": {
+        "description": 'What is left: `"peruser";r=<requests left>;t=<seconds until the full quota is back>`.',
+        "schema": {"type": "string"},
+    },
+}
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again.", "schema": {"type": "integer"}}}
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "maxLength": 255},
+    "description": "Optional on every POST (1-255 visible ASCII characters), kept 24 h per user: the same key with "
+    "the same request returns the stored answer (`Idempotent-Replayed: true`), with another request a 422.",
+}
 
 # Parameters FastAPI leaves undescribed, by name: shared names get the same words everywhere.
 PARAMETER_WORDS = {
@@ -91,8 +120,8 @@ def _needs_sign_in(route: APIRoute) -> bool:
     return False
 
 
-def _problem_response(status: int, existing: dict[str, Any] | None) -> dict[str, Any]:
-    description = STATUS_WORDS.get(status) or (existing or {}).get("description") or "An error."
+def _problem_response(status: int, existing: dict[str, Any] | None, words: str | None = None) -> dict[str, Any]:
+    description = words or STATUS_WORDS.get(status) or (existing or {}).get("description") or "An error."
     return {
         "description": description,
         "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
@@ -144,15 +173,31 @@ def document(app: FastAPI) -> dict[str, Any]:
         for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
             codes = {"422"}
-            if (path, method) in secured:
+            words: dict[int, str] = {}
+            signed_in = (path, method) in secured
+            if signed_in:
                 operation["security"] = [{BEARER: []}]
-                codes.add("401")
-            parameters = operation.get("parameters", [])
+                codes |= {"401", "429"}
+                words |= SIGNED_IN_WORDS
+            parameters = operation.setdefault("parameters", [])
+            if method == "post" and signed_in:
+                codes.add("409")
+                words |= POST_WORDS
+                if not any(p.get("name", "").lower() == "idempotency-key" for p in parameters):
+                    parameters.append(dict(IDEMPOTENCY_KEY))
             if any(p.get("in") == "path" for p in parameters):
                 codes.add("404")
             codes |= {code for code in responses if code.startswith(("4", "5"))}
             for code in sorted(codes):
-                responses[code] = _problem_response(int(code), responses.get(code))
+                responses[code] = _problem_response(int(code), responses.get(code), words.get(int(code)))
+                if code in ("429", "409"):
+                    responses[code]["headers"] = dict(RETRY_AFTER)
+            if signed_in:
+                for code, answer in responses.items():
+                    if code.startswith(("2", "4")):
+                        answer["headers"] = {**answer.get("headers", {}), **RATE_LIMIT_HEADERS}
+            if not parameters:
+                del operation["parameters"]
             for parameter in parameters:
                 _describe_parameter(parameter)
     app.openapi_schema = schema

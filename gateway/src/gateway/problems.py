@@ -163,8 +163,10 @@ def install(app: FastAPI) -> None:
         refused = refused_value(exc)
         if refused is None:
             raise exc  # on to the 500 below
-        log.warning("value refused by the database")
-        return response(422, refused.message, request=request)
+        # PostgreSQL's own words name its internals (an encoding, a type): logged, not answered.
+        log.warning("value refused by the database", extra={"reason": refused.message})
+        detail = "a value cannot be stored as given (a control character such as NUL, or a value out of range)"
+        return response(422, detail, request=request)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -75,6 +75,12 @@ export async function login(email, password) {
   }
 }
 
+/** Sign in with tokens another exchange gave (joining by an invitation link). */
+export async function adoptTokens(tokens) {
+  storeTokens(tokens);
+  await loadUser();
+}
+
 /**
  * Trade the refresh token for new tokens. Resolves true/false, never throws.
  * Single-flight: with rotation, two parallel refreshes (e.g. the lead and the

@@ -20,6 +20,8 @@ import { IcpPage } from './pages/icp/IcpPage.js';
 import { CapturedMail } from './pages/mail/CapturedMail.js';
 import { Inbox } from './pages/inbox/Inbox.js';
 import { MailSettings } from './pages/settings/MailSettings.js';
+import { Team } from './pages/settings/Team.js';
+import { Join } from './pages/Join.js';
 import { SequenceList } from './pages/sequences/SequenceList.js';
 import { SequencePage } from './pages/sequences/SequencePage.js';
 import { Tasks } from './pages/sequences/Tasks.js';
@@ -46,6 +48,8 @@ const ROUTES = [
   { path: '/inbox/:id', page: Inbox, title: 'Inbox', keepOnQuery: true },
   { path: '/mail', page: CapturedMail, title: 'Captured mail' },
   { path: '/settings', page: MailSettings, title: 'Settings' },
+  { path: '/settings/team', page: Team, title: 'Team' },
+  { path: '/join/:token', page: Join, title: 'Join', public: true },
   { path: '/mail/:id', page: CapturedMail, title: 'Captured mail' },
   { path: '/runs', page: RunsPage, title: 'Lead runs' },
   { path: '/runs/:id', page: RunPage, title: 'Lead run' },

@@ -258,7 +258,7 @@ async def export_leads(request: Request, who: Who, filters: Annotated[ListQuery,
         reply = first
         while True:
             for lead in reply.leads:
-                writer.writerow(lead_json(lead))
+                writer.writerow({k: csv_records.neutralised(v) for k, v in lead_json(lead).items()})
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
@@ -308,7 +308,7 @@ async def import_leads(request: Request, who: Who) -> dict[str, Any]:
                 if record.error:
                     unreadable.append({"line": record.line, "message": record.error})
                     continue
-                values = dict(zip(columns, record.values, strict=False))
+                values = dict(zip(columns, map(csv_records.as_typed, record.values), strict=False))
                 if not any(v.strip() for v in values.values()):
                     continue
                 count += 1

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from pydantic import Field
 
+from gateway import audit
 from gateway.auth import Principal
 from gateway.deps import principal
 from gateway.problems import Problem
@@ -75,6 +76,7 @@ async def create_mailbox(body: NewMailbox, request: Request, who: Who) -> dict[s
     reply = await _inbox(request).CreateMailbox(
         inbox_pb2.CreateMailboxRequest(mailbox=inbox_pb2.Mailbox(**values), make_default=make_default)
     )
+    await audit.record(request, who, "mailbox.created", reply.mailbox.from_address, smtpHost=reply.mailbox.smtp_host)
     return mailbox_json(reply.mailbox)
 
 
@@ -84,4 +86,5 @@ async def update_mailbox(mailbox_id: str, body: MailboxSettings, request: Reques
     if not changes:
         raise Problem(422, "nothing to change: send at least one setting")
     reply = await _inbox(request).UpdateMailbox(inbox_pb2.UpdateMailboxRequest(mailbox_id=mailbox_id, **changes))
+    await audit.record(request, who, "mailbox.changed", reply.mailbox.from_address, settings=sorted(changes))
     return mailbox_json(reply.mailbox)

@@ -6,11 +6,13 @@ import { ProblemAlert, fieldMessage } from '../../components/ProblemAlert.js';
 import { Spinner } from '../../components/Spinner.js';
 import { formatTime } from '../../format.js';
 import { useFocusOnError } from '../../forms.js';
+import { SettingsTabs } from './Team.js';
 
 // Settings of the mail room: the mailboxes the org sends from, and who is never sent to.
 export function MailSettings() {
   return html`<section>
     <header class="page-head"><h1>Settings</h1></header>
+    <${SettingsTabs} current="mail" />
     <${Mailboxes} />
     <${Suppressions} />
   </section>`;

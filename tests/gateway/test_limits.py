@@ -1,0 +1,37 @@
+"""The per-user token bucket and its RateLimit fields; CSV cells neutralised on export."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway import csv_records, limits
+
+
+def test_a_bucket_of_rpm_requests_counts_down_then_refuses_with_retry_after(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(limits.time, "monotonic", lambda: now[0])
+    limiter = limits.RateLimiter(120)
+    fields = [limiter.take("u1") for _ in range(120)]
+    assert all(allowed for allowed, _ in fields)
+    assert fields[0][1] == {"RateLimit-Policy": '"peruser";q=120;w=60', "RateLimit": '"peruser";r=119;t=1'}
+    assert fields[-1][1]["RateLimit"] == '"peruser";r=0;t=60'
+    allowed, headers = limiter.take("u1")
+    assert not allowed and headers["Retry-After"] == "1"  # 2 a second come back
+    assert limiter.take("u2")[0]  # per user
+    now[0] += 0.5
+    assert limiter.take("u1")[0] and not limiter.take("u1")[0]
+    now[0] += 60
+    assert limiter.take("u1")[1]["RateLimit"] == '"peruser";r=119;t=1'  # full again, never more
+
+
+@pytest.mark.parametrize("cell", ["=1+1", "+14155550123", "-2", "@SUM(A1)", "\t=x", "\r=x", '=HYPERLINK("a","b")'])
+def test_a_formula_like_cell_is_quoted_on_export_and_unquoted_on_import(cell: str) -> None:
+    assert csv_records.neutralised(cell) == "'" + cell
+    assert csv_records.as_typed("'" + cell) == cell
+
+
+@pytest.mark.parametrize("cell", ["Ann", "", "a=b", "'quoted", 42, None])
+def test_other_cells_are_left_alone(cell: object) -> None:
+    assert csv_records.neutralised(cell) == cell
+    if isinstance(cell, str):
+        assert csv_records.as_typed(cell) == cell
