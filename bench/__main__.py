@@ -22,7 +22,17 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from bench import classifier, ingest, lead_list, lead_runs, mail_room, raw_limits, sequences, walking_slice
+from bench import (
+    classifier,
+    ingest,
+    jetstream_cluster,
+    lead_list,
+    lead_runs,
+    mail_room,
+    raw_limits,
+    sequences,
+    walking_slice,
+)
 from bench.context import Context
 from bench.report import Row, table, write_json
 from devstack.nats import find_nats_server
@@ -50,6 +60,7 @@ FIGURES: dict[str, Callable[[Context], Awaitable[list[Row]]]] = {
     "mail": mail_room.rows,
     "sequences": sequences.rows,
     "runs": lead_runs.rows,
+    "cluster": jetstream_cluster.rows,
     "list": lead_list.rows,
 }
 
@@ -70,6 +81,7 @@ SETTINGS = {
     "mail": mail_room.SETTINGS,
     "sequences": sequences.SETTINGS,
     "runs": lead_runs.SETTINGS,
+    "cluster": jetstream_cluster.SETTINGS,
 }
 
 
@@ -166,6 +178,10 @@ def header(machine: dict[str, Any]) -> str:
             f" and {sequences.NOT_DUE_LARGE:,} waiting (median of {sequences.CLAIM_REPEATS}, rolled back);",
             f"         {sequences.EMAILS:,} leads enrolled by filter in a one-step sequence, timed to the mail room's"
             " storing of the last",
+            f"  cluster: {jetstream_cluster.JOBS:,} do-nothing jobs queued, then timed through the outbox relay and "
+            f"{jetstream_cluster.WORKERS} job workers to the last completed, on one nats-server (R1) and on a "
+            "3-node cluster (R3),",
+            f"         {jetstream_cluster.ROUNDS} rounds of each, interleaved",
             "  ratio = value / raw limit; latency floor = the critical path's commits and publishes at the raw rates",
         ]
     )
