@@ -1,4 +1,4 @@
-"""The per-user token bucket and its RateLimit fields; CSV cells neutralised on export."""
+"""The per-user token bucket and its RateLimit fields; CSV cells neutralised on export; the role table."""
 
 from __future__ import annotations
 
@@ -35,3 +35,24 @@ def test_other_cells_are_left_alone(cell: object) -> None:
     assert csv_records.neutralised(cell) == cell
     if isinstance(cell, str):
         assert csv_records.as_typed(cell) == cell
+
+
+def test_the_role_table() -> None:
+    from gateway.deps import required_role
+
+    assert required_role("GET", "/v1/leads") == "viewer"
+    assert required_role("POST", "/v1/leads") == "member"
+    assert required_role("DELETE", "/v1/leads/{lead_id}") == "member"
+    assert required_role("POST", "/v1/sequences/{sequence_id}/preview") == "viewer"  # changes nothing
+    assert required_role("POST", "/v1/events/tickets") == "viewer"  # live updates are reading
+    assert required_role("GET", "/v1/users") == "viewer" and required_role("GET", "/v1/mailboxes") == "viewer"
+    admin_only = [
+        ("PATCH", "/v1/users/{user_id}"),
+        ("POST", "/v1/invitations"),
+        ("GET", "/v1/invitations"),
+        ("POST", "/v1/mailboxes"),
+        ("PATCH", "/v1/mailboxes/{mailbox_id}"),
+        ("GET", "/v1/audit-log"),
+    ]
+    for method, path in admin_only:
+        assert required_role(method, path) == "admin", (method, path)

@@ -19,8 +19,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # users and mailboxes are readable by everyone in the org.
 ADMIN_PATHS = ("/v1/users", "/v1/invitations", "/v1/mailboxes", "/v1/provider-keys", "/v1/audit-log")
 READABLE_BY_ALL = ("/v1/users", "/v1/mailboxes")
-# POSTs that change nothing (a preview): a viewer may send them.
-READ_ONLY_POSTS = frozenset({"/v1/sequences/{sequence_id}/preview"})
+# POSTs that change nothing (a preview, a ticket for the live-updates stream): a viewer may send them.
+READ_ONLY_POSTS = frozenset({"/v1/sequences/{sequence_id}/preview", "/v1/events/tickets"})
 
 
 def required_role(method: str, path: str) -> str:
