@@ -56,3 +56,26 @@ def test_the_role_table() -> None:
     ]
     for method, path in admin_only:
         assert required_role(method, path) == "admin", (method, path)
+
+
+def test_a_sign_in_the_unreachable_database_cannot_check_is_a_503_not_a_500() -> None:
+    import time
+    import uuid
+
+    import jwt
+    from fastapi.testclient import TestClient
+
+    from gateway.app import create_app
+    from gateway.config import GatewaySettings
+    from leadflood_platform.db import Database
+
+    secret = "a-test-secret-0123456789abcdef"
+    app = create_app(GatewaySettings(database_url="postgresql://nobody@127.0.0.1:1/none", auth_jwt_secret=secret))
+    app.state.db = Database("postgresql://nobody@127.0.0.1:1/none")  # the lifespan is not run: nothing listens
+    now = int(time.time())
+    claims = {"sub": str(uuid.uuid4()), "org": str(uuid.uuid4()), "email": "a@b.c", "sid": str(uuid.uuid4()),
+              "typ": "access", "iat": now, "exp": now + 60}  # fmt: skip
+    token = jwt.encode(claims, secret, algorithm="HS256")
+    reply = TestClient(app).get("/v1/me", headers={"authorization": f"Bearer {token}"})
+    assert reply.status_code == 503 and reply.headers["content-type"] == "application/problem+json"
+    assert "try again" in reply.json()["detail"]

@@ -4,14 +4,18 @@ the context every gRPC call carries, and the one-value-per-query-parameter rule 
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections import Counter
 
 from fastapi import Request
+from sqlalchemy.exc import DBAPIError
 
 from gateway.auth import Principal, decode_access
 from gateway.problems import Problem
 from leadflood_platform import context
-from leadflood_platform.errors import FieldViolation, InvalidArgument, PermissionDenied, Unauthenticated
+from leadflood_platform.errors import FieldViolation, InvalidArgument, PermissionDenied, Unauthenticated, Unavailable
+
+log = logging.getLogger(__name__)
 
 RANK = {"viewer": 0, "member": 1, "admin": 2, "owner": 3}
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -52,7 +56,11 @@ async def principal(request: Request) -> Principal:
         raise Unauthenticated("sign in first: an Authorization: Bearer <access token> header is required")
     state = request.app.state
     who = decode_access(state.token_policy, token)
-    role = await state.sessions.role(state.db, who)
+    try:
+        role = await state.sessions.role(state.db, who)
+    except (DBAPIError, OSError) as error:
+        log.warning("sign-in not checked: the gateway's database is unreachable", extra={"error": str(error)[:200]})
+        raise Unavailable("the sign-in could not be checked just now; try again in a moment") from None
     if role is None:
         raise Unauthenticated("this sign-in has ended (signed out, revoked or removed from the org); sign in again")
     who = dataclasses.replace(who, role=role)
