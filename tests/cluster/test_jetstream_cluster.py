@@ -52,8 +52,9 @@ EVENT_SUBJECT = "leads.clustertest.done"  # under a registered service's tree: t
 TOTAL = 300  # jobs queued in all
 KILL_AFTER = 100  # jobs done (as the witness sees them) when a node is killed
 BACKLOG = 60  # jobs queued ahead of the workers at most: a steady load rather than one burst
-# Far longer than a job takes here, even on a loaded machine; a lost ack is redelivered after it.
-ACK_WAIT_MS = 5000
+# Far longer than a job takes here, even on a loaded machine (a job redelivered while its first delivery still
+# runs would run twice: the product's ack wait is 30 s); a lost ack is redelivered after it.
+ACK_WAIT_MS = 10_000
 # Generous: the machine is shared with other test runs; a passing run takes a few seconds.
 DEADLINE_S = 120
 
