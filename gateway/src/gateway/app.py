@@ -15,7 +15,21 @@ from gateway.config import DEMO_EMAIL, DEMO_PASSWORD, GatewaySettings
 from gateway.deps import query_given_once
 from gateway.middleware import RequestContext
 from gateway.routes import auth as auth_routes
-from gateway.routes import health, icps, inbox, jobs, leads, mail, mailboxes, runs, sequences, suppressions, team
+from gateway.routes import (
+    dashboard,
+    events,
+    health,
+    icps,
+    inbox,
+    jobs,
+    leads,
+    mail,
+    mailboxes,
+    runs,
+    sequences,
+    suppressions,
+    team,
+)
 from leadflood_platform import metrics
 from leadflood_platform.bus import Bus
 from leadflood_platform.db import Database
@@ -42,9 +56,11 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         app.state.db = Database(settings.database_url)
         app.state.bus = await Bus.connect(settings.nats_url, name="gateway")
         app.state.services = Services(settings)
+        await events.start(app, app.state.bus)
         if demo:
             await _seed_demo(app.state.db)
         yield
+        await events.stop(app)
         await app.state.services.close()
         await app.state.bus.close()
         await app.state.db.close()
@@ -66,7 +82,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     problems.install(app)
     openapi.install(app)
     routers = (health, auth_routes, icps, leads, jobs, mail, inbox, mailboxes, suppressions, sequences, runs, team)
-    for module in routers:
+    for module in (*routers, events, dashboard):
         app.include_router(module.router)
     app.mount("/vendor", StaticFiles(directory=settings.web_dir / "node_modules", check_dir=False), name="vendor")
     app.mount("/", StaticFiles(directory=settings.web_dir, html=True, check_dir=False), name="web")

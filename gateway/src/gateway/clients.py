@@ -7,8 +7,10 @@ from grpc_health.v1 import health_pb2_grpc
 from gateway.config import GatewaySettings
 from leadflood.icp.v1 import icp_pb2_grpc
 from leadflood.inbox.v1 import delivery_pb2_grpc, inbox_pb2_grpc
+from leadflood.inbox.v1 import stats_pb2_grpc as inbox_stats_grpc
 from leadflood.jobs.v1 import jobs_pb2_grpc
 from leadflood.leads.v1 import leads_pb2_grpc
+from leadflood.leads.v1 import stats_pb2_grpc as lead_stats_grpc
 from leadflood.runs.v1 import runs_pb2_grpc
 from leadflood.sequences.v1 import sequences_pb2_grpc
 from leadflood_platform import grpc_client, registry
@@ -32,6 +34,8 @@ class Services:
         self.leads = leads_pb2_grpc.LeadsServiceStub(self.channels["leads"])
         self.delivery = delivery_pb2_grpc.DeliveryServiceStub(self.channels["inbox"])
         self.inbox = inbox_pb2_grpc.InboxServiceStub(self.channels["inbox"])
+        self.inbox_stats = inbox_stats_grpc.InboxStatsServiceStub(self.channels["inbox"])
+        self.lead_stats = lead_stats_grpc.LeadStatsServiceStub(self.channels["leads"])
         self.sequences = sequences_pb2_grpc.SequencesServiceStub(self.channels["sequences"])
         self.runs = runs_pb2_grpc.RunsServiceStub(self.channels["runs"])
 

@@ -1,5 +1,6 @@
 // Small shared hooks for pages.
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { changeWatch } from './live.js';
 
 export const POLL_MS = 1000;
 
@@ -34,15 +35,17 @@ export function useLoad(loader, deps) {
 }
 
 /**
- * Poll `fetcher` every POLL_MS while `key` is set, until isDone(data) or a
+ * Read `fetcher` again while `key` is set, until isDone(data) or a
  * non-transient error: { data, error, polling }. A new key starts over.
- * Each poll waits for the previous answer (setTimeout, not setInterval), so
- * slow responses never pile up. onData sees every answer (e.g. to update a list).
+ * With `match`, it reads again when a live event matches (src/live.js), and
+ * every FALLBACK_MS only while the stream is down; without it, every POLL_MS.
+ * Each read waits for the previous answer, so slow responses never pile up.
+ * A transient error is tried again after POLL_MS. onData sees every answer.
  */
-export function usePoll(key, fetcher, isDone, onData) {
+export function usePoll(key, fetcher, isDone, onData, match) {
   const [s, setS] = useState({ data: null, error: null, polling: Boolean(key) });
-  const latest = useRef({ fetcher, isDone, onData });
-  latest.current = { fetcher, isDone, onData };
+  const latest = useRef({ fetcher, isDone, onData, match });
+  latest.current = { fetcher, isDone, onData, match };
 
   useEffect(() => {
     if (!key) {
@@ -51,6 +54,8 @@ export function usePoll(key, fetcher, isDone, onData) {
     }
     let stopped = false;
     let timer;
+    // Listening before the first read: a change while a read is in flight is not missed.
+    const watch = latest.current.match ? changeWatch((e) => latest.current.match(e, key)) : null;
     setS({ data: null, error: null, polling: true });
     async function tick() {
       let data = null;
@@ -64,12 +69,15 @@ export function usePoll(key, fetcher, isDone, onData) {
       const done = error ? !isTransient(error) : latest.current.isDone(data);
       setS((p) => ({ data: error ? p.data : data, error, polling: !done }));
       if (!error) latest.current.onData?.(data);
-      if (!done) timer = setTimeout(tick, POLL_MS);
+      if (done) return;
+      if (watch && !error) watch.next(tick);
+      else timer = setTimeout(tick, POLL_MS);
     }
     tick();
     return () => {
       stopped = true;
       clearTimeout(timer);
+      watch?.cancel();
     };
   }, [key]);
   return s;

@@ -28,12 +28,15 @@ import { Tasks } from './pages/sequences/Tasks.js';
 import { RunsPage } from './pages/runs/RunsPage.js';
 import { RunPage } from './pages/runs/RunPage.js';
 import { Operations } from './pages/operations/Operations.js';
+import { Dashboard } from './pages/dashboard/Dashboard.js';
+import { Messages } from './pages/inbox/Messages.js';
 
-const HOME = '/icps';
+const HOME = '/dashboard';
 
 // Order matters: "/leads/new" must win over "/leads/:id" (and "/icps/new" over "/icps/:id").
 const ROUTES = [
   { path: '/login', page: Login, title: 'Sign in', public: true },
+  { path: '/dashboard', page: Dashboard, title: 'Home' },
   { path: '/icps', page: IcpList, title: 'ICPs' },
   { path: '/icps/new', page: IcpPage, title: 'New ICP' },
   { path: '/icps/:id', page: IcpPage, title: 'ICP', keepOnQuery: true },
@@ -45,6 +48,7 @@ const ROUTES = [
   { path: '/sequences/:id', page: SequencePage, title: 'Sequence' },
   { path: '/tasks', page: Tasks, title: 'Tasks' },
   { path: '/inbox', page: Inbox, title: 'Inbox', keepOnQuery: true },
+  { path: '/inbox/messages', page: Messages, title: 'Emails' },
   { path: '/inbox/:id', page: Inbox, title: 'Inbox', keepOnQuery: true },
   { path: '/mail', page: CapturedMail, title: 'Captured mail' },
   { path: '/settings', page: MailSettings, title: 'Settings' },

@@ -5,6 +5,7 @@ import { logout } from '../auth.js';
 // Grows with the app (Sequences, Inbox, Analytics...). `active` says which
 // paths light the item up: "/leads/new" is "New lead", not "Leads".
 const NAV = [
+  { href: '#/dashboard', label: 'Home', testid: 'nav-home', active: (p) => p === '/dashboard' },
   { href: '#/icps', label: 'ICPs', testid: 'nav-icps', active: (p) => p === '/icps' || p.startsWith('/icps/') },
   {
     href: '#/leads',
@@ -22,7 +23,7 @@ const NAV = [
   { href: '#/runs', label: 'Runs', testid: 'nav-runs', active: (p) => p === '/runs' || p.startsWith('/runs/') },
   { href: '#/operations', label: 'Operations', testid: 'nav-operations', active: (p) => p === '/operations' },
   { href: '#/tasks', label: 'Tasks', testid: 'nav-tasks', active: (p) => p === '/tasks' },
-  { href: '#/inbox', label: 'Inbox', testid: 'nav-inbox', active: (p) => p === '/inbox' || p.startsWith('/inbox/') },
+  { href: '#/inbox', label: 'Inbox', testid: 'nav-inbox', active: (p) => p === '/inbox' || (p.startsWith('/inbox/') && p !== '/inbox/messages') },
   { href: '#/settings', label: 'Settings', testid: 'nav-settings', active: (p) => p === '/settings' },
   { href: '#/mail', label: 'Mail', testid: 'nav-mail', active: (p) => p === '/mail' || p.startsWith('/mail/') },
 ];

@@ -2,6 +2,7 @@ import { html } from 'htm/preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { isTransient } from '../hooks.js';
+import { changeWatch } from '../live.js';
 import { navigate } from '../router.js';
 import { formatTime, humanize, isHttpUrl, personName } from '../format.js';
 import { seniorityLabel } from '../icp.js';
@@ -16,13 +17,13 @@ import { ScoreCard } from './lead/ScoreCard.js';
 import { EmailCard } from './lead/EmailCard.js';
 import { EnrichCard } from './lead/EnrichCard.js';
 
-const POLL_MS = 1000;
 const LEAD_DONE = new Set(['enriched', 'failed']);
 const JOB_DONE = new Set(['completed', 'failed']);
 
 /**
- * Polls the lead (and its job, from ?job=) every second while there is
- * something to wait for. main.js keys the page by URL, so a new id or job
+ * Reads the lead (and its job, from ?job=) again whenever a live event names
+ * the lead (every 15 s while the live stream is down), while there is
+ * something to wait for; a failed read is tried again after a second. main.js keys the page by URL, so a new id or job
  * remounts it.
  * - With a job: until the job is terminal and the lead is enriched/failed;
  *   the lead is read once more after the job settles (its last write may
@@ -39,6 +40,9 @@ function useLeadWatch(leadId, jobId) {
   useEffect(() => {
     let stopped = false;
     let timer;
+    const namesLead = (e) => e.type.startsWith('leads.lead.') && (e.data.leads || [e.data.lead]).some((l) => l?.id === leadId);
+    // Listening before the first read: a change while a read is in flight is not missed.
+    const watch = changeWatch(namesLead);
     let jobSettledBefore = false; // the job was already terminal on an earlier poll
     let sawJobRunning = false;
 
@@ -71,15 +75,18 @@ function useLeadWatch(leadId, jobId) {
 
       ref.current = c;
       setS(c);
-      // setTimeout after each answer (not setInterval) so slow responses
-      // never pile up overlapping requests.
-      if (c.watching) timer = setTimeout(tick, POLL_MS);
+      // The next read only after this answer, so slow responses never pile up. The job's end is the
+      // lead's update (enriched or failed); a job that settled just now gets one more read.
+      if (!c.watching) return;
+      if (c.error || c.jobError || (jobId && jobSettledBefore)) timer = setTimeout(tick, 1000);
+      else watch.next(tick);
     }
 
     tick();
     return () => {
       stopped = true;
       clearTimeout(timer);
+      watch.cancel();
     };
   }, [leadId, jobId]);
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 import grpc
 from sqlalchemy import select
 
+from icp import events
 from icp.convert import DIAGNOSTICS, rules_to_proto
 from icp.models import SearchPage, SearchRun
 from icp.providers.base import Person, SearchProvider, SearchQuery
@@ -211,8 +212,12 @@ class SearchRunner:
         finally:
             slots.release()
         counts = {name: getattr(reply.diagnostics, name) for name in DIAGNOSTICS}
-        async with self.db.driver(transaction=False) as connection:
+        # The page's counts and the event that tells live pages to re-read them, in one transaction.
+        async with self.db.driver(transaction=True) as connection:
             await connection.execute(_MARK_DELIVERED, run.id, page.page, json.dumps(counts), list(DIAGNOSTICS))
+            await events.search_run_changed(
+                connection, org_id=run.org_id, run_id=run.id, icp_id=run.icp_id, status="running"
+            )
 
     async def _load(self, run_id: uuid.UUID) -> SearchRun:
         async with self.db.transaction() as session:

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from icp import events
 from icp.models import SearchRun
 from icp.search import SearchRunner
 from leadflood.icp.v1 import jobs_pb2
@@ -15,7 +16,14 @@ from leadflood_platform.jobs import JobKind
 
 
 async def _set_run(session: AsyncSession, message: jobs_pb2.SearchJob, **values: Any) -> None:
-    await session.execute(update(SearchRun).where(SearchRun.id == uuid.UUID(message.run_id)).values(**values))
+    """The run's status, and icp.search_run.changed with it (a run deleted meanwhile announces nothing)."""
+    icp_id = await session.scalar(
+        update(SearchRun).where(SearchRun.id == uuid.UUID(message.run_id)).values(**values).returning(SearchRun.icp_id)
+    )
+    if icp_id is not None:
+        await events.search_run_changed(
+            session, org_id=message.org_id, run_id=message.run_id, icp_id=icp_id, status=values["status"]
+        )
 
 
 class RunSearch(JobKind[jobs_pb2.SearchJob, None]):

@@ -10,8 +10,9 @@ from inbox import capture, receiving
 from inbox.config import InboxSettings
 from inbox.models import Base, platform_tables
 from inbox.servicer import DeliveryServicer, InboxServicer
+from inbox.stats import InboxStatsServicer
 from inbox.workers import job_kinds
-from leadflood.inbox.v1 import delivery_pb2, delivery_pb2_grpc, inbox_pb2, inbox_pb2_grpc
+from leadflood.inbox.v1 import delivery_pb2, delivery_pb2_grpc, inbox_pb2, inbox_pb2_grpc, stats_pb2, stats_pb2_grpc
 from leadflood_platform.server import Runtime, ServiceSpec
 from leadflood_platform.settings import load
 
@@ -23,7 +24,9 @@ def spec() -> ServiceSpec:
         settings.key("start-up check")  # no signing secret: refuse to start, saying which setting
         delivery_pb2_grpc.add_DeliveryServiceServicer_to_server(DeliveryServicer(runtime.db, settings), server)
         inbox_pb2_grpc.add_InboxServiceServicer_to_server(InboxServicer(runtime.db, settings), server)
+        stats_pb2_grpc.add_InboxStatsServiceServicer_to_server(InboxStatsServicer(runtime.db), server)
         return [
+            stats_pb2.DESCRIPTOR.services_by_name["InboxStatsService"].full_name,
             delivery_pb2.DESCRIPTOR.services_by_name["DeliveryService"].full_name,
             inbox_pb2.DESCRIPTOR.services_by_name["InboxService"].full_name,
         ]

@@ -7,7 +7,7 @@ from pathlib import Path
 import grpc
 import httpx
 
-from leadflood.leads.v1 import leads_pb2, leads_pb2_grpc
+from leadflood.leads.v1 import leads_pb2, leads_pb2_grpc, stats_pb2, stats_pb2_grpc
 from leadflood_platform.jobs import JobKind
 from leadflood_platform.server import Runtime, ServiceSpec
 from leadflood_platform.settings import load
@@ -15,6 +15,7 @@ from leads.config import LeadsSettings
 from leads.models import Base, platform_tables
 from leads.providers.registry import enricher
 from leads.servicer import LeadsServicer
+from leads.stats import LeadStatsServicer
 from leads.workers import EnrichLead
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -26,7 +27,11 @@ def spec() -> ServiceSpec:
     def register(server: grpc.aio.Server, runtime: Runtime) -> list[str]:
         servicer = LeadsServicer(runtime.db, settings)
         leads_pb2_grpc.add_LeadsServiceServicer_to_server(servicer, server)
-        return [leads_pb2.DESCRIPTOR.services_by_name["LeadsService"].full_name]
+        stats_pb2_grpc.add_LeadStatsServiceServicer_to_server(LeadStatsServicer(runtime.db), server)
+        return [
+            leads_pb2.DESCRIPTOR.services_by_name["LeadsService"].full_name,
+            stats_pb2.DESCRIPTOR.services_by_name["LeadStatsService"].full_name,
+        ]
 
     def job_kinds(runtime: Runtime) -> list[JobKind]:
         http = httpx.AsyncClient(timeout=httpx.Timeout(settings.provider_timeout_s, connect=5.0))

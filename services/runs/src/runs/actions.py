@@ -402,6 +402,9 @@ class LeadActions:
             else:
                 lead.error = error
             await session.flush()
+            await finishing.progressed(
+                session, org_id=claimed.org_id, run_id=claimed.run_id, lead_id=str(claimed.lead_id), status=status
+            )
             await sourcing.release(session, claimed.run_id, window=self.policy.window)
             if later is None:
                 await finish_if_drained(session, claimed.run_id)

@@ -27,3 +27,11 @@ async def finish(session: AsyncSession, run: LeadRun, state: str, *, error: str 
     )
     event.finished_at.FromDatetime(run.finished_at)
     await outbox.enqueue(session, platform_tables, subject="runs.run.finished", message=event, msg_id=event.event_id)
+
+
+async def progressed(session: AsyncSession, *, org_id: uuid.UUID, run_id: uuid.UUID, lead_id: str, status: str) -> None:
+    """runs.run.progressed in the caller's transaction: a lead settled (or the run's leads were sourced)."""
+    event = events_pb2.RunProgressed(
+        event_id=str(uuid.uuid4()), org_id=str(org_id), run_id=str(run_id), lead_id=lead_id, status=status
+    )
+    await outbox.enqueue(session, platform_tables, subject="runs.run.progressed", message=event, msg_id=event.event_id)

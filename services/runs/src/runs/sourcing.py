@@ -130,6 +130,7 @@ async def record(session: AsyncSession, run_id: uuid.UUID, sourced: Sourced, *, 
     run.sourced, run.filtered_by_score = sourced.sourced, sourced.filtered_by_score
     run.with_email, run.without_email = sourced.with_email, sourced.without_email
     run.sourced_at, run.leads_charged = finishing.utcnow(), len(sourced.leads)
+    await finishing.progressed(session, org_id=run.org_id, run_id=run.id, lead_id="", status="sourced")
     if sourced.leads:
         now = finishing.utcnow()
         rows = [

@@ -31,6 +31,9 @@ const SEARCH_FIELDS = ['source', 'limit', 'force'];
  * list earlier runs. The selected run lives in the URL (?run=) so a reload
  * keeps watching it; without one, the newest run is shown.
  */
+/** A live event about the watched search run: its own status and pages, or leads it sourced. */
+const searchRunChanged = (e, runId) => (e.data.runId || e.data.searchRunId) === runId;
+
 export function SearchPanel({ icp, query, dirty }) {
   const base = `/v1/icps/${encodeURIComponent(icp.id)}/search-runs`;
   const runs = useLoad(() => api.get(base), [icp.id]);
@@ -49,7 +52,7 @@ export function SearchPanel({ icp, query, dirty }) {
   // Keep the list's copy of the watched run current too.
   const mergeIntoList = (run) =>
     runs.setData((d) => (d ? { ...d, items: d.items.map((r) => (r.id === run.id ? run : r)) } : d));
-  const poll = usePoll(runId, (id) => api.get(`${base}/${encodeURIComponent(id)}`), isRunDone, mergeIntoList);
+  const poll = usePoll(runId, (id) => api.get(`${base}/${encodeURIComponent(id)}`), isRunDone, mergeIntoList, searchRunChanged);
   const run = poll.data?.id === runId ? poll.data : listed;
 
   const select = (id) => {

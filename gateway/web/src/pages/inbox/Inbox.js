@@ -1,15 +1,15 @@
 import { html } from 'htm/preact';
-import { useEffect } from 'preact/hooks';
 import { api } from '../../api.js';
 import { useLoad } from '../../hooks.js';
+import { useLiveRefresh } from '../../live.js';
+import { LiveBadge } from '../../components/LiveBadge.js';
 import { navigate } from '../../router.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
 import { Spinner } from '../../components/Spinner.js';
 import { formatAgo } from '../../format.js';
 import { Thread } from './Thread.js';
 
-// The inbox: conversations newest first, those needing a reply first in the tabs, kept current by polling.
-const REFRESH_MS = 3000;
+// The inbox: conversations newest first, those needing a reply first in the tabs, kept current by live events.
 const TABS = [
   { key: 'needs_reply', label: 'Needs reply', count: (c) => c.needsReply },
   { key: 'unread', label: 'Unread', count: (c) => c.unread },
@@ -21,16 +21,13 @@ const KIND_LABEL = { bounce: 'Bounce', auto_reply: 'Auto-reply', complaint: 'Com
 export function Inbox({ params, query }) {
   const tab = query.get('tab') || 'needs_reply';
   const list = useLoad(() => api.get(`/v1/inbox/threads?filter=${encodeURIComponent(tab)}&limit=100`), [tab]);
-  useEffect(() => {
-    const timer = setInterval(() => list.reload(), REFRESH_MS);
-    return () => clearInterval(timer);
-  }, [list.reload]);
+  const live = useLiveRefresh(list.reload, { match: (e) => e.type.startsWith('inbox.') });
   const counts = list.data?.counts || { needsReply: 0, unread: 0 };
   const threads = list.data?.threads || [];
   const go = (key) => navigate(`/inbox${params.id ? `/${params.id}` : ''}?tab=${key}`);
 
   return html`<section>
-    <header class="page-head"><h1>Inbox</h1></header>
+    <header class="page-head page-head-row"><h1>Inbox</h1><${LiveBadge} state=${live} /></header>
     <nav class="tabs" aria-label="Inbox views">
       ${TABS.map(
         (t) => html`<button type="button" class=${t.key === tab ? 'tab active' : 'tab'} data-testid=${`inbox-tab-${t.key}`}

@@ -2,21 +2,18 @@ import { html } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../../api.js';
 import { useLoad } from '../../hooks.js';
+import { useLiveRefresh } from '../../live.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
 import { Spinner } from '../../components/Spinner.js';
 import { StatusBadge } from '../../components/StatusBadge.js';
 import { formatTime } from '../../format.js';
 
 // One conversation: every message with its delivery status, labels for what is not a reply, and the reply box.
-const REFRESH_MS = 3000;
 const KIND_LABEL = { bounce: 'Bounce', auto_reply: 'Auto-reply', complaint: 'Complaint', reply: 'Reply' };
 
 export function Thread({ id, onChanged }) {
   const thread = useLoad(() => api.get(`/v1/inbox/threads/${encodeURIComponent(id)}`), [id]);
-  useEffect(() => {
-    const timer = setInterval(() => thread.reload(), REFRESH_MS);
-    return () => clearInterval(timer);
-  }, [thread.reload]);
+  useLiveRefresh(thread.reload, { match: (e) => (e.data.threadId || e.data.message?.threadId) === id });
   // Opening a thread reads it.
   useEffect(() => {
     if (thread.data?.unread) api.patch(`/v1/inbox/threads/${encodeURIComponent(id)}`, { unread: false }).then(onChanged);

@@ -22,10 +22,7 @@ export function RunPage({ params }) {
   const [open, setOpen] = useState(null);
   const r = run.data;
 
-  useRefreshWhile(isRunning(r), run.data || run.error, () => {
-    run.reload();
-    leads.reload();
-  });
+  useRefreshWhile(isRunning(r), run.data || run.error, () => Promise.all([run.reload(), leads.reload()]), params.id);
   // A new state (sourced, finished): the leads as it left them, once more.
   const seenState = useRef(null);
   useEffect(() => {

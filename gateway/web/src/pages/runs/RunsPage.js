@@ -63,10 +63,7 @@ export function RunsPage() {
   const icpNames = Object.fromEntries(icpList.map((i) => [i.id, i.name]));
   const runsById = Object.fromEntries(items.map((r) => [r.id, r]));
 
-  const refresh = () => {
-    runs.reload();
-    quota.reload();
-  };
+  const refresh = () => Promise.all([runs.reload(), quota.reload()]);
   useRefreshWhile(items.some(isRunning), runs.data || runs.error, refresh);
   // A run that changed here (created, started, cancelled) shows at once; the reload confirms it.
   const changed = (run) => {

@@ -10,9 +10,9 @@ import { EnrollResult, enrollLeads } from './EnrollPanel.js';
 import { LeadName, LeadSearch, rememberLeads, useLeadsById } from './leads.js';
 import { ENROLLMENT_STATES, isInProgress, waitingText } from './model.js';
 import { StateBadge } from './StateBadge.js';
+import { useLiveRefresh } from '../../live.js';
 
 // Sends and stops happen in the background: the list keeps itself current.
-const REFRESH_MS = 3000;
 const PAGE = 100;
 
 /** A sequence's enrollments (state, step, next due time, why waiting; stop one), and enrolling more. */
@@ -154,7 +154,7 @@ function EnrollFromLeads({ sequence, onEnrolled }) {
 }
 
 /**
- * The enrollments for a state filter: the first page, refreshed every REFRESH_MS; "Load more"
+ * The enrollments for a state filter: the first page, refreshed on its sequence's live events; "Load more"
  * appends pages by cursor, which a refresh keeps (updating the rows it sees again).
  */
 function useEnrollmentList(sequenceId, filter) {
@@ -188,9 +188,8 @@ function useEnrollmentList(sequenceId, filter) {
     current.current = filter;
     setS({ items: [], nextCursor: null, loaded: false, error: null, loadingMore: false, more: false });
     refresh();
-    const timer = setInterval(refresh, REFRESH_MS);
-    return () => clearInterval(timer);
   }, [refresh]);
+  useLiveRefresh(refresh, { match: (e) => e.type.startsWith('sequences.') && e.data.sequenceId === sequenceId });
 
   function loadMore() {
     const asked = filter;

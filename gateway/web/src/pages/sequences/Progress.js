@@ -1,12 +1,11 @@
 import { html } from 'htm/preact';
-import { useEffect } from 'preact/hooks';
 import { api } from '../../api.js';
 import { useLoad } from '../../hooks.js';
 import { DataTable } from '../../components/DataTable.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
+import { useLiveRefresh } from '../../live.js';
 
 // Sends and replies happen in the background: the counts keep themselves current, as the enrollments do.
-const REFRESH_MS = 3000;
 const CHANNEL_LABELS = { email: 'Email', sms: 'SMS', call_task: 'Call task' };
 const COUNTS = [
   ['sent', 'Sent'],
@@ -32,10 +31,7 @@ const SUMMARY = [
 export function Progress({ sequence }) {
   const url = `/v1/sequences/${encodeURIComponent(sequence.id)}/stats`;
   const { data: stats, error, reload } = useLoad(() => api.get(url), [url, sequence.updatedAt]);
-  useEffect(() => {
-    const timer = setInterval(reload, REFRESH_MS);
-    return () => clearInterval(timer);
-  }, [reload]);
+  useLiveRefresh(reload, { match: (e) => e.type.startsWith('sequences.') && e.data.sequenceId === sequence.id });
 
   const rows = stats ? stats.steps.flatMap((step) => [stepRow(step), ...step.variants.map((v) => variantRow(step, v))]) : [];
   const columns = [

@@ -1,5 +1,5 @@
 import { html } from 'htm/preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { api } from '../../api.js';
 import { useLoad } from '../../hooks.js';
 import { navigate } from '../../router.js';
@@ -8,9 +8,9 @@ import { DataTable } from '../../components/DataTable.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
 import { Spinner } from '../../components/Spinner.js';
 import { LeadName, useLeadsById } from './leads.js';
+import { useLiveRefresh } from '../../live.js';
 
 // Call steps make tasks as their leads reach them: the list keeps itself current.
-const REFRESH_MS = 5000;
 const TABS = [
   { key: 'open', label: 'To do' },
   { key: 'done', label: 'Done' },
@@ -21,10 +21,7 @@ export function Tasks({ query }) {
   const state = query.get('state') === 'done' ? 'done' : 'open';
   const list = useLoad(() => api.get(`/v1/tasks?state=${state}`), [state]);
   const sequences = useLoad(() => api.get('/v1/sequences'), []);
-  useEffect(() => {
-    const timer = setInterval(() => list.reload(), REFRESH_MS);
-    return () => clearInterval(timer);
-  }, [list.reload]);
+  useLiveRefresh(list.reload, { match: (e) => e.type === 'sequences.step.sent' && Boolean(e.data.taskId) });
   const tasks = list.data?.tasks || [];
   const leads = useLeadsById(tasks.map((t) => t.leadId));
   const names = Object.fromEntries((sequences.data?.sequences || []).map((s) => [s.id, s.name]));
