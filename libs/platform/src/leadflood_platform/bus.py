@@ -11,7 +11,7 @@ import nats
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import BadRequestError
+from nats.js.errors import BadRequestError, NotFoundError
 
 from leadflood_platform import registry
 
@@ -43,6 +43,21 @@ def stream_replicas() -> int:
     return int(os.environ.get("NATS_STREAM_REPLICAS", "1"))
 
 
+def streams_declared() -> bool:
+    """NATS_STREAMS=declared: the streams and consumers are declared as resources (in Kubernetes, the NATS
+    controller's Stream and Consumer kinds, deploy/k8s/components/jetstream), so a process only checks that what it
+    uses is there and says what is missing; it never creates nor changes them (an update from a process would undo
+    the declared replicas). `manage` (the default, for `make run` and tests): each process creates or updates them."""
+    mode = os.environ.get("NATS_STREAMS", "manage")
+    if mode not in ("manage", "declared"):
+        raise ValueError(f"NATS_STREAMS is {mode!r}: it is `manage` or `declared`")
+    return mode == "declared"
+
+
+class UndeclaredResource(RuntimeError):
+    """A stream or consumer this process uses is not declared (NATS_STREAMS=declared): start-up stops, naming it."""
+
+
 def events_stream() -> Stream:
     """Domain events, each under its service's name (`leads.lead.created`): one subject tree per registered service."""
     subjects = [f"{service.name}.>" for service in registry.services()]
@@ -65,8 +80,12 @@ class Bus:
         return bus
 
     async def ensure_streams(self) -> None:
-        """Create or update the shared streams; every process may race to do it, which is harmless."""
+        """Create or update the shared streams (every process may race to do it, which is harmless); with
+        NATS_STREAMS=declared, check they are there with their subjects."""
         for stream in (JOBS, events_stream()):
+            if streams_declared():
+                await self._check_stream(stream)
+                continue
             config = StreamConfig(
                 name=stream.name,
                 subjects=stream.subjects,
@@ -80,6 +99,32 @@ class Bus:
                 await self.js.add_stream(config)
             except BadRequestError:
                 await self.js.update_stream(config)
+
+    async def _check_stream(self, stream: Stream) -> None:
+        try:
+            info = await self.js.stream_info(stream.name)
+        except NotFoundError:
+            raise UndeclaredResource(
+                f"the JetStream stream {stream.name} is not declared (NATS_STREAMS=declared): apply its Stream "
+                "resource (deploy/k8s/components/jetstream), or let the processes create it with NATS_STREAMS=manage"
+            ) from None
+        missing = sorted(set(stream.subjects) - set(info.config.subjects or []))
+        if missing:
+            raise UndeclaredResource(
+                f"the JetStream stream {stream.name} does not carry {', '.join(missing)}: regenerate its Stream "
+                "resource (python deploy/k8s/generate.py) and apply it"
+            )
+
+    async def check_consumer(self, stream: str, durable: str) -> None:
+        """With NATS_STREAMS=declared, a durable consumer must be there before a process binds to it."""
+        try:
+            await self.js.consumer_info(stream, durable)
+        except NotFoundError:
+            raise UndeclaredResource(
+                f"the JetStream consumer {durable} on {stream} is not declared (NATS_STREAMS=declared): apply its "
+                "Consumer resource (deploy/k8s/components/jetstream), or let the processes create it with "
+                "NATS_STREAMS=manage"
+            ) from None
 
     async def publish(
         self, subject: str, payload: bytes, *, msg_id: str, headers: dict[str, str] | None = None

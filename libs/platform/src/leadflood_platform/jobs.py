@@ -25,7 +25,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood_platform import context, metrics, outbox, tracing
-from leadflood_platform.bus import JOB_ID_HEADER, JOBS, MSG_ID, Bus
+from leadflood_platform.bus import JOB_ID_HEADER, JOBS, MSG_ID, Bus, streams_declared
 from leadflood_platform.db import Database
 from leadflood_platform.errors import FailedPrecondition, NotFound, quoted
 from leadflood_platform.group_commit import GroupCommit, Submitted
@@ -44,6 +44,10 @@ RETRIED, POISON, DUPLICATE, ERROR = "retried", "poison", "duplicate", "error"
 IN_FLIGHT = "in_flight"
 # How often a worker reads its consumers' lag from JetStream (two small requests per consumer).
 QUEUE_MEASURE_INTERVAL_S = 10.0
+# Deliveries outstanding on a kind's consumer across every worker replica: JetStream counts them per consumer, not
+# per subscriber, and each worker fetches only what its own slots can run, so this is the fleet's ceiling, far above
+# what any replica count needs (it was one process's worth, JOB_CONCURRENCY x 4, which capped a scaled-out fleet).
+FLEET_ACK_PENDING = 10_000
 # Claims, and completions, of jobs in flight together in one worker share a transaction, up to this many.
 GROUP_COMMIT_MAX = 32
 
@@ -332,6 +336,8 @@ class JobWorker:
 
     async def _consume(self, kind: JobKind[Any, Any], stop: asyncio.Event) -> None:
         durable = self.durable(self.service, kind)
+        if streams_declared():  # bound to the declared consumer, never created or changed here
+            await self.bus.check_consumer(JOBS.name, durable)
         sub = await self.bus.js.pull_subscribe(
             kind.subject(),
             durable=durable,
@@ -341,7 +347,7 @@ class JobWorker:
                 ack_wait=self.ack_wait_ms / 1000,
                 # Attempts are counted by the job record; the server must never give up on its own.
                 max_deliver=-1,
-                max_ack_pending=(kind.concurrency or self.concurrency) * 4,
+                max_ack_pending=FLEET_ACK_PENDING,
             ),
         )
         log.info("consuming", extra={"subject": kind.subject(), "durable": durable})

@@ -27,7 +27,7 @@ from leadflood.inbox.v1 import events_pb2 as inbox_events
 from leadflood.leads.v1 import events_pb2 as lead_events
 from leadflood.sequences.v1 import events_pb2
 from leadflood_platform import context, registry
-from leadflood_platform.bus import Bus, events_stream
+from leadflood_platform.bus import Bus, UndeclaredResource, events_stream, streams_declared
 from leadflood_platform.db import Database
 from sequences import service
 from sequences.models import BOUNCED, MEETING_BOOKED, REPLIED, STOPPED, UNSUBSCRIBED
@@ -139,8 +139,13 @@ class StopConsumer:
         stream = events_stream().name
         while not stop.is_set():
             try:
-                await self.bus.js.add_consumer(stream, config)
+                if streams_declared():  # declared as a resource: bound to, never created or changed here
+                    await self.bus.check_consumer(stream, self.durable)
+                else:
+                    await self.bus.js.add_consumer(stream, config)
                 return await self.bus.js.pull_subscribe_bind(durable=self.durable, stream=stream)
+            except UndeclaredResource:
+                raise
             except Exception:
                 log.exception("cannot create the stop events consumer yet; trying again")
                 await _pause(stop, 2)
