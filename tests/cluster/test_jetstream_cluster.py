@@ -182,11 +182,6 @@ async def test_a_node_killed_mid_load_loses_and_doubles_nothing_and_the_workers_
         assert queued_at_kill < TOTAL, "jobs were queued after the kill, not only before it"
         await until_async(lambda: _at_least(done, TOTAL), DEADLINE_S, f"all {TOTAL} jobs done")
         elapsed = time.monotonic() - started
-        first_after = await witness.fetchval(
-            f"SELECT min(at) - (SELECT max(at) FROM {SCHEMA}.executions WHERE id <= $1) FROM {SCHEMA}.executions"
-            " WHERE id > $1",
-            mark,
-        )  # fmt: skip
 
         # Every job queued is done, and done once: exactly one completion each (the witness in its transaction).
         completions = collections.Counter(
@@ -235,7 +230,7 @@ async def test_a_node_killed_mid_load_loses_and_doubles_nothing_and_the_workers_
             ]
         figures = {
             "jobs": TOTAL, "seconds": round(elapsed, 2), "jobs_per_s": round(TOTAL / elapsed, 1),
-            "gap_after_kill": str(first_after), "kill_to_all_done_s": round(time.monotonic() - killed_at, 2),
+            "kill_to_all_done_s": round(time.monotonic() - killed_at, 2),
         }  # fmt: skip
         log.warning("cluster test figures", extra=figures)
 
