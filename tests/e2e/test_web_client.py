@@ -341,6 +341,28 @@ def test_a_lead_s_reply_reaches_the_inbox_and_is_answered_there(page: Page, clie
     expect(messages.nth(2).get_by_test_id("message-status")).to_have_text("sent", timeout=15_000)
 
 
+def test_a_draft_is_read_edited_and_sent_from_its_thread(page: Page, client: httpx.Client) -> None:
+    to, subject = unique_email("draftview"), f"Availability {uuid.uuid4().hex[:6]}"
+    headers = {"idempotency-key": uuid.uuid4().hex}
+    first = client.post("/v1/messages", json={"to": to, "subject": subject, "text": "Hello"}, headers=headers).json()
+    drafted = client.post(
+        "/v1/messages", json={"to": to, "subject": subject, "text": "When are you free?", "threadId": first["threadId"],
+                              "draft": True}, headers={"idempotency-key": uuid.uuid4().hex},
+    ).json()  # fmt: skip
+    sign_in(page)
+    page.goto(f"/#/inbox/{first['threadId']}")
+    review = page.get_by_test_id("draft-review")
+    expect(review.get_by_test_id("draft-text")).to_have_value("When are you free?")
+    review.get_by_test_id("draft-text").fill("Are you free on Tuesday at 10?")
+    review.get_by_test_id("draft-send").click()
+    messages = page.get_by_test_id("thread-message")
+    expect(page.get_by_test_id("draft-review")).to_have_count(0)  # no longer a draft
+    expect(messages.nth(1).get_by_test_id("message-status")).to_have_text("sent", timeout=15_000)
+    expect(messages.nth(1)).to_contain_text("Are you free on Tuesday at 10?")
+    sent = client.get(f"/v1/messages/{drafted['messageId']}").json()
+    assert sent["status"] == "sent" and sent["text"] == "Are you free on Tuesday at 10?"
+
+
 def test_add_a_mailbox_and_keep_the_suppression_list_in_settings(page: Page) -> None:
     sign_in(page)
     page.get_by_test_id("nav-settings").click()

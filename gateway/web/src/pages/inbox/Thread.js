@@ -46,12 +46,44 @@ export function Thread({ id, onChanged }) {
             ${m.attempts > 1 && html`<span class="muted"> · ${m.attempts} attempts</span>`}
           </div>
           ${m.error && html`<p class="field-error">${m.error}</p>`}
-          <pre class="mail-text">${m.text}</pre>
+          ${m.status === 'draft' && m.direction === 'out'
+            ? html`<${DraftReview} message=${m} onSent=${() => { thread.reload(); onChanged(); }} />`
+            : html`<pre class="mail-text">${m.text}</pre>`}
         </li>`,
       )}
     </ol>
     ${t.leadAddress && html`<${ReplyBox} threadId=${id} onSent=${() => { thread.reload(); onChanged(); }} />`}
   </article>`;
+}
+
+// A draft (an availability request a lead run wrote, say) is read, edited if need be, and sent from here. The
+// server sends a draft once however often this is pressed; a full cap is a problem saying when it can go.
+function DraftReview({ message, onSent }) {
+  const [text, setText] = useState(message.text);
+  const [state, setState] = useState({ sending: false, error: null });
+  async function send() {
+    if (!text.trim()) {
+      setState({ sending: false, error: { title: 'The email is empty: write it first', errors: [] } });
+      return;
+    }
+    setState({ sending: true, error: null });
+    try {
+      await api.post(`/v1/messages/${encodeURIComponent(message.id)}/send`, text === message.text ? {} : { text });
+      setState({ sending: false, error: null });
+      onSent();
+    } catch (error) {
+      setState({ sending: false, error });
+    }
+  }
+  const field = `draft-${message.id}`;
+  return html`<div class="stack" data-testid="draft-review">
+    <label for=${field} class="muted">Draft: read it, change it if you like, then send it</label>
+    <textarea id=${field} rows="6" data-testid="draft-text" value=${text} onInput=${(e) => setText(e.target.value)}></textarea>
+    <${ProblemAlert} error=${state.error} testid="draft-error" />
+    <div><button type="button" class="btn btn-primary" data-testid="draft-send" disabled=${state.sending} onClick=${send}>
+      ${state.sending ? 'Sending…' : 'Send this draft'}
+    </button></div>
+  </div>`;
 }
 
 function ReplyBox({ threadId, onSent }) {
