@@ -33,15 +33,6 @@ from leadflood_platform import registry
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def world_dir() -> Iterator[Path]:
-    """A temp dir the `postgres` user can enter (pytest's own tmp_path is 0700 root-only when run as root)."""
-    path = Path(tempfile.mkdtemp(prefix="devstack-test-"))
-    path.chmod(0o755)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
 def _wait_until(predicate, timeout: float = 5.0) -> bool:
     deadline = time.monotonic() + timeout
     while not predicate():
