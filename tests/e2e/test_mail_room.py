@@ -46,8 +46,10 @@ def test_an_email_is_captured_once_threaded_with_one_click_unsubscribe(stack: St
     assert first.status_code == 202, first.text
     sent = first.json()
     assert sent["outcome"] == "queued" and not sent["existing"]
-    again = _send(client, key, to=to, subject="Quick question", text="Hi Ada")  # a retried POST
-    assert again.json()["messageId"] == sent["messageId"] and again.json()["existing"]
+    again = _send(client, key, to=to, toName="Ada Lovelace", subject="Quick question", text="Hi Ada")  # a retried POST
+    assert again.status_code == 202 and again.json() == sent  # the same answer: the same message
+    changed = _send(client, key, to=to, subject="Another question", text="Hi Ada")  # the key, reused for another
+    assert changed.status_code == 422 and changed.headers["content-type"] == "application/problem+json"
 
     [mail] = until(lambda: _captured(client, sent["rfc822MessageId"]), what="the captured email")
     detail = client.get(f"/v1/captured-mail/{mail['id']}").json()
@@ -103,7 +105,7 @@ def test_a_draft_is_kept_in_its_thread_as_a_draft_and_never_sent(stack: Stack, c
     draft = drafted.json()
     assert draft["outcome"] == "drafted" and draft["status"] == "draft" and draft["rfc822MessageId"].startswith("<")
     again = _send(client, key, to=to, subject="Availability?", text="Are you free on Tuesday?", draft=True).json()
-    assert again["existing"] and again["messageId"] == draft["messageId"]
+    assert again == draft  # a retried POST: the same draft
     # A real send in the same thread reaches the SMTP server; by then the draft would have too, had it gone.
     sent = _send(client, uuid.uuid4().hex, to=to, subject="Availability?", text="Sent", threadId=draft["threadId"])
     [mail] = until(lambda: _captured(client, sent.json()["rfc822MessageId"]), what="the sent email")
