@@ -87,6 +87,8 @@ class FakeApollo(FakeServer):
     def __init__(self, *, api_key: str, people: list[dict[str, Any]] | None = None, full_records: bool = False):
         super().__init__()
         self.api_key, self.people, self.full_records = api_key, people or [], full_records
+        # Seconds each search page waits before its answer: a slow provider, to watch a run mid-way.
+        self.page_delay_s = 0.0
 
     def answer(self, request: Received) -> Reply:
         if request.method != "POST" or request.path != SEARCH_PATH:
@@ -106,5 +108,6 @@ class FakeApollo(FakeServer):
         if self.full_records:
             pages = math.ceil(total / per_page)
             pagination = {"page": page, "per_page": per_page, "total_entries": total, "total_pages": pages}
-            return Reply(200, {"people": chunk, "pagination": pagination})
-        return Reply(200, {"total_entries": total, "people": [teaser(record) for record in chunk]})
+            return Reply(200, {"people": chunk, "pagination": pagination}, delay_s=self.page_delay_s)
+        body = {"total_entries": total, "people": [teaser(record) for record in chunk]}
+        return Reply(200, body, delay_s=self.page_delay_s)

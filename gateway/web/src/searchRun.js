@@ -7,7 +7,7 @@ export const SOURCES = [
 export const DEFAULT_LIMIT = 100;
 export const MAX_LIMIT = 100000;
 
-export const RUN_DONE = new Set(['completed', 'failed']);
+export const RUN_DONE = new Set(['completed', 'failed', 'cancelled']);
 export const isRunDone = (run) => Boolean(run) && RUN_DONE.has(run.status);
 
 /** The diagnostics counters, in display order, with their test ids. */
@@ -28,7 +28,10 @@ export function count(diagnostics, key) {
   return Number.isFinite(n) ? Math.max(0, Math.trunc(n)) : 0;
 }
 
-/** 0-100: people fetched against the run's limit; a completed run is 100. */
+/**
+ * 0-100: people counted against the run's limit; a completed run is 100. `peopleFetched` is the
+ * same figure as the Fetched counter (pages the leads service has counted), so bar and tiles agree.
+ */
 export function progressPercent(run) {
   if (!run) return 0;
   if (run.status === 'completed') return 100;

@@ -149,6 +149,7 @@ test('progress: people fetched against the limit, full when completed', () => {
   assert.equal(progressPercent({ status: 'queued', peopleFetched: 0, limit: 0 }), 0);
   assert.equal(progressPercent(null), 0);
   assert.equal(isRunDone({ status: 'failed' }), true);
+  assert.equal(isRunDone({ status: 'cancelled' }), true); // a cancelled run is watched no longer
   assert.equal(isRunDone({ status: 'running' }), false);
 });
 

@@ -104,9 +104,9 @@ class SearchRun(Reply):
     icp_id: str
     source: str
     limit: int
-    status: Literal["unspecified", "queued", "running", "completed", "failed"]
-    pages_fetched: int
-    people_fetched: int
+    status: Literal["unspecified", "queued", "running", "completed", "failed", "cancelled"]
+    pages_fetched: int = Field(description="Pages handed to the leads service and counted (as `diagnostics`)")
+    people_fetched: int = Field(description="People in those pages: always `diagnostics.fetched`")
     diagnostics: SearchDiagnostics
     error: str | None
     job_id: str | None
@@ -227,4 +227,11 @@ async def list_runs(icp_id: str, request: Request, who: Who) -> dict[str, Any]:
 @router.get("/v1/icps/{icp_id}/search-runs/{run_id}", **documents(SearchRun))
 async def get_run(icp_id: str, run_id: str, request: Request, who: Who) -> dict[str, Any]:
     reply = await _icps(request).GetSearchRun(icp_pb2.GetSearchRunRequest(icp_id=icp_id, run_id=run_id))
+    return run_json(reply.run)
+
+
+@router.post("/v1/icps/{icp_id}/search-runs/{run_id}/cancel", **documents(SearchRun))
+async def cancel_run(icp_id: str, run_id: str, request: Request, who: Who) -> dict[str, Any]:
+    """Stops a queued or running run at its next page; a finished run is a 409 problem."""
+    reply = await _icps(request).CancelSearchRun(icp_pb2.CancelSearchRunRequest(icp_id=icp_id, run_id=run_id))
     return run_json(reply.run)

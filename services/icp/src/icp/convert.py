@@ -15,7 +15,9 @@ RUN_STATUS = {
     "running": icp_pb2.SEARCH_RUN_STATUS_RUNNING,
     "completed": icp_pb2.SEARCH_RUN_STATUS_COMPLETED,
     "failed": icp_pb2.SEARCH_RUN_STATUS_FAILED,
+    "cancelled": icp_pb2.SEARCH_RUN_STATUS_CANCELLED,
 }
+FINISHED = frozenset({"completed", "failed", "cancelled"})
 DIAGNOSTICS = tuple(icp_pb2.SourceDiagnostics.DESCRIPTOR.fields_by_name)
 
 
@@ -65,8 +67,10 @@ def run_to_proto(run: SearchRun) -> icp_pb2.SearchRun:
         source=run.source,
         limit=run.limit,
         status=RUN_STATUS[run.status],
-        pages_fetched=run.pages_fetched,
-        people_fetched=run.people_fetched,
+        # Progress from the counted pages only, like the diagnostics beside it: the fetcher runs pages
+        # ahead of the leads service, and a bar from its figures contradicted the counters under it.
+        pages_fetched=run.pages_delivered,
+        people_fetched=run.diagnostics.get("fetched", 0),
         diagnostics=icp_pb2.SourceDiagnostics(**{k: run.diagnostics.get(k, 0) for k in DIAGNOSTICS}),
         error=run.error or "",
         job_id=public_id(platform_tables.schema, run.job_id),

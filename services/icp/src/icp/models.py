@@ -49,9 +49,13 @@ class SearchRun(Base):
     rules: Mapped[dict[str, Any]] = mapped_column(JSONB)
     # sha256 of (icp, source, normalised params, UTC day); a forced run adds its own id.
     idempotency_key: Mapped[str] = mapped_column(Text)
+    # queued | running | completed | failed | cancelled
     status: Mapped[str] = mapped_column(Text, default="queued")
+    # The fetcher's bookkeeping (how far a resumed run has fetched), ahead of what was counted.
     pages_fetched: Mapped[int] = mapped_column(Integer, default=0)
     people_fetched: Mapped[int] = mapped_column(Integer, default=0)
+    # What a user is shown: pages handed on, counted with their diagnostics in one statement.
+    pages_delivered: Mapped[int] = mapped_column(Integer, default=0)
     # Where a resumed run picks up: the first page not yet handed to the leads service.
     next_page: Mapped[int] = mapped_column(Integer, default=1)
     exhausted: Mapped[bool] = mapped_column(Boolean, default=False)

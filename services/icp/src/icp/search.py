@@ -73,6 +73,7 @@ WITH stored AS (
 )
 UPDATE search_runs SET pages_fetched = pages_fetched + 1, people_fetched = people_fetched + $4, exhausted = $5
 WHERE id = $1
+RETURNING status
 """
 # The page handed on and its counts added to the run's, once however often it is handed on: the run
 # is updated only when this statement marked the page. Two pages marked at once both add their counts
@@ -93,8 +94,10 @@ UPDATE search_runs r SET
   next_page = coalesce(
     (SELECT min(page) FROM search_pages WHERE run_id = $1 AND NOT delivered AND page <> $2),
     greatest(r.next_page, $2 + 1)
-  )
+  ),
+  pages_delivered = r.pages_delivered + 1
 WHERE r.id = $1 AND EXISTS (SELECT FROM marked)
+RETURNING r.status
 """
 
 # How many fetched pages may wait for the leads service, and how many it may be applying at once:
@@ -104,6 +107,10 @@ WHERE r.id = $1 AND EXISTS (SELECT FROM marked)
 # against the same run's raw insert rate (four was no faster than two, in an earlier round).
 FETCH_AHEAD = 2
 DELIVER_AHEAD = 3
+
+
+class Cancelled(Exception):
+    """The fetcher found its run cancelled: no more pages."""
 
 
 class SearchRunner:
@@ -148,6 +155,11 @@ class SearchRunner:
         slots = asyncio.Semaphore(DELIVER_AHEAD)
         try:
             while (page := await pages.get()) is not None:
+                if isinstance(page, Cancelled):
+                    # The pages already with the leads service are counted before the job stops: their
+                    # leads exist, and the run's counters must say so.
+                    await asyncio.gather(*delivering, return_exceptions=True)
+                    raise JobStopped("stopped: the search run was cancelled")
                 if isinstance(page, BaseException):
                     raise page
                 await slots.acquire()
@@ -192,7 +204,9 @@ class SearchRunner:
         exhausted = not result.has_more or fetched + len(people) >= run.limit
         page = SearchPage(run_id=run.id, page=number, people=_people_bytes(people), count=len(people))
         async with self.db.driver(transaction=False) as connection:
-            await connection.execute(_STORE_PAGE, run.id, number, page.people, page.count, exhausted)
+            status = await connection.fetchval(_STORE_PAGE, run.id, number, page.people, page.count, exhausted)
+        if status == "cancelled":  # checked at every page: a cancelled run fetches no further
+            raise Cancelled()
         log.info("page fetched", extra={"run_id": str(run.id), "page": number, "people": len(people)})
         return page, exhausted
 
@@ -214,10 +228,13 @@ class SearchRunner:
         counts = {name: getattr(reply.diagnostics, name) for name in DIAGNOSTICS}
         # The page's counts and the event that tells live pages to re-read them, in one transaction.
         async with self.db.driver(transaction=True) as connection:
-            await connection.execute(_MARK_DELIVERED, run.id, page.page, json.dumps(counts), list(DIAGNOSTICS))
-            await events.search_run_changed(
-                connection, org_id=run.org_id, run_id=run.id, icp_id=run.icp_id, status="running"
+            status = await connection.fetchval(
+                _MARK_DELIVERED, run.id, page.page, json.dumps(counts), list(DIAGNOSTICS)
             )
+            if status is not None:  # None: handed on before (nothing changed), or the run was deleted
+                await events.search_run_changed(
+                    connection, org_id=run.org_id, run_id=run.id, icp_id=run.icp_id, status=status
+                )
 
     async def _load(self, run_id: uuid.UUID) -> SearchRun:
         async with self.db.transaction() as session:

@@ -7,16 +7,18 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from icp import events
 from icp import rules as icp_rules
+from icp.convert import FINISHED
 from icp.models import Icp, SearchRun, platform_tables
 from leadflood.icp.v1 import jobs_pb2
 from leadflood_platform import jobs
-from leadflood_platform.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound
+from leadflood_platform.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 
 MAX_LIMIT = 100_000
 
@@ -131,6 +133,31 @@ async def get_run(*, session: AsyncSession, org_id: uuid.UUID, icp_id: uuid.UUID
     ).scalar_one_or_none()
     if run is None:
         raise NotFound(f"search run {run_id} not found")
+    return run
+
+
+async def cancel_run(*, session: AsyncSession, org_id: uuid.UUID, icp_id: uuid.UUID, run_id: uuid.UUID) -> SearchRun:
+    """Marks a queued or running run cancelled; its job stops at its next page (see workers.RunSearch).
+
+    The row is locked, so a run finishing at the same moment is either finished (refused) or cancelled.
+    Its idempotency key is freed: the same search started again today is a new run, not this one.
+    """
+    run = (
+        await session.execute(
+            select(SearchRun)
+            .where(SearchRun.id == run_id, SearchRun.icp_id == icp_id, SearchRun.org_id == org_id)
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+    if run is None:
+        raise NotFound(f"search run {run_id} not found")
+    if run.status in FINISHED:
+        raise FailedPrecondition(f"the search run has already finished ({run.status}): there is nothing to cancel")
+    run.status, run.finished_at = "cancelled", func.now()
+    run.idempotency_key = f"{run.idempotency_key}:cancelled:{run.id}"
+    await session.flush()
+    await session.refresh(run)
+    await events.search_run_changed(session, org_id=org_id, run_id=run.id, icp_id=icp_id, status="cancelled")
     return run
 
 

@@ -99,3 +99,13 @@ class IcpServicer(icp_pb2_grpc.IcpServiceServicer):
                 session=session, org_id=context.require_org(), icp_id=parse_id(request.icp_id, "ICP")
             )
             return icp_pb2.ListSearchRunsResponse(runs=[run_to_proto(run) for run in runs])
+
+    async def CancelSearchRun(self, request, ctx):  # type: ignore[no-untyped-def]
+        async with self.db.transaction() as session:
+            run = await service.cancel_run(
+                session=session,
+                org_id=context.require_org(),
+                icp_id=parse_id(request.icp_id, "ICP"),
+                run_id=parse_id(request.run_id, "search run"),
+            )
+            return icp_pb2.CancelSearchRunResponse(run=run_to_proto(run))

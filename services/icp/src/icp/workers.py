@@ -5,20 +5,27 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from icp import events
 from icp.models import SearchRun
 from icp.search import SearchRunner
 from leadflood.icp.v1 import jobs_pb2
-from leadflood_platform.jobs import JobKind
+from leadflood_platform.jobs import JobKind, JobStopped
 
 
 async def _set_run(session: AsyncSession, message: jobs_pb2.SearchJob, **values: Any) -> None:
-    """The run's status, and icp.search_run.changed with it (a run deleted meanwhile announces nothing)."""
+    """The run's status, and icp.search_run.changed with it (a run deleted meanwhile announces nothing).
+
+    A cancelled run stays cancelled: the job that ends after the cancel (stopped, or its last page already
+    in flight) does not undo what the user was told.
+    """
     icp_id = await session.scalar(
-        update(SearchRun).where(SearchRun.id == uuid.UUID(message.run_id)).values(**values).returning(SearchRun.icp_id)
+        update(SearchRun)
+        .where(SearchRun.id == uuid.UUID(message.run_id), SearchRun.status != "cancelled")
+        .values(**values)
+        .returning(SearchRun.icp_id)
     )
     if icp_id is not None:
         await events.search_run_changed(
@@ -30,7 +37,7 @@ class RunSearch(JobKind[jobs_pb2.SearchJob, None]):
     """`icp.search`: runs a search run to its end, resuming where an earlier attempt stopped.
 
     The run's status mirrors the job's (see JobKind): running from the first attempt, then completed
-    or failed with the job.
+    or failed with the job; or cancelled by a user, when the job stops at its next page (JobStopped).
     """
 
     type = "icp.search"
@@ -48,6 +55,9 @@ class RunSearch(JobKind[jobs_pb2.SearchJob, None]):
         return {"runId": message.run_id, "diagnostics": run.diagnostics if run else {}}
 
     async def on_start(self, session: AsyncSession, message: jobs_pb2.SearchJob) -> None:
+        status = await session.scalar(select(SearchRun.status).where(SearchRun.id == uuid.UUID(message.run_id)))
+        if status == "cancelled":  # cancelled while queued: nothing to start
+            raise JobStopped("stopped: the search run was cancelled")
         await _set_run(session, message, status="running", started_at=func.coalesce(SearchRun.started_at, func.now()))
 
     async def on_failure(self, session: AsyncSession, message: jobs_pb2.SearchJob, error: str) -> None:

@@ -53,7 +53,10 @@ export function SearchPanel({ icp, query, dirty }) {
   const mergeIntoList = (run) =>
     runs.setData((d) => (d ? { ...d, items: d.items.map((r) => (r.id === run.id ? run : r)) } : d));
   const poll = usePoll(runId, (id) => api.get(`${base}/${encodeURIComponent(id)}`), isRunDone, mergeIntoList, searchRunChanged);
-  const run = poll.data?.id === runId ? poll.data : listed;
+  // The cancel's answer until a read says the run is done (the event that follows it ends the watch).
+  const [cancelled, setCancelled] = useState(null);
+  const read = poll.data?.id === runId ? poll.data : listed;
+  const run = cancelled?.id === runId && !isRunDone(read) ? cancelled : read;
 
   const select = (id) => {
     setReused(false);
@@ -141,13 +144,27 @@ export function SearchPanel({ icp, query, dirty }) {
       </div>`}
     </form>
 
-    ${!startError && runId && html`<${RunProgress} run=${run} polling=${poll.polling} error=${poll.error} icp=${icp} />`}
-    <${RunList} runs=${runs} selectedId=${runId} onSelect=${select} />
+    ${!startError &&
+    runId &&
+    html`<${RunProgress}
+      run=${run}
+      polling=${poll.polling}
+      error=${poll.error}
+      icp=${icp}
+      cancelPath=${`${base}/${encodeURIComponent(runId)}/cancel`}
+      onCancelled=${(r) => {
+        setCancelled(r);
+        mergeIntoList(r);
+      }}
+    />`}
+    <${RunList} runs=${runs} current=${run} selectedId=${runId} onSelect=${select} />
   </div>`;
 }
 
 /** The selected run: status, progress, counters and a plain account of them. */
-function RunProgress({ run, polling, error, icp }) {
+function RunProgress({ run, polling, error, icp, cancelPath, onCancelled }) {
+  const [cancelling, setCancelling] = useState(false);
+  const [cancelError, setCancelError] = useState(null);
   if (!run) {
     return html`<section class="card">
       ${error ? html`<${ProblemAlert} error=${error} testid="search-load-error" />` : html`<${Spinner} label="Loading run…" />`}
@@ -156,6 +173,17 @@ function RunProgress({ run, polling, error, icp }) {
   const d = run.diagnostics || {};
   const done = isRunDone(run);
   const people = Number(run.peopleFetched) || 0;
+  async function onCancel() {
+    setCancelling(true);
+    setCancelError(null);
+    try {
+      onCancelled(await api.post(cancelPath, {}));
+    } catch (err) {
+      setCancelError(err);
+    } finally {
+      setCancelling(false);
+    }
+  }
   return html`<section class="card run-card" aria-label="Search run" aria-busy=${done ? 'false' : 'true'}>
     <header class="card-head">
       <div>
@@ -168,6 +196,10 @@ function RunProgress({ run, polling, error, icp }) {
       <div class="status-line">
         ${polling && !done && html`<${Spinner} label="Searching…" />`}
         <${StatusBadge} status=${run.status} testid="search-status" />
+        ${!done &&
+        html`<button type="button" class="btn btn-secondary" data-testid="search-cancel" disabled=${cancelling} onClick=${onCancel}>
+          ${cancelling ? 'Cancelling…' : 'Cancel search'}
+        </button>`}
       </div>
     </header>
 
@@ -202,6 +234,11 @@ function RunProgress({ run, polling, error, icp }) {
       <strong class="alert-title">The search failed</strong>
       <p class="alert-detail">${run.error || 'No error message was recorded.'}</p>
     </div>`}
+    ${run.status === 'cancelled' &&
+    html`<div class="alert alert-info" role="status" data-testid="search-cancelled">
+      You cancelled this search: no more people are fetched. The leads it found before stay.
+    </div>`}
+    <${ProblemAlert} error=${cancelError} testid="search-cancel-error" />
     ${error && html`<${ProblemAlert} error=${error} testid="search-poll-error" />`}
 
     ${done &&
@@ -229,7 +266,11 @@ const RUN_COLUMNS = [
     render: (r) => html`<div class="nowrap">${r.source} · ${r.limit}</div>
       <div class="muted small nowrap" title=${r.createdAt}>${formatAgo(r.createdAt)}</div>`,
   },
-  { key: 'summary', label: 'Counters', render: (r) => html`<span class="small">${countersSummary(r.diagnostics)}</span>` },
+  {
+    key: 'summary',
+    label: 'Counters',
+    render: (r) => html`<span class="small" data-testid="search-run-row-summary">${countersSummary(r.diagnostics)}</span>`,
+  },
   {
     key: 'leads',
     label: '',
@@ -238,8 +279,9 @@ const RUN_COLUMNS = [
   },
 ];
 
-function RunList({ runs, selectedId, onSelect }) {
-  const items = runs.data?.items || [];
+function RunList({ runs, current, selectedId, onSelect }) {
+  // The watched run's row is the very object the card above shows: the two cannot disagree.
+  const items = (runs.data?.items || []).map((r) => (current && r.id === current.id ? current : r));
   return html`<section class="card card-flush">
     <header class="card-head card-head-pad">
       <h2 class="card-heading">Runs</h2>

@@ -1,0 +1,138 @@
+"""What a new user met on the pages, fixed (#18), in headless Chromium: a search run's page whose every figure
+comes from one source and moves steadily, and that can be cancelled."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e import test_web_client as web
+from tests.e2e.helpers import assert_problem, until
+from tests.e2e.test_icps import icp_body
+from tests.fakes.apollo import FakeApollo
+
+pytestmark = pytest.mark.browser
+# The browser tests' own fixtures: one Chromium for the module, a fresh page per test that fails on a page error.
+browser, page = web.browser, web.page
+SLOW = 30_000  # ms
+
+# Every figure of the watched run, read in one go from the DOM (one rendered moment): the bar, the pages,
+# the Fetched tile, the status, and the run's row in the runs list.
+SAMPLE = """() => {
+  const q = (id) => document.querySelector(`[data-testid="${id}"]`);
+  const row = document.querySelector('.row-selected [data-testid="search-run-row-summary"]');
+  return {
+    bar: q('search-progress')?.getAttribute('aria-valuenow'),
+    pages: q('search-pages')?.textContent,
+    tile: q('diag-fetched')?.textContent,
+    status: q('search-status')?.textContent,
+    row: row?.textContent,
+  };
+}"""
+
+
+@pytest.fixture
+def slow_apollo(fake_apollo: FakeApollo) -> Iterator[FakeApollo]:
+    """Apollo answering each page after a while: a run to watch mid-way."""
+    fake_apollo.page_delay_s = 1.0
+    try:
+        yield fake_apollo
+    finally:
+        fake_apollo.page_delay_s = 0.0
+
+
+def _sign_in(page: Page) -> None:
+    """web.sign_in, patient with a loaded machine (a sign-in's hash is slow on purpose)."""
+    web.submit_sign_in(page, "demo")
+    expect(page.get_by_test_id("signed-in-email")).to_have_text("demo@leadflood.local", timeout=SLOW)
+
+
+def _figures(sample: dict[str, Any]) -> tuple[int, int, int]:
+    """(bar, tile, list row) as numbers; the tile's text is exactly its number."""
+    row = re.match(r"(\d+) fetched", sample["row"] or "")
+    assert row, sample
+    return int(sample["bar"]), int(re.sub(r"\D", "", sample["tile"])), int(row.group(1))
+
+
+def _open_run(page: Page, client: httpx.Client, *, limit: int) -> tuple[dict[str, Any], str]:
+    icp = client.post("/v1/icps", json=icp_body()).json()
+    _sign_in(page)
+    page.goto(f"/#/icps/{icp['id']}")
+    page.get_by_test_id("search-source").select_option("apollo")
+    page.get_by_test_id("search-limit").fill(str(limit))
+    page.get_by_test_id("search-run").click()
+    expect(page).to_have_url(re.compile(r"\?run="), timeout=SLOW)
+    return icp, page.url.split("?run=")[1]
+
+
+def test_a_search_run_s_figures_agree_at_every_moment_and_move_steadily(
+    page: Page, client: httpx.Client, slow_apollo: FakeApollo
+) -> None:
+    _open_run(page, client, limit=250)  # 3 pages of 100, 50 and a second apart
+    samples: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 60
+    while True:
+        sample = page.evaluate(SAMPLE)
+        if sample["bar"] is not None and sample["row"] is not None:
+            samples.append(sample)
+            if sample["status"] == "completed":
+                break
+        assert time.monotonic() < deadline, f"the run did not complete: {samples[-3:]}"
+        page.wait_for_timeout(25)  # the sampling rate, not a wait for the run
+
+    seen = [_figures(s) for s in samples]
+    disagreeing = [s for s, f in zip(samples, seen, strict=True) if len(set(f)) != 1]
+    assert disagreeing == [], f"the page contradicted itself: {disagreeing[:3]}"
+    fetched = [f[0] for f in seen]
+    assert fetched == sorted(fetched), f"progress went back: {fetched}"
+    assert fetched[-1] == 250
+    # It moved page by page (every step shown), not from nothing to everything.
+    assert {100, 200} <= set(fetched), sorted(set(fetched))
+    pages = [int(s["pages"]) for s in samples]
+    assert pages == sorted(pages) and pages[-1] == 3
+    expect(page.get_by_test_id("search-cancel")).to_have_count(0)  # a finished run has nothing to cancel
+
+
+def test_a_search_run_is_cancelled_from_its_page_and_stops_at_its_next_page(
+    page: Page, client: httpx.Client, slow_apollo: FakeApollo
+) -> None:
+    icp, run_id = _open_run(page, client, limit=250)
+    expect(page.get_by_test_id("diag-fetched")).to_have_text("100", timeout=SLOW)
+    page.get_by_test_id("search-cancel").click()
+    expect(page.get_by_test_id("search-status")).to_have_text("cancelled", timeout=SLOW)
+    expect(page.get_by_test_id("search-cancelled")).to_be_visible()
+    expect(page.get_by_test_id("search-cancel")).to_have_count(0)
+
+    path = f"/v1/icps/{icp['id']}/search-runs/{run_id}"
+    # The job stops at its next page (failed as stopped, saying why); the last page is never counted.
+    job = until(
+        lambda: (j := client.get(f"/v1/jobs/{client.get(path).json()['jobId']}").json())["status"] == "failed" and j,
+        timeout_s=30,
+        what="the search job to stop",
+    )
+    assert "cancelled" in job["error"]
+    run = client.get(path).json()
+    assert run["status"] == "cancelled" and run["finishedAt"]
+    assert run["peopleFetched"] == run["diagnostics"]["fetched"] < 250
+    assert run["pagesFetched"] < 3
+    expect(page.get_by_test_id("diag-fetched")).to_have_text(str(run["diagnostics"]["fetched"]), timeout=SLOW)
+
+    # A finished run cannot be cancelled: a 409 problem, in words.
+    problem = assert_problem(client.post(f"{path}/cancel"), 409)
+    assert "already finished" in problem["detail"]
+    # The same search again today is a new run, not the cancelled one.
+    again = client.post(f"/v1/icps/{icp['id']}/search", json={"source": "apollo", "limit": 250}).json()
+    assert again["existing"] is False and again["runId"] != run_id
+
+
+def test_cancelling_a_run_that_is_not_there_is_a_problem(client: httpx.Client) -> None:
+    icp = client.post("/v1/icps", json=icp_body()).json()
+    base = f"/v1/icps/{icp['id']}/search-runs"
+    assert_problem(client.post(f"{base}/00000000-0000-4000-8000-000000000000/cancel"), 404)
+    assert_problem(client.post(f"{base}/not-a-run/cancel"), 404)
