@@ -9,7 +9,8 @@ calendar and emails each lead through the mail room to the local capture server.
   started again at once (as an orchestrator would); the time until every lead it held is done again
   (its lease LEASE_S expiring, the sweep taking it back, a worker redoing it). Target under 30 s;
 - duplicate emails: captured messages beyond one per Message-ID among the runs' emails, counted at the
-  local SMTP capture server (the witness), once every email the mail room sent has arrived there.
+  local SMTP capture server (the witness), once every email the mail room sent has arrived there;
+- fairness: one org's 100,000 queued leads beside nine orgs' 1,000 each (bench/runs_fairness.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import uuid
 import asyncpg
 import grpc
 
+from bench import runs_fairness
 from bench.context import Context
 from bench.report import Row
 from leadflood.icp.v1 import icp_pb2, icp_pb2_grpc
@@ -40,7 +42,8 @@ STACK_ENV = {
     "LEAD_RUNS_LEASE_S": str(LEASE_S),
     "LEAD_RUNS_SWEEP_S": "1",
 }
-SETTINGS = {"runs": RUNS, "leadsPerRun": LEADS, "leaseS": LEASE_S, "sampleS": SAMPLE_S}
+SETTINGS = {"runs": RUNS, "leadsPerRun": LEADS, "leaseS": LEASE_S, "sampleS": SAMPLE_S,
+            "fairness": runs_fairness.SETTINGS}  # fmt: skip
 FINISHED = (runs_pb2.RUN_STATE_COMPLETED, runs_pb2.RUN_STATE_FAILED, runs_pb2.RUN_STATE_CANCELLED)
 
 
@@ -98,6 +101,7 @@ async def rows(ctx: Context) -> list[Row]:
             f"{'met' if continue_s < TARGET_CONTINUE_S else 'MISSED'}",
         ),
         Row("lead runs: duplicate emails at the SMTP capture", duplicates, "emails", note="must be 0"),
+        *await runs_fairness.rows(ctx),
     ]
 
 

@@ -1,9 +1,14 @@
 """Lead runs over HTTP, on the real stack: a run books each lead a meeting and emails it once (the SMTP server
 and the calendar counting), a dry run leaves nothing, twenty simultaneous starts admit exactly the cap, failed
-runs raise an alert that escalates to the webhook, and a worker killed mid-run leaves no duplicate."""
+runs raise an alert that escalates to the webhook, a worker killed mid-run leaves no duplicate, and a worker
+paused past its lease wakes to find it cannot commit what it did."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
+import sys
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -11,9 +16,10 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
+import asyncpg
 import httpx
 
-from devstack.stack import Stack
+from devstack.stack import ROOT, Stack
 from tests.e2e.helpers import assert_problem, org_user, until
 from tests.e2e.test_icps import icp_body
 from tests.fakes.google_calendar import FakeGoogleCalendar
@@ -233,6 +239,125 @@ def test_a_worker_killed_mid_booking_resumes_and_every_side_effect_happens_once(
         assert len(handler.accepted) == len(set(handler.accepted)) == len(sent)
         for lead_receipts in receipts.values():
             assert Counter(r["kind"] for r in lead_receipts if r["status"] != "no_slot")["meeting"] == 1
+
+
+def _leases_lost(stack: Stack) -> float:
+    text = httpx.get(stack.metrics_url("runs-worker"), timeout=5).text
+    return sum(
+        float(line.split()[-1]) for line in text.splitlines() if line.startswith("leadflood_runs_leases_lost_total")
+    )
+
+
+async def _held_by(stack: Stack, worker_pid: int) -> int:
+    """Leads whose lease the worker process holds now (a worker's name ends in its pid)."""
+    conn = await asyncpg.connect(stack.env["runs"]["DATABASE_URL"])
+    try:
+        return await conn.fetchval(
+            "SELECT count(*) FROM run_leads WHERE status = 'running' AND leased_by LIKE $1", f"%:{worker_pid}"
+        )
+    finally:
+        await conn.close()
+
+
+def test_a_worker_paused_past_its_lease_cannot_commit_its_stale_result(
+    stack: Stack,
+    base_url: str,
+    witness: tuple[Witness, int],
+    fake_calendar: FakeGoogleCalendar,
+) -> None:
+    """SIGSTOP, as a long GC pause or a frozen VM: its leases expire (LEAD_RUNS_LEASE_S=4 in the tests), another
+    worker takes its leads and finishes the run; on SIGCONT its in-flight work ends at the lease fence."""
+    handler, port = witness
+    paused = stack.supervisor.pid("runs-worker")
+    assert paused is not None
+    rescuer = "runs-worker-rescuer"
+    with new_org(stack, base_url) as client:
+        witness_mailbox(client, port)
+        run = make_run(client, limit=6, calendar={"enabled": True, "provider": "google", "windowDays": 14})
+        lost_before = _leases_lost(stack)
+        fake_calendar.hold_inserts()  # the worker's first booking waits inside the calendar's API
+        try:
+            assert client.post(f"/v1/lead-runs/{run['id']}/jobs").status_code == 202
+            assert fake_calendar.holding.wait(60), "no booking reached the calendar"
+            held = until(lambda: asyncio.run(_held_by(stack, paused)), what="the worker's leases")
+            os.killpg(paused, signal.SIGSTOP)
+        finally:
+            fake_calendar.release_inserts()  # the event is made; its reply waits for a worker that is not running
+        try:
+            # The only other worker: it sweeps the expired leases back and redoes their leads.
+            stack.supervisor.start(
+                rescuer, [sys.executable, "-m", "runs", "worker"], stack.env["runs"] | {"METRICS_PORT": "0"}, cwd=ROOT
+            )
+            done = finished(client, run["id"], timeout_s=90)
+        finally:
+            os.killpg(paused, signal.SIGCONT)
+            stack.supervisor.stop(rescuer)
+        assert done["state"] == "completed" and done["progress"]["staleRecoveries"] >= held, done
+        # The woken worker reaches the fence with each lead it held, and writes nothing (its own count says so).
+        until(lambda: _leases_lost(stack) >= lost_before + held, timeout_s=30, what="the paused worker's lost leases")
+        after = client.get(f"/v1/lead-runs/{run['id']}").json()["progress"]
+        counts = ("total", "done", "failed", "booked", "sent")
+        assert [after[k] for k in counts] == [done["progress"][k] for k in counts]  # the woken worker changed none
+
+        # The independent witnesses: one calendar event per lead, one email per lead with an address.
+        progress = done["progress"]
+        events = [e for e in fake_calendar.inserted if run["id"] in e.body.get("description", "")]
+        assert len(events) == len({e.event_id for e in events}) == progress["total"] == progress["booked"]
+        receipts = all_receipts(client, run["id"])
+        sent = [r for rs in receipts.values() for r in rs if (r["kind"], r["status"]) == ("email", "sent")]
+        assert len(sent) == progress["withEmail"]
+        until(lambda: len(handler.accepted) >= len(sent), what="every email at the SMTP server")
+        assert len(handler.accepted) == len(set(handler.accepted)) == len(sent)
+        for lead_receipts in receipts.values():
+            assert Counter(r["kind"] for r in lead_receipts if r["status"] != "no_slot")["meeting"] == 1
+
+
+def test_a_run_email_that_keeps_failing_is_one_dead_letter_and_replayed_twice_is_sent_once(
+    stack: Stack, base_url: str, witness: tuple[Witness, int]
+) -> None:
+    """The poison job: the run's email, handed to the mail room, meets a server that defers every try (451). It is
+    tried the configured number of times, dead-lettered once; two replays at once send it once (the SMTP server
+    counts)."""
+    handler, port = witness
+    with new_org(stack, base_url) as client:
+        witness_mailbox(client, port)
+        handler.busy = True
+        run = make_run(client, limit=3)
+        assert client.post(f"/v1/lead-runs/{run['id']}/jobs").status_code == 202
+        assert finished(client, run["id"])["state"] == "completed"  # the run's part: handed to the mail room
+        sent = [
+            r["target"]
+            for rs in all_receipts(client, run["id"]).values()
+            for r in rs
+            if (r["kind"], r["status"]) == ("email", "sent")
+        ]
+        assert sent, "no lead with an email"
+        message_id = sent[0]
+        message = until(
+            lambda: (m := client.get(f"/v1/messages/{message_id}").json())["status"] == "failed" and m,
+            timeout_s=60,
+            what="the email to fail",
+        )
+
+        def dead_letters() -> list[dict[str, Any]]:
+            jobs = client.get("/v1/jobs", params={"status": "failed"}).json()["jobs"]
+            return [j for j in jobs if j["payload"].get("messageId") == message_id]
+
+        [dead] = until(dead_letters, what="the dead letter")
+        assert dead["attempts"] == dead["maxAttempts"] > 1  # every try the configuration allows, and no more
+        assert message["attempts"][-1]["result"] == "failed"
+        assert handler.accepted.count(message["messageId"]) == 0
+
+        handler.busy = False
+        with ThreadPoolExecutor(2) as pool:  # replayed twice, at once
+            replies = list(pool.map(lambda _: client.post(f"/v1/jobs/{dead['id']}/replay"), range(2)))
+        assert sorted(r.status_code for r in replies) in ([202, 202], [202, 409]), [r.text for r in replies]
+        until(lambda: client.get(f"/v1/messages/{message_id}").json()["status"] == "sent", what="sent on replay")
+        until(lambda: client.get(f"/v1/jobs/{dead['id']}").json()["status"] == "completed", what="the job completed")
+        assert_problem(client.post(f"/v1/jobs/{dead['id']}/replay"), 409)  # a third: only a failed job is replayed
+        until(lambda: handler.accepted.count(message["messageId"]) >= 1, what="the email at the SMTP server")
+        assert handler.accepted.count(message["messageId"]) == 1
+        assert len(dead_letters()) == 0
 
 
 def test_the_queue_health_is_served_over_http_and_as_prometheus_metrics(stack: Stack, base_url: str) -> None:

@@ -1,18 +1,21 @@
-"""The sweep: a queue that waits too long (a stalled drain) raises one alert per breach, dead leases come back
-with an alert, failed runs past the threshold raise one alert, and an alert left open is escalated once."""
+"""The sweep: a queue that waits too long (a stalled drain: nothing claiming, or every slot held and nothing
+settling) raises one alert per breach, dead leases come back with an alert, failed runs past the threshold
+raise one alert, and an alert left open is escalated once."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 
 from sqlalchemy import select, text, update
 
 from leadflood_platform.db import Database
-from runs import leases
-from runs.drain import Sweeper, SweepPolicy
-from runs.models import FAILED, PENDING, Alert, LeadRun, RunLead
+from runs import health, leases
+from runs.drain import Drainer, Sweeper, SweepPolicy
+from runs.models import DONE, FAILED, LEASED, PENDING, Alert, LeadRun, RunLead
 from services.runs.tests.conftest import make_run
+from tests.e2e.helpers import until_async
 
 
 def sweeper(db: Database, *, escalate_after_s: float = 3600, queue_age_alert_s: float = 60) -> Sweeper:
@@ -58,6 +61,76 @@ async def test_a_stalled_queue_raises_one_alert_per_breach(db: Database) -> None
     await _age(db, org, 5)  # a second breach: a second alert
     await sweep.sweep()
     assert [a.state for a in await alerts_of(db, org)] == ["resolved", "open"]
+
+
+class Stuck:
+    """A lead's actions that hang (a peer that never answers) until `unstuck` is set, then settle the lead."""
+
+    def __init__(self, db: Database) -> None:
+        self.db, self.unstuck = db, asyncio.Event()
+
+    async def work(self, claimed: leases.Claimed) -> str:
+        await self.unstuck.wait()
+        async with self.db.transaction() as session:
+            lead = await leases.hold(session, claimed)
+            lead.status, lead.lease_token, lead.lease_expires_at = DONE, None, None
+        return DONE
+
+
+async def test_a_stalled_consumer_every_slot_held_and_nothing_settling_raises_the_queue_age_alert_once(
+    db: Database,
+) -> None:
+    org = uuid.uuid4()
+    await make_run(db, org, leads=6)
+    stuck = Stuck(db)
+    # A live worker (its heartbeat keeps its leases, so nothing is stale) whose two slots hang.
+    drainer = Drainer(
+        db=db,
+        work=stuck,
+        batch_size=2,
+        concurrency=2,
+        lease_s=6,
+        idle_s=0.05,
+        worker="stalled",  # type: ignore[arg-type]
+    )
+    stop = asyncio.Event()
+    draining = asyncio.create_task(drainer.run(stop))
+    sweep = sweeper(db, queue_age_alert_s=0.5)
+
+    async def breach() -> list[Alert]:
+        await sweep.sweep()
+        return [a for a in await alerts_of(db, org) if a.kind == "queue_age"]
+
+    try:
+        [alert] = await until_async(breach, timeout_s=30, what="the queue-age alert")
+        for _ in range(3):  # further ticks of the same breach raise nothing more
+            await sweep.sweep()
+        assert [(a.kind, a.state) for a in await alerts_of(db, org)] == [("queue_age", "open")]
+        async with db.transaction() as session:
+            held = (
+                await session.execute(select(RunLead).where(RunLead.org_id == org, RunLead.status == LEASED))
+            ).scalars()
+            assert [lead.stale_recoveries for lead in held] == [0, 0]  # alive and heartbeating, not stale
+
+        async def health_seen() -> health.Health | None:
+            async with db.transaction() as session:
+                seen = await health.queue_health(session, org_id=org)
+            return seen if ("stalled", 2) in [(worker, running) for worker, running, _ in seen.workers] else None
+
+        seen = await until_async(health_seen, timeout_s=30, what="the worker's next heartbeat")  # per worker
+        assert (seen.running, seen.pending) == (2, 4) and seen.oldest_pending_age_s > 0.5
+
+        stuck.unstuck.set()  # the peer answers: the drain catches up and the breach ends by itself
+
+        async def resolved() -> bool:
+            await sweep.sweep()
+            return [a.state for a in await alerts_of(db, org)] == ["resolved"]
+
+        await until_async(resolved, timeout_s=30, what="the queue-age alert to resolve")
+    finally:
+        stop.set()
+        stuck.unstuck.set()
+        await draining
 
 
 async def test_dead_leases_come_back_with_an_alert(db: Database) -> None:

@@ -30,6 +30,10 @@ class RunsSettings(CalendarSettings, ServiceSettings):
     # A lead's lease: a worker's heartbeat extends it every third of it; one not extended for this
     # long is stale, and the lead goes back to the queue (the seeds' stale-run cutoff: 15 minutes).
     lead_runs_lease_s: float = 900.0
+    # A sweep (it holds the one sweep lock) left idle mid-transaction this long by its worker (paused: SIGSTOP,
+    # a frozen VM) is ended by the server, so another worker's sweep takes the lock. Longer than the webhook's
+    # deadline: the escalation's call is made inside the sweep's transaction.
+    lead_runs_transaction_idle_s: float = 30.0
     # A lead's actions are tried this many times (a lost lease, a fault) before the lead fails.
     lead_runs_lead_max_attempts: int = 5
     # How long the oldest due lead may wait before the queue-age alert fires.

@@ -125,6 +125,9 @@ class SweepPolicy:
     webhook_url: str
     webhook_timeout_s: float
     queue_age_alert_s: float
+    # A sweep whose worker stalls mid-transaction longer than this is ended by the server, so its lock passes on
+    # (LEAD_RUNS_TRANSACTION_IDLE_S).
+    transaction_idle_s: float = 30.0
 
 
 _QUEUE_BY_ORG = text(
@@ -168,6 +171,7 @@ class Sweeper:
 
     async def sweep(self) -> None:
         async with self.db.transaction() as session:
+            await leases.end_if_idle(session, self.policy.transaction_idle_s)
             got = (
                 await session.execute(text("SELECT pg_try_advisory_xact_lock(hashtextextended('runs:sweep', 0))"))
             ).scalar()

@@ -58,7 +58,16 @@ _CLAIM = text(
     """
 )
 
-_SERVED = text("UPDATE org_turns SET served_at = clock_timestamp() WHERE org_id = ANY(CAST(:orgs AS uuid[]))")
+# An org's turn row locked by another claim (one in flight, or one whose worker was paused mid-claim) is left
+# to that claim: a claim never waits on another.
+_SERVED = text(
+    """
+    UPDATE org_turns SET served_at = clock_timestamp()
+    WHERE org_id IN (
+        SELECT org_id FROM org_turns WHERE org_id = ANY(CAST(:orgs AS uuid[])) FOR UPDATE SKIP LOCKED
+    )
+    """
+)
 
 _EXTEND = text(
     """
@@ -106,6 +115,7 @@ async def claim(db: Database, *, worker: str, limit: int, lease_s: float) -> lis
     if limit <= 0:
         return []
     async with db.transaction() as session:
+        await end_if_idle(session, lease_s)
         orgs = [row[0] for row in await session.execute(_ORGS_WITH_DUE_WORK, {"limit": limit})]
         if not orgs:
             return []
@@ -134,6 +144,13 @@ async def claim(db: Database, *, worker: str, limit: int, lease_s: float) -> lis
         )  # fmt: skip
         for row in rows
     ]
+
+
+async def end_if_idle(session: AsyncSession, seconds: float) -> None:
+    """The server ends this transaction, and frees its locks, if it waits on its process longer than `seconds`:
+    a worker paused in the middle of one (SIGSTOP, a frozen VM) must not hold the rows or the lock every other
+    worker needs until it wakes."""
+    await session.execute(text(f"SET LOCAL idle_in_transaction_session_timeout = {max(1, int(seconds * 1000))}"))
 
 
 async def extend(db: Database, tokens: list[uuid.UUID], *, lease_s: float) -> None:

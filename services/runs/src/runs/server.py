@@ -67,6 +67,7 @@ def spec() -> ServiceSpec:
                 webhook_url=settings.lead_run_alert_webhook_url,
                 webhook_timeout_s=settings.webhook_timeout_s,
                 queue_age_alert_s=settings.lead_runs_queue_age_alert_s,
+                transaction_idle_s=max(settings.lead_runs_transaction_idle_s, settings.webhook_timeout_s * 2),
             ),
         )
         return [drainer.run, sweeper.run]
