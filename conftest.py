@@ -37,6 +37,7 @@ TEST_ENV = {
     # Lead runs: a short lease (a killed worker's leads come back in seconds), a quick sweep, calendar
     # retries in tenths of a second, alerts escalated after a few seconds.
     "LEAD_RUNS_LEASE_S": "4",
+    "LEAD_RUNS_TRANSACTION_IDLE_S": "10",
     "LEAD_RUNS_SWEEP_S": "0.3",
     "LEAD_RUNS_IDLE_S": "0.1",
     "LEAD_RUNS_CALENDAR_BACKOFF_MS": "100",
