@@ -73,23 +73,30 @@ async def test_counts_per_step_and_variant_add_up_to_the_enrollment_list(
 
     world.clock.now += dt.timedelta(hours=1)
     await _drain(world)
+
     # A reply to the last email, after the enrollment completed: found by its thread, it counts there.
-    async with db.transaction() as session:
-        thread = await session.scalar(
-            select(Enrollment.thread_id).where(Enrollment.sequence_id == sequence.id, Enrollment.lead_id == emailed[4])
-        )
+    async def thread_of(lead: uuid.UUID) -> str:
+        async with db.transaction() as session:
+            return await session.scalar(
+                select(Enrollment.thread_id).where(Enrollment.sequence_id == sequence.id, Enrollment.lead_id == lead)
+            )
+
     reply = inbox_events.MessageReceived(event_id="r1", org_id=str(world.org), lead_id=str(emailed[4]),
-                                         thread_id=thread)  # fmt: skip
+                                         thread_id=await thread_of(emailed[4]))  # fmt: skip
     consumer = StopConsumer(db=db, bus=None)  # type: ignore[arg-type]
     assert await consumer.handle("inbox.message.received", reply.SerializeToString()) == 1
     assert await consumer.handle("inbox.message.received", reply.SerializeToString()) == 0  # once
+    # So does an unsubscribe from the last email (the mail room names the thread it answers).
+    gone = inbox_events.RecipientUnsubscribed(event_id="u1", org_id=str(world.org), lead_id=str(emailed[5]),
+                                              reason="unsubscribed", thread_id=await thread_of(emailed[5]))  # fmt: skip
+    assert await consumer.handle("inbox.recipient.unsubscribed", gone.SerializeToString()) == 1
 
     counted = await _stats(db, world, sequence)
     step_one, step_two = counted.steps
     assert (step_one.ordinal, step_one.channel, step_two.ordinal) == (1, pb.CHANNEL_EMAIL, 2)
     one, two = step_one.counts, step_two.counts
     assert (one.sent, one.skipped, one.replied, one.bounced, one.unsubscribed) == (12, 1, 2, 1, 1)
-    assert (two.sent, two.skipped, two.replied, two.bounced, two.unsubscribed) == (8, 1, 1, 0, 0)
+    assert (two.sent, two.skipped, two.replied, two.bounced, two.unsubscribed) == (8, 1, 1, 0, 1)
     assert (counted.before_first_step.replied, counted.before_first_step.sent) == (1, 0)
 
     # Each variant's sends are the enrollments it was chosen for; the variants add up to the step.
@@ -113,7 +120,7 @@ async def test_counts_per_step_and_variant_add_up_to_the_enrollment_list(
     listed = await _listed(db, world, sequence)
     by_state = {state: getattr(counted.enrollments, state) for state in listed}
     assert by_state == dict(listed) and counted.enrollments.total == 14 == sum(listed.values())
-    assert dict(listed) == {"completed": 8, "replied": 4, "bounced": 1, "unsubscribed": 1}
+    assert dict(listed) == {"completed": 7, "replied": 4, "bounced": 1, "unsubscribed": 2}
     for field in ("replied", "bounced", "unsubscribed"):
         steps_and_before = sum(getattr(s.counts, field) for s in counted.steps)
         steps_and_before += getattr(counted.before_first_step, field)

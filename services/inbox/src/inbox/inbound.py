@@ -197,7 +197,7 @@ async def _complained(session: AsyncSession, original: Message, found: Classific
     if await _suppress(session, original, "complained"):
         event = events_pb2.RecipientUnsubscribed(
             org_id=str(original.org_id), lead_id=str(original.lead_id or ""), email=original.to_address,
-            reason="complained",
+            reason="complained", thread_id=str(original.thread_id),
         )  # fmt: skip
         await events.publish(session, "inbox.recipient.unsubscribed", event)
 
@@ -244,7 +244,11 @@ async def file_sms(session: AsyncSession, text: sms.InboundSms, raw: bytes) -> t
     if text.opts_out:
         if await _suppress(session, answered, "unsubscribed"):
             event = events_pb2.RecipientUnsubscribed(
-                org_id=str(answered.org_id), lead_id=str(answered.lead_id or ""), phone=number, reason="unsubscribed"
+                org_id=str(answered.org_id),
+                lead_id=str(answered.lead_id or ""),
+                phone=number,
+                reason="unsubscribed",
+                thread_id=str(answered.thread_id),
             )
             await events.publish(session, "inbox.recipient.unsubscribed", event)
         return True, kind

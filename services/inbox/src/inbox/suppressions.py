@@ -40,15 +40,25 @@ async def unsubscribe_recipient(session: AsyncSession, named: unsubscribe.Recipi
     if added.scalar_one_or_none() is None:
         return False
     metrics.SUPPRESSED.labels(UNSUBSCRIBED).inc()
-    lead_id = await session.scalar(
-        select(Message.lead_id)
-        .where(Message.org_id == named.org_id, Message.to_address == named.address, Message.lead_id.is_not(None))
-        .order_by(Message.created_at.desc())
-        .limit(1)
-    )
+    # The link is signed per recipient, not per message: what it answers is taken to be the last email sent them.
+    to_them = (Message.org_id == named.org_id, Message.to_address == named.address)
+    last = (
+        await session.execute(
+            select(Message.lead_id, Message.thread_id).where(*to_them).order_by(Message.created_at.desc()).limit(1)
+        )
+    ).first()
+    lead_id = last.lead_id if last else None
+    if last and lead_id is None:  # sent by hand to the address: the lead is the one an earlier email named
+        lead_id = await session.scalar(
+            select(Message.lead_id)
+            .where(*to_them, Message.lead_id.is_not(None))
+            .order_by(Message.created_at.desc())
+            .limit(1)
+        )
     event = events_pb2.RecipientUnsubscribed(
-        org_id=str(named.org_id), lead_id=str(lead_id or ""), email=named.address, reason=UNSUBSCRIBED
-    )
+        org_id=str(named.org_id), lead_id=str(lead_id or ""), email=named.address, reason=UNSUBSCRIBED,
+        thread_id=str(last.thread_id) if last else "",
+    )  # fmt: skip
     await events.publish(session, "inbox.recipient.unsubscribed", event)
     return True
 

@@ -71,6 +71,7 @@ STOPS = {
         UNSUBSCRIBED,
         lambda m: m.lead_id,
         lambda m: "the lead complained" if m.reason == "complained" else "the lead unsubscribed",
+        lambda m: m.thread_id,
     ),
     "leads.lead.deleted": StopRule(
         lead_events.LeadDeleted, STOPPED, lambda m: m.lead.id, lambda m: "the lead was deleted"
