@@ -79,6 +79,8 @@ def test_every_parameter_is_described(document: dict[str, Any]) -> None:
         ("/v1/leads/{lead_id}", "patch", "200", "Lead"),
         ("/v1/leads/{lead_id}/enrich", "post", "202", "EnrichStarted"),
         ("/v1/leads/import", "post", "200", "ImportReport"),
+        ("/v1/leads/bulk-delete", "post", "200", "BulkDeleted"),
+        ("/v1/leads/bulk-enrich", "post", "202", "BulkEnrichStarted"),
         ("/v1/icps", "get", "200", "IcpList"),
         ("/v1/icps/{icp_id}", "get", "200", "Icp"),
         ("/v1/icps/{icp_id}/search", "post", "202", "SearchStarted"),
@@ -126,6 +128,10 @@ def test_the_documented_shapes_are_what_the_routes_build() -> None:
                           score_explanation=[rule])  # fmt: skip
     leads.Lead.model_validate(leads.lead_json(lead))
     leads.Lead.model_validate(leads.lead_json(leads_pb2.Lead()))
+    leads.LeadPage.model_validate(
+        leads.page_json(leads_pb2.ListLeadsResponse(leads=[lead], total=10_000, total_capped=True))
+    )
+    leads.LeadPage.model_validate(leads.page_json(leads_pb2.ListLeadsResponse(next_cursor="c")))  # a cursor page
     icps.Icp.model_validate(icps.icp_json(icp_pb2.Icp(id="i1", created_at=stamp)))
     icps.SearchRun.model_validate(icps.run_json(icp_pb2.SearchRun(id="r1", status=icp_pb2.SEARCH_RUN_STATUS_RUNNING)))
     jobs.Job.model_validate(jobs.job_json(jobs_pb2.Job(id="leads:1", type="leads.enrich", payload=fields)))

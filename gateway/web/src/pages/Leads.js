@@ -19,6 +19,7 @@ import {
   filtersToApiQuery,
   leadsPath,
 } from '../leadFilters.js';
+import { EXPORT_PART, bulkWords, csvRowCount, joinCsv, parts, selectionInOrder, totalWords } from '../leadBulk.js';
 import { DataTable } from '../components/DataTable.js';
 import { ProblemAlert } from '../components/ProblemAlert.js';
 import { ScoreBadge } from '../components/ScoreBadge.js';
@@ -124,10 +125,30 @@ export function Leads({ query }) {
   const [selected, setSelected] = useState(() => new Map());
   const [enrolling, setEnrolling] = useState(false);
   const [filtersOpen, setFiltersOpen] = useState(false); // on a phone the filters fold behind a button
+  const [bulk, setBulk] = useState(null); // { action, busy, words, error }: the last bulk action on the selection
   useEffect(() => {
     setSelected(new Map());
     setEnrolling(false);
+    setBulk(null);
   }, [apiQuery]);
+
+  /** A bulk action on the selected leads; its result said in words above the table. */
+  async function onBulk(action) {
+    const ids = selectionInOrder(list.items, [...selected.keys()]);
+    if (action === 'delete' && !window.confirm(`Delete ${ids.length === 1 ? 'this lead' : `these ${ids.length} leads`}? This cannot be undone.`)) return;
+    setBulk({ action, busy: true });
+    try {
+      let result;
+      if (action === 'delete') result = await api.post('/v1/leads/bulk-delete', { leadIds: ids });
+      else if (action === 'enrich') result = await api.post('/v1/leads/bulk-enrich', { leadIds: ids });
+      else result = await exportSelection(ids, latest.current.sort);
+      setBulk({ action, busy: false, words: bulkWords(action, result) });
+      if (action === 'delete') setSelected(new Map());
+      if (action !== 'export') list.reload();
+    } catch (error) {
+      setBulk({ action, busy: false, error });
+    }
+  }
 
   async function onExport() {
     setExporting(true);
@@ -256,6 +277,7 @@ export function Leads({ query }) {
     <div class="card card-flush" aria-busy=${list.loading ? 'true' : 'false'}>
       <header class="card-head card-head-pad">
         <p class="table-meta">
+          ${list.total !== null && html`<strong data-testid="leads-total">${totalWords(list.total, list.totalCapped)}</strong> · `}
           <span data-testid="leads-count">${list.items.length} shown</span>
           ${list.nextCursor && html`<span class="muted"> · more available</span>`}
           ${list.loaded && list.items.length > 0 &&
@@ -269,12 +291,24 @@ export function Leads({ query }) {
           <button type="button" class="btn btn-primary btn-sm" data-testid="leads-enroll" onClick=${() => setEnrolling('selected')}>
             Enroll in sequence…
           </button>
+          <button type="button" class="btn btn-secondary btn-sm" data-testid="leads-bulk-enrich" disabled=${bulk?.busy} onClick=${() => onBulk('enrich')}>
+            Enrich
+          </button>
+          <button type="button" class="btn btn-secondary btn-sm" data-testid="leads-bulk-export" disabled=${bulk?.busy} onClick=${() => onBulk('export')}>
+            Export selected
+          </button>
+          <button type="button" class="btn btn-danger-ghost btn-sm" data-testid="leads-bulk-delete" disabled=${bulk?.busy} onClick=${() => onBulk('delete')}>
+            Delete…
+          </button>
           <button type="button" class="btn btn-ghost btn-sm" data-testid="leads-select-none" onClick=${() => setSelected(new Map())}>
             Clear selection
           </button>
         </div>`}
         ${list.loading && html`<${Spinner} label="Loading leads…" />`}
       </header>
+      ${bulk && (bulk.busy || bulk.words) &&
+      html`<p class="bulk-result" role="status" data-testid="leads-bulk-result">${bulk.busy ? 'Working…' : bulk.words}</p>`}
+      <${ProblemAlert} error=${bulk?.error} testid="leads-bulk-error" />
       <${ProblemAlert} error=${list.error} testid="leads-error" />
       ${list.loaded &&
       html`<div class=${list.loading ? 'is-stale' : ''}>
@@ -399,14 +433,16 @@ function useLeadList(apiQuery) {
   // (as many as there were, in one request) rather than dropped to the first page.
   const [s, setS] = useState(() => {
     const kept = placeOf(apiQuery);
-    const empty = { items: [], nextCursor: null, loading: true, loadingMore: false, loaded: false, error: null };
-    return kept?.items ? { ...empty, items: kept.items, nextCursor: kept.nextCursor, loaded: true, restored: true } : empty;
+    const empty = { items: [], nextCursor: null, total: null, totalCapped: false, loading: true, loadingMore: false, loaded: false, error: null };
+    return kept?.items
+      ? { ...empty, items: kept.items, nextCursor: kept.nextCursor, total: kept.total ?? null, totalCapped: !!kept.totalCapped, loaded: true, restored: true }
+      : empty;
   });
   const current = useRef(apiQuery);
   const [reloads, setReloads] = useState(0);
   useEffect(() => {
-    if (s.loaded) keepPlace(apiQuery, { items: s.items, nextCursor: s.nextCursor });
-  }, [s.items, s.nextCursor]);
+    if (s.loaded) keepPlace(apiQuery, { items: s.items, nextCursor: s.nextCursor, total: s.total, totalCapped: s.totalCapped });
+  }, [s.items, s.nextCursor, s.total]);
 
   useEffect(() => {
     current.current = apiQuery;
@@ -417,7 +453,17 @@ function useLeadList(apiQuery) {
     api.get(`/v1/leads?${query}`).then(
       (page) => {
         if (current.current !== apiQuery) return;
-        setS((p) => ({ ...p, items: page?.items || [], nextCursor: page?.nextCursor || null, loading: false, loadingMore: false, loaded: true, error: null }));
+        setS((p) => ({
+          ...p,
+          items: page?.items || [],
+          nextCursor: page?.nextCursor || null,
+          total: page?.total ?? null, // counted on the first page; "Load more" keeps it
+          totalCapped: !!page?.totalCapped,
+          loading: false,
+          loadingMore: false,
+          loaded: true,
+          error: null,
+        }));
       },
       (error) => {
         if (current.current !== apiQuery) return;
@@ -472,6 +518,22 @@ function useKeptScroll(key, restored, path) {
       keepPlace(key, { scrollY: y.current });
     };
   }, [key, path]);
+}
+
+/**
+ * The selected leads as one CSV file, whatever the filters now say: read in parts of EXPORT_PART ids (one
+ * URL each), in the table's sort, joined under one header. Resolves to { exported }.
+ */
+async function exportSelection(ids, sort) {
+  const texts = [];
+  for (const part of parts(ids, EXPORT_PART)) {
+    const query = new URLSearchParams({ filtered: 'all', sort, ids: part.join(',') });
+    const { blob } = await api.download(`/v1/leads/export.csv?${query}`, 'text/csv');
+    texts.push(await blob.text());
+  }
+  const csv = joinCsv(texts);
+  saveBlob(new Blob([csv], { type: 'text/csv' }), datedFilename('leads-selected', 'csv'));
+  return { exported: csvRowCount(csv) };
 }
 
 function filtersToApiQueryWithCursor(apiQuery, cursor) {
