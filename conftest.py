@@ -45,6 +45,8 @@ TEST_ENV = {
     # The suite makes thousands of requests as the demo user; the limit itself is tested on a gateway of its own
     # (tests/e2e/test_gateway_limits.py).
     "RATE_LIMIT_RPM": "1000000",
+    # The demo user's token is signed in once per session; a suite on a busy machine outlasts the default 15 min.
+    "ACCESS_TOKEN_TTL_S": "7200",
 }
 
 
