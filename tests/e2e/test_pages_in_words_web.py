@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,7 +14,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e import test_web_client as web
-from tests.e2e.helpers import assert_problem, until
+from tests.e2e.helpers import assert_problem, unique_email, until
 from tests.e2e.test_icps import icp_body
 from tests.fakes.apollo import FakeApollo
 
@@ -136,3 +137,71 @@ def test_cancelling_a_run_that_is_not_there_is_a_problem(client: httpx.Client) -
     base = f"/v1/icps/{icp['id']}/search-runs"
     assert_problem(client.post(f"{base}/00000000-0000-4000-8000-000000000000/cancel"), 404)
     assert_problem(client.post(f"{base}/not-a-run/cancel"), 404)
+
+
+def test_an_import_whose_every_row_failed_says_no_lead_was_imported(page: Page) -> None:
+    _sign_in(page)
+    page.get_by_test_id("nav-leads").click()
+    csv_text = "Email,First Name,Last Name\n" + "\n".join(f"not-an-email-{n},A,B" for n in range(12))
+    page.get_by_test_id("leads-import-file").set_input_files(
+        {"name": "all-bad.csv", "mimeType": "text/csv", "buffer": csv_text.encode()}
+    )
+    result = page.get_by_test_id("leads-import-result")
+    expect(result).to_be_visible(timeout=SLOW)
+    expect(page.get_by_test_id("import-title")).to_have_text("Nothing imported")
+    expect(page.get_by_test_id("import-summary")).to_have_text("No lead was imported: all 12 rows had errors.")
+    expect(result).not_to_contain_text("Import finished")
+    expect(page.get_by_test_id("import-error-row")).to_have_count(12)  # the row errors, by line
+    expect(page.get_by_test_id("import-error-row").first).to_contain_text("2")
+
+    # One good row among bad ones: finished, with errors, and how many of each.
+    good = f"{uuid.uuid4().hex[:10]}@words.example"
+    csv_text = "Email,First Name,Last Name\n" + f"{good},Grace,Hopper\n" + "not-an-email,A,B\nalso-not,C,D\n"
+    page.get_by_test_id("leads-import-file").set_input_files(
+        {"name": "some-bad.csv", "mimeType": "text/csv", "buffer": csv_text.encode()}
+    )
+    expect(page.get_by_test_id("import-title")).to_have_text("Import finished with errors", timeout=SLOW)
+    expect(page.get_by_test_id("import-summary")).to_have_text(
+        "1 lead imported (1 new, 0 updated); 2 rows had errors and were skipped."
+    )
+
+
+# Words the page used to show at once while enriching (the lead's, the job's, the history's): never now.
+OTHER_STATUSES = re.compile(r"^(processing|running|queued)$")
+
+
+def _new_lead(client: httpx.Client, tag: str) -> dict[str, Any]:
+    created = client.post("/v1/leads", json={"email": unique_email(tag), "firstName": "Ada", "lastName": "Byron"})
+    assert created.status_code == 201, created.text
+    return created.json()
+
+
+def test_an_enriching_lead_shows_one_status_in_words(page: Page, client: httpx.Client) -> None:
+    _sign_in(page)
+    # The sandbox takes 3 s over a `slow` address and fails a `flaky` one's first attempt: 6 s and a retry,
+    # time to read the page mid-way on a loaded machine.
+    created = _new_lead(client, "slow-flaky-words")
+    page.goto(f"/#/leads/{created['lead']['id']}?job={created['jobId']}")
+    expect(page.get_by_test_id("lead-status")).to_have_text("enriching", timeout=SLOW)
+    expect(page.get_by_test_id("lead-status-detail")).to_be_visible()
+    expect(page.get_by_text(OTHER_STATUSES).filter(visible=True)).to_have_count(0)
+    expect(page.get_by_test_id("job-status")).to_be_hidden()  # the job's own status: under Details only
+    expect(page.get_by_test_id("enrichment-row")).to_have_count(0)  # the run under way is the status above
+
+    expect(page.get_by_test_id("lead-status")).to_have_text("enriched", timeout=SLOW)
+    expect(page.get_by_test_id("lead-status-detail")).to_have_count(0)
+    expect(page.get_by_test_id("enrichment-row")).to_have_count(1)
+    page.get_by_test_id("job-ids").locator("summary").click()
+    expect(page.get_by_test_id("job-status")).to_have_text("completed")
+
+
+def test_a_failed_enrichment_says_its_error_once(page: Page, client: httpx.Client) -> None:
+    created = _new_lead(client, "unknown-words")  # the sandbox finds no such person
+    _sign_in(page)
+    page.goto(f"/#/leads/{created['lead']['id']}?job={created['jobId']}")
+    expect(page.get_by_test_id("lead-status")).to_have_text("failed", timeout=SLOW)
+    expect(page.get_by_test_id("lead-error")).to_contain_text("no person found")
+    expect(page.get_by_text(re.compile("no person found"))).to_have_count(1)  # not again for the job or history
+    expect(page.get_by_test_id("enrichment-row")).to_have_count(1)
+    expect(page.get_by_test_id("enrichment-row")).to_contain_text("see above")
+    expect(page.get_by_test_id("job-error")).to_have_count(0)

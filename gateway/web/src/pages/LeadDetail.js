@@ -7,10 +7,10 @@ import { navigate } from '../router.js';
 import { formatTime, humanize, isHttpUrl, personName } from '../format.js';
 import { seniorityLabel } from '../icp.js';
 import { leadsPath } from '../leadFilters.js';
+import { leadStatus } from '../leadStatus.js';
 import { backPath } from '../listPlace.js';
 import { ProblemAlert } from '../components/ProblemAlert.js';
 import { Spinner } from '../components/Spinner.js';
-import { StatusBadge } from '../components/StatusBadge.js';
 import { Detail } from '../components/Detail.js';
 import { LeadEditForm } from './lead/LeadEditForm.js';
 import { ScoreCard } from './lead/ScoreCard.js';
@@ -113,15 +113,16 @@ export function LeadDetail({ params, query }) {
     </header>
     <${ProblemAlert} error=${error} testid="lead-load-error" />
     ${!lead && !error && html`<div class="card"><${Spinner} label="Loading lead…" /></div>`}
-    ${lead && html`<${LeadCard} lead=${lead} watching=${watching} onSaved=${setLead} />`}
+    ${lead && html`<${LeadCard} lead=${lead} job=${job} watching=${watching} onSaved=${setLead} />`}
     ${jobId && html`<${JobCard} job=${job} error=${jobError} />`}
     ${lead && html`<${ScoreCard} lead=${lead} />`}
-    ${lead && html`<${EnrichCard} lead=${lead} busy=${watching && Boolean(jobId)} />`}
+    ${lead && html`<${EnrichCard} lead=${lead} busy=${watching && Boolean(jobId)} shownError=${leadStatus(lead, job).error} />`}
     ${lead && html`<${EmailCard} lead=${lead} />`}
   </section>`;
 }
 
-function LeadCard({ lead, watching, onSaved }) {
+function LeadCard({ lead, job, watching, onSaved }) {
+  const status = leadStatus(lead, job);
   const [editing, setEditing] = useState(false);
   const [deleting, setDeleting] = useState(false);
   const [deleteError, setDeleteError] = useState(null);
@@ -148,10 +149,13 @@ function LeadCard({ lead, watching, onSaved }) {
         <p class="muted">${lead.email || html`<span class="flag-muted">no email</span>`}</p>
       </div>
       <div class="status-line">
-        ${pending && watching && html`<${Spinner} label="Enriching…" />`}
-        <${StatusBadge} status=${lead.status} testid="lead-status" />
+        ${pending && watching && html`<${Spinner} label="" />`}
+        <span class="badge badge-${status.tone}" data-testid="lead-status">${status.word}</span>
       </div>
     </header>
+    ${status.word === 'enriching' &&
+    status.detail &&
+    html`<p class="muted small" role="status" data-testid="lead-status-detail">${status.detail}</p>`}
 
     <div class="card-toolbar">
       <button
@@ -215,10 +219,10 @@ function LeadCard({ lead, watching, onSaved }) {
       Edited by hand: ${edited.map(humanize).join(', ')} — later searches will not overwrite ${edited.length === 1 ? 'it' : 'them'}.
     </p>`}
 
-    ${(lead.status === 'failed' || lead.error) &&
-    html`<div class="alert alert-error" data-testid="lead-error">
+    ${status.error &&
+    html`<div class="alert alert-error" role="alert" data-testid="lead-error">
       <strong class="alert-title">Enrichment failed</strong>
-      <p class="alert-detail">${lead.error || 'No error message was recorded.'}</p>
+      <p class="alert-detail">${status.error}</p>
     </div>`}
 
     ${(lead.enrichment || lead.status === 'enriched') &&
@@ -247,31 +251,24 @@ function Ids({ ids, testid }) {
   </details>`;
 }
 
+// The enrichment job's own figures are details of the lead's one status (said above, with its one error):
+// folded away for support, as the ids are, never a second status or a repeated error beside it.
 function JobCard({ job, error }) {
   if (!job) {
-    return html`<article class="card">
-      <h2 class="card-subtitle">Enrichment job</h2>
-      ${error ? html`<${ProblemAlert} error=${error} testid="job-load-error" />` : html`<${Spinner} label="Loading job…" />`}
-    </article>`;
+    return error ? html`<${ProblemAlert} error=${error} testid="job-load-error" />` : null;
   }
-  return html`<article class="card">
-    <header class="card-head">
-      <h2 class="card-subtitle">Enrichment job</h2>
-      <${StatusBadge} status=${job.status} testid="job-status" />
-    </header>
+  return html`<details class="alert-more card" data-testid="job-ids">
+    <summary>Details of the enrichment job</summary>
     <dl class="details">
+      <${Detail} label="Job status" value=${html`<span data-testid="job-status">${job.status}</span>`} />
       <${Detail} label="Attempts" value=${html`<span data-testid="job-attempts">${job.attempts}/${job.maxAttempts}</span>`} />
       <${Detail} label="Queued" value=${formatTime(job.createdAt)} title=${job.createdAt} />
       <${Detail} label="Started" value=${formatTime(job.startedAt)} title=${job.startedAt} />
       <${Detail} label="Finished" value=${formatTime(job.finishedAt)} title=${job.finishedAt} />
+      <${Detail} label="Job ID" wide value=${html`<code>${job.id}</code>`} />
+      <${Detail} label="Job kind" wide value=${html`<code>${job.type}</code>`} />
     </dl>
-    <${Ids} testid="job-ids" ids=${[['Job ID', job.id], ['Job kind', job.type]]} />
-    ${job.error &&
-    html`<div class="alert alert-error" data-testid="job-error">
-      <strong class="alert-title">Last error</strong>
-      <p class="alert-detail">${job.error}</p>
-    </div>`}
-  </article>`;
+  </details>`;
 }
 
 // Enrichment values are free-form: links become links, objects become JSON.

@@ -6,6 +6,7 @@ import { formatAgo, humanize } from '../../format.js';
 import { DataTable } from '../../components/DataTable.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
 import { StatusBadge } from '../../components/StatusBadge.js';
+import { finishedEnrichments } from '../../leadStatus.js';
 
 export const PROVIDERS = [
   { value: 'sandbox', label: 'Sandbox (demo data)' },
@@ -14,7 +15,7 @@ export const PROVIDERS = [
 
 const fieldNames = (fields) => (fields && typeof fields === 'object' ? Object.keys(fields) : []);
 
-const COLUMNS = [
+const columns = (shownError, latest) => [
   { key: 'provider', label: 'Provider' },
   { key: 'status', label: 'Status', render: (r) => html`<${StatusBadge} status=${r.status} />` },
   {
@@ -28,7 +29,17 @@ const COLUMNS = [
       </span>`;
     },
   },
-  { key: 'error', label: 'Error', render: (r) => (r.error ? html`<span class="text-danger">${r.error}</span>` : html`<span class="muted">—</span>`) },
+  {
+    key: 'error',
+    label: 'Error',
+    // The latest failure's message is said once, at the lead's status; its row points there.
+    render: (r) =>
+      !r.error
+        ? html`<span class="muted">—</span>`
+        : r === latest && r.error === shownError
+          ? html`<span class="muted">see above</span>`
+          : html`<span class="text-danger">${r.error}</span>`,
+  },
   { key: 'createdAt', label: 'When', render: (r) => html`<span title=${r.createdAt}>${formatAgo(r.createdAt)}</span>` },
 ];
 
@@ -37,11 +48,11 @@ const COLUMNS = [
  * Starting one moves to ?job=<id>, where the page's job watch takes over and
  * reloads the lead until the job is done.
  */
-export function EnrichCard({ lead, busy }) {
+export function EnrichCard({ lead, busy, shownError }) {
   const [provider, setProvider] = useState('sandbox');
   const [starting, setStarting] = useState(false);
   const [error, setError] = useState(null);
-  const history = lead.enrichmentHistory || [];
+  const history = finishedEnrichments(lead.enrichmentHistory);
 
   async function onEnrich() {
     setStarting(true);
@@ -76,7 +87,7 @@ export function EnrichCard({ lead, busy }) {
     <${ProblemAlert} error=${error} testid="lead-enrich-error" />
     <${DataTable}
       label="Enrichment history"
-      columns=${COLUMNS}
+      columns=${columns(shownError, history[0])}
       rows=${history}
       rowKey=${(r, i) => r.id || i}
       rowTestId="enrichment-row"

@@ -2,6 +2,7 @@ import { html } from 'htm/preact';
 import { CounterTile } from '../../components/CounterTile.js';
 import { DataTable } from '../../components/DataTable.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
+import { importOutcome } from '../../importOutcome.js';
 
 const ERROR_COLUMNS = [
   { key: 'line', label: 'Line', align: 'right' },
@@ -11,16 +12,18 @@ const ERROR_COLUMNS = [
 /** What a CSV import did: counts, and the rows it could not take, by line. */
 export function ImportResult({ name, result, error, cancelled, onClose }) {
   const errors = result?.errors || [];
-  const outcome = cancelled ? 'cancelled' : error ? 'failed' : 'finished';
+  const outcome = importOutcome({ result, error, cancelled });
   return html`<section class="card import-result" data-testid="leads-import-result" aria-live="polite">
     <header class="card-head">
       <div>
-        <h2 class="card-heading">Import ${outcome}</h2>
+        <h2 class="card-heading" data-testid="import-title">${outcome.title}</h2>
         <p class="muted small">${name}</p>
       </div>
       <button type="button" class="btn btn-ghost" onClick=${onClose}>Dismiss</button>
     </header>
     <${ProblemAlert} error=${error} testid="leads-import-error" />
+    ${outcome.summary &&
+    html`<div class=${`alert alert-${outcome.tone}`} role="status" data-testid="import-summary">${outcome.summary}</div>`}
     ${cancelled &&
     html`<p data-testid="leads-import-cancelled">
       Cancelled during the upload: nothing was imported, unless the whole file had already reached the
