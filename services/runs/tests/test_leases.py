@@ -49,9 +49,10 @@ async def test_one_org_with_a_huge_queue_holds_the_others_back_by_one_share_at_m
 
 
 async def test_beside_a_huge_queue_the_small_orgs_wait_at_most_twice_their_solo_figure(db: Database) -> None:
-    """The issue's fairness proof at a tenth of its scale (the 100,000-lead figure is in `make bench`): the real
-    drainers, the leads' actions stood in. The queue age is counted in leads worked before a lead (the age in
-    units of the workers' capacity), so a loaded machine moves neither phase's figure."""
+    """The issue's fairness proof at a small scale, 600 leads beside nine orgs' 20 (100,000 beside nine orgs'
+    1,000 is in `make bench`): the real drainers, the leads' actions stood in. The queue age is counted in leads
+    worked before a lead (the age in units of the workers' capacity), so a loaded machine moves neither phase's
+    figure."""
     fair = await runs_fairness.measure(db, big=600, small=20, latency_s=0, alone_s=0.5, workers=2)
     assert fair.ratio_position <= 2, fair
     assert fair.big_share_meanwhile <= 0.2, fair  # about its one share in ten, not the lion's
