@@ -143,3 +143,18 @@ def test_on_a_phone_the_selection_s_actions_fit_the_screen(
         assert wide <= 390, f"the page is {wide} px wide on a 390 px screen"
     finally:
         context.close()
+
+
+def test_on_a_wide_screen_the_top_bar_is_one_line(browser: Browser, base_url: str) -> None:
+    context = browser.new_context(base_url=base_url, viewport={"width": 1440, "height": 900})
+    try:
+        wide = context.new_page()
+        sign_in(wide)
+        wide.goto("/#/leads")
+        expect(wide.get_by_test_id("sign-out")).to_be_visible()
+        bar = wide.locator(".topbar-inner").evaluate("e => e.getBoundingClientRect().height")
+        assert bar <= 60, f"the top bar is {bar} px high on a 1440 px screen"
+        links = wide.locator(".topbar .nav-link").evaluate_all("links => links.map(l => l.getBoundingClientRect().top)")
+        assert links and max(links) - min(links) < 5, f"the menu wraps: {links}"
+    finally:
+        context.close()
