@@ -52,3 +52,15 @@ def test_the_documented_shapes_are_what_the_routes_build() -> None:
     dashboard.MessagePage.model_validate({"messages": [dashboard.message_json(stats_pb2.ListedMessage())],
                                           "nextCursor": "x", "total": 0})  # fmt: skip
     assert dashboard._rate(1, 3) == 0.3333 and dashboard._rate(0, 0) is None
+
+
+def test_a_run_needs_attention_while_it_runs_or_when_it_failed_inside_the_window() -> None:
+    from leadflood.runs.v1 import runs_pb2
+
+    failed_now = runs_pb2.Run(state=runs_pb2.RUN_STATE_FAILED)
+    failed_now.created_at.GetCurrentTime()
+    failed_long_ago = runs_pb2.Run(state=runs_pb2.RUN_STATE_FAILED)
+    failed_long_ago.created_at.FromSeconds(1_700_000_000)
+    assert dashboard._needs_attention(failed_now, 7) and not dashboard._needs_attention(failed_long_ago, 7)
+    assert dashboard._needs_attention(runs_pb2.Run(state=runs_pb2.RUN_STATE_RUNNING), 7)
+    assert not dashboard._needs_attention(runs_pb2.Run(state=runs_pb2.RUN_STATE_COMPLETED), 7)

@@ -36,6 +36,12 @@ export function useSession() {
 
 export const getAccessToken = () => accessToken;
 
+/** Call `fn(session)` on every change (signed in, out, expired), outside Preact; returns the stop function. */
+export function onSessionChange(fn) {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
 function storeTokens(tokens) {
   accessToken = tokens.accessToken;
   // Refresh tokens rotate: the old one is now spent, always keep the new one.

@@ -7,7 +7,7 @@
 // Pages treat an event as "read again": REST stays the truth, the stream only says when.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from './api.js';
-import { getAccessToken } from './auth.js';
+import { getAccessToken, onSessionChange } from './auth.js';
 
 // The domain events pages listen to (EventSource needs each name it hears).
 export const EVENT_TYPES = [
@@ -39,6 +39,23 @@ let backoff = 1000;
 let retryTimer = null;
 let lingerTimer = null;
 let connecting = false;
+let generation = 0; // a new session's stream never takes a ticket asked for by the last one
+let sessionUser = null;
+
+// Signed out, or signed in as someone else: the stream was the last user's org's. Close it, forget its place.
+onSessionChange((session) => {
+  const user = session.status === 'signed-in' ? session.user?.userId || null : null;
+  if (user === sessionUser) return;
+  sessionUser = user;
+  generation++;
+  clearTimeout(retryTimer);
+  closeSource();
+  connecting = false;
+  lastEventId = '';
+  backoff = 1000;
+  setState('down');
+  if (user) connect();
+});
 
 export const liveState = () => state;
 
@@ -76,14 +93,17 @@ async function connect() {
   if (source || connecting || !listeners.size || !getAccessToken()) return;
   connecting = true;
   setState('connecting');
+  const mine = generation;
   let ticket;
   try {
     ticket = await api.post('/v1/events/tickets');
   } catch {
+    if (mine !== generation) return;
     connecting = false;
     retry();
     return;
   }
+  if (mine !== generation) return; // the session changed meanwhile: its own connect is under way
   connecting = false;
   if (!listeners.size) return setState('down');
   const url = ticket.url + (lastEventId ? `&lastEventId=${encodeURIComponent(lastEventId)}` : '');

@@ -9,7 +9,7 @@ runs and operations pages'.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -36,7 +36,6 @@ CATEGORIES = {
     "replied": inbox_stats.MESSAGE_CATEGORY_REPLIED,
     "bounced": inbox_stats.MESSAGE_CATEGORY_BOUNCED,
 }
-ATTENTION_RUN_STATES = ("failed", "running")
 MAX_SEQUENCES = 20
 
 
@@ -157,6 +156,14 @@ async def _sequence_figures(services: Any) -> list[dict[str, Any]]:
     return figures
 
 
+def _needs_attention(run: runs_pb2.Run, days: int) -> bool:
+    """Running, or failed inside the window (an old failure is history, not something to do)."""
+    if run.state == runs_pb2.RUN_STATE_RUNNING:
+        return True
+    recent = run.created_at.ToDatetime(tzinfo=UTC) >= datetime.now(UTC) - timedelta(days=days)
+    return run.state == runs_pb2.RUN_STATE_FAILED and recent
+
+
 def _run_figures(run: runs_pb2.Run) -> dict[str, Any]:
     whole = run_json(run)
     progress = whole["progress"]
@@ -175,8 +182,9 @@ def _run_figures(run: runs_pb2.Run) -> dict[str, Any]:
 @router.get("/v1/dashboard", **documents(Dashboard))
 async def dashboard(request: Request, who: Who, days: Days = 14, time_zone: Zone = "") -> dict[str, Any]:
     """Leads created, emails sent, replies (and the reply rate) and bounces a day over the window; each
-    sequence's figures; the runs (failed or running) and the queue that need attention. Each total is what
-    the list it links to counts: GET /v1/inbox/messages?category=…, the leads list, a sequence's stats."""
+    sequence's figures; the runs (running, or failed inside the window) and the queue that need attention.
+    Each total is what the list it links to counts: GET /v1/inbox/messages?category=…, the leads list, a
+    sequence's stats."""
     services = request.app.state.services
     window = _window(days, time_zone)
     leads, mail, sequences, runs, queue, alerts = await asyncio.gather(
@@ -210,7 +218,7 @@ async def dashboard(request: Request, who: Who, days: Days = 14, time_zone: Zone
             for d in mail.days
         ],
         "sequences": sequences,
-        "runs": [_run_figures(run) for run in runs.runs if run_json(run)["state"] in ATTENTION_RUN_STATES],
+        "runs": [_run_figures(run) for run in runs.runs if _needs_attention(run, days)],
         "queue": {
             "breached": health.breached,
             "pending": mine.pending if mine else 0,
