@@ -135,7 +135,7 @@ async def send_draft(message_id: str, request: Request, who: Who, body: SendDraf
     reply = await _delivery(request).SendDraft(
         delivery_pb2.SendDraftRequest(message_id=message_id, subject=body.subject, text_body=body.text)
     )
-    return send_outcome(reply)
+    return send_outcome(reply.send)
 
 
 MAX_INBOUND_BYTES = 25_000_000

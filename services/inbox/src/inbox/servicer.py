@@ -95,7 +95,7 @@ class DeliveryServicer(delivery_pb2_grpc.DeliveryServiceServicer):
                 session=session, org_id=org_id, message_id=message_id, subject=request.subject,
                 text_body=request.text_body, settings=self.settings, now=dt.datetime.now(dt.UTC),
             )  # fmt: skip
-            return send_response(outcome)
+            return delivery_pb2.SendDraftResponse(send=send_response(outcome))
 
     async def GetMessage(self, request, ctx):  # type: ignore[no-untyped-def]
         message_id, org_id = parse_id(request.message_id, "message"), context.require_org()

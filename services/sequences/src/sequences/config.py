@@ -9,7 +9,10 @@ class SequencesSettings(ServiceSettings):
     # pause between batches when nothing more is due, and how soon a send the mail room or the leads
     # service did not answer is tried again.
     scheduler_batch_size: int = 20
-    scheduler_concurrency: int = 8
+    scheduler_concurrency: int = 16
+    # Batches a worker works on at once, each its own claim and transaction: while one records its outcomes and
+    # commits, another's sends are in flight, rather than every batch waiting for its slowest send.
+    scheduler_batches_in_flight: int = 2
     scheduler_idle_s: float = 1.0
     scheduler_retry_s: float = 30.0
     # A send the mail room cannot take until the org has a mailbox (FAILED_PRECONDITION).

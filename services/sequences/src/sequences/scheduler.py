@@ -202,6 +202,7 @@ class Scheduler:
         leads: LeadDirectory,
         batch_size: int = 20,
         concurrency: int = 8,
+        batches_in_flight: int = 1,
         idle_s: float = 1.0,
         retry_s: float = 30.0,
         precondition_retry_s: float = 300.0,
@@ -212,9 +213,15 @@ class Scheduler:
         self.batch_size, self.idle_s, self.clock = batch_size, idle_s, clock
         self.retry_s, self.precondition_retry_s, self.call_timeout_s = retry_s, precondition_retry_s, call_timeout_s
         self.slots = asyncio.Semaphore(concurrency)
+        self.batches_in_flight = batches_in_flight
 
     async def run(self, stop: asyncio.Event) -> None:
-        log.info("scheduler started", extra={"batch_size": self.batch_size})
+        """`batches_in_flight` batches at once (their claims skip each other's rows), sharing the send slots."""
+        log.info("scheduler started", extra={"batch_size": self.batch_size, "batches": self.batches_in_flight})
+        await asyncio.gather(*(self._batches(stop) for _ in range(self.batches_in_flight)))
+        log.info("scheduler stopped")
+
+    async def _batches(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
                 claimed = await self.run_once()
@@ -224,7 +231,6 @@ class Scheduler:
             if claimed < self.batch_size:  # a full batch suggests more is due: no pause then
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self.idle_s)
-        log.info("scheduler stopped")
 
     async def run_once(self) -> int:
         """One batch: claim, send, record, commit. Returns how many enrollments it handled."""
@@ -239,10 +245,26 @@ class Scheduler:
             now = self.clock()
             due = [item for e in ours if (item := self._checked_ready(e, sequences[e.sequence_id], now))]
             outcomes = await asyncio.gather(*(self._attempt(item) for item in due))
-            after = self.clock()
-            for item, outcome in zip(due, outcomes, strict=True):
-                await self._checked_record(session, item, outcome, after)
+            await self._record_all(session, list(zip(due, outcomes, strict=True)), self.clock())
         return len(ours)
+
+    async def _record_all(self, session: AsyncSession, done: list[tuple[Due, Outcome]], now: dt.datetime) -> None:
+        """Every outcome of the batch in one savepoint (its SAVEPOINT, its RELEASE and its flush shared); should
+        one fail, each is recorded in a savepoint of its own, so one enrollment's fault is its own."""
+        if len(done) > 1:
+            try:
+                async with session.begin_nested():
+                    for item, outcome in done:
+                        await self._record(session, item, outcome, now)
+                return
+            except Exception as error:
+                if isinstance(error, DBAPIError) and error.connection_invalidated:
+                    raise  # the database went away: the whole batch rolls back and stays due
+                log.info("a batch's outcomes could not be recorded together; one by one", extra={"error": str(error)})
+                for item, _ in done:  # the savepoint's rollback expired what it had changed
+                    await session.refresh(item.enrollment)
+        for item, outcome in done:
+            await self._checked_record(session, item, outcome, now)
 
     # One enrollment that cannot be handled (a fault of ours) must not hold up the batch, nor every batch
     # after it by being claimed again first: it is set aside for retry_s, and the rest go on.

@@ -42,6 +42,7 @@ def spec() -> ServiceSpec:
             leads=LeadsService(peer("leads", settings.leads_call_timeout_s), timeout_s=settings.leads_call_timeout_s),
             batch_size=settings.scheduler_batch_size,
             concurrency=settings.scheduler_concurrency,
+            batches_in_flight=settings.scheduler_batches_in_flight,
             idle_s=settings.scheduler_idle_s,
             retry_s=settings.scheduler_retry_s,
             precondition_retry_s=settings.scheduler_no_mailbox_retry_s,
