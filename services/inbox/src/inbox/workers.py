@@ -221,7 +221,8 @@ class SendEmail(_Delivery, JobKind[jobs_pb2.SendEmailJob, str]):
     Exactly once: a redelivery of a message already marked sent sends nothing. "Sent" is committed in
     the transaction right after the server's 250 (and before the job's ack), so a worker killed before
     the 250 sends again and one killed after the commit does not. The one gap left is RFC 1047's: a
-    crash between the server's 250 and that commit (a few milliseconds) leaves the message `sending`,
+    crash between the server's 250 and that commit (a few milliseconds: the group commit it joins, see
+    JobWorker) leaves the message `sending`,
     and it is sent again, with the same Message-ID.
     """
 
