@@ -95,7 +95,7 @@ def test_the_dashboard_agrees_with_the_lists_it_links_to(page: Page, user: OrgUs
     assert sum(int(v) for v in bars.evaluate_all("(bars) => bars.map((b) => b.dataset.value)")) == 3
     shot = SCREENSHOTS / "dashboard.png"
     shot.parent.mkdir(parents=True, exist_ok=True)
-    page.set_viewport_size({"width": 1280, "height": 900})
+    page.set_viewport_size({"width": 1440, "height": 900})
     page.screenshot(path=str(shot), full_page=True)
     if os.environ.get("README_SCREENSHOTS") == "1":  # refresh the README's picture from this run
         page.screenshot(path=str(Path(ROOT) / "docs" / "images" / "dashboard.png"), full_page=True)
