@@ -14,9 +14,11 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import pytest
 
 from devstack.stack import ROOT, Stack
 from tests.e2e.helpers import unique_email, until
@@ -40,6 +42,16 @@ def drill_restore(stack: Stack, *args: str) -> list[dict[str, Any]]:
 
 def verified_schemas(lines: list[dict[str, Any]]) -> dict[str, int]:
     return {line["schema"]: line["rows"] for line in lines if line["msg"] == "verified"}
+
+
+@pytest.fixture
+def client(base_url: str) -> Iterator[httpx.Client]:
+    """Signed in now: the session's demo token, taken at its start, may have expired in a long run."""
+    login = httpx.post(f"{base_url}/v1/auth/login", json={"email": "demo@leadflood.local", "password": "demo"})
+    login.raise_for_status()
+    headers = {"authorization": f"Bearer {login.json()['accessToken']}"}
+    with httpx.Client(base_url=base_url, headers=headers, timeout=30) as http:
+        yield http
 
 
 def test_a_backup_restored_over_the_live_database_brings_back_exactly_what_it_held(
