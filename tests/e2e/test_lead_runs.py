@@ -155,7 +155,11 @@ def test_twenty_simultaneous_starts_admit_exactly_the_cap_and_the_rest_get_429(s
 
         # A cancelled run frees its slot at once.
         first = sorted(admitted)[0]
-        assert client.post(f"/v1/lead-runs/{first}/cancel").json()["state"] == "cancelled"
+        cancelled = client.post(f"/v1/lead-runs/{first}/cancel")
+        if cancelled.status_code == 409:  # its ten leads were done first (a quiet machine): its slot is free already
+            assert client.get(f"/v1/lead-runs/{first}").json()["state"] in FINISHED
+        else:
+            assert cancelled.json()["state"] == "cancelled", cancelled.text
         waiting = next(run for run in runs if run["id"] not in admitted)
         assert client.post(f"/v1/lead-runs/{waiting['id']}/jobs").status_code in (202, 429)
         for run in runs:  # leave the org quiet
