@@ -23,6 +23,7 @@ import subprocess
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import yaml
@@ -51,6 +52,12 @@ class StreamDecl:
     storage: str  # file | memory
     max_age_s: float
     duplicate_window_s: float
+    # A key-value bucket's stream (the gateway's event tickets) sets these; the product's own streams do not.
+    discard: str = "old"
+    max_msgs_per_subject: int = 0
+    deny_delete: bool = False
+    allow_rollup: bool = False
+    allow_direct: bool = False
 
 
 @dataclass(frozen=True)
@@ -100,8 +107,9 @@ class _RecordingJetStream:
         self.streams: list[Any] = []
         self.consumers: list[ConsumerDecl] = []
 
-    async def add_stream(self, config: Any) -> None:
+    async def add_stream(self, config: Any) -> Any:
         self.streams.append(config)
+        return SimpleNamespace(config=config)  # a stream's info, as a key-value bucket's creation reads it
 
     async def update_stream(self, config: Any) -> None:  # pragma: no cover - add_stream never fails here
         self.streams.append(config)
@@ -125,6 +133,9 @@ class _RecordingConnection:
 
 
 async def _declared() -> tuple[list[StreamDecl], list[ConsumerDecl]]:
+    from nats.js.client import JetStreamContext
+
+    from gateway.routes.events import ticket_bucket
     from leadflood_platform import registry
     from leadflood_platform.bus import Bus
     from leadflood_platform.jobs import JobWorker
@@ -132,14 +143,21 @@ async def _declared() -> tuple[list[StreamDecl], list[ConsumerDecl]]:
 
     js = _RecordingJetStream()
     await Bus(_RecordingConnection(js)).ensure_streams()  # type: ignore[arg-type]
+    # The gateway's event tickets: a key-value bucket is a stream, made by nats-py's own create_key_value.
+    await JetStreamContext.create_key_value(js, ticket_bucket())  # type: ignore[arg-type]
     streams = [
         StreamDecl(
             name=c.name,
             subjects=list(c.subjects),
-            retention=_enum(c.retention),
+            retention=_enum(c.retention or "limits"),
             storage=_enum(c.storage),
             max_age_s=float(c.max_age or 0),
             duplicate_window_s=float(c.duplicate_window or 0),
+            discard=_enum(c.discard or "old"),
+            max_msgs_per_subject=int(c.max_msgs_per_subject or 0),
+            deny_delete=bool(c.deny_delete),
+            allow_rollup=bool(c.allow_rollup_hdrs),
+            allow_direct=bool(c.allow_direct),
         )
         for c in js.streams
     ]
@@ -226,11 +244,17 @@ def stream_resource(stream: StreamDecl) -> dict[str, Any]:
         "retention": stream.retention,
         "storage": stream.storage,
         "replicas": REPLICAS,
-        "discard": "old",
+        "discard": stream.discard,
         "duplicateWindow": go_duration(stream.duplicate_window_s),
     }
     if stream.max_age_s:
         spec["maxAge"] = go_duration(stream.max_age_s)
+    if stream.max_msgs_per_subject > 0:  # -1 (or 0): no limit
+        spec["maxMsgsPerSubject"] = stream.max_msgs_per_subject
+    for field, on in (("denyDelete", stream.deny_delete), ("allowRollup", stream.allow_rollup),
+                      ("allowDirect", stream.allow_direct)):  # fmt: skip
+        if on:
+            spec[field] = True
     return {
         "apiVersion": "jetstream.nats.io/v1beta2",
         "kind": "Stream",

@@ -63,7 +63,8 @@ def test_generated_manifests_match_the_code(declared: tuple[list[Any], list[Any]
 
 def test_every_stream_and_consumer_the_code_uses_is_declared_r3(declared: tuple[list[Any], list[Any]]) -> None:
     streams, consumers = declared
-    assert {s.name for s in streams} == {"JOBS", "EVENTS"}
+    # The product's two streams, and the gateway's event-ticket bucket (a key-value bucket is a stream).
+    assert {s.name for s in streams} == {"JOBS", "EVENTS", "KV_GATEWAY_EVENT_TICKETS"}
     # Every worker's job kinds are consumers, and the sequences worker's stop-events consumer too.
     assert {c.service for c in consumers} == {w.removesuffix("-worker") for w in WORKERS}
     assert "sequences-stops" in {c.durable for c in consumers}
@@ -75,7 +76,8 @@ def test_every_stream_and_consumer_the_code_uses_is_declared_r3(declared: tuple[
     for stream in streams:
         spec = declared_streams[stream.name]
         assert spec["subjects"] == stream.subjects and spec["retention"] == stream.retention
-        assert spec["storage"] == "file" and spec["replicas"] == 3
+        assert spec["storage"] == stream.storage and spec["replicas"] == 3
+        assert spec["storage"] == ("memory" if stream.name.startswith("KV_") else "file")  # tickets live 30 s
     for consumer in consumers:
         spec = declared_consumers[consumer.durable]
         assert spec["streamName"] == consumer.stream and spec["replicas"] == 3

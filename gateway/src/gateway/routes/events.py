@@ -13,7 +13,6 @@ which needs a token that is still good.
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
 import time
@@ -29,7 +28,7 @@ from gateway.auth import Principal
 from gateway.deps import principal
 from gateway.live import LiveEvents
 from gateway.routes.schemas import Reply, documents
-from leadflood_platform.bus import Bus
+from leadflood_platform.bus import Bus, streams_declared
 from leadflood_platform.errors import Unauthenticated
 
 router = APIRouter()
@@ -56,18 +55,23 @@ async def start(app: FastAPI, bus: Bus) -> None:
     try:
         app.state.event_tickets = await bus.js.key_value(TICKETS)
     except NotFoundError:
-        if os.environ.get("NATS_STREAMS", "manage") == "declared":
+        if streams_declared():
             raise RuntimeError(
                 f"the JetStream key-value bucket {TICKETS} (stream KV_{TICKETS}) is not declared "
                 "(NATS_STREAMS=declared): declare it, or let the gateway create it with NATS_STREAMS=manage"
             ) from None
-        config = KeyValueConfig(bucket=TICKETS, ttl=TICKET_TTL_S * 2, history=1, storage=StorageType.MEMORY)
         try:
-            app.state.event_tickets = await bus.js.create_key_value(config)
+            app.state.event_tickets = await bus.js.create_key_value(ticket_bucket())
         except BadRequestError:  # another gateway process made it first
             app.state.event_tickets = await bus.js.key_value(TICKETS)
     app.state.live = LiveEvents()
     await app.state.live.start(bus.nc)
+
+
+def ticket_bucket() -> KeyValueConfig:
+    """The tickets' bucket (deploy/k8s/generate.py declares its stream from this too): entries expire on the
+    server, one value a key, in memory (a ticket lost with a restart is asked for again)."""
+    return KeyValueConfig(bucket=TICKETS, ttl=TICKET_TTL_S * 2, history=1, storage=StorageType.MEMORY)
 
 
 async def stop(app: FastAPI) -> None:
