@@ -15,7 +15,7 @@ from devstack.stack import Stack
 from tests.e2e import test_web_client as web
 from tests.e2e.helpers import OrgUser, org_user, until
 from tests.e2e.test_icps import icp_body
-from tests.e2e.test_lead_runs import FINISHED
+from tests.e2e.test_lead_runs import FINISHED, make_run
 from tests.fakes.google_calendar import FakeGoogleCalendar
 
 pytestmark = pytest.mark.browser
@@ -153,6 +153,22 @@ def test_two_failed_runs_raise_an_alert_that_escalates_and_is_acknowledged_on_op
 
     alert.get_by_test_id("alert-run").first.click()  # from the alert to the run it names
     expect(page.get_by_test_id("run-state")).to_have_text("failed")
+
+
+def test_a_run_of_more_leads_than_a_page_shows_them_all_on_asking(page: Page, user: OrgUser) -> None:
+    # A dry run: its 250 leads are sourced and worked with nothing leaving the system.
+    run = make_run(user.client, limit=250, dryRun=True)
+    assert user.client.post(f"/v1/lead-runs/{run['id']}/jobs").status_code == 202
+    until(lambda: user.client.get(f"/v1/lead-runs/{run['id']}").json()["progress"]["total"] == 250,
+          what="the run's 250 leads sourced", timeout_s=120)  # fmt: skip
+    sign_in_as(page, user)
+    page.goto(f"/#/runs/{run['id']}")
+    rows = page.get_by_test_id("run-lead-row")
+    expect(rows).to_have_count(200, timeout=SLOW)  # a page: the API's largest
+    expect(page.get_by_test_id("run-leads-shown")).to_have_text("200 shown")
+    page.get_by_test_id("run-leads-more").click()
+    expect(rows).to_have_count(250, timeout=SLOW)
+    expect(page.get_by_test_id("run-leads-more")).to_have_count(0)  # nothing further to read: each lead once
 
 
 def test_the_runs_and_operations_pages_fit_a_phone(browser: Browser, base_url: str, user: OrgUser) -> None:

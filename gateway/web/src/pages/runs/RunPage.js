@@ -13,11 +13,15 @@ import { RunStateBadge } from './RunStateBadge.js';
 import { useRefreshWhile } from './refresh.js';
 import { DIAGNOSTICS, formatSeconds, isRunning, outcomeChip, runPlan, shortId } from './model.js';
 
+// Leads read at a time (the API's largest page); a run can hold more (LEAD_RUNS_MAX_LEADS_PER_DAY is 400).
+const LEADS_PAGE = 200;
+
 /** #/runs/:id: one run's state, diagnostics and progress, and its leads' journeys with their receipts. */
 export function RunPage({ params }) {
   const base = `/v1/lead-runs/${encodeURIComponent(params.id)}`;
   const run = useLoad(() => api.get(base), [base]);
-  const leads = useLoad(() => api.get(`${base}/leads?limit=200`), [base]);
+  const leads = useLoad(() => api.get(`${base}/leads?limit=${LEADS_PAGE}`), [base]);
+  const later = useLaterLeads(base, leads.data);
   const icp = useLoad(() => (run.data?.icpId ? api.get(`/v1/icps/${encodeURIComponent(run.data.icpId)}`).catch(() => null) : Promise.resolve(null)), [run.data?.icpId]);
   const [open, setOpen] = useState(null);
   const r = run.data;
@@ -125,13 +129,45 @@ export function RunPage({ params }) {
       html`<${DataTable}
         label="Run leads"
         columns=${columns}
-        rows=${leads.data.leads}
+        rows=${later.rows}
         rowKey=${(l) => l.leadId}
         rowTestId="run-lead-row"
         onRowClick=${setOpen}
         empty=${r.state === 'created' ? 'Not started yet: no lead sourced.' : 'No lead in this run.'}
       />`}
+      <${ProblemAlert} error=${later.error} testid="run-leads-more-error" />
+      ${later.cursor &&
+      html`<div class="card-foot">
+        <button type="button" class="btn btn-ghost" data-testid="run-leads-more" disabled=${later.loading} onClick=${later.load}>
+          ${later.loading ? 'Loading…' : `Show the next ${LEADS_PAGE} leads`}
+        </button>
+        <span class="muted small" data-testid="run-leads-shown">${later.rows.length} shown</span>
+      </div>`}
     </section>
     ${open && html`<${ReceiptsDrawer} runId=${r.id} lead=${open} onClose=${() => setOpen(null)} />`}
   </section>`;
+}
+
+/**
+ * The run's leads past the first page, read when asked ("Show the next 200 leads"). The first page keeps
+ * refreshing while the run works; the pages read later are added after it (a lead on both shows once).
+ */
+function useLaterLeads(base, firstPage) {
+  const [later, setLater] = useState({ rows: [], cursor: undefined, loading: false, error: null });
+  useEffect(() => setLater({ rows: [], cursor: undefined, loading: false, error: null }), [base]);
+  const first = firstPage?.leads || [];
+  const onFirst = new Set(first.map((l) => l.leadId));
+  const rows = [...first, ...later.rows.filter((l) => !onFirst.has(l.leadId))];
+  // Before any later page is read, the first page says where the next starts.
+  const cursor = later.cursor === undefined ? firstPage?.nextCursor || null : later.cursor;
+  const load = async () => {
+    setLater((l) => ({ ...l, loading: true, error: null }));
+    try {
+      const page = await api.get(`${base}/leads?limit=${LEADS_PAGE}&cursor=${encodeURIComponent(cursor)}`);
+      setLater((l) => ({ rows: [...l.rows, ...page.leads], cursor: page.nextCursor || null, loading: false, error: null }));
+    } catch (error) {
+      setLater((l) => ({ ...l, loading: false, error }));
+    }
+  };
+  return { rows, cursor, load, loading: later.loading, error: later.error };
 }
