@@ -19,7 +19,7 @@ def wait_run(client: httpx.Client, icp_id: str, run_id: str, *, timeout_s: float
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         run = client.get(f"/v1/icps/{icp_id}/search-runs/{run_id}").json()
-        if run["status"] in ("completed", "failed"):
+        if run["status"] in ("completed", "failed", "cancelled"):  # every state a run ends in
             return run
         time.sleep(0.1)
     raise AssertionError(f"run {run_id} still {run['status']}")
