@@ -118,6 +118,13 @@ class Supervisor:
         self._join(name)
         return proc.returncode
 
+    def forget(self, name: str, timeout: float = 10.0) -> int | None:
+        """stop() a process started for a while (a test's extra worker), and no longer supervise it: a stack
+        that checks its processes must not take it for one that died."""
+        code = self.stop(name, timeout)
+        self._children.pop(name, None)
+        return code
+
     def kill(self, name: str) -> int | None:
         """SIGKILL the process group at once and reap it: a crash, for tests."""
         proc = self._proc(name)

@@ -321,6 +321,13 @@ def test_supervisor_stop_all_kill_restart_and_logs(tmp_path: Path, capsys: pytes
         assert sup.kill("sleeper") == -signal.SIGKILL
         assert not sup.alive("sleeper")
         assert sup.stop("sleeper") == -signal.SIGKILL  # stopping a dead process just reports it
+
+        # A process started for a while and forgotten: stopped, and no longer one of the supervised.
+        sup.start("visitor", [sys.executable, "-c", SLEEPER], env)
+        assert _wait_until(lambda: "sleeper up" in sup.log_tail("visitor"))
+        visitor = sup.pid("visitor")
+        assert sup.forget("visitor") == -signal.SIGTERM
+        assert "visitor" not in sup.names() and not pid_alive(visitor)
     finally:
         sup.stop_all(timeout=1.0)
 

@@ -295,7 +295,7 @@ def test_a_worker_paused_past_its_lease_cannot_commit_its_stale_result(
             done = finished(client, run["id"], timeout_s=90)
         finally:
             os.killpg(paused, signal.SIGCONT)
-            stack.supervisor.stop(rescuer)
+            stack.supervisor.forget(rescuer)  # not a process of the stack's: later tests must not see it dead
         assert done["state"] == "completed" and done["progress"]["staleRecoveries"] >= held, done
         # The woken worker reaches the fence with each lead it held, and writes nothing (its own count says so).
         until(lambda: _leases_lost(stack) >= lost_before + held, timeout_s=30, what="the paused worker's lost leases")
