@@ -220,15 +220,7 @@ async def send_draft(
             return deferred  # the draft stays a draft, unchanged
         session.add(LedgerEntry(org_id=org_id, mailbox_id=mailbox.id, message_id=message.id, local_day=local_day))
         # Threaded under what the thread holds now: replies may have come since the draft was saved.
-        parent = await session.scalar(
-            select(Message)
-            .where(
-                Message.thread_id == message.thread_id, Message.id != message.id,
-                Message.rfc822_message_id.is_not(None), Message.status != DRAFT,
-            )
-            .order_by(Message.created_at.desc())
-            .limit(1)
-        )  # fmt: skip
+        parent = await _parent(session, message.thread_id)
         message.in_reply_to = parent.rfc822_message_id if parent else None
         message.references = emails.threaded_references(parent.references, parent.rfc822_message_id) if parent else []
         kind: type[JobKind[Any, Any]] = SendReply  # a person sent it: the lane campaigns never stand ahead of
@@ -260,8 +252,7 @@ async def send_many(
     """`send` for each request (validated), in the caller's transaction; the outcomes in the requests' order."""
     # Every key's lock first, in one order: two batches (or a batch and a SendMessage) sharing keys then never
     # wait for each other in a cycle, as they could if one held a mailbox's counter row and wanted a key.
-    for key in sorted({r.idempotency_key for r in requests}):
-        await _rows(session, LOCK_KEY, f"{org_id}:{key}")
+    await _rows(session, LOCK_KEYS, [f"{org_id}:{r.idempotency_key}" for r in requests])
     outcomes = []
     for index, request in enumerate(requests):
         with in_batch(index):
@@ -344,7 +335,7 @@ class PlainEmail:
     carried: dict[str, str]
 
 
-# Every key's lock in one statement, in one order (as send_many takes them).
+# Every key's lock in one statement, taken in one order (send_many, send_emails).
 LOCK_KEYS = """
 SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM (SELECT DISTINCT unnest($1::text[]) AS k ORDER BY 1) AS keys
 """
@@ -585,15 +576,7 @@ async def _store(
     sender: str = "",
 ) -> Message:
     """The message; an email with its Message-ID, threaded under the thread's latest message."""
-    parent = None
-    if mailbox is not None:
-        parent = await session.scalar(
-            select(Message)
-            # A draft was never sent: nobody can have it, so nothing threads under it.
-            .where(Message.thread_id == thread.id, Message.rfc822_message_id.is_not(None), Message.status != DRAFT)
-            .order_by(Message.created_at.desc())
-            .limit(1)
-        )
+    parent = await _parent(session, thread.id) if mailbox is not None else None
     message = Message(
         id=uuid.uuid4(),
         org_id=org_id,
@@ -623,3 +606,14 @@ async def _store(
         thread.last_message_at, thread.needs_reply = func.now(), False
     await session.flush()
     return message
+
+
+async def _parent(session: AsyncSession, thread_id: uuid.UUID) -> Message | None:
+    """The thread's latest email a follow-up threads under. A draft was never sent: nobody can have it, so
+    nothing threads under it (a draft being sent is one, so it is never its own parent)."""
+    return await session.scalar(
+        select(Message)
+        .where(Message.thread_id == thread_id, Message.rfc822_message_id.is_not(None), Message.status != DRAFT)
+        .order_by(Message.created_at.desc())
+        .limit(1)
+    )
