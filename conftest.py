@@ -15,6 +15,8 @@ import httpx
 import pytest
 
 from devstack.stack import Ports, Stack, StackConfig
+from leadflood_platform import identity
+from tests import internal_identity
 from tests.fakes.apollo import FakeApollo, person
 from tests.fakes.google_calendar import TOKEN as GOOGLE_CALENDAR_TOKEN
 from tests.fakes.google_calendar import FakeGoogleCalendar
@@ -47,7 +49,18 @@ TEST_ENV = {
     "RATE_LIMIT_RPM": "1000000",
     # The demo user's token is signed in once per session; a suite on a busy machine outlasts the default 15 min.
     "ACCESS_TOKEN_TTL_S": "7200",
+    # Known to the test process too: see the `internal_identity` fixture.
+    "INTERNAL_TOKEN_KEY": internal_identity.KEY,
 }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def internal_identity_signer() -> Iterator[None]:
+    """The test process calls services too (gRPC tests, stand-ins): with an identity of its own, `tests`,
+    signed with the key every process of the test stack shares (leadflood_platform.identity)."""
+    identity.install(identity.Signer(internal_identity.KEY, "tests"))
+    yield
+    identity.install(None)
 
 
 APOLLO_KEY = "test-apollo-key-0123456789"

@@ -23,6 +23,7 @@ import httpx
 from bench.context import Context, Limit
 from bench.report import Row
 from bench.walking_slice import login, percentile
+from leadflood_platform import identity
 
 LEADS = 1_000_000
 CHUNK = 100_000
@@ -287,7 +288,7 @@ async def grpc_side(ctx: Context, org_id: str, variant: Variant, cursors: list[s
     args = {LIST_QUERY_ARGS[name]: value for name, value in variant.params.items() if name in LIST_QUERY_ARGS}
     request = ListQuery(**args).request
     request.page_size = variant.params["limit"]
-    metadata = (("x-org-id", org_id),)  # what the gateway's client interceptor sends for the signed-in user
+    metadata = identity.metadata_for(org_id)  # what the gateway's client interceptor sends for the signed-in user
     async with grpc.aio.insecure_channel(ctx.grpc_targets["leads"]) as channel:
         stub = leads_pb2_grpc.LeadsServiceStub(channel)
 

@@ -28,6 +28,7 @@ from bench.context import Context
 from bench.report import Row
 from leadflood.icp.v1 import icp_pb2, icp_pb2_grpc
 from leadflood.runs.v1 import runs_pb2, runs_pb2_grpc
+from leadflood_platform import identity
 
 RUNS = 3
 LEADS = 400
@@ -49,7 +50,7 @@ FINISHED = (runs_pb2.RUN_STATE_COMPLETED, runs_pb2.RUN_STATE_FAILED, runs_pb2.RU
 
 async def rows(ctx: Context) -> list[Row]:
     org = str(uuid.uuid4())
-    metadata = (("x-org-id", org),)
+    metadata = identity.metadata_for(org)
     async with (
         grpc.aio.insecure_channel(ctx.grpc_targets["icp"]) as icp_channel,
         grpc.aio.insecure_channel(ctx.grpc_targets["runs"]) as runs_channel,

@@ -44,6 +44,7 @@ from bench.context import Context, Limit
 from bench.report import Row
 from bench.walking_slice import machine_cpu, percentile
 from leadflood.inbox.v1 import delivery_pb2, delivery_pb2_grpc
+from leadflood_platform import identity
 
 EMAILS = 10_000
 REPLIES = EMAILS  # one reply to each sent email
@@ -213,7 +214,7 @@ async def send_all(
     ctx: Context, org_id: str, work: list[tuple[delivery_pb2.SendMessageRequest, Sent]], label: str
 ) -> tuple[list[Sent], float]:
     """Every request through SendMessage; the emails as sent, and the seconds the calls took."""
-    metadata = (("x-org-id", org_id),)  # what the gateway's client interceptor sends for the signed-in user
+    metadata = identity.metadata_for(org_id)  # what the gateway's client interceptor sends for the signed-in user
     sent: list[Sent] = [s for _, s in work]
     async with grpc.aio.insecure_channel(ctx.grpc_targets["inbox"]) as channel:
         stub = delivery_pb2_grpc.DeliveryServiceStub(channel)

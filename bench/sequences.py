@@ -31,6 +31,7 @@ from bench.context import Context
 from bench.report import Row
 from leadflood.leads.v1 import leads_pb2, leads_pb2_grpc
 from leadflood.sequences.v1 import sequences_pb2, sequences_pb2_grpc
+from leadflood_platform import identity
 from sequences.scheduler import CLAIM_SQL, DUE_ORGS_SQL
 
 DUE = 1_000
@@ -182,7 +183,7 @@ def _now() -> dt.datetime:
 
 async def send_figures(ctx: Context) -> list[Row]:
     org, tag = str(uuid.uuid4()), f"Seqbench{uuid.uuid4().hex[:8]}"
-    metadata = (("x-org-id", org),)
+    metadata = identity.metadata_for(org)
     async with (
         grpc.aio.insecure_channel(ctx.grpc_targets["leads"]) as leads_channel,
         grpc.aio.insecure_channel(ctx.grpc_targets["sequences"]) as sequences_channel,

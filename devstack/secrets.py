@@ -18,11 +18,13 @@ def _token() -> str:
 
 @dataclass
 class LocalSecrets:
-    """Admin password, JWT secret and one password per database role, persisted at `path`."""
+    """Admin password, JWT secret, internal token key and one password per database role, persisted at `path`."""
 
     path: Path
     admin_password: str = field(default_factory=_token)
     jwt_secret: str = field(default_factory=_token)
+    # Signs the identities internal gRPC calls carry (leadflood_platform.identity).
+    internal_token_key: str = field(default_factory=_token)
     role_passwords: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -30,7 +32,9 @@ class LocalSecrets:
         """Read the file if present (filling in any missing value), else generate and write it."""
         path = Path(path)
         data = json.loads(path.read_text()) if path.exists() else {}
-        loaded = cls(path=path, **{k: v for k, v in data.items() if k in ("admin_password", "jwt_secret")})
+        loaded = cls(
+            path=path, **{k: v for k, v in data.items() if k in ("admin_password", "jwt_secret", "internal_token_key")}
+        )
         loaded.role_passwords = dict(data.get("role_passwords", {}))
         if data != loaded._as_dict():
             # New file, or an older one lacking a field: persist what we generated.
@@ -49,6 +53,7 @@ class LocalSecrets:
         return {
             "admin_password": self.admin_password,
             "jwt_secret": self.jwt_secret,
+            "internal_token_key": self.internal_token_key,
             "role_passwords": self.role_passwords,
         }
 

@@ -226,6 +226,7 @@ class Stack:
             # Where users reach the web client: links in what the services send (unsubscribe) point here.
             "PUBLIC_BASE_URL": self.url,
             "AUTH_JWT_SECRET": self.secrets.jwt_secret,
+            "INTERNAL_TOKEN_KEY": self.secrets.internal_token_key,
             "DEMO_LOGIN": "true",
             "PYTHONUNBUFFERED": "1",
         }

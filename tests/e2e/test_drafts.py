@@ -12,6 +12,7 @@ import httpx
 
 from devstack.stack import Stack
 from leadflood.inbox.v1 import delivery_pb2, delivery_pb2_grpc
+from leadflood_platform import identity
 from tests.e2e.helpers import unique_email, until
 from tests.e2e.test_mail_room import _captured, _org_of, _send, _witness_mailbox
 from tests.fakes.smtp_witness import Witness
@@ -85,4 +86,4 @@ async def _grpc_draft(stack: Stack, org_id: str, mailbox: str) -> delivery_pb2.S
             to=delivery_pb2.Recipient(email=unique_email("draft-once")), subject="Availability", draft=True,
             text_body="When would suit you?", origin="runs",
         )  # fmt: skip
-        return await stub.SendMessage(request, metadata=(("x-org-id", org_id),), timeout=10)
+        return await stub.SendMessage(request, metadata=identity.metadata_for(org_id), timeout=10)

@@ -20,6 +20,7 @@ import pytest
 
 from devstack.stack import Stack
 from leadflood.leads.v1 import leads_pb2, leads_pb2_grpc
+from leadflood_platform import identity
 from tests.e2e.helpers import assert_problem
 from tests.e2e.test_search_runs import all_leads
 
@@ -60,7 +61,7 @@ def test_a_file_over_the_row_limit_is_refused_and_imports_none_of_its_rows(clien
 
 
 async def test_a_stream_cancelled_part_way_imports_nothing(stack: Stack) -> None:
-    tag, metadata = uuid.uuid4().hex[:10], (("x-org-id", str(uuid.uuid4())),)
+    tag, metadata = uuid.uuid4().hex[:10], identity.metadata_for(str(uuid.uuid4()))
     sent = asyncio.Event()
 
     async def parts() -> AsyncIterator[leads_pb2.ImportLeadsRequest]:
@@ -103,7 +104,7 @@ async def test_a_stream_cancelled_part_way_imports_nothing(stack: Stack) -> None
 
 
 async def test_a_stream_over_the_services_row_limit_is_resource_exhausted_and_writes_nothing(stack: Stack) -> None:
-    tag, metadata = uuid.uuid4().hex[:10], (("x-org-id", str(uuid.uuid4())),)
+    tag, metadata = uuid.uuid4().hex[:10], identity.metadata_for(str(uuid.uuid4()))
     bad = [leads_pb2.ImportRow(line=n, email="x", first_name="y", last_name="z") for n in range(500)]
 
     def parts():  # type: ignore[no-untyped-def]
@@ -121,7 +122,7 @@ async def test_a_stream_over_the_services_row_limit_is_resource_exhausted_and_wr
 
 
 async def test_a_stream_ended_without_its_last_part_is_refused_and_writes_nothing(stack: Stack) -> None:
-    tag, metadata = uuid.uuid4().hex[:10], (("x-org-id", str(uuid.uuid4())),)
+    tag, metadata = uuid.uuid4().hex[:10], identity.metadata_for(str(uuid.uuid4()))
     parts = [leads_pb2.ImportLeadsRequest(rows=_rows(tag, n * 500, 500)) for n in range(2)]
     async with grpc.aio.insecure_channel(f"127.0.0.1:{stack.config.ports.grpc['leads']}") as channel:
         leads = leads_pb2_grpc.LeadsServiceStub(channel)
@@ -133,7 +134,7 @@ async def test_a_stream_ended_without_its_last_part_is_refused_and_writes_nothin
 
 
 async def test_a_third_import_at_once_is_turned_away_until_one_ends(stack: Stack) -> None:
-    metadata = (("x-org-id", str(uuid.uuid4())),)
+    metadata = identity.metadata_for(str(uuid.uuid4()))
     release = asyncio.Event()
 
     async def slow_file() -> AsyncIterator[leads_pb2.ImportLeadsRequest]:

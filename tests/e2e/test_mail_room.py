@@ -17,6 +17,7 @@ import pytest
 
 from devstack.stack import Stack
 from leadflood.inbox.v1 import delivery_pb2, delivery_pb2_grpc, events_pb2
+from leadflood_platform import identity
 from tests.e2e.helpers import _stream_messages, assert_problem, org_user, unique_email, until
 from tests.fakes.smtp_witness import Witness
 
@@ -158,7 +159,7 @@ async def _grpc_send(stack: Stack, org_id: str, mailbox: str, key: str) -> deliv
             to=delivery_pb2.Recipient(email=unique_email("kill")), subject="Once", text_body="Exactly once.",
             origin="test",
         )  # fmt: skip
-        return await stub.SendMessage(request, metadata=(("x-org-id", org_id),), timeout=10)
+        return await stub.SendMessage(request, metadata=identity.metadata_for(org_id), timeout=10)
 
 
 async def _grpc_send_many(
@@ -167,7 +168,7 @@ async def _grpc_send_many(
     async with grpc.aio.insecure_channel(f"127.0.0.1:{stack.config.ports.grpc['inbox']}") as channel:
         stub = delivery_pb2_grpc.DeliveryServiceStub(channel)
         batch = delivery_pb2.SendMessagesRequest(requests=requests)
-        return await stub.SendMessages(batch, metadata=(("x-org-id", org_id),), timeout=10)
+        return await stub.SendMessages(batch, metadata=identity.metadata_for(org_id), timeout=10)
 
 
 def test_a_batch_of_sends_reaches_the_smtp_server_once_per_key(

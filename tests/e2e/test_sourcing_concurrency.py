@@ -17,6 +17,7 @@ import pytest
 from devstack.stack import Stack
 from leadflood.icp.v1 import icp_pb2
 from leadflood.leads.v1 import leads_pb2, leads_pb2_grpc
+from leadflood_platform import identity
 
 PAGES, PER_PAGE, SHARED = 6, 200, 50  # every page also carries the same SHARED people
 
@@ -42,7 +43,7 @@ def _page(batch: int, run_id: str, icp_id: str, tag: str) -> leads_pb2.UpsertSou
 @pytest.mark.parametrize("attempt", range(3))
 async def test_pages_applied_at_once_create_each_person_once(stack: Stack, attempt: int) -> None:
     org, run_id, icp_id, tag = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4()), uuid.uuid4().hex[:8]
-    metadata = (("x-org-id", org),)
+    metadata = identity.metadata_for(org)
     async with grpc.aio.insecure_channel(f"127.0.0.1:{stack.config.ports.grpc['leads']}") as channel:
         leads = leads_pb2_grpc.LeadsServiceStub(channel)
         pages = [_page(batch, run_id, icp_id, tag) for batch in range(1, PAGES + 1)]

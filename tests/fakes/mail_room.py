@@ -13,7 +13,9 @@ from types import SimpleNamespace
 import grpc
 
 from leadflood.inbox.v1 import delivery_pb2, delivery_pb2_grpc
-from leadflood_platform import grpc_client
+from leadflood_platform import context, grpc_client
+from leadflood_platform.interceptors import Identities
+from tests import internal_identity
 
 Answer = Callable[[delivery_pb2.SendMessageRequest], delivery_pb2.SendMessageResponse | grpc.StatusCode]
 
@@ -48,7 +50,7 @@ class StandInDelivery(delivery_pb2_grpc.DeliveryServiceServicer):
         self.arrived.set()
         if self.gate is not None:
             await self.gate.wait()
-        self.orgs.append(dict(ctx.invocation_metadata() or ()).get("x-org-id"))
+        self.orgs.append(context.org_id.get())  # the org of the call's verified identity
         key = request.idempotency_key
         if key in self.messages:
             reply = delivery_pb2.SendMessageResponse()
@@ -69,7 +71,8 @@ class StandInDelivery(delivery_pb2_grpc.DeliveryServiceServicer):
 async def serve() -> AsyncIterator[SimpleNamespace]:
     """The stand-in on a local port and a stub to it (with the platform's deadlines and retries): for a fixture."""
     servicer = StandInDelivery()
-    server = grpc.aio.server()
+    # Verifying identities as the real mail room does: a caller that sends none is refused here too.
+    server = grpc.aio.server(interceptors=[Identities("inbox", internal_identity.verifier())])
     delivery_pb2_grpc.add_DeliveryServiceServicer_to_server(servicer, server)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()

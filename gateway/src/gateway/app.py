@@ -30,7 +30,7 @@ from gateway.routes import (
     suppressions,
     team,
 )
-from leadflood_platform import metrics
+from leadflood_platform import identity, metrics
 from leadflood_platform.bus import Bus
 from leadflood_platform.db import Database
 
@@ -49,12 +49,16 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         settings.jwt_secret(), settings.access_token_ttl_s, settings.refresh_token_ttl_s, settings.refresh_grace_s
     )
     demo = settings.demo_enabled()
+    # What the gateway's calls to the services carry: its own identity, for the signed-in user's org.
+    signer = identity.Signer(settings.internal_token_keys()[0], "gateway", ttl_s=settings.internal_token_ttl_s)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         metrics.serve(settings.metrics_port)  # its own port (METRICS_PORT), never the public HTTP one
         app.state.db = Database(settings.database_url)
         app.state.bus = await Bus.connect(settings.nats_url, name="gateway")
+        identity.install(signer)
+        app.state.signer = signer
         app.state.services = Services(settings)
         await events.start(app, app.state.bus)
         if demo:

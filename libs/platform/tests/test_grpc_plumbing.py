@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 
 import grpc
@@ -15,7 +16,8 @@ from leadflood.jobs.v1 import jobs_pb2, jobs_pb2_grpc
 from leadflood_platform import context, grpc_client
 from leadflood_platform.db import Database
 from leadflood_platform.errors import MAX_MESSAGE, InvalidArgument, NotFound, field_violations
-from leadflood_platform.interceptors import ContextAndErrors
+from leadflood_platform.interceptors import ContextAndErrors, Identities
+from tests import internal_identity
 
 
 class Probe(jobs_pb2_grpc.JobsServiceServicer):
@@ -61,7 +63,7 @@ async def probe(stack: Stack) -> AsyncIterator[Probe]:
 
 @pytest.fixture
 async def stub(probe: Probe) -> AsyncIterator[jobs_pb2_grpc.JobsServiceStub]:
-    server = grpc.aio.server(interceptors=[ContextAndErrors()])
+    server = grpc.aio.server(interceptors=[Identities("jobs", internal_identity.verifier()), ContextAndErrors()])
     jobs_pb2_grpc.add_JobsServiceServicer_to_server(probe, server)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
@@ -71,10 +73,11 @@ async def stub(probe: Probe) -> AsyncIterator[jobs_pb2_grpc.JobsServiceStub]:
     await server.stop(None)
 
 
-async def test_context_travels_as_metadata(stub: jobs_pb2_grpc.JobsServiceStub) -> None:
-    with context.bound(org_id="org-7", request_id="req-9"):
+async def test_context_travels_with_the_call(stub: jobs_pb2_grpc.JobsServiceStub) -> None:
+    org = str(uuid.uuid4())
+    with context.bound(org_id=org, request_id="req-9"):
         reply = await stub.GetJob(jobs_pb2.GetJobRequest(job_id="x"))
-    assert (reply.job.id, reply.job.type) == ("org-7", "req-9")
+    assert (reply.job.id, reply.job.type) == (org, "req-9")
 
 
 async def test_domain_error_is_its_code_with_field_details(stub: jobs_pb2_grpc.JobsServiceStub) -> None:

@@ -21,9 +21,10 @@ from leadflood_platform import grpc_client, jobs, outbox
 from leadflood_platform.bus import JOBS, Bus
 from leadflood_platform.db import Database
 from leadflood_platform.errors import NotFound
-from leadflood_platform.interceptors import ContextAndErrors, Metrics
+from leadflood_platform.interceptors import ContextAndErrors, Identities, Metrics
 from leadflood_platform.jobs import JobKind, JobWorker, RetryableJobError
 from leadflood_platform.tables import PlatformTables
+from tests import internal_identity
 
 SERVICE = "leadflood.jobs.v1.JobsService"
 
@@ -43,7 +44,9 @@ class Probe(jobs_pb2_grpc.JobsServiceServicer):
 
 @pytest.fixture
 async def stub() -> AsyncIterator[jobs_pb2_grpc.JobsServiceStub]:
-    server = grpc.aio.server(interceptors=[Metrics(), ContextAndErrors()])
+    server = grpc.aio.server(
+        interceptors=[Metrics(), Identities("jobs", internal_identity.verifier()), ContextAndErrors()]
+    )
     jobs_pb2_grpc.add_JobsServiceServicer_to_server(Probe(), server)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()

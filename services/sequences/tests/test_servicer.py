@@ -17,9 +17,10 @@ from leadflood.sequences.v1 import sequences_pb2_grpc
 from leadflood_platform import context, grpc_client
 from leadflood_platform.db import Database
 from leadflood_platform.errors import field_violations
-from leadflood_platform.interceptors import ContextAndErrors
+from leadflood_platform.interceptors import ContextAndErrors, Identities
 from sequences.lead_directory import LeadsService
 from sequences.servicer import SequencesServicer
+from tests import internal_identity
 
 EMAIL_STEP = pb.Step(
     channel=pb.CHANNEL_EMAIL,
@@ -31,13 +32,13 @@ EMAIL_STEP = pb.Step(
 @pytest.fixture
 async def api(db: Database, kit: SimpleNamespace) -> AsyncIterator[SimpleNamespace]:
     leads = kit.FakeLeads()
-    server = grpc.aio.server(interceptors=[ContextAndErrors()])
+    server = grpc.aio.server(interceptors=[Identities("sequences", internal_identity.verifier()), ContextAndErrors()])
     sequences_pb2_grpc.add_SequencesServiceServicer_to_server(SequencesServicer(db, leads), server)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     channel = grpc_client.channel(f"127.0.0.1:{port}", timeout_s=10)
     org = str(uuid.uuid4())
-    with context.bound(org_id=org):  # sent as x-org-id, as the gateway sends it
+    with context.bound(org_id=org):  # signed into the call's identity token, as the gateway's calls are
         yield SimpleNamespace(stub=sequences_pb2_grpc.SequencesServiceStub(channel), leads=leads, org=org)
     await channel.close()
     await server.stop(None)
@@ -183,13 +184,13 @@ async def test_another_orgs_sequence_and_unknown_ids_are_not_found(api: SimpleNa
 
 
 class LeadsStandIn(leads_pb2_grpc.LeadsServiceServicer):
-    """GetLead only, answering for one org: what the real leads service does with x-org-id."""
+    """GetLead only, answering for one org: what the real leads service does with the org of the call's token."""
 
     def __init__(self, org: str, lead: leads_pb2.Lead) -> None:
         self.org, self.lead = org, lead
 
     async def GetLead(self, request, ctx):  # type: ignore[no-untyped-def]
-        if dict(ctx.invocation_metadata() or ()).get("x-org-id") != self.org or request.lead_id != self.lead.id:
+        if context.org_id.get() != self.org or request.lead_id != self.lead.id:
             await ctx.abort(grpc.StatusCode.NOT_FOUND, "lead not found")
         return leads_pb2.GetLeadResponse(lead=self.lead)
 
@@ -197,7 +198,7 @@ class LeadsStandIn(leads_pb2_grpc.LeadsServiceServicer):
 async def test_leads_are_read_from_the_leads_service_in_the_callers_org() -> None:
     org, lead_id = str(uuid.uuid4()), uuid.uuid4()
     lead = leads_pb2.Lead(id=str(lead_id), email="ada@acme.example", first_name="Ada", company_domain="acme.example")
-    server = grpc.aio.server()
+    server = grpc.aio.server(interceptors=[Identities("leads", internal_identity.verifier())])
     leads_pb2_grpc.add_LeadsServiceServicer_to_server(LeadsStandIn(org, lead), server)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()

@@ -13,11 +13,14 @@ request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request
 org_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("org_id", default=None)
 user_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("user_id", default=None)
 job_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("job_id", default=None)
+# Who made the call being served (its verified identity's name: `gateway`, a service, `team:<name>`).
+caller: contextvars.ContextVar[str | None] = contextvars.ContextVar("caller", default=None)
 
-_VARS = {"request_id": request_id, "org_id": org_id, "user_id": user_id, "job_id": job_id}
+_VARS = {"request_id": request_id, "org_id": org_id, "user_id": user_id, "job_id": job_id, "caller": caller}
 
-# gRPC metadata keys the gateway sets and every service reads.
-METADATA_KEYS = {"request_id": "x-request-id", "org_id": "x-org-id", "user_id": "x-user-id"}
+# gRPC metadata keys a caller sets and every service reads. Only what is safe to take on trust: the org
+# and user come from the call's signed identity (leadflood_platform.identity), never from metadata.
+METADATA_KEYS = {"request_id": "x-request-id"}
 
 
 def current() -> dict[str, str]:
@@ -48,4 +51,4 @@ def require_org() -> uuid.UUID:
     try:
         return uuid.UUID(value or "")
     except ValueError:
-        raise Unauthenticated("x-org-id metadata is required") from None
+        raise Unauthenticated("this call needs an identity that names an org") from None

@@ -7,7 +7,7 @@ from typing import Any
 
 import grpc
 
-from leadflood_platform import context
+from leadflood_platform import context, identity
 
 # Transparent retries for a peer that is briefly down (restart, rollout); never for other codes,
 # because a non-idempotent call that reached the server must not run twice.
@@ -28,13 +28,16 @@ RETRY_POLICY = {
 
 
 class _CallDetails:
-    """Adds the default deadline when the caller set none, and the request context as metadata."""
+    """Adds the default deadline when the caller set none, the request id, and this process's signed identity
+    for the org and user of the work in hand (unless the caller brought its own `authorization`)."""
 
     def __init__(self, timeout_s: float) -> None:
         self.timeout_s = timeout_s
 
     def details(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
         metadata = list(details.metadata or ()) + context.outgoing_metadata()
+        if not any(key == identity.METADATA_KEY for key, _ in metadata):
+            metadata += identity.outgoing_metadata()
         return details._replace(
             timeout=details.timeout if details.timeout is not None else self.timeout_s,
             metadata=grpc.aio.Metadata(*metadata),

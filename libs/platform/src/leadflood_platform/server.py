@@ -17,10 +17,10 @@ from grpc_reflection.v1alpha import reflection
 from sqlalchemy import MetaData
 
 from leadflood.jobs.v1 import jobs_pb2, jobs_pb2_grpc
-from leadflood_platform import logs, metrics, migrations, tracing
+from leadflood_platform import identity, logs, metrics, migrations, tracing
 from leadflood_platform.bus import Bus
 from leadflood_platform.db import Database
-from leadflood_platform.interceptors import ContextAndErrors, Metrics
+from leadflood_platform.interceptors import ContextAndErrors, Identities, Metrics
 from leadflood_platform.jobs import JobKind, JobWorker
 from leadflood_platform.jobs_servicer import JobsServicer
 from leadflood_platform.outbox import OutboxRelay
@@ -70,6 +70,10 @@ async def _until_signalled() -> None:
 
 async def _start(spec: ServiceSpec) -> Runtime:
     logs.configure(spec.name, spec.settings.log_level)
+    # The identity this process's own calls carry (to other services, for the org of the work in hand).
+    identity.install(
+        identity.Signer(spec.settings.internal_token_keys()[0], spec.name, ttl_s=spec.settings.internal_token_ttl_s)
+    )
     tracing.configure(spec.name, spec.settings.otel_exporter_otlp_endpoint)
     metrics.serve(spec.settings.metrics_port)
     db = Database(spec.settings.database_url)
@@ -96,7 +100,8 @@ async def _watch_database(runtime: Runtime, health_servicer: health.aio.HealthSe
 
 async def serve(spec: ServiceSpec) -> None:
     runtime = await _start(spec)
-    interceptors: list[grpc.aio.ServerInterceptor] = [Metrics(), ContextAndErrors()]
+    verifier = identity.Verifier(spec.settings.internal_token_keys())
+    interceptors: list[grpc.aio.ServerInterceptor] = [Metrics(), Identities(spec.name, verifier), ContextAndErrors()]
     if spec.settings.otel_exporter_otlp_endpoint:
         from opentelemetry.instrumentation.grpc import aio_server_interceptor
 

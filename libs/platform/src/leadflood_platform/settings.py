@@ -36,6 +36,12 @@ class ServiceSettings(BaseSettings):
     # Deliveries of each job kind a worker keeps in flight; a service whose jobs mostly wait (on SMTP, on
     # a provider) sets a higher default of its own.
     job_concurrency: int = 4
+    # Signs and checks the identity every internal gRPC call carries (leadflood_platform.identity); the same
+    # value in every process. While rotating, the old value goes in the _PREVIOUS one, still accepted.
+    internal_token_key: str | None = None
+    internal_token_key_previous: str | None = None
+    # How long a token this process mints for its own calls lives.
+    internal_token_ttl_s: float = 300.0
 
     @field_validator("job_retry_backoff_ms", mode="before")
     @classmethod
@@ -48,6 +54,12 @@ class ServiceSettings(BaseSettings):
     @classmethod
     def _asyncpg_dialect(cls, value: str) -> str:
         return asyncpg_url(value)
+
+    def internal_token_keys(self) -> list[str]:
+        """The key tokens are signed with, then the previous one: a missing key stops start-up."""
+        # 32 bytes at least: an HMAC-SHA256 key shorter than its hash is weaker than it (RFC 7518, 3.2).
+        key = require_secret("internal_token_key", self.internal_token_key, min_length=32)
+        return [key, *([self.internal_token_key_previous] if self.internal_token_key_previous else [])]
 
     def grpc_target(self, service: str) -> str:
         """Where another service listens: its <NAME>_GRPC_TARGET, else its registry port here."""
@@ -63,11 +75,11 @@ def load(settings_type: type[S]) -> S:
         raise SystemExit(f"cannot start: {problems}") from None
 
 
-def require_secret(name: str, value: str | None) -> str:
+def require_secret(name: str, value: str | None, *, min_length: int = 16) -> str:
     """Stop start-up with a clear message when a required secret is missing or a placeholder."""
-    if value is None or value.strip().lower() in PLACEHOLDERS or len(value) < 16:
+    if value is None or value.strip().lower() in PLACEHOLDERS or len(value) < min_length:
         raise SystemExit(
-            f"{name.upper()} is required: set it to a random value of 16+ characters "
+            f"{name.upper()} is required: set it to a random value of {min_length}+ characters "
             "(the local `make run` generates one for you)."
         )
     return value
