@@ -29,6 +29,7 @@ from gateway.routes import (
     sequences,
     suppressions,
     team,
+    views,
 )
 from leadflood_platform import identity, metrics
 from leadflood_platform.bus import Bus
@@ -86,7 +87,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     problems.install(app)
     openapi.install(app)
     routers = (health, auth_routes, icps, leads, jobs, mail, inbox, mailboxes, suppressions, sequences, runs, team)
-    for module in (*routers, events, dashboard):
+    for module in (*routers, views, events, dashboard):
         app.include_router(module.router)
     app.mount("/vendor", StaticFiles(directory=settings.web_dir / "node_modules", check_dir=False), name="vendor")
     app.mount("/", StaticFiles(directory=settings.web_dir, html=True, check_dir=False), name="web")

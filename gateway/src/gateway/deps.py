@@ -25,13 +25,15 @@ ADMIN_PATHS = ("/v1/users", "/v1/invitations", "/v1/mailboxes", "/v1/provider-ke
 READABLE_BY_ALL = ("/v1/users", "/v1/mailboxes")
 # POSTs that change nothing (a preview, a ticket for the live-updates stream): a viewer may send them.
 READ_ONLY_POSTS = frozenset({"/v1/sequences/{sequence_id}/preview", "/v1/events/tickets"})
+# A user's own saved views change no data: a viewer keeps theirs too (sharing one is refused in routes/views.py).
+PERSONAL_PATHS = ("/v1/views",)
 
 
 def required_role(method: str, path: str) -> str:
     """The least role a request needs, by its method and route template: the one table of who may do what."""
     if path.startswith(ADMIN_PATHS):
         return "viewer" if method in SAFE_METHODS and path.startswith(READABLE_BY_ALL) else "admin"
-    if method in SAFE_METHODS or path in READ_ONLY_POSTS:
+    if method in SAFE_METHODS or path in READ_ONLY_POSTS or path.startswith(PERSONAL_PATHS):
         return "viewer"
     return "member"
 

@@ -1,12 +1,23 @@
 """The gateway's tables in its own `gateway` schema: orgs, users and their memberships (roles), invitations,
-the audit log, refresh tokens, sign-in limits and idempotency keys."""
+the audit log, refresh tokens, sign-in limits, idempotency keys and saved views."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Identity, Integer, LargeBinary, Text, func
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Integer,
+    LargeBinary,
+    Text,
+    func,
+)
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -118,3 +129,21 @@ class AuditEntry(Base):
     address: Mapped[str | None] = mapped_column(Text)
     request_id: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class SavedView(Base):
+    """A named way of looking at a list (its filters, sort and columns), kept for its owner, or for the whole
+    org when shared."""
+
+    __tablename__ = "saved_views"
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(Org.id), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(User.id, ondelete="CASCADE"))
+    page: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    filters: Mapped[dict] = mapped_column(JSONB, default=dict)
+    sort: Mapped[str] = mapped_column(Text)
+    columns: Mapped[list] = mapped_column(JSONB, default=list)
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
