@@ -10,3 +10,6 @@ class LeadsSettings(ServiceSettings):
     hunter_api_key: str | None = None
     hunter_base_url: str = "https://api.hunter.io"
     provider_timeout_s: float = 10.0
+    # The deadline of a call to the icp service for an ICP's rules (linking or rescoring leads); the channel
+    # retries UNAVAILABLE within it (leadflood_platform.grpc_client).
+    icp_call_timeout_s: float = 5.0

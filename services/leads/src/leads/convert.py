@@ -8,7 +8,7 @@ from typing import Any
 from leadflood.leads.v1 import leads_pb2
 from leadflood_platform.convert import struct, timestamp
 from leadflood_platform.jobs import public_id
-from leads import time_zones
+from leads import provider_values, time_zones
 from leads.models import MERGED_FIELDS, EnrichmentRun, platform_tables
 
 STATUS = {
@@ -18,6 +18,11 @@ STATUS = {
     "failed": leads_pb2.LEAD_STATUS_FAILED,
 }
 STATUS_NAME = {value: name for name, value in STATUS.items()}
+PROVIDER_VALUE_STATE = {
+    provider_values.SAME: leads_pb2.PROVIDER_VALUE_STATE_SAME,
+    provider_values.OFFERED: leads_pb2.PROVIDER_VALUE_STATE_OFFERED,
+    provider_values.EDITED: leads_pb2.PROVIDER_VALUE_STATE_EDITED,
+}
 
 
 def lead_to_proto(lead: Any, *, explanation: Sequence[dict[str, Any]] = ()) -> leads_pb2.Lead:
@@ -40,12 +45,20 @@ def lead_to_proto(lead: Any, *, explanation: Sequence[dict[str, Any]] = ()) -> l
     message.score_explanation.extend(leads_pb2.RuleMatch(**row) for row in explanation)
     message.filtered = lead.filtered
     message.company_size = lead.company_size or 0
+    message.company_size_max = lead.company_size_max or 0
     message.edited_fields.extend(lead.edited_fields)
     message.created_at.CopyFrom(timestamp(lead.created_at))
     message.updated_at.CopyFrom(timestamp(lead.updated_at))
     for name in MERGED_FIELDS:
         setattr(message, name, getattr(lead, name))
     message.time_zone, message.time_zone_source = time_zones.effective(lead.time_zone, lead.location)
+    return message
+
+
+def add_provider_values(message: leads_pb2.Lead, lead: Any) -> leads_pb2.Lead:
+    """The lead's message with what enrichment found for its fields and which value holds (one lead's read)."""
+    for found in provider_values.compare(lead):
+        message.provider_values.add(field=found.field, value=found.value, state=PROVIDER_VALUE_STATE[found.state])
     return message
 
 

@@ -44,6 +44,15 @@ async def lead_updated(session: AsyncSession, lead: Lead) -> None:
     await _publish_one(session, UPDATED, lead)
 
 
+async def leads_updated(session: AsyncSession, org_id: uuid.UUID, leads: list[Lead]) -> None:
+    """One event naming every lead (linked to an ICP and scored together); none for no leads."""
+    event = _event(UPDATED, org_id)
+    for lead in leads:
+        ref = event.leads.add()
+        ref.id, ref.email = str(lead.id), lead.email or ""
+    await _enqueue(session, UPDATED, event)
+
+
 async def lead_deleted(session: AsyncSession, org_id: uuid.UUID, lead_id: uuid.UUID, email: str | None) -> None:
     event = events_pb2.LeadDeleted(event_id=str(uuid.uuid4()), org_id=str(org_id))
     event.lead.id, event.lead.email = str(lead_id), email or ""

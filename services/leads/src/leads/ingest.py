@@ -66,6 +66,11 @@ def _merge(name: str) -> str:
     )
 
 
+# A sourced headcount replaces the stored size (a range included) unless the user set the size by hand.
+_SIZE_TAKEN = (
+    "EXCLUDED.company_size IS NOT NULL AND ('company_size' = ANY(EXCLUDED.edited_fields) "
+    "OR NOT 'company_size' = ANY(l.edited_fields))"
+)
 _COLUMNS = Row._fields
 _TYPES = {"company_size": "int", "score": "int", "explanation_id": "bigint", "filtered": "bool"}
 _NULLABLE = frozenset({"email", "external_id", "company_size", "explanation_id"})
@@ -85,7 +90,8 @@ SELECT gen_random_uuid(), $1, t.email, t.external_id, {", ".join(f"t.{c}" for c 
 FROM unnest({_UNNEST}) AS t({", ".join(_COLUMNS)})
 ON CONFLICT {{target}} DO UPDATE SET
   {", ".join(_merge(c) for c in MERGED_FIELDS)},
-  company_size = CASE WHEN EXCLUDED.company_size IS NULL THEN l.company_size ELSE EXCLUDED.company_size END,
+  company_size = CASE WHEN {_SIZE_TAKEN} THEN EXCLUDED.company_size ELSE l.company_size END,
+  company_size_max = CASE WHEN {_SIZE_TAKEN} THEN NULL ELSE l.company_size_max END,
   external_id = COALESCE(l.external_id, EXCLUDED.external_id),
   icp_id = COALESCE(EXCLUDED.icp_id, l.icp_id),
   search_run_id = COALESCE(EXCLUDED.search_run_id, l.search_run_id),

@@ -66,6 +66,8 @@ class Lead(Base):
     industry: Mapped[str] = mapped_column(Text, default="")
     company_domain: Mapped[str] = mapped_column(Text, default="")
     company_size: Mapped[int | None] = mapped_column(Integer)
+    # The upper end when the size is a range (an enrichment's "51-200"); None for a headcount.
+    company_size_max: Mapped[int | None] = mapped_column(Integer)
     location: Mapped[str] = mapped_column(Text, default="")
     # Set by hand (or by an import); else read from the location (time_zones.effective).
     time_zone: Mapped[str | None] = mapped_column(Text)

@@ -23,7 +23,7 @@ MAX_MEMO = 50_000
 # Scorers kept for the ICPs (rule sets) scored most recently, so a run's pages share their memos.
 MAX_SCORERS = 64
 
-_ANY, _UNKNOWN = "any", "unknown"
+_ANY, _UNKNOWN, _PARTLY = "any", "unknown", "partly"
 
 
 @dataclass(frozen=True)
@@ -71,10 +71,20 @@ class Scorer:
         )
 
     def verdict(
-        self, title: str, seniority: str, industry: str, size: int | None, location: str, company: str
+        self,
+        title: str,
+        seniority: str,
+        industry: str,
+        size: int | None,
+        location: str,
+        company: str,
+        size_max: int | None = None,
     ) -> Verdict:
+        """`size_max` is the upper end when the size is a range (an enrichment's "51-200"), else None."""
         # Most people of a page repeat a combination seen before: one lookup on their raw values.
-        seen = (title, seniority, industry, self._size_outcome(size), location, company if self.keywords else "")
+        seen = (
+            title, seniority, industry, self._size_outcome(size, size_max), location, company if self.keywords else ""
+        )  # fmt: skip
         verdict = self._by_values.get(seen)
         if verdict is None:
             outcomes = (
@@ -112,12 +122,20 @@ class Scorer:
             found = next((k for k in self.keywords if k in lowered), None)
         return _remember(self._found, memo_key, found)
 
-    def _size_outcome(self, size: int | None) -> str | bool:
+    def _size_outcome(self, size: int | None, size_max: int | None = None) -> str | bool:
         if self.size_min is None and self.size_max is None:
             return _ANY
         if size is None:
             return _UNKNOWN
-        return (self.size_min is None or size >= self.size_min) and (self.size_max is None or size <= self.size_max)
+        low_ok = self.size_min is None or size >= self.size_min
+        high_ok = self.size_max is None or (size_max or size) <= self.size_max
+        if low_ok and high_ok:
+            return True
+        # A range matches only when the whole of it lies within the ICP's bounds; one that overlaps them
+        # may or may not be a fit, and is said to be partly outside.
+        top = size_max or size
+        overlaps = (self.size_min is None or top >= self.size_min) and (self.size_max is None or size <= self.size_max)
+        return _PARTLY if size_max is not None and overlaps else False
 
     def _explain(self, key: tuple[Any, ...]) -> Verdict:
         rows = []
@@ -138,6 +156,8 @@ class Scorer:
         if outcome == _UNKNOWN:
             return {"rule": "company_size", "matched": False, "weight": weight, "detail": "company size unknown"}
         bounds = f"{self.size_min or 1}-{self.size_max or '∞'} employees"
+        if outcome == _PARTLY:
+            return {"rule": "company_size", "matched": False, "weight": weight, "detail": f"partly outside {bounds}"}
         detail = f"within {bounds}" if outcome else f"outside {bounds}"
         return {"rule": "company_size", "matched": bool(outcome), "weight": weight, "detail": detail}
 

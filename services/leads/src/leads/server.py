@@ -7,7 +7,9 @@ from pathlib import Path
 import grpc
 import httpx
 
+from leadflood.icp.v1 import icp_pb2_grpc
 from leadflood.leads.v1 import leads_pb2, leads_pb2_grpc, stats_pb2, stats_pb2_grpc
+from leadflood_platform import grpc_client
 from leadflood_platform.jobs import JobKind
 from leadflood_platform.server import Runtime, ServiceSpec
 from leadflood_platform.settings import load
@@ -25,7 +27,12 @@ def spec() -> ServiceSpec:
     settings = load(LeadsSettings)
 
     def register(server: grpc.aio.Server, runtime: Runtime) -> list[str]:
-        servicer = LeadsServicer(runtime.db, settings)
+        icp = grpc_client.channel(
+            settings.grpc_target("icp"),
+            timeout_s=settings.icp_call_timeout_s,
+            traced=bool(settings.otel_exporter_otlp_endpoint),
+        )
+        servicer = LeadsServicer(runtime.db, settings, icp_pb2_grpc.IcpServiceStub(icp))
         leads_pb2_grpc.add_LeadsServiceServicer_to_server(servicer, server)
         stats_pb2_grpc.add_LeadStatsServiceServicer_to_server(LeadStatsServicer(runtime.db), server)
         return [

@@ -18,11 +18,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from leadflood.leads.v1 import jobs_pb2
 from leadflood_platform import jobs
 from leadflood_platform.errors import NO_NUL, AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
-from leads import events, ingest, phones, time_zones
+from leads import events, ingest, phones, provider_values, time_zones
 from leads.models import EnrichmentRun, Lead, platform_tables
 
 MAX_FIELD = 200
-EDITABLE = ("email", "first_name", "last_name", "company_name", "title", "time_zone", "phone")
+EDITABLE = (
+    "email", "first_name", "last_name", "company_name", "title", "time_zone", "phone", "seniority", "industry",
+    "location", "company_domain", "linkedin_url", "company_size",
+)  # fmt: skip
+MAX_COMPANY_SIZE = 10_000_000
 
 
 # The plainest addresses (an ASCII dot-atom at host-name labels under a top-level label of letters)
@@ -151,11 +155,17 @@ async def history(*, session: AsyncSession, org_id: uuid.UUID, lead_id: uuid.UUI
     return (await session.execute(query)).scalars().all()
 
 
-async def update(*, session: AsyncSession, org_id: uuid.UUID, lead_id: uuid.UUID, changes: dict[str, str]) -> Lead:
-    """A user's edit: the fields it touches are marked edited, so later sourcing runs keep them."""
+async def update(*, session: AsyncSession, org_id: uuid.UUID, lead_id: uuid.UUID, changes: dict[str, Any]) -> Lead:
+    """A user's edit: the fields it touches are marked edited, so later sourcing runs and applied
+    enrichments keep them."""
     lead = await get(session=session, org_id=org_id, lead_id=lead_id, for_update=True)
     for name, value in changes.items():
-        if name == "email":
+        if name == "company_size":
+            if not 0 <= value <= MAX_COMPANY_SIZE:
+                raise InvalidArgument.on(name, f"must be between 1 and {MAX_COMPANY_SIZE:,} (0 removes it)")
+            lead.company_size_max = None  # a headcount typed by hand replaces a provider's range
+            value = value or None
+        elif name == "email":
             value = normalise_email(value)
         elif name == "time_zone":
             value = time_zones.validated(value) or None
@@ -163,6 +173,8 @@ async def update(*, session: AsyncSession, org_id: uuid.UUID, lead_id: uuid.UUID
             value = phones.normalised(value)
         else:
             value = _check_text(name, value, required=name in ("first_name", "last_name"))
+            if name in ("seniority", "company_domain"):
+                value = value.lower()  # a seniority is a code ("vp"), a domain has no case
         setattr(lead, name, value)
     lead.edited_fields = sorted(set(lead.edited_fields) | set(changes))
     lead.updated_at = dt.datetime.now(dt.UTC)
@@ -259,3 +271,19 @@ async def _finish_run(session: AsyncSession, run_id: uuid.UUID | None, **values:
         for key, value in values.items():
             setattr(run, key, value)
         run.updated_at = dt.datetime.now(dt.UTC)
+
+
+async def apply_enrichment(
+    *, session: AsyncSession, org_id: uuid.UUID, lead_id: uuid.UUID, fields: list[str]
+) -> tuple[Lead, provider_values.Applying]:
+    """Puts the enrichment's values (every one offered, or those named) in the lead's own fields; never over a
+    hand edit. The applied fields are not marked edited: a later search may bring a newer value."""
+    lead = await get(session=session, org_id=org_id, lead_id=lead_id, for_update=True)
+    applying = provider_values.to_apply(lead, fields)
+    if applying.values:
+        for name, value in applying.values.items():
+            setattr(lead, name, value)
+        lead.updated_at = dt.datetime.now(dt.UTC)
+        await session.flush()
+        await events.lead_updated(session, lead)
+    return lead, applying

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
+from collections.abc import Iterable
 
+import grpc
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadflood.icp.v1 import icp_pb2, icp_pb2_grpc
 from leadflood.leads.v1 import leads_pb2, leads_pb2_grpc
 from leadflood_platform import context
 from leadflood_platform.convert import parse_id
 from leadflood_platform.db import Database, deadlock_retries
+from leadflood_platform.errors import NotFound, Unavailable
 from leadflood_platform.jobs import public_id
 from leadflood_platform.provider_choice import require_provider
-from leads import explanations, imports, listing, service, sourcing
+from leads import explanations, imports, listing, rescoring, service, sourcing
 from leads.config import LeadsSettings
-from leads.convert import STATUS_NAME, enrichment_run_to_proto, lead_to_proto
+from leads.convert import STATUS_NAME, add_provider_values, enrichment_run_to_proto, lead_to_proto
 from leads.models import Lead, platform_tables
 from leads.pages_in_flight import PagesInFlight
 from leads.providers.registry import PROVIDERS
@@ -22,6 +27,7 @@ from leads.workers import EnrichLead
 
 KEY_FOR = {"hunter": "hunter_api_key"}
 HAS_EMAIL = {leads_pb2.HAS_EMAIL_YES: True, leads_pb2.HAS_EMAIL_NO: False}
+Rules = dict[uuid.UUID, icp_pb2.IcpRules | None]  # an ICP's id -> its rules; None when it was deleted
 FILTERED = {
     leads_pb2.FILTERED_VIEW_UNSPECIFIED: "hidden",
     leads_pb2.FILTERED_VIEW_ONLY_FILTERED: "only",
@@ -30,8 +36,10 @@ FILTERED = {
 
 
 async def _explained(session: AsyncSession, lead: Lead) -> leads_pb2.Lead:
-    """The lead with its score explanation: what the lead's own page shows (lists leave it out)."""
-    return lead_to_proto(lead, explanation=await explanations.load(session, lead.org_id, lead.score_explanation_id))
+    """The lead with its score explanation and its provider values: what the lead's own page shows (lists
+    leave them out)."""
+    explanation = await explanations.load(session, lead.org_id, lead.score_explanation_id)
+    return add_provider_values(lead_to_proto(lead, explanation=explanation), lead)
 
 
 def _optional_id(value: str, name: str):  # type: ignore[no-untyped-def]
@@ -39,8 +47,8 @@ def _optional_id(value: str, name: str):  # type: ignore[no-untyped-def]
 
 
 class LeadsServicer(leads_pb2_grpc.LeadsServiceServicer):
-    def __init__(self, db: Database, settings: LeadsSettings) -> None:
-        self.db, self.settings = db, settings
+    def __init__(self, db: Database, settings: LeadsSettings, icp: icp_pb2_grpc.IcpServiceStub) -> None:
+        self.db, self.settings, self.icp = db, settings, icp
         self.explanations = explanations.ExplanationStore()
         self.pages_in_flight = PagesInFlight()
         self.import_slots = imports.ImportSlots()
@@ -122,16 +130,79 @@ class LeadsServicer(leads_pb2_grpc.LeadsServiceServicer):
         reply.total, reply.total_capped = count, capped
         return reply
 
+    async def _rules(self, icp_ids: Iterable[uuid.UUID]) -> Rules:
+        """Each ICP's current rules from the icp service, None for one deleted (or never this org's)."""
+
+        async def one(icp_id: uuid.UUID) -> tuple[uuid.UUID, icp_pb2.IcpRules | None]:
+            try:
+                reply = await self.icp.GetIcp(
+                    icp_pb2.GetIcpRequest(icp_id=str(icp_id)), timeout=self.settings.icp_call_timeout_s
+                )
+            except grpc.aio.AioRpcError as error:
+                if error.code() == grpc.StatusCode.NOT_FOUND:
+                    return icp_id, None
+                if error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                    raise Unavailable("the ICP service did not answer, so nothing was scored; try again") from None
+                raise
+            return icp_id, reply.icp.rules
+
+        return dict(await asyncio.gather(*map(one, set(icp_ids))))
+
+    async def _own_rules(self, org_id: uuid.UUID, lead_ids: list[uuid.UUID]) -> Rules:
+        """The rules of the ICPs the leads are linked to, asked for before the transaction that scores them."""
+        async with self.db.transaction() as session:
+            icp_ids = await rescoring.own_icps(session=session, org_id=org_id, ids=lead_ids)
+        return await self._rules(icp_ids)
+
     async def UpdateLead(self, request, ctx):  # type: ignore[no-untyped-def]
         changes = {name: getattr(request, name) for name in service.EDITABLE if request.HasField(name)}
+        org_id, lead_id = context.require_org(), parse_id(request.lead_id, "lead")
+        # An edit to a field the score reads rescores the lead by its ICP's current rules.
+        rules = await self._own_rules(org_id, [lead_id]) if rescoring.SCORED_FIELDS & set(changes) else {}
         async with self.db.transaction() as session:
-            lead = await service.update(
-                session=session,
-                org_id=context.require_org(),
-                lead_id=parse_id(request.lead_id, "lead"),
-                changes=changes,
-            )
+            lead = await service.update(session=session, org_id=org_id, lead_id=lead_id, changes=changes)
+            if lead.icp_id is not None and rules.get(lead.icp_id) is not None:
+                await rescoring.score(session, lead, rules[lead.icp_id])  # type: ignore[arg-type]
             return leads_pb2.UpdateLeadResponse(lead=await _explained(session, lead))
+
+    async def ApplyEnrichment(self, request, ctx):  # type: ignore[no-untyped-def]
+        org_id, lead_id = context.require_org(), parse_id(request.lead_id, "lead")
+        rules = await self._own_rules(org_id, [lead_id])
+        async with self.db.transaction() as session:
+            lead, applying = await service.apply_enrichment(
+                session=session, org_id=org_id, lead_id=lead_id, fields=list(request.fields)
+            )
+            icp_rules = rules.get(lead.icp_id) if lead.icp_id is not None else None
+            if icp_rules is not None:
+                await rescoring.score(session, lead, icp_rules)
+            return leads_pb2.ApplyEnrichmentResponse(
+                lead=await _explained(session, lead),
+                applied=applying.applied,
+                kept=applying.kept,
+                rescored=icp_rules is not None,
+            )
+
+    async def ScoreLeads(self, request, ctx):  # type: ignore[no-untyped-def]
+        org_id, lead_ids = context.require_org(), rescoring.lead_ids(request.lead_ids)
+        link_to = parse_id(request.icp_id, "ICP") if request.icp_id else None
+        if link_to is not None:
+            rules = await self._rules([link_to])
+            if rules[link_to] is None:
+                raise NotFound(f"ICP {link_to} not found")
+        else:
+            rules = await self._own_rules(org_id, lead_ids)
+        async with self.db.transaction() as session:
+            scored = await rescoring.score_leads(
+                session=session, org_id=org_id, ids=lead_ids, rules=rules, link_to=link_to
+            )
+            return leads_pb2.ScoreLeadsResponse(
+                scored=len(scored.leads),
+                filtered=scored.filtered,
+                not_found=scored.not_found,
+                not_linked=scored.not_linked,
+                icp_deleted=scored.icp_deleted,
+                leads=[lead_to_proto(lead) for lead in scored.leads],
+            )
 
     async def DeleteLead(self, request, ctx):  # type: ignore[no-untyped-def]
         async with self.db.transaction() as session:
