@@ -81,6 +81,9 @@ def test_every_parameter_is_described(document: dict[str, Any]) -> None:
         ("/v1/leads/import", "post", "200", "ImportReport"),
         ("/v1/leads/bulk-delete", "post", "200", "BulkDeleted"),
         ("/v1/leads/bulk-enrich", "post", "202", "BulkEnrichStarted"),
+        ("/v1/leads/bulk-score", "post", "200", "BulkScored"),
+        ("/v1/leads/{lead_id}/score", "post", "200", "LeadWithHistory"),
+        ("/v1/leads/{lead_id}/apply-enrichment", "post", "200", "EnrichmentApplied"),
         ("/v1/icps", "get", "200", "IcpList"),
         ("/v1/icps/{icp_id}", "get", "200", "Icp"),
         ("/v1/icps/{icp_id}/search", "post", "202", "SearchStarted"),
@@ -128,6 +131,12 @@ def test_the_documented_shapes_are_what_the_routes_build() -> None:
                           score_explanation=[rule])  # fmt: skip
     leads.Lead.model_validate(leads.lead_json(lead))
     leads.Lead.model_validate(leads.lead_json(leads_pb2.Lead()))
+    offered = leads_pb2.ProviderValue(
+        field="company_size", value="51-200", state=leads_pb2.PROVIDER_VALUE_STATE_OFFERED
+    )
+    leads.Lead.model_validate(
+        leads.lead_json(leads_pb2.Lead(company_size=51, company_size_max=200, provider_values=[offered]))
+    )
     leads.LeadPage.model_validate(
         leads.page_json(leads_pb2.ListLeadsResponse(leads=[lead], total=10_000, total_capped=True))
     )

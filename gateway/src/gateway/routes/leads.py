@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import re
 from collections.abc import AsyncIterator
 from datetime import datetime
 from operator import itemgetter
@@ -63,6 +64,17 @@ class UpdateLeadBody(Body):
     time_zone: str | None = Field(default=None, max_length=64)
     # "" removes it.
     phone: str | None = Field(default=None, max_length=40)
+    # A code: owner, founder, c_suite, partner, vp, head, director, manager, senior, entry, intern.
+    seniority: str | None = Field(default=None, max_length=50)
+    industry: str | None = Field(default=None, max_length=200)
+    location: str | None = Field(default=None, max_length=200)
+    company_domain: str | None = Field(default=None, max_length=200)
+    linkedin_url: str | None = Field(default=None, max_length=200)
+    # A headcount; 0 removes it.
+    company_size: int | None = Field(default=None, ge=0, le=10_000_000)
+
+
+EDITABLE_NAMES = tuple(field.alias or name for name, field in UpdateLeadBody.model_fields.items())
 
 
 class EnrichBody(Body):
@@ -77,6 +89,46 @@ class BulkEnrichBody(LeadSelection):
     provider: str = Field(default="sandbox", max_length=50)
 
 
+IcpId = Annotated[
+    str | None,
+    Field(
+        default=None,
+        pattern=f"^{UUID_RE}$",
+        description="Link the leads to this ICP and score them by its rules; left out, each is scored again by "
+        "its own ICP's current rules",
+    ),
+]
+
+
+class ScoreBody(Body):
+    icp_id: IcpId = None
+
+
+class BulkScoreBody(LeadSelection):
+    icp_id: IcpId = None
+
+
+# The lead's fields an enrichment can fill, in the API's names (the leads service's, camelCased).
+PROVIDER_FIELDS = {
+    "companyName": "company_name", "title": "title", "seniority": "seniority", "industry": "industry",
+    "companySize": "company_size", "companyDomain": "company_domain", "location": "location",
+    "linkedinUrl": "linkedin_url",
+}  # fmt: skip
+ProviderField = Literal[
+    "companyName", "title", "seniority", "industry", "companySize", "companyDomain", "location", "linkedinUrl"
+]
+PROVIDER_NAMES = {column: name for name, column in PROVIDER_FIELDS.items()}
+
+
+class ApplyEnrichmentBody(Body):
+    fields: list[ProviderField] = Field(
+        default=[],
+        max_length=len(PROVIDER_FIELDS),
+        description="The fields to take from the enrichment; empty or left out: every field it offers. A field "
+        "edited by hand is never applied over (named, it is a 409)",
+    )
+
+
 class BulkDeleted(Reply):
     deleted: int
     not_found: int = Field(description="Named but not found: already deleted, or not this org's")
@@ -86,6 +138,24 @@ class BulkEnrichStarted(Reply):
     started: int = Field(description="Enrichments started")
     already_running: int = Field(description="Leads already being enriched: their running job goes on")
     not_found: int
+
+
+class BulkScored(Reply):
+    scored: int = Field(description="Linked (when an ICP was named) and scored")
+    filtered: int = Field(description="Of those scored, how many fell under the ICP's minimum: kept, hidden by default")
+    not_found: int
+    not_linked: int = Field(description="Not scored: no ICP named, and the lead has none")
+    icp_deleted: int = Field(description="Not scored: the lead's own ICP has been deleted")
+
+
+class ProviderValue(Reply):
+    field: str = Field(description="The lead's field: " + ", ".join(PROVIDER_FIELDS))
+    value: str = Field(description="The provider's value as the lead would hold it: a seniority's code, a size "
+                       "as `250` or `51-200`")  # fmt: skip
+    state: Literal["same", "offered", "edited"] = Field(
+        description="`same`: the lead holds it already; `offered`: the lead's own value holds, and applying "
+        "takes the provider's; `edited`: the lead's value was edited by hand and always holds"
+    )
 
 
 class ScoreRule(Reply):
@@ -117,7 +187,12 @@ class Lead(Reply):
     seniority: str
     industry: str
     company_domain: str
-    company_size: int | None
+    company_size: int | None = Field(description="A headcount, or the low end of a range")
+    company_size_max: int | None = Field(description="The high end when the size is a range (`51-200`)")
+    provider_values: list[ProviderValue] = Field(
+        description="What the last enrichment found for the lead's own fields and which value holds: one lead's "
+        "read only (empty in lists)"
+    )
     location: str
     linkedin_url: str
     edited_fields: list[str] = Field(description="Fields edited by hand: later searches and enrichments keep them")
@@ -137,6 +212,13 @@ class EnrichmentRun(Reply):
 
 class LeadWithHistory(Lead):
     enrichment_history: list[EnrichmentRun] = Field(description="Every enrichment of the lead, newest first")
+
+
+class EnrichmentApplied(Reply):
+    lead: LeadWithHistory = Field(description="The lead, rescored by its ICP when it has one")
+    applied: list[str] = Field(description="The fields whose value changed")
+    kept: list[str] = Field(description="Fields left as the user edited them by hand")
+    rescored: bool = Field(description="False when the lead has no ICP (or it was deleted): the score is as it was")
 
 
 class LeadPage(Reply):
@@ -199,6 +281,15 @@ def lead_json(lead: leads_pb2.Lead) -> dict[str, Any]:
         "industry": lead.industry,
         "companyDomain": lead.company_domain,
         "companySize": lead.company_size or None,
+        "companySizeMax": lead.company_size_max or None,
+        "providerValues": [
+            {
+                "field": PROVIDER_NAMES.get(v.field, v.field),
+                "value": v.value,
+                "state": enum_word(v.state, leads_pb2.ProviderValueState, "PROVIDER_VALUE_STATE_"),
+            }
+            for v in lead.provider_values
+        ],
         "location": lead.location,
         "linkedinUrl": lead.linkedin_url,
         "editedFields": list(lead.edited_fields),
@@ -451,9 +542,68 @@ async def enrich_leads(body: BulkEnrichBody, request: Request, who: Who) -> dict
     return {"started": len(replies) - running, "alreadyRunning": running, "notFound": len(done) - len(replies)}
 
 
+@router.post("/v1/leads/bulk-score", **documents(BulkScored))
+async def score_leads(body: BulkScoreBody, request: Request, who: Who) -> dict[str, Any]:
+    """Links the leads named to an ICP (`icpId`) and scores them by its rules, or, without `icpId`, scores each
+    again by its own ICP's current rules. Leads not found, without an ICP, or whose ICP was deleted are counted;
+    an ICP that does not exist is a 404."""
+    reply = await _leads(request).ScoreLeads(leads_pb2.ScoreLeadsRequest(lead_ids=body.lead_ids, icp_id=body.icp_id))
+    return {
+        "scored": reply.scored,
+        "filtered": reply.filtered,
+        "notFound": reply.not_found,
+        "notLinked": reply.not_linked,
+        "icpDeleted": reply.icp_deleted,
+    }
+
+
+def _lead_path_id(lead_id: str) -> str:
+    """The path's lead id; a malformed one is a lead that does not exist (404), as GET says."""
+    if not re.fullmatch(UUID_RE, lead_id):
+        raise Problem(404, f"lead {lead_id[:64]!r} not found")
+    return lead_id
+
+
+@router.post("/v1/leads/{lead_id}/score", **documents(LeadWithHistory))
+async def score_lead(lead_id: str, request: Request, who: Who, body: ScoreBody | None = None) -> dict[str, Any]:
+    """Links the lead to an ICP (`icpId`) and scores it by its rules, or scores it again by its own ICP's current
+    rules; a lead with no ICP (and none named) or whose ICP was deleted is a 409 saying so."""
+    stub, icp_id = _leads(request), body.icp_id if body else None
+    reply = await stub.ScoreLeads(leads_pb2.ScoreLeadsRequest(lead_ids=[_lead_path_id(lead_id)], icp_id=icp_id))
+    if reply.not_found:
+        raise Problem(404, f"lead {lead_id} not found")
+    if reply.not_linked:
+        raise Problem(409, "the lead is not linked to an ICP: choose one (icpId) to score it against")
+    if reply.icp_deleted:
+        raise Problem(409, "the lead's ICP has been deleted: choose another (icpId) to score it against")
+    return await _lead_with_history(stub, lead_id)
+
+
+@router.post("/v1/leads/{lead_id}/apply-enrichment", **documents(EnrichmentApplied))
+async def apply_enrichment(
+    lead_id: str, request: Request, who: Who, body: ApplyEnrichmentBody | None = None
+) -> dict[str, Any]:
+    """Puts the last enrichment's values (all it offers, or the `fields` named) in the lead's own fields and
+    scores it again by its ICP. A field edited by hand always holds: with every field it is `kept`, named it is a
+    409; a lead not enriched, or a field the provider gave no value for, is a 409 too."""
+    stub = _leads(request)
+    fields = [PROVIDER_FIELDS[name] for name in body.fields] if body else []
+    reply = await stub.ApplyEnrichment(leads_pb2.ApplyEnrichmentRequest(lead_id=_lead_path_id(lead_id), fields=fields))
+    return {
+        "lead": await _lead_with_history(stub, lead_id),
+        "applied": [PROVIDER_NAMES[name] for name in reply.applied],
+        "kept": [PROVIDER_NAMES[name] for name in reply.kept],
+        "rescored": reply.rescored,
+    }
+
+
 @router.get("/v1/leads/{lead_id}", **documents(LeadWithHistory))
 async def get_lead(lead_id: str, request: Request, who: Who) -> dict[str, Any]:
-    reply = await _leads(request).GetLead(leads_pb2.GetLeadRequest(lead_id=lead_id))
+    return await _lead_with_history(_leads(request), lead_id)
+
+
+async def _lead_with_history(stub: Any, lead_id: str) -> dict[str, Any]:
+    reply = await stub.GetLead(leads_pb2.GetLeadRequest(lead_id=lead_id))
     history = [
         {
             "id": run.id,
@@ -473,10 +623,7 @@ async def get_lead(lead_id: str, request: Request, who: Who) -> dict[str, Any]:
 async def update_lead(lead_id: str, body: UpdateLeadBody, request: Request, who: Who) -> dict[str, Any]:
     changes = body.model_dump(exclude_none=True)
     if not changes:
-        raise Problem(
-            422,
-            "nothing to change: send at least one of email, firstName, lastName, companyName, title, timeZone, phone",
-        )
+        raise Problem(422, f"nothing to change: send at least one of {', '.join(EDITABLE_NAMES)}")
     reply = await _leads(request).UpdateLead(leads_pb2.UpdateLeadRequest(lead_id=lead_id, **changes))
     return lead_json(reply.lead)
 

@@ -55,6 +55,9 @@ async def score(session: AsyncSession, lead: Lead, rules: icp_pb2.IcpRules) -> V
         .on_conflict_do_nothing()
     )
     lead.score, lead.score_explanation_id, lead.filtered = verdict.score, verdict.explanation_id, verdict.filtered
+    # Set, not left to the column's onupdate: a server default would expire it, and reading it back (to
+    # answer the call) would be I/O outside the session's await.
+    lead.updated_at = dt.datetime.now(dt.UTC)
     return verdict
 
 
@@ -106,7 +109,7 @@ async def score_leads(
         if icp_rules is None:
             outcome.icp_deleted += 1
             continue
-        lead.icp_id, lead.updated_at = icp_id, dt.datetime.now(dt.UTC)
+        lead.icp_id = icp_id
         outcome.filtered += (await score(session, lead, icp_rules)).filtered
         outcome.leads.append(lead)
     await session.flush()
