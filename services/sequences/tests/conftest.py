@@ -6,7 +6,7 @@ import asyncio
 import datetime as dt
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -14,6 +14,7 @@ import asyncpg
 import grpc
 import pytest
 
+from leadflood.inbox.v1 import delivery_pb2
 from leadflood_platform import context, migrations
 from leadflood_platform.db import Database
 from sequences import definitions, service
@@ -86,12 +87,14 @@ async def until(check: Callable[[], Awaitable[bool]], *, timeout_s: float = 10.0
 
 class FakeLeads:
     """An in-memory LeadDirectory: leads by id. `down` makes each lookup fail as an unreachable leads
-    service does; `orgs_asked` records the org each lookup ran for (the metadata the real one sends)."""
+    service does; `orgs_asked` records the org each lookup ran for (the metadata the real one sends), `calls`
+    the ids each lookup asked for."""
 
     def __init__(self) -> None:
         self.leads: dict[uuid.UUID, Lead] = {}
         self.down = False
         self.orgs_asked: list[str | None] = []
+        self.calls: list[list[uuid.UUID]] = []
 
     def add(self, **fields: str) -> uuid.UUID:
         lead_id = uuid.uuid4()
@@ -106,15 +109,43 @@ class FakeLeads:
             )
         return self.leads.get(lead_id)
 
+    async def get_many(self, lead_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Lead]:
+        self.orgs_asked.append(context.org_id.get())
+        self.calls.append(list(lead_ids))
+        if self.down:
+            raise grpc.aio.AioRpcError(
+                grpc.StatusCode.UNAVAILABLE, grpc.aio.Metadata(), grpc.aio.Metadata(), details="leads is down"
+            )
+        return {lead_id: self.leads[lead_id] for lead_id in lead_ids if lead_id in self.leads}
+
 
 # The scheduler's tests talk to a STAND-IN DeliveryService (see test_scheduler's docstring).
 # Wednesday 2026-03-04, 10:00 in New York (EST).
 WEDNESDAY_10AM = dt.datetime(2026, 3, 4, 15, 0, tzinfo=dt.UTC)
 
 
+class BatchingStandIn(mail_room.StandInDelivery):
+    """The stand-in with SendMessages too, as the mail room has it: one answer per request, in order; a request
+    the stand-in would refuse (its answer a status code) refuses the whole batch, nothing kept. `batches`
+    holds each batch's size."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[int] = []
+
+    async def SendMessages(self, request, ctx):  # type: ignore[no-untyped-def]
+        self.batches.append(len(request.requests))
+        for one in request.requests:
+            if one.idempotency_key not in self.messages and isinstance(code := self.answer(one), grpc.StatusCode):
+                await ctx.abort(code, f"the stand-in refuses: {code.name}")
+        replies = [await self.SendMessage(one, ctx) for one in request.requests]
+        return delivery_pb2.SendMessagesResponse(responses=replies)
+
+
 @pytest.fixture
-async def inbox() -> AsyncIterator[SimpleNamespace]:
-    """The mail room's DeliveryService, stood in (tests/fakes/mail_room.py)."""
+async def inbox(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[SimpleNamespace]:
+    """The mail room's DeliveryService, stood in (tests/fakes/mail_room.py, with SendMessages)."""
+    monkeypatch.setattr(mail_room, "StandInDelivery", BatchingStandIn)
     async for served in mail_room.serve():
         yield served
 

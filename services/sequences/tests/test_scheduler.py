@@ -343,6 +343,45 @@ async def test_a_deleted_lead_or_a_refused_message_fails_the_enrollment(
     assert await _events(db) == ["sequences.enrollment.stopped"] * 2
 
 
+async def test_a_batch_reads_its_leads_in_one_call_and_sends_in_one(
+    db: Database, world: SimpleNamespace, kit: SimpleNamespace
+) -> None:
+    sequence = await kit.make_sequence(db, world.org, kit.definition(kit.email_step(), window=kit.ALWAYS))
+    leads = [world.leads.add(email=f"lead{n}@acme.example", first_name=f"L{n}") for n in range(8)]
+    no_email = world.leads.add(first_name="Grace")
+    enrolled = await _enroll(db, world, sequence, *leads, no_email)
+    assert await world.scheduler.run_once() == 9
+    assert [sorted(call) for call in world.leads.calls] == [sorted([*leads, no_email])]
+    assert world.inbox.servicer.batches == [8]  # the lead without an email skips the step, unsent
+    step = sequence.live_steps[0]
+    assert sorted(world.inbox.servicer.keys()) == sorted(idempotency_key(e.id, step.id) for e in enrolled[:8])
+    for enrollment in enrolled:
+        assert (await _reload(db, enrollment.id)).state == "completed"
+    outcomes = [s.outcome for e in enrolled for s in await _sends(db, e.id)]
+    assert outcomes == ["queued"] * 8 + ["skipped"]
+    assert await _events(db) == ["sequences.step.sent"] * 8
+
+
+async def test_a_message_the_mail_room_refuses_fails_its_own_enrollment_only(
+    db: Database, world: SimpleNamespace, kit: SimpleNamespace
+) -> None:
+    """The mail room refuses a whole batch for one request it would refuse: each is then sent alone."""
+    sequence = await kit.make_sequence(db, world.org, kit.definition(kit.email_step(), window=kit.ALWAYS))
+    bad = world.leads.add(email="bad@acme.example")
+    fine = [world.leads.add(email=f"fine{n}@acme.example") for n in range(3)]
+    enrolled = {e.lead_id: e for e in await _enroll(db, world, sequence, bad, *fine)}
+    world.inbox.servicer.answer = lambda request: (
+        grpc.StatusCode.INVALID_ARGUMENT if request.to.email == "bad@acme.example" else world.queued(request)
+    )
+    assert await world.scheduler.run_once() == 4
+    assert world.inbox.servicer.batches == [4]  # refused whole, then each alone
+    refused = await _reload(db, enrolled[bad].id)
+    assert refused.state == "failed" and refused.stop_reason.startswith("the mail room refused the message")
+    for lead in fine:
+        assert (await _reload(db, enrolled[lead].id)).state == "completed"
+    assert len(world.inbox.servicer.messages) == 3
+
+
 @pytest.mark.parametrize("code", [grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.NOT_FOUND])
 async def test_no_mailbox_to_send_from_waits_and_says_so(
     db: Database, world: SimpleNamespace, kit: SimpleNamespace, code: grpc.StatusCode

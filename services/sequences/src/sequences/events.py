@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood.sequences.v1 import events_pb2
-from leadflood_platform import outbox
+from leadflood_platform import tracing
+from leadflood_platform.bus import TYPE_HEADER
 from leadflood_platform.convert import timestamp
 from sequences import convert
 from sequences.models import Enrollment, Step, platform_tables
@@ -22,8 +25,7 @@ OUTCOME = {
 }
 
 
-async def step_sent(
-    session: AsyncSession,
+def step_sent_event(
     enrollment: Enrollment,
     step: Step,
     *,
@@ -33,8 +35,8 @@ async def step_sent(
     thread_id: str = "",
     task_id: str = "",
     at: dt.datetime,
-) -> None:
-    event = events_pb2.StepSent(
+) -> events_pb2.StepSent:
+    return events_pb2.StepSent(
         event_id=str(uuid.uuid4()),
         org_id=str(enrollment.org_id),
         sequence_id=str(enrollment.sequence_id),
@@ -49,11 +51,11 @@ async def step_sent(
         task_id=task_id,
         sent_at=timestamp(at),
     )
-    await outbox.enqueue(session, platform_tables, subject=STEP_SENT, message=event, msg_id=event.event_id)
 
 
-async def enrollment_stopped(session: AsyncSession, enrollment: Enrollment, *, cause_event_id: str = "") -> None:
-    event = events_pb2.EnrollmentStopped(
+def enrollment_stopped_event(enrollment: Enrollment, *, cause_event_id: str = "") -> events_pb2.EnrollmentStopped:
+    """The enrollment as it stands now (its state and stop reason set)."""
+    return events_pb2.EnrollmentStopped(
         event_id=str(uuid.uuid4()),
         org_id=str(enrollment.org_id),
         sequence_id=str(enrollment.sequence_id),
@@ -63,4 +65,41 @@ async def enrollment_stopped(session: AsyncSession, enrollment: Enrollment, *, c
         reason=enrollment.stop_reason,
         cause_event_id=cause_event_id,
     )
-    await outbox.enqueue(session, platform_tables, subject=ENROLLMENT_STOPPED, message=event, msg_id=event.event_id)
+
+
+SUBJECTS = {
+    events_pb2.StepSent.DESCRIPTOR.full_name: STEP_SENT,
+    events_pb2.EnrollmentStopped.DESCRIPTOR.full_name: ENROLLMENT_STOPPED,
+}
+Event = events_pb2.StepSent | events_pb2.EnrollmentStopped
+
+
+async def step_sent(session: AsyncSession, enrollment: Enrollment, step: Step, **fields: Any) -> None:
+    await write(session, [step_sent_event(enrollment, step, **fields)])
+
+
+async def enrollment_stopped(session: AsyncSession, enrollment: Enrollment, *, cause_event_id: str = "") -> None:
+    await write(session, [enrollment_stopped_event(enrollment, cause_event_id=cause_event_id)])
+
+
+async def write(session: AsyncSession, events: list[Event]) -> None:
+    """The events to the outbox in the session's transaction: one statement however many (the outbox's own
+    row shape, its type and trace headers, and the relay's wake-up, as leadflood_platform.outbox.enqueue)."""
+    if not events:
+        return
+    carried = tracing.message_headers()
+    headers = [json.dumps(carried | {TYPE_HEADER: event.DESCRIPTOR.full_name}) for event in events]
+    params = (
+        [SUBJECTS[event.DESCRIPTOR.full_name] for event in events],
+        [event.event_id for event in events],
+        [event.SerializeToString() for event in events],
+        headers,
+    )
+    await (await session.connection()).exec_driver_sql(_WRITE_SQL, params)
+
+
+_WRITE_SQL = (
+    f"WITH stored AS (INSERT INTO {platform_tables.schema}.outbox (subject, msg_id, payload, headers)"
+    " SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::jsonb[]))"
+    f" SELECT pg_notify('{platform_tables.outbox_channel}', '')"
+)

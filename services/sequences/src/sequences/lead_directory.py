@@ -1,8 +1,9 @@
-"""The leads a template renders for, from the leads service (LeadsService/GetLead, the org in the call's metadata)."""
+"""The leads a template renders for, from the leads service (GetLead; ListLeads for many), in the call's org."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -28,6 +29,14 @@ class LeadDirectory(Protocol):
         """
         ...
 
+    async def get_many(self, lead_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Lead]:
+        """Those of the leads that exist in the current org, by id; a failure is raised, as for `get`."""
+        ...
+
+
+# Leads named in one ListLeads call, at most (the list's own bound).
+MAX_IDS = 500
+
 
 class LeadsService:
     """LeadDirectory over gRPC. The channel (leadflood_platform.grpc_client) retries UNAVAILABLE and
@@ -44,21 +53,38 @@ class LeadsService:
             if error.code() == grpc.StatusCode.NOT_FOUND:
                 return None
             raise
-        lead = reply.lead
-        return Lead(
-            email=lead.email,
-            first_name=lead.first_name,
-            last_name=lead.last_name,
-            company_name=lead.company_name,
-            title=lead.title,
-            company_domain=lead.company_domain,
-            industry=lead.industry,
-            location=lead.location,
-            time_zone=lead.time_zone,
-            seniority=lead.seniority,
-            linkedin_url=lead.linkedin_url,
-            phone=lead.phone,
-        )
+        return _lead(reply.lead)
+
+    async def get_many(self, lead_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Lead]:
+        """One ListLeads call per MAX_IDS leads (the list's selection: one statement in the leads service), every
+        lead whatever its score (`FILTERED_VIEW_ALL`); a lead not listed does not exist in the org."""
+        found: dict[uuid.UUID, Lead] = {}
+        unique = list(dict.fromkeys(lead_ids))
+        for start in range(0, len(unique), MAX_IDS):
+            part = [str(lead_id) for lead_id in unique[start : start + MAX_IDS]]
+            request = leads_pb2.ListLeadsRequest(
+                lead_ids=part, page_size=len(part), filtered=leads_pb2.FILTERED_VIEW_ALL
+            )
+            reply = await self.stub.ListLeads(request, timeout=self.timeout_s)
+            found.update((uuid.UUID(lead.id), _lead(lead)) for lead in reply.leads)
+        return found
+
+
+def _lead(lead: leads_pb2.Lead) -> Lead:
+    return Lead(
+        email=lead.email,
+        first_name=lead.first_name,
+        last_name=lead.last_name,
+        company_name=lead.company_name,
+        title=lead.title,
+        company_domain=lead.company_domain,
+        industry=lead.industry,
+        location=lead.location,
+        time_zone=lead.time_zone,
+        seniority=lead.seniority,
+        linkedin_url=lead.linkedin_url,
+        phone=lead.phone,
+    )
 
 
 async def matching_pages(

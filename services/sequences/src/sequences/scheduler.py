@@ -22,7 +22,8 @@ import logging
 import math
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import grpc
 from sqlalchemy import select, text
@@ -36,7 +37,7 @@ from leadflood_platform import context, templates
 from leadflood_platform.convert import timestamp
 from leadflood_platform.db import Database
 from sequences import definitions, events, schedule, service
-from sequences.lead_directory import LeadDirectory
+from sequences.lead_directory import Lead, LeadDirectory
 from sequences.models import (
     ACTIVE,
     ARCHIVED,
@@ -61,7 +62,6 @@ from sequences.models import (
     Enrollment,
     Sequence,
     Step,
-    StepSend,
     Task,
 )
 
@@ -108,6 +108,8 @@ REFUSED = {grpc.StatusCode.INVALID_ARGUMENT}
 # The org's mailbox is missing (none at all, or the sequence's was deleted): every send of the org
 # would meet it, so they wait for a user to fix it rather than fail one by one.
 NO_MAILBOX = {grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.NOT_FOUND}
+# Sends in one SendMessages call, at most (the mail room takes up to 500).
+SEND_BATCH_MAX = 500
 
 
 def idempotency_key(enrollment_id: uuid.UUID, step_id: uuid.UUID) -> str:
@@ -178,13 +180,16 @@ Outcome = Sent | TaskMade | Skipped | Deferred | Retry | Failed
 
 @dataclass
 class Due:
-    """A claimed enrollment whose step may go now, with what sending it needs."""
+    """A claimed enrollment whose step may go now, with what sending it needs; once its outcome is recorded,
+    what that writes besides the enrollment (its step's row, its events), written with the batch's (_write)."""
 
     enrollment: Enrollment
     sequence: Sequence
     step: Step
     ordinal: int
     closes_at: dt.datetime
+    step_send: dict[str, Any] | None = None
+    events: list[events.Event] = field(default_factory=list)
 
 
 def _utcnow() -> dt.datetime:
@@ -244,7 +249,7 @@ class Scheduler:
             ours = [enrollment for enrollment in claimed if enrollment.sequence_id in sequences]
             now = self.clock()
             due = [item for e in ours if (item := self._checked_ready(e, sequences[e.sequence_id], now))]
-            outcomes = await asyncio.gather(*(self._attempt(item) for item in due))
+            outcomes = await self._attempt_all(due)
             await self._record_all(session, list(zip(due, outcomes, strict=True)), self.clock())
         return len(ours)
 
@@ -256,6 +261,7 @@ class Scheduler:
                 async with session.begin_nested():
                     for item, outcome in done:
                         await self._record(session, item, outcome, now)
+                    await _write(session, [item for item, _ in done])
                 return
             except Exception as error:
                 if isinstance(error, DBAPIError) and error.connection_invalidated:
@@ -282,6 +288,7 @@ class Scheduler:
         try:
             async with session.begin_nested():  # its own savepoint: a failure undoes this enrollment's writes only
                 await self._record(session, item, outcome, now)
+                await _write(session, [item])
         except Exception as error:
             if isinstance(error, DBAPIError) and error.connection_invalidated:
                 raise  # the database went away: the whole batch rolls back and stays due
@@ -314,23 +321,59 @@ class Scheduler:
             return None
         return Due(enrollment, sequence, live[at], at + 1, slot.closes_at)
 
-    async def _attempt(self, item: Due) -> Outcome:
-        async with self.slots:
-            with context.bound(org_id=str(item.enrollment.org_id)):
-                try:
-                    return await self._send(item)
-                except grpc.aio.AioRpcError as error:
-                    return self._answered(error)
-                except Exception as error:  # never recorded as sent: tried again later
-                    log.exception("step send failed unexpectedly", extra={"enrollment_id": str(item.enrollment.id)})
-                    return Retry(f"an unexpected error: {type(error).__name__}; trying again", self.retry_s)
+    async def _attempt_all(self, due: list[Due]) -> list[Outcome]:
+        """Each item's outcome, in order. An org's items share their calls: its leads are read in one call, its
+        sends go in one SendMessages call (the mail room's batch: one transaction for them all)."""
+        by_org: dict[uuid.UUID, list[int]] = {}
+        for index, item in enumerate(due):
+            by_org.setdefault(item.enrollment.org_id, []).append(index)
+        outcomes: list[Outcome] = [Retry("not attempted; trying again", self.retry_s)] * len(due)
 
-    async def _send(self, item: Due) -> Outcome:
-        enrollment, step = item.enrollment, item.step
+        async def attempt(org_id: uuid.UUID, indexes: list[int]) -> None:
+            with context.bound(org_id=str(org_id)):
+                try:
+                    answers = await self._attempt_org([due[index] for index in indexes])
+                except Exception as error:  # never recorded as sent: tried again later
+                    log.exception("step sends failed unexpectedly", extra={"enrollments": len(indexes)})
+                    answers = [Retry(f"an unexpected error: {type(error).__name__}; trying again", self.retry_s)] * len(
+                        indexes
+                    )
+            for index, answer in zip(indexes, answers, strict=True):
+                outcomes[index] = answer
+
+        await asyncio.gather(*(attempt(org_id, indexes) for org_id, indexes in by_org.items()))
+        return outcomes
+
+    async def _attempt_org(self, items: list[Due]) -> list[Outcome]:
+        """One org's items (the org bound in the context): their leads, their messages, what the mail room said."""
         try:
-            lead = await self.leads.get(enrollment.lead_id)
+            leads = await self.leads.get_many([item.enrollment.lead_id for item in items])
         except grpc.aio.AioRpcError as error:
-            return Retry(f"the leads service could not be reached ({error.code().name}); trying again", self.retry_s)
+            retry = Retry(f"the leads service could not be reached ({error.code().name}); trying again", self.retry_s)
+            return [retry] * len(items)
+        outcomes: list[Outcome | None] = []
+        sends: list[tuple[int, delivery_pb2.SendMessageRequest, str]] = []  # (index, request, variant id)
+        for index, item in enumerate(items):
+            try:
+                prepared = self._prepare(item, leads.get(item.enrollment.lead_id))
+            except Exception as error:  # one enrollment's fault: its own
+                log.exception("step could not be prepared", extra={"enrollment_id": str(item.enrollment.id)})
+                prepared = Retry(f"an unexpected error: {type(error).__name__}; trying again", self.retry_s)
+            if isinstance(prepared, tuple):
+                sends.append((index, *prepared))
+                outcomes.append(None)
+            else:
+                outcomes.append(prepared)
+        replies = await self._send_all([request for _, request, _ in sends])
+        for (index, _, variant_id), reply in zip(sends, replies, strict=True):
+            outcomes[index] = self._answered(reply) if isinstance(reply, grpc.aio.AioRpcError) else (
+                self._outcome_of(reply, variant_id)
+            )  # fmt: skip
+        return [outcome for outcome in outcomes if outcome is not None]
+
+    def _prepare(self, item: Due, lead: Lead | None) -> Outcome | tuple[delivery_pb2.SendMessageRequest, str]:
+        """The step's message for the lead (and its variant's id), or what became of the step without one."""
+        enrollment, step = item.enrollment, item.step
         if lead is None:
             return Failed("the lead was deleted")
         enrollment.time_zone = lead.time_zone or None  # its next steps are planned in its zone as it is now
@@ -364,13 +407,51 @@ class Scheduler:
             request.to.email = lead.email
             request.channel, request.mailbox_id = delivery_pb2.CHANNEL_EMAIL, item.sequence.mailbox_id
             request.subject, request.thread_id = subject, enrollment.thread_id
-        reply = await self.delivery.SendMessage(request, timeout=self.call_timeout_s)
+        return request, str(variant["id"]) if variant else ""
+
+    async def _send_all(
+        self, requests: list[delivery_pb2.SendMessageRequest]
+    ) -> list[delivery_pb2.SendMessageResponse | grpc.aio.AioRpcError]:
+        """Each request's answer, in order: SendMessages for several. The mail room refuses a whole batch for one
+        request it would refuse (a bad address, a mailbox gone): then each is sent alone, so the refusal is that
+        request's own and the others go."""
+        answers: list[delivery_pb2.SendMessageResponse | grpc.aio.AioRpcError] = []
+        for start in range(0, len(requests), SEND_BATCH_MAX):
+            chunk = requests[start : start + SEND_BATCH_MAX]
+            if len(chunk) == 1:
+                answers.append(await self._send_one(chunk[0]))
+                continue
+            try:
+                async with self.slots:
+                    reply = await self.delivery.SendMessages(
+                        delivery_pb2.SendMessagesRequest(requests=chunk), timeout=self.call_timeout_s
+                    )
+            except grpc.aio.AioRpcError as error:
+                if error.code() not in REFUSED | NO_MAILBOX | {grpc.StatusCode.UNIMPLEMENTED}:
+                    answers += [error] * len(chunk)  # not reached: each would be tried again
+                    continue
+                answers += await asyncio.gather(*(self._send_one(request) for request in chunk))
+                continue
+            if len(reply.responses) != len(chunk):
+                raise RuntimeError(f"SendMessages answered {len(reply.responses)} of {len(chunk)} requests")
+            answers += reply.responses
+        return answers
+
+    async def _send_one(
+        self, request: delivery_pb2.SendMessageRequest
+    ) -> delivery_pb2.SendMessageResponse | grpc.aio.AioRpcError:
+        async with self.slots:
+            try:
+                return await self.delivery.SendMessage(request, timeout=self.call_timeout_s)
+            except grpc.aio.AioRpcError as error:
+                return error
+
+    def _outcome_of(self, reply: delivery_pb2.SendMessageResponse, variant_id: str) -> Outcome:
         if reply.outcome == delivery_pb2.SEND_OUTCOME_DEFERRED:
             retry_at = reply.retry_at.ToDatetime(dt.UTC) if reply.HasField("retry_at") else None
             return Deferred(retry_at, reply.reason)
         if reply.outcome in SENT:
             send_at = reply.send_at.ToDatetime(dt.UTC) if reply.HasField("send_at") else None
-            variant_id = str(variant["id"]) if variant else ""
             return Sent(SENT[reply.outcome], reply.message_id, reply.thread_id, send_at, variant_id, reply.reason)
         return Retry(f"the mail room answered with no outcome ({reply.outcome}); trying again", self.retry_s)
 
@@ -384,27 +465,32 @@ class Scheduler:
         return Retry(f"the mail room could not be reached ({code.name}); trying again", self.retry_s)
 
     async def _record(self, session: AsyncSession, item: Due, outcome: Outcome, now: dt.datetime) -> None:
+        """The outcome on the enrollment; its step's row and its events are kept on the item for _write."""
         enrollment, sequence, step = item.enrollment, item.sequence, item.step
+        item.step_send, item.events = None, []
         if isinstance(outcome, Sent):
-            await _record_step(session, item, outcome.outcome, variant_id=outcome.variant_id,
-                               message_id=outcome.message_id, thread_id=outcome.thread_id)  # fmt: skip
+            _step_row(item, outcome.outcome, variant_id=outcome.variant_id, message_id=outcome.message_id,
+                      thread_id=outcome.thread_id)  # fmt: skip
             if step.channel == EMAIL:  # follow-up emails thread under the first; a text's thread is its own
                 enrollment.thread_id = enrollment.thread_id or outcome.thread_id
             enrollment.last_sent_at = now
-            await events.step_sent(session, enrollment, step, outcome=outcome.outcome, variant_id=outcome.variant_id,
-                                   message_id=outcome.message_id, thread_id=outcome.thread_id, at=now)  # fmt: skip
+            item.events.append(events.step_sent_event(enrollment, step, outcome=outcome.outcome,
+                               variant_id=outcome.variant_id, message_id=outcome.message_id,
+                               thread_id=outcome.thread_id, at=now))  # fmt: skip
             if outcome.outcome == SUPPRESSED:  # the address can never be reached: nothing further is sent
                 service.finish(enrollment, _unreachable(outcome.reason), outcome.reason[:500], now)
-                await events.enrollment_stopped(session, enrollment)
+                item.events.append(events.enrollment_stopped_event(enrollment))
                 return
             _advance(enrollment, sequence, item.ordinal, max(now, outcome.send_at or now), now)
         elif isinstance(outcome, TaskMade):
             task_id = await _make_task(session, item, outcome)
-            await _record_step(session, item, TASK_CREATED)
-            await events.step_sent(session, enrollment, step, outcome=TASK_CREATED, task_id=str(task_id), at=now)
+            _step_row(item, TASK_CREATED)
+            item.events.append(
+                events.step_sent_event(enrollment, step, outcome=TASK_CREATED, task_id=str(task_id), at=now)
+            )
             _advance(enrollment, sequence, item.ordinal, now, now)
         elif isinstance(outcome, Skipped):
-            await _record_step(session, item, SKIPPED, detail=outcome.reason)
+            _step_row(item, SKIPPED, detail=outcome.reason)
             _advance(enrollment, sequence, item.ordinal, now, now)
             # Said where a user looks: the enrollment itself, not only the step's record.
             note = f"step {item.ordinal} skipped: {outcome.reason}"
@@ -423,7 +509,7 @@ class Scheduler:
             enrollment.waiting_reason, enrollment.waiting_detail = outcome.reason, outcome.detail[:500]
         else:
             service.finish(enrollment, FAILED, outcome.reason[:500], now)
-            await events.enrollment_stopped(session, enrollment)
+            item.events.append(events.enrollment_stopped_event(enrollment))
             log.warning("enrollment failed", extra={"enrollment_id": str(enrollment.id), "reason": outcome.reason})
 
 
@@ -465,31 +551,39 @@ def _advance(enrollment: Enrollment, sequence: Sequence, ordinal: int, base: dt.
     enrollment.waiting_detail = ""
 
 
-async def _record_step(
-    session: AsyncSession,
-    item: Due,
-    outcome: str,
-    *,
-    variant_id: str = "",
-    message_id: str = "",
-    thread_id: str = "",
-    detail: str = "",
+def _step_row(
+    item: Due, outcome: str, *, variant_id: str = "", message_id: str = "", thread_id: str = "", detail: str = ""
 ) -> None:
-    """The step's one row for the enrollment; a step sent again (its window had closed) updates it."""
-    values = {"variant_id": variant_id, "outcome": outcome, "message_id": message_id, "thread_id": thread_id,
-              "detail": detail[:500]}  # fmt: skip
-    await session.execute(
-        insert(StepSend)
-        .values(
-            id=uuid.uuid4(),
-            org_id=item.enrollment.org_id,
-            enrollment_id=item.enrollment.id,
-            step_id=item.step.id,
-            channel=item.step.channel,
-            **values,
-        )
-        .on_conflict_do_update(index_elements=["enrollment_id", "step_id"], set_=values)
-    )
+    """The step's one row for the enrollment (written by _write)."""
+    item.step_send = {"outcome": outcome, "variant_id": variant_id, "message_id": message_id, "thread_id": thread_id,
+                      "detail": detail[:500]}  # fmt: skip
+
+
+# Each step's one row per enrollment, a batch's in one statement; a step sent again (its window had closed)
+# updates its row.
+STEP_SENDS_SQL = """
+INSERT INTO sequences.step_sends
+    (id, org_id, enrollment_id, step_id, channel, variant_id, outcome, message_id, thread_id, detail)
+SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[],
+    $9::text[], $10::text[])
+ON CONFLICT (enrollment_id, step_id) DO UPDATE SET variant_id = excluded.variant_id, outcome = excluded.outcome,
+    message_id = excluded.message_id, thread_id = excluded.thread_id, detail = excluded.detail, updated_at = now()
+"""
+
+
+async def _write(session: AsyncSession, items: list[Due]) -> None:
+    """What recording the items' outcomes kept on them: their step rows in one statement, their events in one."""
+    rows = [(item, item.step_send) for item in items if item.step_send is not None]
+    if rows:
+        columns: list[list[Any]] = [[] for _ in range(10)]
+        for item, row in rows:
+            enrollment, step = item.enrollment, item.step
+            values = (uuid.uuid4(), enrollment.org_id, enrollment.id, step.id, step.channel, row["variant_id"],
+                      row["outcome"], row["message_id"], row["thread_id"], row["detail"])  # fmt: skip
+            for column, value in zip(columns, values, strict=True):
+                column.append(value)
+        await (await session.connection()).exec_driver_sql(STEP_SENDS_SQL, tuple(columns))
+    await events.write(session, [event for item in items for event in item.events])
 
 
 async def _make_task(session: AsyncSession, item: Due, made: TaskMade) -> uuid.UUID:
