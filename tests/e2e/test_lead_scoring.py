@@ -99,7 +99,7 @@ def test_a_selection_is_linked_and_rescored_and_what_was_not_is_counted(client: 
     missing = str(uuid.uuid4())
     scored = client.post("/v1/leads/bulk-score", json={"leadIds": [*ids, missing], "icpId": icp["id"]})
     assert scored.status_code == 200, scored.text
-    # Imported leads match by title (and the ICP's keyword) alone: under a minimum of 90, kept but filtered.
+    # Imported leads match by title alone: under a minimum of 90, kept but filtered.
     assert scored.json() == {"scored": 3, "filtered": 3, "notFound": 1, "notLinked": 0, "icpDeleted": 0}
     for lead_id in ids:
         lead = client.get(f"/v1/leads/{lead_id}").json()

@@ -10,7 +10,7 @@ export function totalWords(total, capped) {
   return capped ? `${n(total)}+ leads` : plural(total, 'lead', 'leads');
 }
 
-/** What a bulk action did, e.g. "12 deleted, 3 already gone". */
+/** What a bulk action did, e.g. "12 deleted, 3 already gone", "3 leads linked to VP Sales and scored". */
 export function bulkWords(action, result) {
   const parts = [];
   if (action === 'delete') {
@@ -22,6 +22,14 @@ export function bulkWords(action, result) {
     if (result.notFound) parts.push(`${n(result.notFound)} not found`);
   } else if (action === 'export') {
     parts.push(`${plural(result.exported, 'lead', 'leads')} exported`);
+  } else if (action === 'score') {
+    // result.icpName: the ICP the leads were linked to; absent when each was scored again by its own.
+    const to = result.icpName ? `linked to ${result.icpName} and scored` : 'scored again';
+    parts.push(`${plural(result.scored, 'lead', 'leads')} ${to}`);
+    if (result.filtered) parts.push(`${n(result.filtered)} under the ICP’s minimum score (shown with filtered leads)`);
+    if (result.notLinked) parts.push(`${n(result.notLinked)} not linked to an ICP`);
+    if (result.icpDeleted) parts.push(`${n(result.icpDeleted)} whose ICP was deleted`);
+    if (result.notFound) parts.push(`${n(result.notFound)} not found`);
   }
   return parts.join(', ');
 }

@@ -70,3 +70,74 @@ export function fieldLabel(field) {
   const text = parts.join(': ');
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
+
+// A lead's fields as a user reads them (the API's names are camelCase, some with codes for values).
+const SENIORITY_WORDS = {
+  owner: 'Owner', founder: 'Founder', c_suite: 'C-suite', partner: 'Partner', vp: 'VP', head: 'Head',
+  director: 'Director', manager: 'Manager', senior: 'Senior', entry: 'Entry', intern: 'Intern',
+};
+
+/** "vp" -> "VP", "c_suite" -> "C-suite"; a code it does not know, in plain words ("board_member" -> "Board member"). */
+export function seniorityWords(code) {
+  const text = String(code ?? '').trim();
+  if (!text) return '';
+  if (SENIORITY_WORDS[text.toLowerCase()]) return SENIORITY_WORDS[text.toLowerCase()];
+  const plain = text.replace(/_/g, ' ');
+  return plain.charAt(0).toUpperCase() + plain.slice(1);
+}
+
+const n = (value) => Number(value).toLocaleString('en-US');
+
+/** 120 -> "120 employees", (51, 200) -> "51–200 employees", "51-200" -> the same; '' for none. */
+export function sizeWords(low, high) {
+  if (typeof low === 'string' && high === undefined) {
+    const m = /^\s*(\d+)\s*(?:[-–]\s*(\d+)\s*)?$/.exec(low);
+    if (!m) return low;
+    [low, high] = [Number(m[1]), m[2] ? Number(m[2]) : null];
+  }
+  if (!low) return '';
+  if (high && high !== low) return `${n(low)}–${n(high)} employees`;
+  return `${n(low)} ${Number(low) === 1 ? 'employee' : 'employees'}`;
+}
+
+const LEAD_FIELDS = {
+  companyName: 'Company', title: 'Title', seniority: 'Seniority', industry: 'Industry', companySize: 'Company size',
+  companyDomain: 'Company domain', location: 'Location', linkedinUrl: 'LinkedIn', emailScore: 'Email score',
+  emailStatus: 'Email status', suggestedEmail: 'Suggested email', position: 'Title',
+};
+
+/** A lead field's (or an enrichment field's) name in words: "linkedinUrl" -> "LinkedIn". */
+export function leadFieldWords(field) {
+  return LEAD_FIELDS[field] || fieldLabel(field);
+}
+
+/** A lead field's value in words: a seniority's code and a size said as a person would. */
+export function leadValueWords(field, value) {
+  if (value === null || value === undefined || value === '') return '';
+  if (field === 'seniority') return seniorityWords(value);
+  if (field === 'companySize') return sizeWords(String(value));
+  if (field === 'emailStatus') return plainWords(String(value)).replace(/^./, (c) => c.toUpperCase());
+  return String(value);
+}
+
+/** Where a lead came from: "manual" -> "Added by hand", "import" -> "Imported from a file", "sandbox" -> "Search (sandbox)". */
+export function sourceWords(source) {
+  if (!source) return '';
+  if (source === 'manual') return 'Added by hand';
+  if (source === 'import') return 'Imported from a file';
+  return `Search (${source})`;
+}
+
+/** What applying an enrichment did, e.g. "Applied industry and location. Score 40 → 75. Kept your edit of title." */
+export function appliedWords(applied, kept, before, after) {
+  const list = (fields) => {
+    const words = fields.map((f) => leadFieldWords(f).toLowerCase().replace('linkedin', 'LinkedIn'));
+    return words.length <= 1 ? words.join('') : `${words.slice(0, -1).join(', ')} and ${words[words.length - 1]}`;
+  };
+  const parts = [applied.length ? `Applied ${list(applied)}.` : 'Nothing to apply: the lead already holds those values.'];
+  if (before !== undefined && after !== undefined) {
+    parts.push(before === after ? `Score unchanged at ${after}.` : `Score ${before} → ${after}.`);
+  }
+  if (kept.length) parts.push(`Kept your ${kept.length === 1 ? 'edit' : 'edits'} of ${list(kept)}.`);
+  return parts.join(' ');
+}

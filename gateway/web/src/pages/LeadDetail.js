@@ -4,8 +4,8 @@ import { api } from '../api.js';
 import { isTransient } from '../hooks.js';
 import { changeWatch } from '../live.js';
 import { navigate } from '../router.js';
-import { formatTime, humanize, isHttpUrl, personName } from '../format.js';
-import { seniorityLabel } from '../icp.js';
+import { formatTime, isHttpUrl, personName } from '../format.js';
+import { leadFieldWords, seniorityWords, sizeWords, sourceWords } from '../words.js';
 import { leadsPath } from '../leadFilters.js';
 import { leadStatus } from '../leadStatus.js';
 import { backPath } from '../listPlace.js';
@@ -16,6 +16,7 @@ import { LeadEditForm } from './lead/LeadEditForm.js';
 import { ScoreCard } from './lead/ScoreCard.js';
 import { EmailCard } from './lead/EmailCard.js';
 import { EnrichCard } from './lead/EnrichCard.js';
+import { ProviderCard } from './lead/ProviderCard.js';
 
 const LEAD_DONE = new Set(['enriched', 'failed']);
 const JOB_DONE = new Set(['completed', 'failed']);
@@ -115,7 +116,8 @@ export function LeadDetail({ params, query }) {
     ${!lead && !error && html`<div class="card"><${Spinner} label="Loading lead…" /></div>`}
     ${lead && html`<${LeadCard} lead=${lead} job=${job} watching=${watching} onSaved=${setLead} />`}
     ${jobId && html`<${JobCard} job=${job} error=${jobError} />`}
-    ${lead && html`<${ScoreCard} lead=${lead} />`}
+    ${lead && html`<${ProviderCard} lead=${lead} onApplied=${setLead} />`}
+    ${lead && html`<${ScoreCard} lead=${lead} onScored=${setLead} />`}
     ${lead && html`<${EnrichCard} lead=${lead} busy=${watching && Boolean(jobId)} shownError=${leadStatus(lead, job).error} />`}
     ${lead && html`<${EmailCard} lead=${lead} />`}
   </section>`;
@@ -187,10 +189,10 @@ function LeadCard({ lead, job, watching, onSaved }) {
       <${Detail} label="Company" value=${lead.companyName} />
       <${Detail} label="Title" value=${lead.title} />
       <${Detail} label="Phone" value=${lead.phone && html`<a href=${`tel:${lead.phone}`} data-testid="lead-phone">${lead.phone}</a>`} />
-      <${Detail} label="Seniority" value=${seniorityLabel(lead.seniority)} />
+      <${Detail} label="Seniority" value=${seniorityWords(lead.seniority)} />
       <${Detail} label="Industry" value=${lead.industry} />
       <${Detail} label="Company domain" value=${lead.companyDomain && html`<a href=${`https://${lead.companyDomain}`} target="_blank" rel="noopener noreferrer">${lead.companyDomain}</a>`} />
-      <${Detail} label="Company size" value=${lead.companySize ? `${lead.companySize} employees` : ''} />
+      <${Detail} label="Company size" value=${sizeWords(lead.companySize, lead.companySizeMax)} />
       <${Detail} label="Location" value=${lead.location} />
       <${Detail}
         label="Time zone"
@@ -204,7 +206,7 @@ function LeadCard({ lead, job, watching, onSaved }) {
           ? html`<a href=${lead.linkedinUrl} target="_blank" rel="noopener noreferrer" data-testid="lead-linkedin">Profile ↗</a>`
           : lead.linkedinUrl}
       />
-      <${Detail} label="Source" value=${lead.source} />
+      <${Detail} label="Source" value=${sourceWords(lead.source)} />
       <${Detail}
         label="Search run"
         value=${lead.searchRunId &&
@@ -216,7 +218,8 @@ function LeadCard({ lead, job, watching, onSaved }) {
     <${Ids} testid="lead-ids" ids=${[['Lead ID', lead.id], ['Search run ID', lead.searchRunId]]} />
     ${edited.length > 0 &&
     html`<p class="muted small edited-note">
-      Edited by hand: ${edited.map(humanize).join(', ')} — later searches will not overwrite ${edited.length === 1 ? 'it' : 'them'}.
+      Edited by hand: ${edited.map((f) => leadFieldWords(camel(f)).toLowerCase()).join(', ')} — later searches and enrichments will not overwrite
+      ${edited.length === 1 ? ' it' : ' them'}.
     </p>`}
 
     ${status.error &&
@@ -225,19 +228,14 @@ function LeadCard({ lead, job, watching, onSaved }) {
       <p class="alert-detail">${status.error}</p>
     </div>`}
 
-    ${(lead.enrichment || lead.status === 'enriched') &&
-    html`<section class="subsection" data-testid="lead-enrichment">
-      <h2>Enrichment</h2>
-      ${lead.enrichment && Object.keys(lead.enrichment).length > 0
-        ? html`<dl class="details">
-            ${Object.entries(lead.enrichment).map(
-              ([key, value]) => html`<${Detail} key=${key} label=${humanize(key)} value=${renderValue(value)} />`,
-            )}
-          </dl>`
-        : html`<p class="muted">No enrichment data was returned.</p>`}
-    </section>`}
+    ${lead.status === 'enriched' && !(lead.providerValues || []).length && !hasFindings(lead.enrichment) &&
+    html`<p class="muted" data-testid="lead-enrichment-empty">The last enrichment found nothing to add.</p>`}
   </article>`;
 }
+
+// The service names edited fields as its columns ("company_size"); the page reads the API's names.
+const camel = (name) => name.replace(/_([a-z])/g, (_, c) => c.toUpperCase());
+const hasFindings = (enrichment) => ['emailScore', 'emailStatus', 'suggestedEmail'].some((k) => enrichment?.[k] !== undefined);
 
 // Internal ids (for support and the API, not for reading) fold under "Details", as a problem's request id does.
 function Ids({ ids, testid }) {
@@ -269,14 +267,4 @@ function JobCard({ job, error }) {
       <${Detail} label="Job kind" wide value=${html`<code>${job.type}</code>`} />
     </dl>
   </details>`;
-}
-
-// Enrichment values are free-form: links become links, objects become JSON.
-export function renderValue(value) {
-  if (isHttpUrl(value)) {
-    return html`<a href=${value} target="_blank" rel="noopener noreferrer">${value}</a>`;
-  }
-  if (value !== null && typeof value === 'object') return html`<code>${JSON.stringify(value)}</code>`;
-  if (typeof value === 'boolean') return value ? 'Yes' : 'No';
-  return value;
 }
