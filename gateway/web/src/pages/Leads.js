@@ -28,6 +28,7 @@ import { Spinner } from '../components/Spinner.js';
 import { StatusBadge } from '../components/StatusBadge.js';
 import { ImportResult } from './lead/ImportResult.js';
 import { EnrollPanel } from './sequences/EnrollPanel.js';
+import { LinkIcpPanel } from './lead/LinkIcpPanel.js';
 
 const DEBOUNCE_MS = 300;
 // Typed filters: the URL follows them DEBOUNCE_MS after the last keystroke.
@@ -123,6 +124,7 @@ export function Leads({ query }) {
   const [exportError, setExportError] = useState(null);
   // Leads ticked for a bulk action, by id; a new filter starts a new selection.
   const [selected, setSelected] = useState(() => new Map());
+  const [linking, setLinking] = useState(false); // the "Link to ICP" panel is open
   const [enrolling, setEnrolling] = useState(false);
   const [filtersOpen, setFiltersOpen] = useState(false); // on a phone the filters fold behind a button
   const [bulk, setBulk] = useState(null); // { action, busy, words, error }: the last bulk action on the selection
@@ -195,6 +197,17 @@ export function Leads({ query }) {
     </header>
     <${ProblemAlert} error=${exportError} testid="leads-export-error" />
     ${imported && !imported.busy && html`<${ImportResult} ...${imported} onClose=${() => setImported(null)} />`}
+    ${linking && selected.size > 0 &&
+    html`<${LinkIcpPanel}
+      leadIds=${selectionInOrder(list.items, [...selected.keys()])}
+      icps=${icps.data?.items}
+      onDone=${(words) => {
+        setLinking(false);
+        setBulk({ action: 'score', busy: false, words });
+        list.reload();
+      }}
+      onClose=${() => setLinking(false)}
+    />`}
     ${enrolling === 'selected' && selected.size > 0 &&
     html`<${EnrollPanel}
       leadIds=${[...selected.keys()]}
@@ -290,6 +303,9 @@ export function Leads({ query }) {
           <span data-testid="leads-selected-count">${selected.size} selected</span>
           <button type="button" class="btn btn-primary btn-sm" data-testid="leads-enroll" onClick=${() => setEnrolling('selected')}>
             Enroll in sequence…
+          </button>
+          <button type="button" class="btn btn-secondary btn-sm" data-testid="leads-link-icp" disabled=${bulk?.busy} onClick=${() => setLinking(true)}>
+            Link to ICP…
           </button>
           <button type="button" class="btn btn-secondary btn-sm" data-testid="leads-bulk-enrich" disabled=${bulk?.busy} onClick=${() => onBulk('enrich')}>
             Enrich
