@@ -117,6 +117,23 @@ def queue_health(api: Gateway, args: argparse.Namespace) -> tuple[Any, str]:
     return data, render.queue_health(data)
 
 
+def credentials_create(api: Gateway, args: argparse.Namespace) -> tuple[Any, str]:
+    data = api.post("/v1/internal-credentials", {"team": args.team, "scopes": args.scope})
+    return data, render.new_credential(data)
+
+
+def credentials_list(api: Gateway, args: argparse.Namespace) -> tuple[Any, str]:
+    data = api.get("/v1/internal-credentials")
+    return data, render.credentials(data)
+
+
+def credentials_revoke(api: Gateway, args: argparse.Namespace) -> tuple[Any, str]:
+    api.call("DELETE", f"/v1/internal-credentials/{_id(args.credential_id)}")
+    return {"id": args.credential_id, "revoked": True}, (
+        f"credential {args.credential_id} revoked: no new token from now on; one already issued ends within 5 min"
+    )
+
+
 def _limit(text: str) -> int:
     value = int(text) if text.isdigit() else 0
     if not 1 <= value <= 200:
@@ -142,7 +159,10 @@ def parser() -> argparse.ArgumentParser:
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print the API's JSON as it is")
     top = argparse.ArgumentParser(
         prog="leadflood",
-        description="Lead Flood from a terminal: dead letters, lead runs and their receipts, alerts, queue health.",
+        description=(
+            "Lead Flood from a terminal: dead letters, lead runs and their receipts, alerts, queue health, internal "
+            "teams' credentials."
+        ),
         parents=[common],
         epilog="Exit codes: 0 done, 1 refused by the API, 2 a usage error, 3 the gateway cannot be reached.",
     )
@@ -194,6 +214,17 @@ def parser() -> argparse.ArgumentParser:
     alerts = group("alerts", "failed-run alerts")
     command(alerts, "list", alerts_list, "open and acknowledged alerts", [
         (["--state"], {"choices": ["open", "acknowledged", "resolved"], "default": ""}),
+    ])  # fmt: skip
+
+    team = group("credentials", "internal teams' credentials for calling the gRPC services (owners and admins)")
+    command(team, "create", credentials_create, "a credential for a team; its secret is shown once", [
+        (["--team"], {"required": True, "help": "the team's short name (lowercase, digits, dashes)"}),
+        (["--scope"], {"required": True, "action": "append",
+                       "help": "what its tokens may call: <service>:read|write|*, or *; repeat for more"}),
+    ])  # fmt: skip
+    command(team, "list", credentials_list, "the org's credentials, revoked ones too (never their secrets)")
+    command(team, "revoke", credentials_revoke, "revoke a credential: no new token from now on", [
+        (["credential_id"], {"metavar": "CREDENTIAL_ID"}),
     ])  # fmt: skip
 
     queue = group("queue", "the lead-run queue")

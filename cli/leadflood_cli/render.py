@@ -229,6 +229,36 @@ def alerts(data: dict[str, Any]) -> str:
     )
 
 
+def credentials(data: dict[str, Any]) -> str:
+    return table(
+        data["credentials"],
+        [
+            ("CLIENT ID", "id"),
+            ("TEAM", "team"),
+            ("SCOPES", "scopes"),
+            ("CREATED", lambda c: when(c.get("createdAt"))),
+            ("LAST USED", lambda c: when(c.get("lastUsedAt"))),
+            ("REVOKED", lambda c: when(c.get("revokedAt"))),
+        ],
+        empty="no internal credentials",
+    )
+
+
+def new_credential(data: dict[str, Any]) -> str:
+    return (
+        fields(
+            [
+                ("client id", data["id"]),
+                ("team", data["team"]),
+                ("scopes", data["scopes"]),
+                ("client secret", data["clientSecret"]),
+            ]
+        )  # fmt: skip
+        + "\n\nThe secret is shown this once: put it in the team's secret store. The team exchanges it at "
+        "POST /v1/oauth/token for a token (README: Internal callers)."
+    )
+
+
 def queue_health(data: dict[str, Any]) -> str:
     head = fields(
         [

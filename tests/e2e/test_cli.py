@@ -178,3 +178,27 @@ def test_a_refusal_exits_1_a_usage_error_2_and_no_gateway_3(
     nowhere = f"http://127.0.0.1:{free_port()}"
     down = term.run("--url", nowhere, "runs", "list")
     assert down.returncode == 3 and nowhere in down.stderr and "make run" in down.stderr
+
+
+def test_an_internal_teams_credential_is_created_listed_and_revoked_from_the_terminal(
+    tmp_path: Path, base_url: str, user: tuple[str, str, httpx.Client]
+) -> None:
+    email, password, _ = user
+    term = Terminal(tmp_path, base_url)
+    term.ok("login", "--email", email, "--password", password)
+    assert term.ok("credentials", "list").strip() == "no internal credentials"
+    created = term.ok("credentials", "create", "--team", "billing", "--scope", "leads:read", "--scope", "runs:*")
+    fields = dict(line.split(":", 1) for line in created.splitlines() if ":" in line and not line.startswith("The "))
+    client_id, secret = fields["client id"].strip(), fields["client secret"].strip()
+    assert fields["scopes"].strip() == "leads:read,runs:*" and secret.startswith("lfic_")
+    grant = {"grant_type": "client_credentials"}
+    token = httpx.post(f"{base_url}/v1/oauth/token", data=grant, auth=(client_id, secret))
+    assert token.status_code == 200 and token.json()["scope"] == "leads:read runs:*"
+    listed = term.ok("credentials", "list").splitlines()
+    assert listed[0].split()[:2] == ["CLIENT", "ID"] and listed[1].split()[:2] == [client_id, "billing"]
+    assert secret not in term.ok("credentials", "list", "--json")
+    assert "revoked" in term.ok("credentials", "revoke", client_id)
+    again = httpx.post(f"{base_url}/v1/oauth/token", data=grant, auth=(client_id, secret))
+    assert again.status_code == 401
+    refused = term.run("credentials", "create", "--team", "billing", "--scope", "mail:send")
+    assert refused.returncode == 1 and "mail:send" in refused.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gateway import csv_records, limits
+from tests import internal_identity
 
 
 def test_a_bucket_of_rpm_requests_counts_down_then_refuses_with_retry_after(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -70,7 +71,13 @@ def test_a_sign_in_the_unreachable_database_cannot_check_is_a_503_not_a_500() ->
     from leadflood_platform.db import Database
 
     secret = "a-test-secret-0123456789abcdef"
-    app = create_app(GatewaySettings(database_url="postgresql://nobody@127.0.0.1:1/none", auth_jwt_secret=secret))
+    app = create_app(
+        GatewaySettings(
+            database_url="postgresql://nobody@127.0.0.1:1/none",
+            auth_jwt_secret=secret,
+            internal_token_key=internal_identity.KEY,
+        )
+    )
     app.state.db = Database("postgresql://nobody@127.0.0.1:1/none")  # the lifespan is not run: nothing listens
     now = int(time.time())
     claims = {"sub": str(uuid.uuid4()), "org": str(uuid.uuid4()), "email": "a@b.c", "sid": str(uuid.uuid4()),

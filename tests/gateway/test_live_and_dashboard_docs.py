@@ -13,13 +13,18 @@ from gateway.app import create_app
 from gateway.config import GatewaySettings
 from gateway.routes import dashboard
 from leadflood.inbox.v1 import stats_pb2
+from tests import internal_identity
 
 SECRET = "a-test-secret-0123456789abcdef"
 
 
 @pytest.fixture(scope="module")
 def document() -> dict[str, Any]:
-    settings = GatewaySettings(database_url="postgresql://nobody@127.0.0.1:1/none", auth_jwt_secret=SECRET)
+    settings = GatewaySettings(
+        database_url="postgresql://nobody@127.0.0.1:1/none",
+        auth_jwt_secret=SECRET,
+        internal_token_key=internal_identity.KEY,
+    )
     return TestClient(create_app(settings)).get("/openapi.json").json()
 
 

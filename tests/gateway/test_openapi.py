@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from gateway.app import create_app
 from gateway.config import GatewaySettings
+from tests import internal_identity
 
 SECRET = "a-test-secret-0123456789abcdef"
 
@@ -18,7 +19,11 @@ SECRET = "a-test-secret-0123456789abcdef"
 def client() -> TestClient:
     # Not entered as a context manager: the lifespan (database, NATS, services) never starts, and the
     # document and /docs need none of it.
-    settings = GatewaySettings(database_url="postgresql://nobody@127.0.0.1:1/none", auth_jwt_secret=SECRET)
+    settings = GatewaySettings(
+        database_url="postgresql://nobody@127.0.0.1:1/none",
+        auth_jwt_secret=SECRET,
+        internal_token_key=internal_identity.KEY,
+    )
     return TestClient(create_app(settings))
 
 

@@ -21,6 +21,7 @@ from gateway.routes import (
     health,
     icps,
     inbox,
+    internal_credentials,
     jobs,
     leads,
     mail,
@@ -87,7 +88,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     problems.install(app)
     openapi.install(app)
     routers = (health, auth_routes, icps, leads, jobs, mail, inbox, mailboxes, suppressions, sequences, runs, team)
-    for module in (*routers, views, events, dashboard):
+    for module in (*routers, views, internal_credentials, events, dashboard):
         app.include_router(module.router)
     app.mount("/vendor", StaticFiles(directory=settings.web_dir / "node_modules", check_dir=False), name="vendor")
     app.mount("/", StaticFiles(directory=settings.web_dir, html=True, check_dir=False), name="web")

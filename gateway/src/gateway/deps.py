@@ -19,9 +19,11 @@ log = logging.getLogger(__name__)
 
 RANK = {"viewer": 0, "member": 1, "admin": 2, "owner": 3}
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# Managing people, mailboxes and provider keys, and reading the audit log: admins and owners. The lists of
-# users and mailboxes are readable by everyone in the org.
-ADMIN_PATHS = ("/v1/users", "/v1/invitations", "/v1/mailboxes", "/v1/provider-keys", "/v1/audit-log")
+# Managing people, mailboxes, provider keys and internal teams' credentials, and reading the audit log: admins
+# and owners. The lists of users and mailboxes are readable by everyone in the org.
+ADMIN_PATHS = (
+    "/v1/users", "/v1/invitations", "/v1/mailboxes", "/v1/provider-keys", "/v1/audit-log", "/v1/internal-credentials"
+)  # fmt: skip
 READABLE_BY_ALL = ("/v1/users", "/v1/mailboxes")
 # POSTs that change nothing (a preview, a ticket for the live-updates stream): a viewer may send them.
 READ_ONLY_POSTS = frozenset({"/v1/sequences/{sequence_id}/preview", "/v1/events/tickets"})

@@ -1,5 +1,5 @@
 """The gateway's tables in its own `gateway` schema: orgs, users and their memberships (roles), invitations,
-the audit log, refresh tokens, sign-in limits, idempotency keys and saved views."""
+the audit log, refresh tokens, sign-in limits, idempotency keys, saved views and internal teams' credentials."""
 
 from __future__ import annotations
 
@@ -147,3 +147,20 @@ class SavedView(Base):
     shared: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class InternalCredential(Base):
+    """An internal team's credential: exchanged at POST /v1/oauth/token for a short-lived identity token the
+    services accept, for this org and these scopes only, until it is revoked."""
+
+    __tablename__ = "internal_credentials"
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(Org.id), index=True)
+    team: Mapped[str] = mapped_column(Text)
+    scopes: Mapped[list] = mapped_column(JSONB)
+    # SHA-256 of the secret: 256 random bits need no slow hash, and the secret itself is never stored.
+    secret_hash: Mapped[str] = mapped_column(Text, unique=True)
+    created_by: Mapped[uuid.UUID] = mapped_column(ForeignKey(User.id))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

@@ -30,6 +30,20 @@ def test_missing_or_placeholder_secret_stops_start_up(value: str | None) -> None
         require_secret("auth_jwt_secret", value)
 
 
+@pytest.mark.parametrize("value", [None, "changeme", "x" * 31])
+def test_a_service_without_a_32_character_internal_token_key_does_not_start(value: str | None) -> None:
+    settings = ServiceSettings(database_url="postgresql://x:y@127.0.0.1/z", internal_token_key=value)
+    with pytest.raises(SystemExit, match="INTERNAL_TOKEN_KEY is required: set it to a random value of 32"):
+        settings.internal_token_keys()
+
+
+def test_a_rotation_accepts_the_previous_internal_token_key_after_the_current_one() -> None:
+    settings = ServiceSettings(
+        database_url="postgresql://x:y@127.0.0.1/z", internal_token_key="n" * 32, internal_token_key_previous="o" * 32
+    )
+    assert settings.internal_token_keys() == ["n" * 32, "o" * 32]
+
+
 def test_real_secret_is_accepted() -> None:
     assert require_secret("auth_jwt_secret", "x" * 32) == "x" * 32
 
