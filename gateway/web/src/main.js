@@ -11,6 +11,7 @@ import { restoreSession, useSession } from './auth.js';
 import { matchRoute, Redirect, useRoute } from './router.js';
 import { TopBar } from './components/TopBar.js';
 import { Spinner } from './components/Spinner.js';
+import { focusPageSearch, isSearchShortcut } from './keys.js';
 import { Login } from './pages/Login.js';
 import { NewLead } from './pages/NewLead.js';
 import { LeadDetail } from './pages/LeadDetail.js';
@@ -32,6 +33,25 @@ import { Dashboard } from './pages/dashboard/Dashboard.js';
 import { Messages } from './pages/inbox/Messages.js';
 
 const HOME = '/dashboard';
+
+/**
+ * "Skip to content", the first stop on every page: past the menu to the page itself. The router owns the
+ * URL's hash, so the link moves focus itself rather than jumping to `#content`.
+ */
+function SkipLink() {
+  const skip = (e) => {
+    e.preventDefault();
+    const main = document.getElementById('content');
+    main?.focus();
+    main?.scrollIntoView();
+  };
+  return html`<a class="skip-link" href="#content" data-testid="skip-link" onClick=${skip}>Skip to content</a>`;
+}
+
+// `/` anywhere but in a field: to the page's search box (the leads table's filter), as many sites do.
+document.addEventListener('keydown', (e) => {
+  if (isSearchShortcut(e) && focusPageSearch()) e.preventDefault();
+});
 
 // Order matters: "/leads/new" must win over "/leads/:id" (and "/icps/new" over "/icps/:id").
 const ROUTES = [
@@ -76,7 +96,7 @@ function App() {
   }, [route.path]);
 
   if (session.status === 'restoring') {
-    return html`<div class="splash"><${Spinner} label="Loading Lead Flood…" /></div>`;
+    return html`<main class="splash" id="content" tabindex="-1"><${Spinner} label="Loading Lead Flood…" /></main>`;
   }
   if (!match) return html`<${Redirect} to=${signedIn ? HOME : '/login'} />`;
 
@@ -92,8 +112,9 @@ function App() {
 
   const Page = match.route.page;
   return html`
+    <${SkipLink} />
     ${signedIn && html`<${TopBar} user=${session.user} path=${route.path} />`}
-    <main class="main">
+    <main class="main" id="content" tabindex="-1">
       <${Page}
         key=${match.route.keepOnQuery ? route.path : route.raw}
         params=${match.params}

@@ -1,9 +1,10 @@
 import { html } from 'htm/preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { logout } from '../auth.js';
 
 // Grows with the app (Sequences, Inbox, Analytics...). `active` says which
-// paths light the item up: "/leads/new" is "New lead", not "Leads".
+// paths light the item up: "/leads/new" is "New lead", not "Leads". `more`: on a laptop-sized screen
+// (under 1,280 px) the item waits behind "More", so the bar keeps to one line; wider, every item shows.
 const NAV = [
   { href: '#/dashboard', label: 'Home', testid: 'nav-home', active: (p) => p === '/dashboard' },
   { href: '#/icps', label: 'ICPs', testid: 'nav-icps', active: (p) => p === '/icps' || p.startsWith('/icps/') },
@@ -13,7 +14,7 @@ const NAV = [
     testid: 'nav-leads',
     active: (p) => p === '/leads' || (p.startsWith('/leads/') && p !== '/leads/new'),
   },
-  { href: '#/leads/new', label: 'New lead', testid: 'nav-new-lead', active: (p) => p === '/leads/new' },
+  { href: '#/leads/new', label: 'New lead', more: true, testid: 'nav-new-lead', active: (p) => p === '/leads/new' },
   {
     href: '#/sequences',
     label: 'Sequences',
@@ -21,16 +22,44 @@ const NAV = [
     active: (p) => p === '/sequences' || p.startsWith('/sequences/'),
   },
   { href: '#/runs', label: 'Runs', testid: 'nav-runs', active: (p) => p === '/runs' || p.startsWith('/runs/') },
-  { href: '#/operations', label: 'Operations', testid: 'nav-operations', active: (p) => p === '/operations' },
-  { href: '#/tasks', label: 'Tasks', testid: 'nav-tasks', active: (p) => p === '/tasks' },
+  { href: '#/operations', label: 'Operations', more: true, testid: 'nav-operations', active: (p) => p === '/operations' },
+  { href: '#/tasks', label: 'Tasks', more: true, testid: 'nav-tasks', active: (p) => p === '/tasks' },
   { href: '#/inbox', label: 'Inbox', testid: 'nav-inbox', active: (p) => p === '/inbox' || (p.startsWith('/inbox/') && p !== '/inbox/messages') },
-  { href: '#/settings', label: 'Settings', testid: 'nav-settings', active: (p) => p === '/settings' },
-  { href: '#/mail', label: 'Mail', testid: 'nav-mail', active: (p) => p === '/mail' || p.startsWith('/mail/') },
+  { href: '#/settings', label: 'Settings', more: true, testid: 'nav-settings', active: (p) => p === '/settings' },
+  { href: '#/mail', label: 'Mail', more: true, testid: 'nav-mail', active: (p) => p === '/mail' || p.startsWith('/mail/') },
 ];
 
 export function TopBar({ user, path }) {
   const [open, setOpen] = useState(false); // the menu, on a phone
-  useEffect(() => setOpen(false), [path]);
+  const [moreOpen, setMoreOpen] = useState(false); // "More", on a laptop
+  const more = useRef(null);
+  useEffect(() => {
+    setOpen(false);
+    setMoreOpen(false);
+  }, [path]);
+  useEffect(() => {
+    if (!moreOpen) return undefined;
+    const close = (e) => {
+      if (e.type === 'keydown' ? e.key !== 'Escape' : more.current?.contains(e.target)) return;
+      setMoreOpen(false);
+      if (e.type === 'keydown') more.current?.querySelector('button')?.focus();
+    };
+    document.addEventListener('click', close);
+    document.addEventListener('keydown', close);
+    return () => {
+      document.removeEventListener('click', close);
+      document.removeEventListener('keydown', close);
+    };
+  }, [moreOpen]);
+  const link = (item) => html`<a
+    key=${item.href}
+    href=${item.href}
+    data-testid=${item.testid}
+    class=${item.active(path) ? 'nav-link active' : 'nav-link'}
+    aria-current=${item.active(path) ? 'page' : undefined}
+    >${item.label}</a
+  >`;
+  const inMore = NAV.filter((item) => item.more);
   return html`<header class="topbar">
     <div class="topbar-inner">
       <a class="brand" href="#/icps">
@@ -47,18 +76,23 @@ export function TopBar({ user, path }) {
         Menu
       </button>
       <nav id="main-nav" class=${open ? 'nav is-open' : 'nav'} aria-label="Main">
-        ${NAV.map(
-          (item) => html`<a
-            href=${item.href}
-            data-testid=${item.testid}
-            class=${item.active(path) ? 'nav-link active' : 'nav-link'}
-            aria-current=${item.active(path) ? 'page' : undefined}
-            >${item.label}</a
-          >`,
-        )}
+        ${NAV.filter((item) => !item.more).map(link)}
+        <div class="nav-more" ref=${more}>
+          <button
+            type="button"
+            class=${inMore.some((item) => item.active(path)) ? 'nav-more-toggle active' : 'nav-more-toggle'}
+            data-testid="nav-more"
+            aria-expanded=${moreOpen ? 'true' : 'false'}
+            aria-controls="nav-more-list"
+            onClick=${() => setMoreOpen((v) => !v)}
+          >
+            More<span aria-hidden="true"> ▾</span>
+          </button>
+          <div id="nav-more-list" class=${moreOpen ? 'nav-more-list is-open' : 'nav-more-list'}>${inMore.map(link)}</div>
+        </div>
       </nav>
       <div class="account">
-        <span class="account-email" data-testid="signed-in-email">${user.email}</span>
+        <span class="account-email" data-testid="signed-in-email" title=${user.email}>${user.email}</span>
         <button type="button" class="btn btn-ghost" data-testid="sign-out" onClick=${logout}>
           Sign out
         </button>

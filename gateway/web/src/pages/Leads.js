@@ -20,7 +20,10 @@ import {
   leadsPath,
 } from '../leadFilters.js';
 import { EXPORT_PART, bulkWords, csvRowCount, joinCsv, parts, selectionInOrder, totalWords } from '../leadBulk.js';
+import { LEAD_COLUMNS, applyView, currentView, readColumns, toggleColumn, viewBody, writeColumns } from '../leadViews.js';
+import { ColumnsMenu } from '../components/ColumnsMenu.js';
 import { DataTable } from '../components/DataTable.js';
+import { SavedViews } from '../components/SavedViews.js';
 import { ProblemAlert } from '../components/ProblemAlert.js';
 import { ScoreBadge } from '../components/ScoreBadge.js';
 import { Select } from '../components/Select.js';
@@ -50,6 +53,11 @@ const COLUMNS = [
   },
   { key: 'companyName', label: 'Company', render: (l) => l.companyName || html`<span class="muted">—</span>` },
   { key: 'title', label: 'Title', render: (l) => l.title || html`<span class="muted">—</span>` },
+  { key: 'phone', label: 'Phone', className: 'nowrap', render: (l) => l.phone || html`<span class="muted">—</span>` },
+  { key: 'location', label: 'Location', render: (l) => l.location || html`<span class="muted">—</span>` },
+  { key: 'industry', label: 'Industry', render: (l) => l.industry || html`<span class="muted">—</span>` },
+  { key: 'companySize', label: 'Company size', align: 'right', render: (l) => l.companySize ?? html`<span class="muted">—</span>` },
+  { key: 'source', label: 'Source', render: (l) => l.source || html`<span class="muted">—</span>` },
   {
     key: 'score',
     label: 'Score',
@@ -107,7 +115,7 @@ function selectColumn(rows, selected, setSelected) {
  * #/leads: every lead, filtered by the URL query. The route keeps this page
  * mounted while the query changes, so typing in the search box keeps focus.
  */
-export function Leads({ query }) {
+export function Leads({ query, session }) {
   const qs = query.toString();
   const filters = useMemo(() => filtersFromQuery(qs), [qs]);
   const apiQuery = filtersToApiQuery(filters);
@@ -128,6 +136,13 @@ export function Leads({ query }) {
   const [enrolling, setEnrolling] = useState(false);
   const [filtersOpen, setFiltersOpen] = useState(false); // on a phone the filters fold behind a button
   const [bulk, setBulk] = useState(null); // { action, busy, words, error }: the last bulk action on the selection
+  // The columns shown: the user's choice, remembered in this browser; a saved view carries its own.
+  const userId = session?.user?.userId;
+  const [columns, setColumnsNow] = useState(() => readColumns(globalThis.localStorage, userId));
+  const setColumns = (next) => {
+    setColumnsNow(next);
+    writeColumns(globalThis.localStorage, userId, next);
+  };
   useEffect(() => {
     setSelected(new Map());
     setEnrolling(false);
@@ -220,6 +235,20 @@ export function Leads({ query }) {
       onClose=${() => setEnrolling(false)}
     />`}
 
+    <div class="table-tools">
+      <${SavedViews}
+        page="leads"
+        role=${session?.user?.role}
+        makeBody=${(name, shared) => viewBody(name, latest.current, columns, shared)}
+        matching=${(views) => currentView(views, filters, columns)}
+        onApply=${(view) => {
+          const applied = applyView(view);
+          setColumns(applied.columns);
+          navigate(applied.path, { replace: true });
+        }}
+      />
+      <${ColumnsMenu} columns=${LEAD_COLUMNS} shown=${columns} onToggle=${(key, on) => setColumns(toggleColumn(columns, key, on))} />
+    </div>
     <button
       type="button"
       class="btn btn-secondary filters-toggle"
@@ -230,7 +259,13 @@ export function Leads({ query }) {
     >
       ${filtersOpen ? 'Hide filters' : 'Filters'}${active > 0 ? ` (${active})` : ''}
     </button>
-    <div id="leads-filters" class=${filtersOpen ? 'card filters' : 'card filters is-folded'} role="search" aria-label="Filter leads">
+    <div
+      id="leads-filters"
+      class=${filtersOpen ? 'card filters' : 'card filters is-folded'}
+      role="search"
+      aria-label="Filter leads"
+      onpagesearch=${() => setFiltersOpen(true)}
+    >
       <${Select}
         id="leads-filter-icp"
         label="ICP"
@@ -330,7 +365,7 @@ export function Leads({ query }) {
       html`<div class=${list.loading ? 'is-stale' : ''}>
         <${DataTable}
           label="Leads"
-          columns=${[selectColumn(list.items, selected, setSelected), ...COLUMNS]}
+          columns=${[selectColumn(list.items, selected, setSelected), ...COLUMNS.filter((c) => columns.includes(c.key))]}
           rows=${list.items}
           rowTestId="lead-row"
           sortState=${(key) => headerSortState(filters.sort, key)}
@@ -402,6 +437,8 @@ function TypedFilters({ filters, update }) {
       <input
         id="leads-filter-q"
         type="search"
+        data-page-search
+        aria-keyshortcuts="/"
         data-testid="leads-filter-q"
         placeholder="Name, company or email"
         value=${draft.q}

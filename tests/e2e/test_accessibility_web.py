@@ -1,0 +1,167 @@
+"""Every page of the web client with data on it, checked by axe-core (pinned in gateway/web/package.json and
+served by the gateway at /vendor/axe-core/, never a CDN): no serious or critical violation (#18).
+
+The same run saves a full-page screenshot of every page, and of the top bar at 390, 800, 1,024, 1,280 and
+1,440 px, into `.local/screenshots/pages/` at the repository's root (ignored by git, kept after the run,
+as test_live_web.py keeps the dashboard's)."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from devstack.stack import ROOT
+from tests.e2e import test_web_client as web
+from tests.e2e.helpers import unique_email, until
+from tests.e2e.test_icps import icp_body
+from tests.e2e.test_inbound import _email_lead
+from tests.e2e.test_lead_runs import make_run
+from tests.e2e.test_search_runs import wait_run
+from tests.e2e.test_sequences import _sequence_body
+from tests.e2e.test_web_client import sign_in
+
+pytestmark = pytest.mark.browser
+browser, page = web.browser, web.page
+
+SHOTS = Path(ROOT) / ".local" / "screenshots" / "pages"
+MAIN_JS = Path(ROOT) / "gateway" / "web" / "src" / "main.js"
+SLOW = 20_000  # ms: a first page on a machine running several suites at once
+# What the top bar is checked and pictured at (#18): a phone, a small tablet, a laptop, wide screens.
+WIDTHS = (390, 800, 1024, 1280, 1440)
+
+
+def routes() -> list[str]:
+    """Every path in main.js's ROUTES: the test fails for a page added without being checked here."""
+    return re.findall(r"\{ path: '([^']+)'", MAIN_JS.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def data(base_url: str, demo_token: str) -> dict[str, str]:
+    """An id for each page that shows one thing, in the demo org, with real data around it."""
+    with httpx.Client(base_url=base_url, headers={"authorization": f"Bearer {demo_token}"}, timeout=30) as client:
+        icp = client.post("/v1/icps", json=icp_body()).json()
+        run = client.post(f"/v1/icps/{icp['id']}/search", json={"source": "sandbox", "limit": 20, "force": True}).json()
+        wait_run(client, icp["id"], run["runId"])
+        lead = client.get("/v1/leads", params={"searchRunId": run["runId"], "filtered": "all", "limit": 1}).json()
+        sequence = client.post("/v1/sequences", json=_sequence_body(uuid.uuid4().hex[:6]))
+        assert sequence.status_code == 201, sequence.text
+        sent, mail, _ = _email_lead(client, f"Accessible {uuid.uuid4().hex[:6]}")
+        lead_run = make_run(client, limit=3, dryRun=True)
+        assert client.post(f"/v1/lead-runs/{lead_run['id']}/jobs").status_code == 202
+        invited = client.post("/v1/invitations", json={"email": unique_email("a11y"), "role": "member"})
+        assert invited.status_code == 201, invited.text
+        return {
+            "/icps/:id": f"/icps/{icp['id']}?run={run['runId']}",
+            "/leads/:id": f"/leads/{lead['items'][0]['id']}",
+            "/sequences/:id": f"/sequences/{sequence.json()['id']}",
+            "/inbox/:id": f"/inbox/{sent['threadId']}",
+            "/mail/:id": f"/mail/{mail['id']}",
+            "/runs/:id": f"/runs/{lead_run['id']}",
+            "/join/:token": "/join/" + invited.json()["inviteUrl"].split("#/join/")[1],
+        }
+
+
+def serious_violations(page: Page) -> list[dict[str, Any]]:
+    """axe-core's serious and critical violations on the page as it is, each with the elements at fault."""
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.add_script_tag(url="/vendor/axe-core/axe.min.js")
+    found = page.evaluate(
+        """async () => (await axe.run(document, { resultTypes: ['violations'] })).violations
+            .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+            .map((v) => ({ id: v.id, impact: v.impact, help: v.help,
+                           nodes: v.nodes.slice(0, 5).map((n) => n.target.join(' ') + ': ' + n.failureSummary) }))"""
+    )
+    return found
+
+
+def shoot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def shown(page: Page) -> None:
+    """The page has drawn itself: its heading is there and nothing is still loading."""
+    expect(page.locator("main h1").first).to_be_visible(timeout=SLOW)
+    expect(page.locator("main .spinner")).to_have_count(0, timeout=SLOW)
+
+
+def test_every_page_has_no_serious_accessibility_violation(
+    browser: Browser, base_url: str, data: dict[str, str]
+) -> None:
+    paths = {route: data.get(route, route) for route in routes()}
+    assert set(data) <= set(paths), "a page with an id in its path is no longer in ROUTES"
+    found: dict[str, list[dict[str, Any]]] = {}
+    errors: list[str] = []
+    for dark in (False, True):  # both colour schemes: contrast differs
+        context = browser.new_context(base_url=base_url, color_scheme="dark" if dark else "light")
+        opened = context.new_page()
+        opened.on("pageerror", lambda exc: errors.append(str(exc)))
+        for route in ("/login", "/join/:token"):  # the pages seen signed out
+            opened.goto(f"/#{paths[route]}")
+            shown(opened)
+            found[f"{route} {'dark' if dark else 'light'}"] = serious_violations(opened)
+            if not dark:
+                shoot(opened, route.strip("/").replace("/", "_").replace(":", ""))
+        sign_in(opened)
+        for route, path in paths.items():
+            if route in ("/login", "/join/:token"):
+                continue
+            opened.goto(f"/#{path}")
+            expect(opened.locator("main")).to_be_visible()
+            shown(opened)
+            found[f"{route} {'dark' if dark else 'light'}"] = serious_violations(opened)
+            if not dark:
+                shoot(opened, route.strip("/").replace("/", "_").replace(":", "") or "home")
+        context.close()
+    assert errors == [], f"the pages raised: {errors}"
+    failing = {page: v for page, v in found.items() if v}
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    (SHOTS / "axe-violations.json").write_text(json.dumps(failing, indent=2), encoding="utf-8")
+    assert failing == {}, f"serious or critical violations (all in {SHOTS / 'axe-violations.json'}): {failing}"
+
+
+def test_the_top_bar_holds_one_line_at_every_width(browser: Browser, base_url: str) -> None:
+    """From a phone to a wide screen the bar is one line (no wrap, no sideways scroll); a picture at each of
+    WIDTHS. Under 1,280 px the less used items wait behind "More" (under 641, everything behind "Menu")."""
+    context = browser.new_context(base_url=base_url, viewport={"width": 1440, "height": 900})
+    opened = context.new_page()
+    sign_in(opened)
+    opened.goto("/#/leads")
+    expect(opened.get_by_test_id("lead-row").first).to_be_visible(timeout=SLOW)
+    bar = opened.locator(".topbar")
+    for width in range(390, 1441, 10):
+        opened.set_viewport_size({"width": width, "height": 900})
+        height = until(lambda: bar.bounding_box(), what="the top bar laid out")["height"]
+        assert height <= 64, f"at {width} px the top bar is {height} px high (wrapped)"
+        wide = opened.evaluate("document.documentElement.scrollWidth")
+        assert wide <= width, f"at {width} px the page is {wide} px wide"
+        visible = [box for link in opened.locator(".topbar .nav-link:visible").all() if (box := link.bounding_box())]
+        assert len({round(box["y"]) for box in visible}) <= 1, f"at {width} px the menu's links are on several rows"
+        if width in WIDTHS:
+            shoot(opened, f"topbar-{width}")
+    # Every page stays reachable: at 1,024 behind "More", which opens and closes with Escape.
+    opened.set_viewport_size({"width": 1024, "height": 900})
+    expect(opened.get_by_test_id("nav-settings")).to_be_hidden()
+    opened.get_by_test_id("nav-more").click()
+    expect(opened.get_by_test_id("nav-settings")).to_be_visible()
+    opened.keyboard.press("Escape")
+    expect(opened.get_by_test_id("nav-settings")).to_be_hidden()
+    expect(opened.get_by_test_id("nav-more")).to_be_focused()
+    opened.get_by_test_id("nav-more").click()
+    opened.get_by_test_id("nav-tasks").click()
+    expect(opened).to_have_url(re.compile(r"#/tasks$"))
+    expect(opened.get_by_test_id("nav-tasks")).to_be_hidden()  # closed on the way
+    expect(opened.get_by_test_id("nav-more")).to_have_class(re.compile(r"\bactive\b"))
+    # At 1,440 every item shows, with no "More".
+    opened.set_viewport_size({"width": 1440, "height": 900})
+    expect(opened.get_by_test_id("nav-more")).to_be_hidden()
+    for testid in ("nav-home", "nav-leads", "nav-settings", "nav-mail", "signed-in-email"):
+        expect(opened.get_by_test_id(testid)).to_be_visible()
+    context.close()
