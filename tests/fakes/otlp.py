@@ -18,6 +18,9 @@ class Span:
     name: str
     trace_id: str
     kind: int
+    span_id: str = ""
+    parent_id: str = ""  # "" for a trace's root
+    attributes: tuple[tuple[str, str], ...] = ()
 
 
 class FakeCollector(FakeServer):
@@ -36,6 +39,15 @@ class FakeCollector(FakeServer):
                 attributes = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
                 for scope in resource_spans.scope_spans:
                     found += [
-                        Span(attributes.get("service.name", ""), s.name, s.trace_id.hex(), s.kind) for s in scope.spans
+                        Span(
+                            attributes.get("service.name", ""),
+                            s.name,
+                            s.trace_id.hex(),
+                            s.kind,
+                            s.span_id.hex(),
+                            s.parent_span_id.hex(),
+                            tuple((a.key, a.value.string_value) for a in s.attributes),
+                        )  # fmt: skip
+                        for s in scope.spans
                     ]
         return found
