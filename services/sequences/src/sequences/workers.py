@@ -43,7 +43,7 @@ class EnrollByFilter(JobKind[jobs_pb2.EnrollByFilterJob, dict[str, int]]):
                     if counts["seen"] + len(page) > MAX_MATCHED:
                         raise JobStopped(f"the filter matches more than {MAX_MATCHED:,} leads: narrow it")
                     async with self.db.transaction() as session:
-                        enrolled, skipped = await service.enroll(
+                        enrolled, skipped = await service.enroll_ids(
                             session=session, org_id=org_id, sequence_id=sequence_id,
                             lead_ids=[lead for lead, _ in page], now=service.utcnow(),
                             zones={lead: zone for lead, zone in page},
