@@ -214,3 +214,57 @@ async def test_the_part_of_a_batch_done_for_a_caller_runs_in_that_caller_s_conte
     results = await asyncio.gather(*(submit_as(name) for name in ("ann", "bob", "cy")))
     # The batch itself belongs to nobody (not to the first caller); each caller's part is theirs.
     assert results == ["nobody / ann", "nobody / bob", "nobody / cy"]
+
+
+class _Batcher(_Recorder):
+    """A kind that starts and records its jobs a batch at a time (on_start_many, apply_many); a batch holding a job
+    in `stop_at_start` or `bad_result` fails as a whole, so the worker falls back to each job's own hook."""
+
+    type = "test.batcher"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.start_batches: list[int] = []
+        self.apply_batches: list[int] = []
+
+    async def on_start_many(self, session: Any, messages: list[jobs_pb2.GetJobRequest]) -> None:
+        self.start_batches.append(len(messages))
+        if any(m.job_id in self.stop_at_start for m in messages):
+            raise JobStopped("one of them is gone")
+        self.started.update(m.job_id for m in messages)
+
+    async def apply_many(self, session: Any, done: list[tuple[jobs_pb2.GetJobRequest, str]]) -> list[dict[str, Any]]:
+        self.apply_batches.append(len(done))
+        if any(m.job_id in self.bad_result for m, _ in done):
+            raise RetryableJobError("one result could not be recorded")
+        return [{"outcome": outcome, "batched": True} for _, outcome in done]
+
+
+async def test_a_kind_that_batches_starts_and_records_a_batch_at_once_and_a_job_s_fault_stays_its_own(
+    worker: Any,
+) -> None:
+    worker, _, db, tables = worker
+    kind = _Batcher()
+    worker.kinds = [kind]
+    ids = await _queued(db, tables, kind, 8)
+    kind.stop_at_start.add(str(ids[2]))
+    kind.bad_result.add(str(ids[5]))
+
+    msgs = [_Msg(job_id) for job_id in ids]
+    running = [asyncio.create_task(worker.process(kind, msg)) for msg in msgs]
+    await _until(lambda: len(kind.started) == 7)
+    kind.gate.set()
+    outcomes = await asyncio.gather(*running)
+
+    assert outcomes == [COMPLETED, COMPLETED, FAILED, COMPLETED, COMPLETED, RETRIED, COMPLETED, COMPLETED]
+    assert [m.settled for m in msgs] == [["ack"], ["ack"], ["term"], ["ack"], ["ack"], ["nak"], ["ack"], ["ack"]]
+    # The batch hooks ran for the batches of more than one job, and their fallbacks each job's own.
+    assert max(kind.start_batches) > 1 and max(kind.apply_batches) > 1
+    async with db.transaction() as session:
+        rows = {r.id: r for r in await session.execute(select(tables.jobs))}
+    assert rows[ids[2]].status == FAILED and rows[ids[2]].error == "what it works on is gone"
+    assert rows[ids[5]].status == jobs.QUEUED and rows[ids[5]].result is None
+    for job_id in (ids[0], ids[1], ids[3], ids[4], ids[6], ids[7]):
+        assert rows[job_id].status == COMPLETED
+        # Recorded alone (apply) after a batch's fault, or a batch at a time (apply_many): either way, once.
+        assert rows[job_id].result in ({"outcome": f"done {job_id}"}, {"outcome": f"done {job_id}", "batched": True})

@@ -144,6 +144,27 @@ class JobKind(Generic[M, R]):
     async def on_start(self, session: AsyncSession, message: M) -> None:
         """In the transaction that marks the job running (e.g. to show a lead as processing)."""
 
+    async def on_start_many(self, session: AsyncSession, messages: list[M]) -> None:
+        """on_start for jobs claimed together (group commit), in the transaction that marks them all running: a kind
+        overrides it to do its jobs' starts in a few statements rather than one or more per job. A fault raised
+        here claims each job alone (on_start), so a job's fault stays its own. The batch runs in a context of its
+        own, not any one job's (logs written here name no job). Not overridden: each job's on_start, each in its
+        own delivery's context."""
+        for message in messages:
+            await self.on_start(session, message)
+
+    async def apply_many(self, session: AsyncSession, done: list[tuple[M, R]]) -> list[dict[str, Any]]:
+        """apply for jobs completed together (message, what perform returned), in the transaction that marks them
+        all completed; their results in that order. As on_start_many: a kind overrides it to record a batch in a
+        few statements; a fault completes each alone (apply); not overridden, each job's apply in its own
+        delivery's context."""
+        return [await self.apply(session, message, outcome) for message, outcome in done]
+
+    def batches(self, hook: str) -> bool:
+        """Whether this kind overrides `on_start_many` or `apply_many` (else the worker runs each job's own hook
+        in its delivery's context)."""
+        return getattr(type(self), hook) is not getattr(JobKind, hook)
+
     async def on_failure(self, session: AsyncSession, message: M, error: str) -> None:
         """In the transaction that marks the job failed, to record the failure on the domain object."""
 
@@ -498,8 +519,9 @@ class JobWorker:
 
     async def _claim_all(self, kind: JobKind[Any, Any], batch: list[Submitted[Claim]]) -> list[Row | None | Exception]:
         """Claims for the jobs of a batch in one transaction: one statement claims every job that may run, then each
-        one's on_start (in its own delivery's context). Should anything fail (an on_start stopping its job), each is
-        claimed alone, as one at a time would have been, so a job's fault stays its own."""
+        one's on_start (in its own delivery's context), or the kind's on_start_many for them all. Should anything
+        fail (an on_start stopping its job), each is claimed alone, as one at a time would have been, so a job's
+        fault stays its own."""
         if len(batch) > 1:
             try:
                 return await self._claim_together(kind, batch)
@@ -512,10 +534,13 @@ class JobWorker:
         async with self.db.transaction() as session:
             connection = await session.connection()
             claimed = {row.id: row for row in await connection.exec_driver_sql(self._claim_many, (ids, deliveries))}
-            for one in batch:
-                job_id, message, _ = one.item
-                if (job := claimed.get(job_id)) is not None:
-                    await one.within(self._start, kind, session, message, job)
+            if kind.batches("on_start_many"):
+                await kind.on_start_many(session, [one.item[1] for one in batch if one.item[0] in claimed])
+            else:
+                for one in batch:
+                    job_id, message, _ = one.item
+                    if (job := claimed.get(job_id)) is not None:
+                        await one.within(self._start, kind, session, message, job)
             # A job not claimed, as it is, for its caller to see why not (finished already, out of attempts).
             jobs = self.tables.jobs
             rest = [job_id for job_id in ids if job_id not in claimed]
@@ -540,13 +565,19 @@ class JobWorker:
     async def _complete_all(
         self, kind: JobKind[Any, Any], batch: list[Submitted[Completion]]
     ) -> list[None | Exception]:
-        """Completions of the jobs of a batch in one transaction: each one's apply (in its own delivery's context),
-        then one statement marks them all completed. Should anything fail, each completes alone (and a job whose
-        apply fails is retried or failed by its caller, as ever)."""
+        """Completions of the jobs of a batch in one transaction: each one's apply (in its own delivery's context), or
+        the kind's apply_many for them all, then one statement marks them all completed. Should anything fail, each
+        completes alone (and a job whose apply fails is retried or failed by its caller, as ever)."""
         if len(batch) > 1:
             try:
                 async with self.db.transaction() as session:
-                    results = [json.dumps(await one.within(kind.apply, session, *one.item[1:])) for one in batch]
+                    if kind.batches("apply_many"):
+                        applied = await kind.apply_many(session, [(one.item[1], one.item[2]) for one in batch])
+                        if len(applied) != len(batch):
+                            raise RuntimeError(f"apply_many gave {len(applied)} results for {len(batch)} jobs")
+                        results = [json.dumps(result) for result in applied]
+                    else:
+                        results = [json.dumps(await one.within(kind.apply, session, *one.item[1:])) for one in batch]
                     ids = [one.item[0] for one in batch]
                     await (await session.connection()).exec_driver_sql(self._complete_many, (ids, results))
                 return [None] * len(batch)

@@ -31,6 +31,7 @@ from inbox.models import (
     platform_tables,
 )  # fmt: skip
 from leadflood.inbox.v1 import events_pb2, jobs_pb2
+from leadflood_platform import tracing
 from leadflood_platform.convert import timestamp
 from leadflood_platform.db import Database
 from leadflood_platform.jobs import JobKind, JobStopped
@@ -76,14 +77,40 @@ SELECT pg_notify('{platform_tables.outbox_channel}', '') FROM message
 """
 
 
+# MARK_SENT_ANNOUNCED for the emails of a batch completed together (SendEmail.apply_many): one statement, one
+# wake-up of the relay.
+MARK_MANY_SENT_ANNOUNCED = f"""
+WITH v AS (
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[], $5::bytea[], $6::text[])
+        WITH ORDINALITY AS v(id, reply, sent_at, event_id, payload, headers, n)
+), message AS (
+    UPDATE messages AS m SET status = 'sent', sent_at = v.sent_at, error = NULL, updated_at = now()
+    FROM v WHERE m.id = v.id AND m.status <> 'sent'
+    RETURNING m.id
+), charge AS (
+    UPDATE send_ledger SET released = false WHERE message_id IN (SELECT id FROM message) AND released
+), attempt AS (
+    INSERT INTO delivery_attempts (message_id, number, result, detail)
+    SELECT v.id, (SELECT count(*) + 1 FROM delivery_attempts AS a WHERE a.message_id = v.id), 'accepted', v.reply
+    FROM v JOIN message USING (id)
+), event AS (
+    INSERT INTO {platform_tables.schema}.outbox (subject, msg_id, payload, headers)
+    SELECT '{SENT_SUBJECT}', v.event_id, v.payload, v.headers::jsonb FROM v JOIN message USING (id) ORDER BY v.n
+)
+SELECT pg_notify('{platform_tables.outbox_channel}', '') WHERE EXISTS (SELECT 1 FROM message)
+"""
+
+
 class Accepted(str):
-    """The server's 250 reply, with the message it accepted: apply writes its event in MARK_SENT_ANNOUNCED."""
+    """The server's 250 reply, with the message it accepted: apply writes its event in MARK_SENT_ANNOUNCED. `carried`:
+    the trace context and ids of the job's delivery, taken in perform (apply_many runs in a batch's context)."""
 
     ref: events_pb2.MessageRef
+    carried: dict[str, str]
 
     def __new__(cls, reply: str, ref: events_pb2.MessageRef) -> Accepted:
         accepted = super().__new__(cls, reply)
-        accepted.ref = ref
+        accepted.ref, accepted.carried = ref, tracing.message_headers()
         return accepted
 
 
@@ -203,6 +230,11 @@ RETURNING m.id, m.org_id, m.thread_id, m.lead_id, m.channel, m.idempotency_key, 
 """
 
 
+# CLAIM_MESSAGE for the jobs of a batch claimed together (SendEmail.on_start_many).
+CLAIM_MESSAGES = CLAIM_MESSAGE.replace("WHERE m.id = $1 AND", "WHERE m.id = ANY($1::uuid[]) AND")
+assert CLAIM_MESSAGES != CLAIM_MESSAGE
+
+
 @dataclass(frozen=True)
 class Ready:
     """A claimed email, ready to go: its rendered bytes and where they go."""
@@ -243,6 +275,44 @@ class SendEmail(_Delivery, JobKind[jobs_pb2.SendEmailJob, str]):
             return
         # The rare ways, on the ORM: sent already, bounced, suppressed since, a window closed, a crash mid-send.
         self._loaded[job.message_id] = await self._ready_in(session, job)
+
+    async def on_start_many(self, session: AsyncSession, jobs: list[jobs_pb2.SendEmailJob]) -> None:
+        """on_start for jobs claimed together: their messages claimed and read in one statement (CLAIM_MESSAGES);
+        the rare ways one at a time, as on_start."""
+        ids = [uuid.UUID(job.message_id) for job in jobs]
+        claimed = {row.id: row for row in await (await session.connection()).exec_driver_sql(CLAIM_MESSAGES, (ids,))}
+        for job, message_id in zip(jobs, ids, strict=True):
+            row = claimed.get(message_id)
+            if row is not None and row.suppressed is None and not _past(row.not_after):
+                self._loaded[job.message_id] = self._ready(row, row)
+            else:
+                self._loaded[job.message_id] = await self._ready_in(session, job)
+
+    async def apply_many(
+        self, session: AsyncSession, done: list[tuple[jobs_pb2.SendEmailJob, str]]
+    ) -> list[dict[str, Any]]:
+        """apply for jobs completed together: the accepted emails marked sent, each with its event, in one statement
+        (MARK_MANY_SENT_ANNOUNCED); anything else as apply."""
+        accepted = [(job, reply) for job, reply in done if isinstance(reply, Accepted)]
+        if accepted:
+            sent_at, columns = dt.datetime.now(dt.UTC), ([], [], [], [], [], [])
+            for job, reply in accepted:
+                assert isinstance(reply, Accepted)
+                event = events_pb2.MessageSent(
+                    event_id=str(uuid.uuid4()), org_id=job.org_id, message=reply.ref, sent_at=timestamp(sent_at)
+                )
+                values = (uuid.UUID(job.message_id), str(reply), sent_at, event.event_id, event.SerializeToString(),
+                          events.outbox_headers(event, reply.carried))  # fmt: skip
+                for column, value in zip(columns, values, strict=True):
+                    column.append(value)
+            await (await session.connection()).exec_driver_sql(MARK_MANY_SENT_ANNOUNCED, columns)
+            metrics.SENT_EMAIL.inc(len(accepted))
+        return [
+            {"messageId": job.message_id, "reply": reply}
+            if isinstance(reply, Accepted)
+            else await self.apply(session, job, reply)
+            for job, reply in done
+        ]
 
     async def _ready_in(self, session: AsyncSession, job: jobs_pb2.SendEmailJob) -> Ready | str:
         message = await self._load_in(session, job)
