@@ -366,3 +366,57 @@ async def test_batches_sharing_keys_at_once_make_one_message_per_key(
     results = await asyncio.gather(*(send_many(inbox_db, settings, org, b) for b in batches))
     assert len({o.message.id for outcomes in results for o in outcomes}) == len(keys)
     assert await count(inbox_db, Message.org_id == org) == len(keys) and await jobs_of(inbox_db, org) == len(keys)
+
+
+async def send_emails(db: Database, settings: InboxSettings, emails: list[tuple[uuid.UUID, delivery.SendRequest]]):  # type: ignore[no-untyped-def]
+    """What the servicer does with concurrent SendMessage calls' plain emails: one transaction on a bare connection."""
+    plain = [delivery.PlainEmail(org, req, NOW, {}) for org, req in emails]
+    async with db.driver(transaction=True) as conn:
+        return await delivery.send_emails(into=conn, emails=plain, settings=settings)
+
+
+async def test_emails_stored_together_keep_each_one_s_rules(inbox_db: Database, settings: InboxSettings) -> None:
+    org, other, capped, spaced = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    capped_box = await _capped_mailbox(inbox_db, capped, cap=3)
+    await _capped_mailbox(inbox_db, spaced, cap=100, spacing_s=60)
+    async with inbox_db.transaction() as session:
+        session.add(Suppression(org_id=org, address="gone@example.com", reason="unsubscribed"))
+    first = await send(inbox_db, settings, org, request("used"))
+    batch = [
+        (org, request("a")), (other, request("a")), (org, request("used")), (org, request("b", dry_run=True)),
+        (org, request("c", to_address="Gone@Example.com")), (org, request("a")),
+        (org, request("late", not_after=NOW - dt.timedelta(seconds=1))),
+        *[(capped, request(f"cap:{n}")) for n in range(5)], *[(spaced, request(f"space:{n}")) for n in range(3)],
+    ]  # fmt: skip
+    outcomes = await send_emails(inbox_db, settings, batch)
+    kinds = [o.kind for o in outcomes]
+    assert kinds[:7] == ["queued", "queued", "queued", "simulated", "suppressed", "queued", "deferred"]
+    assert outcomes[2].existing and outcomes[2].message.id == first.message.id  # a key used before
+    assert outcomes[5].existing and outcomes[5].message.id == outcomes[0].message.id  # one key twice: one message
+    assert outcomes[0].message.id != outcomes[1].message.id  # another org's key is its own
+    # The cap of 3 used to its last place (the five charged one at a time once the batch would pass it), spacing
+    # lets one of three go.
+    assert kinds[7:12].count("queued") == 3 and "daily cap of 3" in outcomes[11].reason
+    assert kinds[12:] == ["queued", "deferred", "deferred"]
+    assert all(o.message.created_at is not None for o in outcomes if o.kind == "queued")
+    assert await count(inbox_db, LedgerEntry.mailbox_id == capped_box, table=LedgerEntry) == 3
+    assert await count(inbox_db, Message.org_id == org) == 4  # used (before), a, b (simulated), c (suppressed)
+    assert await jobs_of(inbox_db, org) == 2 and await jobs_of(inbox_db, other) == 1
+    async with inbox_db.transaction() as session:
+        counted = await session.scalar(select(SendCounter.sent).where(SendCounter.mailbox_id == capped_box))
+    assert counted == 3
+
+
+async def test_a_batch_charged_together_under_the_cap_is_charged_once_each(
+    inbox_db: Database, settings: InboxSettings
+) -> None:
+    org = uuid.uuid4()
+    mailbox = await _capped_mailbox(inbox_db, org, cap=10)
+    await send(inbox_db, settings, org, request())
+    batches = [[(org, request()) for _ in range(4)] for _ in range(3)]
+    results = await asyncio.gather(*(send_emails(inbox_db, settings, b) for b in batches))
+    kinds = [o.kind for outcomes in results for o in outcomes]
+    assert kinds.count("queued") == 9 and kinds.count("deferred") == 3
+    async with inbox_db.transaction() as session:
+        counted = await session.scalar(select(SendCounter.sent).where(SendCounter.mailbox_id == mailbox))
+    assert counted == 10 and await count(inbox_db, LedgerEntry.mailbox_id == mailbox, table=LedgerEntry) == 10

@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import uuid
 import zoneinfo
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -316,6 +317,72 @@ WITH charge AS (
 )
 SELECT created_at, CASE WHEN $19 THEN pg_notify('{platform_tables.outbox_channel}', '') END AS woken FROM message
 """
+# PREPARE for the emails of a batch (send_emails): a row per email, in their order ($n, from 1).
+PREPARE_MANY = """
+SELECT k.n, mb.id AS mailbox_id, mb.from_address, mb.daily_cap, mb.min_spacing_s, mb.time_zone,
+    (SELECT reason FROM suppressions AS s WHERE s.org_id = k.org_id AND s.address = k.address) AS suppressed,
+    (SELECT id FROM messages AS m WHERE m.org_id = k.org_id AND m.idempotency_key = k.key) AS existing
+FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[]) WITH ORDINALITY AS k(org_id, address, key, mailbox_id, n)
+LEFT JOIN mailboxes AS mb ON mb.org_id = k.org_id
+    AND CASE WHEN k.mailbox_id IS NULL THEN mb.is_default ELSE mb.id = k.mailbox_id END
+ORDER BY k.n
+"""
+# STORE for the emails of a batch, each parameter an array of STORE's (in its order): the queued ones of a mailbox
+# and day are charged together, all or none (a group refused stores nothing: its emails then go one at a time,
+# send_email); a group of more than one never has spacing (send_emails sends those alone). The key locks were
+# taken first, in one order; the counter rows are locked in the order of their keys.
+STORE_MANY = f"""
+WITH v AS (
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::uuid[], $6::text[], $7::uuid[],
+        $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
+        $16::timestamptz[], $17::text[], $18::date[], $19::bool[], $20::uuid[], $21::text[], $22::int[], $23::text[],
+        $24::bytea[], $25::timestamptz[], $26::int[], $27::int[], $28::text[], $29::text[])
+    WITH ORDINALITY AS v(thread_id, org_id, lead_id, subject, id, status, mailbox_id, from_address, to_address,
+        to_name, text_body, html_body, rfc822_message_id, idempotency_key, origin, not_after, error, local_day,
+        queued, job_id, job_type, max_attempts, payload, message, at, cap, spacing, job_subject, headers, n)
+), want AS (
+    SELECT mailbox_id, local_day, count(*)::int AS sent, max(at) AS at, min(cap) AS cap, max(spacing) AS spacing
+    FROM v WHERE queued GROUP BY mailbox_id, local_day
+), charge AS (
+    INSERT INTO send_counters AS c (mailbox_id, local_day, sent, last_charged_at)
+    SELECT mailbox_id, local_day, sent, at FROM want WHERE sent <= cap ORDER BY mailbox_id, local_day
+    ON CONFLICT (mailbox_id, local_day) DO UPDATE SET sent = c.sent + excluded.sent,
+        last_charged_at = greatest(c.last_charged_at, excluded.last_charged_at)
+    WHERE EXISTS (
+        SELECT 1 FROM want AS w WHERE w.mailbox_id = c.mailbox_id AND w.local_day = c.local_day
+            AND c.sent + w.sent <= w.cap
+            AND (w.spacing = 0 OR c.last_charged_at IS NULL
+                 OR c.last_charged_at + make_interval(secs => w.spacing) <= w.at)
+    )
+    RETURNING c.mailbox_id, c.local_day
+), go AS (
+    SELECT * FROM v
+    WHERE NOT queued OR EXISTS (SELECT 1 FROM charge WHERE charge.mailbox_id = v.mailbox_id
+                                                     AND charge.local_day = v.local_day)
+), thread AS (
+    INSERT INTO threads (id, org_id, lead_id, channel, subject, last_message_at, needs_reply, unread, archived)
+    SELECT thread_id, org_id, lead_id, 'email', subject, now(), false, false, false FROM go ORDER BY n
+), message AS (
+    INSERT INTO messages (id, org_id, thread_id, lead_id, channel, direction, status, mailbox_id, from_address,
+        to_address, to_name, subject, text_body, html_body, rfc822_message_id, "references", idempotency_key, origin,
+        not_after, error, unknown_sender)
+    SELECT id, org_id, thread_id, lead_id, 'email', 'out', status, mailbox_id, from_address, to_address, to_name,
+        subject, text_body, html_body, rfc822_message_id, '{{}}', idempotency_key, origin, not_after, error, false
+    FROM go ORDER BY n
+    RETURNING id, created_at
+), ledger AS (
+    INSERT INTO send_ledger (org_id, mailbox_id, message_id, local_day, released)
+    SELECT org_id, mailbox_id, id, local_day, false FROM go WHERE queued ORDER BY n
+), job AS (
+    INSERT INTO job_executions (id, org_id, type, status, max_attempts, payload, message)
+    SELECT job_id, org_id, job_type, 'queued', max_attempts, payload::jsonb, message FROM go WHERE queued ORDER BY n
+), queued AS (
+    INSERT INTO {platform_tables.schema}.outbox (subject, msg_id, payload, headers)
+    SELECT job_subject, job_id::text, message, headers::jsonb FROM go WHERE queued ORDER BY n
+)
+SELECT id, created_at, (SELECT pg_notify('{platform_tables.outbox_channel}', '') FROM go WHERE queued LIMIT 1)
+FROM message
+"""
 LOCAL_DEFAULT = """
 INSERT INTO mailboxes (id, org_id, from_address, from_name, smtp_host, smtp_port, smtp_starttls, smtp_username,
     smtp_password_ref, daily_cap, min_spacing_s, time_zone, is_default)
@@ -342,15 +409,66 @@ SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM (SELECT DISTINCT unnes
 
 
 async def send_emails(*, into: Into, emails: list[PlainEmail], settings: InboxSettings) -> list[Outcome]:
-    """send_email for each, in the caller's transaction: every key's lock first, in one statement. Two plain
-    emails with one key in a batch are one message (the second finds the first's)."""
+    """send_email for each, in the caller's transaction: every key's lock first, in one statement; then, for more
+    than one, every look-up in one statement (PREPARE_MANY) and every store with its charge in one (STORE_MANY).
+    Two plain emails with one key in a batch are one message (the second finds the first's). What the batch's
+    statements do not settle goes through send_email, one at a time, after them: a key already used, an org
+    without its mailbox yet, several emails to one mailbox with spacing, a mailbox whose cap the batch would pass
+    (each then charged alone, so the cap is used to its last place)."""
     await _rows(into, LOCK_KEYS, [f"{e.org_id}:{e.request.idempotency_key}" for e in emails])
-    return [
-        await send_email(
+    outcomes: list[Outcome | None] = [None] * len(emails)
+    alone = list(range(len(emails)))
+    if len(emails) > 1:
+        alone = await _send_together(into, emails, settings, outcomes)
+    for index in alone:
+        e = emails[index]
+        outcomes[index] = await send_email(
             into=into, org_id=e.org_id, request=e.request, settings=settings, now=e.now, carried=e.carried, locked=True
         )
-        for e in emails
-    ]
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+async def _send_together(
+    into: Into, emails: list[PlainEmail], settings: InboxSettings, outcomes: list[Outcome | None]
+) -> list[int]:
+    """The emails of a batch looked up in one statement and stored, with their charges, in another; each one's
+    outcome set in `outcomes`. Returns the indexes of those left to send_email."""
+    found = await _rows(
+        into, PREPARE_MANY, [e.org_id for e in emails], [e.request.to_address.lower() for e in emails],
+        [e.request.idempotency_key for e in emails], [e.request.mailbox_id for e in emails],
+    )  # fmt: skip
+    by_index: dict[int, Mapping[str, Any]] = {}
+    for row in found:
+        by_index.setdefault(row["n"] - 1, row)
+    alone: list[int] = []
+    keys: set[tuple[uuid.UUID, str]] = set()
+    stored: list[tuple[int, _Stored]] = []
+    for index, e in enumerate(emails):
+        row, key = by_index[index], (e.org_id, e.request.idempotency_key)
+        if key in keys or row["existing"] is not None or row["mailbox_id"] is None:
+            alone.append(index)  # the second of a key, a key used before, an org without its mailbox yet
+            continue
+        keys.add(key)
+        if _window_closed(e.request, e.now):
+            closed = e.request.not_after.isoformat() if e.request.not_after else ""
+            outcomes[index] = Outcome("deferred", reason=f"the sending window closed at {closed}")
+            continue
+        stored.append((index, _new_email(e.org_id, e.request, row, e.now, e.carried, settings)))
+    # Several queued emails of a mailbox with spacing: one of them could go at most, so each goes alone.
+    groups = Counter(s.group for _, s in stored if s.status == QUEUED)
+    spaced = {i for i, s in stored if s.status == QUEUED and s.mailbox.min_spacing_s and groups[s.group] > 1}
+    alone += sorted(spaced)
+    stored = [(i, s) for i, s in stored if i not in spaced]
+    if stored:
+        columns = list(zip(*(s.values for _, s in stored), strict=True))
+        created = {row["id"]: row["created_at"] for row in await _rows(into, STORE_MANY, *columns)}
+        for index, s in stored:
+            if s.message.id not in created:  # its mailbox's charge was refused for the group: each alone
+                alone.append(index)
+                continue
+            s.message.created_at = created[s.message.id]
+            outcomes[index] = _stored_outcome(s, emails[index].request, emails[index].now)
+    return sorted(alone)
 
 
 async def send_email(
@@ -385,6 +503,40 @@ async def send_email(
         found = (await _rows(into, PREPARE, *params))[0]
     if _window_closed(request, now):
         return Outcome("deferred", reason=f"the sending window closed at {request.not_after.isoformat()}")
+    new = _new_email(org_id, request, found, now, carried, settings)
+    stored = await _rows(into, STORE, *new.values)
+    if not stored:  # the cap or the spacing refused the charge: nothing was stored
+        return await _deferral(into, new.mailbox, new.local_day, request, now)
+    new.message.created_at = stored[0]["created_at"]
+    return _stored_outcome(new, request, now)
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """A plain email about to be stored: its message, its mailbox's limits, and STORE's parameters."""
+
+    message: Message
+    mailbox: _Limits
+    local_day: dt.date
+    status: str
+    suppressed: str | None
+    values: tuple[Any, ...]
+
+    @property
+    def group(self) -> tuple[uuid.UUID, dt.date]:
+        """What a charge counts against: the mailbox's local day."""
+        return self.mailbox.mailbox_id, self.local_day
+
+
+def _new_email(
+    org_id: uuid.UUID,
+    request: SendRequest,
+    found: Mapping[str, Any],
+    now: dt.datetime,
+    carried: dict[str, str] | None,
+    settings: InboxSettings,
+) -> _Stored:
+    """A plain email's message, job and STORE parameters, from PREPARE's row (its mailbox, its suppression)."""
     mailbox = _limits(found)
     local_day = now.astimezone(zoneinfo.ZoneInfo(mailbox.time_zone)).date()
     suppressed: str | None = found["suppressed"]
@@ -399,22 +551,24 @@ async def send_email(
     )  # fmt: skip
     job = jobs_pb2.SendEmailJob(org_id=str(org_id), message_id=str(message.id))
     job_id = jobs.new_job(job)
-    stored = await _rows(
-        into, STORE, message.thread_id, org_id, request.lead_id, request.subject, message.id, status,
+    kind = send_kind(request.origin)
+    values = (
+        message.thread_id, org_id, request.lead_id, request.subject, message.id, status,
         mailbox.mailbox_id, mailbox.from_address, request.to_address, request.to_name, request.text_body,
         request.html_body, message.rfc822_message_id, request.idempotency_key, request.origin, request.not_after,
-        suppressed, local_day, status == QUEUED, job_id, send_kind(request.origin).type, settings.job_max_attempts,
+        suppressed, local_day, status == QUEUED, job_id, kind.type, settings.job_max_attempts,
         json.dumps(MessageToDict(job)), job.SerializeToString(), now, mailbox.daily_cap, mailbox.min_spacing_s,
-        send_kind(request.origin).subject(), events.outbox_headers(job, carried),
+        kind.subject(), events.outbox_headers(job, carried),
     )  # fmt: skip
-    if not stored:  # the cap or the spacing refused the charge: nothing was stored
-        return await _deferral(into, mailbox, local_day, request, now)
-    message.created_at = stored[0]["created_at"]
-    if suppressed is not None:
-        return Outcome("suppressed", message, reason=f"{request.to_address} is suppressed: {suppressed}")
-    if status in (SIMULATED, DRAFT):
-        return Outcome(_outcome_of(status), message)
-    return Outcome("queued", message, send_at=now)
+    return _Stored(message, mailbox, local_day, status, suppressed, values)
+
+
+def _stored_outcome(new: _Stored, request: SendRequest, now: dt.datetime) -> Outcome:
+    if new.suppressed is not None:
+        return Outcome("suppressed", new.message, reason=f"{request.to_address} is suppressed: {new.suppressed}")
+    if new.status in (SIMULATED, DRAFT):
+        return Outcome(_outcome_of(new.status), new.message)
+    return Outcome("queued", new.message, send_at=now)
 
 
 async def _message(into: Into, message_id: uuid.UUID) -> Message:
