@@ -45,6 +45,36 @@ MIN_WORKERS, MAX_WORKERS = 2, 10
 
 
 @dataclass(frozen=True)
+class TableQueue:
+    """Work a worker claims from its own PostgreSQL table, not from JetStream: its lag is a count of due rows,
+    which KEDA reads with its PostgreSQL scaler (the query is bounded, so a huge backlog stays a cheap count)."""
+
+    name: str
+    query: str
+    per_replica: int
+
+
+# The lead-run drain (runs.run_leads, claimed by lease) and the sequences scheduler (due enrollments): their
+# JetStream consumers carry only the jobs that start them, so a campaign's backlog would never scale them.
+TABLE_QUEUES = {
+    "runs": TableQueue(
+        "runs-due-leads",
+        "SELECT count(*) FROM (SELECT 1 FROM runs.run_leads WHERE status = 'pending' AND due_at <= now() "
+        "LIMIT 100000) AS due",
+        # LEAD_RUNS_BATCH_SIZE (20) held per worker, a few batches deep.
+        100,
+    ),
+    "sequences": TableQueue(
+        "sequences-due-steps",
+        "SELECT count(*) FROM (SELECT 1 FROM sequences.enrollments WHERE state = 'active' AND next_due_at <= now() "
+        "LIMIT 100000) AS due",
+        # A scheduler sends a few hundred steps a second at best; more due than that waits for another replica.
+        500,
+    ),
+}
+
+
+@dataclass(frozen=True)
 class StreamDecl:
     name: str
     subjects: list[str]
@@ -332,6 +362,21 @@ def scaled_object(service: str, consumers: list[ConsumerDecl]) -> dict[str, Any]
                     },
                 }
                 for c in consumers
+            ]
+            + [
+                {
+                    "type": "postgresql",
+                    "name": queue.name,
+                    "metadata": {
+                        # The worker's own DATABASE_URL (a secretKeyRef KEDA resolves from the Deployment): its
+                        # role reads its schema, nothing else.
+                        "connectionFromEnv": "DATABASE_URL",
+                        "query": queue.query,
+                        "targetQueryValue": str(queue.per_replica),
+                        "activationTargetQueryValue": "0",
+                    },
+                }
+                for queue in ([TABLE_QUEUES[service]] if service in TABLE_QUEUES else [])
             ],
         },
     }

@@ -104,12 +104,17 @@ def test_each_worker_scales_on_its_own_consumers_lag(declared: tuple[list[Any], 
     assert set(scaled) == set(WORKERS)
     for worker, obj in scaled.items():
         mine = {c.durable for c in consumers if f"{c.service}-worker" == worker}
-        triggers = obj["spec"]["triggers"]
+        triggers = [t for t in obj["spec"]["triggers"] if t["type"] == "nats-jetstream"]
         assert {t["metadata"]["consumer"] for t in triggers} == mine, worker
         for trigger in triggers:
-            assert trigger["type"] == "nats-jetstream"
             # KEDA runs in its own namespace: the endpoint names this overlay's namespace in full.
             assert trigger["metadata"]["natsServerMonitoringEndpoint"] == "nats.leadflood.svc.cluster.local:8222"
+        # A worker that claims from a table of its own also scales on that table's due rows.
+        tables = [t for t in obj["spec"]["triggers"] if t["type"] == "postgresql"]
+        service = worker.removesuffix("-worker")
+        assert [t["name"] for t in tables] == ([generate.TABLE_QUEUES[service].name] if service in
+                                               generate.TABLE_QUEUES else []), worker  # fmt: skip
+        assert len(tables) + len(triggers) == len(obj["spec"]["triggers"]), worker
 
 
 # --- the whole check, and each part catching what it should -------------------------------------
