@@ -57,7 +57,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         metrics.serve(settings.metrics_port)  # its own port (METRICS_PORT), never the public HTTP one
-        app.state.db = Database(settings.database_url)
+        app.state.db = Database(settings.database_url, pool_size=settings.db_pool_size)
         app.state.bus = await Bus.connect(settings.nats_url, name="gateway")
         identity.install(signer)
         app.state.signer = signer

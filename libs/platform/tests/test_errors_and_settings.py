@@ -6,8 +6,9 @@ import grpc
 import pytest
 from google.rpc import status_pb2
 
+from leadflood_platform.db import Database
 from leadflood_platform.errors import FieldViolation, InvalidArgument, NotFound, field_violations, to_rpc_status
-from leadflood_platform.settings import ServiceSettings, require_secret
+from leadflood_platform.settings import ServiceSettings, load, require_secret
 
 
 def test_invalid_argument_carries_the_field_through_a_rich_status() -> None:
@@ -60,3 +61,13 @@ def test_settings_without_a_database_url_fail(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.delenv("DATABASE_URL", raising=False)
     with pytest.raises(ValueError, match="database_url"):
         ServiceSettings()
+
+
+def test_the_pool_size_is_a_setting_within_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://leads_svc:pw@127.0.0.1:5432/leadflood")
+    monkeypatch.setenv("DB_POOL_SIZE", "3")
+    settings = load(ServiceSettings)
+    assert Database(settings.database_url, pool_size=settings.db_pool_size).engine.pool.size() == 3
+    monkeypatch.setenv("DB_POOL_SIZE", "0")
+    with pytest.raises(SystemExit, match="DB_POOL_SIZE"):
+        load(ServiceSettings)

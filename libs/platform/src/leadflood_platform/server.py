@@ -76,7 +76,7 @@ async def _start(spec: ServiceSpec) -> Runtime:
     )
     tracing.configure(spec.name, spec.settings.otel_exporter_otlp_endpoint)
     metrics.serve(spec.settings.metrics_port)
-    db = Database(spec.settings.database_url)
+    db = Database(spec.settings.database_url, pool_size=spec.settings.db_pool_size)
     bus = await Bus.connect(spec.settings.nats_url, name=spec.name)
     return Runtime(spec.settings, db, bus)
 

@@ -36,6 +36,9 @@ class ServiceSettings(BaseSettings):
     # Deliveries of each job kind a worker keeps in flight; a service whose jobs mostly wait (on SMTP, on
     # a provider) sets a higher default of its own.
     job_concurrency: int = 4
+    # Connections this process keeps to PostgreSQL, and as many again in a burst (docs/capacity.md: a hundred
+    # processes at the default 10 + 10 would pass max_connections; most workers do with 2-5).
+    db_pool_size: int = Field(default=10, ge=1, le=100)
     # Signs and checks the identity every internal gRPC call carries (leadflood_platform.identity); the same
     # value in every process. While rotating, the old value goes in the _PREVIOUS one, still accepted.
     internal_token_key: str | None = None
