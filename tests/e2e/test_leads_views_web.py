@@ -145,6 +145,7 @@ def test_skip_link_first_and_slash_to_search(page: Page, client: httpx.Client) -
     # On a phone the filters fold away: `/` opens them to the search box.
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto("/#/leads")
+    page.reload()  # a fresh page: the filters folded
     expect(search).to_be_hidden(timeout=SLOW)
     page.locator("main h1").click()
     page.keyboard.press("/")
