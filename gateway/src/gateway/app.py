@@ -26,6 +26,7 @@ from gateway.routes import (
     leads,
     mail,
     mailboxes,
+    providers,
     runs,
     sequences,
     suppressions,
@@ -87,7 +88,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.state.settings, app.state.token_policy = settings, token_policy
     problems.install(app)
     openapi.install(app)
-    routers = (health, auth_routes, icps, leads, jobs, mail, inbox, mailboxes, suppressions, sequences, runs, team)
+    routers = (health, auth_routes, icps, leads, jobs, mail, inbox, mailboxes, suppressions, sequences, runs, team,
+               providers)  # fmt: skip
     for module in (*routers, views, internal_credentials, events, dashboard):
         app.include_router(module.router)
     app.mount("/vendor", StaticFiles(directory=settings.web_dir / "node_modules", check_dir=False), name="vendor")

@@ -11,13 +11,14 @@ from leadflood.inbox.v1 import stats_pb2_grpc as inbox_stats_grpc
 from leadflood.jobs.v1 import jobs_pb2_grpc
 from leadflood.leads.v1 import leads_pb2_grpc
 from leadflood.leads.v1 import stats_pb2_grpc as lead_stats_grpc
+from leadflood.providers.v1 import providers_pb2_grpc
 from leadflood.runs.v1 import runs_pb2_grpc
 from leadflood.sequences.v1 import sequences_pb2_grpc
 from leadflood_platform import grpc_client, registry
 
 
 class Services:
-    """A channel per registered service; its jobs and health stubs by name; each domain's own stub."""
+    """A channel per registered service; its jobs, health and providers stubs by name; each domain's own stub."""
 
     def __init__(self, settings: GatewaySettings) -> None:
         traced = bool(settings.otel_exporter_otlp_endpoint)
@@ -29,6 +30,7 @@ class Services:
         }
         self.jobs = {name: jobs_pb2_grpc.JobsServiceStub(ch) for name, ch in self.channels.items()}
         self.health = {name: health_pb2_grpc.HealthStub(ch) for name, ch in self.channels.items()}
+        self.providers = {name: providers_pb2_grpc.ProvidersServiceStub(ch) for name, ch in self.channels.items()}
         # The domains the gateway's routes serve (routes/<domain>.py).
         self.icp = icp_pb2_grpc.IcpServiceStub(self.channels["icp"])
         self.leads = leads_pb2_grpc.LeadsServiceStub(self.channels["leads"])

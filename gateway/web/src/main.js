@@ -22,6 +22,7 @@ import { CapturedMail } from './pages/mail/CapturedMail.js';
 import { Inbox } from './pages/inbox/Inbox.js';
 import { MailSettings } from './pages/settings/MailSettings.js';
 import { Team } from './pages/settings/Team.js';
+import { Access } from './pages/settings/Access.js';
 import { Join } from './pages/Join.js';
 import { SequenceList } from './pages/sequences/SequenceList.js';
 import { SequencePage } from './pages/sequences/SequencePage.js';
@@ -73,6 +74,7 @@ const ROUTES = [
   { path: '/mail', page: CapturedMail, title: 'Captured mail' },
   { path: '/settings', page: MailSettings, title: 'Settings' },
   { path: '/settings/team', page: Team, title: 'Team' },
+  { path: '/settings/access', page: Access, title: 'Providers and access' },
   { path: '/join/:token', page: Join, title: 'Join', public: true },
   { path: '/mail/:id', page: CapturedMail, title: 'Captured mail' },
   { path: '/runs', page: RunsPage, title: 'Lead runs' },

@@ -17,6 +17,7 @@ from grpc_reflection.v1alpha import reflection
 from sqlalchemy import MetaData
 
 from leadflood.jobs.v1 import jobs_pb2, jobs_pb2_grpc
+from leadflood.providers.v1 import providers_pb2, providers_pb2_grpc
 from leadflood_platform import identity, logs, metrics, migrations, tracing
 from leadflood_platform.bus import Bus
 from leadflood_platform.db import Database
@@ -24,6 +25,7 @@ from leadflood_platform.interceptors import ContextAndErrors, Identities, Metric
 from leadflood_platform.jobs import JobKind, JobWorker
 from leadflood_platform.jobs_servicer import JobsServicer
 from leadflood_platform.outbox import OutboxRelay
+from leadflood_platform.providers import Provider, ProvidersServicer
 from leadflood_platform.settings import ServiceSettings
 from leadflood_platform.tables import PlatformTables
 
@@ -58,6 +60,8 @@ class ServiceSpec:
     server_loops: Callable[[Runtime], list[Callable[[asyncio.Event], Awaitable[None]]]] = field(
         default=lambda runtime: []
     )
+    # The third-party providers the service talks to, each configured or not (never a key's value).
+    providers: list[Provider] = field(default_factory=list)
 
 
 async def _until_signalled() -> None:
@@ -110,6 +114,8 @@ async def serve(spec: ServiceSpec) -> None:
     names = spec.register(server, runtime)
     jobs_pb2_grpc.add_JobsServiceServicer_to_server(JobsServicer(runtime.db, spec.tables), server)
     names.append(jobs_pb2.DESCRIPTOR.services_by_name["JobsService"].full_name)
+    providers_pb2_grpc.add_ProvidersServiceServicer_to_server(ProvidersServicer(spec.name, spec.providers), server)
+    names.append(providers_pb2.DESCRIPTOR.services_by_name["ProvidersService"].full_name)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in ["", *names]:

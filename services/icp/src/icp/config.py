@@ -1,5 +1,6 @@
 """The ICP service's settings."""
 
+from leadflood_platform.providers import Provider
 from leadflood_platform.settings import ServiceSettings
 
 
@@ -15,3 +16,9 @@ class IcpSettings(ServiceSettings):
     sandbox_search_duplicate_rate: float = 0.08
     # A page of sourced people handed to the leads service in one call.
     leads_call_timeout_s: float = 30.0
+
+    def providers(self) -> list[Provider]:
+        return [
+            Provider("apollo", "people search", ("APOLLO_API_KEY",), bool(self.apollo_api_key),
+                     "a search with Apollo is refused, naming the setting; the sandbox source still works"),
+        ]  # fmt: skip

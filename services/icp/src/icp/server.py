@@ -66,6 +66,7 @@ def spec() -> ServiceSpec:
     return ServiceSpec(
         name="icp",
         settings=settings,
+        providers=settings.providers(),
         metadata=Base.metadata,
         tables=platform_tables,
         migrations=Path(__file__).resolve().parents[2] / "migrations",

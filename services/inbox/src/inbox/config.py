@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from leadflood_platform.providers import Provider
 from leadflood_platform.settings import ServiceSettings, require_secret
 
 
@@ -39,6 +40,15 @@ class InboxSettings(ServiceSettings):
     sms_timeout_s: float = 10.0
     # Each SMTP conversation with a mailbox's server.
     smtp_timeout_s: float = 15.0
+
+    def providers(self) -> list[Provider]:
+        twilio = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM")
+        configured = self.sms_provider == "twilio" and all((self.twilio_account_sid, self.twilio_auth_token,
+                                                            self.twilio_from))  # fmt: skip
+        return [
+            Provider("twilio", "texts (SMS)", ("SMS_PROVIDER=twilio", *twilio), configured,
+                     "texts go to the sandbox, which keeps them and sends nothing"),
+        ]  # fmt: skip
 
     def key(self, purpose: str) -> bytes:
         """A key for one purpose, derived from the service secret (so one leak signs nothing else)."""

@@ -44,6 +44,7 @@ def spec() -> ServiceSpec:
     return ServiceSpec(
         name="inbox",
         settings=settings,
+        providers=settings.providers(),
         metadata=Base.metadata,
         tables=platform_tables,
         migrations=Path(__file__).resolve().parents[2] / "migrations",

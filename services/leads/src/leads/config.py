@@ -1,5 +1,6 @@
 """The leads service's settings."""
 
+from leadflood_platform.providers import Provider
 from leadflood_platform.settings import ServiceSettings
 
 
@@ -13,3 +14,9 @@ class LeadsSettings(ServiceSettings):
     # The deadline of a call to the icp service for an ICP's rules (linking or rescoring leads); the channel
     # retries UNAVAILABLE within it (leadflood_platform.grpc_client).
     icp_call_timeout_s: float = 5.0
+
+    def providers(self) -> list[Provider]:
+        return [
+            Provider("hunter", "email enrichment", ("HUNTER_API_KEY",), bool(self.hunter_api_key),
+                     "enriching with Hunter is refused, naming the setting; the sandbox enricher still works"),
+        ]  # fmt: skip

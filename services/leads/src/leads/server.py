@@ -57,6 +57,7 @@ def spec() -> ServiceSpec:
     return ServiceSpec(
         name="leads",
         settings=settings,
+        providers=settings.providers(),
         metadata=Base.metadata,
         tables=platform_tables,
         migrations=MIGRATIONS,

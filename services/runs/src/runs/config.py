@@ -4,6 +4,7 @@ The names and defaults of the quotas, the alerts and the calendar retries are th
 "Configuration the seeds name").
 """
 
+from leadflood_platform.providers import Provider
 from leadflood_platform.settings import ServiceSettings
 from runs.calendar import CalendarSettings
 
@@ -27,6 +28,17 @@ class RunsSettings(CalendarSettings, ServiceSettings):
     # The drain: leads claimed per claim, and worked on at once, per worker process.
     lead_runs_batch_size: int = 20
     lead_runs_worker_concurrency: int = 4
+
+    def providers(self) -> list[Provider]:
+        return [
+            Provider("google_calendar", "meeting booking", ("GOOGLE_CALENDAR_ACCESS_TOKEN",),
+                     bool(self.google_calendar_access_token),
+                     "a run booking with Google Calendar fails its booking, naming the setting; the sandbox "
+                     "calendar still works"),
+            Provider("alert_webhook", "alert escalation (Slack-compatible)", ("LEAD_RUN_ALERT_WEBHOOK_URL",),
+                     bool(self.lead_run_alert_webhook_url), "escalated alerts are logged only"),
+        ]  # fmt: skip
+
     # A lead's lease: a worker's heartbeat extends it every third of it; one not extended for this
     # long is stale, and the lead goes back to the queue (the seeds' stale-run cutoff: 15 minutes).
     lead_runs_lease_s: float = 900.0

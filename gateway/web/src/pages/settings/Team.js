@@ -26,6 +26,8 @@ export function SettingsTabs({ current }) {
     <a href="#/settings" class=${current === 'mail' ? 'tab active' : 'tab'} aria-current=${current === 'mail' ? 'page' : undefined}>Mail</a>
     <a href="#/settings/team" data-testid="settings-team" class=${current === 'team' ? 'tab active' : 'tab'}
       aria-current=${current === 'team' ? 'page' : undefined}>Team and audit log</a>
+    <a href="#/settings/access" data-testid="settings-access" class=${current === 'access' ? 'tab active' : 'tab'}
+      aria-current=${current === 'access' ? 'page' : undefined}>Providers and access</a>
   </nav>`;
 }
 
