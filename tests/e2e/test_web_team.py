@@ -7,6 +7,7 @@ import subprocess
 import sys
 import uuid
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
@@ -83,3 +84,27 @@ def test_an_invited_member_joins_by_the_link(browser: Browser, page: Page, base_
     expect(page.get_by_test_id("members")).to_contain_text(email)
     expect(page.get_by_test_id("audit-log")).to_contain_text(f"joined as {email}")
     expect(page.get_by_test_id("audit-log")).to_contain_text(f"invited {email}")
+
+
+def test_the_sign_in_limit_is_said_in_words_with_the_wait(stack: Stack, page: Page, base_url: str) -> None:
+    """Five wrong passwords for an account, then the sign-in page says why it refuses and for how long: the
+    right password too, until the wait is over (the account is not locked for good)."""
+    email, password = unique_email("limited"), uuid.uuid4().hex
+    subprocess.run(
+        [sys.executable, "-m", "gateway", "create-user", "--org", f"limits {email}", "--email", email,
+         "--password", password],
+        env=stack.env["gateway"], cwd=ROOT, check=True, capture_output=True,
+    )  # fmt: skip
+    for _ in range(5):
+        wrong = httpx.post(f"{base_url}/v1/auth/login", json={"email": email, "password": "not-the-password"})
+        assert wrong.status_code == 401
+    for attempt in ("still-wrong", password):
+        page.goto("/")
+        page.get_by_test_id("login-email").fill(email)
+        page.get_by_test_id("login-password").fill(attempt)
+        page.get_by_test_id("login-submit").click()
+        error = page.get_by_test_id("login-error")
+        expect(error).to_contain_text("too many failed sign-ins")
+        expect(error).to_contain_text("try again in")
+        expect(error).not_to_contain_text("Too Many Requests")  # words, not the status's name
+        expect(page.get_by_test_id("signed-in-email")).to_have_count(0)
