@@ -94,16 +94,26 @@ class OrgUser:
     client: httpx.Client  # signed in as the user
 
 
-@contextmanager
-def org_user(stack: Stack, base_url: str, tag: str = "user") -> Iterator[OrgUser]:
-    """A new user in an org of its own (its quotas, alerts and dead letters are the test's alone), made as an
-    operator makes one (`python -m gateway create-user`), with an API client signed in as them."""
-    email, password = f"{tag}-{uuid.uuid4().hex[:8]}@example.com", uuid.uuid4().hex
+def create_user(stack: Stack, email: str, password: str, *, org: str, role: str | None = None) -> None:
+    """A user made as an operator makes one (`python -m gateway create-user`): in `org` (made if new, its first
+    user its owner), with `role` in an org that exists."""
     subprocess.run(
-        [sys.executable, "-m", "gateway", "create-user", "--org", f"{tag} {email}", "--email", email,
-         "--password", password],
+        [sys.executable, "-m", "gateway", "create-user", "--org", org, "--email", email, "--password", password,
+         *(["--role", role] if role else [])],
         env=stack.env["gateway"], cwd=ROOT, check=True, capture_output=True,
     )  # fmt: skip
-    token = httpx.post(f"{base_url}/v1/auth/login", json={"email": email, "password": password}).json()["accessToken"]
+
+
+def access_token(base_url: str, email: str, password: str) -> str:
+    return httpx.post(f"{base_url}/v1/auth/login", json={"email": email, "password": password}).json()["accessToken"]
+
+
+@contextmanager
+def org_user(stack: Stack, base_url: str, tag: str = "user") -> Iterator[OrgUser]:
+    """A new user in an org of its own (its quotas, alerts and dead letters are the test's alone), with an API
+    client signed in as them."""
+    email, password = f"{tag}-{uuid.uuid4().hex[:8]}@example.com", uuid.uuid4().hex
+    create_user(stack, email, password, org=f"{tag} {email}")
+    token = access_token(base_url, email, password)
     with httpx.Client(base_url=base_url, headers={"authorization": f"Bearer {token}"}, timeout=30) as client:
         yield OrgUser(email, password, client)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
 
-from devstack.stack import ROOT, Stack
-from tests.e2e.helpers import OrgUser, assert_problem, org_user, unique_email, until
+from devstack.stack import Stack
+from tests.e2e.helpers import OrgUser, access_token, assert_problem, create_user, org_user, unique_email, until
 
 
 @contextmanager
@@ -19,12 +17,8 @@ def colleague(stack: Stack, base_url: str, owner: OrgUser, role: str) -> Iterato
     """Another user in the owner's org with `role`, made by the operator's command, signed in."""
     org = f"team {owner.email}"
     email, password = unique_email(role), uuid.uuid4().hex
-    subprocess.run(
-        [sys.executable, "-m", "gateway", "create-user", "--org", org, "--email", email, "--password", password,
-         "--role", role],
-        env=stack.env["gateway"], cwd=ROOT, check=True, capture_output=True,
-    )  # fmt: skip
-    token = httpx.post(f"{base_url}/v1/auth/login", json={"email": email, "password": password}).json()["accessToken"]
+    create_user(stack, email, password, org=org, role=role)
+    token = access_token(base_url, email, password)
     with httpx.Client(base_url=base_url, headers={"authorization": f"Bearer {token}"}, timeout=30) as client:
         yield OrgUser(email, password, client)
 

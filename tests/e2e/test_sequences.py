@@ -4,15 +4,13 @@ stopping that lead's enrollment (and no other's) within seconds; call tasks list
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import uuid
 from typing import Any
 
 import httpx
 
-from devstack.stack import ROOT, Stack
-from tests.e2e.helpers import assert_problem, unique_email, until
+from devstack.stack import Stack
+from tests.e2e.helpers import access_token, assert_problem, create_user, unique_email, until
 from tests.e2e.test_icps import icp_body
 from tests.e2e.test_search_runs import wait_run
 
@@ -232,10 +230,8 @@ def test_another_org_neither_sees_the_sequence_nor_enrolls_its_leads(
     ours, lead = client.post("/v1/sequences", json=_sequence_body(tag)).json(), _lead(client, "Mary")
     # A second org's user (as test_tenancy makes one).
     email, password = f"rival-{tag}@rival.test", uuid.uuid4().hex
-    command = [sys.executable, "-m", "gateway", "create-user", "--org", f"Rival {tag}", "--email", email,
-               "--password", password]  # fmt: skip
-    subprocess.run(command, env=stack.env["gateway"], cwd=ROOT, check=True, capture_output=True)
-    token = httpx.post(f"{base_url}/v1/auth/login", json={"email": email, "password": password}).json()["accessToken"]
+    create_user(stack, email, password, org=f"Rival {tag}")
+    token = access_token(base_url, email, password)
     with httpx.Client(base_url=base_url, headers={"authorization": f"Bearer {token}"}, timeout=10) as rival:
         assert_problem(rival.get(f"/v1/sequences/{ours['id']}"), 404)
         assert_problem(rival.post(f"/v1/sequences/{ours['id']}/pause"), 404)

@@ -4,8 +4,6 @@ team's credential created, used and revoked in the browser."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import uuid
 
 import httpx
@@ -13,8 +11,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from conftest import APOLLO_KEY
-from devstack.stack import ROOT, Stack
-from tests.e2e.helpers import unique_email
+from devstack.stack import Stack
+from tests.e2e.helpers import access_token, create_user, unique_email
 from tests.e2e.test_web_client import browser, page, sign_in  # noqa: F401 - fixtures shared with this module
 from tests.fakes.twilio import AUTH_TOKEN as TWILIO_AUTH_TOKEN
 
@@ -63,12 +61,8 @@ def test_an_internal_credential_is_created_shown_once_used_and_revoked(page: Pag
 
 def test_a_member_is_told_providers_and_credentials_are_for_admins(stack: Stack, base_url: str) -> None:
     email, password = unique_email("member"), uuid.uuid4().hex
-    subprocess.run(
-        [sys.executable, "-m", "gateway", "create-user", "--org", "Demo org", "--email", email, "--password", password,
-         "--role", "member"],
-        env=stack.env["gateway"], cwd=ROOT, check=True, capture_output=True,
-    )  # fmt: skip
-    token = httpx.post(f"{base_url}/v1/auth/login", json={"email": email, "password": password}).json()["accessToken"]
+    create_user(stack, email, password, org="Demo org", role="member")
+    token = access_token(base_url, email, password)
     bearer = {"authorization": f"Bearer {token}"}
     for path in ("/v1/provider-keys", "/v1/internal-credentials"):
         refused = httpx.get(f"{base_url}{path}", headers=bearer)

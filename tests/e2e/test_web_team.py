@@ -3,16 +3,14 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import uuid
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from devstack.stack import ROOT, Stack
-from tests.e2e.helpers import unique_email
+from devstack.stack import Stack
+from tests.e2e.helpers import create_user, unique_email
 from tests.e2e.test_web_client import browser, page, sign_in  # noqa: F401 - fixtures shared with this module
 
 pytestmark = pytest.mark.browser
@@ -28,11 +26,7 @@ def sign_in_as(page: Page, email: str, password: str) -> None:
 
 def test_a_viewer_sees_but_cannot_edit(stack: Stack, page: Page) -> None:
     email, password = unique_email("viewer"), uuid.uuid4().hex
-    subprocess.run(
-        [sys.executable, "-m", "gateway", "create-user", "--org", "Demo org", "--email", email, "--password", password,
-         "--role", "viewer"],
-        env=stack.env["gateway"], cwd=ROOT, check=True, capture_output=True,
-    )  # fmt: skip
+    create_user(stack, email, password, org="Demo org", role="viewer")
     sign_in_as(page, email, password)
     page.goto("/#/settings/team")
     expect(page.get_by_test_id("your-role")).to_contain_text("viewer")
@@ -90,11 +84,7 @@ def test_the_sign_in_limit_is_said_in_words_with_the_wait(stack: Stack, page: Pa
     """Five wrong passwords for an account, then the sign-in page says why it refuses and for how long: the
     right password too, until the wait is over (the account is not locked for good)."""
     email, password = unique_email("limited"), uuid.uuid4().hex
-    subprocess.run(
-        [sys.executable, "-m", "gateway", "create-user", "--org", f"limits {email}", "--email", email,
-         "--password", password],
-        env=stack.env["gateway"], cwd=ROOT, check=True, capture_output=True,
-    )  # fmt: skip
+    create_user(stack, email, password, org=f"limits {email}")
     for _ in range(5):
         wrong = httpx.post(f"{base_url}/v1/auth/login", json={"email": email, "password": "not-the-password"})
         assert wrong.status_code == 401

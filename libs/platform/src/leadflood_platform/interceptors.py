@@ -27,6 +27,14 @@ def _names(method: str) -> tuple[str, str]:
     return service, name
 
 
+def _wrapped(handler: grpc.RpcMethodHandler, behaviour: Callable[..., Awaitable[Any]]) -> grpc.RpcMethodHandler:
+    """The handler with `behaviour` in place of its own (unary or client-streaming, as it was), same codecs."""
+    wrap = grpc.unary_unary_rpc_method_handler if handler.unary_unary else grpc.stream_unary_rpc_method_handler
+    return wrap(
+        behaviour, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer
+    )
+
+
 class Metrics(grpc.aio.ServerInterceptor):
     """Every unary-reply call's status code and time into `leadflood_grpc_server_handling_seconds` (one
     observation a call); installed outside ContextAndErrors, so a domain error counts as the code it became."""
@@ -57,10 +65,7 @@ class Metrics(grpc.aio.ServerInterceptor):
             finally:
                 metrics.GRPC_SERVER.labels(service, method, code).observe(time.perf_counter() - started)
 
-        wrap = grpc.unary_unary_rpc_method_handler if handler.unary_unary else grpc.stream_unary_rpc_method_handler
-        return wrap(
-            timed, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer
-        )
+        return _wrapped(handler, timed)
 
 
 class Identities(grpc.aio.ServerInterceptor):
@@ -96,12 +101,7 @@ class Identities(grpc.aio.ServerInterceptor):
             with context.bound(org_id=caller.org_id, user_id=caller.user_id, caller=caller.caller):
                 return await inner(request, ctx)
 
-        wrap = grpc.unary_unary_rpc_method_handler if handler.unary_unary else grpc.stream_unary_rpc_method_handler
-        return wrap(
-            as_caller,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+        return _wrapped(handler, as_caller)
 
 
 class ContextAndErrors(grpc.aio.ServerInterceptor):
@@ -147,9 +147,4 @@ class ContextAndErrors(grpc.aio.ServerInterceptor):
                     log.exception("unhandled error", extra={"method": details.method})
                     await ctx.abort(grpc.StatusCode.INTERNAL, "internal error")
 
-        wrap = grpc.unary_unary_rpc_method_handler if handler.unary_unary else grpc.stream_unary_rpc_method_handler
-        return wrap(
-            one_reply,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+        return _wrapped(handler, one_reply)
