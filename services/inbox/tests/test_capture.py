@@ -7,9 +7,11 @@ import asyncio
 import uuid
 
 import aiosmtplib
+import pytest
+from aiosmtpd.smtp import SMTP
 
 from devstack.ports import free_port
-from inbox import capture
+from inbox import capture, smtp_listener
 from leadflood_platform.db import Database
 
 
@@ -52,3 +54,17 @@ async def test_messages_sent_together_are_each_kept_once_before_their_250(inbox_
     finally:
         stop.set()
         await serving
+
+
+@pytest.mark.parametrize(
+    "arg",
+    [
+        "<outreach@leadflood.local>", "<outreach@leadflood.local> SIZE=1234 BODY=8BITMIME", "<a.b+c_d@e-f.g> SMTPUTF8",
+        "<a@b> ", "<a@b>  SIZE=1", "<a@b>x", "<a..b@c>", "<.a@b>", "<a@b.>", "<>", "<a@[127.0.0.1]>", '<"x y"@b>',
+        "<@route:a@b>", "<Ünï@b>", "<a@b", "a@b", " <a@b>", "<" + "x" * 70 + "@b>",
+    ],
+)  # fmt: skip
+def test_the_listener_reads_a_path_as_aiosmtpd_does(arg: str) -> None:
+    """The listeners' quick read of a plain <local@domain> gives what aiosmtpd's own parser gives, and anything
+    else is left to that parser."""
+    assert smtp_listener.Server(None)._getaddr(arg) == SMTP(None)._getaddr(arg)

@@ -6,6 +6,7 @@ message bounced. A 4xx, a refused connection or a timeout is transient: tried ag
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import time
@@ -55,18 +56,30 @@ class Connections:
 
     Each message is its own MAIL/RCPT/DATA transaction, so what "sent" means is unchanged. A connection that
     failed in any way is closed, never reused, and the message deferred as before; one idle longer than
-    `max_idle_s` (a server may close it meanwhile) is closed rather than used.
+    `max_idle_s` (a server may close it meanwhile) is closed rather than used. At most `per_server` conversations
+    with one server at once (a provider may refuse more connections from one client): a send beyond them waits
+    for one to end, then takes its connection.
     """
 
     max_idle_s: float = 10.0
     per_server: int = 32
     _idle: dict[Server, list[tuple[float, aiosmtplib.SMTP]]] = field(default_factory=dict)
+    _turns: dict[Server, asyncio.Semaphore] = field(default_factory=dict)
 
     async def send(
         self, server: Server, message: EmailMessage | bytes, *, sender: str, recipient: str, timeout_s: float
     ) -> str:
         """One message (rendered bytes, or an EmailMessage for SMTPUTF8) to `recipient`, on a kept connection
         when one is open."""
+        turns = self._turns.get(server)
+        if turns is None:
+            turns = self._turns[server] = asyncio.Semaphore(self.per_server)
+        async with turns:
+            return await self._send(server, message, sender=sender, recipient=recipient, timeout_s=timeout_s)
+
+    async def _send(
+        self, server: Server, message: EmailMessage | bytes, *, sender: str, recipient: str, timeout_s: float
+    ) -> str:
         client = self._take(server)
         try:
             if client is None:
