@@ -24,6 +24,7 @@ import asyncpg
 
 from bench import (
     classifier,
+    gateway_load,
     ingest,
     jetstream_cluster,
     lead_list,
@@ -47,6 +48,7 @@ STACK_ENV = {
     "SANDBOX_SEARCH_DUPLICATE_RATE": str(ingest.DUPLICATE_RATE),
     **mail_room.STACK_ENV,
     **lead_runs.STACK_ENV,
+    **gateway_load.STACK_ENV,
 }
 OUTPUT = ROOT / ".local" / "bench" / "latest.json"
 
@@ -62,6 +64,7 @@ FIGURES: dict[str, Callable[[Context], Awaitable[list[Row]]]] = {
     "sequences": sequences.rows,
     "runs": lead_runs.rows,
     "cluster": jetstream_cluster.rows,
+    "gateway": gateway_load.rows,  # before the list: its million leads would make every page's total cost more
     "list": lead_list.rows,
 }
 
@@ -83,6 +86,7 @@ SETTINGS = {
     "sequences": sequences.SETTINGS,
     "runs": lead_runs.SETTINGS,
     "cluster": jetstream_cluster.SETTINGS,
+    "gatewayLoad": gateway_load.SETTINGS,
 }
 
 
@@ -90,7 +94,15 @@ def new_stack() -> tuple[Stack, Path]:
     state = Path(tempfile.mkdtemp(prefix="leadflood-bench-"))
     state.chmod(0o755)  # the postgres user must reach its data folder inside
     # durable=True like `make run`: commits wait for fsync, as they would for a user.
-    config = StackConfig(state_dir=state, ports=Ports.free(), durable=True, echo=False, env=STACK_ENV)
+    gateways = gateway_load.GATEWAY_PROCESSES  # a process per core, on one port
+    config = StackConfig(
+        state_dir=state,
+        ports=Ports.free(gateways=gateways),
+        durable=True,
+        echo=False,
+        env=STACK_ENV,
+        gateway_processes=gateways,
+    )
     return Stack(config), state
 
 
@@ -183,6 +195,10 @@ def header(machine: dict[str, Any]) -> str:
             f"{jetstream_cluster.WORKERS} job workers to the last completed, on one nats-server (R1) and on a "
             "3-node cluster (R3),",
             f"         {jetstream_cluster.ROUNDS} rounds of each, interleaved",
+            f"  gateway: GET /v1/leads?limit={gateway_load.PAGE} from {gateway_load.CLIENTS} kept-alive connections (a "
+            "session each), beside a bare FastAPI app calling ListLeads for the same page; GET /health, one",
+            f"         connection, alone and beside {gateway_load.SIGN_IN_CLIENTS} clients posting wrong passwords "
+            "(an account and an address each)",
             "  ratio = value / raw limit; latency floor = the critical path's commits and publishes at the raw rates",
         ]
     )

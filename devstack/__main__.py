@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -33,7 +34,9 @@ def run(state_dir: Path = STATE_DIR, *, free_ports: bool = False, env: dict[str,
     # deployed 30 s, so a user sees it go on soon after the worker is back (a live job's worker tells
     # JetStream it is alive every third of that, so a long job is not handed on meanwhile).
     env = {"JOB_ACK_WAIT_MS": "10000", **(env or {})}
-    stack = Stack(StackConfig(state_dir=state_dir, ports=ports, env=env))
+    # GATEWAY_PROCESSES=2: the gateway as two processes on the one port (a core each on a 2-core machine).
+    gateways = int(os.environ.get("GATEWAY_PROCESSES", "1"))
+    stack = Stack(StackConfig(state_dir=state_dir, ports=ports, env=env, gateway_processes=gateways))
     try:
         lock.acquire({"url": stack.url})
     except AlreadyRunning as exc:

@@ -44,11 +44,11 @@ class Ports:
     metrics: dict[str, int] = field(default_factory=dict)
 
     @classmethod
-    def free(cls, services: tuple[ServiceEntry, ...] | None = None) -> Ports:
+    def free(cls, services: tuple[ServiceEntry, ...] | None = None, gateways: int = 1) -> Ports:
         services = services or registry.services()
         grpc = {service.name: free_port() for service in services}
         named = {(service.name, name): free_port() for service in services for name, _ in service.ports}
-        metrics = {process: free_port() for process in processes(services)}
+        metrics = {process: free_port() for process in processes(services, gateways)}
         return cls(free_port(), free_port(), free_port(), free_port(), grpc, named, metrics)
 
 
@@ -56,13 +56,19 @@ class Ports:
 METRICS_BASE = 9464
 
 
-def processes(services: tuple[ServiceEntry, ...]) -> list[str]:
+def processes(services: tuple[ServiceEntry, ...], gateways: int = 1) -> list[str]:
     """The long-running processes of the stack: the gateway, then each service and its worker in the registry's
-    order (so a service added at the end of the registry leaves the others' metrics ports as they were)."""
+    order (so a service added at the end of the registry leaves the others' metrics ports as they were), then
+    the gateway's further processes (`gateway-2`, ...) when it runs more than one."""
     names = ["gateway"]
     for service in services:
         names += [service.name, f"{service.name}-worker"] if service.worker else [service.name]
-    return names
+    return names + gateway_names(gateways)[1:]
+
+
+def gateway_names(gateways: int) -> list[str]:
+    """The gateway's processes: `gateway`, then `gateway-2`, `gateway-3`..."""
+    return ["gateway", *(f"gateway-{i}" for i in range(2, max(1, gateways) + 1))]
 
 
 @dataclass
@@ -80,6 +86,9 @@ class StackConfig:
     nats_url: str | None = None
     # Another service registry than services/registry.toml (a test that adds a service).
     registry: Path | None = None
+    # Gateway processes on the one HTTP port (SO_REUSEPORT: the kernel spreads connections among them), each
+    # with its own metrics port. Each keeps its own per-user rate-limit counts; sign-in limits are shared.
+    gateway_processes: int = 1
 
 
 class Stack:
@@ -99,7 +108,7 @@ class Stack:
                 config.ports.named.setdefault((service.name, name), port)
         taken = set(config.ports.metrics.values())
         fixed = (port for port in itertools.count(METRICS_BASE) if port not in taken)
-        for process in processes(self.services):
+        for process in processes(self.services, config.gateway_processes):
             if process not in config.ports.metrics:
                 config.ports.metrics[process] = next(fixed)
 
@@ -142,8 +151,12 @@ class Stack:
         for service in self.services:
             if service.worker:
                 self.start_worker(service.name)
-        gateway_env = self._process_env("gateway", "gateway")
-        self.supervisor.start("gateway", [sys.executable, "-m", "gateway", "serve"], gateway_env, cwd=ROOT)
+        gateways = gateway_names(self.config.gateway_processes)
+        for name in gateways:
+            # More than one: each binds the port with SO_REUSEPORT, and listens once its start-up is done, so
+            # no connection reaches a process still starting.
+            env = self._process_env("gateway", name) | ({"HTTP_REUSE_PORT": "true"} if len(gateways) > 1 else {})
+            self.supervisor.start(name, [sys.executable, "-m", "gateway", "serve"], env, cwd=ROOT)
         self.wait_ready(timeout_s)
 
     def service_env(self, name: str) -> dict[str, str]:

@@ -396,3 +396,15 @@ def test_every_process_gets_a_metrics_port_of_its_own(tmp_path: Path) -> None:
         stack.env = {s.name: {"SERVICE": s.name} for s in services}
         assert stack._process_env("leads", "leads-worker")["METRICS_PORT"] == str(metrics["leads-worker"])
     assert Stack(StackConfig(state_dir=tmp_path / "fixed", echo=False)).config.ports.metrics["gateway"] == METRICS_BASE
+
+
+def test_more_gateway_processes_get_metrics_ports_of_their_own_and_leave_the_others(tmp_path: Path) -> None:
+    for ports in (Ports(), Ports.free(gateways=3)):
+        stack = Stack(StackConfig(state_dir=tmp_path / str(id(ports)), ports=ports, echo=False, gateway_processes=3))
+        metrics = stack.config.ports.metrics
+        assert {"gateway", "gateway-2", "gateway-3"} <= set(metrics) and len(set(metrics.values())) == len(metrics)
+    # make run's fixed ports: every process one gateway process has keeps its port; the further ones come last.
+    one = Stack(StackConfig(state_dir=tmp_path / "one", echo=False)).config.ports.metrics
+    three = Stack(StackConfig(state_dir=tmp_path / "three", echo=False, gateway_processes=3)).config.ports.metrics
+    assert {name: three[name] for name in one} == one
+    assert min(three["gateway-2"], three["gateway-3"]) > max(one.values())

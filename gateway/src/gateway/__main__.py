@@ -64,7 +64,10 @@ def main(argv: list[str]) -> None:
                 keep_alive_s=settings.keep_alive_timeout_s,
             )
         )
-        asyncio.run(server.serve())
+        sockets = [http_server.reuse_port_socket(settings.http_port)] if settings.http_reuse_port else None
+        http_server.run(server, sockets)
 
 
-main(sys.argv)
+# Guarded: a password-hashing process (spawned, gateway/hashing.py) imports this module again, and must not serve.
+if __name__ == "__main__":
+    main(sys.argv)

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import IntegrityError
 
 from gateway import auth, guards, openapi, problems
 from gateway.clients import Services
@@ -41,8 +42,9 @@ log = logging.getLogger(__name__)
 
 
 async def _seed_demo(db: Database) -> None:
-    async with db.transaction() as session:
-        with contextlib.suppress(auth.AlreadyExists):
+    # IntegrityError: another gateway process starting at the same time seeded it first.
+    with contextlib.suppress(auth.AlreadyExists, IntegrityError):
+        async with db.transaction() as session:
             await auth.create_user(session=session, org_name="Demo org", email=DEMO_EMAIL, password=DEMO_PASSWORD)
             log.info("seeded the local demo user", extra={"email": DEMO_EMAIL})
 
@@ -63,12 +65,14 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         identity.install(signer)
         app.state.signer = signer
         app.state.services = Services(settings)
+        await app.state.passwords.start()  # the hashing processes, started before the first sign-in waits on them
         await events.start(app, app.state.bus)
         if demo:
             await _seed_demo(app.state.db)
         yield
         await events.stop(app)
         await app.state.services.close()
+        app.state.passwords.close()
         await app.state.bus.close()
         await app.state.db.close()
 

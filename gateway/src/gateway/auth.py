@@ -5,75 +5,64 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import datetime as dt
 import hashlib
 import hmac
 import logging
-import os
+import multiprocessing
 import secrets
-import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import jwt
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway import hashing
 from gateway.models import Membership, Org, RefreshToken, User
 from leadflood_platform.errors import AlreadyExists, Unauthenticated
 
 log = logging.getLogger(__name__)
-hasher = PasswordHasher()
+hasher = hashing.hasher
 # Verified against when the email is unknown, so a miss costs as much as a wrong password.
 _DUMMY_HASH = hasher.hash("not-a-real-password")
 NOT_VALID = "the access token is not valid; sign in again"
 
 
 class Passwords:
-    """Argon2 hashing and checking in a few threads of their own: a hash takes tens of milliseconds of CPU
-    (argon2-cffi releases the GIL meanwhile), which on the event loop stalled every other request behind a
-    flood of wrong passwords. The pool's size bounds how many run at once; the rest wait their turn."""
+    """Argon2 hashing and checking off the event loop, in `concurrency` processes of their own at a lower CPU
+    weight (gateway/hashing.py): a hash takes tens of milliseconds of CPU, which on the event loop stalled
+    every other request behind a flood of wrong passwords, and as threads of the gateway's own process still
+    crowded its event loop out. The pool's size bounds how many run at once; the rest wait their turn."""
 
     def __init__(self, concurrency: int) -> None:
-        self._pool = ThreadPoolExecutor(
-            max_workers=max(1, concurrency), thread_name_prefix="password-hash", initializer=_lower_priority
+        self.concurrency = max(1, concurrency)
+        # spawn, not fork: the gateway's process has gRPC's threads by then, which a fork does not survive.
+        self._pool = ProcessPoolExecutor(
+            max_workers=self.concurrency,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=hashing.lower_weight,
         )
+
+    async def start(self) -> None:
+        """Starts the processes now (each takes a moment to import), not on the first sign-in."""
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(*(loop.run_in_executor(self._pool, hashing.ready) for _ in range(self.concurrency)))
 
     async def verify(self, password_hash: str | None, password: str) -> bool:
         """Whether `password` matches; an unknown user (None) costs a check all the same."""
-
-        def check() -> bool:
-            try:
-                return hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
-            except (VerifyMismatchError, InvalidHashError):
-                return False
-
-        return await asyncio.get_running_loop().run_in_executor(self._pool, check)
+        loop = asyncio.get_running_loop()
+        matched = await loop.run_in_executor(self._pool, hashing.check, password_hash or _DUMMY_HASH, password)
+        return matched and password_hash is not None
 
     async def hash(self, password: str) -> str:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, hasher.hash, password)
+        return await asyncio.get_running_loop().run_in_executor(self._pool, hashing.make, password)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
-
-
-# Nice 5 weighs a third of the event loop's thread (Linux CFS): enough for /health to keep its p50 near 20 ms
-# under a wrong-password flood, while a sign-in on a host shared with other busy processes is not starved
-# (at nice 10, on a test machine at load 30, sign-ins took 1.6 s at the median).
-HASH_NICE = 5
-
-
-def _lower_priority() -> None:
-    """A hashing thread (and the threads argon2 starts for its lanes, which inherit it) yields the CPU to the
-    event loop's: on Linux a thread's nice value is its own. Elsewhere, nothing changes."""
-    with contextlib.suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASH_NICE)
 
 
 @dataclass(frozen=True)
@@ -116,6 +105,10 @@ def _successor(policy: TokenPolicy, token: str) -> str:
 
 def decode_access(policy: TokenPolicy, token: str) -> Principal:
     """The token's principal; any fault is "not valid" to the caller, and the library's reason goes to the log."""
+    return _decode_access(policy, token)[0]
+
+
+def _decode_access(policy: TokenPolicy, token: str) -> tuple[Principal, float]:
     try:
         claims = jwt.decode(token, policy.secret, algorithms=["HS256"], options={"require": ["exp", "sub"]})
     except jwt.ExpiredSignatureError:
@@ -126,9 +119,37 @@ def decode_access(policy: TokenPolicy, token: str) -> Principal:
     if claims.get("typ") != "access" or not all(isinstance(claims.get(k), str) for k in ("sub", "org", "email")):
         log.info("access token refused", extra={"reason": "not an access token"})
         raise Unauthenticated(NOT_VALID)
-    return Principal(
+    who = Principal(
         user_id=claims["sub"], org_id=claims["org"], email=claims["email"], session_id=str(claims.get("sid", ""))
     )
+    return who, float(claims["exp"])
+
+
+class AccessTokens:
+    """Access tokens already verified, remembered until they expire: a client sends the same token on every
+    request for minutes, and checking its signature and claims again each time was about a twentieth of a
+    listed page's CPU at the gateway. Only a token that passed every check is remembered, and only for its
+    policy (its secret); a remembered one past its `exp` is decoded again, and refused as expired. Whether its
+    sign-in is still live is SessionCheck's question, asked on every request all the same."""
+
+    MAX = 50_000
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[TokenPolicy, str], tuple[Principal, float]] = {}
+
+    def principal(self, policy: TokenPolicy, token: str) -> Principal:
+        key = (policy, token)
+        known = self._known.get(key)
+        if known is not None and known[1] > time.time():
+            return known[0]
+        who, expires = _decode_access(policy, token)
+        if len(self._known) >= self.MAX:  # one entry per live token; expired ones go when it grows this large
+            now = time.time()
+            self._known = {k: v for k, v in self._known.items() if v[1] > now}
+            if len(self._known) >= self.MAX:
+                self._known.clear()
+        self._known[key] = (who, expires)
+        return who
 
 
 def _access_token(policy: TokenPolicy, user: User, family_id: uuid.UUID, issued: int) -> str:

@@ -45,6 +45,9 @@ class GatewaySettings(ServiceSettings):
     max_header_bytes: int = 16 * 1024
     header_timeout_s: float = 10.0
     keep_alive_timeout_s: int = 5
+    # Bind HTTP_PORT with SO_REUSEPORT, so several gateway processes share it (the kernel spreads connections
+    # among them; devstack's GATEWAY_PROCESSES). Each keeps its own rate-limit counts.
+    http_reuse_port: bool = False
 
     def jwt_secret(self) -> str:
         return require_secret("auth_jwt_secret", self.auth_jwt_secret)

@@ -10,7 +10,7 @@ from collections import Counter
 from fastapi import Request
 from sqlalchemy.exc import DBAPIError
 
-from gateway.auth import Principal, decode_access
+from gateway.auth import AccessTokens, Principal
 from gateway.problems import Problem
 from leadflood_platform import context
 from leadflood_platform.errors import FieldViolation, InvalidArgument, PermissionDenied, Unauthenticated, Unavailable
@@ -29,6 +29,8 @@ READABLE_BY_ALL = ("/v1/users", "/v1/mailboxes")
 READ_ONLY_POSTS = frozenset({"/v1/sequences/{sequence_id}/preview", "/v1/events/tickets"})
 # A user's own saved views change no data: a viewer keeps theirs too (sharing one is refused in routes/views.py).
 PERSONAL_PATHS = ("/v1/views",)
+# Access tokens this process has verified (each checked again once it expires).
+ACCESS_TOKENS = AccessTokens()
 
 
 def required_role(method: str, path: str) -> str:
@@ -59,7 +61,7 @@ async def principal(request: Request) -> Principal:
     if scheme.lower() != "bearer" or not token:
         raise Unauthenticated("sign in first: an Authorization: Bearer <access token> header is required")
     state = request.app.state
-    who = decode_access(state.token_policy, token)
+    who = ACCESS_TOKENS.principal(state.token_policy, token)
     try:
         role = await state.sessions.role(state.db, who)
     except (DBAPIError, OSError) as error:
