@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import subprocess
 import sys
 import time
 import uuid
@@ -84,6 +86,45 @@ def test_password_hashes_run_in_processes_of_their_own_at_a_lower_weight() -> No
     assert pid != os.getpid() and session == pid  # a process of its own, leading a session of its own
     assert nice == hashing.HASH_NICE
     assert os.getpriority(os.PRIO_PROCESS, 0) == 0  # the caller's own process is left as it was
+
+
+def test_a_hashing_process_that_dies_is_replaced_and_dies_with_its_parent() -> None:
+    passwords = auth.Passwords(1)
+
+    async def main() -> tuple[int, bool]:
+        await passwords.start()
+        (pid, _, _) = await asyncio.get_running_loop().run_in_executor(passwords._pool, _where)
+        os.kill(pid, signal.SIGKILL)  # killed, as out of memory would
+        return pid, await passwords.verify(auth.hasher.hash("right"), "right")
+
+    try:
+        killed, matched = asyncio.run(main())
+    finally:
+        passwords.close()
+    assert matched  # checked by a new process
+    until(lambda: not _alive(killed), what="the killed hashing process to be gone")
+
+
+def test_a_hashing_process_dies_with_the_process_that_spawned_it() -> None:
+    script = (
+        "import asyncio, os\n"
+        "from gateway import auth\n"
+        "p = auth.Passwords(1)\n"
+        "asyncio.run(p.start())\n"
+        "print(p._pool.submit(os.getpid).result(), flush=True)\n"
+        "os._exit(0)\n"  # gone at once, as a SIGKILLed gateway would be: no shutdown of the pool
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    child = int(done.stdout.split()[-1])
+    until(lambda: not _alive(child), timeout_s=20, what="the orphaned hashing process to exit")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = open(f"/proc/{pid}/stat").read()  # noqa: PTH123, SIM115
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] not in "ZX"
 
 
 def test_an_unknown_account_costs_a_check_and_never_matches() -> None:

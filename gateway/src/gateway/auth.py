@@ -10,10 +10,12 @@ import hashlib
 import hmac
 import logging
 import multiprocessing
+import os
 import secrets
 import time
 import uuid
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,33 +35,46 @@ NOT_VALID = "the access token is not valid; sign in again"
 
 
 class Passwords:
-    """Argon2 hashing and checking off the event loop, in `concurrency` processes of their own at a lower CPU
-    weight (gateway/hashing.py): a hash takes tens of milliseconds of CPU, which on the event loop stalled
-    every other request behind a flood of wrong passwords, and as threads of the gateway's own process still
-    crowded its event loop out. The pool's size bounds how many run at once; the rest wait their turn."""
+    """Argon2 hashing and checking off the event loop, in `concurrency` processes of their own (gateway/hashing.py):
+    a hash takes tens of milliseconds of CPU, which on the event loop stalled every other request behind a flood
+    of wrong passwords, and as threads of the gateway's own process still crowded its event loop out. The pool's
+    size bounds how many run at once; the rest wait their turn. A hashing process that dies (killed, out of
+    memory) is replaced: the pool is made anew and the check tried once more."""
 
     def __init__(self, concurrency: int) -> None:
         self.concurrency = max(1, concurrency)
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
         # spawn, not fork: the gateway's process has gRPC's threads by then, which a fork does not survive.
-        self._pool = ProcessPoolExecutor(
+        return ProcessPoolExecutor(
             max_workers=self.concurrency,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=hashing.lower_weight,
+            initializer=hashing.start,
+            initargs=(os.getpid(),),
         )
+
+    async def _run(self, fn: Any, *args: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._pool, fn, *args)
+        except BrokenProcessPool:
+            log.warning("a password-hashing process died; starting them again")
+            broken, self._pool = self._pool, self._new_pool()
+            broken.shutdown(wait=False, cancel_futures=True)
+            return await loop.run_in_executor(self._pool, fn, *args)
 
     async def start(self) -> None:
         """Starts the processes now (each takes a moment to import), not on the first sign-in."""
-        loop = asyncio.get_running_loop()
-        await asyncio.gather(*(loop.run_in_executor(self._pool, hashing.ready) for _ in range(self.concurrency)))
+        await asyncio.gather(*(self._run(hashing.ready) for _ in range(self.concurrency)))
 
     async def verify(self, password_hash: str | None, password: str) -> bool:
         """Whether `password` matches; an unknown user (None) costs a check all the same."""
-        loop = asyncio.get_running_loop()
-        matched = await loop.run_in_executor(self._pool, hashing.check, password_hash or _DUMMY_HASH, password)
-        return matched and password_hash is not None
+        matched = await self._run(hashing.check, password_hash or _DUMMY_HASH, password)
+        return bool(matched) and password_hash is not None
 
     async def hash(self, password: str) -> str:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, hashing.make, password)
+        return str(await self._run(hashing.make, password))
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

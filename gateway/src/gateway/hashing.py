@@ -8,7 +8,9 @@ else (and the gateway's __main__, guarded, which spawn imports again)."""
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
+import signal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
@@ -16,19 +18,30 @@ from argon2.exceptions import InvalidHashError, VerifyMismatchError
 hasher = PasswordHasher()
 # Where autogroups are off, a nice value is what keeps the event loop ahead: 5 weighs a third of nice 0 (CFS).
 HASH_NICE = 5
+_PR_SET_PDEATHSIG = 1
 
 
-def lower_weight() -> None:
-    """A hashing process's start: a session of its own. With Linux's autogroups (each session a scheduling group)
-    it then competes with the gateway's process as a whole, not with its event loop's thread alone, and the
-    loop, mostly asleep, takes the CPU at once when it wakes. The group's own weight is left as it is: lowered
-    (autogroup nice 5), it weighed a third of every other process on a busy machine, and a single sign-in at
-    load 15 took 3.2 s at the median instead of 0.2-1.1 s. Niced as a process too: where autogroups are off,
-    that keeps the loop ahead, as the hashing threads' nice value did before."""
+def start(parent: int) -> None:
+    """A hashing process's start: it dies with the gateway's process that spawned it (in a session of its own,
+    its group's signals no longer reach it), and it runs in a session of its own. With Linux's autogroups
+    (each session a scheduling group) it then competes with the gateway's process as a whole, not with its
+    event loop's thread alone, and the loop, mostly asleep, takes the CPU at once when it wakes. The group's
+    own weight is left as it is: lowered (autogroup nice 5), it weighed a third of every other process on a
+    busy machine, and a single sign-in at load 15 took 3.2 s at the median instead of 0.2-1.1 s. Niced as a
+    process too: where autogroups are off, that keeps the loop ahead, as the hashing threads' nice did before."""
+    _die_with(parent)
     with contextlib.suppress(OSError):
         os.setsid()
     with contextlib.suppress(AttributeError, OSError):
         os.setpriority(os.PRIO_PROCESS, 0, HASH_NICE)
+
+
+def _die_with(parent: int) -> None:
+    """SIGKILL from the kernel when the parent dies (Linux's PR_SET_PDEATHSIG); elsewhere, nothing."""
+    with contextlib.suppress(AttributeError, OSError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
 
 
 def check(password_hash: str, password: str) -> bool:
