@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 import grpc
@@ -23,8 +22,8 @@ LEAD_NOT_FOUND, NOT_A_LEAD_ID = "lead not found", "not a lead id"
 
 
 class SequencesServicer(sequences_pb2_grpc.SequencesServiceServicer):
-    def __init__(self, db: Database, leads: LeadDirectory, *, lookups_in_flight: int = 16) -> None:
-        self.db, self.leads, self.lookups_in_flight = db, leads, lookups_in_flight
+    def __init__(self, db: Database, leads: LeadDirectory) -> None:
+        self.db, self.leads = db, leads
 
     async def CreateSequence(self, request, ctx):  # type: ignore[no-untyped-def]
         async with self.db.transaction() as session:
@@ -216,17 +215,11 @@ class SequencesServicer(sequences_pb2_grpc.SequencesServiceServicer):
 
     async def _existing(self, lead_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
         """The leads of these that exist in the org, each with its time zone ("" for none), asked of the
-        leads service a few at a time."""
-        slots = asyncio.Semaphore(self.lookups_in_flight)
-
-        async def exists(lead_id: uuid.UUID) -> templates.LeadFields | None:
-            async with slots:
-                return await self.leads.get(lead_id)
-
+        leads service in one call per 500 (LeadDirectory.get_many)."""
         try:
-            answers = await asyncio.gather(*(exists(lead_id) for lead_id in lead_ids))
+            found = await self.leads.get_many(lead_ids)
         except grpc.aio.AioRpcError as error:
             raise Unavailable(
                 f"the leads service could not be reached ({error.code().name}): nothing was enrolled; try again"
             ) from None
-        return {lead_id: lead.time_zone for lead_id, lead in zip(lead_ids, answers, strict=True) if lead is not None}
+        return {lead_id: found[lead_id].time_zone for lead_id in lead_ids if lead_id in found}
