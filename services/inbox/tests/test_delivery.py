@@ -420,3 +420,26 @@ async def test_a_batch_charged_together_under_the_cap_is_charged_once_each(
     async with inbox_db.transaction() as session:
         counted = await session.scalar(select(SendCounter.sent).where(SendCounter.mailbox_id == mailbox))
     assert counted == 10 and await count(inbox_db, LedgerEntry.mailbox_id == mailbox, table=LedgerEntry) == 10
+
+
+async def test_a_batch_stores_its_plain_emails_together_beside_a_follow_up_and_an_unknown_mailbox(
+    inbox_db: Database, settings: InboxSettings
+) -> None:
+    org, lead = uuid.uuid4(), uuid.uuid4()
+    mailbox = await _capped_mailbox(inbox_db, org, cap=100)
+    first = await send(inbox_db, settings, org, request(lead_id=lead))
+    batch = [
+        request("p:1"), request("p:2", lead_id=lead, continue_lead_thread=True), request("p:3"),
+        request("p:4", to_address="Bea@Example.com"), request("p:1"),
+    ]  # fmt: skip
+    outcomes = await send_many(inbox_db, settings, org, batch)
+    assert [o.kind for o in outcomes] == ["queued"] * 5
+    assert outcomes[1].message.thread_id == first.message.thread_id  # the follow-up, in its lead's thread
+    assert outcomes[4].existing and outcomes[4].message.id == outcomes[0].message.id
+    assert outcomes[3].message.to_address == "Bea@example.com"  # validated as send does
+    assert await count(inbox_db, LedgerEntry.mailbox_id == mailbox, table=LedgerEntry) == 5
+    assert await jobs_of(inbox_db, org) == 5
+    unknown = [request("u:1"), request("u:2", mailbox_id=uuid.uuid4())]
+    with pytest.raises(NotFound, match=r"requests\[1\]: mailbox"):
+        await send_many(inbox_db, settings, org, unknown)
+    assert await jobs_of(inbox_db, org) == 5  # the batch stored nothing

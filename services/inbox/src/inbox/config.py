@@ -11,11 +11,12 @@ from leadflood_platform.settings import ServiceSettings, require_secret
 
 class InboxSettings(ServiceSettings):
     job_max_attempts: int = 5
-    # A send mostly waits on its SMTP server and the database (its claim's and its completion's group commits):
-    # many in flight keep the worker's CPU busy, and the more in flight, the larger each group commit's batch (16 ->
-    # 64: the worker's CPU per email about a third less). Conversations with one SMTP server at once stay at most
-    # smtp.Connections.per_server.
-    job_concurrency: int = 64
+    # A send mostly waits on its SMTP server and the database: many in flight keep the worker's CPU busy.
+    job_concurrency: int = 16
+    # Emails (each lane) in flight at once: an email waits mostly on its claim's and its completion's group commits,
+    # and the more in flight, the larger each batch (16 -> 64: the worker's CPU per email about a third less).
+    # Conversations with one SMTP server at once stay at most smtp.Connections.per_server.
+    email_job_concurrency: int = 64
     # Signs unsubscribe links (and anything else the inbox signs, each under its own purpose).
     # Required outside the local default, which generates one per stack.
     service_secret: str | None = None

@@ -41,7 +41,7 @@ from inbox.models import (
 )
 from inbox.workers import SendReply, SendSms, send_kind
 from leadflood.inbox.v1 import jobs_pb2
-from leadflood_platform import jobs
+from leadflood_platform import jobs, tracing
 from leadflood_platform.errors import DomainError, FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from leadflood_platform.jobs import JobKind
 
@@ -250,15 +250,33 @@ def in_batch(index: int) -> Iterator[None]:
 async def send_many(
     *, session: AsyncSession, org_id: uuid.UUID, requests: list[SendRequest], settings: InboxSettings, now: dt.datetime
 ) -> list[Outcome]:
-    """`send` for each request (validated), in the caller's transaction; the outcomes in the requests' order."""
+    """`send` for each request (validated), in the caller's transaction; the outcomes in the requests' order. The
+    plain emails among them are looked up and stored together first, as send_emails does (two statements for them
+    all); the rest, and whatever those statements leave, one at a time in the requests' order."""
     # Every key's lock first, in one order: two batches (or a batch and a SendMessage) sharing keys then never
     # wait for each other in a cycle, as they could if one held a mailbox's counter row and wanted a key.
     await _rows(session, LOCK_KEYS, [f"{org_id}:{r.idempotency_key}" for r in requests])
-    outcomes = []
+    outcomes: list[Outcome | None] = [None] * len(requests)
+    # A lead's follow-up in the batch threads under the lead's latest thread as of its turn: that lead's plain
+    # emails keep their turns too.
+    following = {r.lead_id for r in requests if not is_plain_email(r) and r.lead_id is not None}
+    plain = [i for i, r in enumerate(requests) if is_plain_email(r) and r.lead_id not in following]
+    if len(plain) > 1:
+        carried = tracing.message_headers()
+        together: list[Outcome | None] = [None] * len(plain)
+        emails = []
+        for index in plain:
+            with in_batch(index):
+                emails.append(PlainEmail(org_id, validate(requests[index]), now, carried))
+        await _send_together(session, emails, settings, together)
+        for index, outcome in zip(plain, together, strict=True):
+            outcomes[index] = outcome
     for index, request in enumerate(requests):
-        with in_batch(index):
-            outcomes.append(await send(session=session, org_id=org_id, request=request, settings=settings, now=now))
-    return outcomes
+        if outcomes[index] is None:
+            with in_batch(index):
+                outcome = await send(session=session, org_id=org_id, request=request, settings=settings, now=now)
+            outcomes[index] = outcome
+    return [outcome for outcome in outcomes if outcome is not None]
 
 
 def is_plain_email(request: SendRequest) -> bool:

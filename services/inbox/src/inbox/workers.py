@@ -454,7 +454,7 @@ def job_kinds(runtime: Runtime) -> list[JobKind[Any, Any]]:
         ReceiveEmail(db=runtime.db),
     ]
     for kind in kinds:
-        kind.concurrency = settings.job_concurrency
+        kind.concurrency = settings.email_job_concurrency if isinstance(kind, SendEmail) else settings.job_concurrency
     return kinds
 
 
