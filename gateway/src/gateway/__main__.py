@@ -68,6 +68,6 @@ def main(argv: list[str]) -> None:
         http_server.run(server, sockets)
 
 
-# Guarded: a password-hashing process (spawned, gateway/hashing.py) imports this module again, and must not serve.
+# Guarded, so importing it (a tool, a test) serves nothing; multiprocessing's spawn leaves *.__main__ modules alone.
 if __name__ == "__main__":
     main(sys.argv)

@@ -77,7 +77,9 @@ class Passwords:
         return str(await self._run(hashing.make, password))
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        # Waits for a check under way (a fraction of a second): not waiting left the pool's exit hook writing to
+        # a closed pipe when the process ended ("Bad file descriptor" on stderr).
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 @dataclass(frozen=True)
