@@ -189,8 +189,8 @@ def header(machine: dict[str, Any]) -> str:
             "timed to the last filed; raw: a plain aiosmtpd sink",
             f"  sequences: the scheduler's claim of {sequences.DUE:,} due enrollments among {sequences.NOT_DUE_SMALL:,}"
             f" and {sequences.NOT_DUE_LARGE:,} waiting (median of {sequences.CLAIM_REPEATS}, rolled back);",
-            f"         {sequences.EMAILS:,} leads enrolled by filter in a one-step sequence, timed to the mail room's"
-            " storing of the last",
+            f"         {sequences.EMAILS:,} leads enrolled by filter in a one-step sequence, timed to the capture"
+            " server's (the SMTP sink's) storing of the last, beside the plain sink's rate",
             f"  cluster: {jetstream_cluster.JOBS:,} do-nothing jobs queued, then timed through the outbox relay and "
             f"{jetstream_cluster.WORKERS} job workers to the last completed, on one nats-server (R1) and on a "
             "3-node cluster (R3),",

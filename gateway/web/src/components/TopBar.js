@@ -40,17 +40,18 @@ export function TopBar({ user, path }) {
   useEffect(() => {
     if (!moreOpen) return undefined;
     const close = (e) => {
-      if (e.type === 'keydown' ? e.key !== 'Escape' : more.current?.contains(e.target)) return;
-      setMoreOpen(false);
-      if (e.type === 'keydown') more.current?.querySelector('button')?.focus();
+      if (!more.current?.contains(e.target)) setMoreOpen(false); // a click anywhere else
     };
     document.addEventListener('click', close);
-    document.addEventListener('keydown', close);
-    return () => {
-      document.removeEventListener('click', close);
-      document.removeEventListener('keydown', close);
-    };
+    return () => document.removeEventListener('click', close);
   }, [moreOpen]);
+  // Escape is heard on "More" itself (its button or a link in it has the focus), from the moment it renders:
+  // a listener added by an effect after opening missed an Escape pressed at once.
+  const onMoreKey = (e) => {
+    if (e.key !== 'Escape' || !moreOpen) return;
+    setMoreOpen(false);
+    more.current?.querySelector('button')?.focus();
+  };
   const link = (item) => html`<a
     key=${item.href}
     href=${item.href}
@@ -77,7 +78,7 @@ export function TopBar({ user, path }) {
       </button>
       <nav id="main-nav" class=${open ? 'nav is-open' : 'nav'} aria-label="Main">
         ${NAV.filter((item) => !item.more).map(link)}
-        <div class="nav-more" ref=${more}>
+        <div class="nav-more" ref=${more} onKeyDown=${onMoreKey}>
           <button
             type="button"
             class=${inMore.some((item) => item.active(path)) ? 'nav-more-toggle active' : 'nav-more-toggle'}
