@@ -32,9 +32,13 @@ async def test_the_transaction_picked_to_break_a_deadlock_runs_again(scratch_dsn
     db = Database(scratch_dsn, pool_size=2)
     touch = text("UPDATE rows SET touched_by = touched_by || CAST(:who AS text) WHERE id = :id")
     bare_touch = "UPDATE rows SET touched_by = touched_by || CAST($1 AS text) WHERE id = $2"
-    victim_locked_2, attempts = asyncio.Event(), 0
+    victim_locked_2, other_waits, attempts = asyncio.Event(), asyncio.Event(), 0
 
-    async def victim() -> None:  # takes row 2 then row 1, and is first to wait: PostgreSQL aborts it
+    # Which of two deadlocked transactions PostgreSQL aborts is the one whose deadlock_timeout runs out first
+    # while the cycle exists. So the cycle is closed by the victim, last, after `other` is waiting with a
+    # minute's timeout: the victim's own one-second check is then the one that finds it, however slow the
+    # machine (closing it the other way round failed when `other` came to wait over a second late).
+    async def victim() -> None:  # takes row 2, then row 1 once `other` waits for row 2: PostgreSQL aborts it
         nonlocal attempts
         async for attempt in deadlock_retries():
             with attempt:
@@ -43,20 +47,25 @@ async def test_the_transaction_picked_to_break_a_deadlock_runs_again(scratch_dsn
                     async with db.driver(transaction=True) as driver:
                         await driver.execute(bare_touch, "victim", 2)
                         victim_locked_2.set()
+                        await other_waits.wait()
                         await driver.execute(bare_touch, "victim", 1)
                     return
                 async with db.transaction() as session:
                     await session.execute(touch, {"who": "victim", "id": 2})
                     victim_locked_2.set()
+                    await other_waits.wait()
                     await session.execute(touch, {"who": "victim", "id": 1})
 
     try:
         async with db.transaction() as other:
+            await other.execute(text("SET LOCAL deadlock_timeout = '60s'"))
             await other.execute(touch, {"who": "other", "id": 1})
             running = asyncio.create_task(victim())
             await victim_locked_2.wait()
-            await _until_waiting(setup, 1)  # the victim waits on row 1
-            await other.execute(touch, {"who": "other", "id": 2})  # waits on row 2: a deadlock, the victim loses
+            blocked = asyncio.create_task(other.execute(touch, {"who": "other", "id": 2}))  # waits on row 2
+            await _until_waiting(setup, 1)
+            other_waits.set()  # the victim now waits on row 1: a deadlock its own check finds, so it loses
+            await blocked
         await asyncio.wait_for(running, 10)
         assert attempts == 2
         rows = dict(await setup.fetch("SELECT id, touched_by FROM rows ORDER BY id"))

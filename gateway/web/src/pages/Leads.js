@@ -566,8 +566,14 @@ function useKeptScroll(key, restored, path) {
       y.current = window.scrollY;
     };
     addEventListener('scroll', onScroll, { passive: true });
+    // A scroll event comes a frame late: a click (or Enter) on a lead right after a scroll would leave the one
+    // before it kept. Read the scroll again as the user acts, before anything navigates.
+    addEventListener('click', onScroll, { capture: true });
+    addEventListener('keydown', onScroll, { capture: true });
     return () => {
       removeEventListener('scroll', onScroll);
+      removeEventListener('click', onScroll, { capture: true });
+      removeEventListener('keydown', onScroll, { capture: true });
       keepPlace(key, { scrollY: y.current });
     };
   }, [key, path]);
