@@ -33,7 +33,7 @@ class GatewaySettings(ServiceSettings):
     sign_in_max_failures_per_address: int = 50
     sign_in_window_s: int = 15 * 60
     sign_in_backoff_s: float = 30.0
-    # Password hashes checked at once (each in a thread, off the event loop); more wait their turn.
+    # Password hashes checked at once, each in a process of its own (gateway/hashing.py); more wait their turn.
     password_hash_concurrency: int = 2
     # How long a POST's Idempotency-Key and its stored answer are kept.
     idempotency_ttl_s: int = 24 * 3600
