@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import ast
 import copy
-import importlib.util
 import json
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,22 +18,12 @@ import pytest
 import yaml
 
 from leadflood_platform import registry
+from tests.k8s_scripts import check, generate
 
 REPO = Path(__file__).resolve().parents[2]
 K8S = REPO / "deploy" / "k8s"
 
 
-def _load(name: str, path: Path) -> Any:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-check = _load("leadflood_k8s_check", K8S / "check.py")
-generate = _load("leadflood_k8s_generate", K8S / "generate.py")
 WORKERS = tuple(f"{s.name}-worker" for s in registry.services(REPO / "services" / "registry.toml") if s.worker)
 
 

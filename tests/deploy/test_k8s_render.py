@@ -3,28 +3,14 @@ the namespace; it says which are missing, and optional keys (a provider's, the p
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-K8S = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
-
-
-def _load(name: str, path: Path) -> Any:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-render = _load("leadflood_k8s_render", K8S / "render.py")
+from tests.k8s_scripts import render
 
 
 def _listing(pairs: set[tuple[str, str | None]]) -> dict[str, Any]:

@@ -4,23 +4,12 @@ in production with nothing failing here."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import asyncpg
 import pytest
 
 from devstack.stack import Stack
 from leadflood_platform.db import asyncpg_url
-
-_spec = importlib.util.spec_from_file_location(
-    "leadflood_k8s_generate", Path(__file__).resolve().parents[2] / "deploy" / "k8s" / "generate.py"
-)
-assert _spec is not None and _spec.loader is not None
-generate = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = generate  # its dataclasses look their module up by name
-_spec.loader.exec_module(generate)
+from tests.k8s_scripts import generate
 
 
 @pytest.mark.parametrize("service", sorted(generate.TABLE_QUEUES))
