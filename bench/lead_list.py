@@ -4,7 +4,7 @@
 table is vacuumed and analysed, then each list variant is requested sequentially, on three sides in
 turn: the gateway (GET /v1/leads), the leads service alone (gRPC ListLeads, the request the gateway
 builds) and the SQL alone (asyncpg). The SQL is the statement the leads service itself builds
-(leads.listing.page, captured before it runs), so a change to the query shows up here unasked.
+(leads.listing.page_query), so a change to the query shows up here unasked.
 """
 
 from __future__ import annotations
@@ -197,39 +197,18 @@ async def series(
     return result
 
 
-class _Captured(Exception):
-    def __init__(self, statement: Any) -> None:
-        self.statement = statement
-
-
-class _Capture:
-    """Stands in for the reader: takes the statement leads.listing.page would execute, and stops it."""
-
-    async def execute(self, statement: Any, *args: Any, **kwargs: Any) -> Any:
-        raise _Captured(statement)
-
-
 async def service_sql(org_id: str, variant: Variant, cursor: str) -> tuple[str, list[Any]]:
     """The SQL and parameters the leads service runs for this page, as asyncpg takes them."""
-    from sqlalchemy.dialects.postgresql import asyncpg as dialect
-
     from leads import listing
 
-    filters = listing.LeadFilter(**variant.filters)
-    try:
-        await listing.page(
-            reader=_Capture(),  # type: ignore[arg-type]
-            org_id=uuid.UUID(org_id),
-            filters=filters,
-            sort=variant.sort,
-            size=variant.params["limit"],
-            cursor=cursor,
-        )
-    except _Captured as captured:
-        compiled = captured.statement.compile(dialect=dialect.dialect())
-        params = compiled.construct_params()
-        return compiled.string, [params[name] for name in compiled.positiontup]
-    raise RuntimeError("leads.listing.page ran no statement")
+    query = listing.page_query(
+        org_id=uuid.UUID(org_id),
+        filters=listing.LeadFilter(**variant.filters),
+        sort=variant.sort,
+        size=variant.params["limit"],
+        cursor=cursor,
+    )
+    return query.sql, query.params
 
 
 def plan_summary(plan: dict[str, Any]) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 
+import asyncpg
 import pytest
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from leadflood_platform.errors import InvalidArgument
 from leads import listing
@@ -22,33 +22,70 @@ async def test_the_total_is_exact_up_to_the_cap_then_capped(
     leads_database: str, migrate_leads: Callable[..., Awaitable[None]]
 ) -> None:
     await migrate_leads("head")
-    engine = create_async_engine(leads_database.replace("postgresql://", "postgresql+asyncpg://", 1))
     big, small, other = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    conn = await asyncpg.connect(leads_database)
     try:
-        async with engine.begin() as conn:
-            raw = await conn.get_raw_connection()
-            for org, count in ((big, 1_200), (small, 30), (other, 5)):
-                await raw.driver_connection.execute(INSERT, org, count)
-        async with engine.connect() as conn:
-            everything = listing.LeadFilter(filtered="all")
-            assert await listing.total(reader=conn, org_id=small, filters=everything) == (30, False)
-            assert await listing.total(reader=conn, org_id=big, filters=everything, cap=1_000) == (1_000, True)
-            assert await listing.total(reader=conn, org_id=big, filters=everything, cap=1_200) == (1_200, False)
-            # The list's own filters: scores 90-99 are a tenth of the org.
-            high = listing.LeadFilter(filtered="all", min_score=90)
-            assert await listing.total(reader=conn, org_id=big, filters=high) == (120, False)
-            assert await listing.total(reader=conn, org_id=uuid.uuid4(), filters=everything) == (0, False)
+        for org, count in ((big, 1_200), (small, 30), (other, 5)):
+            await conn.execute(INSERT, org, count)
+        everything = listing.LeadFilter(filtered="all")
+        assert await listing.total(driver=conn, org_id=small, filters=everything) == (30, False)
+        assert await listing.total(driver=conn, org_id=big, filters=everything, cap=1_000) == (1_000, True)
+        assert await listing.total(driver=conn, org_id=big, filters=everything, cap=1_200) == (1_200, False)
+        # The list's own filters: scores 90-99 are a tenth of the org.
+        high = listing.LeadFilter(filtered="all", min_score=90)
+        assert await listing.total(driver=conn, org_id=big, filters=high) == (120, False)
+        assert await listing.total(driver=conn, org_id=uuid.uuid4(), filters=everything) == (0, False)
 
-            # A selection: only the leads named, and only the org's own.
-            rows, _ = await listing.page(reader=conn, org_id=small, filters=everything, sort="", size=3, cursor="")
-            other_rows, _ = await listing.page(
-                reader=conn, org_id=other, filters=everything, sort="", size=1, cursor=""
-            )
-            chosen = listing.LeadFilter(filtered="all", lead_ids=(*(r.id for r in rows), other_rows[0].id))
-            picked, _ = await listing.page(reader=conn, org_id=small, filters=chosen, sort="", size=50, cursor="")
-            assert {r.id for r in picked} == {r.id for r in rows}
-            with pytest.raises(InvalidArgument):
-                too_many = listing.LeadFilter(lead_ids=tuple(uuid.uuid4() for _ in range(listing.MAX_LEAD_IDS + 1)))
-                await listing.total(reader=conn, org_id=small, filters=too_many)
+        # Counted in the page's own statement: the same figures, and 0 for a first page that is empty.
+        first = await listing.page(
+            driver=conn, org_id=big, filters=high, sort="", size=50, cursor="", with_total=True, cap=100
+        )
+        assert (len(first.rows), first.total, first.total_capped) == (50, 100, True)
+        first = await listing.page(driver=conn, org_id=big, filters=high, sort="", size=50, cursor="", with_total=True)
+        assert (first.total, first.total_capped) == (120, False)
+        none = await listing.page(
+            driver=conn, org_id=uuid.uuid4(), filters=everything, sort="", size=50, cursor="", with_total=True
+        )
+        assert (none.rows, none.next_cursor, none.total, none.total_capped) == ([], "", 0, False)
+        uncounted = await listing.page(driver=conn, org_id=big, filters=high, sort="", size=50, cursor="")
+        assert uncounted.total is None
+
+        # A selection: only the leads named, and only the org's own.
+        mine = await listing.page(driver=conn, org_id=small, filters=everything, sort="", size=3, cursor="")
+        theirs = await listing.page(driver=conn, org_id=other, filters=everything, sort="", size=1, cursor="")
+        chosen = listing.LeadFilter(filtered="all", lead_ids=(*(r["id"] for r in mine.rows), theirs.rows[0]["id"]))
+        picked = await listing.page(driver=conn, org_id=small, filters=chosen, sort="", size=50, cursor="")
+        assert {r["id"] for r in picked.rows} == {r["id"] for r in mine.rows}
+        with pytest.raises(InvalidArgument):
+            too_many = listing.LeadFilter(lead_ids=tuple(uuid.uuid4() for _ in range(listing.MAX_LEAD_IDS + 1)))
+            await listing.total(driver=conn, org_id=small, filters=too_many)
     finally:
-        await engine.dispose()
+        await conn.close()
+
+
+@pytest.mark.parametrize("sort", ["", "created_at", "score", "-score", "last_name", "-last_name"])
+async def test_pages_walk_every_lead_once_in_order_for_each_sort(
+    sort: str, leads_database: str, migrate_leads: Callable[..., Awaitable[None]]
+) -> None:
+    await migrate_leads("head")
+    org = uuid.uuid4()
+    conn = await asyncpg.connect(leads_database)
+    try:
+        await conn.execute(INSERT, org, 30)  # created in one statement: one created_at for all
+        # Scores and names repeat too, so the id breaks every tie.
+        await conn.execute(
+            "UPDATE leads.leads SET score = score % 4, last_name = 'L' || (score % 3) WHERE org_id = $1", org
+        )
+        everything = listing.LeadFilter(filtered="all")
+        walked, cursor = [], ""
+        while True:
+            found = await listing.page(driver=conn, org_id=org, filters=everything, sort=sort, size=7, cursor=cursor)
+            walked += [r["id"] for r in found.rows]
+            if not (cursor := found.next_cursor):
+                break
+        name, descending = (sort[1:], True) if sort.startswith("-") else (sort or "created_at", not sort)
+        rows = await conn.fetch(f"SELECT id, {name} AS key FROM leads.leads WHERE org_id = $1", org)
+        expected = [r["id"] for r in sorted(rows, key=lambda r: (r["key"], r["id"]), reverse=descending)]
+        assert walked == expected
+    finally:
+        await conn.close()

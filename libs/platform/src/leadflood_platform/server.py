@@ -6,12 +6,13 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import grpc
+import uvloop
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from sqlalchemy import MetaData
@@ -181,6 +182,12 @@ async def _all(*parts: Awaitable[None]) -> None:
     await asyncio.gather(*parts)
 
 
+def _run(main: Coroutine[Any, Any, None]) -> None:
+    """Runs on uvloop: the stdlib loop's Python-level socket transports cost a leads list page about a
+    sixth of the service's CPU (bench/gateway_load.py); grpc.aio and asyncpg both run on it."""
+    uvloop.run(main)
+
+
 def main(spec_factory: Callable[[], ServiceSpec], argv: list[str]) -> None:
     """`python -m <service> serve|worker|migrate`."""
     command = argv[1] if len(argv) > 1 else "serve"
@@ -195,8 +202,8 @@ def main(spec_factory: Callable[[], ServiceSpec], argv: list[str]) -> None:
         )
         log.info("migrated")
     elif command == "serve":
-        asyncio.run(serve(spec))
+        _run(serve(spec))
     elif command == "worker":
-        asyncio.run(work(spec))
+        _run(work(spec))
     else:
         raise SystemExit(f"usage: python -m {spec.name} serve|worker|migrate (got {command!r})")

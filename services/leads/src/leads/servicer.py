@@ -19,7 +19,13 @@ from leadflood_platform.jobs import public_id
 from leadflood_platform.provider_choice import require_provider
 from leads import explanations, imports, listing, rescoring, service, sourcing
 from leads.config import LeadsSettings
-from leads.convert import STATUS_NAME, add_provider_values, enrichment_run_to_proto, lead_to_proto
+from leads.convert import (
+    STATUS_NAME,
+    add_provider_values,
+    enrichment_run_to_proto,
+    lead_to_proto,
+    listed_lead_to_proto,
+)
 from leads.models import Lead, platform_tables
 from leads.pages_in_flight import PagesInFlight
 from leads.providers.registry import PROVIDERS
@@ -97,37 +103,23 @@ class LeadsServicer(leads_pb2_grpc.LeadsServiceServicer):
             lead_ids=tuple(parse_id(lead_id, "lead") for lead_id in request.lead_ids),
         )
         org_id = context.require_org()
-
-        async def page() -> leads_pb2.ListLeadsResponse:
-            async with self.db.read() as connection:
-                leads, cursor = await listing.page(
-                    reader=connection,
-                    org_id=org_id,
-                    filters=filters,
-                    sort=request.sort,
-                    size=request.page_size or 50,
-                    cursor=request.cursor,
-                )
-                return leads_pb2.ListLeadsResponse(leads=[lead_to_proto(lead) for lead in leads], next_cursor=cursor)
-
-        # Counted on the first page only ("Load more" keeps the total it was shown), on a connection of its
-        # own beside the page's, so the first page takes as long as the slower of the two, not their sum.
-        if not request.with_total or request.cursor:
-            return await page()
-
-        async def total() -> tuple[int, bool]:
-            async with self.db.read() as connection:
-                return await listing.total(reader=connection, org_id=org_id, filters=filters)
-
-        # gather, not a TaskGroup: a bad filter's InvalidArgument comes out as itself, not in an ExceptionGroup.
-        both = asyncio.ensure_future(page()), asyncio.ensure_future(total())
-        try:
-            reply, (count, capped) = await asyncio.gather(*both)
-        except BaseException:
-            for task in both:
-                task.cancel()
-            raise
-        reply.total, reply.total_capped = count, capped
+        # Counted on the first page only ("Load more" keeps the total it was shown), in the page's own statement.
+        with_total = request.with_total and not request.cursor
+        async with self.db.driver(transaction=False) as driver:
+            found = await listing.page(
+                driver=driver,
+                org_id=org_id,
+                filters=filters,
+                sort=request.sort,
+                size=request.page_size or 50,
+                cursor=request.cursor,
+                with_total=with_total,
+            )
+        reply = leads_pb2.ListLeadsResponse(
+            leads=[listed_lead_to_proto(lead) for lead in found.rows], next_cursor=found.next_cursor
+        )
+        if found.total is not None:
+            reply.total, reply.total_capped = found.total, found.total_capped
         return reply
 
     async def _rules(self, icp_ids: Iterable[uuid.UUID]) -> Rules:
