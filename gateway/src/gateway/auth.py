@@ -11,6 +11,7 @@ import hmac
 import logging
 import multiprocessing
 import os
+import random
 import secrets
 import time
 import uuid
@@ -291,7 +292,9 @@ class SessionCheck:
             )
         if len(self._known) > 50_000:  # one entry per live sign-in; old ones go when it grows this large
             self._known = {k: v for k, v in self._known.items() if v[0] > now}
-        self._known[who.session_id] = (now + self.ttl_s, role)
+        # Each kept for between half and all of the interval: sign-ins made together (a team opening the app, a
+        # load test) would otherwise all expire together and their checks queue for the pool's connections at once.
+        self._known[who.session_id] = (now + self.ttl_s * (0.5 + random.random() / 2), role)
         return role
 
 

@@ -23,7 +23,7 @@ from gateway import csv_records
 from gateway.auth import Principal
 from gateway.deps import principal
 from gateway.problems import Problem, reworded
-from gateway.routes.schemas import Body, Reply, Timestamps, documents, enum_word
+from gateway.routes.schemas import Body, Reply, Timestamps, documents, enum_word, rfc3339
 from leadflood.leads.v1 import leads_pb2
 
 router = APIRouter()
@@ -272,10 +272,13 @@ def lead_json(lead: leads_pb2.Lead) -> dict[str, Any]:
         "icpId": lead.icp_id or None,
         "searchRunId": lead.search_run_id or None,
         "score": lead.score,
+        # A list's leads carry no explanation and few provider values or edits: the empty case skips building a list.
         "scoreExplanation": [
             {"rule": r.rule, "matched": r.matched, "weight": r.weight, "detail": r.detail}
             for r in lead.score_explanation
-        ],
+        ]
+        if lead.score_explanation
+        else [],
         "filtered": lead.filtered,
         "timeZone": lead.time_zone or None,
         "timeZoneSource": lead.time_zone_source or None,
@@ -291,11 +294,14 @@ def lead_json(lead: leads_pb2.Lead) -> dict[str, Any]:
                 "state": enum_word(v.state, leads_pb2.ProviderValueState, "PROVIDER_VALUE_STATE_"),
             }
             for v in lead.provider_values
-        ],
+        ]
+        if lead.provider_values
+        else [],
         "location": lead.location,
         "linkedinUrl": lead.linkedin_url,
-        "editedFields": list(lead.edited_fields),
-        **Timestamps.of(lead, "created_at", "updated_at"),
+        "editedFields": list(lead.edited_fields) if lead.edited_fields else [],
+        "createdAt": rfc3339(lead.created_at) if lead.HasField("created_at") else None,
+        "updatedAt": rfc3339(lead.updated_at) if lead.HasField("updated_at") else None,
     }
 
 
