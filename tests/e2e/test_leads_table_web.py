@@ -116,7 +116,10 @@ def test_bulk_routes_refuse_bad_input_and_count_the_missing(client: httpx.Client
     gone = client.post("/v1/leads/bulk-delete", json={"leadIds": [str(uuid.uuid4())]})
     assert gone.json() == {"deleted": 0, "notFound": 1}
     missing = client.post("/v1/leads/bulk-enrich", json={"leadIds": [str(uuid.uuid4())]})
-    assert (missing.status_code, missing.json()) == (202, {"started": 0, "alreadyRunning": 0, "notFound": 1})
+    assert (missing.status_code, missing.json()) == (
+        202,
+        {"started": 0, "alreadyRunning": 0, "notFound": 1, "refused": 0, "refusedBecause": []},
+    )
     for ids in ("nope", "-" * 36, ",".join(str(uuid.uuid4()) for _ in range(101))):
         refused = client.get("/v1/leads/export.csv", params={"ids": ids})
         assert refused.status_code == 422, refused.text

@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 
 from devstack.stack import Stack
 from tests.e2e.helpers import access_token, assert_problem, create_user, unique_email, until
@@ -244,7 +245,8 @@ def test_another_org_neither_sees_the_sequence_nor_enrolls_its_leads(
         assert_problem(preview, 404)
 
 
-def test_deleting_a_lead_stops_its_enrollment_within_seconds(client: httpx.Client) -> None:
+@pytest.mark.parametrize("how", ["alone", "in-a-selection"])
+def test_deleting_a_lead_stops_its_enrollment_within_seconds(client: httpx.Client, how: str) -> None:
     tag = uuid.uuid4().hex[:8]
     body = _sequence_body(tag, delayAmount=2, delayUnit="hours")  # it waits: nothing is sent meanwhile
     sequence = client.post("/v1/sequences", json=body).json()
@@ -252,7 +254,11 @@ def test_deleting_a_lead_stops_its_enrollment_within_seconds(client: httpx.Clien
     assert client.post(f"{seq}/activate").json()["state"] == "active"
     gone, kept = _lead(client, "Gone"), _lead(client, "Kept")
     client.post(f"{seq}/enrollments", json={"leadIds": [gone["id"], kept["id"]]}).raise_for_status()
-    assert client.delete(f"/v1/leads/{gone['id']}").status_code == 204
+    if how == "alone":
+        assert client.delete(f"/v1/leads/{gone['id']}").status_code == 204
+    else:  # the leads table's bulk delete: one call to the leads service, the same event for each lead
+        selection = {"leadIds": [gone["id"], str(uuid.uuid4())]}
+        assert client.post("/v1/leads/bulk-delete", json=selection).json() == {"deleted": 1, "notFound": 1}
     stopped = until(
         lambda: (e := _enrollments(client, sequence["id"])[gone["id"]])["state"] == "stopped" and e,
         what="the deleted lead's enrollment stopped",

@@ -20,6 +20,10 @@ export function bulkWords(action, result) {
     parts.push(plural(result.started, 'enrichment started', 'enrichments started'));
     if (result.alreadyRunning) parts.push(`${n(result.alreadyRunning)} already being enriched`);
     if (result.notFound) parts.push(`${n(result.notFound)} not found`);
+    if (result.refused) {
+      const why = (result.refusedBecause || []).join('; ');
+      parts.push(`${n(result.refused)} not enriched${why ? ` (${why})` : ''}`);
+    }
   } else if (action === 'export') {
     parts.push(`${plural(result.exported, 'lead', 'leads')} exported`);
   } else if (action === 'score') {

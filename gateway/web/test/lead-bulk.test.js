@@ -16,6 +16,10 @@ test('bulk results in words', () => {
   assert.equal(bulkWords('delete', { deleted: 2, notFound: 1 }), '2 deleted, 1 already gone');
   assert.equal(bulkWords('enrich', { started: 12, alreadyRunning: 3, notFound: 0 }), '12 enrichments started, 3 already being enriched');
   assert.equal(bulkWords('enrich', { started: 1, alreadyRunning: 0, notFound: 0 }), '1 enrichment started');
+  assert.equal(
+    bulkWords('enrich', { started: 2, alreadyRunning: 0, notFound: 0, refused: 1, refusedBecause: ['the lead needs an email'] }),
+    '2 enrichments started, 1 not enriched (the lead needs an email)',
+  );
   assert.equal(bulkWords('export', { exported: 3 }), '3 leads exported');
 });
 

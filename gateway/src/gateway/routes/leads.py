@@ -37,7 +37,6 @@ LOST_IMPORT = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_E
 MAX_REPORTED_ERRORS = 1_000  # an import's errors listed, the first by line; `failed` counts them all
 CSV_COLUMNS = ("email", "firstName", "lastName", "companyName", "title", "phone")
 MAX_SELECTION = 500  # leads a bulk action or a selection's export names at once (the service's listing.MAX_LEAD_IDS)
-BULK_CONCURRENCY = 8  # a bulk action's calls to the leads service in flight at once
 UUID_RE = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 LeadId = Annotated[str, Field(pattern=f"^{UUID_RE}$")]
 EXPORT_COLUMNS = (
@@ -140,6 +139,8 @@ class BulkEnrichStarted(Reply):
     started: int = Field(description="Enrichments started")
     already_running: int = Field(description="Leads already being enriched: their running job goes on")
     not_found: int
+    refused: int = Field(description="Leads not enriched, for a reason in `refusedBecause`")
+    refused_because: list[str] = Field(description="Why leads were refused, each reason once")
 
 
 class BulkScored(Reply):
@@ -522,42 +523,41 @@ async def import_leads(request: Request, who: Who) -> dict[str, Any]:
     }
 
 
-async def _each(lead_ids: list[str], call: Any) -> list[Any]:
-    """`call(lead_id)` for each lead, a few at a time; a lead not found is None, any other failure raised."""
-    gate = asyncio.Semaphore(BULK_CONCURRENCY)
-
-    async def one(lead_id: str) -> Any:
-        async with gate:
-            try:
-                return await call(lead_id)
-            except grpc.aio.AioRpcError as error:
-                if error.code() is grpc.StatusCode.NOT_FOUND:
-                    return None
-                raise
-
-    return await asyncio.gather(*map(one, dict.fromkeys(lead_ids)))  # a lead named twice is acted on once
+def _selection(lead_ids: list[str]) -> list[str]:
+    """The leads named, each once (an id in capitals is the same lead), in the order first named."""
+    return list(dict.fromkeys(lead_id.lower() for lead_id in lead_ids))
 
 
 @router.post("/v1/leads/bulk-delete", **documents(BulkDeleted))
 async def delete_leads(body: LeadSelection, request: Request, who: Who) -> dict[str, Any]:
-    """Deletes the leads named (a selection in the leads table); those not found are counted, not an error."""
-    stub = _leads(request)
-    done = await _each(body.lead_ids, lambda i: stub.DeleteLead(leads_pb2.DeleteLeadRequest(lead_id=i)))
-    found = sum(reply is not None for reply in done)
-    return {"deleted": found, "notFound": len(done) - found}
+    """Deletes the leads named (a selection in the leads table) in one transaction, each stopping its enrollments as
+    a lead deleted alone does; those not found are counted, not an error."""
+    reply = await _leads(request).DeleteLeads(leads_pb2.DeleteLeadsRequest(lead_ids=_selection(body.lead_ids)))
+    deleted = list(reply.outcomes).count(leads_pb2.LEAD_DELETE_OUTCOME_DELETED)
+    return {"deleted": deleted, "notFound": len(reply.outcomes) - deleted}
+
+
+def enrich_summary(reply: leads_pb2.EnrichLeadsResponse) -> dict[str, Any]:
+    """A bulk enrichment's counts, and why any lead was refused (each reason once): the others' enrichments go on
+    whatever became of one, so the answer is theirs too, never an error for all."""
+    outcomes = [result.outcome for result in reply.results]
+    reasons = [result.reason for result in reply.results if result.outcome == leads_pb2.LEAD_ENRICH_OUTCOME_REFUSED]
+    return {
+        "started": outcomes.count(leads_pb2.LEAD_ENRICH_OUTCOME_STARTED),
+        "alreadyRunning": outcomes.count(leads_pb2.LEAD_ENRICH_OUTCOME_ALREADY_RUNNING),
+        "notFound": outcomes.count(leads_pb2.LEAD_ENRICH_OUTCOME_NOT_FOUND),
+        "refused": len(reasons),
+        "refusedBecause": list(dict.fromkeys(reasons)),
+    }
 
 
 @router.post("/v1/leads/bulk-enrich", status_code=202, **documents(BulkEnrichStarted, 202))
 async def enrich_leads(body: BulkEnrichBody, request: Request, who: Who) -> dict[str, Any]:
-    """Starts an enrichment of each lead named, as POST /v1/leads/{id}/enrich does for one (a lead already
-    being enriched keeps its job). A provider without its key is refused for all, as for one."""
-    stub = _leads(request)
-    done = await _each(
-        body.lead_ids, lambda i: stub.EnrichLead(leads_pb2.EnrichLeadRequest(lead_id=i, provider=body.provider))
-    )
-    replies = [reply for reply in done if reply is not None]
-    running = sum(reply.existing for reply in replies)
-    return {"started": len(replies) - running, "alreadyRunning": running, "notFound": len(done) - len(replies)}
+    """Starts an enrichment of each lead named in one transaction, as POST /v1/leads/{id}/enrich does for one (a lead
+    already being enriched keeps its job). A provider without its key is refused for all, as for one; a lead with
+    nothing to enrich it by is counted as refused, with the reason, while the others' enrichments start."""
+    asked = leads_pb2.EnrichLeadsRequest(lead_ids=_selection(body.lead_ids), provider=body.provider)
+    return enrich_summary(await _leads(request).EnrichLeads(asked))
 
 
 @router.post("/v1/leads/bulk-score", **documents(BulkScored))

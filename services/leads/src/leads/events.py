@@ -6,6 +6,7 @@ An event names the leads it is about (id and email), not their fields: see LeadR
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -53,10 +54,21 @@ async def leads_updated(session: AsyncSession, org_id: uuid.UUID, leads: list[Le
     await _enqueue(session, UPDATED, event)
 
 
-async def lead_deleted(session: AsyncSession, org_id: uuid.UUID, lead_id: uuid.UUID, email: str | None) -> None:
+def _deleted(org_id: uuid.UUID, lead_id: uuid.UUID, email: str | None) -> events_pb2.LeadDeleted:
     event = events_pb2.LeadDeleted(event_id=str(uuid.uuid4()), org_id=str(org_id))
     event.lead.id, event.lead.email = str(lead_id), email or ""
+    return event
+
+
+async def lead_deleted(session: AsyncSession, org_id: uuid.UUID, lead_id: uuid.UUID, email: str | None) -> None:
+    event = _deleted(org_id, lead_id, email)
     await outbox.enqueue(session, platform_tables, subject=DELETED, message=event, msg_id=event.event_id)
+
+
+async def leads_deleted(session: AsyncSession, org_id: uuid.UUID, deleted: Mapping[uuid.UUID, str | None]) -> None:
+    """One leads.lead.deleted event per lead (lead id -> email), as lead_deleted writes for one, in one statement."""
+    gone = [_deleted(org_id, lead_id, email) for lead_id, email in deleted.items()]
+    await outbox.enqueue_many(session, platform_tables, [(DELETED, event.event_id, event) for event in gone])
 
 
 async def publish_rows(

@@ -19,13 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood.icp.v1 import icp_pb2
 from leadflood_platform.errors import InvalidArgument
-from leads import events
+from leads import events, listing
 from leads.models import Lead, ScoreExplanation
 from leads.scoring import Verdict, scorer_for
 
 # The lead's fields the scorer reads: a change to one of them changes the score.
 SCORED_FIELDS = frozenset({"title", "seniority", "industry", "company_size", "location", "company_name"})
-MAX_LEADS = 500
+MAX_LEADS = listing.MAX_LEAD_IDS  # a selection of leads, as a list or a bulk action names them
 
 
 def lead_ids(raw: Sequence[str]) -> list[uuid.UUID]:

@@ -17,7 +17,7 @@ from leadflood_platform.db import Database, deadlock_retries
 from leadflood_platform.errors import NotFound, Unavailable
 from leadflood_platform.jobs import public_id
 from leadflood_platform.provider_choice import require_provider
-from leads import explanations, imports, listing, rescoring, service, sourcing
+from leads import bulk_actions, explanations, imports, listing, rescoring, service, sourcing
 from leads.config import LeadsSettings
 from leads.convert import (
     STATUS_NAME,
@@ -218,6 +218,26 @@ class LeadsServicer(leads_pb2_grpc.LeadsServiceServicer):
                 max_attempts=self.settings.job_max_attempts,
             )
         return leads_pb2.EnrichLeadResponse(job_id=public_id(platform_tables.schema, job_id), existing=existing)
+
+    async def DeleteLeads(self, request, ctx):  # type: ignore[no-untyped-def]
+        org_id, ids = context.require_org(), bulk_actions.selection(request.lead_ids)
+        async with self.db.transaction() as session:
+            deleted = await bulk_actions.delete(session=session, org_id=org_id, ids=ids)
+        outcome = {True: leads_pb2.LEAD_DELETE_OUTCOME_DELETED, False: leads_pb2.LEAD_DELETE_OUTCOME_NOT_FOUND}
+        return leads_pb2.DeleteLeadsResponse(outcomes=[outcome[lead_id in deleted] for lead_id in ids])
+
+    async def EnrichLeads(self, request, ctx):  # type: ignore[no-untyped-def]
+        provider = require_provider(
+            field="provider", choice=request.provider or "sandbox", known=PROVIDERS, settings=self.settings,
+            keys=KEY_FOR, kind="enrichment",
+        )  # fmt: skip
+        org_id, ids = context.require_org(), bulk_actions.selection(request.lead_ids)
+        async with self.db.transaction() as session:
+            done = await bulk_actions.enrich(
+                session=session, org_id=org_id, ids=ids, provider=provider, enrich_kind=EnrichLead,
+                max_attempts=self.settings.job_max_attempts,
+            )  # fmt: skip
+        return leads_pb2.EnrichLeadsResponse(results=[bulk_actions.enrich_result(done.get(i)) for i in ids])
 
     async def UpsertSourcedLeads(self, request, ctx):  # type: ignore[no-untyped-def]
         run_id = parse_id(request.search_run_id, "search run")

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood.sequences.v1 import events_pb2
-from leadflood_platform import tracing
-from leadflood_platform.bus import TYPE_HEADER
+from leadflood_platform import outbox
 from leadflood_platform.convert import timestamp
 from sequences import convert
 from sequences.models import Enrollment, Step, platform_tables
@@ -83,23 +81,7 @@ async def enrollment_stopped(session: AsyncSession, enrollment: Enrollment, *, c
 
 
 async def write(session: AsyncSession, events: list[Event]) -> None:
-    """The events to the outbox in the session's transaction: one statement however many (the outbox's own
-    row shape, its type and trace headers, and the relay's wake-up, as leadflood_platform.outbox.enqueue)."""
-    if not events:
-        return
-    carried = tracing.message_headers()
-    headers = [json.dumps(carried | {TYPE_HEADER: event.DESCRIPTOR.full_name}) for event in events]
-    params = (
-        [SUBJECTS[event.DESCRIPTOR.full_name] for event in events],
-        [event.event_id for event in events],
-        [event.SerializeToString() for event in events],
-        headers,
+    """The events to the outbox in the session's transaction: one statement however many."""
+    await outbox.enqueue_many(
+        session, platform_tables, [(SUBJECTS[event.DESCRIPTOR.full_name], event.event_id, event) for event in events]
     )
-    await (await session.connection()).exec_driver_sql(_WRITE_SQL, params)
-
-
-_WRITE_SQL = (
-    f"WITH stored AS (INSERT INTO {platform_tables.schema}.outbox (subject, msg_id, payload, headers)"
-    " SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::jsonb[]))"
-    f" SELECT pg_notify('{platform_tables.outbox_channel}', '')"
-)
