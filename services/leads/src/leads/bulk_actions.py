@@ -19,11 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood.leads.v1 import jobs_pb2, leads_pb2
 from leadflood_platform import jobs, outbox
-from leads import events, rescoring
+from leads import events, rescoring, service
 from leads.models import EnrichmentRun, Lead, platform_tables
 
-# service.request_enrichment's refusal, in the same words (a lead with neither is no one a provider can look up).
-NOTHING_TO_ENRICH_BY = "the lead needs an email, or a name and a company domain, to be enriched"
 STARTED, ALREADY_RUNNING, REFUSED = (
     leads_pb2.LEAD_ENRICH_OUTCOME_STARTED,
     leads_pb2.LEAD_ENRICH_OUTCOME_ALREADY_RUNNING,
@@ -108,9 +106,7 @@ async def enrich(
         )
     ).all()
     done = {
-        row.id: Enrichment(REFUSED, reason=NOTHING_TO_ENRICH_BY)
-        for row in found
-        if not row.email and not (row.company_domain and row.last_name)
+        row.id: Enrichment(REFUSED, reason=service.NOTHING_TO_ENRICH_BY) for row in found if not service.enrichable(row)
     }
     wanted = {row.id for row in found} - set(done)
     if wanted:

@@ -197,6 +197,14 @@ async def remove(*, session: AsyncSession, org_id: uuid.UUID, lead_id: uuid.UUID
     await events.lead_deleted(session, org_id, lead_id, row.email)
 
 
+NOTHING_TO_ENRICH_BY = "the lead needs an email, or a name and a company domain, to be enriched"
+
+
+def enrichable(lead: Any) -> bool:
+    """A provider can look the lead (a Lead, or a row with these columns) up: by its email, or its name at a domain."""
+    return bool(lead.email or (lead.company_domain and lead.last_name))
+
+
 async def request_enrichment(
     *,
     session: AsyncSession,
@@ -212,8 +220,8 @@ async def request_enrichment(
     queueing another: a double click must not call (and pay) the provider twice.
     """
     lead = await get(session=session, org_id=org_id, lead_id=lead_id, for_update=True)  # one request at a time
-    if not lead.email and not (lead.company_domain and lead.last_name):
-        raise FailedPrecondition("the lead needs an email, or a name and a company domain, to be enriched")
+    if not enrichable(lead):
+        raise FailedPrecondition(NOTHING_TO_ENRICH_BY)
     jobs_table = platform_tables.jobs
     pending = await session.scalar(
         select(EnrichmentRun.job_id)
