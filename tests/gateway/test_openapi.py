@@ -98,6 +98,12 @@ def test_every_parameter_is_described(document: dict[str, Any]) -> None:
         ("/v1/lead-runs/quota", "get", "200", "Quota"),
         ("/v1/jobs/{job_id}", "get", "200", "Job"),
         ("/v1/jobs", "get", "200", "JobList"),
+        ("/v1/icps/{icp_id}/search-runs", "get", "200", "SearchRunList"),
+        ("/v1/inbox/threads", "get", "200", "ThreadPage"),
+        ("/v1/suppressions", "get", "200", "SuppressionPage"),
+        ("/v1/captured-mail", "get", "200", "CapturedMailPage"),
+        ("/v1/sequences/{sequence_id}/enrollments", "get", "200", "EnrollmentPage"),
+        ("/v1/tasks", "get", "200", "TaskPage"),
     ],
 )
 def test_fixed_shapes_are_documented(document: dict[str, Any], path: str, method: str, code: str, schema: str) -> None:
@@ -151,6 +157,43 @@ def test_the_documented_shapes_are_what_the_routes_build() -> None:
     jobs.Job.model_validate(jobs.job_json(jobs_pb2.Job(id="leads:1", type="leads.enrich", payload=fields)))
     run_shapes.Run.model_validate(runs.run_json(runs_pb2.Run(id="r1", state=runs_pb2.RUN_STATE_RUNNING)))
     run_shapes.Alert.model_validate(runs.alert_json(runs_pb2.Alert(id="a1", created_at=stamp)))
+
+
+def test_every_counted_page_documents_its_total_and_the_rows_it_holds() -> None:
+    """A list that counts (`total`, `totalCapped` on its first page) documents both, and its rows' shape is what
+    the route's builder gives: checked for each list given a total in #18."""
+    from google.protobuf import timestamp_pb2
+
+    from gateway.routes import icps, inbox, mail, run_shapes, runs, sequences, suppressions
+    from gateway.routes.schemas import total_json
+    from leadflood.icp.v1 import icp_pb2
+    from leadflood.inbox.v1 import inbox_pb2
+    from leadflood.runs.v1 import runs_pb2
+    from leadflood.sequences.v1 import sequences_pb2
+
+    stamp = timestamp_pb2.Timestamp(seconds=1_700_000_000)
+    first, later = (
+        total_json(runs_pb2.ListRunsResponse(total=10_000, total_capped=True)),
+        total_json(runs_pb2.ListRunsResponse()),
+    )
+    assert first == {"total": 10_000, "totalCapped": True} and later == {"total": None, "totalCapped": False}
+    run = runs.run_json(runs_pb2.Run(id="r1"))
+    run_shapes.RunPage.model_validate({"runs": [run], "nextCursor": "c", **first})
+    search_run = icps.run_json(icp_pb2.SearchRun(id="s1"))
+    icps.SearchRunList.model_validate({"items": [search_run], "nextCursor": None, **later})
+    thread = inbox.thread_json(inbox_pb2.Thread(id="t1", last_message_at=stamp))
+    counts = {"needsReply": 1, "unread": 2}
+    inbox.ThreadPage.model_validate({"threads": [thread], "nextCursor": None, "counts": counts, **first})
+    row = suppressions.suppression_json(inbox_pb2.Suppression(address="a@b.c", reason="by-hand", created_at=stamp))
+    suppressions.SuppressionPage.model_validate({"suppressions": [row], "nextAfter": "a@b.c", **first})
+    captured = mail._captured_json(inbox_pb2.CapturedMail(id=3, rcpt_to=["a@b.c"], received_at=stamp))
+    mail.CapturedMailPage.model_validate({"mail": [captured], "before": 3, **first})
+    enrollment = sequences.enrollment_json(
+        sequences_pb2.Enrollment(id="e1", state=sequences_pb2.ENROLLMENT_STATE_ACTIVE)
+    )
+    sequences.EnrollmentPage.model_validate({"enrollments": [enrollment], "nextCursor": None, **first})
+    task = sequences.task_json(sequences_pb2.Task(id="k1", state=sequences_pb2.TASK_STATE_OPEN, created_at=stamp))
+    sequences.TaskPage.model_validate({"tasks": [task], "nextCursor": None, **later})
 
 
 def test_limits_and_idempotency_keys_are_documented(document: dict[str, Any]) -> None:

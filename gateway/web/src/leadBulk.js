@@ -1,14 +1,12 @@
 // Pure: the leads table's total and its bulk actions' results, in words; the selection's export in
 // parts (a URL names at most EXPORT_PART leads) joined into one CSV. Unit-tested.
+import { countWords } from './counts.js';
 
 const n = (value) => Number(value).toLocaleString('en-US');
 const plural = (count, one, many) => `${n(count)} ${count === 1 ? one : many}`;
 
 /** "1,234 leads", "1 lead", "10,000+ leads" (the count stops at the API's cap); '' when not counted. */
-export function totalWords(total, capped) {
-  if (total === null || total === undefined) return '';
-  return capped ? `${n(total)}+ leads` : plural(total, 'lead', 'leads');
-}
+export const totalWords = (total, capped) => countWords(total, capped, 'lead', 'leads');
 
 /** What a bulk action did, e.g. "12 deleted, 3 already gone", "3 leads linked to VP Sales and scored". */
 export function bulkWords(action, result) {

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import Field
 
 from gateway.auth import Principal
 from gateway.deps import principal
-from gateway.routes.schemas import Body, Int32, Reply, Timestamps, documents, enum_word
+from gateway.routes.schemas import Body, Int32, Reply, Timestamps, Totalled, documents, enum_word, total_json
 from leadflood.icp.v1 import icp_pb2
 
 router = APIRouter()
@@ -115,8 +115,9 @@ class SearchRun(Reply):
     finished_at: datetime | None
 
 
-class SearchRunList(Reply):
+class SearchRunList(Totalled):
     items: list[SearchRun] = Field(description="Newest first")
+    next_cursor: str | None = Field(description="The `cursor` of the next page; null on the last")
 
 
 class SearchStarted(Reply):
@@ -219,9 +220,19 @@ async def start_search(icp_id: str, body: SearchBody, request: Request, who: Who
 
 
 @router.get("/v1/icps/{icp_id}/search-runs", **documents(SearchRunList))
-async def list_runs(icp_id: str, request: Request, who: Who) -> dict[str, Any]:
-    reply = await _icps(request).ListSearchRuns(icp_pb2.ListSearchRunsRequest(icp_id=icp_id))
-    return {"items": [run_json(run) for run in reply.runs]}
+async def list_runs(
+    icp_id: str,
+    request: Request,
+    who: Who,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str, Query(max_length=500)] = "",
+) -> dict[str, Any]:
+    """The ICP's search runs, newest first; the first page counts them (`total`)."""
+    reply = await _icps(request).ListSearchRuns(
+        icp_pb2.ListSearchRunsRequest(icp_id=icp_id, page_size=limit, cursor=cursor, with_total=not cursor)
+    )
+    runs = [run_json(run) for run in reply.runs]
+    return {"items": runs, "nextCursor": reply.next_cursor or None, **total_json(reply)}
 
 
 @router.get("/v1/icps/{icp_id}/search-runs/{run_id}", **documents(SearchRun))

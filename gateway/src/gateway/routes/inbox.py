@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -11,7 +12,7 @@ from gateway.auth import Principal
 from gateway.deps import principal
 from gateway.problems import Problem
 from gateway.routes.mail import send_outcome
-from gateway.routes.schemas import Body, Timestamps
+from gateway.routes.schemas import Body, Reply, Timestamps, Totalled, documents, total_json
 from leadflood.inbox.v1 import delivery_pb2, inbox_pb2
 
 router = APIRouter()
@@ -32,6 +33,33 @@ class UpdateThreadBody(Body):
 
 class ReplyBody(Body):
     text: str = Field(min_length=1, max_length=500_000)
+
+
+class Thread(Reply):
+    id: str
+    lead_id: str | None
+    lead_address: str | None = Field(description="The lead's address (or number) in the conversation")
+    channel: str = Field(description="`email` or `sms`")
+    subject: str
+    needs_reply: bool
+    unread: bool
+    archived: bool
+    message_count: int
+    snippet: str = Field(description="The latest message's first words")
+    last_from: str
+    last_kind: str = Field(description="What the latest message is: `reply`, `auto_reply`, `bounce`...")
+    last_message_at: datetime | None
+
+
+class ThreadCounts(Reply):
+    needs_reply: int = Field(description="Threads not archived that need a reply (the inbox's tab)")
+    unread: int = Field(description="Threads not archived that are unread (the inbox's tab)")
+
+
+class ThreadPage(Totalled):
+    threads: list[Thread] = Field(description="Newest message first")
+    next_cursor: str | None = Field(description="The `cursor` of the next page; null on the last")
+    counts: ThreadCounts
 
 
 def _inbox(request: Request) -> Any:
@@ -75,7 +103,7 @@ def _message_json(message: inbox_pb2.ThreadMessage) -> dict[str, Any]:
     }
 
 
-@router.get("/v1/inbox/threads")
+@router.get("/v1/inbox/threads", **documents(ThreadPage))
 async def list_threads(
     request: Request,
     who: Who,
@@ -85,15 +113,22 @@ async def list_threads(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str, Query(max_length=500)] = "",
 ) -> dict[str, Any]:
+    """The org's conversations under `filter`, newest first; the first page counts those matching (`total`)."""
     reply = await _inbox(request).ListThreads(
         inbox_pb2.ListThreadsRequest(
-            filter=FILTERS[filter], lead_id=lead_id, channel=channel, page_size=limit, cursor=cursor
-        )
+            filter=FILTERS[filter],
+            lead_id=lead_id,
+            channel=channel,
+            page_size=limit,
+            cursor=cursor,
+            with_total=not cursor,
+        )  # fmt: skip
     )
     return {
         "threads": [thread_json(t) for t in reply.threads],
         "nextCursor": reply.next_cursor or None,
         "counts": {"needsReply": reply.needs_reply_count, "unread": reply.unread_count},
+        **total_json(reply),
     }
 
 

@@ -7,6 +7,7 @@ import email.policy
 import hmac
 import html
 import time
+from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl
 
@@ -17,7 +18,7 @@ from pydantic import Field
 from gateway.auth import Principal
 from gateway.deps import principal
 from gateway.problems import Problem
-from gateway.routes.schemas import Body, Timestamps, enum_word
+from gateway.routes.schemas import Body, Reply, Timestamps, Totalled, documents, enum_word, total_json
 from leadflood.inbox.v1 import delivery_pb2, inbox_pb2
 
 router = APIRouter()
@@ -208,6 +209,20 @@ async def unsubscribe(token: str, request: Request) -> HTMLResponse:
     return _page("You are unsubscribed", f"<p>{html.escape(reply.address)} receives no more email from us.</p>")
 
 
+class CapturedMail(Reply):
+    id: int
+    from_: str = Field(alias="from")
+    to: list[str]
+    message_id: str = Field(description="Its `Message-ID` header")
+    subject: str
+    received_at: datetime | None
+
+
+class CapturedMailPage(Totalled):
+    mail: list[CapturedMail] = Field(description="Newest first")
+    before: int | None = Field(description="The `before` of the next page; null on the last")
+
+
 def _captured_json(mail: inbox_pb2.CapturedMail) -> dict[str, Any]:
     return {
         "id": mail.id,
@@ -219,16 +234,17 @@ def _captured_json(mail: inbox_pb2.CapturedMail) -> dict[str, Any]:
     }
 
 
-@router.get("/v1/captured-mail")
+@router.get("/v1/captured-mail", **documents(CapturedMailPage))
 async def list_captured_mail(request: Request, who: Who, limit: int = 50, before: int | None = None) -> dict[str, Any]:
-    """What the local default's SMTP server received of this org's mail, newest first."""
+    """What the local default's SMTP server received of this org's mail, newest first; the first page counts it
+    (`total`)."""
     if not 1 <= limit <= 200:
         raise Problem(422, "limit must be between 1 and 200")
     reply = await _inbox(request).ListCapturedMail(
-        inbox_pb2.ListCapturedMailRequest(page_size=limit, before_id=before or 0)
+        inbox_pb2.ListCapturedMailRequest(page_size=limit, before_id=before or 0, with_total=not before)
     )
     mail = [_captured_json(m) for m in reply.mail]
-    return {"mail": mail, "before": mail[-1]["id"] if len(mail) == limit else None}
+    return {"mail": mail, "before": mail[-1]["id"] if len(mail) == limit else None, **total_json(reply)}
 
 
 class RecipientReplyBody(Body):

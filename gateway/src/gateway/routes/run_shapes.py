@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from gateway.routes.schemas import Reply
+from gateway.routes.schemas import Reply, Totalled
 
 
 class RunChannels(Reply):
@@ -75,7 +75,7 @@ class StartedRun(Run):
     already_running: bool = Field(description="It was running: resumed, nothing started twice")
 
 
-class RunPage(Reply):
+class RunPage(Totalled):
     runs: list[Run] = Field(description="Newest first")
     next_cursor: str | None
 

@@ -11,7 +11,7 @@ from pydantic import Field
 from gateway.auth import Principal
 from gateway.deps import principal
 from gateway.routes import run_shapes as shapes
-from gateway.routes.schemas import Body, Int32, Timestamps, documents, enum_word
+from gateway.routes.schemas import Body, Int32, Timestamps, documents, enum_word, total_json
 from leadflood.runs.v1 import runs_pb2 as pb
 
 router = APIRouter()
@@ -145,9 +145,9 @@ async def create_run(body: RunBody, request: Request, who: Who) -> dict[str, Any
 async def list_runs(
     request: Request, who: Who, limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: str = ""
 ) -> dict[str, Any]:
-    """The org's runs, newest first, each with its progress."""
-    reply = await _runs(request).ListRuns(pb.ListRunsRequest(page_size=limit, cursor=cursor))
-    return {"runs": [run_json(run) for run in reply.runs], "nextCursor": reply.next_cursor or None}
+    """The org's runs, newest first, each with its progress; the first page counts them (`total`)."""
+    reply = await _runs(request).ListRuns(pb.ListRunsRequest(page_size=limit, cursor=cursor, with_total=not cursor))
+    return {"runs": [run_json(run) for run in reply.runs], "nextCursor": reply.next_cursor or None, **total_json(reply)}
 
 
 @router.get("/v1/lead-runs/quota", **documents(shapes.Quota))

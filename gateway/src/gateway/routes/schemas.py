@@ -11,6 +11,8 @@ from google.protobuf import timestamp_pb2
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from leadflood_platform import totals
+
 # What an int32 field of the contracts can carry: a larger number is the caller's error, not ours.
 Int32 = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
 
@@ -26,6 +28,25 @@ def documents(model: type[BaseModel], status: int = 200) -> dict[str, Any]:
     """A route decorator's arguments that document its answer as `model` without FastAPI validating the answer
     against it (no cost on the hot path, and a field added to the JSON is never dropped on the way out)."""
     return {"response_model": None, "responses": {status: {"model": model}}}
+
+
+# A list's count stops here (the services count with leadflood_platform.totals): "10,000+" on a table's header.
+MAX_TOTAL = totals.MAX_TOTAL
+
+
+class Totalled(Reply):
+    """A page of a list that counts what matches it: the first page carries the total, a later page does not."""
+
+    total: int | None = Field(
+        description=f"The first page only (no `cursor`, `after` or `before`): how many items match, exact up to "
+        f"{MAX_TOTAL:,}; past that {MAX_TOTAL:,} with `totalCapped` true. Null on a later page."
+    )
+    total_capped: bool = Field(description=f"More than `total` items match (the count stops at {MAX_TOTAL:,})")
+
+
+def total_json(reply: Any) -> dict[str, Any]:
+    """A list reply's `total` (set on a first page asked `with_total`) and `total_capped`, as `Totalled` says."""
+    return {"total": reply.total if reply.HasField("total") else None, "totalCapped": reply.total_capped}
 
 
 class Body(BaseModel):

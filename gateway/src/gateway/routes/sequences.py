@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal, get_args
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -10,7 +11,7 @@ from pydantic import Field
 from gateway.auth import Principal
 from gateway.deps import principal
 from gateway.routes.leads import ListQuery
-from gateway.routes.schemas import Body, Int32, Timestamps, enum_word
+from gateway.routes.schemas import Body, Int32, Reply, Timestamps, Totalled, documents, enum_word, total_json
 from leadflood.sequences.v1 import sequences_pb2 as pb
 
 router = APIRouter()
@@ -156,6 +157,46 @@ def sequence_json(sequence: pb.Sequence) -> dict[str, Any]:
         ],
         **Timestamps.of(sequence, "created_at", "updated_at"),
     }
+
+
+class Enrollment(Reply):
+    id: str
+    sequence_id: str
+    lead_id: str
+    state: Literal["unspecified", EnrollmentState]
+    current_step_id: str | None
+    current_step: int | None = Field(description="The 1-based position of the step it waits at")
+    steps_done: int
+    waiting_reason: str | None = Field(description="Why it waits: `delay`, `window`, `sequence_paused`...")
+    waiting_detail: str | None
+    stop_reason: str | None
+    next_due_at: datetime | None
+    last_sent_at: datetime | None
+    created_at: datetime | None
+    finished_at: datetime | None
+
+
+class EnrollmentPage(Totalled):
+    enrollments: list[Enrollment] = Field(description="Oldest first")
+    next_cursor: str | None = Field(description="The `cursor` of the next page; null on the last")
+
+
+class Task(Reply):
+    id: str
+    sequence_id: str
+    enrollment_id: str
+    step_id: str
+    lead_id: str
+    title: str
+    notes: str
+    state: Literal["unspecified", "open", "done"]
+    created_at: datetime | None
+    completed_at: datetime | None
+
+
+class TaskPage(Totalled):
+    tasks: list[Task] = Field(description="Newest first")
+    next_cursor: str | None = Field(description="The `cursor` of the next page; null on the last")
 
 
 def enrollment_json(enrollment: pb.Enrollment) -> dict[str, Any]:
@@ -363,7 +404,7 @@ async def enroll_matching(
     return {"jobId": reply.job_id}
 
 
-@router.get("/v1/sequences/{sequence_id}/enrollments")
+@router.get("/v1/sequences/{sequence_id}/enrollments", **documents(EnrollmentPage))
 async def list_enrollments(
     sequence_id: str,
     request: Request,
@@ -373,7 +414,8 @@ async def list_enrollments(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str, Query(max_length=500)] = "",
 ) -> dict[str, Any]:
-    """Oldest first: each with its state, current step, next due time and why it waits."""
+    """Oldest first: each with its state, current step, next due time and why it waits; the first page counts
+    those matching (`total`)."""
     reply = await _sequences(request).ListEnrollments(
         pb.ListEnrollmentsRequest(
             sequence_id=sequence_id,
@@ -381,9 +423,11 @@ async def list_enrollments(
             lead_id=lead_id,
             page_size=limit,
             cursor=cursor,
+            with_total=not cursor,
         )
     )
-    return {"enrollments": [enrollment_json(e) for e in reply.enrollments], "nextCursor": reply.next_cursor or None}
+    enrollments = [enrollment_json(e) for e in reply.enrollments]
+    return {"enrollments": enrollments, "nextCursor": reply.next_cursor or None, **total_json(reply)}
 
 
 @router.post("/v1/sequences/{sequence_id}/enrollments/{enrollment_id}/stop")
@@ -399,18 +443,26 @@ async def stop_enrollment(
     return enrollment_json(reply.enrollment)
 
 
-@router.get("/v1/tasks")
+@router.get("/v1/tasks", **documents(TaskPage))
 async def list_tasks(
     request: Request,
     who: Who,
     state: Literal["open", "done"] = "open",
     sequence_id: Annotated[str, Query(alias="sequenceId", max_length=100)] = "",
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str, Query(max_length=500)] = "",
 ) -> dict[str, Any]:
-    """The call tasks sequences made, newest first."""
+    """The call tasks sequences made, newest first; the first page counts those matching (`total`)."""
     reply = await _sequences(request).ListTasks(
-        pb.ListTasksRequest(state=_enum(pb.TaskState, "TASK_STATE_", state), sequence_id=sequence_id)
+        pb.ListTasksRequest(
+            state=_enum(pb.TaskState, "TASK_STATE_", state),
+            sequence_id=sequence_id,
+            page_size=limit,
+            cursor=cursor,
+            with_total=not cursor,
+        )
     )
-    return {"tasks": [task_json(t) for t in reply.tasks]}
+    return {"tasks": [task_json(t) for t in reply.tasks], "nextCursor": reply.next_cursor or None, **total_json(reply)}
 
 
 @router.post("/v1/tasks/{task_id}/complete")

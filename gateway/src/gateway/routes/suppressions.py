@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -9,7 +10,7 @@ from pydantic import Field
 
 from gateway.auth import Principal
 from gateway.deps import principal
-from gateway.routes.schemas import Body, Timestamps
+from gateway.routes.schemas import Body, Reply, Timestamps, Totalled, documents, total_json
 from leadflood.inbox.v1 import inbox_pb2
 
 router = APIRouter()
@@ -20,6 +21,17 @@ class NewSuppression(Body):
     address: str = Field(min_length=3, max_length=320)
 
 
+class Suppression(Reply):
+    address: str
+    reason: str = Field(description="`unsubscribed`, `hard-bounced`, `complained` or `by-hand`")
+    created_at: datetime | None
+
+
+class SuppressionPage(Totalled):
+    suppressions: list[Suppression] = Field(description="In address order")
+    next_after: str | None = Field(description="The `after` of the next page; null on the last")
+
+
 def suppression_json(row: inbox_pb2.Suppression) -> dict[str, Any]:
     return {"address": row.address, "reason": row.reason, **Timestamps.of(row, "created_at")}
 
@@ -28,18 +40,20 @@ def _inbox(request: Request) -> Any:
     return request.app.state.services.inbox
 
 
-@router.get("/v1/suppressions")
+@router.get("/v1/suppressions", **documents(SuppressionPage))
 async def list_suppressions(
     request: Request,
     who: Who,
-    q: Annotated[str, Query(max_length=200)] = "",
+    q: Annotated[str, Query(max_length=200, description="Only addresses containing this text")] = "",
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     after: Annotated[str, Query(max_length=320)] = "",
 ) -> dict[str, Any]:
+    """Who is never sent to, in address order; the first page counts those matching `q` (`total`)."""
     reply = await _inbox(request).ListSuppressions(
-        inbox_pb2.ListSuppressionsRequest(page_size=limit, after=after, query=q)
+        inbox_pb2.ListSuppressionsRequest(page_size=limit, after=after, query=q, with_total=not after)
     )
-    return {"suppressions": [suppression_json(r) for r in reply.suppressions], "nextAfter": reply.next_after or None}
+    rows = [suppression_json(r) for r in reply.suppressions]
+    return {"suppressions": rows, "nextAfter": reply.next_after or None, **total_json(reply)}
 
 
 @router.post("/v1/suppressions", status_code=201)

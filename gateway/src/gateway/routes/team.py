@@ -22,7 +22,7 @@ from gateway.deps import principal
 from gateway.models import AuditEntry, Invitation, Membership, Org, RefreshToken, User
 from gateway.problems import Problem
 from gateway.routes.auth import _tokens
-from gateway.routes.schemas import Body
+from gateway.routes.schemas import MAX_TOTAL, Body
 from leadflood.inbox.v1 import delivery_pb2
 from leadflood_platform import context
 from leadflood_platform.errors import AlreadyExists, NotFound
@@ -293,11 +293,16 @@ async def audit_log(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     before: Annotated[int | None, Query(ge=1)] = None,
 ) -> dict[str, Any]:
-    """Privileged actions in the caller's org, newest first: who, from where, what, to what, when."""
+    """Privileged actions in the caller's org, newest first: who, from where, what, to what, when; the first page
+    counts them (`total`, exact up to 10,000)."""
     query = select(AuditEntry).where(AuditEntry.org_id == uuid.UUID(who.org_id))
-    if before is not None:
-        query = query.where(AuditEntry.id < before)
+    counted: int | None = None
     async with request.app.state.db.transaction() as session:
+        if before is None:  # the first page: "Older entries" keeps the total it was shown
+            capped = query.with_only_columns(AuditEntry.id).limit(MAX_TOTAL + 1).subquery()
+            counted = await session.scalar(select(func.count()).select_from(capped))
+        else:
+            query = query.where(AuditEntry.id < before)
         rows = list((await session.execute(query.order_by(AuditEntry.id.desc()).limit(limit))).scalars())
     items = [
         {
@@ -312,4 +317,9 @@ async def audit_log(
         }
         for e in rows
     ]
-    return {"items": items, "before": rows[-1].id if len(rows) == limit else None}
+    return {
+        "items": items,
+        "before": rows[-1].id if len(rows) == limit else None,
+        "total": None if counted is None else min(counted, MAX_TOTAL),
+        "totalCapped": counted is not None and counted > MAX_TOTAL,
+    }

@@ -190,6 +190,9 @@ def _may_change(view: SavedView, who: Principal) -> None:
 
 @router.patch("/v1/views/{view_id}", **documents(View))
 async def change_view(view_id: ViewId, body: ViewChange, request: Request, who: Who) -> dict[str, Any]:
+    """Rename, share or unshare a view, or save the list's current state over it ("Save over this view": its
+    `filters`, `sort` and `columns`, each replacing the view's whole). The same body sent again changes
+    nothing more, so a retried PATCH needs no Idempotency-Key."""
     changes = body.model_dump(exclude_none=True)
     if not changes:
         raise Problem(422, "nothing to change: send at least one of name, filters, sort, columns, shared")

@@ -1,5 +1,5 @@
 import { html } from 'htm/preact';
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { useLoad } from '../hooks.js';
 import { formProblem, requiredErrors, useFocusOnError } from '../forms.js';
@@ -12,7 +12,8 @@ const newKey = () => globalThis.crypto?.randomUUID?.() || `${Date.now()}-${Math.
 
 /**
  * Saved views of a list (GET /v1/views?page=…): pick one to apply it; save the list as it is now under a
- * name (private, or shared with the org by a member or above); rename, share or delete the one on screen.
+ * name (private, or shared with the org by a member or above); rename, share or delete the one on screen;
+ * after changing the filters, sort or columns of a view, save them over it (PATCH, the view's name kept).
  * `makeBody(name, shared)` is the view of what is on screen; `onApply(view)`; `matching(views)` finds the
  * view on screen, if any; `role`: the user's role in the org.
  */
@@ -23,8 +24,17 @@ export function SavedViews({ page, makeBody, onApply, matching, role }) {
   const [form, setForm] = useState(null); // { mode: 'save' | 'rename', name, shared, key, busy, error }
   const [said, setSaid] = useState(''); // what the last change did, for screen readers too
   const [error, setError] = useState(null);
+  // The view the list was last shown as (picked, saved, or matched): once the filters move away from it, the
+  // user may save them over it.
+  const [baseId, setBaseId] = useState(null);
+  const [savingOver, setSavingOver] = useState(false);
+  useEffect(() => {
+    if (active) setBaseId(active.id);
+  }, [active?.id]);
+  const base = !active && list.find((v) => v.id === baseId);
+  const mayChange = (view) => view && (view.mine || CHANGERS.includes(role));
   const canShare = role !== 'viewer';
-  const canChange = active && (active.mine || CHANGERS.includes(role));
+  const canChange = mayChange(active);
   const formRef = useFocusOnError(form?.error);
 
   function open(mode) {
@@ -49,6 +59,7 @@ export function SavedViews({ page, makeBody, onApply, matching, role }) {
           ? await api.postOnce('/v1/views', makeBody(form.name, shared), form.key)
           : await api.patch(`/v1/views/${encodeURIComponent(active.id)}`, { name: form.name.trim(), ...(canShare ? { shared } : {}) });
       setForm(null);
+      setBaseId(saved.id);
       setSaid(`${form.mode === 'save' ? 'Saved' : 'Renamed to'} “${saved.name}”${saved.shared ? ', shared with your org' : ''}.`);
       await views.reload();
     } catch (err) {
@@ -61,6 +72,7 @@ export function SavedViews({ page, makeBody, onApply, matching, role }) {
     setError(null);
     try {
       await api.delete(`/v1/views/${encodeURIComponent(active.id)}`);
+      setBaseId(null);
       setSaid(`Deleted “${active.name}”.`);
       await views.reload();
     } catch (err) {
@@ -68,10 +80,30 @@ export function SavedViews({ page, makeBody, onApply, matching, role }) {
     }
   }
 
+  /** The list's filters, sort and columns saved over the view it was shown as; its name and sharing kept. */
+  async function onSaveOver() {
+    const view = base;
+    if (view.shared && !window.confirm(`Save over “${view.name}” for everyone in your org?`)) return;
+    setSaid('');
+    setError(null);
+    setSavingOver(true);
+    try {
+      const { filters, sort, columns } = makeBody(view.name, view.shared);
+      const saved = await api.patch(`/v1/views/${encodeURIComponent(view.id)}`, { filters, sort, columns });
+      setSaid(`Saved over “${saved.name}”.`);
+      await views.reload();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setSavingOver(false);
+    }
+  }
+
   function onPick(id) {
     const view = list.find((v) => v.id === id);
     if (view) {
       setSaid('');
+      setBaseId(view.id);
       onApply(view);
     }
   }
@@ -86,6 +118,11 @@ export function SavedViews({ page, makeBody, onApply, matching, role }) {
         </select>
       </div>
       <button type="button" class="btn btn-secondary btn-sm" data-testid="views-save" onClick=${() => open('save')}>Save view…</button>
+      ${mayChange(base) &&
+      html`<button type="button" class="btn btn-secondary btn-sm views-save-over" data-testid="views-save-over" disabled=${savingOver}
+        title=${`Save these filters, sort and columns over “${base.name}”`} onClick=${onSaveOver}>
+        ${savingOver ? 'Saving…' : `Save over “${base.name}”`}
+      </button>`}
       ${canChange &&
       html`<button type="button" class="btn btn-ghost btn-sm" data-testid="views-rename" onClick=${() => open('rename')}>Rename…</button>
         <button type="button" class="btn btn-danger-ghost btn-sm" data-testid="views-delete" onClick=${onDelete}>Delete view</button>`}

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from icp import events
+from icp import events, run_pages
 from icp import rules as icp_rules
 from icp.convert import FINISHED
 from icp.models import Icp, SearchRun, platform_tables
@@ -162,13 +162,13 @@ async def cancel_run(*, session: AsyncSession, org_id: uuid.UUID, icp_id: uuid.U
 
 
 async def list_runs(
-    *, session: AsyncSession, org_id: uuid.UUID, icp_id: uuid.UUID, limit: int = 50
-) -> Sequence[SearchRun]:
+    *, session: AsyncSession, org_id: uuid.UUID, icp_id: uuid.UUID, size: int, cursor: str, with_total: bool
+) -> tuple[Sequence[SearchRun], str, tuple[int, bool] | None]:
+    """A page of the ICP's runs, newest first, the next page's cursor, and (asked for, on the first page) their
+    total. NotFound for an ICP not the org's."""
     await get(session=session, org_id=org_id, icp_id=icp_id)
-    query = (
-        select(SearchRun)
-        .where(SearchRun.icp_id == icp_id, SearchRun.org_id == org_id)
-        .order_by(SearchRun.created_at.desc())
-        .limit(limit)
-    )
-    return (await session.execute(query)).scalars().all()
+    runs, next_cursor = await run_pages.page(session=session, org_id=org_id, icp_id=icp_id, size=size, cursor=cursor)
+    # Counted on the first page only: "Load more" keeps the total it was shown.
+    if not with_total or cursor:
+        return runs, next_cursor, None
+    return runs, next_cursor, await run_pages.total(session=session, org_id=org_id, icp_id=icp_id)

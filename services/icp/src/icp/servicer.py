@@ -95,10 +95,14 @@ class IcpServicer(icp_pb2_grpc.IcpServiceServicer):
 
     async def ListSearchRuns(self, request, ctx):  # type: ignore[no-untyped-def]
         async with self.db.transaction() as session:
-            runs = await service.list_runs(
-                session=session, org_id=context.require_org(), icp_id=parse_id(request.icp_id, "ICP")
-            )
-            return icp_pb2.ListSearchRunsResponse(runs=[run_to_proto(run) for run in runs])
+            runs, cursor, counted = await service.list_runs(
+                session=session, org_id=context.require_org(), icp_id=parse_id(request.icp_id, "ICP"),
+                size=request.page_size or 50, cursor=request.cursor, with_total=request.with_total,
+            )  # fmt: skip
+            reply = icp_pb2.ListSearchRunsResponse(runs=[run_to_proto(run) for run in runs], next_cursor=cursor)
+        if counted is not None:
+            reply.total, reply.total_capped = counted
+        return reply
 
     async def CancelSearchRun(self, request, ctx):  # type: ignore[no-untyped-def]
         async with self.db.transaction() as session:

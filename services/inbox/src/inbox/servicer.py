@@ -28,6 +28,7 @@ from leadflood_platform.convert import parse_id
 from leadflood_platform.db import Database
 from leadflood_platform.errors import InvalidArgument, NotFound, PermissionDenied, Unavailable
 from leadflood_platform.group_commit import GroupCommit, Submitted
+from leadflood_platform.totals import capped_count
 
 log = logging.getLogger(__name__)
 # Plain emails from concurrent SendMessage calls stored in one transaction, up to this many (group commit).
@@ -138,14 +139,18 @@ class InboxServicer(inbox_pb2_grpc.InboxServiceServicer):
         return inbox_pb2.UpdateMailboxResponse(mailbox=mailbox_to_proto(counted))
 
     async def ListSuppressions(self, request, ctx):  # type: ignore[no-untyped-def]
+        org_id = context.require_org()
         async with self.db.transaction() as session:
             rows, after = await suppressions.page(
-                session, context.require_org(), size=min(request.page_size or 100, 500), after=request.after,
-                query=request.query,
-            )  # fmt: skip
-        return inbox_pb2.ListSuppressionsResponse(
-            suppressions=[suppression_to_proto(r) for r in rows], next_after=after
-        )
+                session, org_id, size=min(request.page_size or 100, 500), after=request.after, query=request.query
+            )
+            reply = inbox_pb2.ListSuppressionsResponse(
+                suppressions=[suppression_to_proto(r) for r in rows], next_after=after
+            )
+            # Counted on the first page only: "Load more" keeps the total it was shown.
+            if request.with_total and not request.after:
+                reply.total, reply.total_capped = await suppressions.total(session, org_id, query=request.query)
+        return reply
 
     async def AddSuppression(self, request, ctx):  # type: ignore[no-untyped-def]
         async with self.db.transaction() as session:
@@ -161,16 +166,20 @@ class InboxServicer(inbox_pb2_grpc.InboxServiceServicer):
         org_id = context.require_org()
         lead_id = parse_id(request.lead_id, "lead") if request.lead_id else None
         name = inbox_pb2.ThreadFilter.Name(request.filter).removeprefix("THREAD_FILTER_").lower()
+        matching = {"filter": "all" if name == "unspecified" else name, "lead_id": lead_id, "channel": request.channel}
         async with self.db.transaction() as session:
             summaries, cursor = await threads.page(
-                session, org_id, filter="all" if name == "unspecified" else name, lead_id=lead_id,
-                channel=request.channel, size=min(request.page_size or 50, 200), cursor=request.cursor,
-            )  # fmt: skip
+                session, org_id, **matching, size=min(request.page_size or 50, 200), cursor=request.cursor
+            )
             needs_reply, unread = await threads.counts(session, org_id)
-        return inbox_pb2.ListThreadsResponse(
-            threads=[thread_to_proto(s) for s in summaries], next_cursor=cursor,
-            needs_reply_count=needs_reply, unread_count=unread,
-        )  # fmt: skip
+            reply = inbox_pb2.ListThreadsResponse(
+                threads=[thread_to_proto(s) for s in summaries], next_cursor=cursor,
+                needs_reply_count=needs_reply, unread_count=unread,
+            )  # fmt: skip
+            # Counted on the first page only: "Load more" keeps the total it was shown.
+            if request.with_total and not request.cursor:
+                reply.total, reply.total_capped = await threads.total(session, org_id, **matching)
+        return reply
 
     async def GetThread(self, request, ctx):  # type: ignore[no-untyped-def]
         async with self.db.transaction() as session:
@@ -239,7 +248,12 @@ class InboxServicer(inbox_pb2_grpc.InboxServiceServicer):
             query = query.where(CapturedMail.id < request.before_id)
         async with self.db.transaction() as session:
             mail = (await session.scalars(query)).all()
-        return inbox_pb2.ListCapturedMailResponse(mail=[captured_to_proto(m, raw=False) for m in mail])
+            reply = inbox_pb2.ListCapturedMailResponse(mail=[captured_to_proto(m, raw=False) for m in mail])
+            # Counted on the first page only: "Load more" keeps the total it was shown.
+            if request.with_total and not request.before_id:
+                ours = _captured_of(org_id).with_only_columns(CapturedMail.id)
+                reply.total, reply.total_capped = await capped_count(session, ours)
+        return reply
 
     async def GetCapturedMail(self, request, ctx):  # type: ignore[no-untyped-def]
         async with self.db.transaction() as session:

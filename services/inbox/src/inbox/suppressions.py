@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbox import events, metrics, unsubscribe
 from inbox.models import Message, Suppression
 from leadflood.inbox.v1 import events_pb2
+from leadflood_platform import totals
 from leadflood_platform.errors import InvalidArgument, NotFound
 
 UNSUBSCRIBED = "unsubscribed"
@@ -70,13 +71,26 @@ async def page(
     session: AsyncSession, org_id: uuid.UUID, *, size: int, after: str, query: str
 ) -> tuple[list[Suppression], str]:
     """The org's list in address order, from after `after`; and the address to continue after (empty at the end)."""
-    select_ = select(Suppression).where(Suppression.org_id == org_id)
+    select_ = select(Suppression).where(*_matching(org_id, query))
     if after:
         select_ = select_.where(Suppression.address > after)
-    if query:
-        select_ = select_.where(Suppression.address.contains(query.lower(), autoescape=True))
     rows = list((await session.scalars(select_.order_by(Suppression.address).limit(size + 1))).all())
     return rows[:size], (rows[size - 1].address if len(rows) > size else "")
+
+
+def _matching(org_id: uuid.UUID, query: str) -> list[ColumnElement[bool]]:
+    where = [Suppression.org_id == org_id]
+    if query:
+        where.append(Suppression.address.contains(query.lower(), autoescape=True))
+    return where
+
+
+async def total(
+    session: AsyncSession, org_id: uuid.UUID, *, query: str, cap: int = totals.MAX_TOTAL
+) -> tuple[int, bool]:
+    """How many addresses `page` lists for `query` over all its pages, counted up to `cap`, and whether there are
+    more."""
+    return await totals.capped_count(session, select(Suppression.address).where(*_matching(org_id, query)), cap)
 
 
 def _address(value: str) -> str:

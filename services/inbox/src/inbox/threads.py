@@ -8,10 +8,11 @@ import json
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import ColumnElement, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbox.models import OUT, DeliveryAttempt, Message, Thread
+from leadflood_platform import totals
 from leadflood_platform.errors import InvalidArgument, NotFound
 
 FILTERS = {"all", "needs_reply", "unread", "archived"}
@@ -54,19 +55,7 @@ async def page(
     cursor: str,
 ) -> tuple[list[Summary], str]:
     """One page of the org's threads, newest first, and the cursor of the next (empty at the end)."""
-    query = select(Thread).where(Thread.org_id == org_id)
-    if filter == "archived":
-        query = query.where(Thread.archived)
-    else:
-        query = query.where(Thread.archived.is_(False))
-    if filter == "needs_reply":
-        query = query.where(Thread.needs_reply)
-    elif filter == "unread":
-        query = query.where(Thread.unread)
-    if lead_id is not None:
-        query = query.where(Thread.lead_id == lead_id)
-    if channel:
-        query = query.where(Thread.channel == channel)
+    query = select(Thread).where(*_matching(org_id, filter=filter, lead_id=lead_id, channel=channel))
     if cursor:
         at, after_id = _after(cursor)
         query = query.where(tuple_(Thread.last_message_at, Thread.id) < tuple_(at, after_id))
@@ -76,6 +65,34 @@ async def page(
     threads = threads[:size]
     summaries = await _summaries(session, threads)
     return summaries, (_cursor(threads[-1]) if more else "")
+
+
+def _matching(org_id: uuid.UUID, *, filter: str, lead_id: uuid.UUID | None, channel: str) -> list[ColumnElement[bool]]:
+    """What a thread must be to be listed under `filter` (and of the lead, on the channel, when given)."""
+    where = [Thread.org_id == org_id, Thread.archived if filter == "archived" else Thread.archived.is_(False)]
+    if filter == "needs_reply":
+        where.append(Thread.needs_reply)
+    elif filter == "unread":
+        where.append(Thread.unread)
+    if lead_id is not None:
+        where.append(Thread.lead_id == lead_id)
+    if channel:
+        where.append(Thread.channel == channel)
+    return where
+
+
+async def total(
+    session: AsyncSession,
+    org_id: uuid.UUID,
+    *,
+    filter: str,
+    lead_id: uuid.UUID | None,
+    channel: str,
+    cap: int = totals.MAX_TOTAL,
+) -> tuple[int, bool]:
+    """How many threads `page` lists over all its pages, counted up to `cap`, and whether there are more."""
+    matching = select(Thread.id).where(*_matching(org_id, filter=filter, lead_id=lead_id, channel=channel))
+    return await totals.capped_count(session, matching, cap)
 
 
 async def counts(session: AsyncSession, org_id: uuid.UUID) -> tuple[int, int]:

@@ -13,6 +13,7 @@ from typing import Any
 
 import asyncpg
 
+from leadflood_platform import totals
 from leadflood_platform.errors import InvalidArgument
 from leads.models import Lead
 
@@ -25,9 +26,7 @@ _COLUMNS = ", ".join(LISTED)
 _CURSOR_CASTS = {"created_at": "::timestamptz", "score": "::integer", "last_name": "::text"}
 STATUSES = ("new", "processing", "enriched", "failed")
 MAX_PAGE = 500
-# A list's total is counted up to this many leads, then said as "10,000+": a million-lead org's first
-# page stays as fast as a small one's, and nobody reads a larger number off a table header.
-MAX_TOTAL = 10_000
+MAX_TOTAL = totals.MAX_TOTAL  # counted up to this many leads, then said as "10,000+"
 MAX_LEAD_IDS = 500
 MAX_SEARCH_WORDS = 8
 WORD = re.compile(r"[^\W_]+")

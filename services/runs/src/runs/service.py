@@ -16,7 +16,7 @@ from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood.runs.v1 import jobs_pb2
-from leadflood_platform import jobs, templates
+from leadflood_platform import jobs, templates, totals
 from leadflood_platform.errors import FailedPrecondition, InvalidArgument, NotFound, quoted
 from runs import finishing, quotas
 from runs.models import (
@@ -179,6 +179,11 @@ async def page(session: AsyncSession, *, org_id: uuid.UUID, size: int, before: d
     if before is not None:
         query = query.where(LeadRun.created_at < before)
     return list((await session.execute(query.order_by(LeadRun.created_at.desc()).limit(size))).scalars())
+
+
+async def total(session: AsyncSession, *, org_id: uuid.UUID, cap: int = totals.MAX_TOTAL) -> tuple[int, bool]:
+    """How many runs the org has, counted up to `cap`, and whether there are more."""
+    return await totals.capped_count(session, select(LeadRun.id).where(LeadRun.org_id == org_id), cap)
 
 
 @dataclass

@@ -85,11 +85,17 @@ class RunsServicer(runs_pb2_grpc.RunsServiceServicer):
                 before = dt.datetime.fromisoformat(request.cursor)
             except ValueError:
                 raise InvalidArgument.on("cursor", "is not a cursor this list gave") from None
+        org_id = context.require_org()
         async with self.db.transaction() as session:
-            runs = await service.page(session, org_id=context.require_org(), size=size, before=before)
+            runs = await service.page(session, org_id=org_id, size=size, before=before)
             progress = await service.progress(session, [run.id for run in runs])
+            # Counted on the first page only: "Load more" keeps the total it was shown.
+            counted = await service.total(session, org_id=org_id) if request.with_total and not before else None
         cursor = runs[-1].created_at.isoformat() if len(runs) == size else ""
-        return pb.ListRunsResponse(runs=[self._run(run, progress[run.id]) for run in runs], next_cursor=cursor)
+        reply = pb.ListRunsResponse(runs=[self._run(run, progress[run.id]) for run in runs], next_cursor=cursor)
+        if counted is not None:
+            reply.total, reply.total_capped = counted
+        return reply
 
     async def CancelRun(self, request, ctx):  # type: ignore[no-untyped-def]
         async with self.db.transaction() as session:

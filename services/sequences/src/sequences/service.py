@@ -10,13 +10,13 @@ import zoneinfo
 from collections.abc import Sequence as Seq
 from dataclasses import dataclass
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy import update as update_rows
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from leadflood_platform import templates
+from leadflood_platform import templates, totals
 from leadflood_platform.errors import FailedPrecondition, InvalidArgument, NotFound
 from sequences import definitions, events, schedule
 from sequences.models import (
@@ -41,6 +41,7 @@ from sequences.models import (
 )
 
 MAX_ENROLL = 1000
+MAX_PAGE = 200  # enrollments or tasks a page holds at most
 # action: (the states it may start from, the state it leads to)
 TRANSITIONS = {
     "activate": ((DRAFT,), ACTIVE),
@@ -348,14 +349,10 @@ async def list_enrollments(
     cursor: str,
 ) -> tuple[Sequence, list[Enrollment], str]:
     """A page of the sequence's enrollments, oldest first, and the next page's cursor (empty at the end)."""
-    if not 1 <= size <= 200:
-        raise InvalidArgument.on("page_size", "must be between 1 and 200")
+    if not 1 <= size <= MAX_PAGE:
+        raise InvalidArgument.on("page_size", f"must be between 1 and {MAX_PAGE}")
     sequence = await get(session=session, org_id=org_id, sequence_id=sequence_id)
-    query = select(Enrollment).where(Enrollment.sequence_id == sequence.id, Enrollment.org_id == org_id)
-    if filters.state:
-        query = query.where(Enrollment.state == filters.state)
-    if filters.lead_id:
-        query = query.where(Enrollment.lead_id == filters.lead_id)
+    query = select(Enrollment).where(*_enrollments_matching(org_id, sequence.id, filters))
     if cursor:
         after_at, after_id = _decode_cursor(cursor)
         query = query.where(func.row(Enrollment.created_at, Enrollment.id) > func.row(after_at, after_id))
@@ -365,7 +362,32 @@ async def list_enrollments(
     return sequence, list(page), _encode_cursor(page[-1]) if more else ""
 
 
-def _encode_cursor(last: Enrollment) -> str:
+def _enrollments_matching(
+    org_id: uuid.UUID, sequence_id: uuid.UUID, filters: EnrollmentFilter
+) -> list[ColumnElement[bool]]:
+    where = [Enrollment.sequence_id == sequence_id, Enrollment.org_id == org_id]
+    if filters.state:
+        where.append(Enrollment.state == filters.state)
+    if filters.lead_id:
+        where.append(Enrollment.lead_id == filters.lead_id)
+    return where
+
+
+async def enrollments_total(
+    *,
+    session: AsyncSession,
+    org_id: uuid.UUID,
+    sequence_id: uuid.UUID,
+    filters: EnrollmentFilter,
+    cap: int = totals.MAX_TOTAL,
+) -> tuple[int, bool]:
+    """How many enrollments `list_enrollments` lists over all its pages, counted up to `cap`, and whether there
+    are more."""
+    matching = select(Enrollment.id).where(*_enrollments_matching(org_id, sequence_id, filters))
+    return await totals.capped_count(session, matching, cap)
+
+
+def _encode_cursor(last: Enrollment | Task) -> str:
     raw = json.dumps([last.created_at.isoformat(), str(last.id)])
     return base64.urlsafe_b64encode(raw.encode()).decode()
 
@@ -565,12 +587,34 @@ def one_line(subject: str) -> str:
 
 
 async def list_tasks(
-    *, session: AsyncSession, org_id: uuid.UUID, state: str, sequence_id: uuid.UUID | None
-) -> Seq[Task]:
-    query = select(Task).where(Task.org_id == org_id, Task.state == state)
+    *, session: AsyncSession, org_id: uuid.UUID, state: str, sequence_id: uuid.UUID | None, size: int, cursor: str
+) -> tuple[list[Task], str]:
+    """A page of the tasks in `state` (of one sequence, when given), newest first, and the next page's cursor
+    (empty at the end)."""
+    if not 1 <= size <= MAX_PAGE:
+        raise InvalidArgument.on("page_size", f"must be between 1 and {MAX_PAGE}")
+    query = select(Task).where(*_tasks_matching(org_id, state, sequence_id))
+    if cursor:
+        before_at, before_id = _decode_cursor(cursor)
+        query = query.where(func.row(Task.created_at, Task.id) < func.row(before_at, before_id))
+    page = (await session.execute(query.order_by(Task.created_at.desc(), Task.id.desc()).limit(size + 1))).scalars()
+    tasks = list(page)
+    return tasks[:size], _encode_cursor(tasks[size - 1]) if len(tasks) > size else ""
+
+
+def _tasks_matching(org_id: uuid.UUID, state: str, sequence_id: uuid.UUID | None) -> list[ColumnElement[bool]]:
+    where = [Task.org_id == org_id, Task.state == state]
     if sequence_id:
-        query = query.where(Task.sequence_id == sequence_id)
-    return (await session.execute(query.order_by(Task.created_at.desc()).limit(500))).scalars().all()
+        where.append(Task.sequence_id == sequence_id)
+    return where
+
+
+async def tasks_total(
+    *, session: AsyncSession, org_id: uuid.UUID, state: str, sequence_id: uuid.UUID | None, cap: int = totals.MAX_TOTAL
+) -> tuple[int, bool]:
+    """How many tasks `list_tasks` lists over all its pages, counted up to `cap`, and whether there are more."""
+    matching = select(Task.id).where(*_tasks_matching(org_id, state, sequence_id))
+    return await totals.capped_count(session, matching, cap)
 
 
 async def complete_task(*, session: AsyncSession, org_id: uuid.UUID, task_id: uuid.UUID) -> Task:

@@ -151,21 +151,27 @@ class SequencesServicer(sequences_pb2_grpc.SequencesServiceServicer):
                 lead_id = uuid.UUID(request.lead_id)
             except ValueError:
                 raise InvalidArgument.on("lead_id", "is not a lead id") from None
+        org_id = context.require_org()
+        filters = service.EnrollmentFilter(state=convert.ENROLLMENT_STATE_NAME.get(request.state), lead_id=lead_id)
         async with self.db.transaction() as session:
             sequence, enrollments, cursor = await service.list_enrollments(
                 session=session,
-                org_id=context.require_org(),
+                org_id=org_id,
                 sequence_id=parse_id(request.sequence_id, "sequence"),
-                filters=service.EnrollmentFilter(
-                    state=convert.ENROLLMENT_STATE_NAME.get(request.state), lead_id=lead_id
-                ),
+                filters=filters,
                 size=request.page_size or 50,
                 cursor=request.cursor,
             )
             ordinals = convert.ordinals(sequence)
-            return pb.ListEnrollmentsResponse(
+            reply = pb.ListEnrollmentsResponse(
                 enrollments=[convert.enrollment_to_proto(e, ordinals) for e in enrollments], next_cursor=cursor
             )
+            # Counted on the first page only: "Load more" keeps the total it was shown.
+            if request.with_total and not request.cursor:
+                reply.total, reply.total_capped = await service.enrollments_total(
+                    session=session, org_id=org_id, sequence_id=sequence.id, filters=filters
+                )
+            return reply
 
     async def StopEnrollment(self, request, ctx):  # type: ignore[no-untyped-def]
         async with self.db.transaction() as session:
@@ -180,14 +186,20 @@ class SequencesServicer(sequences_pb2_grpc.SequencesServiceServicer):
             return pb.StopEnrollmentResponse(enrollment=convert.enrollment_to_proto(enrollment, {}))
 
     async def ListTasks(self, request, ctx):  # type: ignore[no-untyped-def]
+        matching = {
+            "org_id": context.require_org(),
+            "state": convert.TASK_STATE_NAME.get(request.state, OPEN),
+            "sequence_id": parse_id(request.sequence_id, "sequence") if request.sequence_id else None,
+        }
         async with self.db.transaction() as session:
-            tasks = await service.list_tasks(
-                session=session,
-                org_id=context.require_org(),
-                state=convert.TASK_STATE_NAME.get(request.state, OPEN),
-                sequence_id=parse_id(request.sequence_id, "sequence") if request.sequence_id else None,
+            tasks, cursor = await service.list_tasks(
+                session=session, **matching, size=request.page_size or 50, cursor=request.cursor
             )
-            return pb.ListTasksResponse(tasks=[convert.task_to_proto(task) for task in tasks])
+            reply = pb.ListTasksResponse(tasks=[convert.task_to_proto(task) for task in tasks], next_cursor=cursor)
+            # Counted on the first page only: "Load more" keeps the total it was shown.
+            if request.with_total and not request.cursor:
+                reply.total, reply.total_capped = await service.tasks_total(session=session, **matching)
+            return reply
 
     async def CompleteTask(self, request, ctx):  # type: ignore[no-untyped-def]
         async with self.db.transaction() as session:

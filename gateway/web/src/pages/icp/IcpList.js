@@ -3,6 +3,7 @@ import { api } from '../../api.js';
 import { useLoad } from '../../hooks.js';
 import { navigate } from '../../router.js';
 import { formatAgo, listPreview } from '../../format.js';
+import { countWords } from '../../counts.js';
 import { DataTable } from '../../components/DataTable.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
 import { Spinner } from '../../components/Spinner.js';
@@ -30,7 +31,7 @@ const COLUMNS = [
   },
 ];
 
-/** #/icps: every ICP of the organisation. */
+/** #/icps: every ICP of the organisation (a team's few profiles come whole: their count is the list's length). */
 export function IcpList() {
   const { data, error, loading, reload } = useLoad(() => api.get('/v1/icps'), []);
   const items = data?.items || [];
@@ -49,6 +50,9 @@ export function IcpList() {
     ${data &&
     (items.length
       ? html`<div class="card card-flush">
+          <header class="card-head card-head-pad">
+            <p class="table-meta"><strong data-testid="icps-total">${countWords(items.length, false, 'ICP', 'ICPs')}</strong></p>
+          </header>
           <${DataTable}
             label="ICPs"
             columns=${COLUMNS}

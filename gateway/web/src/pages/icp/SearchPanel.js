@@ -1,7 +1,8 @@
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
 import { api } from '../../api.js';
-import { useLoad, usePoll } from '../../hooks.js';
+import { usePoll } from '../../hooks.js';
+import { usePagedList } from '../../pagedList.js';
 import { navigate } from '../../router.js';
 import { formatAgo, formatTime } from '../../format.js';
 import { leadsPath } from '../../leadFilters.js';
@@ -17,6 +18,7 @@ import {
 } from '../../searchRun.js';
 import { CounterTile } from '../../components/CounterTile.js';
 import { DataTable } from '../../components/DataTable.js';
+import { ListTotal, LoadMore } from '../../components/ListTotal.js';
 import { Field } from '../../components/Field.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
 import { ProgressBar } from '../../components/ProgressBar.js';
@@ -36,8 +38,9 @@ const searchRunChanged = (e, runId) => (e.data.runId || e.data.searchRunId) === 
 
 export function SearchPanel({ icp, query, dirty }) {
   const base = `/v1/icps/${encodeURIComponent(icp.id)}/search-runs`;
-  const runs = useLoad(() => api.get(base), [icp.id]);
-  const items = runs.data?.items || [];
+  // Newest first, a page at a time, with the ICP's count of runs from the server.
+  const runs = usePagedList(base, { items: 'items' });
+  const items = runs.items;
 
   const [source, setSource] = useState('sandbox');
   const [limit, setLimit] = useState(String(DEFAULT_LIMIT));
@@ -50,8 +53,7 @@ export function SearchPanel({ icp, query, dirty }) {
   const listed = items.find((r) => r.id === runId) || null;
 
   // Keep the list's copy of the watched run current too.
-  const mergeIntoList = (run) =>
-    runs.setData((d) => (d ? { ...d, items: d.items.map((r) => (r.id === run.id ? run : r)) } : d));
+  const mergeIntoList = (run) => runs.setItems((list) => list.map((r) => (r.id === run.id ? run : r)));
   const poll = usePoll(runId, (id) => api.get(`${base}/${encodeURIComponent(id)}`), isRunDone, mergeIntoList, searchRunChanged);
   // The cancel's answer until a read says the run is done (the event that follows it ends the watch).
   const [cancelled, setCancelled] = useState(null);
@@ -77,10 +79,8 @@ export function SearchPanel({ icp, query, dirty }) {
         force,
       });
       const started = res.run || { id: res.runId, icpId: icp.id, source, limit: n, status: 'queued', jobId: res.jobId };
-      runs.setData((d) => {
-        const list = d?.items || [];
-        return { items: list.some((r) => r.id === started.id) ? list : [started, ...list] };
-      });
+      runs.setItems((list) => (list.some((r) => r.id === started.id) ? list : [started, ...list]));
+      if (!res.existing) runs.reload(); // counted again: one run more
       select(res.runId || started.id);
       setReused(Boolean(res.existing));
     } catch (err) {
@@ -281,15 +281,18 @@ const RUN_COLUMNS = [
 
 function RunList({ runs, current, selectedId, onSelect }) {
   // The watched run's row is the very object the card above shows: the two cannot disagree.
-  const items = (runs.data?.items || []).map((r) => (current && r.id === current.id ? current : r));
+  const items = runs.items.map((r) => (current && r.id === current.id ? current : r));
   return html`<section class="card card-flush">
     <header class="card-head card-head-pad">
-      <h2 class="card-heading">Runs</h2>
-      ${runs.loading && runs.data && html`<${Spinner} label="Refreshing…" />`}
+      <div>
+        <h2 class="card-heading">Runs</h2>
+        <${ListTotal} list=${runs} one="run" many="runs" testid="search-runs-total" />
+      </div>
+      ${runs.loading && runs.loaded && html`<${Spinner} label="Refreshing…" />`}
     </header>
     <${ProblemAlert} error=${runs.error} testid="search-runs-error" />
-    ${!runs.data && !runs.error && html`<div class="card-pad"><${Spinner} label="Loading runs…" /></div>`}
-    ${runs.data &&
+    ${!runs.loaded && !runs.error && html`<div class="card-pad"><${Spinner} label="Loading runs…" /></div>`}
+    ${runs.loaded &&
     html`<${DataTable}
       label="Search runs"
       columns=${RUN_COLUMNS}
@@ -300,6 +303,7 @@ function RunList({ runs, current, selectedId, onSelect }) {
       empty="No searches yet. Run one above to find leads for this profile."
       compact
     />`}
+    <${LoadMore} list=${runs} testid="search-runs-load-more" />
   </section>`;
 }
 

@@ -1,9 +1,9 @@
 import { html } from 'htm/preact';
-import { api } from '../../api.js';
-import { useLoad } from '../../hooks.js';
+import { usePagedList } from '../../pagedList.js';
 import { useLiveRefresh } from '../../live.js';
 import { LiveBadge } from '../../components/LiveBadge.js';
 import { navigate } from '../../router.js';
+import { ListTotal, LoadMore } from '../../components/ListTotal.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
 import { Spinner } from '../../components/Spinner.js';
 import { formatAgo } from '../../format.js';
@@ -20,10 +20,11 @@ const KIND_LABEL = { bounce: 'Bounce', auto_reply: 'Auto-reply', complaint: 'Com
 
 export function Inbox({ params, query }) {
   const tab = query.get('tab') || 'needs_reply';
-  const list = useLoad(() => api.get(`/v1/inbox/threads?filter=${encodeURIComponent(tab)}&limit=100`), [tab]);
+  // Newest first, a page at a time, with the server's count of the threads in this tab.
+  const list = usePagedList(`/v1/inbox/threads?filter=${encodeURIComponent(tab)}`, { items: 'threads', page: 100 });
   const live = useLiveRefresh(list.reload, { match: (e) => e.type.startsWith('inbox.') });
-  const counts = list.data?.counts || { needsReply: 0, unread: 0 };
-  const threads = list.data?.threads || [];
+  const counts = list.firstPage?.counts || { needsReply: 0, unread: 0 };
+  const threads = list.items;
   const go = (key) => navigate(`/inbox${params.id ? `/${params.id}` : ''}?tab=${key}`);
 
   return html`<section>
@@ -39,8 +40,9 @@ export function Inbox({ params, query }) {
     <${ProblemAlert} error=${list.error} testid="inbox-error" />
     <div class="mail-layout">
       <div class="card">
-        ${list.loading && !list.data && html`<${Spinner} label="Loading the inbox…" />`}
-        ${list.data && threads.length === 0 && html`<p class="muted" data-testid="inbox-empty">Nothing here.</p>`}
+        ${list.loading && !list.loaded && html`<${Spinner} label="Loading the inbox…" />`}
+        <${ListTotal} list=${list} one="conversation" many="conversations" testid="inbox-total" />
+        ${list.loaded && threads.length === 0 && html`<p class="muted" data-testid="inbox-empty">Nothing here.</p>`}
         <ul class="mail-list" data-testid="thread-list">
           ${threads.map(
             (t) => html`<li class=${[t.id === params.id && 'selected', t.unread && 'unread'].filter(Boolean).join(' ')}>
@@ -54,6 +56,7 @@ export function Inbox({ params, query }) {
             </li>`,
           )}
         </ul>
+        <${LoadMore} list=${list} testid="inbox-load-more" />
       </div>
       ${params.id && html`<${Thread} id=${params.id} onChanged=${list.reload} />`}
     </div>

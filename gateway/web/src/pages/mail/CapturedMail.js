@@ -2,6 +2,8 @@ import { html } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../../api.js';
 import { useLoad } from '../../hooks.js';
+import { usePagedList } from '../../pagedList.js';
+import { ListTotal, LoadMore } from '../../components/ListTotal.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
 import { Spinner } from '../../components/Spinner.js';
 import { formatTime } from '../../format.js';
@@ -10,12 +12,13 @@ import { formatTime } from '../../format.js';
 const REFRESH_MS = 2000;
 
 export function CapturedMail({ params }) {
-  const list = useLoad(() => api.get('/v1/captured-mail?limit=100'), []);
+  // Newest first, a page at a time (by the id before which the next page starts), with the server's count.
+  const list = usePagedList('/v1/captured-mail', { items: 'mail', next: 'before', param: 'before', page: 100 });
   useEffect(() => {
     const timer = setInterval(() => list.reload(), REFRESH_MS);
     return () => clearInterval(timer);
   }, [list.reload]);
-  const mail = list.data?.mail || [];
+  const mail = list.items;
   return html`<section>
     <header class="page-head">
       <h1>Captured mail</h1>
@@ -24,8 +27,9 @@ export function CapturedMail({ params }) {
     <${ProblemAlert} error=${list.error} testid="mail-error" />
     <div class="mail-layout">
       <div class="card">
-        ${list.loading && !list.data && html`<${Spinner} label="Loading mail…" />`}
-        ${list.data && mail.length === 0 && html`<p class="muted" data-testid="mail-empty">No mail yet: email a lead from its page.</p>`}
+        ${list.loading && !list.loaded && html`<${Spinner} label="Loading mail…" />`}
+        <${ListTotal} list=${list} one="email" many="emails" testid="mail-total" />
+        ${list.loaded && mail.length === 0 && html`<p class="muted" data-testid="mail-empty">No mail yet: email a lead from its page.</p>`}
         <ul class="mail-list" data-testid="mail-list">
           ${mail.map(
             (m) => html`<li class=${String(m.id) === params.id ? 'selected' : ''}>
@@ -36,6 +40,7 @@ export function CapturedMail({ params }) {
             </li>`,
           )}
         </ul>
+        <${LoadMore} list=${list} testid="mail-load-more" />
       </div>
       ${params.id && html`<${MailDetail} id=${params.id} />`}
     </div>

@@ -5,6 +5,7 @@ import { useLoad } from '../../hooks.js';
 import { formatTime } from '../../format.js';
 import { CounterTile } from '../../components/CounterTile.js';
 import { DataTable } from '../../components/DataTable.js';
+import { ListTotal } from '../../components/ListTotal.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
 import { Spinner } from '../../components/Spinner.js';
 import { ReceiptsDrawer } from './Receipts.js';
@@ -57,6 +58,7 @@ export function RunPage({ params }) {
       ${run.error ? html`<${ProblemAlert} error=${run.error} testid="run-load-error" />` : html`<div class="card"><${Spinner} label="Loading run…" /></div>`}
     </section>`;
   }
+  // The run's own count of its leads (progress.total), read with the run: a run holds at most its limit.
   const p = r.progress || {};
   const columns = [
     {
@@ -120,7 +122,10 @@ export function RunPage({ params }) {
     </section>
     <section class="card card-flush scroll-table stack-rows" aria-label="Leads">
       <header class="card-head card-head-pad">
-        <h2 class="card-heading">Leads</h2>
+        <div>
+          <h2 class="card-heading">Leads</h2>
+          <${ListTotal} list=${{ total: p.total ?? null, totalCapped: false }} one="lead" many="leads" testid="run-leads-total" />
+        </div>
         <span class="muted small">Best score first · open one for its receipts</span>
       </header>
       <${ProblemAlert} error=${leads.error} testid="run-leads-error" />

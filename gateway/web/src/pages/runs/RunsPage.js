@@ -2,8 +2,10 @@ import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
 import { api } from '../../api.js';
 import { useLoad } from '../../hooks.js';
+import { usePagedList } from '../../pagedList.js';
 import { formatAgo, formatTime } from '../../format.js';
 import { DataTable } from '../../components/DataTable.js';
+import { ListTotal, LoadMore } from '../../components/ListTotal.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
 import { ProgressBar } from '../../components/ProgressBar.js';
 import { Spinner } from '../../components/Spinner.js';
@@ -55,22 +57,22 @@ export function RunActions({ run, acting, act }) {
 
 /** #/runs: the org's quota, a new run, and its runs with live progress (polled while any is running). */
 export function RunsPage() {
-  const runs = useLoad(() => api.get('/v1/lead-runs?limit=50'), []);
+  // Newest first, a page at a time, with the org's count of runs from the server.
+  const runs = usePagedList('/v1/lead-runs', { items: 'runs' });
   const quota = useLoad(() => api.get('/v1/lead-runs/quota'), []);
   const icps = useLoad(() => api.get('/v1/icps'), []);
-  const items = runs.data?.runs || [];
+  const items = runs.items;
   const icpList = icps.data?.items || [];
   const icpNames = Object.fromEntries(icpList.map((i) => [i.id, i.name]));
   const runsById = Object.fromEntries(items.map((r) => [r.id, r]));
 
   const refresh = () => Promise.all([runs.reload(), quota.reload()]);
-  useRefreshWhile(items.some(isRunning), runs.data || runs.error, refresh);
-  // A run that changed here (created, started, cancelled) shows at once; the reload confirms it.
+  useRefreshWhile(items.some(isRunning), runs.loaded || runs.error, refresh);
+  // A run that changed here (created, started, cancelled) shows at once; the reload confirms it (and counts it).
   const changed = (run) => {
-    runs.setData((d) => {
-      const list = d?.runs || [];
+    runs.setItems((list) => {
       const known = list.some((r) => r.id === run.id);
-      return { ...d, runs: known ? list.map((r) => (r.id === run.id ? { ...r, ...run } : r)) : [run, ...list] };
+      return known ? list.map((r) => (r.id === run.id ? { ...r, ...run } : r)) : [run, ...list];
     });
     refresh();
   };
@@ -106,7 +108,10 @@ export function RunsPage() {
     <${ProblemAlert} error=${icps.error} testid="run-icps-error" />
     <section class="card card-flush scroll-table stack-rows" aria-label="Runs">
       <header class="card-head card-head-pad">
-        <h2 class="card-heading">Runs</h2>
+        <div>
+          <h2 class="card-heading">Runs</h2>
+          <${ListTotal} list=${runs} one="run" many="runs" testid="runs-total" />
+        </div>
         ${items.some(isRunning) && html`<${Spinner} label="Live" />`}
       </header>
       ${acting.error &&
@@ -115,9 +120,10 @@ export function RunsPage() {
         <p class="alert-detail">${acting.error.detail}</p>
       </div>`}
       <${ProblemAlert} error=${runs.error} testid="runs-error" />
-      ${!runs.data && !runs.error && html`<div class="card-pad"><${Spinner} label="Loading runs…" /></div>`}
-      ${runs.data &&
+      ${!runs.loaded && !runs.error && html`<div class="card-pad"><${Spinner} label="Loading runs…" /></div>`}
+      ${runs.loaded &&
       html`<${DataTable} label="Lead runs" columns=${columns} rows=${items} rowTestId="run-row" empty="No runs yet: start one above." />`}
+      <${LoadMore} list=${runs} testid="runs-load-more" />
     </section>
   </section>`;
 }

@@ -3,6 +3,7 @@ import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../../api.js';
 import { formatTime, personName } from '../../format.js';
 import { DataTable } from '../../components/DataTable.js';
+import { ListTotal } from '../../components/ListTotal.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
 import { Select } from '../../components/Select.js';
 import { Spinner } from '../../components/Spinner.js';
@@ -74,7 +75,10 @@ export function Enrollments({ sequence }) {
 
   return html`<article class="card card-flush" aria-label="Enrollments">
     <header class="card-head card-head-pad enrollments-head">
-      <h2 class="card-subtitle">Enrollments</h2>
+      <div>
+        <h2 class="card-subtitle">Enrollments</h2>
+        <${ListTotal} list=${list} one="enrollment" many="enrollments" testid="enrollments-total" />
+      </div>
       <div class="inline-controls">
         <${Select}
           id="enrollments-filter"
@@ -158,7 +162,7 @@ function EnrollFromLeads({ sequence, onEnrolled }) {
  * appends pages by cursor, which a refresh keeps (updating the rows it sees again).
  */
 function useEnrollmentList(sequenceId, filter) {
-  const [s, setS] = useState({ items: [], nextCursor: null, loaded: false, error: null, loadingMore: false, more: false });
+  const [s, setS] = useState({ items: [], nextCursor: null, total: null, totalCapped: false, loaded: false, error: null, loadingMore: false, more: false });
   const current = useRef(filter);
   const path = (cursor) =>
     `/v1/sequences/${encodeURIComponent(sequenceId)}/enrollments?${new URLSearchParams({
@@ -173,11 +177,13 @@ function useEnrollmentList(sequenceId, filter) {
       (page) => {
         if (current.current !== asked) return;
         setS((p) => {
-          if (!p.more) return { ...p, items: page.enrollments, nextCursor: page.nextCursor, loaded: true, error: null };
+          // The first page carries the server's count of the enrollments matching the filter.
+          const counted = { total: page.total ?? null, totalCapped: !!page.totalCapped };
+          if (!p.more) return { ...p, ...counted, items: page.enrollments, nextCursor: page.nextCursor, loaded: true, error: null };
           const fresh = new Map(page.enrollments.map((e) => [e.id, e]));
           const kept = p.items.map((e) => fresh.get(e.id) || e);
           const seen = new Set(kept.map((e) => e.id));
-          return { ...p, items: [...kept, ...page.enrollments.filter((e) => !seen.has(e.id))], error: null };
+          return { ...p, ...counted, items: [...kept, ...page.enrollments.filter((e) => !seen.has(e.id))], error: null };
         });
       },
       (error) => current.current === asked && setS((p) => ({ ...p, error, loaded: p.loaded })),
@@ -186,7 +192,7 @@ function useEnrollmentList(sequenceId, filter) {
 
   useEffect(() => {
     current.current = filter;
-    setS({ items: [], nextCursor: null, loaded: false, error: null, loadingMore: false, more: false });
+    setS({ items: [], nextCursor: null, total: null, totalCapped: false, loaded: false, error: null, loadingMore: false, more: false });
     refresh();
   }, [refresh]);
   useLiveRefresh(refresh, { match: (e) => e.type.startsWith('sequences.') && e.data.sequenceId === sequenceId });
@@ -209,5 +215,5 @@ function useEnrollmentList(sequenceId, filter) {
 
   /** One enrollment as an action answered it, shown at once. */
   const replace = (enrollment) => setS((p) => ({ ...p, items: p.items.map((e) => (e.id === enrollment.id ? enrollment : e)) }));
-  return { ...s, refresh, loadMore, replace };
+  return { ...s, hasMore: Boolean(s.nextCursor), refresh, loadMore, replace };
 }

@@ -3,6 +3,7 @@ import { api } from '../../api.js';
 import { useLoad } from '../../hooks.js';
 import { navigate } from '../../router.js';
 import { formatAgo } from '../../format.js';
+import { countWords } from '../../counts.js';
 import { DataTable } from '../../components/DataTable.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
 import { Spinner } from '../../components/Spinner.js';
@@ -24,7 +25,8 @@ const COLUMNS = [
   },
 ];
 
-/** #/sequences: the org's sequences, newest first; `?state=archived` shows the archived ones. */
+/** #/sequences: the org's sequences, newest first; `?state=archived` shows the archived ones. A team's sequences
+ * come whole (the service lists up to 500), so their count is the list's length. */
 export function SequenceList({ query }) {
   const archived = query.get('state') === 'archived';
   const { data, error, loading, reload } = useLoad(() => api.get(`/v1/sequences${archived ? '?state=archived' : ''}`), [archived]);
@@ -49,6 +51,11 @@ export function SequenceList({ query }) {
     ${data &&
     (items.length || archived
       ? html`<div class="card card-flush">
+          <header class="card-head card-head-pad">
+            <p class="table-meta">
+              <strong data-testid="sequences-total">${countWords(items.length, false, archived ? 'archived sequence' : 'sequence', archived ? 'archived sequences' : 'sequences')}</strong>
+            </p>
+          </header>
           <${DataTable}
             label="Sequences"
             columns=${COLUMNS}

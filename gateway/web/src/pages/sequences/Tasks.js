@@ -2,9 +2,11 @@ import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
 import { api } from '../../api.js';
 import { useLoad } from '../../hooks.js';
+import { usePagedList } from '../../pagedList.js';
 import { navigate } from '../../router.js';
 import { formatAgo, formatTime } from '../../format.js';
 import { DataTable } from '../../components/DataTable.js';
+import { ListTotal, LoadMore } from '../../components/ListTotal.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
 import { Spinner } from '../../components/Spinner.js';
 import { LeadName, useLeadsById } from './leads.js';
@@ -19,10 +21,11 @@ const TABS = [
 /** #/tasks: the calls sequences ask for (`?state=done` for those completed); complete one when it is made. */
 export function Tasks({ query }) {
   const state = query.get('state') === 'done' ? 'done' : 'open';
-  const list = useLoad(() => api.get(`/v1/tasks?state=${state}`), [state]);
+  // Newest first, a page at a time, with the server's count of the tasks in this tab.
+  const list = usePagedList(`/v1/tasks?state=${state}`, { items: 'tasks' });
   const sequences = useLoad(() => api.get('/v1/sequences'), []);
   useLiveRefresh(list.reload, { match: (e) => e.type === 'sequences.step.sent' && Boolean(e.data.taskId) });
-  const tasks = list.data?.tasks || [];
+  const tasks = list.items;
   const leads = useLeadsById(tasks.map((t) => t.leadId));
   const names = Object.fromEntries((sequences.data?.sequences || []).map((s) => [s.id, s.name]));
   const [acting, setActing] = useState({ id: null, error: null });
@@ -31,7 +34,8 @@ export function Tasks({ query }) {
     setActing({ id: task.id, error: null });
     try {
       await api.post(`/v1/tasks/${encodeURIComponent(task.id)}/complete`);
-      list.setData((d) => ({ ...d, tasks: d.tasks.filter((t) => t.id !== task.id) }));
+      list.setItems((items) => items.filter((t) => t.id !== task.id));
+      list.reload(); // counted again: one task fewer to do
       setActing({ id: null, error: null });
     } catch (error) {
       setActing({ id: null, error });
@@ -82,9 +86,12 @@ export function Tasks({ query }) {
       )}
     </nav>
     <${ProblemAlert} error=${list.error || acting.error} testid="tasks-error" />
-    ${list.loading && !list.data && html`<div class="card"><${Spinner} label="Loading tasks…" /></div>`}
-    ${list.data &&
+    ${list.loading && !list.loaded && html`<div class="card"><${Spinner} label="Loading tasks…" /></div>`}
+    ${list.loaded &&
     html`<div class="card card-flush">
+      <header class="card-head card-head-pad">
+        <${ListTotal} list=${list} one=${state === 'done' ? 'task done' : 'task to do'} many=${state === 'done' ? 'tasks done' : 'tasks to do'} testid="tasks-total" />
+      </header>
       <${DataTable}
         label="Tasks"
         columns=${columns}
@@ -93,6 +100,7 @@ export function Tasks({ query }) {
         empty=${html`<p>${state === 'done' ? 'No task done yet.' : 'Nothing to do.'}</p>
           <p class="muted small">A sequence’s call step makes a task here when a lead reaches it.</p>`}
       />
+      <${LoadMore} list=${list} testid="tasks-load-more" />
     </div>`}
   </section>`;
 }

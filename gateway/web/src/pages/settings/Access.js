@@ -6,6 +6,7 @@ import { ProblemAlert, fieldMessage } from '../../components/ProblemAlert.js';
 import { Spinner } from '../../components/Spinner.js';
 import { formatTime } from '../../format.js';
 import { useFocusOnError } from '../../forms.js';
+import { countWords } from '../../counts.js';
 import { SettingsTabs } from './Team.js';
 
 // Settings > Providers and access (#/settings/access), for owners and admins: which provider keys are set
@@ -88,8 +89,14 @@ function Credentials() {
   }
 
   const rows = list.data?.credentials || [];
+  // An org's few credentials come whole: their count is the list's length.
   return html`<article class="card" aria-label="Internal teams' credentials">
-    <header class="card-head"><h2 class="card-subtitle">Internal teams' credentials</h2></header>
+    <header class="card-head">
+      <div>
+        <h2 class="card-subtitle">Internal teams' credentials</h2>
+        ${list.data && html`<p class="table-meta"><strong data-testid="credentials-total">${countWords(rows.length, false, 'credential', 'credentials')}</strong></p>`}
+      </div>
+    </header>
     <p class="muted">A team that calls the services over gRPC exchanges its credential at
       <code>POST /v1/oauth/token</code> for a 5-minute token (README, Internal callers). Revoking one stops new tokens at once.</p>
     <${ProblemAlert} error=${list.error} testid="credentials-error" />

@@ -1,7 +1,10 @@
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
 import { api } from '../../api.js';
-import { useLoad } from '../../hooks.js';
+import { useDebounced, useLoad } from '../../hooks.js';
+import { countWords, withParams } from '../../counts.js';
+import { usePagedList } from '../../pagedList.js';
+import { ListTotal, LoadMore } from '../../components/ListTotal.js';
 import { ProblemAlert, fieldMessage } from '../../components/ProblemAlert.js';
 import { Spinner } from '../../components/Spinner.js';
 import { formatTime } from '../../format.js';
@@ -57,8 +60,15 @@ function Mailboxes() {
     ${fieldMessage(state.error, name) && html`<p class="field-error">${fieldMessage(state.error, name)}</p>`}
   </div>`;
 
+  // The org's few mailboxes come whole: their count is the list's length.
+  const count = list.data && countWords(list.data.mailboxes.length, false, 'mailbox', 'mailboxes');
   return html`<article class="card" aria-label="Mailboxes">
-    <header class="card-head"><h2 class="card-subtitle">Mailboxes</h2></header>
+    <header class="card-head">
+      <div>
+        <h2 class="card-subtitle">Mailboxes</h2>
+        ${count && html`<p class="table-meta"><strong data-testid="mailboxes-total">${count}</strong></p>`}
+      </div>
+    </header>
     <${ProblemAlert} error=${list.error} testid="mailboxes-error" />
     ${!list.data && !list.error && html`<${Spinner} label="Loading mailboxes…" />`}
     ${list.data && html`<table class="table" data-testid="mailboxes">
@@ -93,7 +103,11 @@ function Mailboxes() {
 
 function Suppressions() {
   const [q, setQ] = useState('');
-  const list = useLoad(() => api.get(`/v1/suppressions?limit=200&q=${encodeURIComponent(q)}`), [q]);
+  // Searched and counted on the server, in address order, a page at a time; asked once typing pauses.
+  const searched = useDebounced(q.trim(), 300);
+  const list = usePagedList(withParams('/v1/suppressions', { q: searched }), {
+    items: 'suppressions', next: 'nextAfter', param: 'after', page: 100, max: 500, rowKey: (r) => r.address,
+  });
   const [address, setAddress] = useState('');
   const [error, setError] = useState(null);
   async function onAdd(event) {
@@ -109,26 +123,40 @@ function Suppressions() {
   }
   async function onRemove(row) {
     if (!window.confirm(`Send to ${row.address} again?`)) return;
-    await api.delete(`/v1/suppressions/${encodeURIComponent(row.address)}`);
-    list.reload();
+    setError(null);
+    try {
+      await api.delete(`/v1/suppressions/${encodeURIComponent(row.address)}`);
+      list.setItems((rows) => rows.filter((r) => r.address !== row.address));
+      list.reload();
+    } catch (err) {
+      setError(err);
+    }
   }
   return html`<article class="card" aria-label="Suppression list">
-    <header class="card-head"><h2 class="card-subtitle">Never send to</h2></header>
+    <header class="card-head">
+      <div>
+        <h2 class="card-subtitle">Never send to</h2>
+        <${ListTotal} list=${list} one=${searched ? 'suppressed address matches' : 'suppressed address'}
+          many=${searched ? 'suppressed addresses match' : 'suppressed addresses'} testid="suppressions-total" />
+      </div>
+    </header>
     <form class="inline-form" onSubmit=${onAdd} data-testid="suppression-form">
       <input type="email" placeholder="address@example.com" aria-label="Address to suppress" data-testid="suppression-address"
         value=${address} onInput=${(e) => setAddress(e.target.value)} required />
       <button type="submit" class="btn btn-secondary" data-testid="suppression-add">Add</button>
-      <input type="search" placeholder="Search" aria-label="Search the list" value=${q} onInput=${(e) => setQ(e.target.value)} />
+      <input type="search" placeholder="Search" aria-label="Search the list" data-testid="suppression-search" value=${q}
+        onInput=${(e) => setQ(e.target.value)} />
     </form>
     <${ProblemAlert} error=${error || list.error} testid="suppression-error" />
-    ${list.data && html`<table class="table" data-testid="suppressions">
+    ${list.loaded && html`<table class="table" data-testid="suppressions">
       <thead><tr><th>Address</th><th>Why</th><th>Since</th><th></th></tr></thead>
       <tbody>
-        ${list.data.suppressions.map((row) => html`<tr data-testid="suppression-row">
+        ${list.items.map((row) => html`<tr key=${row.address} data-testid="suppression-row">
           <td>${row.address}</td><td>${row.reason}</td><td>${formatTime(row.createdAt)}</td>
           <td><button type="button" class="btn btn-ghost" onClick=${() => onRemove(row)}>Remove</button></td>
         </tr>`)}
       </tbody>
     </table>`}
+    <${LoadMore} list=${list} testid="suppressions-load-more" />
   </article>`;
 }

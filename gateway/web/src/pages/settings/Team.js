@@ -1,11 +1,15 @@
 import { html } from 'htm/preact';
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api } from '../../api.js';
 import { useLoad } from '../../hooks.js';
 import { ProblemAlert, fieldMessage } from '../../components/ProblemAlert.js';
 import { Spinner } from '../../components/Spinner.js';
 import { formatTime } from '../../format.js';
 import { useFocusOnError } from '../../forms.js';
+import { countWords } from '../../counts.js';
+import { usePagedList } from '../../pagedList.js';
+import { DataTable } from '../../components/DataTable.js';
+import { ListTotal, LoadMore } from '../../components/ListTotal.js';
 
 // Settings > Team (#/settings/team): the org's people and their roles, invitations by link, and the
 // audit log. What a role may do is decided by the gateway; this page only hides what would be refused.
@@ -46,43 +50,101 @@ export function Team() {
   </section>`;
 }
 
+/** An email address as a link: each row's one stop in the tab order (the arrow keys reach its buttons). */
+const mailto = (email, testid) => html`<a href=${`mailto:${email}`} data-testid=${testid}>${email}</a>`;
+
 function Members({ users, role }) {
   const [error, setError] = useState(null);
+  // The row whose role is being changed: a form of its own, so a stray arrow key never changes anyone's role.
+  const [editing, setEditing] = useState(null); // { userId, role, busy }
+  // Where focus goes back to once the row's form closes (its own "Change role…"), not the page's start.
+  const [returnTo, setReturnTo] = useState(null);
+  useEffect(() => {
+    if (!returnTo || editing) return;
+    document.querySelector(`[data-testid="member-change-role"][data-user="${returnTo}"]`)?.focus();
+    setReturnTo(null);
+  }, [returnTo, editing, users.data]);
+  // The row's form opened: its list box takes the focus (autofocus acts only as a page loads).
+  useEffect(() => {
+    if (editing?.userId) document.querySelector(`[data-testid="member-role"][data-user="${editing.userId}"]`)?.focus();
+  }, [editing?.userId]);
+  const stopEditing = (userId) => {
+    setEditing(null);
+    setReturnTo(userId);
+  };
   const manage = managesPeople(role);
+  const people = users.data.users;
+  const editable = (u) => manage && !u.you && (role === 'owner' || u.role !== 'owner');
   async function act(promise) {
     setError(null);
     try {
       await promise;
       users.reload();
+      return true;
     } catch (err) {
       setError(err);
+      return false;
     }
   }
-  return html`<article class="card" aria-label="People">
-    <header class="card-head"><h2 class="card-subtitle">People</h2></header>
+  async function saveRole(u) {
+    setEditing({ ...editing, busy: true });
+    if (await act(api.patch(`/v1/users/${u.userId}`, { role: editing.role }))) stopEditing(u.userId);
+    else setEditing((now) => now && { ...now, busy: false });
+  }
+  const columns = [
+    { key: 'email', label: 'Email', render: (u) => html`${mailto(u.email, 'member-email')}${u.you && html` <span class="muted">(you)</span>`}` },
+    {
+      key: 'role',
+      label: 'Role',
+      render: (u) =>
+        editing?.userId === u.userId
+          ? html`<select aria-label=${`Role of ${u.email}`} data-testid="member-role" data-user=${u.userId} value=${editing.role}
+              onChange=${(e) => setEditing({ ...editing, role: e.target.value })}
+              onKeyDown=${(e) => e.key === 'Escape' && stopEditing(u.userId)}>
+              ${grantable(role).map((r) => html`<option value=${r}>${r}</option>`)}
+            </select>`
+          : html`<span data-testid="member-role-text">${u.role}</span>`,
+    },
+    { key: 'joinedAt', label: 'Joined', className: 'nowrap', render: (u) => formatTime(u.joinedAt) },
+  ];
+  if (manage) {
+    columns.push({
+      key: 'actions',
+      label: html`<span class="sr-only">Actions</span>`,
+      align: 'right',
+      render: (u) => {
+        if (!editable(u)) return null;
+        if (editing?.userId === u.userId) {
+          return html`<span class="row-actions">
+            <button type="button" class="btn btn-primary btn-sm" data-testid="member-role-save" disabled=${editing.busy}
+              onClick=${() => saveRole(u)}>Save role</button>
+            <button type="button" class="btn btn-ghost btn-sm" onClick=${() => stopEditing(u.userId)}>Cancel</button>
+          </span>`;
+        }
+        return html`<span class="row-actions">
+          <button type="button" class="btn btn-ghost btn-sm" data-testid="member-change-role" data-user=${u.userId}
+            onClick=${() => setEditing({ userId: u.userId, role: u.role, busy: false })}>
+            Change role<span class="sr-only"> of ${u.email}</span>
+          </button>
+          <button type="button" class="btn btn-ghost btn-sm" data-testid="member-remove"
+            onClick=${() => confirm(`Remove ${u.email} from the org? Their sign-ins end at once.`) && act(api.delete(`/v1/users/${u.userId}`))}>
+            Remove<span class="sr-only"> ${u.email}</span>
+          </button>
+        </span>`;
+      },
+    });
+  }
+  return html`<article class="card card-flush" aria-label="People">
+    <header class="card-head card-head-pad">
+      <div>
+        <h2 class="card-subtitle">People</h2>
+        <p class="table-meta"><strong data-testid="members-total">${countWords(people.length, false, 'person', 'people')}</strong></p>
+      </div>
+    </header>
     <${ProblemAlert} error=${error} testid="members-error" />
-    <table class="table" data-testid="members">
-      <thead><tr><th scope="col">Email</th><th scope="col">Role</th><th scope="col">Joined</th>${manage && html`<th scope="col"><span class="sr-only">Actions</span></th>`}</tr></thead>
-      <tbody>
-        ${users.data.users.map((u) => {
-          const editable = manage && !u.you && (role === 'owner' || u.role !== 'owner');
-          return html`<tr key=${u.userId} data-testid="member-row">
-            <td>${u.email}${u.you && html` <span class="muted">(you)</span>`}</td>
-            <td>
-              ${editable
-                ? html`<select aria-label=${`Role of ${u.email}`} data-testid="member-role" value=${u.role}
-                    onChange=${(e) => act(api.patch(`/v1/users/${u.userId}`, { role: e.target.value }))}>
-                    ${grantable(role).map((r) => html`<option value=${r}>${r}</option>`)}
-                  </select>`
-                : html`<span data-testid="member-role-text">${u.role}</span>`}
-            </td>
-            <td>${formatTime(u.joinedAt)}</td>
-            ${manage && html`<td>${editable && html`<button type="button" class="btn btn-ghost btn-sm" data-testid="member-remove"
-              onClick=${() => confirm(`Remove ${u.email} from the org? Their sign-ins end at once.`) && act(api.delete(`/v1/users/${u.userId}`))}>Remove</button>`}</td>`}
-          </tr>`;
-        })}
-      </tbody>
-    </table>
+    <div data-testid="members">
+      <${DataTable} label="People" columns=${columns} rows=${people} rowKey=${(u) => u.userId} rowTestId="member-row" />
+    </div>
   </article>`;
 }
 
@@ -136,13 +198,22 @@ function Invitations() {
     <h3 class="card-subtitle">Waiting to join</h3>
     ${list.data && (list.data.invitations.length === 0
       ? html`<p class="muted" data-testid="invitations-empty">No invitations waiting.</p>`
-      : html`<table class="table" data-testid="invitations">
-          <thead><tr><th scope="col">Email</th><th scope="col">Role</th><th scope="col">Expires</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
-          <tbody>${list.data.invitations.map((i) => html`<tr key=${i.id}>
-            <td>${i.email}</td><td>${i.role}</td><td>${formatTime(i.expiresAt)}</td>
-            <td><button type="button" class="btn btn-ghost btn-sm" onClick=${() => revoke(i.id)}>Withdraw</button></td>
-          </tr>`)}</tbody>
-        </table>`)}
+      : html`<p class="table-meta"><strong data-testid="invitations-total">${countWords(list.data.invitations.length, false, 'invitation', 'invitations')} waiting</strong></p>
+        <div data-testid="invitations">
+          <${DataTable} label="Invitations waiting" columns=${[
+            { key: 'email', label: 'Email', render: (i) => mailto(i.email, 'invitation-email') },
+            { key: 'role', label: 'Role' },
+            { key: 'expiresAt', label: 'Expires', className: 'nowrap', render: (i) => formatTime(i.expiresAt) },
+            {
+              key: 'actions',
+              label: html`<span class="sr-only">Actions</span>`,
+              align: 'right',
+              render: (i) => html`<button type="button" class="btn btn-ghost btn-sm" data-testid="invitation-withdraw" onClick=${() => revoke(i.id)}>
+                Withdraw<span class="sr-only"> the invitation of ${i.email}</span>
+              </button>`,
+            },
+          ]} rows=${list.data.invitations} rowTestId="invitation-row" />
+        </div>`)}
   </article>`;
 }
 
@@ -157,27 +228,33 @@ const ACTION_WORDS = {
 };
 
 function AuditLog() {
-  const [pages, setPages] = useState([]);
-  const first = useLoad(() => api.get('/v1/audit-log?limit=50'), []);
-  const items = [...(first.data?.items || []), ...pages.flatMap((p) => p.items)];
-  const before = pages.length ? pages[pages.length - 1].before : first.data?.before;
-  const more = async () => setPages([...pages, await api.get(`/v1/audit-log?limit=50&before=${before}`)]);
+  // Newest first, a page at a time ("Older entries"), with the server's count of the org's entries.
+  const list = usePagedList('/v1/audit-log', { items: 'items', next: 'before', param: 'before', page: 50 });
   const details = (e) => Object.entries(e.details || {}).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : v}`).join('; ');
+  const columns = [
+    { key: 'at', label: 'When', className: 'nowrap', render: (e) => formatTime(e.at) },
+    { key: 'actorEmail', label: 'Who' },
+    {
+      key: 'what',
+      label: 'What',
+      render: (e) => html`${ACTION_WORDS[e.action] || e.action} <strong>${e.target}</strong>${details(e) && html` <span class="muted">(${details(e)})</span>`}`,
+    },
+    { key: 'address', label: 'From', render: (e) => e.address || '' },
+  ];
   return html`<article class="card" aria-label="Audit log">
-    <header class="card-head"><h2 class="card-subtitle">Audit log</h2></header>
+    <header class="card-head">
+      <div>
+        <h2 class="card-subtitle">Audit log</h2>
+        <${ListTotal} list=${list} one="entry" many="entries" testid="audit-total" />
+      </div>
+    </header>
     <p class="muted">Privileged actions in this org: who, what, when and from where. Owners and admins see it.</p>
-    <${ProblemAlert} error=${first.error} testid="audit-error" />
-    ${first.data && (items.length === 0
+    <${ProblemAlert} error=${list.error} testid="audit-error" />
+    ${list.loaded && (list.items.length === 0
       ? html`<p class="muted">Nothing yet.</p>`
-      : html`<table class="table table-compact" data-testid="audit-log">
-          <thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">What</th><th scope="col">From</th></tr></thead>
-          <tbody>${items.map((e) => html`<tr key=${e.id} data-testid="audit-row">
-            <td>${formatTime(e.at)}</td>
-            <td>${e.actorEmail}</td>
-            <td>${ACTION_WORDS[e.action] || e.action} <strong>${e.target}</strong>${details(e) && html` <span class="muted">(${details(e)})</span>`}</td>
-            <td>${e.address || ''}</td>
-          </tr>`)}</tbody>
-        </table>`)}
-    ${before && html`<button type="button" class="btn btn-ghost" onClick=${more}>Older entries</button>`}
+      : html`<div data-testid="audit-log">
+          <${DataTable} label="Audit log" columns=${columns} rows=${list.items} rowTestId="audit-row" compact />
+        </div>`)}
+    <${LoadMore} list=${list} testid="audit-more" label="Older entries" />
   </article>`;
 }
