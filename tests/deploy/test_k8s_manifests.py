@@ -44,7 +44,7 @@ APP_UID = 10001
 GRPC_PORT = 50051
 HTTP_PORT = 8080
 METRICS_PORT = 9464
-EXPECTED_TARGETS = {f"{svc.upper()}_GRPC_TARGET": f"{svc}:{GRPC_PORT}" for svc in GRPC_SERVICES}
+EXPECTED_TARGETS = {f"{svc.upper()}_GRPC_TARGET": f"dns:///{svc}:{GRPC_PORT}" for svc in GRPC_SERVICES}
 WORKLOAD_KINDS = ("Deployment", "StatefulSet")
 NAMESPACED_KINDS = {
     "Cluster",
@@ -365,6 +365,8 @@ def test_grpc_services_have_native_grpc_probes_on_50051(rendered: Rendered) -> N
         assert _matches({"matchLabels": service["spec"]["selector"]}, _pod_labels(deployment))
         (port,) = service["spec"]["ports"]
         assert port["port"] == GRPC_PORT and _resolve_port(deployment, port["targetPort"]) == GRPC_PORT
+        # Headless, so callers resolve every pod and balance across them rather than pin to one.
+        assert service["spec"].get("clusterIP") == "None", svc
 
 
 def test_gateway_serves_http_with_health_and_readiness(rendered: Rendered) -> None:

@@ -9,9 +9,12 @@ import grpc
 
 from leadflood_platform import context, identity
 
-# Transparent retries for a peer that is briefly down (restart, rollout); never for other codes,
-# because a non-idempotent call that reached the server must not run twice.
-RETRY_POLICY = {
+SERVICE_CONFIG = {
+    # Calls spread over every address the target resolves to (each pod behind a headless Service, with a
+    # dns:/// target); one address, as locally, is one connection as before.
+    "loadBalancingConfig": [{"round_robin": {}}],
+    # Transparent retries for a peer that is briefly down (restart, rollout); never for other codes,
+    # because a non-idempotent call that reached the server must not run twice.
     "methodConfig": [
         {
             "name": [{}],
@@ -66,7 +69,7 @@ def channel(target: str, *, timeout_s: float, traced: bool = False) -> grpc.aio.
         target,
         options=[
             ("grpc.enable_retries", 1),
-            ("grpc.service_config", json.dumps(RETRY_POLICY)),
+            ("grpc.service_config", json.dumps(SERVICE_CONFIG)),
             ("grpc.keepalive_time_ms", 30_000),
         ],
         interceptors=interceptors,

@@ -103,6 +103,11 @@ async def _watch_database(runtime: Runtime, health_servicer: health.aio.HealthSe
         await asyncio.sleep(2)
 
 
+# Each client connection is closed (gracefully, its calls finished) after a few minutes, so clients resolve the
+# service's pods again and spread their calls onto pods added since (grpc_client's round_robin).
+SERVER_OPTIONS = [("grpc.max_connection_age_ms", 300_000), ("grpc.max_connection_age_grace_ms", 30_000)]
+
+
 async def serve(spec: ServiceSpec) -> None:
     runtime = await _start(spec)
     verifier = identity.Verifier(spec.settings.internal_token_keys())
@@ -111,7 +116,7 @@ async def serve(spec: ServiceSpec) -> None:
         from opentelemetry.instrumentation.grpc import aio_server_interceptor
 
         interceptors.insert(0, aio_server_interceptor())
-    server = grpc.aio.server(interceptors=interceptors)
+    server = grpc.aio.server(interceptors=interceptors, options=SERVER_OPTIONS)
     names = spec.register(server, runtime)
     jobs_pb2_grpc.add_JobsServiceServicer_to_server(JobsServicer(runtime.db, spec.tables), server)
     names.append(jobs_pb2.DESCRIPTOR.services_by_name["JobsService"].full_name)

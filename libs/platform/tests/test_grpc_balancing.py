@@ -1,0 +1,44 @@
+"""A channel to a target naming several servers (the pods behind a headless Service) spreads its calls over all of
+them, with the servers' own options."""
+
+from __future__ import annotations
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+from devstack.ports import free_port
+from leadflood_platform import grpc_client
+from leadflood_platform.server import SERVER_OPTIONS
+
+
+class Counted(health.aio.HealthServicer):
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    async def Check(self, request, context):  # type: ignore[no-untyped-def]
+        self.calls += 1
+        return health_pb2.HealthCheckResponse(status=health_pb2.HealthCheckResponse.SERVING)
+
+
+async def test_calls_spread_over_every_address_the_target_names() -> None:
+    servers, counters, ports = [], [], []
+    for _ in range(3):
+        server, counter, port = grpc.aio.server(options=SERVER_OPTIONS), Counted(), free_port()
+        health_pb2_grpc.add_HealthServicer_to_server(counter, server)
+        server.add_insecure_port(f"127.0.0.1:{port}")
+        await server.start()
+        servers.append(server), counters.append(counter), ports.append(port)
+    target = "ipv4:" + ",".join(f"127.0.0.1:{port}" for port in ports)
+    channel = grpc_client.channel(target, timeout_s=5)
+    try:
+        stub = health_pb2_grpc.HealthStub(channel)
+        for _ in range(60):
+            await stub.Check(health_pb2.HealthCheckRequest(), wait_for_ready=True)
+        calls = [counter.calls for counter in counters]
+        # round_robin: each server a third, give or take the first calls made while connections came up.
+        assert sum(calls) == 60 and min(calls) >= 10, calls
+    finally:
+        await channel.close()
+        for server in servers:
+            await server.stop(None)
