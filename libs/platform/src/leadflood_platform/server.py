@@ -103,9 +103,9 @@ async def _watch_database(runtime: Runtime, health_servicer: health.aio.HealthSe
         await asyncio.sleep(2)
 
 
-# Each client connection is closed after 5 minutes (gracefully: a call in flight, an import streaming its file, has
-# 5 minutes more to finish), so clients resolve the
-# service's pods again and spread their calls onto pods added since (grpc_client's round_robin).
+# Each client connection is closed after 5 minutes, so clients resolve the service's pods again and spread their
+# calls onto pods added since (grpc_client's round_robin); gracefully: a call in flight (an import streaming its
+# file) has 5 minutes more to finish.
 SERVER_OPTIONS = [("grpc.max_connection_age_ms", 300_000), ("grpc.max_connection_age_grace_ms", 300_000)]
 
 
