@@ -27,6 +27,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, mapped_column
 
+from leadflood_platform import tracing
 from leadflood_platform.errors import InvalidArgument, bounded
 
 log = logging.getLogger(__name__)
@@ -257,7 +258,9 @@ _tracer = trace.get_tracer("leadflood.db")
 
 def _transaction_span(path: str) -> Any:
     """A span from BEGIN to COMMIT (or rollback), so a trace shows each transaction a request or job ran, in the
-    service that ran it. Without OTEL_EXPORTER_OTLP_ENDPOINT the tracer is the API's no-op (about a microsecond)."""
+    service that ran it; none while no tracer is installed (tracing.active)."""
+    if not tracing.active():
+        return contextlib.nullcontext()
     return _tracer.start_as_current_span(
         "db.transaction",
         kind=trace.SpanKind.CLIENT,
