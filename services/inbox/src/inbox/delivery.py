@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from email_validator import EmailNotValidError, validate_email
+from email_validator import EmailNotValidError
 from google.protobuf.json_format import MessageToDict
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
@@ -41,7 +41,7 @@ from inbox.models import (
 )
 from inbox.workers import SendReply, SendSms, send_kind
 from leadflood.inbox.v1 import jobs_pb2
-from leadflood_platform import jobs, tracing
+from leadflood_platform import addresses, jobs, tracing
 from leadflood_platform.errors import DomainError, FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from leadflood_platform.jobs import JobKind
 
@@ -93,7 +93,7 @@ def validate(request: SendRequest) -> SendRequest:
     address = request.to_address
     if request.channel == EMAIL:
         try:
-            address = validate_email(request.to_address, check_deliverability=False).normalized
+            address = addresses.normalized(request.to_address)
         except EmailNotValidError as exc:
             problems.append(FieldViolation("to.email", str(exc)))
     elif request.channel == SMS:
