@@ -52,7 +52,7 @@ def logout(api: Gateway, args: argparse.Namespace) -> tuple[Any, str]:
 
 
 def dlq_list(api: Gateway, args: argparse.Namespace) -> tuple[Any, str]:
-    data = api.get("/v1/jobs", status="failed", limit=args.limit)
+    data = api.get("/v1/jobs", status="failed", limit=args.limit, cursor=args.cursor)
     return data, render.dead_letters(data)
 
 
@@ -191,7 +191,7 @@ def parser() -> argparse.ArgumentParser:
     command(groups, "logout", logout, "sign out and forget the tokens")
 
     dlq = group("dlq", "dead letters: jobs that failed every attempt")
-    command(dlq, "list", dlq_list, "the dead letters, newest first", [limit])
+    command(dlq, "list", dlq_list, "the dead letters of every service, newest first", [limit, cursor])
     command(dlq, "show", dlq_show, "a job: its error, attempts and payload", [(["job_id"], {"metavar": "JOB_ID"})])
     command(dlq, "replay", dlq_replay, "queue a dead letter again", [(["job_id"], {"metavar": "JOB_ID"})])
 

@@ -65,7 +65,7 @@ def dead_letters(data: dict[str, Any]) -> str:
         ],
         empty="no dead letters",
     )
-    return text + _unavailable(data)
+    return text + _unavailable(data) + _more(data)
 
 
 def _unavailable(data: dict[str, Any]) -> str:

@@ -58,6 +58,8 @@ def test_a_column_can_be_worked_out_from_the_row() -> None:
     assert header.split() == ["JOB", "ID", "TYPE", "ATTEMPTS", "FAILED", "AT", "ERROR"]
     assert row.split() == ["inbox.1", "inbox.send", "3/3", "2025-06-01", "12:00:03Z", "451", "busy"]
     assert "leads" in down  # a service that did not answer is named, not silently left out
+    paged = render.dead_letters({"jobs": [job], "unavailable": [], "nextCursor": "WyJhIl0="})
+    assert paged.splitlines()[-1] == "(more: --cursor WyJhIl0=)"  # the next page, as `dlq list --cursor` takes it
 
 
 def test_a_job_shows_its_error_attempts_and_payload_pretty_printed() -> None:

@@ -1,7 +1,8 @@
 """A new service is its folder plus one registry line: scaffolded into a temporary tree, it runs in a stack of its own.
 
 That stack also shows a job poll is one call to the owning service: with other services stopped,
-a leads job still answers, and the stopped service's jobs alone are unavailable.
+a leads job still answers, and the stopped service's jobs alone are unavailable (the list of every service's jobs
+names them, and its total leaves them out).
 """
 
 from __future__ import annotations
@@ -108,6 +109,12 @@ def test_a_job_poll_asks_only_the_service_that_owns_the_job(own_stack: Stack, ht
         # The stopped service's own jobs are unavailable, named as such, not "not found".
         down = assert_problem(http.get(f"/v1/jobs/{NAME}.{uuid.uuid4()}"), 503)
         assert down["status"] == 503
+        # The list of every service's jobs names the stopped ones, and its total leaves their jobs out: it counts
+        # the answering services' jobs, as many as it lists.
+        listed = http.get("/v1/jobs", params={"limit": 200}).json()
+        assert sorted(listed["unavailable"]) == sorted(["icp", NAME])
+        assert job_id in [j["id"] for j in listed["jobs"]] and listed["nextCursor"] is None
+        assert (listed["total"], listed["totalCapped"]) == (len(listed["jobs"]), False)
         # An id naming no registered service is simply not found; so is one with no service at all.
         assert_problem(http.get(f"/v1/jobs/nosuchservice.{uuid.uuid4()}"), 404)
         assert_problem(http.get(f"/v1/jobs/{uuid.uuid4()}"), 404)

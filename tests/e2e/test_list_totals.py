@@ -5,9 +5,13 @@ then `totalCapped`) is tested in each service's tests, where ten thousand rows c
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import asyncpg
 import httpx
 
 from devstack.stack import Stack
@@ -165,3 +169,71 @@ def test_the_audit_log_counts_the_org_s_entries(stack: Stack, base_url: str) -> 
         first, entries = every_page(c, "/v1/audit-log", "items", next_key="before", param="before", limit=2)
         assert counted(first) == 3 == len(entries)
         assert {e["action"] for e in entries} == {"invitation.created"}
+
+
+def dead_letters(stack: Stack, org_id: str, moments: dict[str, list[dt.datetime]]) -> list[str]:
+    """Failed jobs of the org written straight into each named service's own job table, created at the moments
+    given (a dead letter made the long way takes every retry); their public ids, newest first as the list orders
+    them: created_at, then the service's name, then the uuid."""
+
+    async def write() -> list[tuple[dt.datetime, str, str]]:
+        made = []
+        for service, ats in moments.items():
+            conn = await asyncpg.connect(stack.env[service]["DATABASE_URL"])
+            try:
+                for at in ats:
+                    job_id = uuid.uuid4()
+                    await conn.execute(
+                        f"INSERT INTO {service}.job_executions (id, org_id, type, status, attempts, max_attempts,"
+                        " payload, error, created_at, started_at, finished_at)"
+                        " VALUES ($1, $2, $3, 'failed', 3, 3, '{}', 'gave up', $4, $4, $4)",
+                        job_id, uuid.UUID(org_id), f"{service}.test", at,
+                    )  # fmt: skip
+                    made.append((at, service, str(job_id)))
+            finally:
+                await conn.close()
+        return made
+
+    # On a thread of its own: a browser test's thread already runs Playwright's event loop.
+    with ThreadPoolExecutor(1) as thread:
+        made = thread.submit(asyncio.run, write()).result()
+    return [f"{service}.{job_id}" for _, service, job_id in sorted(made, reverse=True)]
+
+
+def test_the_dead_letters_of_every_service_page_as_one_list_each_once(stack: Stack, base_url: str) -> None:
+    """Dead letters in two services, four of them created in the same microsecond (two in each) and the rest in
+    the same second: paged 1, 2, 3 and 7 at a time, every one comes once, newest first, on whichever page boundary,
+    and the first page counts them all (the two services' counts added up), as the dashboard and the queue
+    health do."""
+    with org_user(stack, base_url, "totals-jobs") as user:
+        c = user.client
+        moment = dt.datetime.now(dt.UTC).replace(microsecond=500_000)
+        tick = dt.timedelta(microseconds=1)
+        expected = dead_letters(stack, c.get("/v1/me").json()["orgId"], {
+            "leads": [moment, moment, moment + tick, moment - 100_000 * tick],
+            "inbox": [moment, moment, moment + 2 * tick],
+        })  # fmt: skip
+        for limit in (1, 2, 3, 7):
+            first, jobs = every_page(c, "/v1/jobs", "jobs", status="failed", limit=limit)
+            assert counted(first) == 7 and first["unavailable"] == []
+            assert [j["id"] for j in jobs] == expected, f"{limit} a page"
+            assert {j["status"] for j in jobs} == {"failed"}
+        assert every_page(c, "/v1/jobs", "jobs", status="failed", limit=7)[0]["nextCursor"] is None  # one page
+        assert counted(c.get("/v1/jobs", params={"status": "completed"}).json()) == 0  # counted by the status
+        assert c.get("/v1/jobs", params={"cursor": "not-a-cursor"}).status_code == 422
+        # The queue health's and the dashboard's dead letters are the list's total, not one service's.
+        assert c.get("/v1/operations/queue-health").json()["deadLetters"] == 7
+        assert c.get("/v1/dashboard").json()["queue"]["deadLetters"] == 7
+
+
+def test_the_sequences_list_pages_and_counts_by_state(stack: Stack, base_url: str) -> None:
+    with org_user(stack, base_url, "totals-sequence-list") as user:
+        c = user.client
+        made = [call_sequence(c, uuid.uuid4().hex[:6])["id"] for _ in range(3)]
+        c.post(f"/v1/sequences/{made[0]}/archive").raise_for_status()
+        first, rows = every_page(c, "/v1/sequences", "sequences", limit=1)
+        assert counted(first) == 2 and [s["id"] for s in rows] == made[:0:-1]  # newest first, the archived apart
+        first, rows = every_page(c, "/v1/sequences", "sequences", limit=1, state="archived")
+        assert counted(first) == 1 and [s["id"] for s in rows] == made[:1]
+        assert counted(c.get("/v1/sequences", params={"state": "draft"}).json()) == 0
+        assert c.get("/v1/sequences", params={"cursor": "not-a-cursor"}).status_code == 422

@@ -1,10 +1,12 @@
 """Every table says how many it holds, as the server counted them (#18), in Chromium: each list page of an org of
-its own shows its total, a searched list its matches, and "Load more" keeps the total while adding rows; a saved
-lead view's filters changed and saved over it; the Team page's tables one tab stop per row, the arrow keys within
-and between rows, a role changed from its row's own form."""
+its own shows its total, a searched list its matches, and "Load more" keeps the total while adding rows (the dead
+letters of every service merged, the sequences too); a saved lead view's filters changed and saved over it; the
+Team page's tables one tab stop per row, the arrow keys within and between rows, a role changed from its row's own
+form."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 from collections.abc import Iterator
@@ -18,8 +20,9 @@ from tests.e2e import test_web_client as web
 from tests.e2e.helpers import OrgUser, create_user, org_user, unique_email, until
 from tests.e2e.test_icps import icp_body
 from tests.e2e.test_leads_table_web import create_leads
-from tests.e2e.test_list_totals import call_sequence, new_leads, send_email
+from tests.e2e.test_list_totals import call_sequence, dead_letters, new_leads, send_email
 from tests.e2e.test_runs_web import sign_in_as
+from tests.e2e.test_sequences import OPEN_WINDOW
 from tests.e2e.test_web_client import sign_in
 
 pytestmark = pytest.mark.browser
@@ -98,6 +101,49 @@ def test_each_list_shows_the_server_s_total(page: Page, user: OrgUser) -> None:
     expect(page.get_by_test_id("audit-total")).to_have_text("0 entries")
     page.goto("/#/settings/access")
     expect(page.get_by_test_id("credentials-total")).to_have_text("0 credentials", timeout=SLOW)
+
+
+def test_the_dead_letters_show_their_total_and_load_the_next_page(page: Page, stack: Stack, user: OrgUser) -> None:
+    """51 dead letters in two services, a run of them made in one microsecond in both: the Operations page says so,
+    shows the first 50, and "Load more" brings the 51st, each service's every one once (while the page refreshes
+    itself every 2 s)."""
+    moment = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    spread = [moment - dt.timedelta(milliseconds=n) for n in range(21)]
+    dead_letters(stack, user.client.get("/v1/me").json()["orgId"], {
+        "leads": [moment] * 5 + spread, "inbox": [moment] * 4 + spread,
+    })  # fmt: skip
+    sign_in_as(page, user)
+    page.goto("/#/operations")
+    total, rows = page.get_by_test_id("dead-letters-total"), page.get_by_test_id("dead-letter-row")
+    expect(total).to_have_text("51 dead letters", timeout=SLOW)
+    expect(rows).to_have_count(50)
+    expect(page.get_by_test_id("dead-letters-total-shown")).to_have_text("· 50 shown")
+    page.get_by_test_id("dead-letters-load-more").click()
+    expect(rows).to_have_count(51)
+    expect(total).to_have_text("51 dead letters")  # kept: the later page is not counted again
+    expect(page.get_by_test_id("dead-letters-total-shown")).to_have_count(0)
+    expect(page.get_by_test_id("dead-letters-load-more")).to_have_count(0)
+    types = page.get_by_test_id("dead-letter-type")
+    expect(types.filter(has_text="leads.test")).to_have_count(26)
+    expect(types.filter(has_text="inbox.test")).to_have_count(25)
+    expect(page.get_by_test_id("dead-letters-unavailable")).to_have_count(0)
+
+
+def test_the_sequences_page_loads_the_next_page(page: Page, user: OrgUser) -> None:
+    step = {"channel": "email", "subjectTemplate": "Hi", "bodyTemplate": "Hello"}
+    for n in range(51):
+        body = {"name": f"Sequence {n:02d}", "window": OPEN_WINDOW, "steps": [step]}
+        assert user.client.post("/v1/sequences", json=body).status_code == 201
+    sign_in_as(page, user)
+    page.goto("/#/sequences")
+    rows = page.get_by_test_id("sequence-row")
+    expect(page.get_by_test_id("sequences-total")).to_have_text("51 sequences", timeout=SLOW)
+    expect(rows).to_have_count(50)
+    expect(rows.first).to_contain_text("Sequence 50")  # newest first
+    page.get_by_test_id("sequences-load-more").click()
+    expect(rows).to_have_count(51)
+    expect(rows.last).to_contain_text("Sequence 00")
+    expect(page.get_by_test_id("sequences-load-more")).to_have_count(0)
 
 
 def test_a_view_s_changed_filters_are_saved_over_it(page: Page, client: httpx.Client) -> None:

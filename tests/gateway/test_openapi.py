@@ -104,6 +104,8 @@ def test_every_parameter_is_described(document: dict[str, Any]) -> None:
         ("/v1/captured-mail", "get", "200", "CapturedMailPage"),
         ("/v1/sequences/{sequence_id}/enrollments", "get", "200", "EnrollmentPage"),
         ("/v1/tasks", "get", "200", "TaskPage"),
+        ("/v1/sequences", "get", "200", "SequencePage"),
+        ("/v1/sequences/{sequence_id}", "get", "200", "Sequence"),
     ],
 )
 def test_fixed_shapes_are_documented(document: dict[str, Any], path: str, method: str, code: str, schema: str) -> None:
@@ -164,10 +166,11 @@ def test_every_counted_page_documents_its_total_and_the_rows_it_holds() -> None:
     the route's builder gives: checked for each list given a total in #18."""
     from google.protobuf import timestamp_pb2
 
-    from gateway.routes import icps, inbox, mail, run_shapes, runs, sequences, suppressions
+    from gateway.routes import icps, inbox, jobs, mail, run_shapes, runs, sequences, suppressions
     from gateway.routes.schemas import total_json
     from leadflood.icp.v1 import icp_pb2
     from leadflood.inbox.v1 import inbox_pb2
+    from leadflood.jobs.v1 import jobs_pb2
     from leadflood.runs.v1 import runs_pb2
     from leadflood.sequences.v1 import sequences_pb2
 
@@ -194,6 +197,14 @@ def test_every_counted_page_documents_its_total_and_the_rows_it_holds() -> None:
     sequences.EnrollmentPage.model_validate({"enrollments": [enrollment], "nextCursor": None, **first})
     task = sequences.task_json(sequences_pb2.Task(id="k1", state=sequences_pb2.TASK_STATE_OPEN, created_at=stamp))
     sequences.TaskPage.model_validate({"tasks": [task], "nextCursor": None, **later})
+    variant = sequences_pb2.StepVariant(id="v1", weight=1)
+    step = sequences_pb2.Step(id="p1", channel=sequences_pb2.CHANNEL_EMAIL, variants=[variant])
+    sequence = sequences.sequence_json(sequences_pb2.Sequence(id="q1", steps=[step], created_at=stamp))
+    sequences.SequencePage.model_validate({"sequences": [sequence], "nextCursor": "c", **first})
+    sequences.Sequence.model_validate(sequences.sequence_json(sequences_pb2.Sequence()))
+    job = jobs.job_json(jobs_pb2.Job(id="inbox.1", status=jobs_pb2.JOB_STATUS_FAILED, created_at=stamp))
+    jobs.JobList.model_validate({"jobs": [job], "nextCursor": "c", "unavailable": ["leads"], **first})
+    jobs.JobList.model_validate({"jobs": [], "nextCursor": None, "unavailable": [], **later})
 
 
 def test_limits_and_idempotency_keys_are_documented(document: dict[str, Any]) -> None:

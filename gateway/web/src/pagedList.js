@@ -87,3 +87,17 @@ export function usePagedList(path, { items: key, next = 'nextCursor', param = 'c
   const setItems = useCallback((change) => setS((p) => ({ ...p, items: change(p.items) })), []);
   return { ...s, hasMore: Boolean(s.next), loadMore, reload, setItems };
 }
+
+/**
+ * Every row of a list the server pages, read page after page by its cursor: for a picker that offers them all (a
+ * sequence to enroll in), never for a table (which pages with usePagedList). Resolves to the rows, in order.
+ */
+export async function readAll(path, { items: key, next = 'nextCursor', param = 'cursor', max = 200 }) {
+  let page = await api.get(withParams(path, { limit: max }));
+  const rows = [...(page?.[key] || [])];
+  while (page?.[next]) {
+    page = await api.get(withParams(path, { limit: max, [param]: page[next] }));
+    rows.push(...(page?.[key] || []));
+  }
+  return rows;
+}

@@ -17,6 +17,7 @@ from pydantic import Field
 
 from gateway.auth import Principal
 from gateway.deps import principal
+from gateway.routes.jobs import dead_letters
 from gateway.routes.runs import run_json
 from gateway.routes.schemas import Reply, Timestamps, documents
 from gateway.routes.sequences import sequence_json
@@ -83,7 +84,7 @@ class QueueFigures(Reply):
     breached: bool
     pending: int
     oldest_pending_age_s: float
-    dead_letters: int
+    dead_letters: int = Field(description="The org's failed jobs in every service (the dead-letter list's total)")
     open_alerts: int
 
 
@@ -130,7 +131,8 @@ def _window(days: int, time_zone: str) -> inbox_stats.StatsWindow:
 
 
 async def _sequence_figures(services: Any) -> list[dict[str, Any]]:
-    listed = (await services.sequences.ListSequences(sequences_pb2.ListSequencesRequest())).sequences[:MAX_SEQUENCES]
+    newest = sequences_pb2.ListSequencesRequest(page_size=MAX_SEQUENCES)
+    listed = (await services.sequences.ListSequences(newest)).sequences
     stats = await asyncio.gather(
         *(services.sequences.GetSequenceStats(sequences_pb2.GetSequenceStatsRequest(sequence_id=s.id)) for s in listed)
     )
@@ -187,13 +189,14 @@ async def dashboard(request: Request, who: Who, days: Days = 14, time_zone: Zone
     sequence's stats."""
     services = request.app.state.services
     window = _window(days, time_zone)
-    leads, mail, sequences, runs, queue, alerts = await asyncio.gather(
+    leads, mail, sequences, runs, queue, alerts, dead = await asyncio.gather(
         services.lead_stats.GetLeadStats(lead_stats.GetLeadStatsRequest(days=days, time_zone=time_zone)),
         services.inbox_stats.GetMessageStats(inbox_stats.GetMessageStatsRequest(window=window)),
         _sequence_figures(services),
         services.runs.ListRuns(runs_pb2.ListRunsRequest(page_size=50)),
         services.runs.GetQueueHealth(runs_pb2.GetQueueHealthRequest()),
         services.runs.ListAlerts(runs_pb2.ListAlertsRequest(state="open")),
+        dead_letters(request),
     )
     created = {d.day: d.created for d in leads.days}
     health = queue.health
@@ -223,7 +226,7 @@ async def dashboard(request: Request, who: Who, days: Days = 14, time_zone: Zone
             "breached": health.breached,
             "pending": mine.pending if mine else 0,
             "oldestPendingAgeS": round(mine.oldest_pending_age_s, 3) if mine else 0.0,
-            "deadLetters": health.dead_letters,
+            "deadLetters": dead,
             "openAlerts": len(alerts.alerts),
         },
     }

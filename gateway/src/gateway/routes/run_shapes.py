@@ -164,7 +164,7 @@ class QueueHealth(Reply):
     retries: int
     failures: int
     stale_recoveries: int
-    dead_letters: int
+    dead_letters: int = Field(description="The org's failed jobs in every service (the dead-letter list's total)")
     queue_age_threshold_s: float
     breached: bool
     orgs: list[OrgQueue]

@@ -3,6 +3,7 @@ alerts; the queue's health."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -11,6 +12,7 @@ from pydantic import Field
 from gateway.auth import Principal
 from gateway.deps import principal
 from gateway.routes import run_shapes as shapes
+from gateway.routes.jobs import dead_letters
 from gateway.routes.schemas import Body, Int32, Timestamps, documents, enum_word, total_json
 from leadflood.runs.v1 import runs_pb2 as pb
 
@@ -282,7 +284,8 @@ async def receipts(run_id: str, lead_id: str, request: Request, who: Who) -> dic
 @router.get("/v1/operations/queue-health", **documents(shapes.QueueHealth))
 async def queue_health(request: Request, who: Who) -> dict[str, Any]:
     """The lead-run queue: the oldest due lead's wait, what is pending, held, retried, failed, recovered."""
-    h = (await _runs(request).GetQueueHealth(pb.GetQueueHealthRequest())).health
+    reply, dead = await asyncio.gather(_runs(request).GetQueueHealth(pb.GetQueueHealthRequest()), dead_letters(request))
+    h = reply.health
     return {
         "oldestPendingAgeS": round(h.oldest_pending_age_s, 3),
         "pending": h.pending,
@@ -290,7 +293,7 @@ async def queue_health(request: Request, who: Who) -> dict[str, Any]:
         "retries": h.retries,
         "failures": h.failures,
         "staleRecoveries": h.stale_recoveries,
-        "deadLetters": h.dead_letters,
+        "deadLetters": dead,
         "queueAgeThresholdS": h.queue_age_threshold_s,
         "breached": h.breached,
         "orgs": [

@@ -120,6 +120,48 @@ class StopBody(Body):
     reason: str = Field(default="", max_length=500)
 
 
+class SendingWindow(Reply):
+    days: list[int] = Field(description="ISO weekdays, Monday 1")
+    start_time: str = Field(description="HH:MM, in the window's time zone")
+    end_time: str
+    time_zone: str
+
+
+class StepVariant(Reply):
+    id: str
+    name: str
+    weight: int
+    subject_template: str
+    body_template: str
+
+
+class SequenceStep(Reply):
+    id: str
+    ordinal: int
+    channel: Literal["unspecified", "email", "sms", "call_task"]
+    delay_amount: int
+    delay_unit: Literal["unspecified", "business_days", "hours"]
+    subject_template: str
+    body_template: str
+    variants: list[StepVariant] = Field(description="A/B variants; empty when the step has one text")
+
+
+class Sequence(Reply):
+    id: str
+    name: str
+    state: Literal["unspecified", "draft", "active", "paused", "archived"]
+    window: SendingWindow
+    mailbox_id: str | None
+    steps: list[SequenceStep]
+    created_at: datetime | None
+    updated_at: datetime | None
+
+
+class SequencePage(Totalled):
+    sequences: list[Sequence] = Field(description="Newest first")
+    next_cursor: str | None = Field(description="The `cursor` of the next page; null on the last")
+
+
 def sequence_json(sequence: pb.Sequence) -> dict[str, Any]:
     window = sequence.window
     return {
@@ -278,15 +320,28 @@ def _sequences(request: Request) -> Any:
     return request.app.state.services.sequences
 
 
-@router.get("/v1/sequences")
+@router.get("/v1/sequences", **documents(SequencePage))
 async def list_sequences(
-    request: Request, who: Who, state: Literal["", "draft", "active", "paused", "archived"] = ""
+    request: Request,
+    who: Who,
+    state: Literal["", "draft", "active", "paused", "archived"] = "",
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str, Query(max_length=500)] = "",
 ) -> dict[str, Any]:
-    """Every sequence but the archived ones, newest first; or those in `state`."""
+    """Every sequence but the archived ones, newest first, or those in `state`; the first page counts them (`total`)."""
     reply = await _sequences(request).ListSequences(
-        pb.ListSequencesRequest(state=_enum(pb.SequenceState, "SEQUENCE_STATE_", state))
+        pb.ListSequencesRequest(
+            state=_enum(pb.SequenceState, "SEQUENCE_STATE_", state),
+            page_size=limit,
+            cursor=cursor,
+            with_total=not cursor,
+        )
     )
-    return {"sequences": [sequence_json(s) for s in reply.sequences]}
+    return {
+        "sequences": [sequence_json(s) for s in reply.sequences],
+        "nextCursor": reply.next_cursor or None,
+        **total_json(reply),
+    }
 
 
 @router.post("/v1/sequences", status_code=201)
@@ -295,7 +350,7 @@ async def create_sequence(body: SequenceBody, request: Request, who: Who) -> dic
     return sequence_json(reply.sequence)
 
 
-@router.get("/v1/sequences/{sequence_id}")
+@router.get("/v1/sequences/{sequence_id}", **documents(Sequence))
 async def get_sequence(sequence_id: str, request: Request, who: Who) -> dict[str, Any]:
     reply = await _sequences(request).GetSequence(pb.GetSequenceRequest(sequence_id=sequence_id))
     return sequence_json(reply.sequence)

@@ -216,25 +216,6 @@ def new_job(message: Message) -> uuid.UUID:
     return job_id
 
 
-async def page(
-    session: AsyncSession,
-    tables: PlatformTables,
-    *,
-    org_id: uuid.UUID,
-    status: str,
-    size: int,
-    before: dt.datetime | None,
-) -> list[Row]:
-    """The org's jobs newest first (of one status when given), created before `before`."""
-    jobs = tables.jobs
-    query = select(*[c for c in jobs.c if c.name != "message"]).where(jobs.c.org_id == org_id)
-    if status:
-        query = query.where(jobs.c.status == status)
-    if before is not None:
-        query = query.where(jobs.c.created_at < before)
-    return list((await session.execute(query.order_by(jobs.c.created_at.desc()).limit(size))).all())
-
-
 async def replay(session: AsyncSession, tables: PlatformTables, *, job_id: uuid.UUID, org_id: uuid.UUID) -> Row:
     """A failed job (a dead letter) queued again with the message it was first sent with, its attempts afresh.
 

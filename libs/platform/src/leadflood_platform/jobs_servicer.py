@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 from leadflood.jobs.v1 import jobs_pb2, jobs_pb2_grpc
-from leadflood_platform import context
+from leadflood_platform import context, job_pages
 from leadflood_platform import jobs as job_store
 from leadflood_platform.convert import struct, timestamp
 from leadflood_platform.db import Database
-from leadflood_platform.errors import NotFound, quoted
+from leadflood_platform.errors import InvalidArgument, NotFound, quoted
 from leadflood_platform.tables import PlatformTables
 
 STATUS = {
@@ -36,14 +36,23 @@ class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
         return jobs_pb2.GetJobResponse(job=self._job(row))
 
     async def ListJobs(self, request: jobs_pb2.ListJobsRequest, ctx) -> jobs_pb2.ListJobsResponse:  # type: ignore[no-untyped-def]
-        status = NAME.get(request.status, "")
-        before = request.before.ToDatetime(tzinfo=dt.UTC) if request.HasField("before") else None
+        status, org_id = NAME.get(request.status, ""), context.require_org()
+        after = None
+        if request.HasField("before"):
+            after = job_pages.After(request.before.ToDatetime(tzinfo=dt.UTC), request.before_id)
+        elif request.before_id:
+            raise InvalidArgument.on("before_id", "needs `before`, the job's created_at")
         async with self.db.transaction() as session:
-            rows = await job_store.page(
-                session, self.tables, org_id=context.require_org(), status=status,
-                size=min(request.page_size or 50, 200), before=before,
-            )  # fmt: skip
-        return jobs_pb2.ListJobsResponse(jobs=[self._job(row) for row in rows])
+            rows, more = await job_pages.page(
+                session, self.tables, org_id=org_id, status=status, size=request.page_size or 50, after=after
+            )
+            reply = jobs_pb2.ListJobsResponse(jobs=[self._job(row) for row in rows], has_more=more)
+            # Counted on the first page only: "Load more" keeps the total it was shown.
+            if request.with_total and after is None:
+                reply.total, reply.total_capped = await job_pages.total(
+                    session, self.tables, org_id=org_id, status=status
+                )
+        return reply
 
     async def ReplayJob(self, request: jobs_pb2.ReplayJobRequest, ctx) -> jobs_pb2.ReplayJobResponse:  # type: ignore[no-untyped-def]
         owner, job_id = job_store.parse_public_id(request.job_id)

@@ -7,7 +7,6 @@ import datetime as dt
 import json
 import uuid
 import zoneinfo
-from collections.abc import Sequence as Seq
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, exists, func, select
@@ -41,7 +40,7 @@ from sequences.models import (
 )
 
 MAX_ENROLL = 1000
-MAX_PAGE = 200  # enrollments or tasks a page holds at most
+MAX_PAGE = 200  # sequences, enrollments or tasks a page holds at most
 # action: (the states it may start from, the state it leads to)
 TRANSITIONS = {
     "activate": ((DRAFT,), ACTIVE),
@@ -83,11 +82,31 @@ async def get(*, session: AsyncSession, org_id: uuid.UUID, sequence_id: uuid.UUI
     return sequence
 
 
-async def list_all(*, session: AsyncSession, org_id: uuid.UUID, state: str | None) -> Seq[Sequence]:
-    """The org's sequences, newest first: those in `state`, or every one not archived."""
-    query = select(Sequence).where(Sequence.org_id == org_id).options(selectinload(Sequence.steps))
-    query = query.where(Sequence.state == state) if state else query.where(Sequence.state != ARCHIVED)
-    return (await session.execute(query.order_by(Sequence.created_at.desc()).limit(500))).scalars().all()
+def _sequences_matching(org_id: uuid.UUID, state: str | None) -> list[ColumnElement[bool]]:
+    return [Sequence.org_id == org_id, Sequence.state == state if state else Sequence.state != ARCHIVED]
+
+
+async def list_page(
+    *, session: AsyncSession, org_id: uuid.UUID, state: str | None, size: int, cursor: str
+) -> tuple[list[Sequence], str]:
+    """A page of the org's sequences, newest first: those in `state`, or every one not archived; and the next
+    page's cursor (empty at the end)."""
+    if not 1 <= size <= MAX_PAGE:
+        raise InvalidArgument.on("page_size", f"must be between 1 and {MAX_PAGE}")
+    query = select(Sequence).where(*_sequences_matching(org_id, state)).options(selectinload(Sequence.steps))
+    if cursor:
+        before_at, before_id = _decode_cursor(cursor)
+        query = query.where(func.row(Sequence.created_at, Sequence.id) < func.row(before_at, before_id))
+    newest_first = query.order_by(Sequence.created_at.desc(), Sequence.id.desc()).limit(size + 1)
+    sequences = list((await session.execute(newest_first)).scalars().all())
+    return sequences[:size], _encode_cursor(sequences[size - 1]) if len(sequences) > size else ""
+
+
+async def sequences_total(
+    *, session: AsyncSession, org_id: uuid.UUID, state: str | None, cap: int = totals.MAX_TOTAL
+) -> tuple[int, bool]:
+    """How many sequences `list_page` lists over all its pages, counted up to `cap`, and whether there are more."""
+    return await totals.capped_count(session, select(Sequence.id).where(*_sequences_matching(org_id, state)), cap)
 
 
 async def update(
@@ -387,7 +406,7 @@ async def enrollments_total(
     return await totals.capped_count(session, matching, cap)
 
 
-def _encode_cursor(last: Enrollment | Task) -> str:
+def _encode_cursor(last: Sequence | Enrollment | Task) -> str:
     raw = json.dumps([last.created_at.isoformat(), str(last.id)])
     return base64.urlsafe_b64encode(raw.encode()).decode()
 

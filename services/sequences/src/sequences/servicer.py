@@ -42,13 +42,20 @@ class SequencesServicer(sequences_pb2_grpc.SequencesServiceServicer):
             return pb.GetSequenceResponse(sequence=convert.sequence_to_proto(sequence))
 
     async def ListSequences(self, request, ctx):  # type: ignore[no-untyped-def]
+        org_id, state = context.require_org(), convert.SEQUENCE_STATE_NAME.get(request.state)
         async with self.db.transaction() as session:
-            sequences = await service.list_all(
-                session=session,
-                org_id=context.require_org(),
-                state=convert.SEQUENCE_STATE_NAME.get(request.state),
+            sequences, cursor = await service.list_page(
+                session=session, org_id=org_id, state=state, size=request.page_size or 50, cursor=request.cursor
             )
-            return pb.ListSequencesResponse(sequences=[convert.sequence_to_proto(s) for s in sequences])
+            reply = pb.ListSequencesResponse(
+                sequences=[convert.sequence_to_proto(s) for s in sequences], next_cursor=cursor
+            )
+            # Counted on the first page only: "Load more" keeps the total it was shown.
+            if request.with_total and not request.cursor:
+                reply.total, reply.total_capped = await service.sequences_total(
+                    session=session, org_id=org_id, state=state
+                )
+            return reply
 
     async def UpdateSequence(self, request, ctx):  # type: ignore[no-untyped-def]
         async with self.db.transaction() as session:

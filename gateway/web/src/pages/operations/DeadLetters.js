@@ -4,21 +4,28 @@ import { api } from '../../api.js';
 import { formatAgo, formatTime } from '../../format.js';
 import { DataTable } from '../../components/DataTable.js';
 import { Detail } from '../../components/Detail.js';
+import { ListTotal, LoadMore } from '../../components/ListTotal.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
 import { Spinner } from '../../components/Spinner.js';
 import { Drawer } from '../runs/Drawer.js';
 
-/** Jobs that used all their attempts (GET /v1/jobs?status=failed): read one, replay it. */
+/**
+ * Jobs that used all their attempts (GET /v1/jobs?status=failed), every service's, newest first: read one, replay
+ * it. `jobs`: a usePagedList of them, its total the services' counts added up (a service not answering is left
+ * out of both, and named).
+ */
 export function DeadLetters({ jobs }) {
   const [open, setOpen] = useState(null);
   const [acting, setActing] = useState({ id: null, error: null, replayed: null });
-  const items = jobs.data?.jobs || [];
+  const items = jobs.items;
+  const unavailable = jobs.firstPage?.unavailable || [];
 
   async function replay(job) {
     setActing({ id: job.id, error: null, replayed: null });
     try {
       await api.post(`/v1/jobs/${encodeURIComponent(job.id)}/replay`);
-      jobs.setData((d) => ({ ...d, jobs: d.jobs.filter((j) => j.id !== job.id) }));
+      jobs.setItems((list) => list.filter((j) => j.id !== job.id));
+      jobs.reload(); // counted again: one dead letter fewer
       setActing({ id: null, error: null, replayed: job });
       setOpen(null);
     } catch (error) {
@@ -46,17 +53,23 @@ export function DeadLetters({ jobs }) {
 
   return html`<section class="card card-flush scroll-table stack-rows" aria-label="Dead letters">
     <header class="card-head card-head-pad">
-      <h2 class="card-heading">Dead letters</h2>
+      <div>
+        <h2 class="card-heading">Dead letters</h2>
+        <${ListTotal} list=${jobs} one="dead letter" many="dead letters" testid="dead-letters-total" />
+      </div>
       <span class="muted small">Jobs that used every attempt</span>
     </header>
     <${ProblemAlert} error=${jobs.error || acting.error} testid="dead-letters-error" />
-    ${jobs.data?.unavailable?.length > 0 &&
-    html`<div class="alert alert-warn">Not answering, so not listed: ${jobs.data.unavailable.join(', ')}.</div>`}
+    ${unavailable.length > 0 &&
+    html`<div class="alert alert-warn" data-testid="dead-letters-unavailable">
+      Not answering, so their dead letters are neither listed nor counted: ${unavailable.join(', ')}.
+    </div>`}
     ${acting.replayed &&
     html`<div class="alert alert-info" role="status" data-testid="dead-letter-replayed">${acting.replayed.type} queued again.</div>`}
-    ${!jobs.data && !jobs.error && html`<div class="card-pad"><${Spinner} label="Loading…" /></div>`}
-    ${jobs.data &&
+    ${!jobs.loaded && !jobs.error && html`<div class="card-pad"><${Spinner} label="Loading…" /></div>`}
+    ${jobs.loaded &&
     html`<${DataTable} label="Dead letters" columns=${columns} rows=${items} rowTestId="dead-letter-row" onRowClick=${setOpen} empty="No dead letter." />`}
+    <${LoadMore} list=${jobs} testid="dead-letters-load-more" />
     ${open &&
     html`<${Drawer} title=${`Dead letter · ${open.type}`} onClose=${() => setOpen(null)} testid="dead-letter-drawer">
       <dl class="details">

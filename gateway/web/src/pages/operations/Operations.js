@@ -2,6 +2,7 @@ import { html } from 'htm/preact';
 import { useEffect } from 'preact/hooks';
 import { api } from '../../api.js';
 import { useLoad } from '../../hooks.js';
+import { usePagedList } from '../../pagedList.js';
 import { Alerts } from './Alerts.js';
 import { DeadLetters } from './DeadLetters.js';
 import { QueueHealth } from './QueueHealth.js';
@@ -13,7 +14,8 @@ const REFRESH_MS = 2000;
 export function Operations() {
   const health = useLoad(() => api.get('/v1/operations/queue-health'), []);
   const alerts = useLoad(() => api.get('/v1/lead-runs/alerts'), []);
-  const jobs = useLoad(() => api.get('/v1/jobs?status=failed&limit=50'), []);
+  // Every service's dead letters, newest first, a page at a time, with their count; a refresh keeps the rows loaded.
+  const jobs = usePagedList('/v1/jobs?status=failed', { items: 'jobs' });
   useEffect(() => {
     const timer = setInterval(() => {
       health.reload();

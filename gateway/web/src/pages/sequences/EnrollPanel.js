@@ -4,6 +4,7 @@ import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
 import { api } from '../../api.js';
 import { useLoad } from '../../hooks.js';
+import { readAll } from '../../pagedList.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
 import { Select } from '../../components/Select.js';
 import { Spinner } from '../../components/Spinner.js';
@@ -69,7 +70,8 @@ export async function enrollMatching(sequenceId, filterQuery, onProgress) {
  * onClose() to put it away.
  */
 export function EnrollPanel({ leadIds = [], filterQuery = '', nameOf, onEnrolled, onClose }) {
-  const list = useLoad(() => api.get('/v1/sequences'), []);
+  // Every sequence, however many pages the server gives them in: any of them can be chosen.
+  const list = useLoad(() => readAll('/v1/sequences', { items: 'sequences' }).then((sequences) => ({ sequences })), []);
   const usable = (list.data?.sequences || []).filter((s) => s.state === 'active' || s.state === 'draft');
   const [chosen, setChosen] = useState('');
   const [state, setState] = useState({ busy: false, error: null, result: null, sequenceId: '', done: 0 });

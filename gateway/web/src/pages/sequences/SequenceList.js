@@ -1,10 +1,9 @@
 import { html } from 'htm/preact';
-import { api } from '../../api.js';
-import { useLoad } from '../../hooks.js';
+import { usePagedList } from '../../pagedList.js';
 import { navigate } from '../../router.js';
 import { formatAgo } from '../../format.js';
-import { countWords } from '../../counts.js';
 import { DataTable } from '../../components/DataTable.js';
+import { ListTotal, LoadMore } from '../../components/ListTotal.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
 import { Spinner } from '../../components/Spinner.js';
 import { StateBadge } from './StateBadge.js';
@@ -25,12 +24,13 @@ const COLUMNS = [
   },
 ];
 
-/** #/sequences: the org's sequences, newest first; `?state=archived` shows the archived ones. A team's sequences
- * come whole (the service lists up to 500), so their count is the list's length. */
+/** #/sequences: the org's sequences, newest first, a page at a time with the server's count of them; `?state=archived`
+ * shows the archived ones. */
 export function SequenceList({ query }) {
   const archived = query.get('state') === 'archived';
-  const { data, error, loading, reload } = useLoad(() => api.get(`/v1/sequences${archived ? '?state=archived' : ''}`), [archived]);
-  const items = data?.sequences || [];
+  const list = usePagedList(`/v1/sequences${archived ? '?state=archived' : ''}`, { items: 'sequences' });
+  const { error, loaded, reload } = list;
+  const items = list.items;
 
   return html`<section class="wide">
     <header class="page-head page-head-row">
@@ -47,14 +47,17 @@ export function SequenceList({ query }) {
     </header>
     <${ProblemAlert} error=${error} testid="sequence-list-error" />
     ${error && html`<p><button type="button" class="btn btn-secondary" onClick=${reload}>Try again</button></p>`}
-    ${loading && !data && html`<div class="card"><${Spinner} label="Loading sequences…" /></div>`}
-    ${data &&
+    ${!loaded && !error && html`<div class="card"><${Spinner} label="Loading sequences…" /></div>`}
+    ${loaded &&
     (items.length || archived
       ? html`<div class="card card-flush">
           <header class="card-head card-head-pad">
-            <p class="table-meta">
-              <strong data-testid="sequences-total">${countWords(items.length, false, archived ? 'archived sequence' : 'sequence', archived ? 'archived sequences' : 'sequences')}</strong>
-            </p>
+            <${ListTotal}
+              list=${list}
+              one=${archived ? 'archived sequence' : 'sequence'}
+              many=${archived ? 'archived sequences' : 'sequences'}
+              testid="sequences-total"
+            />
           </header>
           <${DataTable}
             label="Sequences"
@@ -64,6 +67,7 @@ export function SequenceList({ query }) {
             onRowClick=${(s) => navigate(`/sequences/${encodeURIComponent(s.id)}`)}
             empty=${html`<p>No archived sequence.</p>`}
           />
+          <${LoadMore} list=${list} testid="sequences-load-more" />
         </div>`
       : html`<div class="card empty-state">
           <h2>No sequences yet</h2>

@@ -2,7 +2,7 @@ import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
 import { api } from '../../api.js';
 import { useLoad } from '../../hooks.js';
-import { usePagedList } from '../../pagedList.js';
+import { readAll, usePagedList } from '../../pagedList.js';
 import { navigate } from '../../router.js';
 import { formatAgo, formatTime } from '../../format.js';
 import { DataTable } from '../../components/DataTable.js';
@@ -23,7 +23,8 @@ export function Tasks({ query }) {
   const state = query.get('state') === 'done' ? 'done' : 'open';
   // Newest first, a page at a time, with the server's count of the tasks in this tab.
   const list = usePagedList(`/v1/tasks?state=${state}`, { items: 'tasks' });
-  const sequences = useLoad(() => api.get('/v1/sequences'), []);
+  // Each task names its sequence: every one is read, however many pages the server gives them in.
+  const sequences = useLoad(() => readAll('/v1/sequences', { items: 'sequences' }).then((sequences) => ({ sequences })), []);
   useLiveRefresh(list.reload, { match: (e) => e.type === 'sequences.step.sent' && Boolean(e.data.taskId) });
   const tasks = list.items;
   const leads = useLeadsById(tasks.map((t) => t.leadId));
