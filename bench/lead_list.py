@@ -383,8 +383,9 @@ def _ms(difference: float) -> str:
 async def in_process(ctx: Context, http: httpx.AsyncClient, org_id: str) -> list[str]:
     """The first page's Python, timed alone in the bench process with the services' own code (medians of 50).
 
-    The leads service: leads.listing.page through its Database (SQLAlchemy Core rows, one statement outside
-    a transaction, as ListLeads runs it), then lead_to_proto per lead and serialising the reply. The gateway:
+    The leads service: leads.listing.page on the pool's own asyncpg connection (one hand-written statement
+    outside a transaction, as ListLeads runs it), then listed_lead_to_proto per lead and serialising the reply.
+    The gateway:
     FastAPI turns a returned dict into JSON with jsonable_encoder before json.dumps; both are timed on the
     page's body as the gateway returned it.
     """
@@ -394,7 +395,7 @@ async def in_process(ctx: Context, http: httpx.AsyncClient, org_id: str) -> list
         from leadflood.leads.v1 import leads_pb2
         from leadflood_platform.db import Database
         from leads import listing
-        from leads.convert import lead_to_proto
+        from leads.convert import listed_lead_to_proto
     except ImportError:  # the bench run without the services' packages
         return []
     db = Database(ctx.app_dsn, pool_size=1)
@@ -402,9 +403,9 @@ async def in_process(ctx: Context, http: httpx.AsyncClient, org_id: str) -> list
     try:
         for i in range(WARMUP + 50):
             started = time.perf_counter()
-            async with db.read() as connection:
-                leads, cursor = await listing.page(
-                    reader=connection,
+            async with db.driver(transaction=False) as driver:
+                found = await listing.page(
+                    driver=driver,
                     org_id=uuid.UUID(org_id),
                     filters=listing.LeadFilter(),
                     sort="",
@@ -412,7 +413,8 @@ async def in_process(ctx: Context, http: httpx.AsyncClient, org_id: str) -> list
                     cursor="",
                 )
                 loaded = time.perf_counter()
-                message = leads_pb2.ListLeadsResponse(leads=[lead_to_proto(lead) for lead in leads], next_cursor=cursor)
+                leads = [listed_lead_to_proto(lead) for lead in found.rows]
+                message = leads_pb2.ListLeadsResponse(leads=leads, next_cursor=found.next_cursor)
                 converted = time.perf_counter()
             message.SerializeToString()
             if i >= WARMUP:
@@ -435,8 +437,8 @@ async def in_process(ctx: Context, http: httpx.AsyncClient, org_id: str) -> list
         return f"{1000 * statistics.median(values):.1f} ms"
 
     return [
-        f"  first page in the bench process: leads.listing.page via SQLAlchemy {med(loading)} (incl. pool check-out), "
-        f"lead_to_proto x {len(leads)} {med(proto)}, check-in + serialise {med(reply)}; FastAPI's "
+        f"  first page in the bench process: leads.listing.page on asyncpg {med(loading)} (incl. pool check-out), "
+        f"listed_lead_to_proto x {len(leads)} {med(proto)}, check-in + serialise {med(reply)}; FastAPI's "
         f"jsonable_encoder on the page's JSON body ({len(json.dumps(body)):,} bytes) {med(encode)}, json.dumps "
         f"{med(dump)}"
     ]
