@@ -166,3 +166,105 @@ def test_the_top_bar_holds_one_line_at_every_width(browser: Browser, base_url: s
     for testid in ("nav-home", "nav-leads", "nav-settings", "nav-mail", "signed-in-email"):
         expect(opened.get_by_test_id(testid)).to_be_visible()
     context.close()
+
+
+# Every text box, list box and text area on the page, drawn by the stylesheet rather than the browser's defaults:
+# the page's font (or its monospace one, a template's), the scheme's surface behind it and its border around it
+# (the accent's while focused, the danger colour's when refused). The tag input's own box is the one drawn for it.
+CONTROLS = """async () => {
+  // A box just focused is still turning its border to the accent's: read it once it has.
+  await Promise.all(document.getAnimations().filter((a) => a instanceof CSSTransition).map((a) => a.finished));
+  const probe = (style) => {
+    const el = document.createElement('div');
+    el.style.cssText = style;
+    document.body.append(el);
+    const got = getComputedStyle(el);
+    const out = { bg: got.backgroundColor, border: got.borderTopColor, font: got.fontFamily };
+    el.remove();
+    return out;
+  };
+  const surfaces = [probe('background: var(--surface)').bg, probe('background: var(--surface-2)').bg];
+  const borders = ['--border', '--accent', '--danger-fg'].map((v) => probe(`border: 1px solid var(${v})`).border);
+  const fonts = [getComputedStyle(document.body).fontFamily, probe('font-family: var(--mono)').font];
+  const text = getComputedStyle(document.body).color;
+  const boxes = document.querySelectorAll(
+    'input:not([type=checkbox], [type=radio], [type=range], [type=file], [type=hidden]), select, textarea');
+  return [...boxes].filter((el) => el.getClientRects().length && !el.closest('.tag-input')).flatMap((el) => {
+    const s = getComputedStyle(el);
+    const faults = [];
+    if (!surfaces.includes(s.backgroundColor)) faults.push(`background ${s.backgroundColor}`);
+    if (!borders.includes(s.borderTopColor)) faults.push(`border ${s.borderTopColor}`);
+    if (parseFloat(s.borderTopLeftRadius) < 6) faults.push(`corners ${s.borderTopLeftRadius}`);
+    if (!fonts.includes(s.fontFamily)) faults.push(`font ${s.fontFamily}`);
+    if (s.color !== text) faults.push(`text ${s.color}`);
+    const name = el.dataset.testid || el.id || el.name || el.outerHTML.slice(0, 60);
+    return faults.length ? [`${name}: ${faults.join(', ')}`] : [];
+  });
+}"""
+
+
+def _sideways(page: Page) -> int:
+    """How far the page scrolls sideways, in px (0: it fits the screen)."""
+    width, shown = page.evaluate("[document.scrollingElement.scrollWidth, document.scrollingElement.clientWidth]")
+    return max(0, width - shown)
+
+
+def test_every_page_fits_a_phone_and_draws_its_form_controls_in_both_schemes(
+    browser: Browser, base_url: str, client: httpx.Client, data: dict[str, str]
+) -> None:
+    """At 390 px no page scrolls sideways: a visually hidden "Actions" header, absolutely placed past its table's
+    edge outside the table's own scroller, made the lead page, a sequence's, Team and Tasks 104-498 px wider than
+    the screen, with the Tasks page's "Done" off it. And in light and dark every text box, list box and text area is
+    the stylesheet's: the inbox's reply box, the suppression list's boxes and the Home page's window were the
+    browser's own (white on a dark page), the reply box a few characters wide."""
+    tag = uuid.uuid4().hex[:6]
+    # Rows in the tables with an "Actions" column: a call task (Tasks, the sequence's enrollments), and a lead with
+    # what enrichment found (the lead page's table of values).
+    call = {"channel": "call_task", "subjectTemplate": f"Call {{{{ lead.firstName }}}} {tag}", "bodyTemplate": "Ask"}
+    sequence = client.post("/v1/sequences", json=_sequence_body(tag, **call)).json()
+    body = {"email": unique_email("phone"), "firstName": "Pia", "lastName": "Phone", "companyName": "Wide Tables"}
+    lead = client.post("/v1/leads", json=body).json()["leadId"]  # enriched at once (sandbox)
+    client.post(f"/v1/sequences/{sequence['id']}/activate").raise_for_status()
+    client.post(f"/v1/sequences/{sequence['id']}/enrollments", json={"leadIds": [lead]}).raise_for_status()
+    until(lambda: client.get("/v1/tasks", params={"sequenceId": sequence["id"]}).json()["tasks"], what="the call task")
+    until(lambda: client.get(f"/v1/leads/{lead}").json()["providerValues"], what="what enrichment found")
+    paths = {route: data.get(route, route) for route in routes() if route != "/login"}
+    paths |= {"/sequences/:id": f"/sequences/{sequence['id']}", "/leads/:id": f"/leads/{lead}"}
+
+    wide: dict[str, int] = {}
+    unstyled: dict[str, list[str]] = {}
+    for dark in (False, True):
+        scheme = "dark" if dark else "light"
+        context = browser.new_context(base_url=base_url, viewport={"width": 390, "height": 844}, color_scheme=scheme)
+        opened = context.new_page()
+        sign_in(opened)
+        for route, path in paths.items():
+            opened.goto(f"/#{path}")
+            shown(opened)
+            if over := _sideways(opened):
+                wide[f"{route} {scheme}"] = over
+            if faults := opened.evaluate(CONTROLS):
+                unstyled[f"{route} {scheme}"] = faults
+        # The invitation link, shown once an invitation is made.
+        opened.goto("/#/settings/team")
+        opened.get_by_test_id("invite-email").fill(unique_email("styled"))
+        opened.get_by_test_id("invite-submit").click()
+        expect(opened.get_by_test_id("invite-link")).to_be_visible()
+        if faults := opened.evaluate(CONTROLS):
+            unstyled[f"invitation link {scheme}"] = faults
+        if dark:
+            # The reply box fills its conversation's width (it was a few characters wide, beside its label).
+            opened.goto(f"/#{paths['/inbox/:id']}")
+            reply = opened.get_by_test_id("reply-text").bounding_box()
+            thread = opened.get_by_test_id("thread").bounding_box()
+            assert reply and thread and reply["width"] > 0.8 * thread["width"], (reply, thread)
+            # The Tasks page's "Done", brought into view within its table's own scroller, is on the screen.
+            opened.goto("/#/tasks")
+            done = opened.get_by_test_id("task-complete").first
+            done.scroll_into_view_if_needed()
+            box = done.bounding_box()
+            assert box and 0 <= box["x"] and box["x"] + box["width"] <= 390, f"Done is off the screen: {box}"
+            assert _sideways(opened) == 0
+        context.close()
+    assert wide == {}, f"pages wider than a 390 px screen (px too wide): {wide}"
+    assert unstyled == {}, f"form controls the stylesheet does not draw: {unstyled}"

@@ -1,6 +1,6 @@
 """The home dashboard's figures agree with the lists they link to: leads with the leads list, emails sent,
-replies and bounces with the messages list of that category (over the window and day by day); bad windows
-are a 422 problem."""
+replies and bounces with the messages list of that category (over the window and day by day), a sequence's
+row with the tiles (emails; its texts apart); bad windows are a 422 problem."""
 
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from conftest import OPTED_OUT_NUMBER
 from devstack.stack import Stack
 from gateway.routes.dashboard import Dashboard, MessagePage
 from tests.e2e.helpers import OrgUser, assert_problem, org_user, unique_email, until
+from tests.e2e.test_sequences import OPEN_WINDOW
 
 ZONE = "Europe/Paris"
 
@@ -133,3 +135,59 @@ def test_a_bad_list_request_is_a_4xx(client: httpx.Client) -> None:
     assert_problem(client.get("/v1/inbox/messages", params={"category": "sent", "day": "yesterday"}), 422)
     assert_problem(client.get("/v1/inbox/messages", params={"category": "sent", "cursor": "garbage"}), 422)
     assert_problem(httpx.get(f"{client.base_url}/v1/dashboard"), 401)
+
+
+def test_a_sequence_s_row_counts_its_emails_as_the_tiles_do_and_its_texts_apart(stack: Stack, base_url: str) -> None:
+    """A sequence that emails, texts (one number refused by Twilio) and emails again later: its row's sent,
+    replies and bounces are the tiles' (emails), its texts beside them; the refused text is said in words."""
+    tag = uuid.uuid4().hex[:8]
+    steps = [
+        {"channel": "email", "subjectTemplate": f"Row {{{{ lead.firstName }}}} {tag}", "bodyTemplate": "Hello"},
+        {"channel": "sms", "bodyTemplate": f"A text {tag}"},
+        {"channel": "email", "delayAmount": 2, "delayUnit": "hours", "subjectTemplate": "Again", "bodyTemplate": "Hi"},
+    ]
+    with org_user(stack, base_url, "rows") as user:
+        client = user.client
+        sequence = client.post("/v1/sequences", json={"name": f"Row {tag}", "window": OPEN_WINDOW, "steps": steps})
+        assert sequence.status_code == 201, sequence.text
+        seq = f"/v1/sequences/{sequence.json()['id']}"
+        client.post(f"{seq}/activate").raise_for_status()
+        people = {"Rea": OPTED_OUT_NUMBER, "Tex": f"+1415{uuid.uuid4().int % 10_000_000:07d}"}
+        leads = {}
+        for name, phone in people.items():
+            body = {"email": unique_email(name.lower()), "firstName": name, "lastName": "Row", "phone": phone}
+            leads[name] = client.post("/v1/leads", json=body).json()["lead"]
+        enrolled = client.post(f"{seq}/enrollments", json={"leadIds": [lead["id"] for lead in leads.values()]})
+        assert len(enrolled.json()["enrolled"]) == 2, enrolled.text
+
+        # Twilio refuses Rea's number: her enrollment stops, saying so in words for a text, its code once.
+        def rea() -> dict[str, Any] | None:
+            listed = client.get(f"{seq}/enrollments").json()["enrollments"]
+            found = next(e for e in listed if e["leadId"] == leads["Rea"]["id"])
+            return found if found["state"] == "bounced" else None
+
+        stopped = until(rea, 30, "Rea's enrollment stopped by the refused text")
+        assert stopped["stopReason"].startswith("the text could not be delivered: ")
+        assert stopped["stopReason"].endswith("(Twilio 21610)") and stopped["stopReason"].count("21610") == 1
+        assert "email" not in stopped["stopReason"] and "sms refused" not in stopped["stopReason"]
+
+        mail = until(lambda: (m := _mail(client, f"Row Tex {tag}")) and m, 30, "Tex's email")
+        assert client.post(f"/v1/captured-mail/{mail['id']}/reply", json={"text": "Sure."}).status_code == 202
+
+        def settled() -> dict[str, Any] | None:
+            board = dashboard(client)
+            [row] = board["sequences"]
+            done = board["totals"]["sent"] == 2 and board["totals"]["replied"] == 1 and row["replied"] == 1
+            return board if done and row["textsSent"] == 2 else None
+
+        board = until(settled, 30, "both emails, both texts and the reply counted")
+        Dashboard.model_validate(board)
+        totals, [row] = board["totals"], board["sequences"]
+        assert (row["sent"], row["replied"], row["bounced"]) == (totals["sent"], totals["replied"], totals["bounced"])
+        assert (row["sent"], row["bounced"], row["replyRate"]) == (2, 0, totals["replyRate"])
+        assert (row["textsSent"], row["textsReplied"], row["textsUndelivered"]) == (2, 0, 1)
+
+
+def _mail(client: httpx.Client, subject: str) -> dict[str, Any] | None:
+    mail = client.get("/v1/captured-mail", params={"limit": 200}).json()["mail"]
+    return next((m for m in mail if m["subject"] == subject), None)

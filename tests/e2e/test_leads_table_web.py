@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import uuid
 
 import httpx
@@ -92,6 +93,26 @@ def test_bulk_enrich_export_and_delete_the_selection(page: Page, client: httpx.C
     expect(rows.first).to_contain_text(kept)
     expect(page.get_by_test_id("leads-total")).to_have_text("1 lead")
     assert sum(client.get(f"/v1/leads/{i}").status_code == 404 for i in ids) == 2
+
+
+def test_bulk_enrich_shows_the_rows_enriched_without_a_reload(page: Page, client: httpx.Client) -> None:
+    """Leads a search found ("new"), enriched from the table: their status moved only after a reload; each row
+    follows its lead's enrichment as it ends (the live stream names the leads), on the same page."""
+    icp = client.post("/v1/icps", json=icp_body(minScore=0)).json()
+    run = client.post(f"/v1/icps/{icp['id']}/search", json={"source": "sandbox", "limit": 6, "force": True}).json()
+    wait_run(client, icp["id"], run["runId"])
+    sign_in(page)
+    page.goto(f"/#/leads?searchRunId={run['runId']}&filtered=all&hasEmail=yes")
+    statuses = page.get_by_test_id("lead-row-status")
+    expect(statuses.first).to_be_visible(timeout=20_000)
+    count = statuses.count()
+    expect(statuses).to_have_text(["new"] * count)
+    page.evaluate("window.__samePage = true")  # gone if anything reloads the page
+    page.get_by_test_id("leads-select-all").check()
+    page.get_by_test_id("leads-bulk-enrich").click()
+    expect(page.get_by_test_id("leads-bulk-result")).to_have_text(re.compile(rf"^{count} enrichments? started"))
+    expect(statuses).to_have_text([re.compile(r"^(enriched|failed)$")] * count, timeout=20_000)
+    assert page.evaluate("window.__samePage === true")
 
 
 def test_a_declined_delete_deletes_nothing(page: Page, client: httpx.Client) -> None:

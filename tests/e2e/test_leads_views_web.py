@@ -14,6 +14,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e import test_web_client as web
+from tests.e2e.helpers import until
+from tests.e2e.test_inbound import _email_lead
 from tests.e2e.test_leads_table_web import create_leads
 from tests.e2e.test_web_client import sign_in
 
@@ -69,6 +71,13 @@ def test_a_saved_view_follows_the_user_to_another_browser(
     first.get_by_test_id("column-title").uncheck()
     first.keyboard.press("Escape")
     first.get_by_test_id("views-save").click()
+    # The name box takes the focus as the form opens: what the user types goes there, not to the search box.
+    expect(first.get_by_test_id("views-name")).to_be_focused()
+    first.keyboard.press("Escape")  # and Escape closes it, focus back on "Save view…"
+    expect(first.get_by_test_id("views-form")).to_have_count(0)
+    expect(first.get_by_test_id("views-save")).to_be_focused()
+    first.keyboard.press("Enter")
+    expect(first.get_by_test_id("views-name")).to_be_focused()
     first.get_by_test_id("views-form-submit").click()  # no name yet: said at the field, nothing sent
     expect(first.get_by_test_id("views-name")).to_be_focused()
     expect(first.get_by_test_id("views-name")).to_have_attribute("aria-invalid", "true")
@@ -96,6 +105,7 @@ def test_a_saved_view_follows_the_user_to_another_browser(
 
     second.get_by_test_id("views-rename").click()
     expect(second.get_by_test_id("views-name")).to_have_value(name)
+    expect(second.get_by_test_id("views-name")).to_be_focused()
     second.get_by_test_id("views-name").fill(f"{name} renamed")
     second.get_by_test_id("views-form-submit").click()
     expect(second.get_by_test_id("views-select").locator("option:checked")).to_have_text(f"{name} renamed")
@@ -141,6 +151,11 @@ def test_skip_link_first_and_slash_to_search(page: Page, client: httpx.Client) -
     page.keyboard.press("/")
     expect(page.get_by_test_id("leads-filter-min-score")).to_be_focused()
     expect(search).to_have_value("a/b")
+    # A list box takes no typed text: `/` on one (a filter just chosen) goes on to the search box.
+    page.get_by_test_id("leads-filter-status").focus()
+    page.keyboard.press("/")
+    expect(search).to_be_focused()
+    expect(search).to_have_value("a/b")
 
     # On a phone the filters fold away: `/` opens them to the search box.
     page.set_viewport_size({"width": 390, "height": 844})
@@ -179,3 +194,44 @@ def test_one_tab_stop_per_row(page: Page, client: httpx.Client) -> None:
     expect(name_of[0]).to_be_focused()
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"#/leads/[0-9a-f-]{36}$"))
+
+
+def test_opening_a_conversation_with_enter_puts_focus_in_it(page: Page, client: httpx.Client) -> None:
+    """Enter on a conversation in the inbox's list: focus was dropped to the page (the next Tab started again at the
+    inbox's tabs); it goes to the conversation's heading, so the next Tab is in the conversation."""
+    subject = f"Keyboard {uuid.uuid4().hex[:6]}"
+    sent, _, _ = _email_lead(client, subject)
+    sign_in(page)
+    page.goto("/#/inbox?tab=all")
+    item = page.get_by_test_id("thread-item").filter(has_text=subject)
+    expect(item).to_be_visible(timeout=SLOW)
+    item.focus()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(f"#/inbox/{sent['threadId']}"))
+    expect(page.get_by_test_id("thread-title")).to_have_text(subject)
+    expect(page.get_by_test_id("thread-title")).to_be_focused()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.closest('[data-testid=thread]') !== null"), "Tab left the conversation"
+
+
+def test_the_company_size_column_says_a_range_in_words(page: Page, client: httpx.Client) -> None:
+    """A provider's "1,001–5,000 employees" showed as "1001" in the table: the range, in words, as the lead's page."""
+    company = f"Sized {uuid.uuid4().hex[:8]}"
+    [lead_id] = create_leads(client, company, 1)  # enriched at once: the sandbox offers a size range
+    offered = until(lambda: client.get(f"/v1/leads/{lead_id}").json()["providerValues"], what="the provider's values")
+    assert any(v["field"] == "companySize" for v in offered)
+    applied = client.post(f"/v1/leads/{lead_id}/apply-enrichment", json={"fields": ["companySize"]})
+    assert applied.status_code == 200, applied.text
+    lead = client.get(f"/v1/leads/{lead_id}").json()
+    low, high = lead["companySize"], lead["companySizeMax"]
+    assert low and high and high > low, lead  # a range
+    sign_in(page)
+    page.goto(f"/#/leads?q={company.split()[1]}&filtered=all")
+    expect(page.get_by_test_id("lead-row")).to_have_count(1, timeout=SLOW)
+    page.get_by_test_id("columns-menu-toggle").click()
+    page.get_by_test_id("column-companySize").check()
+    page.keyboard.press("Escape")
+    cell = page.get_by_test_id("lead-row").locator("td").nth(headers(page).index("Company size"))
+    expect(cell).to_have_text(f"{low:,}–{high:,} employees")
+    page.get_by_test_id("columns-menu-toggle").click()  # put back for the other tests of this user
+    page.get_by_test_id("column-companySize").uncheck()

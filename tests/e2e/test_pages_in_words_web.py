@@ -13,8 +13,9 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from devstack.stack import Stack
 from tests.e2e import test_web_client as web
-from tests.e2e.helpers import assert_problem, unique_email, until
+from tests.e2e.helpers import assert_problem, org_user, unique_email, until
 from tests.e2e.test_icps import icp_body
 from tests.fakes.apollo import FakeApollo
 
@@ -205,3 +206,63 @@ def test_a_failed_enrichment_says_its_error_once(page: Page, client: httpx.Clien
     expect(page.get_by_test_id("enrichment-row")).to_have_count(1)
     expect(page.get_by_test_id("enrichment-row")).to_contain_text("see above")
     expect(page.get_by_test_id("job-error")).to_have_count(0)
+
+
+def test_the_icp_s_weights_error_is_said_once(page: Page) -> None:
+    """Weights adding up to 110, saved: "should add up to 100 (10 over)" under them and the server's "must add up
+    to 100" under that said it twice. Once, in red, at the total."""
+    _sign_in(page)
+    page.goto("/#/icps/new")
+    page.get_by_test_id("icp-name").fill(f"Weights {uuid.uuid4().hex[:6]}")
+    page.get_by_test_id("icp-titles").fill("CEO")
+    page.keyboard.press("Enter")
+    page.get_by_test_id("icp-weight-title").fill("40")
+    page.get_by_test_id("icp-save").click()
+    note = page.get_by_test_id("icp-weights-note")
+    expect(note).to_have_class(re.compile(r"\bfield-error\b"))  # refused: the total's own words, now the error
+    expect(page.get_by_test_id("icp-weights-hint")).to_have_text("— should add up to 100 (10 over).")
+    expect(page.get_by_text(re.compile(r"add up to 100"))).to_have_count(1)
+
+
+def test_one_page_fetched_is_one_page(page: Page, client: httpx.Client) -> None:
+    icp = client.post("/v1/icps", json=icp_body()).json()
+    run = client.post(f"/v1/icps/{icp['id']}/search", json={"source": "sandbox", "limit": 10, "force": True}).json()
+    _sign_in(page)
+    page.goto(f"/#/icps/{icp['id']}?run={run['runId']}")
+    expect(page.get_by_test_id("search-status")).to_have_text("completed", timeout=SLOW)
+    expect(page.get_by_test_id("search-pages")).to_have_text("1")
+    expect(page.get_by_test_id("search-pages").locator("xpath=..")).to_have_text("1 page fetched")
+
+
+def test_a_text_conversation_is_named_by_its_lead(page: Page, client: httpx.Client) -> None:
+    """A conversation by text was only a number, in the list and as its (empty) heading: the lead's name, when known."""
+    number = f"+1415{uuid.uuid4().int % 10_000_000:07d}"
+    lead = client.post("/v1/leads", json={"email": unique_email("texter"), "firstName": "Tess", "lastName": "Texter",
+                                          "phone": number}).json()  # fmt: skip
+    sent = client.post(
+        "/v1/messages",
+        json={"channel": "sms", "to": number, "leadId": lead["leadId"], "text": "Hi Tess, a quick question"},
+        headers={"idempotency-key": uuid.uuid4().hex},
+    )
+    assert sent.status_code == 202, sent.text
+    thread_id = sent.json()["threadId"]
+    _sign_in(page)
+    page.goto("/#/inbox?tab=all")
+    item = page.get_by_test_id("thread-item").filter(has_text=number)
+    expect(item.get_by_test_id("thread-item-name")).to_have_text("Tess Texter", timeout=SLOW)
+    page.goto(f"/#/inbox/{thread_id}?tab=all")
+    expect(page.get_by_test_id("thread-title")).to_have_text("Texts with Tess Texter")
+    expect(page.get_by_test_id("thread-lead")).to_have_text("Tess Texter")
+
+
+def test_an_empty_chart_claims_no_highest_bar(page: Page, stack: Stack, base_url: str) -> None:
+    """A new org's Home: no lead and no email in its window, and its charts said "highest: 1"."""
+    with org_user(stack, base_url, "empty-chart") as user:
+        page.goto("/")
+        page.get_by_test_id("login-email").fill(user.email)
+        page.get_by_test_id("login-password").fill(user.password)
+        page.get_by_test_id("login-submit").click()
+        expect(page.get_by_test_id("dashboard")).to_be_visible(timeout=SLOW)
+        expect(page.get_by_test_id("chart-mail-empty")).to_be_visible()
+        expect(page.get_by_test_id("chart-leads")).to_be_visible()
+        expect(page.get_by_text(re.compile(r"highest"))).to_have_count(0)

@@ -146,6 +146,7 @@ def test_provider_without_a_key_is_503_naming_the_setting(client: httpx.Client, 
     lead = client.post("/v1/leads", json={"email": f"k-{icp['id'][:8]}@example.com", "firstName": "K", "lastName": "L"})
     problem = assert_problem(client.post(f"/v1/leads/{lead.json()['leadId']}/enrich", json={"provider": "hunter"}), 503)
     assert "HUNTER_API_KEY" in problem["detail"]
+    assert (problem["title"], problem["settings"]) == ("Not set up", ["HUNTER_API_KEY"])  # not "temporarily"
     assert_problem(client.post(f"/v1/icps/{icp['id']}/search", json={"source": "linkedin"}), 422)
 
 

@@ -1,10 +1,13 @@
 """Sequences over HTTP: a template error named at its field, the lifecycle and its 409s, enrollment with
 its skips, the first email arriving in the captured mail with its unsubscribe headers, and a lead's reply
-stopping that lead's enrollment (and no other's) within seconds; call tasks listed and completed."""
+stopping that lead's enrollment (and no other's) within seconds; call tasks listed and completed; pressing
+Enroll again enrolls (and mails) nobody twice unless asked to enroll again; the enrollments and the tasks
+name their leads."""
 
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -64,6 +67,11 @@ def _lead_without_email(client: httpx.Client) -> dict[str, Any]:
 def _captured(client: httpx.Client, subject: str) -> dict[str, Any] | None:
     mail = client.get("/v1/captured-mail", params={"limit": 200}).json()["mail"]
     return next((m for m in mail if m["subject"] == subject), None)
+
+
+def _captured_count(client: httpx.Client, subject: str) -> int:
+    """How many emails with this subject the capture server holds (among its latest 200)."""
+    return sum(m["subject"] == subject for m in client.get("/v1/captured-mail", params={"limit": 200}).json()["mail"])
 
 
 def _enrollments(client: httpx.Client, sequence_id: str, **params: Any) -> dict[str, dict[str, Any]]:
@@ -364,3 +372,81 @@ def test_progress_per_step_and_variant_agrees_with_the_enrollments(client: httpx
 
     assert_problem(client.get(f"/v1/sequences/{uuid.uuid4()}/stats"), 404)
     assert_problem(client.get("/v1/sequences/not-an-id/stats"), 404)
+
+
+def test_pressing_enroll_again_sends_nothing_twice_unless_asked_to_enroll_again(client: httpx.Client) -> None:
+    tag = uuid.uuid4().hex[:8]
+    call = {"channel": "call_task", "subjectTemplate": f"Call {{{{ lead.firstName }}}} {tag}", "bodyTemplate": "Ask"}
+    body = _sequence_body(tag)
+    body["steps"] = [body["steps"][0], call]  # every step at once: an email, then a call task
+    sequence = client.post("/v1/sequences", json=body).json()
+    seq = f"/v1/sequences/{sequence['id']}"
+    client.post(f"{seq}/activate").raise_for_status()
+    names = ["Amy", "Ben", "Cal"]
+    leads = {name: _lead(client, name) for name in names}
+    ids = [lead["id"] for lead in leads.values()]
+    first = client.post(f"{seq}/enrollments", json={"leadIds": ids}).json()
+    assert len(first["enrolled"]) == 3 and first["skipped"] == []
+
+    # Every step done for each lead (its email captured, its task made) before Enroll is pressed again.
+    for name in names:
+        until(lambda name=name: _captured(client, f"Hello {name} {tag}"), what=f"{name}'s email")
+    until(lambda: all(e["state"] == "completed" for e in _enrollments(client, sequence["id"]).values()),
+          what="every enrollment completed")  # fmt: skip
+    pressed = client.post(f"{seq}/enrollments", json={"leadIds": ids}).json()
+    assert pressed["enrolled"] == []
+    assert {s["leadId"]: s["reason"] for s in pressed["skipped"]} == {
+        lead_id: "already went through this sequence (completed)" for lead_id in ids
+    }
+    # Two presses at once for a new lead: one enrollment.
+    dana = _lead(client, "Dana")
+    with ThreadPoolExecutor(2) as pool:
+        replies = list(pool.map(lambda _: client.post(f"{seq}/enrollments", json={"leadIds": [dana["id"]]}).json(),
+                                range(2)))  # fmt: skip
+    assert sum(len(r["enrolled"]) for r in replies) == 1
+    assert [s["reason"] for r in replies for s in r["skipped"]] == ["already enrolled in this sequence"]
+
+    # Enrolled again on purpose, Amy is sent the step again: a new enrollment, a new message.
+    again = client.post(f"{seq}/enrollments", json={"leadIds": [leads["Amy"]["id"]], "reenroll": True}).json()
+    assert [e["leadId"] for e in again["enrolled"]] == [leads["Amy"]["id"]] and again["skipped"] == []
+    until(lambda: _captured_count(client, f"Hello Amy {tag}") == 2, what="Amy's second email")
+    until(lambda: _captured(client, f"Hello Dana {tag}"), what="Dana's email")
+    # The capture server's count is the witness: one email each, Amy's two, nobody else's twice.
+    assert [_captured_count(client, f"Hello {name} {tag}") for name in [*names, "Dana"]] == [2, 1, 1, 1]
+    listed = client.get(f"{seq}/enrollments", params={"limit": 200}).json()
+    assert listed["total"] == 5
+
+    def five_tasks() -> list[dict[str, Any]] | None:
+        found = client.get("/v1/tasks", params={"sequenceId": sequence["id"]}).json()["tasks"]
+        return found if len(found) == 5 else None
+
+    tasks = until(five_tasks, what="five call tasks")
+    assert sorted(t["title"] for t in tasks) == sorted(
+        f"Call {name} {tag}" for name in ["Amy", "Amy", "Ben", "Cal", "Dana"]
+    )
+
+
+def test_the_enrollments_and_the_tasks_name_their_leads(client: httpx.Client) -> None:
+    tag = uuid.uuid4().hex[:8]
+    call = {"channel": "call_task", "subjectTemplate": f"Call {tag}", "bodyTemplate": "Ask"}
+    sequence = client.post("/v1/sequences", json=_sequence_body(tag, **call)).json()
+    seq = f"/v1/sequences/{sequence['id']}"
+    client.post(f"{seq}/activate").raise_for_status()
+    kept, gone = _lead(client, "Named"), _lead(client, "Gone")
+    client.post(f"{seq}/enrollments", json={"leadIds": [kept["id"], gone["id"]]}).raise_for_status()
+
+    def tasks() -> dict[str, dict[str, Any]] | None:
+        found = {t["leadId"]: t for t in client.get("/v1/tasks", params={"sequenceId": sequence["id"]}).json()["tasks"]}
+        return found if len(found) == 2 else None
+
+    made = until(tasks, what="both call tasks")
+    assert made[kept["id"]]["lead"] == {"name": "Named Tester", "email": kept["email"]}
+    listed = _enrollments(client, sequence["id"])
+    assert listed[kept["id"]]["lead"] == {"name": "Named Tester", "email": kept["email"]}
+    assert listed[gone["id"]]["lead"] == {"name": "Gone Tester", "email": gone["email"]}
+
+    # A deleted lead is named as such (null), in both lists.
+    assert client.delete(f"/v1/leads/{gone['id']}").status_code == 204
+    assert _enrollments(client, sequence["id"])[gone["id"]]["lead"] is None
+    assert tasks()[gone["id"]]["lead"] is None  # type: ignore[index]
+    assert _enrollments(client, sequence["id"])[kept["id"]]["lead"]["name"] == "Named Tester"

@@ -278,16 +278,6 @@ def test_an_import_cancelled_during_its_upload_imports_nothing(page: Page, clien
     assert listed == []
 
 
-def test_enriching_with_a_provider_that_has_no_key_says_which_setting(page: Page, client: httpx.Client) -> None:
-    body = {"email": unique_email("no-key"), "firstName": "Kay", "lastName": "Less"}
-    lead_id = client.post("/v1/leads", json=body).json()["leadId"]
-    sign_in(page)
-    page.goto(f"/#/leads/{lead_id}")
-    page.get_by_test_id("lead-enrich-provider").select_option("hunter")
-    page.get_by_test_id("lead-enrich").click()
-    expect(page.get_by_test_id("lead-enrich-error")).to_contain_text("HUNTER_API_KEY")  # the stack leaves it unset
-
-
 def test_email_a_lead_and_read_what_it_received_in_the_captured_mail(page: Page, client: httpx.Client) -> None:
     email = unique_email("mailview")
     lead = client.post("/v1/leads", json={"email": email, "firstName": "Grace", "lastName": "Hopper"}).json()
@@ -548,6 +538,68 @@ def test_back_from_a_lead_keeps_the_user_s_place_in_the_list(page: Page, client:
     expect(page.get_by_test_id("leads-filter-filtered")).to_have_value("all")
 
 
+# Resolves once the page's scroll has not moved for a few frames: a keyboard scroll is animated.
+SCROLL_SETTLED = """() => new Promise((done) => {
+  let last = -1, still = 0;
+  const tick = () => {
+    still = scrollY === last ? still + 1 : 0;
+    last = scrollY;
+    if (still >= 5) done(scrollY); else requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+})"""
+
+
+@pytest.mark.parametrize("scroll", ["End", "PageDown", "wheel"])
+def test_back_from_a_lead_keeps_the_place_however_the_user_scrolled(
+    browser: Browser, base_url: str, client: httpx.Client, scroll: str
+) -> None:
+    """Scrolled by the keyboard (End, PageDown) or the wheel, a while before opening a lead: Back and "← Leads"
+    return to that place. The place was kept by a listener that heard the page go (the rows gone, the scroll
+    clamped to 0) before it was stopped, so 3 times in 4 the list came back at its top."""
+    icp = client.post("/v1/icps", json=icp_body()).json()
+    run = client.post(f"/v1/icps/{icp['id']}/search", json={"source": "sandbox", "limit": 120, "force": True}).json()
+    wait_run(client, icp["id"], run["runId"])
+    context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 800})
+    try:
+        page = context.new_page()
+        sign_in(page)
+        page.goto(f"/#/leads?searchRunId={run['runId']}&filtered=all&sort=lastName")
+        rows = page.get_by_test_id("lead-row")
+        expect(rows).to_have_count(50, timeout=20_000)
+        page.get_by_test_id("leads-load-more").click()
+        expect(rows).to_have_count(100)
+        for back in ("history", "link"):
+            page.locator("main h1").click()  # the keys scroll the page, not a field
+            if scroll == "wheel":
+                page.mouse.move(640, 400)
+                page.mouse.wheel(0, 3000)
+            else:
+                for _ in range(4 if scroll == "PageDown" else 1):
+                    page.keyboard.press(scroll)
+            y = page.evaluate(SCROLL_SETTLED)
+            assert y > 1000, f"{scroll} scrolled the list to {y}"
+            # The row in the middle of the screen, opened where it is (nothing scrolls it into view first).
+            middle = page.evaluate(
+                "[...document.querySelectorAll('[data-testid=lead-row]')].indexOf("
+                "document.elementFromPoint(640, 400).closest('tr'))"
+            )
+            assert middle >= 0
+            opened = rows.nth(middle)
+            name = opened.get_by_role("link").first.inner_text()
+            opened.get_by_role("link").first.click()
+            expect(page.get_by_test_id("lead-status")).to_be_visible()
+            if back == "history":
+                page.go_back()
+            else:
+                page.get_by_test_id("lead-back").click()
+            expect(rows).to_have_count(100)
+            assert page.evaluate(SCROLL_SETTLED) == pytest.approx(y, abs=80), f"back by {back}: not where the user was"
+            expect(rows.filter(has_text=name).first).to_be_in_viewport()
+    finally:
+        context.close()
+
+
 def test_the_leads_table_sorts_by_its_headers_and_uses_a_wide_screen(
     browser: Browser, base_url: str, client: httpx.Client
 ) -> None:
@@ -600,5 +652,16 @@ def test_on_a_phone_the_filters_fold_and_the_top_bar_is_one_line(browser: Browse
         phone.get_by_test_id("nav-icps").click()  # the menu opens below the bar
         expect(phone).to_have_url(re.compile(r"#/icps$"))
         expect(phone.get_by_test_id("nav-icps")).to_be_hidden()  # and closes on the way
+        # Escape closes it, as it does "More", from its button or from a link in it; focus back on "Menu".
+        menu = phone.get_by_test_id("menu-toggle")
+        for focus_in in ("button", "link"):
+            menu.click()
+            expect(menu).to_have_attribute("aria-expanded", "true")
+            if focus_in == "link":
+                phone.get_by_test_id("nav-leads").focus()
+            phone.keyboard.press("Escape")
+            expect(phone.get_by_test_id("nav-leads")).to_be_hidden()
+            expect(menu).to_have_attribute("aria-expanded", "false")
+            expect(menu).to_be_focused()
     finally:
         context.close()

@@ -47,6 +47,7 @@ def test_the_role_table() -> None:
     assert required_role("POST", "/v1/sequences/{sequence_id}/preview") == "viewer"  # changes nothing
     assert required_role("POST", "/v1/events/tickets") == "viewer"  # live updates are reading
     assert required_role("GET", "/v1/users") == "viewer" and required_role("GET", "/v1/mailboxes") == "viewer"
+    assert required_role("GET", "/v1/provider-keys") == "viewer"  # which are set up, never a value
     admin_only = [
         ("PATCH", "/v1/users/{user_id}"),
         ("POST", "/v1/invitations"),

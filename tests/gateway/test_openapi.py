@@ -191,11 +191,19 @@ def test_every_counted_page_documents_its_total_and_the_rows_it_holds() -> None:
     suppressions.SuppressionPage.model_validate({"suppressions": [row], "nextAfter": "a@b.c", **first})
     captured = mail._captured_json(inbox_pb2.CapturedMail(id=3, rcpt_to=["a@b.c"], received_at=stamp))
     mail.CapturedMailPage.model_validate({"mail": [captured], "before": 3, **first})
-    enrollment = sequences.enrollment_json(
-        sequences_pb2.Enrollment(id="e1", state=sequences_pb2.ENROLLMENT_STATE_ACTIVE)
+    # Each with its lead as a page reads them (one named, one deleted).
+    named = {"l1": {"name": "Ada Lovelace", "email": "ada@acme.example"}}
+    enrollments = [
+        sequences.enrollment_json(
+            sequences_pb2.Enrollment(id=f"e{n}", lead_id=lead, state=sequences_pb2.ENROLLMENT_STATE_ACTIVE), named
+        )
+        for n, lead in enumerate(["l1", "l2"])
+    ]
+    assert [e["lead"] for e in enrollments] == [named["l1"], None]
+    sequences.EnrollmentPage.model_validate({"enrollments": enrollments, "nextCursor": None, **first})
+    task = sequences.task_json(
+        sequences_pb2.Task(id="k1", lead_id="l1", state=sequences_pb2.TASK_STATE_OPEN, created_at=stamp), named
     )
-    sequences.EnrollmentPage.model_validate({"enrollments": [enrollment], "nextCursor": None, **first})
-    task = sequences.task_json(sequences_pb2.Task(id="k1", state=sequences_pb2.TASK_STATE_OPEN, created_at=stamp))
     sequences.TaskPage.model_validate({"tasks": [task], "nextCursor": None, **later})
     variant = sequences_pb2.StepVariant(id="v1", weight=1)
     step = sequences_pb2.Step(id="p1", channel=sequences_pb2.CHANNEL_EMAIL, variants=[variant])

@@ -51,6 +51,18 @@ def test_domain_errors_become_problem_json(error: Exception, status: int) -> Non
         assert body["errors"] == [{"field": "firstName", "message": "is required"}]
 
 
+def test_a_provider_not_set_up_is_a_503_saying_so_and_naming_its_settings() -> None:
+    """Not "Service Unavailable" (nothing temporary about a key never set): its own type, title and settings."""
+    missing = app_raising(Unavailable("HUNTER_API_KEY is not set: the hunter enrichment provider is not configured"))
+    body = missing.post("/boom").json()
+    assert (body["status"], body["title"], body["settings"]) == (503, "Not set up", ["HUNTER_API_KEY"])
+    assert body["type"].endswith("/not-set-up") and body["detail"].startswith("HUNTER_API_KEY is not set")
+    two = app_raising(Unavailable("TWILIO_AUTH_TOKEN and TWILIO_FROM are not set: the twilio SMS provider is off"))
+    assert two.post("/boom").json()["settings"] == ["TWILIO_AUTH_TOKEN", "TWILIO_FROM"]
+    down = app_raising(Unavailable("the ICP service did not answer, so nothing was scored; try again")).post("/boom")
+    assert (down.status_code, down.json()["title"]) == (503, "Service Unavailable") and "settings" not in down.json()
+
+
 def test_an_unexpected_error_is_a_500_without_its_message() -> None:
     lines = io.StringIO()
     handler = logging.StreamHandler(lines)

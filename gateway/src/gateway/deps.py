@@ -20,11 +20,12 @@ log = logging.getLogger(__name__)
 RANK = {"viewer": 0, "member": 1, "admin": 2, "owner": 3}
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Managing people, mailboxes, provider keys and internal teams' credentials, and reading the audit log: admins
-# and owners. The lists of users and mailboxes are readable by everyone in the org.
+# and owners. The lists of users and mailboxes are readable by everyone in the org, and so is which providers are
+# set up (never a key's value): the web client offers only those, to whoever starts a search, an enrichment or a run.
 ADMIN_PATHS = (
     "/v1/users", "/v1/invitations", "/v1/mailboxes", "/v1/provider-keys", "/v1/audit-log", "/v1/internal-credentials"
 )  # fmt: skip
-READABLE_BY_ALL = ("/v1/users", "/v1/mailboxes")
+READABLE_BY_ALL = ("/v1/users", "/v1/mailboxes", "/v1/provider-keys")
 # POSTs that change nothing (a preview, a ticket for the live-updates stream): a viewer may send them.
 READ_ONLY_POSTS = frozenset({"/v1/sequences/{sequence_id}/preview", "/v1/events/tickets"})
 # A user's own saved views change no data: a viewer keeps theirs too (sharing one is refused in routes/views.py).
@@ -40,6 +41,12 @@ def required_role(method: str, path: str) -> str:
     if method in SAFE_METHODS or path in READ_ONLY_POSTS or path.startswith(PERSONAL_PATHS):
         return "viewer"
     return "member"
+
+
+def reads_system_mail(who: Principal) -> bool:
+    """Whether the caller may read system mail (an invitation, whose link lets its holder join the org in the role
+    it names): those who may invite, by the table above. The mail room leaves it out for everyone else."""
+    return RANK[who.role] >= RANK[required_role("POST", "/v1/invitations")]
 
 
 def authorize(request: Request, who: Principal) -> None:

@@ -58,6 +58,19 @@ class Problem(Exception):
         self.extensions = extensions or {}
 
 
+# A provider chosen whose key or credentials are not set ("APOLLO_API_KEY is not set: ...", "TWILIO_AUTH_TOKEN and
+# TWILIO_FROM are not set: ..."): still a 503 (the service cannot do it now), but nothing temporary about it, so the
+# problem says what it is: its own type and title, and the settings to set as a member of its own.
+_NOT_SET = re.compile(r"^(?P<settings>[A-Z][A-Z0-9_]*(?:(?:, | and )[A-Z][A-Z0-9_]*)*) (?:is|are) not set\b")
+NOT_SET_UP_TITLE = "Not set up"
+
+
+def _not_set_up(status: int, detail: str) -> list[str] | None:
+    """The settings a 503's detail names as not set, or None when it is some other unavailability."""
+    found = _NOT_SET.match(detail) if status == 503 else None
+    return re.split(r", | and ", found["settings"]) if found else None
+
+
 def camel(name: str) -> str:
     """first_name -> firstName, so field errors name the field the client sent."""
     return re.sub(r"_([a-z])", lambda m: m.group(1).upper(), name)
@@ -73,6 +86,8 @@ def response(
     extensions: dict[str, Any] | None = None,
 ) -> JSONResponse:
     title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Client Closed Request"
+    if (settings := _not_set_up(status, detail)) is not None:
+        title, extensions = NOT_SET_UP_TITLE, {"settings": settings, **(extensions or {})}
     body: dict[str, Any] = {
         "type": f"https://leadflood.dev/problems/{title.lower().replace(' ', '-')}",
         "title": title,

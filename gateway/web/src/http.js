@@ -159,7 +159,7 @@ export function problemToError(status, statusText, body) {
   return new ApiError({
     status: code,
     // The status line's phrase ("Unprocessable Entity") is HTTP's, not the user's: the title is ours.
-    title: problemTitle(code),
+    title: problemTitle(code, p.type),
     detail: typeof detail === 'string' ? plainWords(detail) : '',
     errors: Array.isArray(errors) ? errors.map(normalizeFieldError) : [],
     type: p.type,

@@ -1,10 +1,11 @@
 // Keyboard shortcuts the whole app shares: `/` to the page's search box. Pure except `focusPageSearch`.
 
-const TYPING = new Set(['TEXTAREA', 'SELECT']);
+// A list box takes no typed text of its own (a letter only jumps to an option), so `/` on one is the shortcut too.
+const TYPING = new Set(['TEXTAREA']);
 // Inputs that take no typed text: a `/` pressed on them is the shortcut.
 const NOT_TYPED = new Set(['checkbox', 'radio', 'file', 'button', 'submit', 'reset', 'image', 'range', 'color']);
 
-/** The user is typing somewhere (a text field, a list box, an editable region): a key is theirs, not a shortcut. */
+/** The user is typing somewhere (a text field, a text area, an editable region): a key is theirs, not a shortcut. */
 export function isTyping(target) {
   if (!target) return false;
   if (target.tagName === 'INPUT') return !NOT_TYPED.has(String(target.type || 'text').toLowerCase());

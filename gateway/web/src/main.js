@@ -49,6 +49,10 @@ function SkipLink() {
   return html`<a class="skip-link" href="#content" data-testid="skip-link" onClick=${skip}>Skip to content</a>`;
 }
 
+// The app places the scroll itself: a new page at its top, the leads list where the user left it. The browser's
+// own restoring on Back (of a hash URL, a page whose content is drawn a moment later) raced with both.
+if ('scrollRestoration' in history) history.scrollRestoration = 'manual';
+
 // `/` anywhere but in a field: to the page's search box (the leads table's filter), as many sites do.
 document.addEventListener('keydown', (e) => {
   if (isSearchShortcut(e) && focusPageSearch()) e.preventDefault();

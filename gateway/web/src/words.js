@@ -19,8 +19,14 @@ const TITLES = {
   504: 'The server took too long',
 };
 
-/** The title shown for a failed request of this HTTP status. */
-export function problemTitle(status) {
+// Problem types whose title says more than their status: a provider whose key is not set is a 503, but not
+// "temporarily" anything (gateway/problems.py).
+const TYPE_TITLES = { 'not-set-up': 'Not set up' };
+
+/** The title shown for a failed request of this HTTP status (and problem `type`, when it says more). */
+export function problemTitle(status, type) {
+  const kind = String(type ?? '').split('/').pop();
+  if (Object.hasOwn(TYPE_TITLES, kind)) return TYPE_TITLES[kind];
   if (TITLES[status]) return TITLES[status];
   if (status >= 500) return 'Something went wrong on our side';
   return 'The request was refused';

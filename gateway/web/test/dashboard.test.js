@@ -1,7 +1,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { messagesHref, percent, shortDay, windowDays } from '../src/dashboard.js';
-import { barHeight } from '../src/components/BarChart.js';
+import { barHeight, highestWords } from '../src/components/BarChart.js';
 
 test('a reply rate reads as a percentage, and nothing sent as a dash', () => {
   assert.equal(percent(0.1234), '12%');
@@ -29,4 +29,12 @@ test('bars scale to the highest, and a small non-zero one is still seen', () => 
   assert.equal(barHeight(0, 10), 0);
   assert.equal(barHeight(10, 10), 110);
   assert.equal(barHeight(1, 1000), 2);
+});
+
+test('an empty chart says no "highest"; one with bars says the highest', () => {
+  const series = [{ key: 'sent' }, { key: 'replied' }];
+  const day = (sent, replied) => ({ values: { sent, replied } });
+  assert.equal(highestWords(series, [day(0, 0), day(0, 0)]), '');
+  assert.equal(highestWords(series, []), '');
+  assert.equal(highestWords(series, [day(3, 1), day(1200, 0)]), 'highest: 1,200');
 });

@@ -34,6 +34,18 @@ test('problem+json becomes an ApiError with normalized field errors', () => {
   assert.deepEqual(e.errors.map((x) => x.field), ['firstName', 'email']);
 });
 
+test('a provider not set up is said so, not "temporarily unavailable"', () => {
+  const body = {
+    type: 'https://leadflood.dev/problems/not-set-up', title: 'Not set up', status: 503,
+    detail: 'APOLLO_API_KEY is not set: the apollo people source provider is not configured', settings: ['APOLLO_API_KEY'],
+  };
+  const e = problemToError(503, 'Service Unavailable', body);
+  assert.equal(e.title, 'Not set up');
+  assert.deepEqual(e.settings, ['APOLLO_API_KEY']);
+  const down = problemToError(503, 'Service Unavailable', { type: 'https://leadflood.dev/problems/service-unavailable', status: 503 });
+  assert.equal(down.title, 'Temporarily unavailable');
+});
+
 test('non-JSON error bodies still get a title in words', () => {
   const e = problemToError(502, 'Bad Gateway', null);
   assert.equal(e.title, 'Temporarily unavailable');

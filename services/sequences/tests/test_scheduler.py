@@ -124,6 +124,32 @@ async def test_a_due_step_is_sent_once_in_its_window_and_the_next_one_planned(
     assert len(world.inbox.servicer.requests) == 2
 
 
+async def test_enrolled_again_on_purpose_the_lead_is_sent_the_step_again_under_a_key_of_its_own(
+    db: Database, world: SimpleNamespace, kit: SimpleNamespace
+) -> None:
+    sequence, [first] = await _start(db, world, kit, kit.email_step(subject="Hello {{ lead.firstName }}"))
+    [step] = sequence.live_steps
+    assert await world.scheduler.run_once() == 1
+    assert (await _reload(db, first.id)).state == "completed"
+
+    # Pressed again: skipped, nothing more sent.
+    assert await _enroll(db, world, sequence, world.ada) == []
+    assert await world.scheduler.run_once() == 0
+    assert len(world.inbox.servicer.messages) == 1
+
+    async with db.transaction() as session:
+        [second], skipped = await service.enroll(
+            session=session, org_id=world.org, sequence_id=sequence.id, lead_ids=[world.ada], now=world.clock(),
+            reenroll=True,
+        )  # fmt: skip
+    assert skipped == [] and second.round == 2
+    assert await world.scheduler.run_once() == 1
+    keys = world.inbox.servicer.keys()
+    assert keys == [idempotency_key(first.id, step.id), idempotency_key(second.id, step.id)]
+    assert len(set(keys)) == 2 and len(world.inbox.servicer.messages) == 2  # the mail room has a second message
+    assert (await _reload(db, second.id)).state == "completed"
+
+
 async def test_a_simulated_send_counts_as_done(db: Database, world: SimpleNamespace, kit: SimpleNamespace) -> None:
     world.inbox.servicer.answer = lambda request: delivery_pb2.SendMessageResponse(
         outcome=delivery_pb2.SEND_OUTCOME_SIMULATED, message_id=str(uuid.uuid4()), thread_id="t"

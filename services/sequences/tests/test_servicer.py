@@ -3,6 +3,7 @@ gateway) sends and gets back, the codes of refusals, and the leads service read 
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from types import SimpleNamespace
@@ -111,6 +112,27 @@ async def test_a_sequence_from_draft_to_enrollments(api: SimpleNamespace) -> Non
         api.stub.StopEnrollment(pb.StopEnrollmentRequest(sequence_id=created.id, enrollment_id=held.id))
     )
     assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+    # Stopped, the lead has been through the sequence: pressing Enroll again skips it; `reenroll` starts it over.
+    again = await api.stub.Enroll(pb.EnrollRequest(sequence_id=created.id, lead_ids=[str(ada)]))
+    assert [(s.lead_id, s.reason) for s in again.skipped] == [
+        (str(ada), "already went through this sequence (stopped)")
+    ] and not again.enrolled
+    restarted = await api.stub.Enroll(pb.EnrollRequest(sequence_id=created.id, lead_ids=[str(ada)], reenroll=True))
+    assert [e.lead_id for e in restarted.enrolled] == [str(ada)] and not restarted.skipped
+    assert restarted.enrolled[0].id != held.id
+
+
+async def test_enroll_calls_at_once_for_the_same_lead_make_one_enrollment(api: SimpleNamespace) -> None:
+    created = (await api.stub.CreateSequence(pb.CreateSequenceRequest(sequence=_definition()))).sequence
+    await api.stub.ActivateSequence(pb.ActivateSequenceRequest(sequence_id=created.id))
+    lead = str(api.leads.add(email="grace@acme.example", first_name="Grace"))
+    ask = pb.EnrollRequest(sequence_id=created.id, lead_ids=[lead])
+    replies = await asyncio.gather(*(api.stub.Enroll(ask) for _ in range(5)))
+    assert sum(len(reply.enrolled) for reply in replies) == 1
+    assert sorted(s.reason for reply in replies for s in reply.skipped) == ["already enrolled in this sequence"] * 4
+    listed = await api.stub.ListEnrollments(pb.ListEnrollmentsRequest(sequence_id=created.id, with_total=True))
+    assert listed.total == 1
 
 
 async def test_preview_renders_for_a_stored_lead_given_fields_or_unsaved_templates(api: SimpleNamespace) -> None:

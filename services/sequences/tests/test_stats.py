@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 from sqlalchemy import select
 
+from leadflood.inbox.v1 import delivery_pb2
 from leadflood.inbox.v1 import events_pb2 as inbox_events
 from leadflood.sequences.v1 import sequences_pb2 as pb
 from leadflood_platform.db import Database
@@ -145,3 +146,26 @@ async def test_a_removed_step_keeps_its_results(db: Database, world: SimpleNames
     assert (live.step_id, live.ordinal, live.removed, live.counts.sent) == (str(kept.id), 1, False, 0)
     assert (removed.ordinal, removed.removed, removed.counts.sent, removed.counts.replied) == (0, True, 1, 1)
     assert counted.enrollments.replied == 1
+
+
+async def test_a_text_that_could_not_be_delivered_counts_at_the_text_step(
+    db: Database, world: SimpleNamespace, kit: SimpleNamespace
+) -> None:
+    text = definitions.StepSpec(channel="sms", body_template="Hi {{ lead.firstName }}")
+    later = kit.email_step(delay_amount=1, delay_unit="hours")
+    sequence = await kit.make_sequence(db, world.org, kit.definition(text, kit.email_step(), later, window=kit.ALWAYS))
+    lead = world.leads.add(email="sam@acme.example", phone="+14155550123", first_name="Sam")
+    await _enroll(db, world, sequence, [lead])
+    await _drain(world)  # the text, then the email at once; the last email waits an hour
+
+    # The text's refusal arrives after the email went: the lead is stopped, counted at the text step.
+    refused = inbox_events.MessageBounced(
+        event_id="b1", org_id=str(world.org), status_code="21211", diagnostic="sms refused: 21211 The 'To' number ...",
+        message=inbox_events.MessageRef(lead_id=str(lead), channel=delivery_pb2.CHANNEL_SMS),
+    )  # fmt: skip
+    consumer = StopConsumer(db=db, bus=None)  # type: ignore[arg-type]
+    assert await consumer.handle("inbox.message.bounced", refused.SerializeToString()) == 1
+    texted, emailed, waiting = (await _stats(db, world, sequence)).steps
+    assert (texted.channel, texted.counts.sent, texted.counts.bounced) == (pb.CHANNEL_SMS, 1, 1)
+    assert (emailed.channel, emailed.counts.sent, emailed.counts.bounced) == (pb.CHANNEL_EMAIL, 1, 0)
+    assert (waiting.counts.sent, waiting.counts.bounced) == (0, 0)

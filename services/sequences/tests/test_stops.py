@@ -14,13 +14,14 @@ from google.protobuf.message import DecodeError
 from sqlalchemy import select
 
 from devstack.stack import Stack
+from leadflood.inbox.v1 import delivery_pb2
 from leadflood.inbox.v1 import events_pb2 as inbox_events
 from leadflood.sequences.v1 import events_pb2
 from leadflood_platform.bus import Bus
 from leadflood_platform.db import Database
 from sequences import service
 from sequences.models import Enrollment, StepSend, platform_tables
-from sequences.stops import StopConsumer
+from sequences.stops import StopConsumer, bounce_reason
 
 NOW = dt.datetime(2026, 3, 4, 15, 0, tzinfo=dt.UTC)
 
@@ -85,7 +86,21 @@ STOPS = [
             status_code="5.1.1",
             diagnostic="550 5.1.1 user unknown",
         ),  # fmt: skip
-        ("bounced", "the email bounced: 5.1.1 550 5.1.1 user unknown"),
+        ("bounced", "the email bounced: 550 5.1.1 user unknown"),
+    ),
+    (
+        "inbox.message.bounced",
+        lambda org, lead: inbox_events.MessageBounced(
+            event_id="e-1",
+            org_id=str(org),
+            message=inbox_events.MessageRef(lead_id=str(lead), channel=delivery_pb2.CHANNEL_SMS),
+            status_code="21211",
+            diagnostic="sms refused: 21211 The 'To' number +15005550001 is not a valid phone number.",
+        ),  # fmt: skip
+        (
+            "bounced",
+            "the text could not be delivered: the 'To' number +15005550001 is not a valid phone number (Twilio 21211)",
+        ),
     ),
     (
         "inbox.recipient.unsubscribed",
@@ -102,7 +117,7 @@ STOPS = [
 ]
 
 
-@pytest.mark.parametrize(("subject", "event", "ended"), STOPS, ids=[s[0] for s in STOPS])
+@pytest.mark.parametrize(("subject", "event", "ended"), STOPS, ids=[f"{s[0]}-{s[2][1][:8]}" for s in STOPS])
 async def test_an_event_stops_the_leads_enrollments_in_its_org_once(
     db: Database,
     setting: SimpleNamespace,
@@ -120,6 +135,39 @@ async def test_an_event_stops_the_leads_enrollments_in_its_org_once(
     assert {(e.cause_event_id, e.lead_id, e.reason) for e in stopped} == {("e-1", str(setting.lead), ended[1])}
     assert await consumer.handle(subject, data) == 0  # delivered again: nothing left to stop
     assert len(await _stopped_events(db)) == 2
+
+
+BOUNCES = [
+    # (channel, status code, the mail room's words, the stop reason): each code said once, in words for the channel.
+    (delivery_pb2.CHANNEL_EMAIL, "5.1.1", "bounced: 550 5.1.1 user unknown",
+     "the email bounced: 550 5.1.1 user unknown"),
+    (delivery_pb2.CHANNEL_EMAIL, "5.7.1", "relay denied", "the email bounced: relay denied (5.7.1)"),
+    (delivery_pb2.CHANNEL_EMAIL, "", "", "the email bounced"),
+    (delivery_pb2.CHANNEL_SMS, "21614", "sms refused: 21614 The 'To' number is not a mobile number.",
+     "the text could not be delivered: the 'To' number is not a mobile number (Twilio 21614)"),
+    (delivery_pb2.CHANNEL_SMS, "21211", "", "the text could not be delivered (Twilio 21211)"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("channel", "code", "diagnostic", "reason"), BOUNCES)
+def test_a_bounce_is_said_in_words_for_its_channel(channel: int, code: str, diagnostic: str, reason: str) -> None:
+    event = inbox_events.MessageBounced(
+        message=inbox_events.MessageRef(channel=channel), status_code=code, diagnostic=diagnostic
+    )
+    assert bounce_reason(event) == reason
+
+
+async def test_a_stop_remembers_the_channel_that_caused_it(db: Database, setting: SimpleNamespace) -> None:
+    consumer = StopConsumer(db=db, bus=None)  # type: ignore[arg-type]
+    text_reply = inbox_events.MessageReceived(
+        event_id="e-2", org_id=str(setting.org), lead_id=str(setting.lead), channel=delivery_pb2.CHANNEL_SMS
+    )
+    assert await consumer.handle("inbox.message.received", text_reply.SerializeToString()) == 2
+    async with db.transaction() as session:
+        channels = await session.scalars(
+            select(Enrollment.stop_channel).where(Enrollment.id.in_([e.id for e in setting.mine]))
+        )
+        assert list(channels) == ["sms", "sms"]
 
 
 async def test_an_event_older_than_an_enrollment_does_not_stop_it(db: Database, setting: SimpleNamespace) -> None:

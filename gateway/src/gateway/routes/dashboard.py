@@ -2,8 +2,9 @@
 
 Each figure names the list it came from: emails sent, replies and bounces are the mail room's
 ListMessages of that category (GET /v1/inbox/messages), counted by the same predicate; leads are the
-leads list with `filtered=all`; a sequence's figures are its stats page's; runs and queues are the lead
-runs and operations pages'.
+leads list with `filtered=all`; a sequence's figures are its stats page's, its email steps' apart from its
+text steps' (the tiles count emails: a text is neither an email sent nor a bounce); runs and queues are the
+lead runs and operations pages'.
 """
 
 from __future__ import annotations
@@ -63,10 +64,13 @@ class SequenceFigures(Reply):
     state: str
     enrolled: int
     active: int
-    sent: int
-    replied: int
-    bounced: int
-    reply_rate: float | None
+    sent: int = Field(description="Emails its email steps sent, as the tiles count emails (texts apart)")
+    replied: int = Field(description="Leads who answered one of its emails (each at the last one it received)")
+    bounced: int = Field(description="Leads whose email from it bounced")
+    reply_rate: float | None = Field(description="replied / sent: its emails'")
+    texts_sent: int = Field(description="Texts its SMS steps sent")
+    texts_replied: int = Field(description="Leads who answered one of its texts")
+    texts_undelivered: int = Field(description="Leads whose text could not be delivered")
 
 
 class RunNeedingAttention(Reply):
@@ -139,9 +143,12 @@ async def _sequence_figures(services: Any) -> list[dict[str, Any]]:
     figures = []
     for sequence, reply in zip(listed, stats, strict=True):
         s, head = reply.stats, sequence_json(sequence)
-        # As the sequence's own page adds them: sends per step; stops at their last step or before the first.
-        counts = [step.counts for step in s.steps] + [s.before_first_step]
-        sent, replied = sum(c.sent for c in counts), sum(c.replied for c in counts)
+        # As the sequence's own page shows them, step by step: its email steps' sends and the stops counted at
+        # them are emails (what the tiles count); its text steps' are texts. A stop before any step reached
+        # its lead answered nothing this sequence sent, and counts in neither.
+        emails = [step.counts for step in s.steps if step.channel == sequences_pb2.CHANNEL_EMAIL]
+        texts = [step.counts for step in s.steps if step.channel == sequences_pb2.CHANNEL_SMS]
+        sent, replied = sum(c.sent for c in emails), sum(c.replied for c in emails)
         figures.append(
             {
                 "id": head["id"],
@@ -151,8 +158,11 @@ async def _sequence_figures(services: Any) -> list[dict[str, Any]]:
                 "active": s.enrollments.active,
                 "sent": sent,
                 "replied": replied,
-                "bounced": sum(c.bounced for c in counts),
+                "bounced": sum(c.bounced for c in emails),
                 "replyRate": _rate(replied, sent),
+                "textsSent": sum(c.sent for c in texts),
+                "textsReplied": sum(c.replied for c in texts),
+                "textsUndelivered": sum(c.bounced for c in texts),
             }
         )
     return figures

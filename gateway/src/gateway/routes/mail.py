@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import Field
 
 from gateway.auth import Principal
-from gateway.deps import principal
+from gateway.deps import principal, reads_system_mail
 from gateway.problems import Problem
 from gateway.routes.schemas import Body, Reply, Timestamps, Totalled, documents, enum_word, total_json
 from leadflood.inbox.v1 import delivery_pb2, inbox_pb2
@@ -118,7 +118,9 @@ def send_outcome(reply: delivery_pb2.SendMessageResponse) -> dict[str, Any]:
 
 @router.get("/v1/messages/{message_id}")
 async def get_message(message_id: str, request: Request, who: Who) -> dict[str, Any]:
-    reply = await _delivery(request).GetMessage(delivery_pb2.GetMessageRequest(message_id=message_id))
+    reply = await _delivery(request).GetMessage(
+        delivery_pb2.GetMessageRequest(message_id=message_id, with_system_mail=reads_system_mail(who))
+    )
     return message_json(reply.message)
 
 
@@ -237,11 +239,13 @@ def _captured_json(mail: inbox_pb2.CapturedMail) -> dict[str, Any]:
 @router.get("/v1/captured-mail", **documents(CapturedMailPage))
 async def list_captured_mail(request: Request, who: Who, limit: int = 50, before: int | None = None) -> dict[str, Any]:
     """What the local default's SMTP server received of this org's mail, newest first; the first page counts it
-    (`total`)."""
+    (`total`). Invitation emails only for those who may invite (owners, admins)."""
     if not 1 <= limit <= 200:
         raise Problem(422, "limit must be between 1 and 200")
     reply = await _inbox(request).ListCapturedMail(
-        inbox_pb2.ListCapturedMailRequest(page_size=limit, before_id=before or 0, with_total=not before)
+        inbox_pb2.ListCapturedMailRequest(
+            page_size=limit, before_id=before or 0, with_total=not before, with_system_mail=reads_system_mail(who)
+        )
     )
     mail = [_captured_json(m) for m in reply.mail]
     return {"mail": mail, "before": mail[-1]["id"] if len(mail) == limit else None, **total_json(reply)}
@@ -256,7 +260,12 @@ class RecipientReplyBody(Body):
 async def reply_as_recipient(mail_id: int, body: RecipientReplyBody, request: Request, who: Who) -> dict[str, Any]:
     """The local default: answer a captured email as its recipient would, into the inbound SMTP listener."""
     reply = await _inbox(request).ReplyAsRecipient(
-        inbox_pb2.ReplyAsRecipientRequest(captured_mail_id=mail_id, text=body.text, out_of_office=body.out_of_office)
+        inbox_pb2.ReplyAsRecipientRequest(
+            captured_mail_id=mail_id,
+            text=body.text,
+            out_of_office=body.out_of_office,
+            with_system_mail=reads_system_mail(who),
+        )
     )
     return {"messageId": reply.rfc822_message_id}
 
@@ -264,7 +273,9 @@ async def reply_as_recipient(mail_id: int, body: RecipientReplyBody, request: Re
 @router.get("/v1/captured-mail/{mail_id}")
 async def get_captured_mail(mail_id: int, request: Request, who: Who) -> dict[str, Any]:
     """One captured email: every header as received, and its text and HTML parts."""
-    reply = await _inbox(request).GetCapturedMail(inbox_pb2.GetCapturedMailRequest(id=mail_id))
+    reply = await _inbox(request).GetCapturedMail(
+        inbox_pb2.GetCapturedMailRequest(id=mail_id, with_system_mail=reads_system_mail(who))
+    )
     parsed = email.message_from_bytes(reply.mail.raw, policy=email.policy.default)
     text_part, html_part = parsed.get_body(("plain",)), parsed.get_body(("html",))
     return {

@@ -1,5 +1,5 @@
 """GET /v1/provider-keys: each third-party provider the services talk to, set or unset, never its value. Each
-service answers for its own (leadflood.providers.v1, from its own settings); admins and owners read it."""
+service answers for its own (leadflood.providers.v1, from its own settings); anyone in the org reads it."""
 
 from __future__ import annotations
 

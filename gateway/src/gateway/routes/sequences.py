@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal, get_args
 
@@ -12,6 +13,7 @@ from gateway.auth import Principal
 from gateway.deps import principal
 from gateway.routes.leads import ListQuery
 from gateway.routes.schemas import Body, Int32, Reply, Timestamps, Totalled, documents, enum_word, total_json
+from leadflood.leads.v1 import leads_pb2
 from leadflood.sequences.v1 import sequences_pb2 as pb
 
 router = APIRouter()
@@ -22,6 +24,13 @@ Weekday = Annotated[int, Field(ge=1, le=7)]  # ISO 8601: Monday is 1
 # The service looks each lead up in the leads service before it enrolls any: 1,000 took 5 s on the
 # development machine, the channel's whole default deadline.
 ENROLL_TIMEOUT_S = 30.0
+# Leads one ListLeads call names by id, at most (ListLeadsRequest.lead_ids).
+LEADS_PER_CALL = 500
+REENROLL = (
+    "Enroll again the leads that went through this sequence before (completed, replied, stopped...): each starts "
+    "over at the first step and is sent its steps again. Without it they are skipped, saying so. A lead still in "
+    "the sequence is skipped either way."
+)
 Channel = Literal["email", "sms", "call_task"]
 DelayUnit = Literal["business_days", "hours"]
 EnrollmentState = Literal[
@@ -114,6 +123,7 @@ class PreviewBody(Body):
 
 class EnrollBody(Body):
     lead_ids: list[Id] = Field(min_length=1, max_length=1000)
+    reenroll: bool = Field(default=False, description=REENROLL)
 
 
 class StopBody(Body):
@@ -201,10 +211,21 @@ def sequence_json(sequence: pb.Sequence) -> dict[str, Any]:
     }
 
 
+class LeadBrief(Reply):
+    """The lead as a list names it, read from the leads service once per page."""
+
+    name: str = Field(description="First and last name; empty when the lead has none")
+    email: str | None
+
+
+LEAD_FIELD = "The lead's name and email; null when the lead was deleted"
+
+
 class Enrollment(Reply):
     id: str
     sequence_id: str
     lead_id: str
+    lead: LeadBrief | None = Field(default=None, description=LEAD_FIELD)
     state: Literal["unspecified", EnrollmentState]
     current_step_id: str | None
     current_step: int | None = Field(description="The 1-based position of the step it waits at")
@@ -229,6 +250,7 @@ class Task(Reply):
     enrollment_id: str
     step_id: str
     lead_id: str
+    lead: LeadBrief | None = Field(default=None, description=LEAD_FIELD)
     title: str
     notes: str
     state: Literal["unspecified", "open", "done"]
@@ -241,7 +263,37 @@ class TaskPage(Totalled):
     next_cursor: str | None = Field(description="The `cursor` of the next page; null on the last")
 
 
-def enrollment_json(enrollment: pb.Enrollment) -> dict[str, Any]:
+def _lead_json(lead: leads_pb2.Lead) -> dict[str, Any]:
+    return {
+        "name": " ".join(filter(None, [lead.first_name.strip(), lead.last_name.strip()])),
+        "email": lead.email or None,
+    }
+
+
+async def leads_by_id(request: Request, lead_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The leads named, by id, each as a list shows it: one ListLeads call per 500 (a page of enrollments or tasks
+    is one call), never one per lead. A deleted lead is not among them."""
+    unique = list(dict.fromkeys(lead_id for lead_id in lead_ids if lead_id))
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(unique), LEADS_PER_CALL):
+        some = unique[start : start + LEADS_PER_CALL]
+        reply = await request.app.state.services.leads.ListLeads(
+            leads_pb2.ListLeadsRequest(lead_ids=some, filtered=leads_pb2.FILTERED_VIEW_ALL, page_size=len(some))
+        )
+        found |= {lead.id: _lead_json(lead) for lead in reply.leads}
+    return found
+
+
+def _with_lead(item: dict[str, Any], leads: Mapping[str, dict[str, Any]] | None) -> dict[str, Any]:
+    """The item with its lead (null when deleted) when the leads were read, as it was otherwise."""
+    return item if leads is None else item | {"lead": leads.get(item["leadId"])}
+
+
+def enrollment_json(enrollment: pb.Enrollment, leads: Mapping[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    return _with_lead(_enrollment_json(enrollment), leads)
+
+
+def _enrollment_json(enrollment: pb.Enrollment) -> dict[str, Any]:
     return {
         "id": enrollment.id,
         "sequenceId": enrollment.sequence_id,
@@ -259,7 +311,11 @@ def enrollment_json(enrollment: pb.Enrollment) -> dict[str, Any]:
     }
 
 
-def task_json(task: pb.Task) -> dict[str, Any]:
+def task_json(task: pb.Task, leads: Mapping[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    return _with_lead(_task_json(task), leads)
+
+
+def _task_json(task: pb.Task) -> dict[str, Any]:
     return {
         "id": task.id,
         "sequenceId": task.sequence_id,
@@ -437,9 +493,12 @@ async def _preview(request: Request, preview: pb.PreviewStepRequest) -> dict[str
 
 @router.post("/v1/sequences/{sequence_id}/enrollments")
 async def enroll(sequence_id: str, body: EnrollBody, request: Request, who: Who) -> dict[str, Any]:
-    """Each lead enrolled at the first step, or skipped with its reason (already enrolled, not found...)."""
+    """Each lead enrolled at the first step, or skipped with its reason: already enrolled (still in the
+    sequence), already went through this sequence (unless `reenroll`), listed twice, not found. Sent again,
+    the same request enrolls nobody twice."""
     reply = await _sequences(request).Enroll(
-        pb.EnrollRequest(sequence_id=sequence_id, lead_ids=body.lead_ids), timeout=ENROLL_TIMEOUT_S
+        pb.EnrollRequest(sequence_id=sequence_id, lead_ids=body.lead_ids, reenroll=body.reenroll),
+        timeout=ENROLL_TIMEOUT_S,
     )
     return {
         "enrolled": [enrollment_json(e) for e in reply.enrolled],
@@ -449,12 +508,17 @@ async def enroll(sequence_id: str, body: EnrollBody, request: Request, who: Who)
 
 @router.post("/v1/sequences/{sequence_id}/enrollments/matching", status_code=202)
 async def enroll_matching(
-    sequence_id: str, request: Request, who: Who, query: Annotated[ListQuery, Depends()]
+    sequence_id: str,
+    request: Request,
+    who: Who,
+    query: Annotated[ListQuery, Depends()],
+    reenroll: Annotated[bool, Query(description=REENROLL)] = False,
 ) -> dict[str, Any]:
     """Every lead the lead list's filter matches (the same query parameters as GET /v1/leads), enrolled in
-    the background: poll GET /v1/jobs/{jobId} for its progress ({seen, enrolled, skipped})."""
+    the background: poll GET /v1/jobs/{jobId} for its progress ({seen, enrolled, skipped}). Leads already in
+    the sequence, or that went through it (unless `reenroll`), are skipped."""
     reply = await _sequences(request).EnrollByFilter(
-        pb.EnrollByFilterRequest(sequence_id=sequence_id, filter=query.request)
+        pb.EnrollByFilterRequest(sequence_id=sequence_id, filter=query.request, reenroll=reenroll)
     )
     return {"jobId": reply.job_id}
 
@@ -469,8 +533,8 @@ async def list_enrollments(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str, Query(max_length=500)] = "",
 ) -> dict[str, Any]:
-    """Oldest first: each with its state, current step, next due time and why it waits; the first page counts
-    those matching (`total`)."""
+    """Oldest first: each with its lead's name and email, state, current step, next due time and why it waits;
+    the first page counts those matching (`total`)."""
     reply = await _sequences(request).ListEnrollments(
         pb.ListEnrollmentsRequest(
             sequence_id=sequence_id,
@@ -481,7 +545,8 @@ async def list_enrollments(
             with_total=not cursor,
         )
     )
-    enrollments = [enrollment_json(e) for e in reply.enrollments]
+    leads = await leads_by_id(request, (e.lead_id for e in reply.enrollments))
+    enrollments = [enrollment_json(e, leads) for e in reply.enrollments]
     return {"enrollments": enrollments, "nextCursor": reply.next_cursor or None, **total_json(reply)}
 
 
@@ -495,7 +560,7 @@ async def stop_enrollment(
             sequence_id=sequence_id, enrollment_id=enrollment_id, reason=body.reason if body else ""
         )
     )
-    return enrollment_json(reply.enrollment)
+    return enrollment_json(reply.enrollment, await leads_by_id(request, [reply.enrollment.lead_id]))
 
 
 @router.get("/v1/tasks", **documents(TaskPage))
@@ -507,7 +572,8 @@ async def list_tasks(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str, Query(max_length=500)] = "",
 ) -> dict[str, Any]:
-    """The call tasks sequences made, newest first; the first page counts those matching (`total`)."""
+    """The call tasks sequences made, newest first, each with its lead's name and email; the first page counts
+    those matching (`total`)."""
     reply = await _sequences(request).ListTasks(
         pb.ListTasksRequest(
             state=_enum(pb.TaskState, "TASK_STATE_", state),
@@ -517,11 +583,13 @@ async def list_tasks(
             with_total=not cursor,
         )
     )
-    return {"tasks": [task_json(t) for t in reply.tasks], "nextCursor": reply.next_cursor or None, **total_json(reply)}
+    leads = await leads_by_id(request, (t.lead_id for t in reply.tasks))
+    tasks = [task_json(t, leads) for t in reply.tasks]
+    return {"tasks": tasks, "nextCursor": reply.next_cursor or None, **total_json(reply)}
 
 
 @router.post("/v1/tasks/{task_id}/complete")
 async def complete_task(task_id: str, request: Request, who: Who) -> dict[str, Any]:
     """Done; completing it again changes nothing."""
     reply = await _sequences(request).CompleteTask(pb.CompleteTaskRequest(task_id=task_id))
-    return task_json(reply.task)
+    return task_json(reply.task, await leads_by_id(request, [reply.task.lead_id]))

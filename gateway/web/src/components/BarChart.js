@@ -18,8 +18,15 @@ export function barHeight(value, max) {
  * Grouped bars a day. `series`: [{ key, label, tone }]; `points`: [{ day, label, values: { key: n } }];
  * `href(key, point)`: the list behind one bar. Bars' testids are `bar-<key>-<day>` with `data-value`.
  */
+/** The highest bar's value in words for the legend, or '' when every bar is 0 (an empty chart has no "highest"). */
+export function highestWords(series, points) {
+  const top = Math.max(0, ...points.flatMap((p) => series.map((s) => Number(p.values[s.key]) || 0)));
+  return top > 0 ? `highest: ${top.toLocaleString('en-US')}` : '';
+}
+
 export function BarChart({ series, points, href, label, testid }) {
   const max = Math.max(1, ...points.flatMap((p) => series.map((s) => p.values[s.key] || 0)));
+  const highest = highestWords(series, points);
   const bar = (W - 6) / series.length;
   const every = Math.ceil(points.length / 7); // at most 7 day labels under the bars
   return html`<figure class="chart" data-testid=${testid}>
@@ -42,7 +49,7 @@ export function BarChart({ series, points, href, label, testid }) {
     </svg>
     <figcaption class="chart-legend">
       ${series.map((s) => html`<span key=${s.key}><i class=${`swatch bar-${s.tone}`}></i>${s.label}</span>`)}
-      <span class="muted">highest: ${max}</span>
+      ${highest && html`<span class="muted" data-testid=${`${testid}-highest`}>${highest}</span>`}
     </figcaption>
   </figure>`;
 }

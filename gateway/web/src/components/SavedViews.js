@@ -1,5 +1,5 @@
 import { html } from 'htm/preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { useLoad } from '../hooks.js';
 import { formProblem, requiredErrors, useFocusOnError } from '../forms.js';
@@ -36,8 +36,17 @@ export function SavedViews({ page, makeBody, onApply, matching, role }) {
   const canShare = role !== 'viewer';
   const canChange = mayChange(active);
   const formRef = useFocusOnError(form?.error);
+  // The form opened ("Save view…", "Rename…"): its name box takes the focus, so what the user types lands there
+  // (`autofocus` acts only as a page loads). Closed, focus goes back to the button that opened it.
+  const nameRef = useRef(null);
+  const opener = useRef(null);
+  useEffect(() => {
+    if (form?.key) nameRef.current?.focus();
+    else opener.current?.focus?.();
+  }, [form?.key]);
 
-  function open(mode) {
+  function open(mode, event) {
+    opener.current = event?.currentTarget || null;
     setSaid('');
     setError(null);
     setForm(
@@ -117,14 +126,14 @@ export function SavedViews({ page, makeBody, onApply, matching, role }) {
           ${list.map((v) => html`<option key=${v.id} value=${v.id}>${viewLabel(v)}</option>`)}
         </select>
       </div>
-      <button type="button" class="btn btn-secondary btn-sm" data-testid="views-save" onClick=${() => open('save')}>Save view…</button>
+      <button type="button" class="btn btn-secondary btn-sm" data-testid="views-save" onClick=${(e) => open('save', e)}>Save view…</button>
       ${mayChange(base) &&
       html`<button type="button" class="btn btn-secondary btn-sm views-save-over" data-testid="views-save-over" disabled=${savingOver}
         title=${`Save these filters, sort and columns over “${base.name}”`} onClick=${onSaveOver}>
         ${savingOver ? 'Saving…' : `Save over “${base.name}”`}
       </button>`}
       ${canChange &&
-      html`<button type="button" class="btn btn-ghost btn-sm" data-testid="views-rename" onClick=${() => open('rename')}>Rename…</button>
+      html`<button type="button" class="btn btn-ghost btn-sm" data-testid="views-rename" onClick=${(e) => open('rename', e)}>Rename…</button>
         <button type="button" class="btn btn-danger-ghost btn-sm" data-testid="views-delete" onClick=${onDelete}>Delete view</button>`}
       <span class="visually-hidden" role="status">${said}</span>
       ${said && html`<span class="muted small" data-testid="views-said" aria-hidden="true">${said}</span>`}
@@ -138,8 +147,9 @@ export function SavedViews({ page, makeBody, onApply, matching, role }) {
         testid="views-name"
         value=${form.name}
         maxLength="100"
-        autoFocus
+        inputRef=${nameRef}
         error=${form.error}
+        onKeyDown=${(e) => e.key === 'Escape' && setForm(null)}
         onInput=${(e) => setForm({ ...form, name: e.currentTarget.value })}
       />
       <label class="check">
@@ -151,7 +161,7 @@ export function SavedViews({ page, makeBody, onApply, matching, role }) {
           aria-describedby=${canShare ? undefined : 'views-shared-hint'}
           onChange=${(e) => setForm({ ...form, shared: e.currentTarget.checked })}
         />
-        Share with everyone in the org
+        <span>Share with everyone in the org</span>
       </label>
       ${!canShare && html`<p class="field-hint" id="views-shared-hint">Viewers keep views for themselves; a member can share one.</p>`}
       <div class="views-form-actions">

@@ -1,6 +1,7 @@
 import { html } from 'htm/preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { logout } from '../auth.js';
+import { canChange } from '../roles.js';
 
 // Grows with the app (Sequences, Inbox, Analytics...). `active` says which
 // paths light the item up: "/leads/new" is "New lead", not "Leads". `more`: on a laptop-sized screen
@@ -14,7 +15,7 @@ const NAV = [
     testid: 'nav-leads',
     active: (p) => p === '/leads' || (p.startsWith('/leads/') && p !== '/leads/new'),
   },
-  { href: '#/leads/new', label: 'New lead', more: true, testid: 'nav-new-lead', active: (p) => p === '/leads/new' },
+  { href: '#/leads/new', label: 'New lead', more: true, testid: 'nav-new-lead', active: (p) => p === '/leads/new', changes: true },
   {
     href: '#/sequences',
     label: 'Sequences',
@@ -45,10 +46,27 @@ export function TopBar({ user, path }) {
     document.addEventListener('click', close);
     return () => document.removeEventListener('click', close);
   }, [moreOpen]);
+  // The phone's "Menu" closes with Escape as "More" does, focus back on its button: heard on the bar itself (focus on
+  // the button or a link in the menu) from the moment it renders, and on the page while the menu is open.
+  const menuButton = useRef(null);
+  const closeMenu = (e) => {
+    if (e.key !== 'Escape' || !menuOpen.current) return;
+    setOpen(false);
+    menuButton.current?.focus();
+  };
+  const menuOpen = useRef(open);
+  menuOpen.current = open;
+  useEffect(() => {
+    if (!open) return undefined;
+    const onKey = (e) => !e.defaultPrevented && closeMenu(e);
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, [open]);
   // Escape is heard on "More" itself (its button or a link in it has the focus), from the moment it renders:
   // a listener added by an effect after opening missed an Escape pressed at once.
   const onMoreKey = (e) => {
     if (e.key !== 'Escape' || !moreOpen) return;
+    e.preventDefault(); // said once: the phone menu's listener leaves it
     setMoreOpen(false);
     more.current?.querySelector('button')?.focus();
   };
@@ -60,15 +78,23 @@ export function TopBar({ user, path }) {
     aria-current=${item.active(path) ? 'page' : undefined}
     >${item.label}</a
   >`;
-  const inMore = NAV.filter((item) => item.more);
+  // A viewer is not offered what only creates (the gateway would refuse it).
+  const nav = NAV.filter((item) => !item.changes || canChange(user.role));
+  const inMore = nav.filter((item) => item.more);
   return html`<header class="topbar">
-    <div class="topbar-inner">
+    <div class="topbar-inner" onKeyDown=${(e) => {
+      if (!e.defaultPrevented && menuOpen.current && e.key === 'Escape') {
+        e.preventDefault();
+        closeMenu(e);
+      }
+    }}>
       <a class="brand" href="#/icps">
         <span class="brand-mark" aria-hidden="true"></span>Lead Flood
       </a>
       <button
         type="button"
         class="btn btn-ghost btn-sm menu-toggle"
+        ref=${menuButton}
         data-testid="menu-toggle"
         aria-expanded=${open ? 'true' : 'false'}
         aria-controls="main-nav"
@@ -77,7 +103,7 @@ export function TopBar({ user, path }) {
         Menu
       </button>
       <nav id="main-nav" class=${open ? 'nav is-open' : 'nav'} aria-label="Main">
-        ${NAV.filter((item) => !item.more).map(link)}
+        ${nav.filter((item) => !item.more).map(link)}
         <div class="nav-more" ref=${more} onKeyDown=${onMoreKey}>
           <button
             type="button"

@@ -10,7 +10,7 @@ import { ProblemAlert } from '../components/ProblemAlert.js';
 import { Spinner } from '../components/Spinner.js';
 
 /** #/join/:token: an invitation link. Shows what it invites to, asks for a password, signs the new user in. */
-export function Join({ params }) {
+export function Join({ params, session }) {
   const invitation = useLoad(() => send('GET', `/v1/join/${encodeURIComponent(params.token)}`), [params.token]);
   const [password, setPassword] = useState('');
   const [error, setError] = useState(null);
@@ -26,7 +26,8 @@ export function Join({ params }) {
     setError(null);
     try {
       await adoptTokens(await send('POST', `/v1/join/${encodeURIComponent(params.token)}`, { body: { password } }));
-      navigate('/');
+      // The link is spent: replaced (not pushed), so neither a reload nor Back opens it again as "not valid".
+      navigate('/dashboard', { replace: true });
     } catch (err) {
       setError(err);
       setBusy(false);
@@ -36,11 +37,13 @@ export function Join({ params }) {
   return html`<div class="auth-wrap">
     ${!invitation.data && !invitation.error && html`<${Spinner} label="Opening the invitation…" />`}
     ${invitation.error && html`<div class="card auth-card"><h1 class="auth-title">Join Lead Flood</h1>
-      <${ProblemAlert} error=${invitation.error} testid="join-error" /></div>`}
+      <${ProblemAlert} error=${invitation.error} testid="join-error" />
+      ${session?.status === 'signed-in' &&
+      html`<p class="muted" data-testid="join-signed-in">You are signed in as ${session.user.email}: <a href="#/dashboard">go to Home</a>.</p>`}</div>`}
     ${invitation.data && html`<form class="card auth-card" ref=${formRef} onSubmit=${onSubmit} noValidate data-testid="join-form">
       <h1 class="auth-title">Join ${invitation.data.orgName}</h1>
-      <p class="muted">You are invited as <strong data-testid="join-role">${invitation.data.role}</strong> with
-        <strong data-testid="join-email">${invitation.data.email}</strong>. Choose a password to sign in with.</p>
+      <p class="muted">You are invited as <strong data-testid="join-role">${invitation.data.role}</strong> with <strong
+        data-testid="join-email">${invitation.data.email}</strong>. Choose a password to sign in with.</p>
       <${Field} id="join-password" label="Password" name="password" type="password" autocomplete="new-password"
         testid="join-password" error=${error} value=${password} onInput=${(e) => setPassword(e.target.value)} />
       <${ProblemAlert} error=${error} testid="join-error" fields=${['password']} />

@@ -17,6 +17,7 @@ import { ScoreCard } from './lead/ScoreCard.js';
 import { EmailCard } from './lead/EmailCard.js';
 import { EnrichCard } from './lead/EnrichCard.js';
 import { ProviderCard } from './lead/ProviderCard.js';
+import { changeProps, useCanChange } from '../roles.js';
 
 const LEAD_DONE = new Set(['enriched', 'failed']);
 const JOB_DONE = new Set(['completed', 'failed']);
@@ -102,6 +103,7 @@ function useLeadWatch(leadId, jobId) {
 
 export function LeadDetail({ params, query }) {
   const jobId = query.get('job');
+  const canEdit = useCanChange(); // a viewer reads the lead; every change is disabled, saying why
   const { lead, job, error, jobError, watching, setLead } = useLeadWatch(params.id, jobId);
 
   return html`<section>
@@ -110,7 +112,7 @@ export function LeadDetail({ params, query }) {
         <a class="back-link" href=${`#${backPath('/leads')}`} data-testid="lead-back">← Leads</a>
         <h1>Lead</h1>
       </div>
-      <a class="btn btn-secondary" href="#/leads/new" data-testid="create-another">Create another lead</a>
+      ${canEdit && html`<a class="btn btn-secondary" href="#/leads/new" data-testid="create-another">Create another lead</a>`}
     </header>
     <${ProblemAlert} error=${error} testid="lead-load-error" />
     ${!lead && !error && html`<div class="card"><${Spinner} label="Loading lead…" /></div>`}
@@ -119,11 +121,12 @@ export function LeadDetail({ params, query }) {
     ${lead && html`<${ProviderCard} lead=${lead} onApplied=${setLead} />`}
     ${lead && html`<${ScoreCard} lead=${lead} onScored=${setLead} />`}
     ${lead && html`<${EnrichCard} lead=${lead} busy=${watching && Boolean(jobId)} shownError=${leadStatus(lead, job).error} />`}
-    ${lead && html`<${EmailCard} lead=${lead} />`}
+    ${lead && canEdit && html`<${EmailCard} lead=${lead} />`}
   </section>`;
 }
 
 function LeadCard({ lead, job, watching, onSaved }) {
+  const canEdit = useCanChange();
   const status = leadStatus(lead, job);
   const [editing, setEditing] = useState(false);
   const [deleting, setDeleting] = useState(false);
@@ -164,12 +167,13 @@ function LeadCard({ lead, job, watching, onSaved }) {
         type="button"
         class="btn btn-secondary btn-sm"
         data-testid="lead-edit"
+        ...${changeProps(canEdit)}
         aria-expanded=${editing ? 'true' : 'false'}
         onClick=${() => setEditing((v) => !v)}
       >
         ${editing ? 'Close editor' : 'Edit'}
       </button>
-      <button type="button" class="btn btn-danger-ghost btn-sm" data-testid="lead-delete" disabled=${deleting} onClick=${onDelete}>
+      <button type="button" class="btn btn-danger-ghost btn-sm" data-testid="lead-delete" ...${changeProps(canEdit, deleting)} onClick=${onDelete}>
         ${deleting ? 'Deleting…' : 'Delete'}
       </button>
     </div>

@@ -32,6 +32,9 @@ import { StatusBadge } from '../components/StatusBadge.js';
 import { ImportResult } from './lead/ImportResult.js';
 import { EnrollPanel } from './sequences/EnrollPanel.js';
 import { LinkIcpPanel } from './lead/LinkIcpPanel.js';
+import { useLiveRefresh } from '../live.js';
+import { sizeWords } from '../words.js';
+import { canChange, changeProps } from '../roles.js';
 
 const DEBOUNCE_MS = 300;
 // Typed filters: the URL follows them DEBOUNCE_MS after the last keystroke.
@@ -56,7 +59,8 @@ const COLUMNS = [
   { key: 'phone', label: 'Phone', className: 'nowrap', render: (l) => l.phone || html`<span class="muted">—</span>` },
   { key: 'location', label: 'Location', render: (l) => l.location || html`<span class="muted">—</span>` },
   { key: 'industry', label: 'Industry', render: (l) => l.industry || html`<span class="muted">—</span>` },
-  { key: 'companySize', label: 'Company size', align: 'right', render: (l) => l.companySize ?? html`<span class="muted">—</span>` },
+  // In words, as the lead page says it: "1,001–5,000 employees" (a provider's range), "120 employees".
+  { key: 'companySize', label: 'Company size', className: 'nowrap', render: (l) => sizeWords(l.companySize, l.companySizeMax) || html`<span class="muted">—</span>` },
   { key: 'source', label: 'Source', render: (l) => l.source || html`<span class="muted">—</span>` },
   {
     key: 'score',
@@ -127,6 +131,15 @@ export function Leads({ query, session }) {
   const icps = useLoad(() => api.get('/v1/icps'), []);
   const list = useLeadList(apiQuery);
   useKeptScroll(apiQuery, list.restored, `/leads${qs ? `?${qs}` : ''}`);
+  // A lead on screen changed (its enrichment, started here or anywhere, ended; an edit): its row is read again,
+  // quietly (the rows loaded kept, no spinner), so a status moves from "new" to "enriched" without a reload.
+  const shownIds = new Set(list.items.map((l) => l.id));
+  useLiveRefresh(() => list.reload({ quiet: true }), {
+    match: (e) => e.type === 'leads.lead.updated' && (e.data.leads || [e.data.lead]).some((l) => shownIds.has(l?.id)),
+    active: list.loaded,
+    fallbackMs: 30_000,
+  });
+  const canEdit = canChange(session?.user?.role); // a viewer looks and exports; changes nothing
   const [imported, setImported] = useState(null); // { name, busy, result, error }
   const [exporting, setExporting] = useState(false);
   const [exportError, setExportError] = useState(null);
@@ -201,13 +214,13 @@ export function Leads({ query, session }) {
         <p class="muted">Deduplicated and scored against their ICP.</p>
       </div>
       <div class="head-actions">
-        <${ImportButton} busy=${imported?.busy} progress=${imported?.progress} onFile=${(file) => importCsv(file, setImported, list.reload)} />
+        ${canEdit && html`<${ImportButton} busy=${imported?.busy} progress=${imported?.progress} onFile=${(file) => importCsv(file, setImported, list.reload)} />`}
         ${imported?.busy && imported.progress < 1 &&
         html`<button type="button" class="btn btn-ghost" data-testid="leads-import-cancel" onClick=${imported.cancel}>Cancel</button>`}
         <button type="button" class="btn btn-secondary" data-testid="leads-export" disabled=${exporting} onClick=${onExport}>
           ${exporting ? 'Exporting…' : 'Export CSV'}
         </button>
-        <a class="btn btn-primary" href="#/leads/new">New lead</a>
+        ${canEdit && html`<a class="btn btn-primary" href="#/leads/new" data-testid="leads-new">New lead</a>`}
       </div>
     </header>
     <${ProblemAlert} error=${exportError} testid="leads-export-error" />
@@ -328,7 +341,7 @@ export function Leads({ query, session }) {
           ${list.total !== null && html`<strong data-testid="leads-total">${totalWords(list.total, list.totalCapped)}</strong> · `}
           <span data-testid="leads-count">${list.items.length} shown</span>
           ${list.nextCursor && html`<span class="muted"> · more available</span>`}
-          ${list.loaded && list.items.length > 0 &&
+          ${list.loaded && list.items.length > 0 && canEdit &&
           html` <button type="button" class="btn btn-ghost btn-sm" data-testid="leads-enroll-matching" onClick=${() => setEnrolling('matching')}>
             Enroll all matching…
           </button>`}
@@ -336,19 +349,19 @@ export function Leads({ query, session }) {
         ${selected.size > 0 &&
         html`<div class="bulk-actions" data-testid="leads-bulk">
           <span data-testid="leads-selected-count">${selected.size} selected</span>
-          <button type="button" class="btn btn-primary btn-sm" data-testid="leads-enroll" onClick=${() => setEnrolling('selected')}>
+          <button type="button" class="btn btn-primary btn-sm" data-testid="leads-enroll" ...${changeProps(canEdit)} onClick=${() => setEnrolling('selected')}>
             Enroll in sequence…
           </button>
-          <button type="button" class="btn btn-secondary btn-sm" data-testid="leads-link-icp" disabled=${bulk?.busy} onClick=${() => setLinking(true)}>
+          <button type="button" class="btn btn-secondary btn-sm" data-testid="leads-link-icp" ...${changeProps(canEdit, bulk?.busy)} onClick=${() => setLinking(true)}>
             Link to ICP…
           </button>
-          <button type="button" class="btn btn-secondary btn-sm" data-testid="leads-bulk-enrich" disabled=${bulk?.busy} onClick=${() => onBulk('enrich')}>
+          <button type="button" class="btn btn-secondary btn-sm" data-testid="leads-bulk-enrich" ...${changeProps(canEdit, bulk?.busy)} onClick=${() => onBulk('enrich')}>
             Enrich
           </button>
           <button type="button" class="btn btn-secondary btn-sm" data-testid="leads-bulk-export" disabled=${bulk?.busy} onClick=${() => onBulk('export')}>
             Export selected
           </button>
-          <button type="button" class="btn btn-danger-ghost btn-sm" data-testid="leads-bulk-delete" disabled=${bulk?.busy} onClick=${() => onBulk('delete')}>
+          <button type="button" class="btn btn-danger-ghost btn-sm" data-testid="leads-bulk-delete" ...${changeProps(canEdit, bulk?.busy)} onClick=${() => onBulk('delete')}>
             Delete…
           </button>
           <button type="button" class="btn btn-ghost btn-sm" data-testid="leads-select-none" onClick=${() => setSelected(new Map())}>
@@ -493,13 +506,16 @@ function useLeadList(apiQuery) {
   });
   const current = useRef(apiQuery);
   const [reloads, setReloads] = useState(0);
+  const quietNext = useRef(false); // the next read is a live update's: no spinner
   useEffect(() => {
     if (s.loaded) keepPlace(apiQuery, { items: s.items, nextCursor: s.nextCursor, total: s.total, totalCapped: s.totalCapped });
   }, [s.items, s.nextCursor, s.total]);
 
   useEffect(() => {
     current.current = apiQuery;
-    setS((p) => ({ ...p, loading: true, error: null }));
+    const quiet = quietNext.current;
+    quietNext.current = false;
+    if (!quiet) setS((p) => ({ ...p, loading: true, error: null }));
     const kept = placeOf(apiQuery);
     const query = new URLSearchParams(apiQuery);
     if (kept?.items?.length) query.set('limit', String(refreshLimit(kept.items.length)));
@@ -547,36 +563,31 @@ function useLeadList(apiQuery) {
     );
   }
 
-  return { ...s, loadMore, reload: () => setReloads((n) => n + 1) };
+  /** Read the list again (as many rows as are loaded); `quiet`: no spinner, for a live update. */
+  const reload = ({ quiet = false } = {}) => {
+    quietNext.current = quiet;
+    setReloads((n) => n + 1);
+  };
+  return { ...s, loadMore, reload };
 }
 
 /**
  * The list's scroll, kept with its rows while the user is on a lead, and given back when the same list
  * shows its kept rows again (`restored`). `path` is the list's URL, for the lead page's "← Leads".
+ *
+ * The scroll is read as the page goes, however the user scrolled (wheel, keys, the scroll bar): in a layout
+ * effect's cleanup, which runs in the commit that removes the page, while its rows are still in the document.
+ * A scroll listener kept until a plain effect's cleanup was not enough: Preact runs those after the next paint,
+ * by when the rows are gone, the browser has clamped the scroll to the shorter page and told the listener 0.
  */
 function useKeptScroll(key, restored, path) {
-  const y = useRef(0);
   useLayoutEffect(() => {
     if (restored) window.scrollTo(0, placeOf(key)?.scrollY || 0);
   }, []);
   useEffect(() => {
     keepPlace(key, { path });
-    y.current = window.scrollY;
-    const onScroll = () => {
-      y.current = window.scrollY;
-    };
-    addEventListener('scroll', onScroll, { passive: true });
-    // A scroll event comes a frame late: a click (or Enter) on a lead right after a scroll would leave the one
-    // before it kept. Read the scroll again as the user acts, before anything navigates.
-    addEventListener('click', onScroll, { capture: true });
-    addEventListener('keydown', onScroll, { capture: true });
-    return () => {
-      removeEventListener('scroll', onScroll);
-      removeEventListener('click', onScroll, { capture: true });
-      removeEventListener('keydown', onScroll, { capture: true });
-      keepPlace(key, { scrollY: y.current });
-    };
   }, [key, path]);
+  useLayoutEffect(() => () => keepPlace(key, { scrollY: window.scrollY }), [key]);
 }
 
 /**

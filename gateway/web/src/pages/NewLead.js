@@ -5,6 +5,7 @@ import { navigate } from '../router.js';
 import { FieldList } from '../components/FieldList.js';
 import { ProblemAlert } from '../components/ProblemAlert.js';
 import { emailMessage, formProblem, requiredErrors, useFocusOnError } from '../forms.js';
+import { VIEWER_CANNOT, changeProps, useCanChange } from '../roles.js';
 
 // Form inputs, keyed by the camelCase API field names so a 422's
 // errors[].field lands next to the right input.
@@ -33,8 +34,11 @@ export function NewLead() {
   const [busy, setBusy] = useState(false);
   const firstRef = useRef();
   const formRef = useFocusOnError(error);
+  const canEdit = useCanChange(); // a viewer (by a bookmark: the menu does not offer it) is told, the form disabled
 
-  useEffect(() => firstRef.current?.focus(), []);
+  useEffect(() => {
+    if (canEdit) firstRef.current?.focus();
+  }, []);
 
   async function onSubmit(e) {
     e.preventDefault();
@@ -64,16 +68,19 @@ export function NewLead() {
     </header>
     <!-- noValidate: the browser's bubbles would say it a second way; the rules known here are checked
          before sending (checkLead), the server's 422 field errors land next to the same inputs. -->
-    <form class="card form" ref=${formRef} onSubmit=${onSubmit} noValidate>
+    <form class="card" ref=${formRef} onSubmit=${onSubmit} noValidate>
+      <fieldset class="form plain-fieldset" disabled=${!canEdit}>
+      ${!canEdit && html`<div class="alert alert-info" data-testid="lead-form-read-only">${VIEWER_CANNOT}.</div>`}
       <${ProblemAlert} error=${error} testid="lead-form-error" fields=${FIELDS} />
       <div class="form-grid">
         <${FieldList} inputs=${INPUTS} idPrefix="lead" form=${form} setForm=${setForm} error=${error} firstRef=${firstRef} />
       </div>
       <div class="form-actions">
-        <button type="submit" class="btn btn-primary" data-testid="lead-submit" disabled=${busy}>
+        <button type="submit" class="btn btn-primary" data-testid="lead-submit" ...${changeProps(canEdit, busy)}>
           ${busy ? 'Creating…' : 'Create lead'}
         </button>
       </div>
+      </fieldset>
     </form>
   </section>`;
 }

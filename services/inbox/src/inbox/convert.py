@@ -66,7 +66,7 @@ def send_response(outcome: Outcome) -> delivery_pb2.SendMessageResponse:
         reply.retry_at.CopyFrom(timestamp(outcome.retry_at))
     if outcome.message is not None:
         message = outcome.message
-        reply.message_id, reply.thread_id = str(message.id), str(message.thread_id)
+        reply.message_id, reply.thread_id = str(message.id), str(message.thread_id or "")
         reply.rfc822_message_id, reply.status = message.rfc822_message_id or "", STATUS[message.status]
     if outcome.send_at is not None:
         reply.send_at.CopyFrom(timestamp(outcome.send_at))
@@ -76,7 +76,7 @@ def send_response(outcome: Outcome) -> delivery_pb2.SendMessageResponse:
 def message_to_proto(message: Message, attempts: list[DeliveryAttempt]) -> delivery_pb2.Message:
     return delivery_pb2.Message(
         id=str(message.id),
-        thread_id=str(message.thread_id),
+        thread_id=str(message.thread_id or ""),
         lead_id=str(message.lead_id or ""),
         channel=CHANNEL[message.channel],
         status=STATUS[message.status],

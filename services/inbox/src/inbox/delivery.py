@@ -32,6 +32,7 @@ from inbox.models import (
     SIMULATED,
     SMS,
     SUPPRESSED,
+    SYSTEM_ORIGINS,
     LedgerEntry,
     Mailbox,
     Message,
@@ -116,6 +117,14 @@ def validate(request: SendRequest) -> SendRequest:
         problems.append(FieldViolation("text_body", f"the bodies together are at most {MAX_BODY} characters"))
     if request.draft and request.dry_run:
         problems.append(FieldViolation("draft", "a draft is never sent: dry_run cannot be set with it"))
+    if is_system_mail(request):  # in no thread: nothing to continue, nowhere to keep a draft
+        threaded = {"thread_id": request.thread_id, "continue_lead_thread": request.continue_lead_thread,
+                    "draft": request.draft}  # fmt: skip
+        problems += [
+            FieldViolation(name, f"{request.origin} mail is in no thread: leave it out")
+            for name, given in threaded.items()
+            if given
+        ]
     if problems:
         raise InvalidArgument("the message cannot be sent as given", problems)
     return SendRequest(**{**request.__dict__, "to_address": address})
@@ -141,7 +150,7 @@ async def send(
     mailbox = await _mailbox(session, org_id, request.mailbox_id, settings) if request.channel == EMAIL else None
     if _window_closed(request, now):
         return Outcome("deferred", reason=f"the sending window closed at {request.not_after.isoformat()}")
-    thread = await _thread(session, org_id, request)
+    thread = None if is_system_mail(request) else await _thread(session, org_id, request)
     suppressed = await session.get(Suppression, (org_id, request.to_address.lower()))
     if suppressed is not None:
         message = await _store(
@@ -230,8 +239,9 @@ async def send_draft(
         kind, job = SendSms, jobs_pb2.SendSmsJob(org_id=str(org_id), message_id=str(message.id))
     message.subject, message.text_body, message.html_body = edited.subject, edited.text_body, edited.html_body
     message.status, message.error = QUEUED, None
-    thread = await session.get_one(Thread, message.thread_id)
-    thread.last_message_at, thread.needs_reply = func.now(), False  # sent, it answers the thread
+    if message.thread_id is not None:  # always, for a draft (system mail is never one): sent, it answers the thread
+        thread = await session.get_one(Thread, message.thread_id)
+        thread.last_message_at, thread.needs_reply = func.now(), False
     await jobs.enqueue(session, platform_tables, kind, job, org_id=org_id, max_attempts=settings.job_max_attempts)
     await session.flush()
     return Outcome("queued", message, send_at=now)
@@ -279,6 +289,11 @@ async def send_many(
     return [outcome for outcome in outcomes if outcome is not None]
 
 
+def is_system_mail(request: SendRequest) -> bool:
+    """Mail the product sends about itself (models.SYSTEM_ORIGINS): stored in no thread, never a conversation."""
+    return request.origin in SYSTEM_ORIGINS
+
+
 def is_plain_email(request: SendRequest) -> bool:
     """An email starting a thread of its own: what sequences and the bench send, on send_email's few statements."""
     return (
@@ -298,9 +313,10 @@ FROM (SELECT 1) AS one
 LEFT JOIN mailboxes AS mb ON mb.org_id = $1 AND CASE WHEN $4::uuid IS NULL THEN mb.is_default ELSE mb.id = $4 END
 """
 LOCK_KEY = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
-# The thread and the message; for a queued one ($19) first its charge under the cap and the spacing (as CHARGE),
-# and only if charged its ledger entry, its job and the job's outbox row with the relay's wake-up: one statement,
-# one round trip (foreign keys are checked at its end, when all are in). No row back: the charge was refused.
+# The thread (none for system mail: $1 NULL) and the message; for a queued one ($19) first its charge under the cap
+# and the spacing (as CHARGE), and only if charged its ledger entry, its job and the job's outbox row with the relay's
+# wake-up: one statement, one round trip (foreign keys are checked at its end, when all are in). No row back: the
+# charge was refused.
 STORE = f"""
 WITH charge AS (
     INSERT INTO send_counters AS c (mailbox_id, local_day, sent, last_charged_at)
@@ -315,7 +331,7 @@ WITH charge AS (
     SELECT 1 WHERE NOT $19 OR EXISTS (SELECT 1 FROM charge)
 ), thread AS (
     INSERT INTO threads (id, org_id, lead_id, channel, subject, last_message_at, needs_reply, unread, archived)
-    SELECT $1, $2, $3, 'email', $4, now(), false, false, false FROM go
+    SELECT $1, $2, $3, 'email', $4, now(), false, false, false FROM go WHERE $1::uuid IS NOT NULL
 ), message AS (
     INSERT INTO messages (id, org_id, thread_id, lead_id, channel, direction, status, mailbox_id, from_address,
         to_address, to_name, subject, text_body, html_body, rfc822_message_id, "references", idempotency_key, origin,
@@ -379,7 +395,8 @@ WITH v AS (
                                                      AND charge.local_day = v.local_day)
 ), thread AS (
     INSERT INTO threads (id, org_id, lead_id, channel, subject, last_message_at, needs_reply, unread, archived)
-    SELECT thread_id, org_id, lead_id, 'email', subject, now(), false, false, false FROM go ORDER BY n
+    SELECT thread_id, org_id, lead_id, 'email', subject, now(), false, false, false FROM go
+    WHERE thread_id IS NOT NULL ORDER BY n
 ), message AS (
     INSERT INTO messages (id, org_id, thread_id, lead_id, channel, direction, status, mailbox_id, from_address,
         to_address, to_name, subject, text_body, html_body, rfc822_message_id, "references", idempotency_key, origin,
@@ -560,7 +577,8 @@ def _new_email(
     suppressed: str | None = found["suppressed"]
     status = SUPPRESSED if suppressed is not None else _unsent_status(request) or QUEUED
     message = Message(
-        id=uuid.uuid4(), org_id=org_id, thread_id=uuid.uuid4(), lead_id=request.lead_id, channel=EMAIL, direction=OUT,
+        id=uuid.uuid4(), org_id=org_id, thread_id=None if is_system_mail(request) else uuid.uuid4(),
+        lead_id=request.lead_id, channel=EMAIL, direction=OUT,
         status=status, mailbox_id=mailbox.mailbox_id, from_address=mailbox.from_address,
         to_address=request.to_address, to_name=request.to_name, subject=request.subject, text_body=request.text_body,
         html_body=request.html_body, rfc822_message_id=emails.new_message_id(mailbox.from_address), in_reply_to=None,
@@ -741,18 +759,18 @@ async def _store(
     org_id: uuid.UUID,
     request: SendRequest,
     mailbox: Mailbox | None,
-    thread: Thread,
+    thread: Thread | None,
     *,
     status: str,
     error: str | None = None,
     sender: str = "",
 ) -> Message:
-    """The message; an email with its Message-ID, threaded under the thread's latest message."""
-    parent = await _parent(session, thread.id) if mailbox is not None else None
+    """The message; an email with its Message-ID, threaded under the thread's latest message (none: system mail)."""
+    parent = await _parent(session, thread.id) if mailbox is not None and thread is not None else None
     message = Message(
         id=uuid.uuid4(),
         org_id=org_id,
-        thread_id=thread.id,
+        thread_id=thread.id if thread else None,
         lead_id=request.lead_id,
         channel=request.channel,
         direction=OUT,
@@ -773,16 +791,18 @@ async def _store(
         error=error,
     )
     session.add(message)
-    if status != DRAFT:  # a draft answers nobody yet: the thread still waits for our reply
+    if thread is not None and status != DRAFT:  # a draft answers nobody yet: the thread still waits for our reply
         # Whatever was sent last answers the thread: it no longer waits for a reply from us.
         thread.last_message_at, thread.needs_reply = func.now(), False
     await session.flush()
     return message
 
 
-async def _parent(session: AsyncSession, thread_id: uuid.UUID) -> Message | None:
+async def _parent(session: AsyncSession, thread_id: uuid.UUID | None) -> Message | None:
     """The thread's latest email a follow-up threads under. A draft was never sent: nobody can have it, so
-    nothing threads under it (a draft being sent is one, so it is never its own parent)."""
+    nothing threads under it (a draft being sent is one, so it is never its own parent). No thread, no parent."""
+    if thread_id is None:
+        return None
     return await session.scalar(
         select(Message)
         .where(Message.thread_id == thread_id, Message.rfc822_message_id.is_not(None), Message.status != DRAFT)

@@ -19,7 +19,7 @@ CHANNEL = {"email": delivery_pb2.CHANNEL_EMAIL, "sms": delivery_pb2.CHANNEL_SMS}
 def ref(message: Message) -> events_pb2.MessageRef:
     return events_pb2.MessageRef(
         message_id=str(message.id),
-        thread_id=str(message.thread_id),
+        thread_id=str(message.thread_id or ""),  # empty: system mail, in no thread
         lead_id=str(message.lead_id or ""),
         channel=CHANNEL[message.channel],
         idempotency_key=message.idempotency_key or "",

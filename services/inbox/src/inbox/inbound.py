@@ -5,6 +5,10 @@ Matching, in order: In-Reply-To, then References (last first), against the Messa
 own messages; then the sender and the subject against what was sent to that sender. A reply from someone
 other than the thread's lead is kept in that thread and flagged, never filed under another lead. A copy of
 one of our own messages (a BCC, a Sent-folder copy) is recognised by its Message-ID and filed nowhere.
+
+System mail (an invitation) is in no thread, and nothing that answers it opens one: a reply or an auto-reply to
+it is kept raw only (SYSTEM_MAIL), since it would quote the invitation's link to whoever reads the inbox; a
+bounce or a complaint about it still marks it bounced and suppresses the address, kept in no thread either.
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ from leadflood.inbox.v1 import events_pb2
 from leadflood_platform.convert import timestamp
 
 PENDING, PROCESSED, UNMATCHED, OWN_COPY = "pending", "processed", "unmatched", "own_copy"
+# A reply to system mail: kept raw (inbound_raw), filed nowhere, no event.
+SYSTEM_MAIL = "system_mail"
 _SUBJECT_PREFIX = re.compile(r"^\s*((re|fwd?|aw|wg|sv|vs|antw|rif|tr)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 
 
@@ -93,6 +99,8 @@ async def _file(session: AsyncSession, raw_id: uuid.UUID, found: Classification,
     answered = await _answered(session, found)
     if answered is None:
         return Filed(UNMATCHED)
+    if answered.thread_id is None:
+        return Filed(SYSTEM_MAIL)
     message = await _store(session, raw_id, found, answered, visible_text)
     thread = await session.get_one(Thread, answered.thread_id, with_for_update=True)
     thread.last_message_at, thread.unread = func.now(), True
@@ -157,7 +165,7 @@ async def _about(session: AsyncSession, found: Classification) -> Message | None
 async def _store(
     session: AsyncSession, raw_id: uuid.UUID, found: Classification, answered: Message, text: str
 ) -> Message:
-    """The inbound message, in the thread of the message it answers (or reports on)."""
+    """The inbound message, in the thread of the message it answers (or reports on; none for system mail)."""
     unknown = bool(found.kind == "reply" or found.kind == "auto_reply") and (
         (found.from_address or "").lower() != answered.to_address.lower()
     )
@@ -197,7 +205,7 @@ async def _complained(session: AsyncSession, original: Message, found: Classific
     if await _suppress(session, original, "complained"):
         event = events_pb2.RecipientUnsubscribed(
             org_id=str(original.org_id), lead_id=str(original.lead_id or ""), email=original.to_address,
-            reason="complained", thread_id=str(original.thread_id),
+            reason="complained", thread_id=str(original.thread_id or ""),
         )  # fmt: skip
         await events.publish(session, "inbox.recipient.unsubscribed", event)
 
@@ -228,7 +236,7 @@ async def file_sms(session: AsyncSession, text: sms.InboundSms, raw: bytes) -> t
     number = sms.normalize_phone(text.from_number, field="From")
     answered = await _latest_to(session, number)
     raw_row = await session.get_one(InboundRaw, raw_id)
-    if answered is None or answered.channel != SMS:
+    if answered is None or answered.channel != SMS or answered.thread_id is None:  # none: a system text
         raw_row.status = UNMATCHED
         return True, UNMATCHED
     kind = {sms.OPT_OUT: "opt_out", sms.OPT_IN: "opt_in", sms.HELP: "help"}.get(text.keyword, "reply")

@@ -9,6 +9,7 @@ import uuid
 from sqlalchemy import ARRAY, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, Text, text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
 
 from leadflood_platform.db import CreatedAt, UpdatedAt, declarative_base
 from leadflood_platform.tables import PlatformTables
@@ -22,6 +23,10 @@ EMAIL, SMS = "email", "sms"
 QUEUED, SENDING, SENT, FAILED, BOUNCED, SUPPRESSED, SIMULATED, RECEIVED, DRAFT = (
     "queued", "sending", "sent", "failed", "bounced", "suppressed", "simulated", "received", "draft",
 )  # fmt: skip
+# System mail: what the product sends about itself (an invitation to join an org, whose link lets its holder in),
+# not outreach. Sent, charged to the cap and tracked like any email, but never a conversation: stored without a
+# thread (delivery.py), so no inbox list, figure, search or thread shows it, nor what comes back about it.
+SYSTEM_ORIGINS = frozenset({"invitation"})
 
 
 class Mailbox(Base):
@@ -79,7 +84,8 @@ class Message(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
     org_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
-    thread_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(Thread.id, ondelete="CASCADE"))
+    # None: system mail (SYSTEM_ORIGINS), and a bounce or complaint about it: in no conversation.
+    thread_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey(Thread.id, ondelete="CASCADE"))
     lead_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     channel: Mapped[str] = mapped_column(Text)
     direction: Mapped[str] = mapped_column(Text)
@@ -113,6 +119,12 @@ class Message(Base):
         Index(None, "rfc822_message_id", unique=True, postgresql_where=text("rfc822_message_id IS NOT NULL")),
         Index(None, "thread_id", "created_at"),
     )
+
+
+def in_inbox() -> ColumnElement[bool]:
+    """A message the inbox shows: a thread's. What reads messages other than through a thread (the stats, the
+    captured mail, GetMessage) applies it, so system mail and what came back about it are out of those too."""
+    return Message.thread_id.is_not(None)
 
 
 class LedgerEntry(Base):

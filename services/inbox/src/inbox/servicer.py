@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
+from typing import Any
 from urllib.parse import urlencode
 
 from sqlalchemy import Select, select
+from sqlalchemy.sql.elements import ColumnElement
 
 from inbox import delivery, inbound, mailboxes, receiving, recipient_reply, sms, suppressions, threads, unsubscribe
 from inbox.config import InboxSettings
@@ -21,7 +23,7 @@ from inbox.convert import (
     thread_message_to_proto,
     thread_to_proto,
 )
-from inbox.models import CapturedMail, DeliveryAttempt, Message
+from inbox.models import CapturedMail, DeliveryAttempt, Message, in_inbox
 from leadflood.inbox.v1 import delivery_pb2, delivery_pb2_grpc, inbox_pb2, inbox_pb2_grpc
 from leadflood_platform import context, tracing
 from leadflood_platform.convert import parse_id
@@ -33,6 +35,17 @@ from leadflood_platform.totals import capped_count
 log = logging.getLogger(__name__)
 # Plain emails from concurrent SendMessage calls stored in one transaction, up to this many (group commit).
 SEND_GROUP_MAX = 64
+# The callers an internal team's credential makes (identity.py): they never read system mail, whatever they ask.
+TEAM_CALLER = "team:"
+
+
+def _shown(request: Any) -> list[ColumnElement[bool]]:
+    """What a message must be for this caller to read it: anything when the caller may read system mail (it asks,
+    and it is the deployment's own: the gateway asks for owners and admins), else one the inbox shows. An
+    invitation's link lets whoever reads it join the org in the role it names: only those who invite read it."""
+    if request.with_system_mail and not (context.caller.get() or "").startswith(TEAM_CALLER):
+        return []
+    return [in_inbox()]
 
 
 class DeliveryServicer(delivery_pb2_grpc.DeliveryServiceServicer):
@@ -100,8 +113,9 @@ class DeliveryServicer(delivery_pb2_grpc.DeliveryServiceServicer):
 
     async def GetMessage(self, request, ctx):  # type: ignore[no-untyped-def]
         message_id, org_id = parse_id(request.message_id, "message"), context.require_org()
+        query = select(Message).where(Message.org_id == org_id, Message.id == message_id, *_shown(request))
         async with self.db.transaction() as session:
-            message = await session.scalar(select(Message).where(Message.org_id == org_id, Message.id == message_id))
+            message = await session.scalar(query)
             if message is None:
                 raise NotFound(f"message {request.message_id} not found")
             attempts = await session.scalars(
@@ -220,7 +234,7 @@ class InboxServicer(inbox_pb2_grpc.InboxServiceServicer):
     async def ReplyAsRecipient(self, request, ctx):  # type: ignore[no-untyped-def]
         async with self.db.transaction() as session:
             mail = await session.scalar(
-                _captured_of(context.require_org()).where(CapturedMail.id == request.captured_mail_id)
+                _captured_of(context.require_org(), request).where(CapturedMail.id == request.captured_mail_id)
             )
         if mail is None:
             raise NotFound(f"captured mail {request.captured_mail_id} not found")
@@ -243,7 +257,7 @@ class InboxServicer(inbox_pb2_grpc.InboxServiceServicer):
 
     async def ListCapturedMail(self, request, ctx):  # type: ignore[no-untyped-def]
         org_id, size = context.require_org(), min(request.page_size or 50, 200)
-        query = _captured_of(org_id).order_by(CapturedMail.id.desc()).limit(size)
+        query = _captured_of(org_id, request).order_by(CapturedMail.id.desc()).limit(size)
         if request.before_id:
             query = query.where(CapturedMail.id < request.before_id)
         async with self.db.transaction() as session:
@@ -251,21 +265,24 @@ class InboxServicer(inbox_pb2_grpc.InboxServiceServicer):
             reply = inbox_pb2.ListCapturedMailResponse(mail=[captured_to_proto(m, raw=False) for m in mail])
             # Counted on the first page only: "Load more" keeps the total it was shown.
             if request.with_total and not request.before_id:
-                ours = _captured_of(org_id).with_only_columns(CapturedMail.id)
+                ours = _captured_of(org_id, request).with_only_columns(CapturedMail.id)
                 reply.total, reply.total_capped = await capped_count(session, ours)
         return reply
 
     async def GetCapturedMail(self, request, ctx):  # type: ignore[no-untyped-def]
         async with self.db.transaction() as session:
-            mail = await session.scalar(_captured_of(context.require_org()).where(CapturedMail.id == request.id))
+            mail = await session.scalar(
+                _captured_of(context.require_org(), request).where(CapturedMail.id == request.id)
+            )
         if mail is None:
             raise NotFound(f"captured mail {request.id} not found")
         return inbox_pb2.GetCapturedMailResponse(mail=captured_to_proto(mail, raw=True))
 
 
-def _captured_of(org_id: uuid.UUID) -> Select[tuple[CapturedMail]]:
-    """Captured mail of the org's own messages: the capture server knows no orgs, the Message-ID tells."""
+def _captured_of(org_id: uuid.UUID, request: Any) -> Select[tuple[CapturedMail]]:
+    """Captured mail of the org's own messages (the capture server knows no orgs, the Message-ID tells), system
+    mail only for a caller that may read it."""
     ours = select(Message.rfc822_message_id).where(
         Message.org_id == org_id, Message.rfc822_message_id == CapturedMail.rfc822_message_id
     )
-    return select(CapturedMail).where(ours.exists())
+    return select(CapturedMail).where(ours.where(*_shown(request)).exists())

@@ -1,7 +1,8 @@
 """The mail room's dashboard figures (sent, replied, bounced a day) and the messages behind each of them.
 
 A category is one predicate and one timestamp (`_CATEGORIES`), used by both the counts and the list, so
-a figure and its list cannot disagree.
+a figure and its list cannot disagree. Each predicate holds only messages the inbox shows (models.in_inbox):
+system mail (an invitation) is no outreach, and never counts as sent, replied or bounced.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from inbox.models import BOUNCED, EMAIL, IN, OUT, Message
+from inbox.models import BOUNCED, EMAIL, IN, OUT, Message, in_inbox
 from leadflood.inbox.v1 import stats_pb2, stats_pb2_grpc
 from leadflood_platform import context
 from leadflood_platform.convert import timestamp
@@ -26,15 +27,15 @@ _SENT_AT = func.coalesce(Message.sent_at, Message.created_at)
 # category -> (which messages, the moment that puts one in a day)
 _CATEGORIES: dict[int, tuple[ColumnElement[bool], Any]] = {
     stats_pb2.MESSAGE_CATEGORY_SENT: (
-        and_(Message.direction == OUT, Message.channel == EMAIL, Message.sent_at.is_not(None)),
+        and_(in_inbox(), Message.direction == OUT, Message.channel == EMAIL, Message.sent_at.is_not(None)),
         Message.sent_at,
     ),
     stats_pb2.MESSAGE_CATEGORY_REPLIED: (
-        and_(Message.direction == IN, Message.channel == EMAIL, Message.kind == "reply"),
+        and_(in_inbox(), Message.direction == IN, Message.channel == EMAIL, Message.kind == "reply"),
         Message.created_at,
     ),
     stats_pb2.MESSAGE_CATEGORY_BOUNCED: (
-        and_(Message.direction == OUT, Message.channel == EMAIL, Message.status == BOUNCED),
+        and_(in_inbox(), Message.direction == OUT, Message.channel == EMAIL, Message.status == BOUNCED),
         _SENT_AT,
     ),
 }

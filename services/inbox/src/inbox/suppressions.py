@@ -58,7 +58,7 @@ async def unsubscribe_recipient(session: AsyncSession, named: unsubscribe.Recipi
         )
     event = events_pb2.RecipientUnsubscribed(
         org_id=str(named.org_id), lead_id=str(lead_id or ""), email=named.address, reason=UNSUBSCRIBED,
-        thread_id=str(last.thread_id) if last else "",
+        thread_id=str(last.thread_id or "") if last else "",
     )  # fmt: skip
     await events.publish(session, "inbox.recipient.unsubscribed", event)
     return True

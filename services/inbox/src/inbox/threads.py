@@ -1,4 +1,5 @@
-"""The inbox as a list of conversations: threads newest first, those needing a reply counted, each opened whole."""
+"""The inbox as a list of conversations: threads newest first, those needing a reply counted, each opened whole.
+System mail (an invitation) is stored in no thread (models.in_inbox), so nothing here can list or open it."""
 
 from __future__ import annotations
 

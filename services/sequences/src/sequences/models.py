@@ -136,7 +136,10 @@ class Enrollment(Base):
         Index("ix_enrollments_due", "next_due_at", postgresql_where=text("state = 'active'")),
         # The same, per org: the fair claim takes each org's oldest due enrollments in turn.
         Index("ix_enrollments_org_due", "org_id", "next_due_at", postgresql_where=text("state = 'active'")),
-        # A lead is in a sequence at most once at a time; it may be enrolled again once finished.
+        # A lead is enrolled in a sequence once (round 1), however often or concurrently it is asked; enrolled
+        # again on purpose (`reenroll`), it is the next round.
+        Index("uq_enrollments_sequence_lead_round", "sequence_id", "lead_id", "round", unique=True),
+        # And in it at most once at a time, whatever its round.
         Index(
             "uq_enrollments_sequence_lead_in_progress",
             "sequence_id",
@@ -160,6 +163,8 @@ class Enrollment(Base):
     org_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     sequence_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(Sequence.id, ondelete="CASCADE"))
     lead_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    # 1 for the lead's first enrollment in the sequence, 2 when it was enrolled again, and so on.
+    round: Mapped[int] = mapped_column(Integer, server_default=text("1"))
     state: Mapped[str] = mapped_column(Text)
     # The lead's time zone when it was last looked up (enrolled, or at its last send); None: the sequence's.
     time_zone: Mapped[str | None] = mapped_column(Text)
@@ -169,6 +174,9 @@ class Enrollment(Base):
     waiting_reason: Mapped[str | None] = mapped_column(Text)
     waiting_detail: Mapped[str] = mapped_column(Text, default="")
     stop_reason: Mapped[str] = mapped_column(Text, default="")
+    # The channel ("email", "sms") of the message whose answer stopped it (a reply, a bounce); empty otherwise.
+    # The sequence's results count the stop at the last step of that channel that reached the lead.
+    stop_channel: Mapped[str] = mapped_column(Text, server_default=text("''"))
     steps_done: Mapped[int] = mapped_column(Integer, default=0)
     # The inbox thread of its first message: follow-ups continue it.
     thread_id: Mapped[str] = mapped_column(Text, default="")

@@ -21,14 +21,19 @@ from sequences import definitions, events, schedule
 from sequences.models import (
     ACTIVE,
     ARCHIVED,
+    BOUNCED,
     COMPLETED,
     DONE,
     DRAFT,
+    FAILED,
     IN_PROGRESS,
+    MEETING_BOOKED,
     OPEN,
     PAUSED,
     QUEUED,
+    REPLIED,
     STOPPED,
+    UNSUBSCRIBED,
     WAIT_DELAY,
     WAIT_WINDOW,
     WINDOW_CLOSED,
@@ -49,6 +54,7 @@ TRANSITIONS = {
     "archive": ((DRAFT, ACTIVE, PAUSED), ARCHIVED),
 }
 ALREADY_ENROLLED = "already enrolled in this sequence"
+WENT_THROUGH = "already went through this sequence"
 LISTED_TWICE = "listed more than once"
 
 
@@ -246,11 +252,18 @@ async def enroll(
     lead_ids: list[uuid.UUID],
     now: dt.datetime,
     zones: dict[uuid.UUID, str] | None = None,
+    reenroll: bool = False,
 ) -> tuple[list[Enrollment], list[Skipped]]:
-    """Each lead enrolled at the first step, or skipped (already enrolled, listed twice): enroll_ids, and the
-    enrollments made read back."""
+    """Each lead enrolled at the first step, or skipped (already enrolled, already went through the sequence,
+    listed twice): enroll_ids, and the enrollments made read back."""
     ids, skipped = await enroll_ids(
-        session=session, org_id=org_id, sequence_id=sequence_id, lead_ids=lead_ids, now=now, zones=zones
+        session=session,
+        org_id=org_id,
+        sequence_id=sequence_id,
+        lead_ids=lead_ids,
+        now=now,
+        zones=zones,
+        reenroll=reenroll,
     )
     if not ids:
         return [], skipped
@@ -259,18 +272,52 @@ async def enroll(
 
 
 # The enrollments of a page of leads in one statement: arrays of their own values, the rest shared (no SQL to
-# compile per call, as a multi-row VALUES of 500 rows was). The partial unique index's own predicate, as
-# literal SQL: PostgreSQL infers the index from it.
+# compile per call, as a multi-row VALUES of 500 rows was). Each lead's last enrollment in the sequence (by the
+# unique index on its rounds) decides: none, round 1; one that has ended and `reenroll` ($10) asked made before
+# the cut-off ($11, none: any), the next round; otherwise nothing. The unique indexes settle a race: two calls
+# that both saw no enrollment insert the same round, and the second does nothing (it waits for the first's
+# commit); a new round beside an enrollment still going is refused by the index on those in progress.
 ENROLL_SQL = """
-INSERT INTO sequences.enrollments (id, org_id, sequence_id, lead_id, state, time_zone, current_step_id, next_due_at,
-    waiting_reason, waiting_detail, stop_reason, steps_done, thread_id)
-SELECT r.id, $1, $2, r.lead_id, $3, r.time_zone, $4, r.next_due_at, r.waiting_reason, '', '', 0, ''
+INSERT INTO sequences.enrollments (id, org_id, sequence_id, lead_id, round, state, time_zone, current_step_id,
+    next_due_at, waiting_reason, waiting_detail, stop_reason, stop_channel, steps_done, thread_id)
+SELECT r.id, $1, $2, r.lead_id, coalesce(last.round, 0) + 1, $3, r.time_zone, $4, r.next_due_at, r.waiting_reason,
+    '', '', '', 0, ''
 FROM unnest($5::uuid[], $6::uuid[], $7::text[], $8::timestamptz[], $9::text[])
     AS r(id, lead_id, time_zone, next_due_at, waiting_reason)
-ON CONFLICT (sequence_id, lead_id) WHERE state IN ('active', 'paused') DO NOTHING
+LEFT JOIN LATERAL (
+    SELECT e.round, e.state, e.created_at FROM sequences.enrollments e
+    WHERE e.sequence_id = $2 AND e.lead_id = r.lead_id
+    ORDER BY e.round DESC
+    LIMIT 1
+) last ON true
+WHERE last.round IS NULL
+    OR ($10 AND last.state NOT IN ('active', 'paused') AND ($11::timestamptz IS NULL OR last.created_at < $11))
+ON CONFLICT DO NOTHING
 RETURNING id, lead_id
 """
 TURN_SQL = "INSERT INTO sequences.org_turns (org_id, served_at) VALUES ($1, now()) ON CONFLICT DO NOTHING"
+# What became of each lead's last enrollment in the sequence: the words of its skip.
+LAST_STATE_SQL = """
+SELECT DISTINCT ON (lead_id) lead_id, state FROM sequences.enrollments
+WHERE sequence_id = $1 AND lead_id = ANY($2::uuid[])
+ORDER BY lead_id, round DESC
+"""
+ENDED_AS = {
+    COMPLETED: "completed",
+    REPLIED: "replied",
+    BOUNCED: "bounced",
+    UNSUBSCRIBED: "unsubscribed",
+    MEETING_BOOKED: "booked a meeting",
+    FAILED: "failed",
+    STOPPED: "stopped",
+}
+
+
+def skip_reason(last_state: str | None) -> str:
+    """Why a lead was not enrolled, from its last enrollment's state: still going, or how it ended."""
+    if last_state is None or last_state in IN_PROGRESS:
+        return ALREADY_ENROLLED
+    return f"{WENT_THROUGH} ({ENDED_AS.get(last_state, last_state)})"
 
 
 async def enroll_ids(
@@ -281,9 +328,15 @@ async def enroll_ids(
     lead_ids: list[uuid.UUID],
     now: dt.datetime,
     zones: dict[uuid.UUID, str] | None = None,
+    reenroll: bool = False,
+    reenroll_before: dt.datetime | None = None,
 ) -> tuple[list[uuid.UUID], list[Skipped]]:
-    """Each lead enrolled at the first step, or skipped (already enrolled, listed twice); the ids of the
-    enrollments made.
+    """Each lead enrolled at the first step, or skipped; the ids of the enrollments made.
+
+    A lead is enrolled in a sequence once: one that has an enrollment in it, going on or ended however, is
+    skipped saying which. With `reenroll`, a lead whose enrollment has ended starts again as a new
+    enrollment (its own idempotency keys, so its steps are sent again); only those whose last enrollment
+    was made before `reenroll_before` when given (a job run again re-enrolls nobody twice).
 
     The sequence's row is share-locked, so a concurrent pause or activation cannot leave an
     enrollment in the wrong state. The first step is planned now: its delay, then the window.
@@ -313,12 +366,19 @@ async def enroll_ids(
         [zones.get(lead_id) or None for lead_id in unique],
         [slot.send_at for slot in slots],
         [WAIT_WINDOW if slot.waited_for_window else WAIT_DELAY for slot in slots],
+        reenroll,
+        reenroll_before,
     )
     connection = await session.connection()
     made = {row.lead_id: row.id for row in await connection.exec_driver_sql(ENROLL_SQL, params)}
     if made:  # the org takes its turns in the scheduler's fair claim from now on
         await connection.exec_driver_sql(TURN_SQL, (org_id,))
-    skipped += [Skipped(str(lead), ALREADY_ENROLLED) for lead in unique if lead not in made]
+    passed = [lead for lead in unique if lead not in made]
+    if passed:
+        last = {
+            row.lead_id: row.state for row in await connection.exec_driver_sql(LAST_STATE_SQL, (sequence.id, passed))
+        }
+        skipped += [Skipped(str(lead), skip_reason(last.get(lead))) for lead in passed]
     return list(made.values()), skipped
 
 
@@ -478,9 +538,11 @@ async def stop_lead(
     reason: str,
     cause_event_id: str = "",
     occurred_at: dt.datetime | None = None,
+    channel: str = "",
 ) -> list[Enrollment]:
     """The lead replied, bounced, unsubscribed or booked a meeting: every enrollment of it in the org
-    that is still going stops, with that state. Safe to run again for the same event (none left).
+    that is still going stops, with that state (and `channel`, the channel of the message that was answered
+    or bounced, when there was one). Safe to run again for the same event (none left).
 
     An enrollment made after the event (`occurred_at`) is left alone: a lead who replied last week
     and was enrolled today on purpose is not stopped by last week's reply, read again by a consumer
@@ -495,12 +557,13 @@ async def stop_lead(
     now = dt.datetime.now(dt.UTC)
     for enrollment in stopping:
         finish(enrollment, state, reason, now)
+        enrollment.stop_channel = channel
         await events.enrollment_stopped(session, enrollment, cause_event_id=cause_event_id)
     return list(stopping)
 
 
 async def answer_completed(
-    *, session: AsyncSession, org_id: uuid.UUID, thread_id: str, state: str, reason: str
+    *, session: AsyncSession, org_id: uuid.UUID, thread_id: str, state: str, reason: str, channel: str = ""
 ) -> list[Enrollment]:
     """A reply or a bounce in the thread of an enrollment that had already sent every step: it ends as
     that answer (replied, bounced) instead of completed, so the last step's results count it. Nothing
@@ -517,7 +580,7 @@ async def answer_completed(
         .all()
     )
     for enrollment in answered:
-        enrollment.state, enrollment.stop_reason = state, reason[:500]
+        enrollment.state, enrollment.stop_reason, enrollment.stop_channel = state, reason[:500], channel
         await events.enrollment_stopped(session, enrollment)
     return list(answered)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import grpc
+from sqlalchemy import func, select
 
 from leadflood.sequences.v1 import jobs_pb2 as sequences_jobs
 from leadflood.sequences.v1 import sequences_pb2 as pb
@@ -133,6 +134,7 @@ class SequencesServicer(sequences_pb2_grpc.SequencesServiceServicer):
                 lead_ids=[lead for lead in ids if lead in found],
                 now=service.utcnow(),
                 zones=found,
+                reenroll=request.reenroll,
             )
             first = {enrollment.current_step_id: 1 for enrollment in enrolled if enrollment.current_step_id}
             return pb.EnrollResponse(
@@ -146,8 +148,12 @@ class SequencesServicer(sequences_pb2_grpc.SequencesServiceServicer):
             sequence = await service.get(session=session, org_id=org_id, sequence_id=sequence_id)
             if sequence.state == ARCHIVED:
                 raise FailedPrecondition("the sequence is archived: leads can no longer be enrolled")
-            job = sequences_jobs.EnrollByFilterJob(org_id=str(org_id), sequence_id=str(sequence_id))
+            job = sequences_jobs.EnrollByFilterJob(
+                org_id=str(org_id), sequence_id=str(sequence_id), reenroll=request.reenroll
+            )
             job.filter.CopyFrom(request.filter)
+            if request.reenroll:  # the database's clock, the one enrollments are stamped with
+                job.requested_at.FromDatetime(await session.scalar(select(func.now())))
             job_id = await jobs.enqueue(session, platform_tables, EnrollByFilter, job, org_id=org_id, max_attempts=3)
         return pb.EnrollByFilterResponse(job_id=jobs.public_id(platform_tables.schema, job_id))
 

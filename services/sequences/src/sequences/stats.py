@@ -2,8 +2,10 @@
 
 Counted by one SQL statement, so every number comes from the same snapshot and they add up: an
 enrollment that stopped (replied, bounced, unsubscribed, booked a meeting) counts once, at the last
-step that reached its lead (the step's row in step_sends that was queued, simulated or suppressed);
-one that stopped before any step reached it counts in `before_first_step`.
+step that reached its lead (the step's row in step_sends that was queued, simulated or suppressed) on
+the channel of the message that stopped it when there was one (a text that could not be delivered
+counts at the text step, not at an email sent after it); one that stopped before any step reached it
+counts in `before_first_step`.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ WITH last_reached AS (
   LEFT JOIN LATERAL (
     SELECT s.step_id, s.variant_id FROM sequences.step_sends s
     WHERE s.enrollment_id = e.id AND s.outcome IN ('queued', 'simulated', 'suppressed')
-    ORDER BY s.created_at DESC, s.id DESC
+    ORDER BY s.channel = e.stop_channel DESC, s.created_at DESC, s.id DESC
     LIMIT 1
   ) r ON true
   WHERE e.sequence_id = :sequence_id AND e.org_id = :org_id

@@ -23,6 +23,7 @@ from nats.aio.msg import Msg
 from nats.errors import TimeoutError as FetchTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
+from leadflood.inbox.v1 import delivery_pb2
 from leadflood.inbox.v1 import events_pb2 as inbox_events
 from leadflood.leads.v1 import events_pb2 as lead_events
 from leadflood.sequences.v1 import events_pb2
@@ -30,12 +31,40 @@ from leadflood_platform import context, registry
 from leadflood_platform.bus import Bus, UndeclaredResource, events_stream, streams_declared
 from leadflood_platform.db import Database
 from sequences import service
-from sequences.models import BOUNCED, MEETING_BOOKED, REPLIED, STOPPED, UNSUBSCRIBED
+from sequences.models import BOUNCED, EMAIL, MEETING_BOOKED, REPLIED, SMS, STOPPED, UNSUBSCRIBED
 
 log = logging.getLogger(__name__)
 DURABLE = "sequences-stops"
 WINDOW_CLOSED = "inbox.message.failed"
 KEY_PREFIX = "sequences:"
+CHANNELS = {delivery_pb2.CHANNEL_EMAIL: EMAIL, delivery_pb2.CHANNEL_SMS: SMS}
+# How the mail room words a refusal it stores (inbox.smtp.Bounced, inbox.sms.SmsRefused): said once, not twice.
+EMAIL_REFUSED, SMS_REFUSED = "bounced: ", "sms refused: "
+
+
+def bounce_reason(event: inbox_events.MessageBounced) -> str:
+    """Why the enrollment stopped, in words for the channel: an email bounced; a text could not be delivered,
+    with the provider's words and its error code once ("... (Twilio 21211)")."""
+    code, words = event.status_code.strip(), event.diagnostic.strip()[:200]
+    if event.message.channel == delivery_pb2.CHANNEL_SMS:
+        words = words.removeprefix(SMS_REFUSED)
+        if code and words.split(" ", 1)[0] == code:
+            words = words[len(code) :].strip()
+        words = _sentence_part(words)
+        said = f"the text could not be delivered: {words}" if words else "the text could not be delivered"
+        return f"{said} (Twilio {code})" if code else said
+    words = words.removeprefix(EMAIL_REFUSED)
+    said = f"the email bounced: {words}" if words else "the email bounced"
+    return f"{said} ({code})" if code and code not in words else said
+
+
+def _sentence_part(words: str) -> str:
+    """A provider's sentence as the end of ours: "The 'To' number ... number." -> "the 'To' number ... number"."""
+    words = words.rstrip(". ")
+    first, _, rest = words.partition(" ")
+    if first[:1].isupper() and first[1:].islower():  # "The", not "SMS" or "API"
+        words = first.lower() + (f" {rest}" if rest else "")
+    return words
 
 
 @dataclass(frozen=True)
@@ -49,6 +78,9 @@ class StopRule:
     # The thread the event is about (a reply's, a bounced message's): an enrollment that had already
     # completed in that thread records the lead's answer too, so its last step's results count it.
     thread_id: Callable[[Any], str] = lambda m: ""
+    # The channel of the message answered or bounced ("email", "sms"; "" when none): the results count the
+    # stop at the last step of that channel that reached the lead.
+    channel: Callable[[Any], str] = lambda m: ""
 
 
 STOPS = {
@@ -58,13 +90,15 @@ STOPS = {
         lambda m: m.lead_id,
         lambda m: "the lead replied",
         lambda m: m.thread_id,
+        lambda m: CHANNELS.get(m.channel, ""),
     ),
     "inbox.message.bounced": StopRule(
         inbox_events.MessageBounced,
         BOUNCED,
         lambda m: m.message.lead_id,
-        lambda m: " ".join(filter(None, ["the email bounced:", m.status_code, m.diagnostic[:200]])),
+        bounce_reason,
         lambda m: m.message.thread_id,
+        lambda m: CHANNELS.get(m.message.channel, ""),
     ),
     "inbox.recipient.unsubscribed": StopRule(
         inbox_events.RecipientUnsubscribed,
@@ -72,6 +106,7 @@ STOPS = {
         lambda m: m.lead_id,
         lambda m: "the lead complained" if m.reason == "complained" else "the lead unsubscribed",
         lambda m: m.thread_id,
+        lambda m: SMS if m.phone and not m.email else EMAIL if m.email else "",
     ),
     "leads.lead.deleted": StopRule(
         lead_events.LeadDeleted, STOPPED, lambda m: m.lead.id, lambda m: "the lead was deleted"
@@ -190,12 +225,14 @@ class StopConsumer:
                     reason=rule.reason(event),
                     cause_event_id=event.event_id,  # type: ignore[attr-defined]
                     occurred_at=occurred_at,
+                    channel=rule.channel(event),
                 )
                 thread = rule.thread_id(event)
                 if thread:
                     stopped += await service.answer_completed(
-                        session=session, org_id=org_id, thread_id=thread, state=rule.state, reason=rule.reason(event)
-                    )
+                        session=session, org_id=org_id, thread_id=thread, state=rule.state, reason=rule.reason(event),
+                        channel=rule.channel(event),
+                    )  # fmt: skip
         if stopped:
             log.info("enrollments stopped", extra={"lead_id": lead, "state": rule.state, "count": len(stopped)})
         return len(stopped)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -26,7 +27,8 @@ MAX_MATCHED = 100_000
 class EnrollByFilter(JobKind[jobs_pb2.EnrollByFilterJob, dict[str, int]]):
     """`sequences.enroll`: every lead the lead list's filter matches, enrolled a page at a time, its progress
     in the job's result as it goes. Run again (a retry, a redelivery), the leads enrolled already are
-    skipped as such: enrolling is idempotent per (sequence, lead)."""
+    skipped as such: enrolling is idempotent per (sequence, lead), and a job that enrolls again
+    (`reenroll`) does so only for leads whose last enrollment was made before it was asked for."""
 
     type = "sequences.enroll"
     message_type = jobs_pb2.EnrollByFilterJob
@@ -36,7 +38,8 @@ class EnrollByFilter(JobKind[jobs_pb2.EnrollByFilterJob, dict[str, int]]):
 
     async def perform(self, job: jobs_pb2.EnrollByFilterJob, attempt: int) -> dict[str, int]:
         org_id, sequence_id = uuid.UUID(job.org_id), uuid.UUID(job.sequence_id)
-        counts = {"seen": 0, "enrolled": 0, "skipped": 0}
+        # The skipped by why: still in the sequence, or went through it before (and not enrolled again).
+        counts = {"seen": 0, "enrolled": 0, "skipped": 0, "alreadyEnrolled": 0, "wentThrough": 0}
         with context.bound(org_id=job.org_id):  # the leads service scopes the list by it
             try:
                 async for page in matching_pages(self.leads, job.filter, page_size=PAGE, timeout_s=self.timeout_s):
@@ -46,11 +49,14 @@ class EnrollByFilter(JobKind[jobs_pb2.EnrollByFilterJob, dict[str, int]]):
                         enrolled, skipped = await service.enroll_ids(
                             session=session, org_id=org_id, sequence_id=sequence_id,
                             lead_ids=[lead for lead, _ in page], now=service.utcnow(),
-                            zones={lead: zone for lead, zone in page},
+                            zones={lead: zone for lead, zone in page}, reenroll=job.reenroll,
+                            reenroll_before=job.requested_at.ToDatetime(dt.UTC) if job.reenroll else None,
                         )  # fmt: skip
                     counts["seen"] += len(page)
                     counts["enrolled"] += len(enrolled)
                     counts["skipped"] += len(skipped)
+                    counts["alreadyEnrolled"] += sum(s.reason == service.ALREADY_ENROLLED for s in skipped)
+                    counts["wentThrough"] += sum(s.reason.startswith(service.WENT_THROUGH) for s in skipped)
                     await job_progress.report(self.db, platform_tables, job.job_id, counts)
             except grpc.aio.AioRpcError as error:
                 if error.code() == grpc.StatusCode.INVALID_ARGUMENT:  # the filter itself: retrying cannot help

@@ -91,11 +91,19 @@ function Figures({ d, days }) {
   `;
 }
 
+/** "3 sent · 1 replied · 1 undelivered": a sequence's texts, beside its emails (which the tiles count). */
+function textsWords(s) {
+  if (!s.textsSent && !s.textsReplied && !s.textsUndelivered) return '—';
+  return [`${s.textsSent} sent`, s.textsReplied && `${s.textsReplied} replied`, s.textsUndelivered && `${s.textsUndelivered} undelivered`]
+    .filter(Boolean)
+    .join(' · ');
+}
+
 function Sequences({ sequences }) {
   const columns = [
     { key: 'name', label: 'Sequence', render: (s) => html`<a class="strong-link" href=${`#/sequences/${encodeURIComponent(s.id)}`} data-testid="seq-figure-link">${s.name}</a> <span class="muted small">${s.state}</span>` },
     { key: 'enrolled', label: 'Enrolled', align: 'right', render: (s) => html`<span data-testid="seq-figure-enrolled">${s.enrolled}</span>` },
-    { key: 'sent', label: 'Sent', align: 'right', render: (s) => html`<span data-testid="seq-figure-sent">${s.sent}</span>` },
+    { key: 'sent', label: 'Emails sent', align: 'right', render: (s) => html`<span data-testid="seq-figure-sent">${s.sent}</span>` },
     { key: 'replied', label: 'Replies', align: 'right', render: (s) => html`<span data-testid="seq-figure-replied">${s.replied}</span>` },
     {
       key: 'rate',
@@ -105,10 +113,11 @@ function Sequences({ sequences }) {
         <span data-testid="seq-figure-rate">${percent(s.replyRate)}</span>`,
     },
     { key: 'bounced', label: 'Bounces', align: 'right', render: (s) => html`<span data-testid="seq-figure-bounced">${s.bounced}</span>` },
+    { key: 'texts', label: 'Texts', className: 'nowrap', render: (s) => html`<span class="muted small" data-testid="seq-figure-texts">${textsWords(s)}</span>` },
   ];
   return html`<section class="card card-flush scroll-table" aria-labelledby="seq-figures-title">
     <header class="card-head card-head-pad"><h2 class="card-heading" id="seq-figures-title"><a href="#/sequences">Sequences</a></h2>
-      <span class="muted small">since each began</span></header>
+      <span class="muted small" data-testid="seq-figures-note">since each began · emails as the tiles count them; texts apart</span></header>
     <${DataTable} label="Sequences' figures" columns=${columns} rows=${sequences} rowTestId="seq-figure-row" empty=${html`No sequences yet: <a href="#/sequences/new">create one</a> and enroll leads.`} />
   </section>`;
 }

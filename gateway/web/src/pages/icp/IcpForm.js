@@ -13,6 +13,7 @@ import { Field } from '../../components/Field.js';
 import { ProblemAlert, fieldMessage } from '../../components/ProblemAlert.js';
 import { TagInput } from '../../components/TagInput.js';
 import { useFocusOnError } from '../../forms.js';
+import { VIEWER_CANNOT, changeProps, useCanChange } from '../../roles.js';
 
 // Every field shown inline; the alert lists only server errors for others.
 const FIELDS = [
@@ -48,9 +49,10 @@ export function IcpForm({ icp, onSaved, onDeleted, onDirtyChange }) {
   const [saved, setSaved] = useState(false);
   const formRef = useFocusOnError(error);
   const nameRef = useRef();
+  const canEdit = useCanChange(); // a viewer sees the profile, every control disabled
 
   useEffect(() => {
-    if (!icp) nameRef.current?.focus();
+    if (!icp && canEdit) nameRef.current?.focus();
   }, []);
 
   const savedBody = useMemo(() => JSON.stringify(formToBody(icpToForm(icp))), [icp]);
@@ -101,10 +103,14 @@ export function IcpForm({ icp, onSaved, onDeleted, onDirtyChange }) {
   }
 
   const total = weightsTotal(form.weights);
+  // The server's "must add up to 100" is what the total under the weights already says (in red, once it was
+  // refused): said once, there. Its own words show only when the total is 100 (some other rule).
   const weightsMsg = fieldMessage(error, 'weights');
   const minScoreMsg = fieldMessage(error, 'minScore');
 
-  return html`<form class="card form icp-form" ref=${formRef} onSubmit=${onSubmit} noValidate aria-label="ICP">
+  return html`<form class="card icp-form" ref=${formRef} onSubmit=${onSubmit} noValidate aria-label="ICP">
+    <fieldset class="form plain-fieldset" disabled=${!canEdit}>
+    ${!canEdit && html`<div class="alert alert-info" data-testid="icp-read-only">${VIEWER_CANNOT}.</div>`}
     <h2 class="card-heading">${icp ? 'Profile' : 'Describe who you want to reach'}</h2>
     <${ProblemAlert} error=${error} testid="icp-form-error" fields=${FIELDS} />
 
@@ -225,31 +231,33 @@ export function IcpForm({ icp, onSaved, onDeleted, onDirtyChange }) {
           />`,
         )}
       </div>
-      <p class=${total === WEIGHTS_TARGET ? 'weights-total' : 'weights-total weights-off'} aria-live="polite">
+      <p class=${total === WEIGHTS_TARGET ? 'weights-total' : weightsMsg ? 'weights-total field-error' : 'weights-total weights-off'}
+        aria-live="polite" data-testid="icp-weights-note">
         Total: <strong data-testid="icp-weights-total">${total}</strong> / ${WEIGHTS_TARGET}${' '}
         ${total !== WEIGHTS_TARGET &&
         html`<span class="weights-hint" data-testid="icp-weights-hint">
           — should add up to ${WEIGHTS_TARGET} (${total > WEIGHTS_TARGET ? `${total - WEIGHTS_TARGET} over` : `${WEIGHTS_TARGET - total} short`}).
         </span>`}
       </p>
-      ${weightsMsg && html`<p class="field-error">${weightsMsg}</p>`}
+      ${weightsMsg && total === WEIGHTS_TARGET && html`<p class="field-error">${weightsMsg}</p>`}
     </fieldset>
 
     <div class="form-actions form-actions-split">
       <div>
         ${icp &&
-        html`<button type="button" class="btn btn-danger-ghost" data-testid="icp-delete" disabled=${Boolean(busy)} onClick=${onDelete}>
+        html`<button type="button" class="btn btn-danger-ghost" data-testid="icp-delete" ...${changeProps(canEdit, busy)} onClick=${onDelete}>
           ${busy === 'delete' ? 'Deleting…' : 'Delete ICP'}
         </button>`}
       </div>
       <div class="status-line">
         ${saved && !dirty && html`<span class="save-note" role="status" data-testid="icp-saved">Saved</span>`}
         ${icp && dirty && html`<span class="muted save-note">Unsaved changes</span>`}
-        <button type="submit" class="btn btn-primary" data-testid="icp-save" disabled=${Boolean(busy)}>
+        <button type="submit" class="btn btn-primary" data-testid="icp-save" ...${changeProps(canEdit, busy)}>
           ${busy === 'save' ? 'Saving…' : icp ? 'Save changes' : 'Create ICP'}
         </button>
       </div>
     </div>
+    </fieldset>
   </form>`;
 }
 

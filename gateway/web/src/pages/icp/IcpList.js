@@ -7,6 +7,7 @@ import { countWords } from '../../counts.js';
 import { DataTable } from '../../components/DataTable.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
 import { Spinner } from '../../components/Spinner.js';
+import { useCanChange } from '../../roles.js';
 
 const COLUMNS = [
   {
@@ -34,6 +35,7 @@ const COLUMNS = [
 /** #/icps: every ICP of the organisation (a team's few profiles come whole: their count is the list's length). */
 export function IcpList() {
   const { data, error, loading, reload } = useLoad(() => api.get('/v1/icps'), []);
+  const canEdit = useCanChange(); // a viewer is not offered what the gateway would refuse
   const items = data?.items || [];
 
   return html`<section>
@@ -42,7 +44,7 @@ export function IcpList() {
         <h1>Ideal customer profiles</h1>
         <p class="muted">Who you want to reach. Each ICP scores the leads its searches find.</p>
       </div>
-      <a class="btn btn-primary" href="#/icps/new" data-testid="icp-new">New ICP</a>
+      ${canEdit && html`<a class="btn btn-primary" href="#/icps/new" data-testid="icp-new">New ICP</a>`}
     </header>
     <${ProblemAlert} error=${error} testid="icp-list-error" />
     ${error && html`<p><button type="button" class="btn btn-secondary" onClick=${reload}>Try again</button></p>`}
@@ -67,7 +69,7 @@ export function IcpList() {
             Describe the people you want to reach — titles, seniority, industries, company size, locations — and
             Lead Flood will search for them and score every lead against it.
           </p>
-          <a class="btn btn-primary" href="#/icps/new">Create your first ICP</a>
+          ${canEdit && html`<a class="btn btn-primary" href="#/icps/new">Create your first ICP</a>`}
         </div>`)}
   </section>`;
 }

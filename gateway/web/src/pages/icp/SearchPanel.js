@@ -25,6 +25,9 @@ import { ProgressBar } from '../../components/ProgressBar.js';
 import { Select } from '../../components/Select.js';
 import { Spinner } from '../../components/Spinner.js';
 import { StatusBadge } from '../../components/StatusBadge.js';
+import { NotSetUpHint } from '../../components/NotSetUp.js';
+import { anyNotSetUp, providerOptions, useProviderKeys } from '../../providers.js';
+import { changeProps, useCanChange } from '../../roles.js';
 
 const SEARCH_FIELDS = ['source', 'limit', 'force'];
 
@@ -48,6 +51,10 @@ export function SearchPanel({ icp, query, dirty }) {
   const [busy, setBusy] = useState(false);
   const [startError, setStartError] = useState(null);
   const [reused, setReused] = useState(false);
+
+  // A source whose key is not set is shown as not set up, not offered (it would be refused with a 503).
+  const sources = providerOptions(SOURCES, useProviderKeys());
+  const canEdit = useCanChange(); // a viewer sees the runs but starts none
 
   const runId = query.get('run') || items[0]?.id || null;
   const listed = items.find((r) => r.id === runId) || null;
@@ -91,7 +98,8 @@ export function SearchPanel({ icp, query, dirty }) {
   }
 
   return html`<div class="search-col">
-    <form class="card form search-form" onSubmit=${onStart} noValidate aria-label="Search">
+    <form class="card" onSubmit=${onStart} noValidate aria-label="Search">
+      <fieldset class="form search-form plain-fieldset" disabled=${!canEdit}>
       <h2 class="card-heading">Search for leads</h2>
       <p class="muted card-intro">
         Fetch people matching this profile, deduplicate them against your leads and score each one.
@@ -104,8 +112,9 @@ export function SearchPanel({ icp, query, dirty }) {
           name="source"
           testid="search-source"
           value=${source}
-          options=${SOURCES}
+          options=${sources}
           error=${startError}
+          hint=${anyNotSetUp(sources) && html`<${NotSetUpHint} testid="search-source-not-set-up" />`}
           onChange=${setSource}
         />
         <${Field}
@@ -133,7 +142,7 @@ export function SearchPanel({ icp, query, dirty }) {
           />
           <span>Force new run</span>
         </label>
-        <button type="submit" class="btn btn-primary" data-testid="search-run" disabled=${busy}>
+        <button type="submit" class="btn btn-primary" data-testid="search-run" ...${changeProps(canEdit, busy)}>
           ${busy ? 'Starting…' : 'Run search'}
         </button>
       </div>
@@ -142,6 +151,7 @@ export function SearchPanel({ icp, query, dirty }) {
       html`<div class="alert alert-info" role="status" data-testid="search-reused">
         Today’s run with the same parameters was reused. Tick “Force new run” to start a fresh one.
       </div>`}
+      </fieldset>
     </form>
 
     ${!startError &&
@@ -163,6 +173,7 @@ export function SearchPanel({ icp, query, dirty }) {
 
 /** The selected run: status, progress, counters and a plain account of them. */
 function RunProgress({ run, polling, error, icp, cancelPath, onCancelled }) {
+  const canEdit = useCanChange();
   const [cancelling, setCancelling] = useState(false);
   const [cancelError, setCancelError] = useState(null);
   if (!run) {
@@ -197,7 +208,7 @@ function RunProgress({ run, polling, error, icp, cancelPath, onCancelled }) {
         ${polling && !done && html`<${Spinner} label="Searching…" />`}
         <${StatusBadge} status=${run.status} testid="search-status" />
         ${!done &&
-        html`<button type="button" class="btn btn-secondary" data-testid="search-cancel" disabled=${cancelling} onClick=${onCancel}>
+        html`<button type="button" class="btn btn-secondary" data-testid="search-cancel" ...${changeProps(canEdit, cancelling)} onClick=${onCancel}>
           ${cancelling ? 'Cancelling…' : 'Cancel search'}
         </button>`}
       </div>
@@ -213,7 +224,7 @@ function RunProgress({ run, polling, error, icp, cancelPath, onCancelled }) {
     />
     <p class="progress-caption">
       <span><strong>${people}</strong> of ${run.limit} people</span>
-      <span><strong data-testid="search-pages">${Number(run.pagesFetched) || 0}</strong> pages fetched</span>
+      <span><strong data-testid="search-pages">${Number(run.pagesFetched) || 0}</strong> ${Number(run.pagesFetched) === 1 ? 'page' : 'pages'} fetched</span>
     </p>
 
     <div class="tiles">

@@ -6,8 +6,10 @@ import { navigate } from '../../router.js';
 import { ListTotal, LoadMore } from '../../components/ListTotal.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
 import { Spinner } from '../../components/Spinner.js';
-import { formatAgo } from '../../format.js';
+import { formatAgo, personName } from '../../format.js';
 import { Thread } from './Thread.js';
+import { useLoad } from '../../hooks.js';
+import { api } from '../../api.js';
 
 // The inbox: conversations newest first, those needing a reply first in the tabs, kept current by live events.
 const TABS = [
@@ -25,6 +27,7 @@ export function Inbox({ params, query }) {
   const live = useLiveRefresh(list.reload, { match: (e) => e.type.startsWith('inbox.') });
   const counts = list.firstPage?.counts || { needsReply: 0, unread: 0 };
   const threads = list.items;
+  const names = useLeadNames(threads.filter((t) => t.channel === 'sms' && t.leadId).map((t) => t.leadId));
   const go = (key) => navigate(`/inbox${params.id ? `/${params.id}` : ''}?tab=${key}`);
 
   return html`<section>
@@ -47,10 +50,12 @@ export function Inbox({ params, query }) {
           ${threads.map(
             (t) => html`<li class=${[t.id === params.id && 'selected', t.unread && 'unread'].filter(Boolean).join(' ')}>
               <a href=${`#/inbox/${t.id}?tab=${tab}`} data-testid="thread-item">
-                <strong>${t.leadAddress || t.lastFrom}</strong>
+                ${names[t.leadId] && t.channel === 'sms'
+                  ? html`<strong data-testid="thread-item-name">${names[t.leadId]}</strong> <span class="muted">${t.leadAddress}</span>`
+                  : html`<strong>${t.leadAddress || t.lastFrom}</strong>`}
                 ${KIND_LABEL[t.lastKind] && html` <span class="badge badge-neutral">${KIND_LABEL[t.lastKind]}</span>`}
                 <span class="muted"> · ${formatAgo(t.lastMessageAt)} · ${t.messageCount}</span>
-                <div>${t.subject}</div>
+                ${t.subject && html`<div>${t.subject}</div>`}
                 <div class="muted snippet">${t.snippet}</div>
               </a>
             </li>`,
@@ -61,4 +66,22 @@ export function Inbox({ params, query }) {
       ${params.id && html`<${Thread} id=${params.id} onChanged=${list.reload} />`}
     </div>
   </section>`;
+}
+
+/**
+ * The names of these leads, by id (one request for up to 100: GET /v1/leads?ids=): a conversation by text is
+ * otherwise only a number. A lead not found (deleted) keeps its number.
+ */
+function useLeadNames(ids) {
+  const wanted = [...new Set(ids)].slice(0, 100).sort().join(',');
+  const found = useLoad(
+    () => (wanted ? api.get(`/v1/leads?${new URLSearchParams({ ids: wanted, filtered: 'all', limit: '100' })}`) : Promise.resolve(null)),
+    [wanted],
+  );
+  const names = {};
+  for (const lead of found.data?.items || []) {
+    const name = personName(lead, '');
+    if (name && name !== lead.email) names[lead.id] = name;
+  }
+  return names;
 }

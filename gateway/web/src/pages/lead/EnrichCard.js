@@ -7,6 +7,9 @@ import { DataTable } from '../../components/DataTable.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
 import { StatusBadge } from '../../components/StatusBadge.js';
 import { finishedEnrichments } from '../../leadStatus.js';
+import { NotSetUpHint } from '../../components/NotSetUp.js';
+import { anyNotSetUp, providerOptions, useProviderKeys } from '../../providers.js';
+import { changeProps, useCanChange } from '../../roles.js';
 
 export const PROVIDERS = [
   { value: 'sandbox', label: 'Sandbox (demo data)' },
@@ -53,6 +56,9 @@ export function EnrichCard({ lead, busy, shownError }) {
   const [starting, setStarting] = useState(false);
   const [error, setError] = useState(null);
   const history = finishedEnrichments(lead.enrichmentHistory);
+  // A provider whose key is not set is shown as not set up, not offered (it would be refused with a 503).
+  const providers = providerOptions(PROVIDERS, useProviderKeys());
+  const canEdit = useCanChange();
 
   async function onEnrich() {
     setStarting(true);
@@ -74,16 +80,18 @@ export function EnrichCard({ lead, busy, shownError }) {
         <select
           id="lead-enrich-provider"
           data-testid="lead-enrich-provider"
+          ...${changeProps(canEdit)}
           value=${provider}
           onChange=${(e) => setProvider(e.currentTarget.value)}
         >
-          ${PROVIDERS.map((p) => html`<option key=${p.value} value=${p.value}>${p.label}</option>`)}
+          ${providers.map((p) => html`<option key=${p.value} value=${p.value} disabled=${p.disabled}>${p.label}</option>`)}
         </select>
-        <button type="button" class="btn btn-primary" data-testid="lead-enrich" disabled=${starting || busy} onClick=${onEnrich}>
+        <button type="button" class="btn btn-primary" data-testid="lead-enrich" ...${changeProps(canEdit, starting || busy)} onClick=${onEnrich}>
           ${starting ? 'Starting…' : busy ? 'Enriching…' : 'Enrich'}
         </button>
       </div>
     </header>
+    ${anyNotSetUp(providers) && html`<p class="field-hint">${html`<${NotSetUpHint} testid="lead-enrich-not-set-up" />`}</p>`}
     <${ProblemAlert} error=${error} testid="lead-enrich-error" />
     <${DataTable}
       label="Enrichment history"

@@ -4,6 +4,7 @@ import { api } from '../../api.js';
 import { isHttpUrl } from '../../format.js';
 import { appliedWords, leadFieldWords, leadValueWords, sizeWords } from '../../words.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
+import { changeProps, useCanChange } from '../../roles.js';
 
 // What a row's state says about which value holds, and how it looks.
 const HOLDS = {
@@ -29,6 +30,7 @@ const shown = (field, text) =>
  * onApplied(lead) with the lead as it now is.
  */
 export function ProviderCard({ lead, onApplied }) {
+  const canEdit = useCanChange(); // a viewer sees what enrichment found; applying it is a change
   const [busy, setBusy] = useState(null); // the field being applied, or 'all'
   const [said, setSaid] = useState(null);
   const [error, setError] = useState(null);
@@ -64,7 +66,7 @@ export function ProviderCard({ lead, onApplied }) {
         </p>
       </div>
       ${offered.length > 0 &&
-      html`<button type="button" class="btn btn-primary" data-testid="provider-apply-all" disabled=${busy !== null} onClick=${() => apply(null)}>
+      html`<button type="button" class="btn btn-primary" data-testid="provider-apply-all" ...${changeProps(canEdit, busy !== null)} onClick=${() => apply(null)}>
         ${busy === 'all' ? 'Applying…' : `Apply all the provider’s values (${offered.length})`}
       </button>`}
     </header>
@@ -92,7 +94,7 @@ export function ProviderCard({ lead, onApplied }) {
                   class="btn btn-secondary btn-sm"
                   data-testid="provider-apply"
                   aria-label=${`Use the provider’s ${leadFieldWords(r.field).toLowerCase()}`}
-                  disabled=${busy !== null}
+                  ...${changeProps(canEdit, busy !== null)}
                   onClick=${() => apply(r.field)}
                 >
                   ${busy === r.field ? 'Applying…' : 'Use the provider’s'}

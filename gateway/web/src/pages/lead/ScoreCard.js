@@ -6,6 +6,7 @@ import { humanize } from '../../format.js';
 import { DataTable } from '../../components/DataTable.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
 import { ScoreBadge } from '../../components/ScoreBadge.js';
+import { changeProps, useCanChange } from '../../roles.js';
 
 const COLUMNS = [
   { key: 'rule', label: 'Rule', render: (r) => humanize(r.rule) },
@@ -77,6 +78,7 @@ const filteredText = (icp) =>
  * changed).
  */
 function LinkIcp({ lead, icpDeleted, onScored }) {
+  const canEdit = useCanChange();
   const [icpId, setIcpId] = useState('');
   const [busy, setBusy] = useState(false);
   const [said, setSaid] = useState(null);
@@ -108,11 +110,11 @@ function LinkIcp({ lead, icpDeleted, onScored }) {
 
   return html`<form class="inline-controls link-icp" onSubmit=${onScore} aria-label="Score against an ICP">
     <label class="inline-label" for="lead-icp-select">${lead.icpId && !icpDeleted ? 'ICP' : 'Link to an ICP'}</label>
-    <select id="lead-icp-select" data-testid="lead-icp-select" value=${chosen} disabled=${busy} onChange=${(e) => setIcpId(e.currentTarget.value)}>
+    <select id="lead-icp-select" data-testid="lead-icp-select" value=${chosen} ...${changeProps(canEdit, busy)} onChange=${(e) => setIcpId(e.currentTarget.value)}>
       ${!chosen && html`<option value="">${icps.loading ? 'Loading ICPs…' : items.length ? 'Choose an ICP…' : 'No ICPs yet'}</option>`}
       ${items.map((i) => html`<option key=${i.id} value=${i.id}>${i.name}</option>`)}
     </select>
-    <button type="submit" class="btn btn-secondary btn-sm" data-testid="lead-score-submit" disabled=${busy || !chosen}>
+    <button type="submit" class="btn btn-secondary btn-sm" data-testid="lead-score-submit" ...${changeProps(canEdit, busy || !chosen)}>
       ${busy ? 'Scoring…' : relinking ? 'Link and score' : 'Score again'}
     </button>
     ${said && html`<span class="muted small" role="status" data-testid="lead-score-result">${said}</span>`}

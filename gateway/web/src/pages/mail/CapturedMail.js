@@ -7,6 +7,7 @@ import { ListTotal, LoadMore } from '../../components/ListTotal.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
 import { Spinner } from '../../components/Spinner.js';
 import { formatTime } from '../../format.js';
+import { changeProps, useCanChange } from '../../roles.js';
 
 // The local default's captured mail: every email the mailboxes sent, exactly as a lead would receive it.
 const REFRESH_MS = 2000;
@@ -65,6 +66,7 @@ function MailDetail({ id }) {
 
 // Write the lead's side: the reply goes into the inbox's SMTP listener as a real email, threaded.
 function ReplyAsLead({ id }) {
+  const canEdit = useCanChange();
   const [text, setText] = useState('');
   const [state, setState] = useState({ busy: false, error: null, done: '' });
   async function send(outOfOffice) {
@@ -87,8 +89,8 @@ function ReplyAsLead({ id }) {
     <${ProblemAlert} error=${state.error} testid="lead-reply-error" />
     ${state.done && html`<p class="muted" role="status" data-testid="lead-reply-done">${state.done} <a href="#/inbox">Open the inbox</a></p>`}
     <div class="button-row">
-      <button type="submit" class="btn btn-primary" data-testid="lead-reply-send" disabled=${state.busy}>Send reply</button>
-      <button type="button" class="btn btn-ghost" data-testid="lead-reply-ooo" disabled=${state.busy} onClick=${() => send(true)}>
+      <button type="submit" class="btn btn-primary" data-testid="lead-reply-send" ...${changeProps(canEdit, state.busy)}>Send reply</button>
+      <button type="button" class="btn btn-ghost" data-testid="lead-reply-ooo" ...${changeProps(canEdit, state.busy)} onClick=${() => send(true)}>
         Send an out-of-office
       </button>
     </div>

@@ -5,12 +5,14 @@ import { formatAgo, formatTime, humanize } from '../../format.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
 import { Spinner } from '../../components/Spinner.js';
 import { shortId } from '../runs/model.js';
+import { changeProps, useCanChange } from '../../roles.js';
 
 const STATE_TONES = { open: 'danger', acknowledged: 'warn', resolved: 'success' };
 
 /** Open and acknowledged alerts, newest first, with their escalation; acknowledge (someone is on it) or resolve. */
 export function Alerts({ alerts }) {
   const [acting, setActing] = useState({ id: null, error: null });
+  const canEdit = useCanChange();
   const items = alerts.data?.alerts || [];
 
   async function act(alert, verb) {
@@ -66,10 +68,10 @@ export function Alerts({ alerts }) {
           </dl>
           <div class="button-row">
             ${a.state === 'open' &&
-            html`<button type="button" class="btn btn-secondary btn-sm" data-testid="alert-acknowledge" disabled=${acting.id === a.id} onClick=${() => act(a, 'acknowledge')}>
+            html`<button type="button" class="btn btn-secondary btn-sm" data-testid="alert-acknowledge" ...${changeProps(canEdit, acting.id === a.id)} onClick=${() => act(a, 'acknowledge')}>
               Acknowledge
             </button>`}
-            <button type="button" class="btn btn-secondary btn-sm" data-testid="alert-resolve" disabled=${acting.id === a.id} onClick=${() => act(a, 'resolve')}>
+            <button type="button" class="btn btn-secondary btn-sm" data-testid="alert-resolve" ...${changeProps(canEdit, acting.id === a.id)} onClick=${() => act(a, 'resolve')}>
               Resolve
             </button>
           </div>

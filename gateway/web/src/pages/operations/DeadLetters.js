@@ -8,6 +8,7 @@ import { ListTotal, LoadMore } from '../../components/ListTotal.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
 import { Spinner } from '../../components/Spinner.js';
 import { Drawer } from '../runs/Drawer.js';
+import { changeProps, useCanChange } from '../../roles.js';
 
 /**
  * Jobs that used all their attempts (GET /v1/jobs?status=failed), every service's, newest first: read one, replay
@@ -20,6 +21,7 @@ export function DeadLetters({ jobs }) {
   const items = jobs.items;
   const unavailable = jobs.firstPage?.unavailable || [];
 
+  const canEdit = useCanChange();
   async function replay(job) {
     setActing({ id: job.id, error: null, replayed: null });
     try {
@@ -33,7 +35,7 @@ export function DeadLetters({ jobs }) {
     }
   }
 
-  const replayButton = (j) => html`<button type="button" class="btn btn-secondary btn-sm" data-testid="dead-letter-replay" disabled=${acting.id === j.id}
+  const replayButton = (j) => html`<button type="button" class="btn btn-secondary btn-sm" data-testid="dead-letter-replay" ...${changeProps(canEdit, acting.id === j.id)}
     onClick=${() => replay(j)}>${acting.id === j.id ? 'Replaying…' : 'Replay'}</button>`;
   const columns = [
     { key: 'type', label: 'Type', render: (j) => html`<strong class="mono small" data-testid="dead-letter-type">${j.type}</strong>` },

@@ -4,7 +4,10 @@ import { api } from '../../api.js';
 import { Field } from '../../components/Field.js';
 import { ProblemAlert, fieldMessage } from '../../components/ProblemAlert.js';
 import { Select } from '../../components/Select.js';
+import { NotSetUpHint } from '../../components/NotSetUp.js';
+import { anyNotSetUp, providerOptions, useProviderKeys } from '../../providers.js';
 import { CALENDAR_PROVIDERS, DEFAULT_BODY, DEFAULT_SUBJECT, EMAIL_MODES, EMPTY_FORM, runBody } from './model.js';
+import { changeProps, useCanChange } from '../../roles.js';
 
 // Field errors shown at their inputs; any other is listed in the form's alert.
 const FIELDS = ['icpId', 'limit', 'channels.email', 'calendar.provider', 'calendar.durationMinutes', 'calendar.windowDays', 'email.subject', 'email.body'];
@@ -20,6 +23,9 @@ export function NewRunForm({ icps, onChanged }) {
   const [refused, setRefused] = useState(null);
   const set = (key) => (value) => setForm((f) => ({ ...f, [key]: value }));
   const icpId = form.icpId || icps[0]?.id || '';
+  // A calendar whose credentials are not set is shown as not set up, not offered (it would be refused with a 503).
+  const canEdit = useCanChange(); // a viewer sees the form, disabled, saying why
+  const calendars = providerOptions(CALENDAR_PROVIDERS, useProviderKeys(), { google: 'google_calendar' });
 
   async function onSubmit(e) {
     e.preventDefault();
@@ -44,7 +50,8 @@ export function NewRunForm({ icps, onChanged }) {
     <span>${label}</span>
   </label>`;
 
-  return html`<form class="card form run-form" onSubmit=${onSubmit} noValidate aria-label="New run">
+  return html`<form class="card" onSubmit=${onSubmit} noValidate aria-label="New run">
+    <fieldset class="form run-form plain-fieldset" disabled=${!canEdit}>
     <h2 class="card-heading">New run</h2>
     <p class="muted card-intro">Source leads for a profile, then book, email, text or call each one that scores high enough.</p>
     ${icps.length === 0 && html`<div class="alert alert-info">Create an ICP first: a run sources the leads it describes.</div>`}
@@ -97,7 +104,8 @@ export function NewRunForm({ icps, onChanged }) {
           name="calendar.provider"
           testid="run-provider"
           value=${form.provider}
-          options=${CALENDAR_PROVIDERS}
+          options=${calendars}
+          hint=${anyNotSetUp(calendars) && html`<${NotSetUpHint} testid="run-provider-not-set-up" />`}
           error=${error}
           onChange=${set('provider')}
         />
@@ -154,7 +162,7 @@ export function NewRunForm({ icps, onChanged }) {
       </div>
     </details>`}
     <div class="run-form-actions">
-      <button type="submit" class="btn btn-primary" data-testid="run-start" disabled=${busy || !icpId}>
+      <button type="submit" class="btn btn-primary" data-testid="run-start" ...${changeProps(canEdit, busy || !icpId)}>
         ${busy ? 'Starting…' : 'Start run'}
       </button>
       ${refused &&
@@ -165,5 +173,6 @@ export function NewRunForm({ icps, onChanged }) {
       </div>`}
     </div>
     <${ProblemAlert} error=${error} testid="run-form-error" fields=${FIELDS} />
+    </fieldset>
   </form>`;
 }

@@ -13,6 +13,7 @@ import { RunActions, RunProgressBar, useRunActions } from './RunsPage.js';
 import { RunStateBadge } from './RunStateBadge.js';
 import { useRefreshWhile } from './refresh.js';
 import { DIAGNOSTICS, formatSeconds, isRunning, outcomeChip, runPlan, shortId } from './model.js';
+import { changeProps, useCanChange } from '../../roles.js';
 
 // Leads read at a time (the API's largest page); a run can hold more (LEAD_RUNS_MAX_LEADS_PER_DAY is 400).
 const LEADS_PAGE = 200;
@@ -37,6 +38,7 @@ export function RunPage({ params }) {
   const { acting, act } = useRunActions((changed) => run.setData((d) => ({ ...d, ...changed })));
   // A failed lead tried again: what it did before is not done again (the service keys every side effect).
   const [retrying, setRetrying] = useState(null);
+  const canEdit = useCanChange();
   const [retryError, setRetryError] = useState(null);
   const retry = async (lead) => {
     setRetrying(lead.leadId);
@@ -81,7 +83,7 @@ export function RunPage({ params }) {
         })}
         ${l.error && html`<span class="text-danger small">${l.error}</span>`}
         ${l.status === 'failed' &&
-        html`<button type="button" class="btn btn-sm" data-testid="run-lead-retry" disabled=${retrying === l.leadId}
+        html`<button type="button" class="btn btn-sm" data-testid="run-lead-retry" ...${changeProps(canEdit, retrying === l.leadId)}
           onClick=${(e) => { e.stopPropagation(); retry(l); }}>Try again</button>`}
       </span>`,
     },

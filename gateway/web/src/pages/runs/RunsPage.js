@@ -14,6 +14,7 @@ import { QuotaGauges } from './QuotaGauges.js';
 import { RunStateBadge } from './RunStateBadge.js';
 import { useRefreshWhile } from './refresh.js';
 import { canCancel, isRunning, runPlan, runProgress, shortId } from './model.js';
+import { changeProps, useCanChange } from '../../roles.js';
 
 /** A run's progress bar and its caption, from `run.progress` alone. */
 export function RunProgressBar({ run, testid = 'run-progress' }) {
@@ -43,13 +44,14 @@ export function useRunActions(onChanged) {
 
 export function RunActions({ run, acting, act }) {
   const busy = acting.id === run.id;
+  const canEdit = useCanChange();
   return html`<span class="row-actions">
     ${run.state === 'created' &&
-    html`<button type="button" class="btn btn-secondary btn-sm" data-testid="run-row-start" disabled=${busy} onClick=${() => act(run, 'start')}>
+    html`<button type="button" class="btn btn-secondary btn-sm" data-testid="run-row-start" ...${changeProps(canEdit, busy)} onClick=${() => act(run, 'start')}>
       Start
     </button>`}
     ${canCancel(run) &&
-    html`<button type="button" class="btn btn-danger-ghost btn-sm" data-testid="run-cancel" disabled=${busy} onClick=${() => act(run, 'cancel')}>
+    html`<button type="button" class="btn btn-danger-ghost btn-sm" data-testid="run-cancel" ...${changeProps(canEdit, busy)} onClick=${() => act(run, 'cancel')}>
       ${busy ? '…' : 'Cancel'}
     </button>`}
   </span>`;

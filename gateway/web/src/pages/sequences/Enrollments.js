@@ -7,20 +7,20 @@ import { ListTotal } from '../../components/ListTotal.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
 import { Select } from '../../components/Select.js';
 import { Spinner } from '../../components/Spinner.js';
-import { EnrollResult, enrollLeads } from './EnrollPanel.js';
-import { LeadName, LeadSearch, rememberLeads, useLeadsById } from './leads.js';
+import { EnrollResult, ReenrollChoice, enrollLeads, useEnrolledOnce } from './EnrollPanel.js';
+import { LeadName, LeadSearch } from './leads.js';
 import { ENROLLMENT_STATES, isInProgress, waitingText } from './model.js';
 import { StateBadge } from './StateBadge.js';
 import { useLiveRefresh } from '../../live.js';
 
-// Sends and stops happen in the background: the list keeps itself current.
+// Sends and stops happen in the background: the list keeps itself current. Each enrollment carries its
+// lead's name and email (the gateway reads them once per page), so no lead is fetched on its own.
 const PAGE = 100;
 
 /** A sequence's enrollments (state, step, next due time, why waiting; stop one), and enrolling more. */
 export function Enrollments({ sequence }) {
   const [filter, setFilter] = useState('');
   const list = useEnrollmentList(sequence.id, filter);
-  const leads = useLeadsById(list.items.map((e) => e.leadId));
   const [picking, setPicking] = useState(false);
   const [stopping, setStopping] = useState({ id: null, error: null });
   const shownState = useRef(sequence.state);
@@ -43,7 +43,11 @@ export function Enrollments({ sequence }) {
 
   const steps = sequence.steps.length;
   const columns = [
-    { key: 'lead', label: 'Lead', render: (e) => html`<${LeadName} id=${e.leadId} lead=${leads[e.leadId]} />` },
+    {
+      key: 'lead',
+      label: 'Lead',
+      render: (e) => html`<${LeadName} id=${e.leadId} lead=${e.lead} />${e.lead?.email && html`<div class="muted small">${e.lead.email}</div>`}`,
+    },
     { key: 'state', label: 'State', render: (e) => html`<${StateBadge} state=${e.state} testid="enrollment-state" />` },
     {
       key: 'step',
@@ -114,10 +118,16 @@ export function Enrollments({ sequence }) {
   </article>`;
 }
 
-/** Pick leads from the lead list (search, tick) and enroll them in this sequence. */
+/**
+ * Pick leads from the lead list (search, tick) and enroll them in this sequence. Once they are enrolled the
+ * button stays pressed until another choice is made.
+ */
 function EnrollFromLeads({ sequence, onEnrolled }) {
   const [chosen, setChosen] = useState(() => new Map());
+  const [reenroll, setReenroll] = useState(false);
   const [state, setState] = useState({ busy: false, error: null, result: null });
+  const key = JSON.stringify([[...chosen.keys()], reenroll]);
+  const once = useEnrolledOnce(key);
   const toggle = (lead, on) =>
     setChosen((c) => {
       const next = new Map(c);
@@ -128,12 +138,13 @@ function EnrollFromLeads({ sequence, onEnrolled }) {
 
   async function onSubmit(e) {
     e.preventDefault();
-    rememberLeads([...chosen.values()]);
+    if (once.done) return;
+    const asked = key;
     setState({ busy: true, error: null, result: null });
     try {
-      const result = await enrollLeads(sequence.id, [...chosen.keys()]);
+      const result = await enrollLeads(sequence.id, [...chosen.keys()], undefined, { reenroll });
       setState({ busy: false, error: null, result });
-      setChosen(new Map());
+      once.markDone(asked);
       onEnrolled();
     } catch (error) {
       setState({ busy: false, error, result: null });
@@ -148,10 +159,12 @@ function EnrollFromLeads({ sequence, onEnrolled }) {
     ${sequence.state !== 'active' &&
     html`<p class="field-hint">The sequence is ${sequence.state}: leads enrolled now wait until it is active.</p>`}
     <div class="button-row">
-      <button type="submit" class="btn btn-primary" data-testid="enroll-submit" disabled=${state.busy || n === 0}>
-        ${state.busy ? 'Enrolling…' : `Enroll ${n} ${n === 1 ? 'lead' : 'leads'}`}
+      <${ReenrollChoice} checked=${reenroll} onChange=${setReenroll} />
+      <button type="submit" class="btn btn-primary" data-testid="enroll-submit" disabled=${state.busy || n === 0 || once.done}>
+        ${state.busy ? 'Enrolling…' : once.done ? 'Enrolled' : `Enroll ${n} ${n === 1 ? 'lead' : 'leads'}`}
       </button>
     </div>
+    ${once.done && html`<p class="field-hint" data-testid="enroll-done-hint">Enrolled. Tick other leads to enroll more.</p>`}
     <${ProblemAlert} error=${state.error} testid="enroll-error" />
     <${EnrollResult} result=${state.result} nameOf=${(id) => names.current.get(id) || id} />
   </form>`;

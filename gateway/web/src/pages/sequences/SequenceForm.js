@@ -4,7 +4,7 @@ import { api } from '../../api.js';
 import { useLoad } from '../../hooks.js';
 import { personName } from '../../format.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
-import { LeadSearch, rememberLeads } from './leads.js';
+import { LeadSearch } from './leads.js';
 import {
   CHANNELS,
   DELAY_UNITS,
@@ -169,10 +169,7 @@ export function SequenceForm({ sequence, onSaved, onDirtyChange, readOnly = fals
               label="Find the lead"
               limit=${8}
               selected=${new Set(previewLead ? [previewLead.id] : [])}
-              onToggle=${(lead, on) => {
-                rememberLeads([lead]);
-                if (on) setPreviewLead(lead);
-              }}
+              onToggle=${(lead, on) => on && setPreviewLead(lead)}
             />
           </details>
         </div>`}

@@ -9,7 +9,7 @@ import { DataTable } from '../../components/DataTable.js';
 import { ListTotal, LoadMore } from '../../components/ListTotal.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
 import { Spinner } from '../../components/Spinner.js';
-import { LeadName, useLeadsById } from './leads.js';
+import { LeadName } from './leads.js';
 import { useLiveRefresh } from '../../live.js';
 
 // Call steps make tasks as their leads reach them: the list keeps itself current.
@@ -26,8 +26,8 @@ export function Tasks({ query }) {
   // Each task names its sequence: every one is read, however many pages the server gives them in.
   const sequences = useLoad(() => readAll('/v1/sequences', { items: 'sequences' }).then((sequences) => ({ sequences })), []);
   useLiveRefresh(list.reload, { match: (e) => e.type === 'sequences.step.sent' && Boolean(e.data.taskId) });
+  // Each task carries its lead's name and email (read by the gateway once per page): no lead is fetched alone.
   const tasks = list.items;
-  const leads = useLeadsById(tasks.map((t) => t.leadId));
   const names = Object.fromEntries((sequences.data?.sequences || []).map((s) => [s.id, s.name]));
   const [acting, setActing] = useState({ id: null, error: null });
 
@@ -49,7 +49,11 @@ export function Tasks({ query }) {
       label: 'Task',
       render: (t) => html`<strong data-testid="task-title">${t.title}</strong>${t.notes && html`<div class="muted small task-notes">${t.notes}</div>`}`,
     },
-    { key: 'lead', label: 'Lead', render: (t) => html`<${LeadName} id=${t.leadId} lead=${leads[t.leadId]} />` },
+    {
+      key: 'lead',
+      label: 'Lead',
+      render: (t) => html`<${LeadName} id=${t.leadId} lead=${t.lead} />${t.lead?.email && html`<div class="muted small">${t.lead.email}</div>`}`,
+    },
     {
       key: 'sequence',
       label: 'Sequence',

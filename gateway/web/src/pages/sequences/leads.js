@@ -1,6 +1,6 @@
-// Leads as the sequence pages need them: found by a search of the lead list, and named by id.
+// Leads as the sequence pages need them: found by a search of the lead list, and named as their lists carry them.
 import { html } from 'htm/preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { api } from '../../api.js';
 import { useDebounced, useLoad } from '../../hooks.js';
 import { personName } from '../../format.js';
@@ -53,45 +53,12 @@ export function LeadSearch({ idPrefix, selected, onToggle, single = false, label
   </div>`;
 }
 
-// Leads already fetched, by id (null: not found), and those being fetched: a lead named on one page is
-// named at once on the next, and never asked for twice at the same time.
-const known = new Map();
-const pending = new Map();
-
-function fetchLead(id) {
-  if (!pending.has(id)) {
-    const asked = api.get(`/v1/leads/${encodeURIComponent(id)}`).then(
-      (lead) => known.set(id, lead),
-      (error) => error.status === 404 && known.set(id, null), // anything else: asked again next time
-    );
-    pending.set(id, asked.finally(() => pending.delete(id)));
-  }
-  return pending.get(id);
-}
-
-/** { [leadId]: the lead, null when it does not exist, undefined until it is known } for these ids. */
-export function useLeadsById(ids) {
-  const [, setVersion] = useState(0);
-  const missing = [...new Set(ids)].filter((id) => !known.has(id));
-  const key = missing.join(',');
-  useEffect(() => {
-    if (!missing.length) return undefined;
-    let live = true;
-    Promise.all(missing.map(fetchLead)).then(() => live && setVersion((v) => v + 1));
-    return () => {
-      live = false;
-    };
-  }, [key]);
-  return Object.fromEntries(ids.map((id) => [id, known.get(id)]));
-}
-
-/** Remember leads the page already has (a search's results), so they need no fetch to be named. */
-export function rememberLeads(leads) {
-  for (const lead of leads) known.set(lead.id, lead);
-}
-
-/** A lead's name as a link to its page; "deleted lead" for one that is gone. */
+/**
+ * A lead's name as a link to its page, from the brief the list carries (`{ name, email }`, read by the
+ * gateway once per page): "deleted lead" for one that is gone (null); its id's start until a brief is given.
+ */
 export function LeadName({ id, lead }) {
-  if (lead === null) return html`<span class="muted">deleted lead</span>`;
-  return html`<a class="strong-link" href=${`#/leads/${encodeURIComponent(id)}`}>${lead ? personName(lead) : `${id.slice(0, 8)}…`}</a>`;
+  if (lead === null) return html`<span class="muted" data-testid="lead-deleted">deleted lead</span>`;
+  const shown = lead ? lead.name || lead.email || 'Unnamed lead' : `${id.slice(0, 8)}…`;
+  return html`<a class="strong-link" href=${`#/leads/${encodeURIComponent(id)}`}>${shown}</a>`;
 }

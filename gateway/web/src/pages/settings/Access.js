@@ -7,17 +7,19 @@ import { Spinner } from '../../components/Spinner.js';
 import { formatTime } from '../../format.js';
 import { useFocusOnError } from '../../forms.js';
 import { countWords } from '../../counts.js';
-import { SettingsTabs } from './Team.js';
+import { SettingsTabs, managesPeople } from './Team.js';
 
-// Settings > Providers and access (#/settings/access), for owners and admins: which provider keys are set
-// (never their values: each service says whether it has its own), and internal teams' credentials for the
-// gRPC services (created, shown once, revoked).
-export function Access() {
+// Settings > Providers and access (#/settings/access): which provider keys are set (never their values: each
+// service says whether it has its own), for everyone; and, for owners and admins, internal teams' credentials for
+// the gRPC services (created, shown once, revoked).
+export function Access({ session }) {
   return html`<section>
     <header class="page-head"><h1>Settings</h1></header>
     <${SettingsTabs} current="access" />
     <${ProviderKeys} />
-    <${Credentials} />
+    ${managesPeople(session?.user?.role)
+      ? html`<${Credentials} />`
+      : html`<p class="muted" data-testid="credentials-for-admins">Internal teams' credentials are managed by an admin or the owner.</p>`}
   </section>`;
 }
 
@@ -97,8 +99,8 @@ function Credentials() {
         ${list.data && html`<p class="table-meta"><strong data-testid="credentials-total">${countWords(rows.length, false, 'credential', 'credentials')}</strong></p>`}
       </div>
     </header>
-    <p class="muted">A team that calls the services over gRPC exchanges its credential at
-      <code>POST /v1/oauth/token</code> for a 5-minute token (README, Internal callers). Revoking one stops new tokens at once.</p>
+    <p class="muted">A team that calls the services over gRPC exchanges its credential at <code>POST /v1/oauth/token</code> for
+      a 5-minute token (README, Internal callers). Revoking one stops new tokens at once.</p>
     <${ProblemAlert} error=${list.error} testid="credentials-error" />
     <form class="form-grid" ref=${focus} onSubmit=${onSubmit} data-testid="credential-form" aria-label="New credential">
       ${field('team', 'Team', 'lowercase letters, digits and dashes', { placeholder: 'analytics', required: true })}

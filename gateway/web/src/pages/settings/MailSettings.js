@@ -9,22 +9,25 @@ import { ProblemAlert, fieldMessage } from '../../components/ProblemAlert.js';
 import { Spinner } from '../../components/Spinner.js';
 import { formatTime } from '../../format.js';
 import { useFocusOnError } from '../../forms.js';
-import { SettingsTabs } from './Team.js';
+import { SettingsTabs, managesPeople } from './Team.js';
+import { canChange, changeProps } from '../../roles.js';
 
 // Settings of the mail room: the mailboxes the org sends from, and who is never sent to.
-export function MailSettings() {
+export function MailSettings({ session }) {
+  const role = session?.user?.role;
   return html`<section>
     <header class="page-head"><h1>Settings</h1></header>
     <${SettingsTabs} current="mail" />
-    <${Mailboxes} />
-    <${Suppressions} />
+    <${Mailboxes} admin=${managesPeople(role)} />
+    <${Suppressions} canEdit=${canChange(role)} />
   </section>`;
 }
 
 const EMPTY_MAILBOX = { fromAddress: '', fromName: '', smtpHost: '', smtpPort: '587', smtpUsername: '', smtpPasswordRef: '', dailyCap: '200', minSpacingS: '0', timeZone: 'UTC' };
 const NUMBERS = new Set(['smtpPort', 'dailyCap', 'minSpacingS']);
 
-function Mailboxes() {
+/** The org's mailboxes, for everyone; adding one or choosing the default, for admins and owners (as the gateway says). */
+function Mailboxes({ admin }) {
   const list = useLoad(() => api.get('/v1/mailboxes'), []);
   const [form, setForm] = useState(EMPTY_MAILBOX);
   const [state, setState] = useState({ busy: false, error: null });
@@ -81,11 +84,12 @@ function Mailboxes() {
           <td>${m.minSpacingS ? `${m.minSpacingS} s` : '—'}</td>
           <td>${m.timeZone}</td>
           <td>${m.isDefault ? html`<span class="badge badge-success">default</span>`
-            : html`<button type="button" class="btn btn-ghost" onClick=${() => makeDefault(m.id)}>Make default</button>`}</td>
+            : admin && html`<button type="button" class="btn btn-ghost" onClick=${() => makeDefault(m.id)}>Make default</button>`}</td>
         </tr>`)}
       </tbody>
     </table>`}
-    <form class="form-grid" ref=${mailboxFormRef} onSubmit=${onSubmit} data-testid="mailbox-form">
+    ${!admin && html`<p class="muted" data-testid="mailboxes-for-admins">Mailboxes are added by an admin or the owner.</p>`}
+    ${admin && html`<form class="form-grid" ref=${mailboxFormRef} onSubmit=${onSubmit} data-testid="mailbox-form">
       ${field('fromAddress', 'From address', { type: 'email', required: true })}
       ${field('fromName', 'From name')}
       ${field('smtpHost', 'SMTP host', { required: true })}
@@ -97,11 +101,11 @@ function Mailboxes() {
       ${field('timeZone', 'Time zone (the cap\u2019s day)')}
       <${ProblemAlert} error=${state.error} testid="mailbox-form-error" fields=${Object.keys(EMPTY_MAILBOX)} />
       <div><button type="submit" class="btn btn-primary" data-testid="mailbox-add" disabled=${state.busy}>Add mailbox</button></div>
-    </form>
+    </form>`}
   </article>`;
 }
 
-function Suppressions() {
+function Suppressions({ canEdit }) {
   const [q, setQ] = useState('');
   // Searched and counted on the server, in address order, a page at a time; asked once typing pauses.
   const searched = useDebounced(q.trim(), 300);
@@ -142,8 +146,8 @@ function Suppressions() {
     </header>
     <form class="inline-form" onSubmit=${onAdd} data-testid="suppression-form">
       <input type="email" placeholder="address@example.com" aria-label="Address to suppress" data-testid="suppression-address"
-        value=${address} onInput=${(e) => setAddress(e.target.value)} required />
-      <button type="submit" class="btn btn-secondary" data-testid="suppression-add">Add</button>
+        value=${address} onInput=${(e) => setAddress(e.target.value)} required ...${changeProps(canEdit)} />
+      <button type="submit" class="btn btn-secondary" data-testid="suppression-add" ...${changeProps(canEdit)}>Add</button>
       <input type="search" placeholder="Search" aria-label="Search the list" data-testid="suppression-search" value=${q}
         onInput=${(e) => setQ(e.target.value)} />
     </form>
@@ -153,7 +157,7 @@ function Suppressions() {
       <tbody>
         ${list.items.map((row) => html`<tr key=${row.address} data-testid="suppression-row">
           <td>${row.address}</td><td>${row.reason}</td><td>${formatTime(row.createdAt)}</td>
-          <td><button type="button" class="btn btn-ghost" onClick=${() => onRemove(row)}>Remove</button></td>
+          <td><button type="button" class="btn btn-ghost" ...${changeProps(canEdit)} onClick=${() => onRemove(row)}>Remove</button></td>
         </tr>`)}
       </tbody>
     </table>`}

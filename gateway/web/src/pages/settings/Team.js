@@ -38,22 +38,25 @@ export function SettingsTabs({ current }) {
 export function Team() {
   const users = useLoad(() => api.get('/v1/users'), []);
   const role = users.data?.yourRole;
+  // Each change made here (an invitation, a role, a removal) is an entry in the audit log: read it again after one.
+  const [changes, setChanges] = useState(0);
+  const changed = () => setChanges((n) => n + 1);
   return html`<section>
     <header class="page-head"><h1>Settings</h1></header>
     <${SettingsTabs} current="team" />
     <${ProblemAlert} error=${users.error} testid="users-error" />
     ${!users.data && !users.error && html`<${Spinner} label="Loading the team…" />`}
     ${users.data && html`<p class="muted" data-testid="your-role">Your role: <strong>${role}</strong> (${ROLE_WORDS[role]})</p>`}
-    ${users.data && html`<${Members} users=${users} role=${role} />`}
-    ${users.data && managesPeople(role) && html`<${Invitations} />`}
-    ${users.data && managesPeople(role) && html`<${AuditLog} />`}
+    ${users.data && html`<${Members} users=${users} role=${role} onChanged=${changed} />`}
+    ${users.data && managesPeople(role) && html`<${Invitations} onChanged=${changed} />`}
+    ${users.data && managesPeople(role) && html`<${AuditLog} changes=${changes} />`}
   </section>`;
 }
 
 /** An email address as a link: each row's one stop in the tab order (the arrow keys reach its buttons). */
 const mailto = (email, testid) => html`<a href=${`mailto:${email}`} data-testid=${testid}>${email}</a>`;
 
-function Members({ users, role }) {
+function Members({ users, role, onChanged }) {
   const [error, setError] = useState(null);
   // The row whose role is being changed: a form of its own, so a stray arrow key never changes anyone's role.
   const [editing, setEditing] = useState(null); // { userId, role, busy }
@@ -80,6 +83,7 @@ function Members({ users, role }) {
     try {
       await promise;
       users.reload();
+      onChanged();
       return true;
     } catch (err) {
       setError(err);
@@ -148,7 +152,7 @@ function Members({ users, role }) {
   </article>`;
 }
 
-function Invitations() {
+function Invitations({ onChanged }) {
   const list = useLoad(() => api.get('/v1/invitations'), []);
   const you = useLoad(() => api.get('/v1/users'), []);
   const [form, setForm] = useState({ email: '', role: 'member' });
@@ -162,6 +166,7 @@ function Invitations() {
       setForm({ email: '', role: form.role });
       setState({ busy: false, error: null, made });
       list.reload();
+      onChanged();
     } catch (error) {
       setState({ busy: false, error, made: null });
     }
@@ -169,6 +174,7 @@ function Invitations() {
   async function revoke(id) {
     await api.delete(`/v1/invitations/${id}`);
     list.reload();
+    onChanged();
   }
   const emailError = fieldMessage(state.error, 'email');
   return html`<article class="card" aria-label="Invitations">
@@ -227,9 +233,13 @@ const ACTION_WORDS = {
   'mailbox.changed': 'changed the mailbox',
 };
 
-function AuditLog() {
+function AuditLog({ changes }) {
   // Newest first, a page at a time ("Older entries"), with the server's count of the org's entries.
   const list = usePagedList('/v1/audit-log', { items: 'items', next: 'before', param: 'before', page: 50 });
+  // A change made on this page: read again, the rows loaded kept, so its entry (and the count) shows at once.
+  useEffect(() => {
+    if (changes) list.reload();
+  }, [changes]);
   const details = (e) => Object.entries(e.details || {}).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : v}`).join('; ');
   const columns = [
     { key: 'at', label: 'When', className: 'nowrap', render: (e) => formatTime(e.at) },
