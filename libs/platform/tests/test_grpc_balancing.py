@@ -1,7 +1,11 @@
 """A channel to a target naming several servers (the pods behind a headless Service) spreads its calls over all of
-them, with the servers' own options."""
+them, with the servers' own options, and reaches a server again soon after it comes back."""
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -42,3 +46,44 @@ async def test_calls_spread_over_every_address_the_target_names() -> None:
         await channel.close()
         for server in servers:
             await server.stop(None)
+
+
+async def test_a_server_back_after_an_outage_is_reached_within_seconds() -> None:
+    """round_robin reconnects a lost server by itself, with a backoff that grows while it stays away; capped at a
+    second between attempts, a service restarted after an outage is called again at once, not minutes later."""
+    port = free_port()
+
+    async def serving() -> grpc.aio.Server:
+        server = grpc.aio.server(options=SERVER_OPTIONS)
+        health_pb2_grpc.add_HealthServicer_to_server(Counted(), server)
+        server.add_insecure_port(f"127.0.0.1:{port}")
+        await server.start()
+        return server
+
+    server = await serving()
+    channel = grpc_client.channel(f"127.0.0.1:{port}", timeout_s=1)
+    stub = health_pb2_grpc.HealthStub(channel)
+    try:
+        await stub.Check(health_pb2.HealthCheckRequest())
+        await server.stop(None)
+        # The outage: 8 s of calls failing (the default backoff would grow past 10 s between attempts by then).
+        outage_ends, failed = time.monotonic() + 8, 0
+        while time.monotonic() < outage_ends:
+            with contextlib.suppress(grpc.aio.AioRpcError):
+                await stub.Check(health_pb2.HealthCheckRequest())
+            failed += 1
+            await asyncio.sleep(0.2)
+        assert failed >= 3  # each call fails after its own retries
+        server = await serving()
+        back = time.monotonic()
+        while True:
+            try:
+                await stub.Check(health_pb2.HealthCheckRequest())
+                break
+            except grpc.aio.AioRpcError:
+                assert time.monotonic() - back < 5, "the channel did not reconnect within 5 s of the server's return"
+                await asyncio.sleep(0.05)
+        assert time.monotonic() - back < 2.5
+    finally:
+        await channel.close()
+        await server.stop(None)

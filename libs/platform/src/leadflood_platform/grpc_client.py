@@ -71,6 +71,12 @@ def channel(target: str, *, timeout_s: float, traced: bool = False) -> grpc.aio.
             ("grpc.enable_retries", 1),
             ("grpc.service_config", json.dumps(SERVICE_CONFIG)),
             ("grpc.keepalive_time_ms", 30_000),
+            # round_robin reconnects a lost server by itself, with backoff growing to 2 minutes by default: a
+            # service restarted in a few seconds would stay unreachable to its callers for as long. Within a
+            # cluster a second is plenty between attempts.
+            ("grpc.initial_reconnect_backoff_ms", 100),
+            ("grpc.min_reconnect_backoff_ms", 100),
+            ("grpc.max_reconnect_backoff_ms", 1_000),
         ],
         interceptors=interceptors,
     )
