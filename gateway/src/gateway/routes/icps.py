@@ -10,7 +10,16 @@ from pydantic import Field
 
 from gateway.auth import Principal
 from gateway.deps import principal
-from gateway.routes.schemas import Body, Int32, Reply, Timestamps, Totalled, documents, enum_word, total_json
+from gateway.routes.schemas import (
+    Body,
+    CursorPage,
+    Int32,
+    Reply,
+    Timestamps,
+    documents,
+    enum_word,
+    total_json,
+)
 from leadflood.icp.v1 import icp_pb2
 
 router = APIRouter()
@@ -115,9 +124,8 @@ class SearchRun(Reply):
     finished_at: datetime | None
 
 
-class SearchRunList(Totalled):
+class SearchRunList(CursorPage):
     items: list[SearchRun] = Field(description="Newest first")
-    next_cursor: str | None = Field(description="The `cursor` of the next page; null on the last")
 
 
 class SearchStarted(Reply):

@@ -12,7 +12,7 @@ from gateway.auth import Principal
 from gateway.deps import principal
 from gateway.problems import Problem
 from gateway.routes.mail import send_outcome
-from gateway.routes.schemas import Body, Reply, Timestamps, Totalled, documents, total_json
+from gateway.routes.schemas import Body, CursorPage, Reply, Timestamps, documents, total_json
 from leadflood.inbox.v1 import delivery_pb2, inbox_pb2
 
 router = APIRouter()
@@ -56,9 +56,8 @@ class ThreadCounts(Reply):
     unread: int = Field(description="Threads not archived that are unread (the inbox's tab)")
 
 
-class ThreadPage(Totalled):
+class ThreadPage(CursorPage):
     threads: list[Thread] = Field(description="Newest message first")
-    next_cursor: str | None = Field(description="The `cursor` of the next page; null on the last")
     counts: ThreadCounts
 
 

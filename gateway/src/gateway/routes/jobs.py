@@ -16,7 +16,7 @@ from pydantic import Field
 from gateway.auth import Principal
 from gateway.deps import principal
 from gateway.problems import Problem
-from gateway.routes.schemas import Reply, Timestamps, Totalled, documents, enum_word
+from gateway.routes.schemas import CursorPage, Reply, Timestamps, documents, enum_word
 from leadflood.jobs.v1 import jobs_pb2
 from leadflood_platform import job_pages
 from leadflood_platform.errors import InvalidArgument, NotFound, quoted
@@ -39,9 +39,8 @@ class Job(Reply):
     finished_at: datetime | None
 
 
-class JobList(Totalled):
+class JobList(CursorPage):
     jobs: list[Job] = Field(description="Newest first (jobs created in the same microsecond: by id)")
-    next_cursor: str | None = Field(description="The next page's `cursor`; null on the last page")
     unavailable: list[str] = Field(
         description="Services that did not answer: their jobs are missing from the page, and `total` leaves them out"
     )

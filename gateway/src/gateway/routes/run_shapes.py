@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from gateway.routes.schemas import Reply, Totalled
+from gateway.routes.schemas import CursorPage, Reply
 
 
 class RunChannels(Reply):
@@ -75,9 +75,8 @@ class StartedRun(Run):
     already_running: bool = Field(description="It was running: resumed, nothing started twice")
 
 
-class RunPage(Totalled):
+class RunPage(CursorPage):
     runs: list[Run] = Field(description="Newest first")
-    next_cursor: str | None
 
 
 class Quota(Reply):

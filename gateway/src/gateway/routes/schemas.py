@@ -44,6 +44,12 @@ class Totalled(Reply):
     total_capped: bool = Field(description=f"More than `total` items match (the count stops at {MAX_TOTAL:,})")
 
 
+class CursorPage(Totalled):
+    """A counted list's page, the next one asked for with `cursor`."""
+
+    next_cursor: str | None = Field(description="The `cursor` of the next page; null on the last")
+
+
 def total_json(reply: Any) -> dict[str, Any]:
     """A list reply's `total` (set on a first page asked `with_total`) and `total_capped`, as `Totalled` says."""
     return {"total": reply.total if reply.HasField("total") else None, "totalCapped": reply.total_capped}

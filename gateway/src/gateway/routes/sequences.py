@@ -12,7 +12,16 @@ from pydantic import Field
 from gateway.auth import Principal
 from gateway.deps import principal
 from gateway.routes.leads import ListQuery
-from gateway.routes.schemas import Body, Int32, Reply, Timestamps, Totalled, documents, enum_word, total_json
+from gateway.routes.schemas import (
+    Body,
+    CursorPage,
+    Int32,
+    Reply,
+    Timestamps,
+    documents,
+    enum_word,
+    total_json,
+)
 from leadflood.leads.v1 import leads_pb2
 from leadflood.sequences.v1 import sequences_pb2 as pb
 
@@ -167,9 +176,8 @@ class Sequence(Reply):
     updated_at: datetime | None
 
 
-class SequencePage(Totalled):
+class SequencePage(CursorPage):
     sequences: list[Sequence] = Field(description="Newest first")
-    next_cursor: str | None = Field(description="The `cursor` of the next page; null on the last")
 
 
 def sequence_json(sequence: pb.Sequence) -> dict[str, Any]:
@@ -239,9 +247,8 @@ class Enrollment(Reply):
     finished_at: datetime | None
 
 
-class EnrollmentPage(Totalled):
+class EnrollmentPage(CursorPage):
     enrollments: list[Enrollment] = Field(description="Oldest first")
-    next_cursor: str | None = Field(description="The `cursor` of the next page; null on the last")
 
 
 class Task(Reply):
@@ -258,9 +265,8 @@ class Task(Reply):
     completed_at: datetime | None
 
 
-class TaskPage(Totalled):
+class TaskPage(CursorPage):
     tasks: list[Task] = Field(description="Newest first")
-    next_cursor: str | None = Field(description="The `cursor` of the next page; null on the last")
 
 
 def _lead_json(lead: leads_pb2.Lead) -> dict[str, Any]:
