@@ -93,6 +93,17 @@ def _after(cursor: str) -> tuple[timestamp_pb2.Timestamp, str]:
         raise InvalidArgument.on("cursor", "is not a cursor this list gave") from None
 
 
+async def _ask_every_service(
+    request: Request, ask: jobs_pb2.ListJobsRequest
+) -> tuple[list[jobs_pb2.ListJobsResponse], list[str]]:
+    """Every service's answer to `ask`, at once: the answers, and the services that did not answer."""
+    stubs = request.app.state.services.jobs
+    replies = await asyncio.gather(*(stub.ListJobs(ask) for stub in stubs.values()), return_exceptions=True)
+    answered = [reply for reply in replies if isinstance(reply, jobs_pb2.ListJobsResponse)]
+    down = [name for name, reply in zip(stubs, replies, strict=True) if isinstance(reply, BaseException)]
+    return answered, down
+
+
 @router.get("/v1/jobs", **documents(JobList))
 async def list_jobs(
     request: Request,
@@ -104,7 +115,6 @@ async def list_jobs(
     """Jobs of every service, newest first, a page at a time; `status=failed` lists the dead letters. The first
     page counts them (`total`, the services' counts added up). A service that does not answer is named in
     `unavailable`: the others' jobs are still listed, and the total leaves its jobs out."""
-    stubs = request.app.state.services.jobs
     ask = jobs_pb2.ListJobsRequest(
         status=jobs_pb2.JobStatus.Value(f"JOB_STATUS_{status.upper()}") if status else 0,
         page_size=limit,
@@ -114,11 +124,7 @@ async def list_jobs(
         before, ask.before_id = _after(cursor)
         ask.before.CopyFrom(before)
     # Each service's first `limit` jobs after the cursor, merged: the next page starts after the last one shown.
-    replies = await asyncio.gather(*(stub.ListJobs(ask) for stub in stubs.values()), return_exceptions=True)
-    answered = [reply for reply in replies if isinstance(reply, jobs_pb2.ListJobsResponse)]
-    down = [
-        name for name, reply in zip(stubs, replies, strict=True) if not isinstance(reply, jobs_pb2.ListJobsResponse)
-    ]
+    answered, down = await _ask_every_service(request, ask)
     shown, more = job_pages.merge(answered, limit)
     total, capped = job_pages.summed(answered) if not cursor else (None, False)  # the answering services' only
     return {
@@ -134,9 +140,8 @@ async def dead_letters(request: Request) -> int:
     """The org's dead letters in every service that answers, as the dead-letter list's first page counts them:
     the dashboard's and the queue health's figure, so the three agree."""
     ask = jobs_pb2.ListJobsRequest(status=jobs_pb2.JOB_STATUS_FAILED, page_size=1, with_total=True)
-    stubs = request.app.state.services.jobs.values()
-    replies = await asyncio.gather(*(stub.ListJobs(ask) for stub in stubs), return_exceptions=True)
-    total, _ = job_pages.summed([reply for reply in replies if isinstance(reply, jobs_pb2.ListJobsResponse)])
+    answered, _ = await _ask_every_service(request, ask)
+    total, _ = job_pages.summed(answered)
     return total
 
 
