@@ -224,12 +224,3 @@ async def page(
     last = rows[size - 1]
     name = query.sort.removeprefix("-")
     return Page(rows[:size], encode_cursor(query.sort, last[name], last["id"]), total, capped)
-
-
-async def total(
-    *, driver: asyncpg.Connection, org_id: uuid.UUID, filters: LeadFilter, cap: int = MAX_TOTAL
-) -> tuple[int, bool]:
-    """How many leads match, counted up to `cap`, and whether there are more than that."""
-    statement = _Statement()
-    counted = await driver.fetchval(_counted(_conditions(statement, org_id, filters), cap), *statement.params)
-    return min(counted, cap), counted > cap
