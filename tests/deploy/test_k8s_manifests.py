@@ -8,6 +8,7 @@ runs pytest.
 
 from __future__ import annotations
 
+import copy
 import fnmatch
 import functools
 import re
@@ -722,9 +723,9 @@ def test_network_policies_allow_exactly_the_intended_callers(rendered: Rendered)
     # The same app in another namespace (e.g. another environment on the same cluster).
     other_env = [Peer(p.name, "leadflood-other", p.labels) for p in apps.values()]
 
+    # Who reaches the gateway's HTTP port depends on the ingress: test_the_gateway_sees_the_client_address.
     gateway = r.get("Deployment", "gateway")
-    assert _ingress_allowed(r, gateway, HTTP_PORT, outsider)
-    assert not _ingress_allowed(r, gateway, GRPC_PORT, outsider)
+    assert not _ingress_allowed(r, gateway, GRPC_PORT, INGRESS_CONTROLLER)
 
     for svc in GRPC_SERVICES:
         target = r.get("Deployment", svc)
@@ -776,6 +777,159 @@ def test_network_policy_model_is_not_vacuous() -> None:
     outsider = Peer("x", "elsewhere", {})
     assert _ingress_allowed(without, without.get("Deployment", "icp"), GRPC_PORT, outsider)
     assert not _ingress_allowed(r, r.get("Deployment", "icp"), GRPC_PORT, outsider)
+
+
+# --- the client's address behind the ingress ---------------------------------------------------
+
+# The overlays with the ingress component (components/ingress): the others are reached by port-forward.
+INGRESS_OVERLAYS = ("staging", "production")
+INGRESS_CONTROLLER_CONFIG = K8S / "components" / "ingress" / "ingress-nginx-controller.yaml"
+# ingress-nginx's controller pods as its Helm chart and static manifests label them, in its own namespace.
+INGRESS_CONTROLLER = Peer(
+    "ingress-nginx-controller",
+    "ingress-nginx",
+    {
+        "app.kubernetes.io/name": "ingress-nginx",
+        "app.kubernetes.io/instance": "ingress-nginx",
+        "app.kubernetes.io/component": "controller",
+    },
+)
+
+
+def _client_address_problems(r: Rendered) -> list[str]:
+    """Why the gateway would not see the client's own address, or would let a client choose it.
+
+    Behind the ingress, the gateway takes the client from X-Forwarded-For (FORWARDED_ALLOW_IPS "*"), so
+    only the controller, which writes that header itself, may reach 8080. Without it, the gateway keeps
+    uvicorn's default (loopback only) and the base's allow-anyone policy."""
+    problems: list[str] = []
+    gateway = r.get("Deployment", "gateway")
+    app = _container(gateway, "app")
+    assert app is not None
+    trusted = (_env(app).get("FORWARDED_ALLOW_IPS") or {}).get("value", "unset")
+    in_config = [c["metadata"]["name"] for c in r.kind("ConfigMap") if "FORWARDED_ALLOW_IPS" in (c.get("data") or {})]
+    # Pods other than the controller: behind the ingress, any of them reaching 8080 could send the gateway
+    # whatever X-Forwarded-For it likes.
+    others = [
+        Peer(
+            "admission-webhook",
+            INGRESS_CONTROLLER.namespace,
+            {**INGRESS_CONTROLLER.labels, "app.kubernetes.io/component": "admission-webhook"},
+        ),
+        Peer("look-alike", "elsewhere", INGRESS_CONTROLLER.labels),  # the controller's labels, another namespace
+        Peer("debug", r.namespace, {"run": "debug"}),
+        Peer("prometheus", "monitoring", {"app.kubernetes.io/name": "prometheus"}),
+        *(_peer(d, r.namespace) for d in r.app_deployments()),
+    ]
+    if r.kind("Ingress"):
+        if trusted != "*":
+            problems.append(f'gateway: FORWARDED_ALLOW_IPS is {trusted}, not "*" as behind the ingress')
+        if not _ingress_allowed(r, gateway, HTTP_PORT, INGRESS_CONTROLLER):
+            problems.append(f"the ingress controller cannot reach the gateway's {HTTP_PORT}")
+        for peer in others:
+            if _ingress_allowed(r, gateway, HTTP_PORT, peer):
+                problems.append(
+                    f"{peer.name} ({peer.namespace}) reaches the gateway's {HTTP_PORT}: it could forge X-Forwarded-For"
+                )
+    else:
+        if trusted != "unset" or in_config:
+            problems.append(f"no ingress, yet FORWARDED_ALLOW_IPS is set (env {trusted}, ConfigMaps {in_config})")
+        for peer in [INGRESS_CONTROLLER, *others]:
+            if not _ingress_allowed(r, gateway, HTTP_PORT, peer):
+                problems.append(f"no ingress, yet {peer.name} ({peer.namespace}) cannot reach the gateway's port")
+    return problems
+
+
+def test_the_gateway_sees_the_client_address(rendered: Rendered) -> None:
+    """The sign-in limit per address counts each client, not the controller every client comes through."""
+    assert bool(rendered.kind("Ingress")) == (rendered.overlay in INGRESS_OVERLAYS), "which overlays have the ingress"
+    assert not _client_address_problems(rendered)
+
+
+def test_without_the_component_patch_the_client_address_checks_fail(tmp_path: Path) -> None:
+    """Production rendered from a copy of deploy/k8s whose ingress component lacks its gateway patch: the base's
+    allow-anyone policy and the default FORWARDED_ALLOW_IPS come back, and both are caught."""
+    k8s = tmp_path / "k8s"
+    shutil.copytree(K8S, k8s, ignore=shutil.ignore_patterns("__pycache__"))
+    component = k8s / "components" / "ingress" / "kustomization.yaml"
+    kustomization = yaml.safe_load(component.read_text())
+    assert [p["path"] for p in kustomization.pop("patches")] == ["gateway-behind-ingress.yaml"]
+    component.write_text(yaml.safe_dump(kustomization))
+    text = _kustomize(k8s / "overlays" / "production")
+    unpatched = Rendered("production", text, [d for d in yaml.safe_load_all(text) if d])
+    problems = "\n".join(_client_address_problems(unpatched))
+    assert "FORWARDED_ALLOW_IPS is unset" in problems
+    for name in ("admission-webhook", "look-alike", "debug", "icp"):
+        assert f"{name} (" in problems, problems
+
+
+def _gateway_app(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    (gateway,) = [d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "gateway"]
+    app = _container(gateway, "app")
+    assert app is not None
+    return app
+
+
+def _gateway_policy(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    (policy,) = [d for d in docs if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == "gateway-allow-http"]
+    return policy
+
+
+def _trust_default(docs: list[dict[str, Any]]) -> None:
+    app = _gateway_app(docs)
+    app["env"] = [e for e in app["env"] if e["name"] != "FORWARDED_ALLOW_IPS"]
+
+
+def _trust_anyone(docs: list[dict[str, Any]]) -> None:
+    _gateway_app(docs).setdefault("env", []).append({"name": "FORWARDED_ALLOW_IPS", "value": "*"})
+
+
+def _trust_in_config(docs: list[dict[str, Any]]) -> None:
+    (config,) = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("leadflood-config")]
+    config["data"]["FORWARDED_ALLOW_IPS"] = "*"
+
+
+def _open_to_anyone(docs: list[dict[str, Any]]) -> None:
+    del _gateway_policy(docs)["spec"]["ingress"][0]["from"]
+
+
+def _controller_elsewhere(docs: list[dict[str, Any]]) -> None:
+    (peer,) = _gateway_policy(docs)["spec"]["ingress"][0]["from"]
+    peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] = "kube-system"
+
+
+def _controller_only(docs: list[dict[str, Any]]) -> None:
+    _gateway_policy(docs)["spec"] = copy.deepcopy(_gateway_policy(render("production").docs)["spec"])
+
+
+@pytest.mark.parametrize(
+    ("overlay", "breaks", "says"),
+    [
+        ("production", _trust_default, "FORWARDED_ALLOW_IPS is unset"),
+        ("production", _open_to_anyone, "debug (leadflood) reaches the gateway's 8080"),
+        ("production", _controller_elsewhere, "the ingress controller cannot reach"),
+        ("dev", _trust_anyone, "no ingress, yet FORWARDED_ALLOW_IPS is set"),
+        ("dev", _trust_in_config, "no ingress, yet FORWARDED_ALLOW_IPS is set"),
+        ("dev", _controller_only, "no ingress, yet debug (leadflood-dev) cannot reach"),
+    ],
+)
+def test_each_client_address_check_catches_a_manifest_that_breaks_it(overlay: str, breaks: Any, says: str) -> None:
+    r = render(overlay)
+    docs = copy.deepcopy(r.docs)
+    breaks(docs)
+    problems = _client_address_problems(Rendered(overlay, r.text, docs))
+    assert any(says in problem for problem in problems), problems
+
+
+def test_the_controller_writes_x_forwarded_for_itself() -> None:
+    """The gateway believes the controller's X-Forwarded-For: it must be the address the controller saw, not
+    a client's header passed on (use-forwarded-headers) or a list the client's header starts (uvicorn's "*"
+    takes the list's first entry, compute-full-forwarded-for)."""
+    controller = yaml.safe_load(INGRESS_CONTROLLER_CONFIG.read_text())
+    assert controller["metadata"]["namespace"] == INGRESS_CONTROLLER.namespace
+    data = controller["data"]
+    assert data.get("use-forwarded-headers") == "false"
+    assert data.get("compute-full-forwarded-for") == "false"
 
 
 # --- the image ---------------------------------------------------------------------------------
