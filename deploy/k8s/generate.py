@@ -82,6 +82,7 @@ class StreamDecl:
     storage: str  # file | memory
     max_age_s: float
     duplicate_window_s: float
+    max_bytes: int = -1  # -1: no limit
     # A key-value bucket's stream (the gateway's event tickets) sets these; the product's own streams do not.
     discard: str = "old"
     max_msgs_per_subject: int = 0
@@ -183,6 +184,7 @@ async def _declared() -> tuple[list[StreamDecl], list[ConsumerDecl]]:
             storage=_enum(c.storage),
             max_age_s=float(c.max_age or 0),
             duplicate_window_s=float(c.duplicate_window or 0),
+            max_bytes=int(c.max_bytes if c.max_bytes is not None else -1),
             discard=_enum(c.discard or "old"),
             max_msgs_per_subject=int(c.max_msgs_per_subject or 0),
             deny_delete=bool(c.deny_delete),
@@ -279,6 +281,8 @@ def stream_resource(stream: StreamDecl) -> dict[str, Any]:
     }
     if stream.max_age_s:
         spec["maxAge"] = go_duration(stream.max_age_s)
+    if stream.max_bytes > 0:
+        spec["maxBytes"] = stream.max_bytes
     if stream.max_msgs_per_subject > 0:  # -1 (or 0): no limit
         spec["maxMsgsPerSubject"] = stream.max_msgs_per_subject
     for field, on in (("denyDelete", stream.deny_delete), ("allowRollup", stream.allow_rollup),

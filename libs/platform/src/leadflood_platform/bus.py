@@ -29,12 +29,21 @@ class Stream:
     subjects: list[str]
     retention: RetentionPolicy
     max_age_s: float = 0
+    # The most the stream keeps (-1: no limit); past it the oldest messages go (`discard: old`).
+    max_bytes: int = -1
     # A republish of the same Nats-Msg-Id inside this window is dropped by the server: this is what
     # makes an outbox relay that crashed between publish and bookkeeping safe to run again.
     duplicate_window_s: float = 30 * 60
 
 
 JOBS = Stream("JOBS", ["jobs.>"], RetentionPolicy.WORK_QUEUE)
+# EVENTS keeps a week for replay, but at most this much: every stream shares a node's JetStream store
+# (max_file_store: 8 GB a node in deploy/k8s/components/in-cluster-backends/nats.yaml, 4 GB in devstack/nats.py),
+# and a store filled by events would refuse every new message, JOBS' included, so every job and send would stop.
+# Capped, the oldest events go first; the server reserves the cap from the store, so the rest stays for the jobs
+# (and it refuses a stream whose cap the store cannot hold). At the capacity plan's load a week of events is far
+# more (docs/capacity.md, section 7): raise this with the store and its volume.
+EVENTS_MAX_BYTES = 2 * 1024**3
 
 
 def stream_replicas() -> int:
@@ -61,7 +70,7 @@ class UndeclaredResource(RuntimeError):
 def events_stream() -> Stream:
     """Domain events, each under its service's name (`leads.lead.created`): one subject tree per registered service."""
     subjects = [f"{service.name}.>" for service in registry.services()]
-    return Stream("EVENTS", subjects, RetentionPolicy.LIMITS, max_age_s=7 * 24 * 3600)
+    return Stream("EVENTS", subjects, RetentionPolicy.LIMITS, max_age_s=7 * 24 * 3600, max_bytes=EVENTS_MAX_BYTES)
 
 
 class Bus:
@@ -92,6 +101,7 @@ class Bus:
                 retention=stream.retention,
                 storage=StorageType.FILE,
                 max_age=stream.max_age_s,
+                max_bytes=stream.max_bytes,
                 duplicate_window=stream.duplicate_window_s,
                 num_replicas=stream_replicas(),
             )
