@@ -68,7 +68,8 @@ TABLE_QUEUES = {
         "sequences-due-steps",
         "SELECT count(*) FROM (SELECT 1 FROM sequences.enrollments WHERE state = 'active' AND next_due_at <= now() "
         "LIMIT 100000) AS due",
-        # A scheduler sends a few hundred steps a second at best; more due than that waits for another replica.
+        # One scheduler sent 588 steps/s on the 2-core bench machine (docs/capacity.md, M8): 500 due is about a
+        # second of its work, and more than that waits for another replica.
         500,
     ),
 }
