@@ -167,3 +167,19 @@ def test_only_those_who_may_invite_ever_read_an_invitation_s_link(stack: Stack, 
         # The link still works for the one it was meant for.
         assert httpx.get(f"{base_url}/v1/join/{token}").json()["role"] == "admin"
         assert sent["threadId"] in {t["id"] for t in viewer.client.get("/v1/inbox/threads").json()["threads"]}
+
+
+def test_an_invitation_to_an_address_that_cannot_receive_mail_says_why_no_email_went(
+    stack: Stack, base_url: str
+) -> None:
+    """A reserved domain (.test, RFC 2606) cannot receive mail: the mail room refuses the invitation email, and the
+    answer says so in the validator's words rather than the mail room's summary; the link still works."""
+    with org_user(stack, base_url, "invite-reserved") as owner:
+        invited = owner.client.post(
+            "/v1/invitations", json={"email": f"mia-{uuid.uuid4().hex[:8]}@acme.test", "role": "member"}
+        )
+    assert invited.status_code == 201, invited.text
+    body = invited.json()
+    assert body["emailSent"] is False and body["inviteUrl"]
+    assert "special-use or reserved" in body["emailError"], body["emailError"]
+    assert "cannot be sent as given" not in body["emailError"]

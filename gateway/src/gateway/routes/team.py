@@ -20,7 +20,7 @@ from gateway import audit, auth
 from gateway.auth import Principal
 from gateway.deps import principal
 from gateway.models import AuditEntry, Invitation, Membership, Org, RefreshToken, User
-from gateway.problems import Problem
+from gateway.problems import Problem, from_grpc
 from gateway.routes.auth import _tokens
 from gateway.routes.schemas import MAX_TOTAL, Body
 from leadflood.inbox.v1 import delivery_pb2
@@ -180,7 +180,10 @@ async def _send_invitation(request: Request, who: Principal, invitation: Invitat
         )
     except grpc.aio.AioRpcError as error:
         log.warning("invitation email not sent", extra={"code": error.code().name, "details": error.details()})
-        return error.details() or error.code().name
+        # The mail room's field problems say why (a reserved domain such as .test cannot receive mail); its
+        # summary alone ("the message cannot be sent as given") says nothing a user can act on.
+        _, detail, problems, _ = from_grpc(error)
+        return "; ".join(p.message for p in problems) or detail
     outcome = delivery_pb2.SendOutcome.Name(reply.outcome)
     return None if outcome in ("SEND_OUTCOME_SENT", "SEND_OUTCOME_QUEUED") else (reply.reason or outcome.lower())
 
