@@ -1,4 +1,5 @@
-"""The org's suppression list over HTTP: who is never sent to, and why; added and removed by hand."""
+"""The org's suppression list over HTTP: who is never sent to (email addresses, and phone numbers for texts), and
+why; added and removed by hand."""
 
 from __future__ import annotations
 
@@ -18,12 +19,18 @@ Who = Annotated[Principal, Depends(principal)]
 
 
 class NewSuppression(Body):
-    address: str = Field(min_length=3, max_length=320)
+    address: str = Field(
+        min_length=3,
+        max_length=320,
+        description="An email address, or a phone number in international form (`+1 415 555 0123`: kept as E.164)",
+    )
 
 
 class Suppression(Reply):
-    address: str
-    reason: str = Field(description="`unsubscribed`, `hard-bounced`, `complained` or `by-hand`")
+    address: str = Field(description="An email address (lowercased) or a phone number in E.164 (`+14155550123`)")
+    reason: str = Field(
+        description="`unsubscribed` (the link, or STOP by text), `hard-bounced`, `complained` or `by-hand`"
+    )
     created_at: datetime | None
 
 
@@ -44,7 +51,7 @@ def _inbox(request: Request) -> Any:
 async def list_suppressions(
     request: Request,
     who: Who,
-    q: Annotated[str, Query(max_length=200, description="Only addresses containing this text")] = "",
+    q: Annotated[str, Query(max_length=200, description="Only entries containing this text (numbers: unspaced)")] = "",
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     after: Annotated[str, Query(max_length=320)] = "",
 ) -> dict[str, Any]:
@@ -66,5 +73,6 @@ async def add_suppression(body: NewSuppression, request: Request, response: Resp
 
 @router.delete("/v1/suppressions/{address}", status_code=204)
 async def remove_suppression(address: str, request: Request, who: Who) -> Response:
+    """Send to it again: the address or number as listed, or as typed (a number in any common writing)."""
     await _inbox(request).RemoveSuppression(inbox_pb2.RemoveSuppressionRequest(address=address))
     return Response(status_code=204)

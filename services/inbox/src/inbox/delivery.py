@@ -150,7 +150,7 @@ async def send(
     mailbox = await _mailbox(session, org_id, request.mailbox_id, settings) if request.channel == EMAIL else None
     if _window_closed(request, now):
         return Outcome("deferred", reason=f"the sending window closed at {request.not_after.isoformat()}")
-    thread = None if is_system_mail(request) else await _thread(session, org_id, request)
+    thread = None if in_no_thread(request) else await _thread(session, org_id, request)
     suppressed = await session.get(Suppression, (org_id, request.to_address.lower()))
     if suppressed is not None:
         message = await _store(
@@ -292,6 +292,13 @@ async def send_many(
 def is_system_mail(request: SendRequest) -> bool:
     """Mail the product sends about itself (models.SYSTEM_ORIGINS): stored in no thread, never a conversation."""
     return request.origin in SYSTEM_ORIGINS
+
+
+def in_no_thread(request: SendRequest) -> bool:
+    """Stored in no thread, so never a conversation: system mail, and a dry run. A dry run sends nothing, so it has
+    nobody to converse with; in a thread it would list a conversation that never happened, or move a real one (its
+    time, its needs-reply) and be what a later real email threads under, naming a Message-ID nobody received."""
+    return is_system_mail(request) or request.dry_run
 
 
 def is_plain_email(request: SendRequest) -> bool:
@@ -577,7 +584,7 @@ def _new_email(
     suppressed: str | None = found["suppressed"]
     status = SUPPRESSED if suppressed is not None else _unsent_status(request) or QUEUED
     message = Message(
-        id=uuid.uuid4(), org_id=org_id, thread_id=None if is_system_mail(request) else uuid.uuid4(),
+        id=uuid.uuid4(), org_id=org_id, thread_id=None if in_no_thread(request) else uuid.uuid4(),
         lead_id=request.lead_id, channel=EMAIL, direction=OUT,
         status=status, mailbox_id=mailbox.mailbox_id, from_address=mailbox.from_address,
         to_address=request.to_address, to_name=request.to_name, subject=request.subject, text_body=request.text_body,

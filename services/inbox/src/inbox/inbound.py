@@ -26,11 +26,14 @@ from inbox import events, metrics, sms
 from inbox.classify import Classification
 from inbox.models import (
     BOUNCED,
+    DRAFT,
     IN,
     OUT,
     RECEIVED,
     SENT,
+    SIMULATED,
     SMS,
+    SUPPRESSED,
     InboundRaw,
     LedgerEntry,
     Message,
@@ -41,6 +44,8 @@ from leadflood.inbox.v1 import events_pb2
 from leadflood_platform.convert import timestamp
 
 PENDING, PROCESSED, UNMATCHED, OWN_COPY = "pending", "processed", "unmatched", "own_copy"
+# Outbound messages that never left: nothing that comes back can be about them.
+NEVER_SENT = (SIMULATED, DRAFT, SUPPRESSED)
 # A reply to system mail: kept raw (inbound_raw), filed nowhere, no event.
 SYSTEM_MAIL = "system_mail"
 _SUBJECT_PREFIX = re.compile(r"^\s*((re|fwd?|aw|wg|sv|vs|antw|rif|tr)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
@@ -131,8 +136,11 @@ async def _ours(session: AsyncSession, message_ids: list[str], *, direction: str
 
 
 async def _latest_to(session: AsyncSession, address: str, *, subject: str | None = None) -> Message | None:
-    """Our latest message to `address` (with that base subject, when given)."""
-    query = select(Message).where(Message.direction == OUT, Message.to_address == address.lower())
+    """Our latest message to `address` that left (with that base subject, when given): what an answer, a bounce or a
+    STOP found by its sender can be about. A dry run's, a draft and a suppressed one never reached them."""
+    query = select(Message).where(
+        Message.direction == OUT, Message.to_address == address.lower(), Message.status.not_in(NEVER_SENT)
+    )
     candidates = (await session.scalars(query.order_by(Message.created_at.desc()).limit(50))).all()
     if subject is not None:
         candidates = [m for m in candidates if base_subject(m.subject) == base_subject(subject)]

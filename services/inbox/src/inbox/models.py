@@ -6,7 +6,21 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import ARRAY, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, Text, text
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    Text,
+    and_,
+    or_,
+    text,
+)
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
@@ -122,9 +136,16 @@ class Message(Base):
 
 
 def in_inbox() -> ColumnElement[bool]:
-    """A message the inbox shows: a thread's. What reads messages other than through a thread (the stats, the
-    captured mail, GetMessage) applies it, so system mail and what came back about it are out of those too."""
+    """A message the inbox shows: a thread's. The stats apply it, so system mail, what came back about it and a dry
+    run's messages (stored in no thread either: delivery.in_no_thread) are never outreach in a figure."""
     return Message.thread_id.is_not(None)
+
+
+def not_system_mail() -> ColumnElement[bool]:
+    """A message everyone in the org may read by its id (GetMessage, the captured mail): a thread's, or our own in no
+    thread that is not system mail, which is a dry run's (its receipts name it for review). System mail, and a reply
+    or bounce about it (inbound, in no thread), stay out: an invitation's link lets its reader join the org."""
+    return or_(Message.thread_id.is_not(None), and_(Message.direction == OUT, Message.origin.not_in(SYSTEM_ORIGINS)))
 
 
 class LedgerEntry(Base):

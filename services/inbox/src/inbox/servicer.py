@@ -23,7 +23,7 @@ from inbox.convert import (
     thread_message_to_proto,
     thread_to_proto,
 )
-from inbox.models import CapturedMail, DeliveryAttempt, Message, in_inbox
+from inbox.models import CapturedMail, DeliveryAttempt, Message, not_system_mail
 from leadflood.inbox.v1 import delivery_pb2, delivery_pb2_grpc, inbox_pb2, inbox_pb2_grpc
 from leadflood_platform import context, tracing
 from leadflood_platform.convert import parse_id
@@ -41,11 +41,12 @@ TEAM_CALLER = "team:"
 
 def _shown(request: Any) -> list[ColumnElement[bool]]:
     """What a message must be for this caller to read it: anything when the caller may read system mail (it asks,
-    and it is the deployment's own: the gateway asks for owners and admins), else one the inbox shows. An
-    invitation's link lets whoever reads it join the org in the role it names: only those who invite read it."""
+    and it is the deployment's own: the gateway asks for owners and admins), else anything but system mail (a dry
+    run's messages included: in no thread, but what a run's receipts name). An invitation's link lets whoever reads
+    it join the org in the role it names: only those who invite read it."""
     if request.with_system_mail and not (context.caller.get() or "").startswith(TEAM_CALLER):
         return []
-    return [in_inbox()]
+    return [not_system_mail()]
 
 
 class DeliveryServicer(delivery_pb2_grpc.DeliveryServiceServicer):

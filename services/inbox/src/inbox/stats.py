@@ -2,7 +2,7 @@
 
 A category is one predicate and one timestamp (`_CATEGORIES`), used by both the counts and the list, so
 a figure and its list cannot disagree. Each predicate holds only messages the inbox shows (models.in_inbox):
-system mail (an invitation) is no outreach, and never counts as sent, replied or bounced.
+system mail (an invitation) and a dry run's messages are no outreach, and never count as sent, replied or bounced.
 """
 
 from __future__ import annotations

@@ -1,19 +1,26 @@
-"""The org's suppression list: who is never sent to, and the recipient's own unsubscribe."""
+"""The org's suppression list: who is never sent to (email addresses, and phone numbers for texts), and the
+recipient's own unsubscribe.
+
+An entry is keyed as sends compare it: an address lowercased, a number in E.164 (sms.normalize_phone, the rule a text's
+recipient is normalised by), so a number suppressed however it was written stops every text to it.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import re
 import uuid
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import ColumnElement, delete, select
+from sqlalchemy import ColumnElement, delete, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbox import events, metrics, unsubscribe
+from inbox import events, metrics, sms, unsubscribe
 from inbox.models import Message, Suppression
 from leadflood.inbox.v1 import events_pb2
 from leadflood_platform import totals
-from leadflood_platform.errors import InvalidArgument, NotFound
+from leadflood_platform.errors import InvalidArgument, NotFound, quoted
 
 UNSUBSCRIBED = "unsubscribed"
 
@@ -81,7 +88,10 @@ async def page(
 def _matching(org_id: uuid.UUID, query: str) -> list[ColumnElement[bool]]:
     where = [Suppression.org_id == org_id]
     if query:
-        where.append(Suppression.address.contains(query.lower(), autoescape=True))
+        found = Suppression.address.contains(query.lower(), autoescape=True)
+        if _looks_like_a_number(query):  # "(415) 555" finds +14155550123: numbers are kept without separators
+            found = or_(found, Suppression.address.contains(_SEPARATORS.sub("", query), autoescape=True))
+        where.append(found)
     return where
 
 
@@ -93,16 +103,36 @@ async def total(
     return await totals.capped_count(session, select(Suppression.address).where(*_matching(org_id, query)), cap)
 
 
-def _address(value: str) -> str:
-    try:
-        return validate_email(value, check_deliverability=False).normalized.lower()
-    except EmailNotValidError as exc:
-        raise InvalidArgument.on("address", str(exc)) from None
+# What people write a number with: digits, a leading +, and separators.
+_NUMBER_LIKE = re.compile(r"\+?[\d\s\-.()/]*\d[\d\s\-.()/]*")
+_SEPARATORS = re.compile(r"[\s\-.()/]")
+
+
+def _looks_like_a_number(value: str) -> bool:
+    return _NUMBER_LIKE.fullmatch(value.strip()) is not None
+
+
+def listed_as(value: str) -> str:
+    """What a person typed as the list keys it: an email address normalised and lowercased, a phone number in E.164;
+    INVALID_ARGUMENT on `address`, saying what was expected, for anything else."""
+    given = value.strip()
+    if "@" in given:
+        try:
+            return validate_email(given, check_deliverability=False).normalized.lower()
+        except EmailNotValidError as exc:
+            raise InvalidArgument.on("address", str(exc)) from None
+    if _looks_like_a_number(given):
+        return sms.normalize_phone(given, field="address")
+    raise InvalidArgument.on(
+        "address",
+        f"{quoted(given)} is neither an email address nor a phone number in international form "
+        "(for example ada@example.com or +14155550123)",
+    )
 
 
 async def add(session: AsyncSession, org_id: uuid.UUID, address: str) -> tuple[Suppression, bool]:
-    """Suppress an address by hand; an address already listed keeps its first reason (False)."""
-    address = _address(address)
+    """Suppress an address or a number by hand; one already listed keeps its first reason (False)."""
+    address = listed_as(address)
     added = await session.execute(
         insert(Suppression)
         .values(org_id=org_id, address=address, reason=BY_HAND)
@@ -115,8 +145,13 @@ async def add(session: AsyncSession, org_id: uuid.UUID, address: str) -> tuple[S
 
 
 async def remove(session: AsyncSession, org_id: uuid.UUID, address: str) -> None:
+    """Lift a suppression, named as listed or as typed ("+1 (415) 555-0123"); NOT_FOUND when it is not listed. What
+    is given is not judged: an entry listed before today's rules must still be removable."""
+    named = {address.strip().lower()}
+    with contextlib.suppress(InvalidArgument):
+        named.add(listed_as(address))
     gone = await session.execute(
-        delete(Suppression).where(Suppression.org_id == org_id, Suppression.address == address.strip().lower())
+        delete(Suppression).where(Suppression.org_id == org_id, Suppression.address.in_(named))
     )
     if not gone.rowcount:
         raise NotFound(f"{address} is not on the suppression list")

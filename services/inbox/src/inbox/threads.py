@@ -1,5 +1,6 @@
 """The inbox as a list of conversations: threads newest first, those needing a reply counted, each opened whole.
-System mail (an invitation) is stored in no thread (models.in_inbox), so nothing here can list or open it."""
+System mail (an invitation) and a dry run's messages are stored in no thread (delivery.in_no_thread), so nothing here
+lists, counts or opens them."""
 
 from __future__ import annotations
 

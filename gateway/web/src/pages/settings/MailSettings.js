@@ -125,6 +125,10 @@ function Suppressions({ canEdit }) {
       setError(err);
     }
   }
+  // A text box, not type="email": a phone number (for texts) is suppressed here too, the server judging either. A
+  // refused one is said once, under its box (which takes focus), never again in the banner.
+  const addressError = fieldMessage(error, 'address');
+  const formRef = useFocusOnError(error);
   async function onRemove(row) {
     if (!window.confirm(`Send to ${row.address} again?`)) return;
     setError(null);
@@ -144,16 +148,21 @@ function Suppressions({ canEdit }) {
           many=${searched ? 'suppressed addresses match' : 'suppressed addresses'} testid="suppressions-total" />
       </div>
     </header>
-    <form class="inline-form" onSubmit=${onAdd} data-testid="suppression-form">
-      <input type="email" placeholder="address@example.com" aria-label="Address to suppress" data-testid="suppression-address"
-        value=${address} onInput=${(e) => setAddress(e.target.value)} required ...${changeProps(canEdit)} />
-      <button type="submit" class="btn btn-secondary" data-testid="suppression-add" ...${changeProps(canEdit)}>Add</button>
-      <input type="search" placeholder="Search" aria-label="Search the list" data-testid="suppression-search" value=${q}
-        onInput=${(e) => setQ(e.target.value)} />
-    </form>
-    <${ProblemAlert} error=${error || list.error} testid="suppression-error" />
+    <div ref=${formRef}>
+      <form class="inline-form" onSubmit=${onAdd} data-testid="suppression-form">
+        <input type="text" placeholder="address@example.com or +14155550123" aria-label="Email address or phone number to suppress"
+          data-testid="suppression-address" value=${address} onInput=${(e) => setAddress(e.target.value)} required
+          autocomplete="off" aria-invalid=${addressError ? 'true' : undefined}
+          aria-describedby=${addressError ? 'suppression-address-error' : undefined} ...${changeProps(canEdit)} />
+        <button type="submit" class="btn btn-secondary" data-testid="suppression-add" ...${changeProps(canEdit)}>Add</button>
+        <input type="search" placeholder="Search" aria-label="Search the list" data-testid="suppression-search" value=${q}
+          onInput=${(e) => setQ(e.target.value)} />
+      </form>
+      ${addressError && html`<p class="field-error" id="suppression-address-error" data-testid="suppression-address-error">${addressError}</p>`}
+      <${ProblemAlert} error=${error || list.error} testid="suppression-error" fields=${['address']} />
+    </div>
     ${list.loaded && html`<table class="table" data-testid="suppressions">
-      <thead><tr><th>Address</th><th>Why</th><th>Since</th><th></th></tr></thead>
+      <thead><tr><th>Address or number</th><th>Why</th><th>Since</th><th></th></tr></thead>
       <tbody>
         ${list.items.map((row) => html`<tr key=${row.address} data-testid="suppression-row">
           <td>${row.address}</td><td>${row.reason}</td><td>${formatTime(row.createdAt)}</td>
