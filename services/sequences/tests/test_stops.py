@@ -19,6 +19,7 @@ from leadflood.inbox.v1 import events_pb2 as inbox_events
 from leadflood.sequences.v1 import events_pb2
 from leadflood_platform.bus import Bus
 from leadflood_platform.db import Database
+from leadflood_platform.jobs import FLEET_ACK_PENDING
 from sequences import service
 from sequences.models import Enrollment, StepSend, platform_tables
 from sequences.stops import StopConsumer, bounce_reason
@@ -244,6 +245,8 @@ async def test_the_consumer_stops_a_lead_within_seconds_of_a_reply_on_the_bus(
 
         await kit.until(stopped, timeout_s=10, what="the lead's enrollments to stop as replied")
         assert [state for state, _ in await _states(db, *setting.untouched)] == ["active", "active"]
+        # Outstanding deliveries are counted per consumer, across every worker: the fleet's ceiling, not one's.
+        assert (await bus.js.consumer_info("EVENTS", durable)).config.max_ack_pending == FLEET_ACK_PENDING
     finally:
         stop.set()
         await asyncio.wait_for(running, 10)

@@ -30,6 +30,7 @@ from leadflood.sequences.v1 import events_pb2
 from leadflood_platform import context, registry
 from leadflood_platform.bus import Bus, UndeclaredResource, events_stream, streams_declared
 from leadflood_platform.db import Database
+from leadflood_platform.jobs import FLEET_ACK_PENDING
 from sequences import service
 from sequences.models import BOUNCED, EMAIL, MEETING_BOOKED, REPLIED, SMS, STOPPED, UNSUBSCRIBED
 
@@ -170,7 +171,9 @@ class StopConsumer:
             ack_policy=AckPolicy.EXPLICIT,
             ack_wait=self.ack_wait_s,
             max_deliver=-1,
-            max_ack_pending=self.batch * 4,
+            # The fleet's ceiling, not one worker's: JetStream counts outstanding deliveries per consumer, so a
+            # worker's own batch x 4 (80) left a fifth replica and beyond with no events at all.
+            max_ack_pending=FLEET_ACK_PENDING,
         )
         stream = events_stream().name
         while not stop.is_set():
