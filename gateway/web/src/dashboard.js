@@ -1,4 +1,5 @@
 // Pure: the dashboard's figures in words and links (tested in test/dashboard.test.js).
+import { leadsPath } from './leadFilters.js';
 
 export const WINDOWS = [7, 14, 30, 90];
 
@@ -22,6 +23,14 @@ export function messagesHref(category, days, day = '') {
   const q = new URLSearchParams({ category, days: String(days) });
   if (day) q.set('day', day);
   return `#/inbox/messages?${q}`;
+}
+
+/** The leads list behind the leads figure: every lead, whatever its score (the figure counts them all). */
+export const LEADS_HREF = `#${leadsPath({ filtered: 'all' })}`;
+
+/** The leads list behind a day's bar: the leads created that day, in the browser's time zone as the bar counts it. */
+export function leadsDayHref(day) {
+  return `#${leadsPath({ filtered: 'all', createdFrom: day, createdTo: day })}`;
 }
 
 /** "2026-12-07" -> a short label in the browser's locale ("7 Dec"), read as a calendar date (no zone shift). */

@@ -35,12 +35,42 @@ export const DEFAULT_FILTERS = Object.freeze({
   maxScore: '',
   hasEmail: '',
   q: '',
+  // Created on these days (YYYY-MM-DD, both included) in the browser's time zone, as the dashboard counts its days.
+  createdFrom: '',
+  createdTo: '',
   filtered: 'hidden',
   sort: '-createdAt',
 });
 
-// The URL/API name of each filter (the same on both sides).
+// The URL name of each filter; the API's is the same but for the days (dayBounds).
 const KEYS = Object.keys(DEFAULT_FILTERS);
+const DAYS = new Set(['createdFrom', 'createdTo']);
+const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/** "2026-12-07" when it is a real calendar day, else "". */
+export function cleanDay(value) {
+  const s = String(value ?? '').trim();
+  const m = DAY.exec(s);
+  if (!m) return '';
+  const [y, mo, d] = m.slice(1).map(Number);
+  const date = new Date(Date.UTC(y, mo - 1, d));
+  return date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d ? s : '';
+}
+
+/**
+ * The days as the API's instants: `createdFrom` the first day's midnight, `createdBefore` the midnight after the
+ * last day, both in the browser's time zone (a day of 23 or 25 hours included) and written in UTC.
+ */
+export function dayBounds({ createdFrom = '', createdTo = '' }) {
+  const midnight = (day, after = 0) => {
+    const [y, m, d] = day.split('-').map(Number);
+    return new Date(y, m - 1, d + after).toISOString();
+  };
+  return {
+    ...(createdFrom ? { createdFrom: midnight(createdFrom) } : {}),
+    ...(createdTo ? { createdBefore: midnight(createdTo, 1) } : {}),
+  };
+}
 
 const oneOf = (value, allowed, fallback) => (allowed.includes(value) ? value : fallback);
 
@@ -63,6 +93,8 @@ export function filtersFromQuery(query) {
     maxScore: cleanScore(get('maxScore')),
     hasEmail: oneOf(get('hasEmail'), ['yes', 'no'], ''),
     q: q.get('q') ?? '', // as typed: the text box shows it back verbatim
+    createdFrom: cleanDay(get('createdFrom')),
+    createdTo: cleanDay(get('createdTo')),
     filtered: oneOf(get('filtered'), FILTERED_OPTIONS.map((o) => o.value), DEFAULT_FILTERS.filtered),
     sort: oneOf(get('sort'), SORT_OPTIONS.map((o) => o.value), DEFAULT_FILTERS.sort),
   };
@@ -92,14 +124,28 @@ export function leadsPath(filters) {
 export function filtersToApiQuery(filters, { cursor = null, limit = PAGE_SIZE, paging = true } = {}) {
   const out = new URLSearchParams();
   for (const k of KEYS) {
+    if (DAYS.has(k)) continue; // sent as instants, below
     const v = k === 'q' ? String(filters[k] ?? '').trim() : String(filters[k] ?? '');
     if (v !== '' || k === 'filtered' || k === 'sort') out.set(k, v || DEFAULT_FILTERS[k]);
   }
+  for (const [k, v] of Object.entries(dayBounds(filters))) out.set(k, v);
   if (paging) {
     out.set('limit', String(limit));
     if (cursor) out.set('cursor', cursor);
   }
   return out.toString();
+}
+
+/** The days filter in words, for the list to say what it shows: "Created 7 Dec 2026", "Created 1–7 Dec 2026". */
+export function createdWords({ createdFrom = '', createdTo = '' }, locale = undefined) {
+  if (!createdFrom && !createdTo) return '';
+  const date = (day) => {
+    const [y, m, d] = day.split('-').map(Number);
+    return new Date(Date.UTC(y, m - 1, d));
+  };
+  const format = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeZone: 'UTC' });
+  if (createdFrom && createdTo) return `Created ${format.formatRange(date(createdFrom), date(createdTo))}`;
+  return createdFrom ? `Created from ${format.format(date(createdFrom))}` : `Created up to ${format.format(date(createdTo))}`;
 }
 
 /** How many filters differ from the defaults (sort excluded): for "Clear filters". */

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable
 
@@ -97,5 +98,32 @@ async def test_pages_walk_every_lead_once_in_order_for_each_sort(
         rows = await conn.fetch(f"SELECT id, {name} AS key FROM leads.leads WHERE org_id = $1", org)
         expected = [r["id"] for r in sorted(rows, key=lambda r: (r["key"], r["id"]), reverse=descending)]
         assert walked == expected
+    finally:
+        await conn.close()
+
+
+async def test_the_list_keeps_the_leads_created_in_a_span_its_start_in_and_its_end_out(
+    leads_database: str, migrate_leads: Callable[..., Awaitable[None]]
+) -> None:
+    await migrate_leads("head")
+    org, day = uuid.uuid4(), dt.datetime(2026, 12, 7, tzinfo=dt.UTC)
+    conn = await asyncpg.connect(leads_database)
+    try:
+        await conn.execute(INSERT, org, 10)
+        before = day - dt.timedelta(days=3)
+        await conn.execute("UPDATE leads.leads SET created_at = $2 WHERE org_id = $1", org, before)
+        ids = [r["id"] for r in await conn.fetch("SELECT id FROM leads.leads WHERE org_id = $1 ORDER BY id", org)]
+        # The day's first moment and its last minute are in it; the next day's first moment is not.
+        moments = (day, day + dt.timedelta(hours=23, minutes=59), day + dt.timedelta(days=1))
+        for lead_id, at in zip(ids[:3], moments, strict=True):
+            await conn.execute("UPDATE leads.leads SET created_at = $2 WHERE id = $1", lead_id, at)
+        that_day = listing.LeadFilter(filtered="all", created_from=day, created_before=day + dt.timedelta(days=1))
+        assert await _total(conn, org, that_day) == (2, False)
+        found = await listing.page(driver=conn, org_id=org, filters=that_day, sort="", size=50, cursor="")
+        assert {r["id"] for r in found.rows} == set(ids[:2])
+        assert await _total(conn, org, listing.LeadFilter(filtered="all", created_from=day)) == (3, False)
+        assert await _total(conn, org, listing.LeadFilter(filtered="all", created_before=day)) == (7, False)
+        with pytest.raises(InvalidArgument):  # an empty span is a mistake, said so
+            await _total(conn, org, listing.LeadFilter(filtered="all", created_from=day, created_before=day))
     finally:
         await conn.close()

@@ -1,5 +1,5 @@
-"""A scratch database migrated like the runs service's (`runs_dsn`, `db`), the mail room stood in (`inbox`), and
-runs made as the service makes them (`make_run`)."""
+"""A scratch database migrated like the runs service's (`runs_dsn`, `db`), the mail room stood in (`inbox`), the
+sequences service's task list stood in (`StandInTasks`), and runs made as the service makes them (`make_run`)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from types import SimpleNamespace
 from typing import Any
 
 import asyncpg
+import grpc
 import pytest
 
+from leadflood.sequences.v1 import sequences_pb2
 from leadflood_platform import migrations
 from leadflood_platform.db import Database
 from runs import finishing, service, sourcing
@@ -50,6 +52,30 @@ async def inbox() -> AsyncIterator[SimpleNamespace]:
     """The mail room's DeliveryService, stood in (tests/fakes/mail_room.py)."""
     async for served in mail_room.serve():
         yield served
+
+
+class StandInTasks:
+    """The sequences service's CreateTask as a run's call-task action meets it: one task per key (asked again, the
+    same task, `existing`); `refuse` a status code to answer every call with instead."""
+
+    def __init__(self) -> None:
+        self.tasks: dict[str, sequences_pb2.Task] = {}
+        self.requests: list[sequences_pb2.CreateTaskRequest] = []
+        self.refuse: grpc.StatusCode | None = None
+
+    async def CreateTask(
+        self, request: sequences_pb2.CreateTaskRequest, **options: object
+    ) -> sequences_pb2.CreateTaskResponse:  # options: the call's, such as its deadline
+        self.requests.append(request)
+        if self.refuse is not None:
+            empty = grpc.aio.Metadata()
+            raise grpc.aio.AioRpcError(self.refuse, empty, empty, details=f"the stand-in refuses: {self.refuse.name}")
+        existing = request.idempotency_key in self.tasks
+        if not existing:
+            self.tasks[request.idempotency_key] = sequences_pb2.Task(
+                id=str(uuid.uuid4()), lead_id=request.lead_id, title=request.title, run_id=request.run_id
+            )
+        return sequences_pb2.CreateTaskResponse(task=self.tasks[request.idempotency_key], existing=existing)
 
 
 async def make_run(

@@ -1,5 +1,6 @@
 """A lead's actions: each once, in order, with a receipt; a redo after a lost lease sends nothing twice; no
-slot after the last try drafts an availability request; a dry run sends nothing; a poison lead fails once."""
+slot after the last try drafts an availability request; a dry run sends nothing; a poison lead fails once; a call
+task is made in the sequences service's task list, once per lead."""
 
 from __future__ import annotations
 
@@ -17,19 +18,22 @@ from runs import actions, calendar, leases, service
 from runs.calendar import CalendarSettings
 from runs.models import COMPLETED, DONE, FAILED, PENDING, LeadRun, Receipt, RunLead
 from runs.quotas import Limits
-from services.runs.tests.conftest import make_run
+from services.runs.tests.conftest import StandInTasks, make_run
 from tests.fakes.mail_room import queued
 
 MEETING = {"enabled": True, "provider": "sandbox", "durationMinutes": 30, "windowDays": 5}
 
 
-def work(db: Database, inbox: SimpleNamespace, busy: str = "never", **policy: int) -> actions.LeadActions:
+def work(
+    db: Database, inbox: SimpleNamespace, busy: str = "never", tasks: StandInTasks | None = None, **policy: int
+) -> actions.LeadActions:
     settings = CalendarSettings(sandbox_calendar_busy=busy)
     provider = calendar.calendar_for("sandbox", settings)
     values = {"calendar_max_attempts": 3, "calendar_backoff_ms": 100, "lead_max_attempts": 5} | policy
     return actions.LeadActions(
-        db=db, delivery=inbox.stub, calendar_for=lambda name: provider, policy=actions.Policy(**values)
-    )
+        db=db, delivery=inbox.stub, tasks=tasks or StandInTasks(), calendar_for=lambda name: provider,
+        policy=actions.Policy(**values),
+    )  # fmt: skip
 
 
 async def drain(db: Database, lead_actions: actions.LeadActions, *, due_now: bool = False) -> int:
@@ -60,11 +64,20 @@ async def test_each_lead_is_booked_emailed_and_called_once_and_the_run_completes
     db: Database, inbox: SimpleNamespace
 ) -> None:
     run, leads = await make_run(db, uuid.uuid4(), leads=3, calendar=MEETING, call=True)
-    assert await drain(db, work(db, inbox)) == 3
+    tasks = StandInTasks()
+    assert await drain(db, work(db, inbox, tasks=tasks)) == 3
     found = await receipts(db, run.id)
     assert sorted((r.kind, r.status) for r in found) == sorted(
         [("meeting", "booked"), ("email", "sent"), ("call_task", "created")] * 3
     )
+    # A meeting's times are times, not text: the reader's browser says them in its own zone and words.
+    for meeting in (r for r in found if r.kind == "meeting"):
+        assert meeting.starts_at and meeting.ends_at - meeting.starts_at == dt.timedelta(minutes=30)
+        assert meeting.detail == "" and meeting.target.startswith("https://")
+    # Each call task is in the sequences service's task list (where Tasks lists it), its receipt naming it.
+    assert sorted(tasks.tasks) == sorted(f"runs:{run.id}:{lead}:call_task" for lead in leads)
+    assert {r.target for r in found if r.kind == "call_task"} == {t.id for t in tasks.tasks.values()}
+    assert all(t.run_id == str(run.id) and t.title.startswith("Call Lead") for t in tasks.tasks.values())
     assert sorted(inbox.servicer.keys()) == sorted(f"runs:{run.id}:{lead}:email" for lead in leads)
     sent = inbox.servicer.requests[0]
     assert "I've put a call on our calendars" in sent.text_body and not sent.draft and not sent.dry_run
@@ -104,6 +117,11 @@ async def test_no_slot_is_tried_with_backoff_then_an_availability_request_is_dra
     assert dues == [(PENDING, 1), (PENDING, 2), (DONE, 3)]
     found = [(r.kind, r.status, r.attempt) for r in await receipts(db, run.id)]
     assert found[:3] == [("meeting", "no_slot", 1), ("meeting", "no_slot", 2), ("meeting", "no_slot", 3)]
+    searched = [r for r in await receipts(db, run.id) if r.status == "no_slot"]
+    assert all(r.detail == "no free 30-minute slot" and r.starts_at < r.ends_at for r in searched)
+    # Each try looks further ahead: the span searched grows.
+    spans = [r.ends_at - r.starts_at for r in searched]
+    assert spans[0] < spans[1] < spans[2], spans
     assert found[3][:2] == ("availability_email", "drafted")
     [request] = inbox.servicer.requests
     assert request.draft and request.idempotency_key == f"runs:{run.id}:{lead}:availability_email"
@@ -111,10 +129,13 @@ async def test_no_slot_is_tried_with_backoff_then_an_availability_request_is_dra
 
 async def test_a_dry_run_books_nothing_and_the_mail_room_only_simulates(db: Database, inbox: SimpleNamespace) -> None:
     run, _ = await make_run(db, uuid.uuid4(), leads=2, calendar=MEETING, dry_run=True, call=True)
-    assert await drain(db, work(db, inbox)) == 2
+    tasks = StandInTasks()
+    assert await drain(db, work(db, inbox, tasks=tasks)) == 2
     found = await receipts(db, run.id)
     assert found and all(r.simulated and r.status == "simulated" for r in found)
     assert all(request.dry_run and not request.draft for request in inbox.servicer.requests)
+    assert tasks.requests == []  # no task for anyone to do
+    assert all(r.detail.startswith("Call Lead") for r in found if r.kind == "call_task")
 
 
 async def test_a_mail_room_away_puts_the_lead_back_and_a_poison_lead_fails_once(
@@ -155,3 +176,34 @@ async def test_a_failed_lead_tried_again_runs_once_more_and_a_second_retry_is_re
     assert await drain(db, lead_actions) == 1
     assert await run_state(db, run.id) == COMPLETED
     assert len(inbox.servicer.messages) == 1  # one email, however often it was asked for
+
+
+async def test_a_call_task_is_made_once_and_a_task_list_away_puts_the_lead_back(
+    db: Database, inbox: SimpleNamespace
+) -> None:
+    run, [lead] = await make_run(db, uuid.uuid4(), leads=1, call=True, email="off")
+    tasks = StandInTasks()
+    tasks.refuse = grpc.StatusCode.UNAVAILABLE
+    lead_actions = work(db, inbox, tasks=tasks)
+    assert await drain(db, lead_actions) == 1
+    async with db.transaction() as session:
+        row = (await session.execute(select(RunLead).where(RunLead.run_id == run.id))).scalar_one()
+    assert (row.status, row.attempts) == (PENDING, 1) and "task list" in row.error
+    assert tasks.tasks == {}
+
+    tasks.refuse = None  # back: the lead is done, its task made once however often it was asked
+    assert await drain(db, lead_actions, due_now=True) == 1
+    [receipt] = [r for r in await receipts(db, run.id) if r.kind == "call_task"]
+    assert (receipt.status, receipt.target) == ("created", tasks.tasks[f"runs:{run.id}:{lead}:call_task"].id)
+    assert await run_state(db, run.id) == COMPLETED
+
+
+async def test_a_call_task_the_task_list_refuses_fails_that_action_alone(db: Database, inbox: SimpleNamespace) -> None:
+    run, _ = await make_run(db, uuid.uuid4(), leads=1, call=True)
+    tasks = StandInTasks()
+    tasks.refuse = grpc.StatusCode.NOT_FOUND  # the lead was deleted meanwhile, say
+    assert await drain(db, work(db, inbox, tasks=tasks)) == 1
+    found = {r.kind: r for r in await receipts(db, run.id)}
+    assert found["email"].status == "sent"
+    assert found["call_task"].status == "failed" and "the task list refused it" in (found["call_task"].error or "")
+    assert await run_state(db, run.id) == COMPLETED

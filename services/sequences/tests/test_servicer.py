@@ -205,6 +205,35 @@ async def test_another_orgs_sequence_and_unknown_ids_are_not_found(api: SimpleNa
     assert (await api.stub.ListTasks(pb.ListTasksRequest())).tasks == []
 
 
+async def test_a_lead_runs_call_task_is_made_once_and_listed_with_the_sequences_own(api: SimpleNamespace) -> None:
+    """Another service's work (a lead run's call-task action) makes its call task here: one per key, listed with
+    the sequences' tasks and completed the same way; a lead not in the org is refused."""
+    lead, run = str(api.leads.add(email="ada@acme.example", first_name="Ada")), str(uuid.uuid4())
+    ask = pb.CreateTaskRequest(
+        idempotency_key=f"runs:{run}:{lead}:call_task", lead_id=lead, title="Call Ada at Acme (+14155550123)",
+        run_id=run,
+    )  # fmt: skip
+    replies = await asyncio.gather(*(api.stub.CreateTask(ask) for _ in range(3)))  # a redone lead, say
+    assert len({reply.task.id for reply in replies}) == 1
+    assert sorted(reply.existing for reply in replies) == [False, True, True]
+    made = replies[0].task
+    assert (made.run_id, made.lead_id, made.sequence_id, made.enrollment_id, made.step_id) == (run, lead, "", "", "")
+    assert made.state == pb.TASK_STATE_OPEN
+
+    listed = await api.stub.ListTasks(pb.ListTasksRequest(with_total=True))
+    assert ([t.id for t in listed.tasks], listed.total) == ([made.id], 1)
+    done = await api.stub.CompleteTask(pb.CompleteTaskRequest(task_id=made.id))
+    assert done.task.state == pb.TASK_STATE_DONE and done.task.run_id == run
+    assert (await api.stub.ListTasks(pb.ListTasksRequest())).tasks == []
+
+    unknown = ask.__class__(idempotency_key="runs:x", lead_id=str(uuid.uuid4()), title="Call", run_id=run)
+    assert (await _refused(api.stub.CreateTask(unknown))).code() == grpc.StatusCode.NOT_FOUND
+    keyless = ask.__class__(lead_id=lead, title="Call")
+    error = await _refused(api.stub.CreateTask(keyless))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert [v.field for v in field_violations(rpc_status.from_call(error))] == ["idempotency_key"]
+
+
 class LeadsStandIn(leads_pb2_grpc.LeadsServiceServicer):
     """GetLead only, answering for one org: what the real leads service does with the org of the call's token."""
 

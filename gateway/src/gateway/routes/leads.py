@@ -17,7 +17,7 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from google.protobuf.json_format import MessageToDict
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from gateway import csv_records
 from gateway.auth import Principal
@@ -341,6 +341,22 @@ class ListQuery:
                 description="Only these leads: up to 100 ids, comma-separated (a selection's export)",
             ),
         ] = "",
+        created_from: Annotated[
+            AwareDatetime | None,
+            Query(
+                alias="createdFrom",
+                description="Only leads created at or after this moment (RFC 3339 with its offset, e.g. a day's "
+                "midnight in the reader's time zone: 2026-12-07T00:00:00+01:00)",
+            ),
+        ] = None,
+        created_before: Annotated[
+            AwareDatetime | None,
+            Query(
+                alias="createdBefore",
+                description="Only leads created before this moment (RFC 3339 with its offset): a day ends at the "
+                "next day's midnight",
+            ),
+        ] = None,
     ) -> None:
         self.request = leads_pb2.ListLeadsRequest(
             icp_id=icp_id,
@@ -354,6 +370,10 @@ class ListQuery:
             sort={"createdAt": "created_at", "score": "score", "lastName": "last_name"}[sort.lstrip("-")],
             lead_ids=ids.split(",") if ids else [],
         )
+        if created_from is not None:
+            self.request.created_from.FromDatetime(created_from)
+        if created_before is not None:
+            self.request.created_before.FromDatetime(created_before)
         if sort.startswith("-"):
             self.request.sort = "-" + self.request.sort
 

@@ -130,13 +130,17 @@ class Receipt(Reply):
     id: str
     kind: str
     status: str
-    target: str | None = Field(description="A link or an id: the booked event, the sent message")
-    detail: str | None
+    target: str | None = Field(description="A link or an id: the booked event, the sent message, the call task")
+    detail: str | None = Field(description="In words: what a call task asks, why an action was skipped")
     latency_ms: int
     error: str | None
     simulated: bool
     attempt: int
     created_at: datetime | None
+    starts_at: datetime | None = Field(
+        description="The meeting's start (booked, or chosen in a dry run); for no_slot, the start of the span searched"
+    )
+    ends_at: datetime | None = Field(description="The meeting's end; for no_slot, the end of the span searched")
 
 
 class ReceiptList(Reply):

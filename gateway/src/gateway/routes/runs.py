@@ -274,7 +274,7 @@ async def receipts(run_id: str, lead_id: str, request: Request, who: Who) -> dic
                 "error": r.error or None,
                 "simulated": r.simulated,
                 "attempt": r.attempt,
-                **Timestamps.of(r, "created_at"),
+                **Timestamps.of(r, "created_at", "starts_at", "ends_at"),
             }
             for r in reply.receipts
         ]

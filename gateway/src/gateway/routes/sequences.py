@@ -253,9 +253,10 @@ class EnrollmentPage(CursorPage):
 
 class Task(Reply):
     id: str
-    sequence_id: str
-    enrollment_id: str
-    step_id: str
+    sequence_id: str | None = Field(description="The sequence whose call step made it; null for a lead run's")
+    enrollment_id: str | None
+    step_id: str | None
+    run_id: str | None = Field(description="The lead run whose call-task action made it; null for a sequence's")
     lead_id: str
     lead: LeadBrief | None = Field(default=None, description=LEAD_FIELD)
     title: str
@@ -324,9 +325,10 @@ def task_json(task: pb.Task, leads: Mapping[str, dict[str, Any]] | None = None) 
 def _task_json(task: pb.Task) -> dict[str, Any]:
     return {
         "id": task.id,
-        "sequenceId": task.sequence_id,
-        "enrollmentId": task.enrollment_id,
-        "stepId": task.step_id,
+        "sequenceId": task.sequence_id or None,
+        "enrollmentId": task.enrollment_id or None,
+        "stepId": task.step_id or None,
+        "runId": task.run_id or None,
         "leadId": task.lead_id,
         "title": task.title,
         "notes": task.notes,
@@ -578,8 +580,9 @@ async def list_tasks(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str, Query(max_length=500)] = "",
 ) -> dict[str, Any]:
-    """The call tasks sequences made, newest first, each with its lead's name and email; the first page counts
-    those matching (`total`)."""
+    """Every call task to make, newest first: those sequences' call steps made (`sequenceId`) and lead runs'
+    call-task actions (`runId`), each with its lead's name and email; the first page counts those matching
+    (`total`). `sequenceId` keeps one sequence's."""
     reply = await _sequences(request).ListTasks(
         pb.ListTasksRequest(
             state=_enum(pb.TaskState, "TASK_STATE_", state),

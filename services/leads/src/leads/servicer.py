@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import uuid
 from collections.abc import Iterable
 
@@ -101,6 +102,8 @@ class LeadsServicer(leads_pb2_grpc.LeadsServiceServicer):
             query=request.query,
             filtered=FILTERED[request.filtered],
             lead_ids=tuple(parse_id(lead_id, "lead") for lead_id in request.lead_ids),
+            created_from=request.created_from.ToDatetime(dt.UTC) if request.HasField("created_from") else None,
+            created_before=request.created_before.ToDatetime(dt.UTC) if request.HasField("created_before") else None,
         )
         org_id = context.require_org()
         # Counted on the first page only ("Load more" keeps the total it was shown), in the page's own statement.

@@ -1,9 +1,12 @@
 """A lead's actions in a run, in order: book a meeting, send or draft the email (or, with no slot after the
 last try, draft an availability request), text, make a call task. Each writes a receipt.
 
+The call task is made in the sequences service, which owns call tasks (DESIGN.md, "Who owns what"), so it is
+listed under Tasks with the sequences' own: one list of the calls a user has to make.
+
 Resumable: an action whose final receipt exists is not done again, and every side effect is keyed
-(the mail room's idempotency key `runs:<run>:<lead>:<action>`, the calendar event's id from the same
-key), so a lead redone after its worker died sends nothing twice. Every write checks the lead's lease
+(the mail room's and the task list's idempotency key `runs:<run>:<lead>:<action>`, the calendar event's id
+from the same key), so a lead redone after its worker died sends nothing twice. Every write checks the lead's lease
 (`leases.hold`): a worker that lost it stops without writing.
 
 A transient fault (a peer away, a deadline) puts the lead back in the queue with a backoff; a refusal
@@ -29,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood.inbox.v1 import delivery_pb2, delivery_pb2_grpc
 from leadflood.runs.v1 import events_pb2
+from leadflood.sequences.v1 import sequences_pb2, sequences_pb2_grpc
 from leadflood_platform import outbox, templates
 from leadflood_platform.db import Database
 from leadflood_platform.jobs import is_transient
@@ -80,6 +84,9 @@ class Step:
     target: str = ""
     detail: str = ""
     error: str | None = None
+    # A meeting's times, or the span a slot search looked in: kept as times, never as text in `detail`.
+    starts_at: dt.datetime | None = None
+    ends_at: dt.datetime | None = None
 
 
 class Later(Exception):
@@ -149,11 +156,12 @@ class LeadActions:
         *,
         db: Database,
         delivery: delivery_pb2_grpc.DeliveryServiceStub,
+        tasks: sequences_pb2_grpc.SequencesServiceStub,
         calendar_for: Callable[[str], CalendarProvider],
         policy: Policy,
         plan_ttl_s: float = 2.0,
     ) -> None:
-        self.db, self.delivery, self.calendar_for, self.policy = db, delivery, calendar_for, policy
+        self.db, self.delivery, self.tasks, self.calendar_for, self.policy = db, delivery, tasks, calendar_for, policy
         self.plan_ttl_s = plan_ttl_s
         self._plans: dict[uuid.UUID, tuple[float, RunPlan]] = {}
 
@@ -225,12 +233,7 @@ class LeadActions:
         if run.channels.get("sms") and SMS not in done:
             await self._sms(run, claimed, journal)
         if run.channels.get("call") and CALL not in done:
-            phone = claimed.lead.get("phone") or "no phone on file"
-            name = full_name(claimed.lead) or claimed.lead.get("email") or "the lead"
-            company = claimed.lead.get("companyName") or "their company"
-            status = "simulated" if run.dry_run else "created"
-            step = Step(status=status, target=f"Call {name} at {company} ({phone})")
-            self._note(journal, claimed, run, CALL, step, 0)
+            await self._call_task(run, claimed, journal)
 
     # The meeting: slot search and booking in one step, retried with backoff and a wider window.
 
@@ -265,8 +268,10 @@ class LeadActions:
             return None
         latency = _ms(started)
         if booking is None:
-            detail = f"no free {search.duration} in {search.earliest:%Y-%m-%d} – {search.latest:%Y-%m-%d}"
-            self._note(journal, claimed, run, MEETING, Step(status="no_slot", detail=detail), latency, attempt)
+            minutes = int(search.duration.total_seconds() // 60)
+            step = Step(status="no_slot", detail=f"no free {minutes}-minute slot", starts_at=search.earliest,
+                        ends_at=search.latest)  # fmt: skip
+            self._note(journal, claimed, run, MEETING, step, latency, attempt)
             journal.calendar_attempts = attempt
             if attempt < self.policy.calendar_max_attempts:
                 wait = dt.timedelta(milliseconds=self.policy.calendar_backoff_ms * 2 ** (attempt - 1))
@@ -275,9 +280,8 @@ class LeadActions:
         journal.meeting = {"start": booking.start.isoformat(), "end": booking.end.isoformat(),
                            "link": booking.link, "eventId": booking.event_id}  # fmt: skip
         journal.booked = None if run.dry_run else booking
-        step = Step(status="simulated" if run.dry_run else "booked",
-                    target=booking.link or f"would book {booking.start.isoformat()}",
-                    detail=f"{booking.start.isoformat()} – {booking.end.isoformat()}")  # fmt: skip
+        step = Step(status="simulated" if run.dry_run else "booked", target=booking.link, starts_at=booking.start,
+                    ends_at=booking.end)  # fmt: skip
         self._note(journal, claimed, run, MEETING, step, latency, attempt)
         return journal.meeting
 
@@ -342,6 +346,32 @@ class LeadActions:
         self._note(journal, claimed, run, action, Step(status=status, target=reply.message_id, detail=detail),
                    _ms(started))  # fmt: skip
 
+    # The call task, in the sequences service's task list.
+
+    async def _call_task(self, run: RunPlan, claimed: leases.Claimed, journal: Journal) -> None:
+        """The receipt's target is the task's id, its detail what the task asks (a dry run makes no task)."""
+        phone = claimed.lead.get("phone") or "no phone on file"
+        name = full_name(claimed.lead) or claimed.lead.get("email") or "the lead"
+        company = claimed.lead.get("companyName") or "their company"
+        title = f"Call {name} at {company} ({phone})"
+        if run.dry_run:
+            self._note(journal, claimed, run, CALL, Step(status="simulated", detail=title), 0)
+            return
+        request = sequences_pb2.CreateTaskRequest(
+            idempotency_key=key(claimed, CALL), lead_id=str(claimed.lead_id), title=title, run_id=str(claimed.run_id)
+        )
+        started = time.monotonic()
+        try:
+            reply = await self.tasks.CreateTask(request, timeout=self.policy.call_timeout_s)
+        except grpc.aio.AioRpcError as error:
+            if is_transient(error):
+                raise Later(self._backoff(claimed), f"task list: {error.details()}", fault=True) from None
+            step = Step(status="failed", error=f"the task list refused it: {error.details()}")
+            self._note(journal, claimed, run, CALL, step, _ms(started))
+            return
+        step = Step(status="created", target=reply.task.id, detail=title)
+        self._note(journal, claimed, run, CALL, step, _ms(started))
+
     # The visit's one write, under the lead's lease.
 
     def _note(
@@ -369,6 +399,8 @@ class LeadActions:
                 error=step.error,
                 simulated=run.dry_run,
                 attempt=attempt if attempt is not None else claimed.attempts + 1,
+                starts_at=step.starts_at,
+                ends_at=step.ends_at,
             )  # fmt: skip
         )
 

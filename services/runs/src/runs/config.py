@@ -58,6 +58,7 @@ class RunsSettings(CalendarSettings, ServiceSettings):
     icp_call_timeout_s: float = 10.0
     leads_call_timeout_s: float = 10.0
     inbox_call_timeout_s: float = 10.0
+    sequences_call_timeout_s: float = 10.0
     webhook_timeout_s: float = 5.0
     # Sourcing waits this long for the ICP's search to finish.
     source_search_timeout_s: float = 600.0

@@ -111,7 +111,8 @@ def receipt_to_proto(receipt: Receipt) -> pb.Receipt:
         id=str(receipt.id), run_id=str(receipt.run_id), lead_id=str(receipt.lead_id), kind=receipt.kind,
         status=receipt.status, target=receipt.target, latency_ms=receipt.latency_ms, error=receipt.error or "",
         simulated=receipt.simulated, attempt=receipt.attempt, detail=receipt.detail,
-        created_at=timestamp(receipt.created_at),
+        created_at=timestamp(receipt.created_at), starts_at=timestamp(receipt.starts_at),
+        ends_at=timestamp(receipt.ends_at),
     )  # fmt: skip
 
 

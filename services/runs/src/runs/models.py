@@ -143,6 +143,9 @@ class Receipt(Base):
     error: Mapped[str | None] = mapped_column(Text)
     simulated: Mapped[bool] = mapped_column(Boolean)
     attempt: Mapped[int] = mapped_column(Integer)
+    # A meeting's times, or the span a slot search found nothing in (convert.receipt_to_proto).
+    starts_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[CreatedAt]
 
 

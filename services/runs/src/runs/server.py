@@ -14,6 +14,7 @@ import grpc
 from leadflood.icp.v1 import icp_pb2_grpc
 from leadflood.inbox.v1 import delivery_pb2_grpc
 from leadflood.runs.v1 import runs_pb2, runs_pb2_grpc
+from leadflood.sequences.v1 import sequences_pb2_grpc
 from leadflood_platform import grpc_client
 from leadflood_platform.server import Runtime, ServiceSpec
 from leadflood_platform.settings import load
@@ -44,6 +45,8 @@ def spec() -> ServiceSpec:
         work = actions.LeadActions(
             db=runtime.db,
             delivery=delivery_pb2_grpc.DeliveryServiceStub(peer("inbox", settings.inbox_call_timeout_s)),
+            # Call tasks are the sequences service's: a run's are listed under Tasks with every other.
+            tasks=sequences_pb2_grpc.SequencesServiceStub(peer("sequences", settings.sequences_call_timeout_s)),
             calendar_for=calendar_for,
             policy=actions.Policy(
                 calendar_max_attempts=settings.lead_runs_calendar_max_attempts,

@@ -151,11 +151,15 @@ def ordinals(sequence: Sequence) -> dict[uuid.UUID, int]:
 
 
 def task_to_proto(task: Task) -> pb.Task:
+    def text(value: uuid.UUID | None) -> str:  # a lead run's task has no sequence, enrollment or step
+        return str(value) if value else ""
+
     return pb.Task(
         id=str(task.id),
-        sequence_id=str(task.sequence_id),
-        enrollment_id=str(task.enrollment_id),
-        step_id=str(task.step_id),
+        sequence_id=text(task.sequence_id),
+        enrollment_id=text(task.enrollment_id),
+        step_id=text(task.step_id),
+        run_id=text(task.run_id),
         lead_id=str(task.lead_id),
         title=task.title,
         notes=task.notes,

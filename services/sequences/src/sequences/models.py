@@ -212,20 +212,27 @@ class StepSend(Base):
 
 
 class Task(Base):
-    """A call task a step made for the user."""
+    """A call for the user to make: made by a sequence's call step (sequence, enrollment, step), or asked for by
+    another service's work through CreateTask (a lead run's call-task action: `run_id`, under the caller's `key`).
+    Both are one list, so a user finds every call to make in one place."""
 
     __tablename__ = "tasks"
     __table_args__ = (
         UniqueConstraint("enrollment_id", "step_id"),
+        # CreateTask's idempotency: one task per key in the org, however often it is asked.
+        UniqueConstraint("org_id", "key"),
         CheckConstraint(_one_of("state", (OPEN, DONE)), name="state"),
+        CheckConstraint("enrollment_id IS NOT NULL OR key IS NOT NULL", name="made_by"),
         Index(None, "org_id", "state", "created_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
     org_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
-    sequence_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(Sequence.id, ondelete="CASCADE"))
-    enrollment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(Enrollment.id, ondelete="CASCADE"))
-    step_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(Step.id))
+    sequence_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey(Sequence.id, ondelete="CASCADE"))
+    enrollment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey(Enrollment.id, ondelete="CASCADE"))
+    step_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey(Step.id))
+    run_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    key: Mapped[str | None] = mapped_column(Text)
     lead_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     title: Mapped[str] = mapped_column(Text)
     notes: Mapped[str] = mapped_column(Text, default="")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy import update as update_rows
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -697,6 +698,46 @@ async def tasks_total(
     """How many tasks `list_tasks` lists over all its pages, counted up to `cap`, and whether there are more."""
     matching = select(Task.id).where(*_tasks_matching(org_id, state, sequence_id))
     return await totals.capped_count(session, matching, cap)
+
+
+MAX_TASK_KEY = 255
+
+
+async def create_task(
+    *,
+    session: AsyncSession,
+    org_id: uuid.UUID,
+    key: str,
+    lead_id: uuid.UUID,
+    title: str,
+    notes: str = "",
+    run_id: uuid.UUID | None = None,
+) -> tuple[Task, bool]:
+    """A call task another service's work asks for (a lead run's call-task action), listed with the sequences'
+    own. The same key again is the same task, `existing` True: nothing made twice, however often or concurrently
+    it is asked. (The caller announces its own progress: a run's lead settles once its task is made.)"""
+    if not key.strip() or len(key) > MAX_TASK_KEY:
+        raise InvalidArgument.on("idempotency_key", f"must be 1 to {MAX_TASK_KEY} characters")
+    if not title.strip():
+        raise InvalidArgument.on("title", "must not be empty")
+    made = await session.scalar(
+        insert(Task)
+        .values(
+            id=uuid.uuid4(),
+            org_id=org_id,
+            key=key,
+            run_id=run_id,
+            lead_id=lead_id,
+            title=title[:500],
+            notes=notes,
+            state=OPEN,
+        )  # fmt: skip
+        .on_conflict_do_nothing(index_elements=["org_id", "key"])
+        .returning(Task)
+    )
+    if made is None:
+        return (await session.execute(select(Task).where(Task.org_id == org_id, Task.key == key))).scalar_one(), True
+    return made, False
 
 
 async def complete_task(*, session: AsyncSession, org_id: uuid.UUID, task_id: uuid.UUID) -> Task:

@@ -214,6 +214,17 @@ class SequencesServicer(sequences_pb2_grpc.SequencesServiceServicer):
                 reply.total, reply.total_capped = await service.tasks_total(session=session, **matching)
             return reply
 
+    async def CreateTask(self, request, ctx):  # type: ignore[no-untyped-def]
+        org_id, lead_id = context.require_org(), parse_id(request.lead_id, "lead")
+        # The lead must be the org's (read before the transaction): a task names a lead the user can open.
+        await self._lead(lead_id)
+        async with self.db.transaction() as session:
+            task, existing = await service.create_task(
+                session=session, org_id=org_id, key=request.idempotency_key, lead_id=lead_id, title=request.title,
+                notes=request.notes, run_id=parse_id(request.run_id, "lead run") if request.run_id else None,
+            )  # fmt: skip
+            return pb.CreateTaskResponse(task=convert.task_to_proto(task), existing=existing)
+
     async def CompleteTask(self, request, ctx):  # type: ignore[no-untyped-def]
         async with self.db.transaction() as session:
             task = await service.complete_task(

@@ -4,7 +4,7 @@ import { useLoad } from '../../hooks.js';
 import { useLiveRefresh } from '../../live.js';
 import { navigate } from '../../router.js';
 import { formatAgo } from '../../format.js';
-import { browserTimeZone, longDay, messagesHref, percent, shortDay, WINDOWS, windowDays } from '../../dashboard.js';
+import { browserTimeZone, LEADS_HREF, leadsDayHref, longDay, messagesHref, percent, shortDay, WINDOWS, windowDays } from '../../dashboard.js';
 import { BarChart } from '../../components/BarChart.js';
 import { DataTable } from '../../components/DataTable.js';
 import { LiveBadge } from '../../components/LiveBadge.js';
@@ -12,7 +12,6 @@ import { ProblemAlert } from '../../components/ProblemAlert.js';
 import { Spinner } from '../../components/Spinner.js';
 import { RunStateBadge } from '../runs/RunStateBadge.js';
 
-const LEADS_HREF = '#/leads?filtered=all';
 // What moves a figure here: new leads, mail in and out, runs. Read again at most every 2 s.
 const MOVES = (e) => e.type === 'leads.lead.created' || e.type === 'leads.lead.deleted' || e.type.startsWith('inbox.message.') || e.type.startsWith('runs.run.') || e.type === 'sequences.enrollment.stopped';
 
@@ -68,7 +67,7 @@ function Figures({ d, days }) {
     <div class="chart-grid">
       <section class="card card-pad" aria-labelledby="chart-leads-title">
         <h2 class="card-heading" id="chart-leads-title"><a href=${LEADS_HREF}>Leads created a day</a></h2>
-        <${BarChart} testid="chart-leads" label="Leads created a day" series=${[{ key: 'leads', label: 'Leads', tone: 'accent' }]} points=${points} href=${() => LEADS_HREF} />
+        <${BarChart} testid="chart-leads" label="Leads created a day" series=${[{ key: 'leads', label: 'Leads', tone: 'accent' }]} points=${points} href=${(key, p) => leadsDayHref(p.day)} />
       </section>
       <section class="card card-pad" aria-labelledby="chart-mail-title">
         <h2 class="card-heading" id="chart-mail-title"><a href=${messagesHref('sent', days)}>Emails a day</a></h2>

@@ -9,6 +9,12 @@ import { anyNotSetUp, providerOptions, useProviderKeys } from '../../providers.j
 import { CALENDAR_PROVIDERS, DEFAULT_BODY, DEFAULT_SUBJECT, EMAIL_MODES, EMPTY_FORM, runBody } from './model.js';
 import { changeProps, useCanChange } from '../../roles.js';
 
+/** Why SMS is not offered, in the provider's own words: "Not set up: texts go to the sandbox, …". */
+function smsUnset(keys) {
+  const twilio = (keys?.providers || []).find((p) => p.name === 'twilio');
+  return twilio?.whenUnset ? `Not set up: ${twilio.whenUnset}` : 'Not set up';
+}
+
 // Field errors shown at their inputs; any other is listed in the form's alert.
 const FIELDS = ['icpId', 'limit', 'channels.email', 'calendar.provider', 'calendar.durationMinutes', 'calendar.windowDays', 'email.subject', 'email.body'];
 
@@ -25,7 +31,11 @@ export function NewRunForm({ icps, onChanged }) {
   const icpId = form.icpId || icps[0]?.id || '';
   // A calendar whose credentials are not set is shown as not set up, not offered (it would be refused with a 503).
   const canEdit = useCanChange(); // a viewer sees the form, disabled, saying why
-  const calendars = providerOptions(CALENDAR_PROVIDERS, useProviderKeys(), { google: 'google_calendar' });
+  const keys = useProviderKeys();
+  const calendars = providerOptions(CALENDAR_PROVIDERS, keys, { google: 'google_calendar' });
+  // Texts go through the mail room's Twilio: not set up, they would reach no one (its sandbox keeps them), so SMS
+  // is shown not set up, as a calendar or a search source is, and never sent in the run's body.
+  const [sms] = providerOptions([{ value: 'twilio', label: 'SMS' }], keys);
 
   async function onSubmit(e) {
     e.preventDefault();
@@ -34,7 +44,7 @@ export function NewRunForm({ icps, onChanged }) {
     setRefused(null);
     let run = null;
     try {
-      run = await api.post('/v1/lead-runs', runBody({ ...form, icpId }));
+      run = await api.post('/v1/lead-runs', runBody({ ...form, icpId, sms: form.sms && !sms.disabled }));
       run = await api.post(`/v1/lead-runs/${encodeURIComponent(run.id)}/jobs`);
     } catch (err) {
       if (run && err.status === 429) setRefused({ error: err, run });
@@ -45,8 +55,9 @@ export function NewRunForm({ icps, onChanged }) {
     }
   }
 
-  const check = (key, label, testid, title) => html`<label class="check" title=${title}>
-    <input type="checkbox" data-testid=${testid} checked=${form[key]} onChange=${(e) => set(key)(e.currentTarget.checked)} />
+  const check = (key, label, testid, title, disabled = false) => html`<label class=${disabled ? 'check check-disabled' : 'check'} title=${title}>
+    <input type="checkbox" data-testid=${testid} checked=${form[key] && !disabled} disabled=${disabled}
+      onChange=${(e) => set(key)(e.currentTarget.checked)} />
     <span>${label}</span>
   </label>`;
 
@@ -90,10 +101,12 @@ export function NewRunForm({ icps, onChanged }) {
       />
     </div>
     <div class="run-form-checks">
-      ${check('sms', 'SMS', 'run-sms')} ${check('call', 'Call task', 'run-call')}
+      ${check('sms', sms.label, 'run-sms', sms.disabled ? smsUnset(keys) : undefined, sms.disabled)}
+      ${check('call', 'Call task', 'run-call', 'A call for you to make, listed under Tasks')}
       ${check('calendar', 'Book a meeting', 'run-calendar')}
       ${check('dryRun', 'Dry run', 'run-dry-run', 'Everything runs and renders, nothing leaves: receipts say simulated')}
     </div>
+    ${sms.disabled && html`<p class="field-hint"><${NotSetUpHint} testid="run-sms-not-set-up" /></p>`}
     ${form.calendar &&
     html`<fieldset class="fieldset run-calendar">
       <legend>Meeting</legend>

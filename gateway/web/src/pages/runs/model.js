@@ -73,6 +73,64 @@ export function outcomeChip(outcome) {
   return { kind, status, label: `${kind.replace(/_/g, ' ')} ${status.replace(/_/g, ' ')}`.trim(), tone: outcomeTone(status) };
 }
 
+// A receipt's action and status in words, said once each (a dry run's receipt is "simulated": no second badge).
+const KIND_WORDS = {
+  meeting: 'Meeting',
+  email: 'Email',
+  availability_email: 'Availability request',
+  sms: 'Text',
+  call_task: 'Call task',
+};
+const STATUS_WORDS = {
+  booked: 'booked',
+  no_slot: 'no free slot',
+  sent: 'sent',
+  drafted: 'drafted',
+  queued: 'queued',
+  suppressed: 'not sent: on the suppression list',
+  skipped: 'skipped',
+  failed: 'failed',
+  retrying: 'retrying',
+  created: 'created',
+  simulated: 'simulated (dry run)',
+};
+// What a receipt's target is, when it is an id rather than a link: folded under its Details.
+const TARGET_LABELS = { email: 'Message ID', availability_email: 'Message ID', sms: 'Message ID', call_task: 'Task ID' };
+
+/** "availability_email" -> "Availability request". */
+export const receiptKind = (kind) => KIND_WORDS[kind] || String(kind || '').replace(/_/g, ' ');
+
+/**
+ * A receipt's one status, in words, with its tone: "no free slot", "simulated (dry run)"; a dry run's receipt that
+ * did something else (skipped: no email) says so once: "skipped (dry run)".
+ */
+export function receiptStatus(receipt) {
+  const words = STATUS_WORDS[receipt.status] || String(receipt.status || '').replace(/_/g, ' ');
+  const dry = receipt.simulated && receipt.status !== 'simulated';
+  return { words: dry ? `${words} (dry run)` : words, tone: outcomeTone(receipt.status) };
+}
+
+/** The ids a receipt names, for its folded Details: [[label, value]], the receipt's own last. */
+export function receiptIds(receipt) {
+  const ids = [];
+  if (receipt.target && !isHttpsLink(receipt.target)) ids.push([TARGET_LABELS[receipt.kind] || 'Target', receipt.target]);
+  ids.push(['Receipt ID', receipt.id]);
+  return ids;
+}
+
+/**
+ * Two instants as one span in the reader's locale and time zone: "8 Dec 2026, 10:00 – 10:30" (the day said once
+ * when both fall on it). Null when either is missing.
+ */
+export function formatSpan(startIso, endIso, locale = undefined, timeZone = undefined) {
+  if (!startIso || !endIso) return null;
+  const start = new Date(startIso);
+  const end = new Date(endIso);
+  if (Number.isNaN(start.getTime()) || Number.isNaN(end.getTime())) return null;
+  const format = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short', timeZone });
+  return format.formatRange(start, end);
+}
+
 export function outcomeTone(status) {
   if (['booked', 'sent', 'drafted', 'created', 'done'].includes(status)) return 'success';
   if (['failed'].includes(status)) return 'danger';

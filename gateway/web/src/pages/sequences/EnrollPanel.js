@@ -10,6 +10,7 @@ import { ProblemAlert } from '../../components/ProblemAlert.js';
 import { Select } from '../../components/Select.js';
 import { Spinner } from '../../components/Spinner.js';
 import { chunks } from './model.js';
+import { changeProps, useCanChange } from '../../roles.js';
 
 // Leads per call: the service looks each one up before it enrolls any (a second or so for 250).
 const PER_CALL = 250;
@@ -130,6 +131,7 @@ export function EnrollPanel({ leadIds = [], filterQuery = '', nameOf, onEnrolled
   const sequence = usable.find((s) => s.id === sequenceId);
   const key = JSON.stringify([sequenceId, filterQuery, reenroll, leadIds]);
   const once = useEnrolledOnce(key);
+  const canEdit = useCanChange();
 
   async function onSubmit(e) {
     e.preventDefault();
@@ -178,7 +180,7 @@ export function EnrollPanel({ leadIds = [], filterQuery = '', nameOf, onEnrolled
         onChange=${setChosen}
       />
       <${ReenrollChoice} checked=${reenroll} onChange=${setReenroll} />
-      <button type="submit" class="btn btn-primary" data-testid="enroll-confirm" disabled=${state.busy || !sequenceId || once.done}>
+      <button type="submit" class="btn btn-primary" data-testid="enroll-confirm" ...${changeProps(canEdit, state.busy || !sequenceId || once.done)}>
         ${state.busy
           ? filterQuery ? `Enrolling… ${state.done} leads so far` : `Enrolling… ${state.done} of ${n}`
           : once.done ? 'Enrolled' : `Enroll ${what}`}

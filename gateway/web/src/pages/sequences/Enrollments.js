@@ -12,6 +12,7 @@ import { LeadName, LeadSearch } from './leads.js';
 import { ENROLLMENT_STATES, isInProgress, waitingText } from './model.js';
 import { StateBadge } from './StateBadge.js';
 import { useLiveRefresh } from '../../live.js';
+import { changeProps, useCanChange } from '../../roles.js';
 
 // Sends and stops happen in the background: the list keeps itself current. Each enrollment carries its
 // lead's name and email (the gateway reads them once per page), so no lead is fetched on its own.
@@ -23,6 +24,7 @@ export function Enrollments({ sequence }) {
   const list = useEnrollmentList(sequence.id, filter);
   const [picking, setPicking] = useState(false);
   const [stopping, setStopping] = useState({ id: null, error: null });
+  const canEdit = useCanChange(); // a viewer sees every enrollment, enrolls and stops none
   const shownState = useRef(sequence.state);
   useEffect(() => {
     // A pause or an activation changes every enrollment's state at once: show it now, not at the next refresh.
@@ -72,7 +74,7 @@ export function Enrollments({ sequence }) {
       align: 'right',
       render: (e) =>
         isInProgress(e) &&
-        html`<button type="button" class="btn btn-ghost btn-sm" data-testid="enrollment-stop" disabled=${stopping.id === e.id}
+        html`<button type="button" class="btn btn-ghost btn-sm" data-testid="enrollment-stop" ...${changeProps(canEdit, stopping.id === e.id)}
           onClick=${() => stop(e)}>${stopping.id === e.id ? 'Stopping…' : 'Stop'}</button>`,
     },
   ];
@@ -93,11 +95,11 @@ export function Enrollments({ sequence }) {
           onChange=${setFilter}
         />
         ${sequence.state !== 'archived' &&
-        html`<button type="button" class="btn btn-secondary" data-testid="enroll-open" aria-expanded=${picking}
+        html`<button type="button" class="btn btn-secondary" data-testid="enroll-open" aria-expanded=${picking} ...${changeProps(canEdit)}
           onClick=${() => setPicking(!picking)}>${picking ? 'Close' : 'Enroll leads'}</button>`}
       </div>
     </header>
-    ${picking && html`<${EnrollFromLeads} sequence=${sequence} onEnrolled=${list.refresh} />`}
+    ${picking && canEdit && html`<${EnrollFromLeads} sequence=${sequence} onEnrolled=${list.refresh} />`}
     <${ProblemAlert} error=${list.error || stopping.error} testid="enrollments-error" />
     ${!list.loaded && !list.error && html`<div class="card-pad"><${Spinner} label="Loading enrollments…" /></div>`}
     ${list.loaded &&

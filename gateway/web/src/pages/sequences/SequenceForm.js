@@ -21,6 +21,7 @@ import {
   withFieldKeys,
 } from './model.js';
 import { StepPreview } from './StepPreview.js';
+import { VIEWER_CANNOT, changeProps, useCanChange } from '../../roles.js';
 
 const BROWSER_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
 const ZONES = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : [];
@@ -38,6 +39,9 @@ export function SequenceForm({ sequence, onSaved, onDirtyChange, readOnly = fals
   const [previewLead, setPreviewLead] = useState(null);
   const focused = useRef(null); // the template box last focused: { key, name, el }, where a variable goes
   const mailboxes = useLoad(() => api.get('/v1/mailboxes'), []);
+  // A viewer reads the steps and their previews; every control that would change them is disabled, saying why.
+  const canEdit = useCanChange();
+  const locked = readOnly || !canEdit;
 
   const savedBody = useMemo(() => JSON.stringify(formToBody(sequenceToForm(sequence, BROWSER_ZONE))), [sequence]);
   const dirty = JSON.stringify(formToBody(form)) !== savedBody;
@@ -100,9 +104,10 @@ export function SequenceForm({ sequence, onSaved, onDirtyChange, readOnly = fals
   const daysMsg = at('window.days') || at('window');
 
   return html`<form class="card form sequence-form" onSubmit=${onSubmit} noValidate aria-label="Sequence">
-    <fieldset class="plain-fieldset" disabled=${readOnly}>
+    <fieldset class="plain-fieldset" disabled=${locked}>
       <${ProblemAlert} error=${error} testid="seq-form-error" fields=${inlineFields(form)} />
       ${readOnly && html`<p class="alert alert-info">Archived: this sequence can no longer be changed.</p>`}
+      ${!readOnly && !canEdit && html`<p class="alert alert-info" data-testid="seq-read-only">${VIEWER_CANNOT}.</p>`}
 
       <${TextField} id="seq-name" label="Name" testid="seq-name" message=${at('name')} value=${form.name}
         placeholder="e.g. New VP Sales, three touches" onInput=${(v) => change((f) => ({ ...f, name: v }))} />
@@ -206,7 +211,7 @@ export function SequenceForm({ sequence, onSaved, onDirtyChange, readOnly = fals
         <div class="status-line">
           ${saved && !dirty && html`<span class="save-note" role="status" data-testid="seq-saved">Saved</span>`}
           ${sequence && dirty && html`<span class="muted save-note" data-testid="seq-unsaved">Unsaved changes</span>`}
-          <button type="submit" class="btn btn-primary" data-testid="seq-save" disabled=${busy || readOnly}>
+          <button type="submit" class="btn btn-primary" data-testid="seq-save" ...${changeProps(canEdit, busy || readOnly)}>
             ${busy ? 'Saving…' : sequence ? 'Save changes' : 'Save draft'}
           </button>
         </div>

@@ -6,6 +6,7 @@ import { DataTable } from '../../components/DataTable.js';
 import { ListTotal, LoadMore } from '../../components/ListTotal.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
 import { Spinner } from '../../components/Spinner.js';
+import { useCanChange } from '../../roles.js';
 import { StateBadge } from './StateBadge.js';
 import { stepsSummary, windowText } from './model.js';
 
@@ -31,6 +32,7 @@ export function SequenceList({ query }) {
   const list = usePagedList(`/v1/sequences${archived ? '?state=archived' : ''}`, { items: 'sequences' });
   const { error, loaded, reload } = list;
   const items = list.items;
+  const canEdit = useCanChange(); // a viewer is not offered what the gateway would refuse
 
   return html`<section class="wide">
     <header class="page-head page-head-row">
@@ -42,7 +44,7 @@ export function SequenceList({ query }) {
         <a class="btn btn-secondary" href=${archived ? '#/sequences' : '#/sequences?state=archived'} data-testid="sequence-show-archived">
           ${archived ? 'Current sequences' : 'Archived'}
         </a>
-        <a class="btn btn-primary" href="#/sequences/new" data-testid="sequence-new">New sequence</a>
+        ${canEdit && html`<a class="btn btn-primary" href="#/sequences/new" data-testid="sequence-new">New sequence</a>`}
       </div>
     </header>
     <${ProblemAlert} error=${error} testid="sequence-list-error" />
@@ -75,7 +77,7 @@ export function SequenceList({ query }) {
             Write the emails, texts and calls that reach a lead over days, choose when they may go out, and enroll leads
             from the lead list. A lead who replies, bounces or unsubscribes is stopped at once.
           </p>
-          <a class="btn btn-primary" href="#/sequences/new">Build your first sequence</a>
+          ${canEdit && html`<a class="btn btn-primary" href="#/sequences/new">Build your first sequence</a>`}
         </div>`)}
   </section>`;
 }

@@ -10,6 +10,7 @@ import { Progress } from './Progress.js';
 import { ACTION_LABELS, lifecycleActions, windowText } from './model.js';
 import { SequenceForm } from './SequenceForm.js';
 import { StateBadge } from './StateBadge.js';
+import { changeProps, useCanChange } from '../../roles.js';
 
 /** #/sequences/new and #/sequences/:id: the builder, the lifecycle, and (once saved) its progress and enrollments. */
 export function SequencePage({ params }) {
@@ -83,6 +84,7 @@ export function SequencePage({ params }) {
 function Lifecycle({ sequence, dirty, onChanged, onRefused }) {
   const [busy, setBusy] = useState(null);
   const actions = lifecycleActions(sequence.state);
+  const canEdit = useCanChange(); // a viewer sees where the sequence stands, moves it nowhere
 
   async function run(action) {
     if (action === 'archive' && !window.confirm(`Archive “${sequence.name}”? Its leads stop where they are, and it can no longer be changed.`)) return;
@@ -106,8 +108,8 @@ function Lifecycle({ sequence, dirty, onChanged, onRefused }) {
           key=${action}
           class=${action === 'archive' ? 'btn btn-danger-ghost' : action === 'pause' ? 'btn btn-secondary' : 'btn btn-primary'}
           data-testid=${`seq-${action}`}
-          disabled=${Boolean(busy) || waitsForSave(action)}
           title=${waitsForSave(action) ? 'Save your changes first' : undefined}
+          ...${changeProps(canEdit, Boolean(busy) || waitsForSave(action))}
           onClick=${() => run(action)}
         >
           ${busy === action ? `${ACTION_LABELS[action]}…` : ACTION_LABELS[action]}

@@ -11,21 +11,27 @@ import { ProblemAlert } from '../../components/ProblemAlert.js';
 import { Spinner } from '../../components/Spinner.js';
 import { LeadName } from './leads.js';
 import { useLiveRefresh } from '../../live.js';
+import { changeProps, useCanChange } from '../../roles.js';
 
-// Call steps make tasks as their leads reach them: the list keeps itself current.
+// Call steps make tasks as their leads reach them (announced with the step), lead runs' call-task actions as they
+// work each lead (a run's lead settles after its task is made): the list keeps itself current.
+const MADE = (e) =>
+  (e.type === 'sequences.step.sent' && Boolean(e.data.taskId)) || (e.type === 'runs.run.progressed' && Boolean(e.data.leadId));
 const TABS = [
   { key: 'open', label: 'To do' },
   { key: 'done', label: 'Done' },
 ];
 
-/** #/tasks: the calls sequences ask for (`?state=done` for those completed); complete one when it is made. */
+/** #/tasks: every call to make, whether a sequence or a lead run asked for it (`?state=done` for those completed);
+ * complete one when it is made. */
 export function Tasks({ query }) {
   const state = query.get('state') === 'done' ? 'done' : 'open';
   // Newest first, a page at a time, with the server's count of the tasks in this tab.
   const list = usePagedList(`/v1/tasks?state=${state}`, { items: 'tasks' });
   // Each task names its sequence: every one is read, however many pages the server gives them in.
   const sequences = useLoad(() => readAll('/v1/sequences', { items: 'sequences' }).then((sequences) => ({ sequences })), []);
-  useLiveRefresh(list.reload, { match: (e) => e.type === 'sequences.step.sent' && Boolean(e.data.taskId) });
+  useLiveRefresh(list.reload, { match: MADE });
+  const canEdit = useCanChange(); // a viewer sees the calls to make, marks none done
   // Each task carries its lead's name and email (read by the gateway once per page): no lead is fetched alone.
   const tasks = list.items;
   const names = Object.fromEntries((sequences.data?.sequences || []).map((s) => [s.id, s.name]));
@@ -54,11 +60,7 @@ export function Tasks({ query }) {
       label: 'Lead',
       render: (t) => html`<${LeadName} id=${t.leadId} lead=${t.lead} />${t.lead?.email && html`<div class="muted small">${t.lead.email}</div>`}`,
     },
-    {
-      key: 'sequence',
-      label: 'Sequence',
-      render: (t) => html`<a href=${`#/sequences/${encodeURIComponent(t.sequenceId)}`}>${names[t.sequenceId] || 'an archived sequence'}</a>`,
-    },
+    { key: 'from', label: 'From', render: (t) => html`<${TaskOrigin} task=${t} names=${names} />` },
     {
       key: 'when',
       label: state === 'done' ? 'Completed' : 'Since',
@@ -74,7 +76,7 @@ export function Tasks({ query }) {
       align: 'right',
       render: (t) =>
         t.state === 'open' &&
-        html`<button type="button" class="btn btn-primary btn-sm" data-testid="task-complete" disabled=${acting.id === t.id}
+        html`<button type="button" class="btn btn-primary btn-sm" data-testid="task-complete" ...${changeProps(canEdit, acting.id === t.id)}
           onClick=${() => complete(t)}>${acting.id === t.id ? 'Completing…' : 'Done'}</button>`,
     },
   ];
@@ -82,7 +84,7 @@ export function Tasks({ query }) {
   return html`<section class="wide">
     <header class="page-head">
       <h1>Tasks</h1>
-      <p class="muted">Calls your sequences ask for, as each lead reaches its call step.</p>
+      <p class="muted">Every call to make: those your sequences ask for as each lead reaches its call step, and those your lead runs ask for.</p>
     </header>
     <nav class="tabs" aria-label="Tasks">
       ${TABS.map(
@@ -103,9 +105,17 @@ export function Tasks({ query }) {
         rows=${tasks}
         rowTestId="task-row"
         empty=${html`<p>${state === 'done' ? 'No task done yet.' : 'Nothing to do.'}</p>
-          <p class="muted small">A sequence’s call step makes a task here when a lead reaches it.</p>`}
+          <p class="muted small">A sequence’s call step makes a task here when a lead reaches it, and so does a lead run with “Call task” ticked.</p>`}
       />
       <${LoadMore} list=${list} testid="tasks-load-more" />
     </div>`}
   </section>`;
+}
+
+/** Who asked for the call: the sequence (its name) or the lead run, each a link to it. */
+function TaskOrigin({ task, names }) {
+  if (task.runId) {
+    return html`<a href=${`#/runs/${encodeURIComponent(task.runId)}`} data-testid="task-run">Lead run</a>`;
+  }
+  return html`<a href=${`#/sequences/${encodeURIComponent(task.sequenceId)}`} data-testid="task-sequence">${names[task.sequenceId] || 'an archived sequence'}</a>`;
 }
