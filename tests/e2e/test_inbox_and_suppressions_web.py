@@ -86,7 +86,7 @@ def test_a_phone_number_is_suppressed_found_refused_without_its_country_code_and
     box.fill(written)
     page.get_by_test_id("suppression-add").click()
     row = page.get_by_test_id("suppression-row").filter(has_text=number)
-    expect(row).to_contain_text("by-hand", timeout=SLOW)
+    expect(row.get_by_test_id("suppression-reason")).to_have_text("Added by hand", timeout=SLOW)
     expect(said).to_have_count(0)
     expect(box).to_have_value("")
     listed = user.client.get("/v1/suppressions").json()["suppressions"]

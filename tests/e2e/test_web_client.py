@@ -372,7 +372,7 @@ def test_add_a_mailbox_and_keep_the_suppression_list_in_settings(page: Page) -> 
     page.get_by_test_id("suppression-address").fill(blocked)
     page.get_by_test_id("suppression-add").click()
     suppressed = page.get_by_test_id("suppression-row").filter(has_text=blocked)
-    expect(suppressed).to_contain_text("by-hand")
+    expect(suppressed).to_contain_text("Added by hand")
     page.once("dialog", lambda dialog: dialog.accept())
     suppressed.get_by_role("button", name="Remove").click()
     expect(suppressed).to_have_count(0)

@@ -15,6 +15,8 @@ from leadflood_platform import migrations
 from leadflood_platform.db import Database
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
+# The deployment's one number every org's texts go out from (and texts back come in to).
+TWILIO_FROM = "+15005550006"
 
 
 @pytest.fixture
@@ -39,4 +41,6 @@ async def inbox_db(scratch_dsn: str) -> AsyncIterator[Database]:
 @pytest.fixture
 def settings(monkeypatch: pytest.MonkeyPatch) -> InboxSettings:
     monkeypatch.setenv("DATABASE_URL", "postgresql://inbox_svc@127.0.0.1:1/leadflood")
-    return InboxSettings(service_secret="s" * 32, smtp_capture_port=2525, public_base_url="https://app.example")
+    return InboxSettings(
+        service_secret="s" * 32, smtp_capture_port=2525, public_base_url="https://app.example", twilio_from=TWILIO_FROM
+    )

@@ -288,6 +288,19 @@ def test_qmail_failure_notice_finds_its_recipient() -> None:
     assert Bounce.of(found) == Bounce("hard", "5.1.1", ("nobody@lead.example",), "<out-3@acme.test>", False)
 
 
+def test_a_notice_naming_the_address_at_a_sentence_s_end_finds_it_without_the_full_stop() -> None:
+    raw = (
+        b"From: MAILER-DAEMON@mx.example\r\nTo: sales@acme.test, Accounts <billing@acme.test>\r\n"
+        b"Cc: team@acme.test\r\nDelivered-To: bounces@acme.test\r\nSubject: Undeliverable: Tuesday?\r\n\r\n"
+        b"Your message could not be delivered to dana@lead.example.\r\n\r\n"
+        b"550 5.1.1 dana@lead.example: user unknown\r\n"
+    )
+    found = classify(raw)
+    assert Bounce.of(found) == Bounce("hard", "5.1.1", ("dana@lead.example",), None, False)
+    # Every address it was sent to, which the inbox matches what we sent from against.
+    assert found.addressed_to == ("sales@acme.test", "billing@acme.test", "team@acme.test", "bounces@acme.test")
+
+
 def test_gmail_delay_notice_is_soft_and_retrying() -> None:
     raw = (
         b"From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\r\nTo: sales@acme.test\r\n"

@@ -109,6 +109,7 @@ def reply_to(message: Message, **changes: Any) -> Classification:
     fields: dict[str, Any] = dict(
         kind="reply", reason="a person's reply", message_id=f"<{uuid.uuid4()}@mail.example>",
         in_reply_to=message.rfc822_message_id, from_address=message.to_address, subject=f"Re: {message.subject}",
+        to_addresses=(message.from_address,),
     )  # fmt: skip
     return Classification(**{**fields, **changes})
 
@@ -187,8 +188,14 @@ async def test_only_a_caller_that_may_read_system_mail_reads_an_invitation_back(
         answer = inbox_pb2.ReplyAsRecipientRequest(
             captured_mail_id=captured[invitation.message.id], text="Thanks", with_system_mail=asks
         )
+        # Which one is system mail, for the Mail view (it offers no "Reply as the lead" on it).
+        assert {m.id: m.system_mail for m in listed.mail} == {
+            captured[outreach.message.id]: False,
+            **({captured[invitation.message.id]: True} if reads else {}),
+        }
         if reads:
-            assert LINK in (await mail.GetCapturedMail(one, None)).mail.raw.decode()
+            opened = (await mail.GetCapturedMail(one, None)).mail
+            assert LINK in opened.raw.decode() and opened.system_mail
             assert LINK in (await box.GetMessage(message, None)).message.text_body
         else:
             for call, asked in (

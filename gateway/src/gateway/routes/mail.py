@@ -218,6 +218,7 @@ class CapturedMail(Reply):
     message_id: str = Field(description="Its `Message-ID` header")
     subject: str
     received_at: datetime | None
+    system_mail: bool = Field(description="The product's own mail (an invitation), not outreach: no lead answers it")
 
 
 class CapturedMailPage(Totalled):
@@ -232,6 +233,7 @@ def _captured_json(mail: inbox_pb2.CapturedMail) -> dict[str, Any]:
         "to": list(mail.rcpt_to),
         "messageId": mail.rfc822_message_id,
         "subject": mail.subject,
+        "systemMail": mail.system_mail,
         **Timestamps.of(mail, "received_at"),
     }
 

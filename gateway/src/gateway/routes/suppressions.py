@@ -29,7 +29,8 @@ class NewSuppression(Body):
 class Suppression(Reply):
     address: str = Field(description="An email address (lowercased) or a phone number in E.164 (`+14155550123`)")
     reason: str = Field(
-        description="`unsubscribed` (the link, or STOP by text), `hard-bounced`, `complained` or `by-hand`"
+        description="`unsubscribed` (the link, or STOP by text), `hard-bounced`, `complained`, `undeliverable` (a "
+        "number that cannot take texts) or `by-hand`; the web client says each in words (Hard bounce, Added by hand...)"
     )
     created_at: datetime | None
 

@@ -71,6 +71,9 @@ class Classification:
     references: tuple[str, ...] = ()
     from_address: str | None = None
     to_addresses: tuple[str, ...] = ()
+    cc_addresses: tuple[str, ...] = ()
+    # Delivered-To and X-Original-To: where the receiving server delivered it (a webhook's message says it so).
+    delivered_to: tuple[str, ...] = ()
     subject: str = ""
     date: datetime | None = None  # timezone-aware; None when missing or unreadable
     auto_submitted: bool = False  # RFC 3834: an Auto-Submitted header with any value but "no"
@@ -85,6 +88,11 @@ class Classification:
     original_message_id: str | None = None
     complained_address: str | None = None
     feedback_type: str | None = None  # RFC 5965: "abuse", "fraud", "not-spam", ...
+
+    @property
+    def addressed_to(self) -> tuple[str, ...]:
+        """Every address the message names as its recipient (To, Cc, Delivered-To), once each."""
+        return tuple(dict.fromkeys((*self.to_addresses, *self.cc_addresses, *self.delivered_to)))
 
     @property
     def counts_as_reply(self) -> bool:
@@ -205,6 +213,8 @@ def _threading(msg: Message) -> dict[str, Any]:
         "references": tuple(_message_ids(_header(msg, "References"))),
         "from_address": from_addresses[0] if from_addresses else None,
         "to_addresses": tuple(_addresses(_raw_header(msg, "To"))),
+        "cc_addresses": tuple(_addresses(_raw_header(msg, "Cc"))),
+        "delivered_to": tuple(_addresses(", ".join(_raw_header(msg, n) for n in ("Delivered-To", "X-Original-To")))),
         "subject": _header(msg, "Subject"),
         "date": _date(_header(msg, "Date")),
         "auto_submitted": bool(auto) and auto != "no",
@@ -467,7 +477,8 @@ def _heuristic_recipients(msg: Message, parts: Parts, headers: dict[str, Any], t
     if headers["from_address"]:  # without a From, one of its detectors raises IndexError on every message
         try:
             temporary, permanent = all_failures(msg)
-            found = sorted({a.decode("ascii", "replace").lower() for a in temporary | permanent})
+            # Its detectors read "delivered to ada@example.com." with the sentence's full stop: no address ends in one.
+            found = sorted({a.decode("ascii", "replace").lower().rstrip(".") for a in temporary | permanent})
             if found := [a for a in found if _ADDRESS.match(a)]:
                 return found[:MAX_RECIPIENTS]
         except Exception:  # its detectors assume headers that broken notifications lack

@@ -98,7 +98,7 @@ def message_to_proto(message: Message, attempts: list[DeliveryAttempt]) -> deliv
     )
 
 
-def captured_to_proto(mail: CapturedMail, *, raw: bool) -> inbox_pb2.CapturedMail:
+def captured_to_proto(mail: CapturedMail, *, raw: bool, system_mail: bool) -> inbox_pb2.CapturedMail:
     return inbox_pb2.CapturedMail(
         id=mail.id,
         received_at=timestamp(mail.received_at),
@@ -107,6 +107,7 @@ def captured_to_proto(mail: CapturedMail, *, raw: bool) -> inbox_pb2.CapturedMai
         rfc822_message_id=mail.rfc822_message_id or "",
         subject=mail.subject,
         raw=mail.raw if raw else b"",
+        system_mail=system_mail,
     )
 
 

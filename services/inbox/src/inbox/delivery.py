@@ -42,7 +42,7 @@ from inbox.models import (
 )
 from inbox.workers import SendReply, SendSms, send_kind
 from leadflood.inbox.v1 import jobs_pb2
-from leadflood_platform import addresses, jobs, tracing
+from leadflood_platform import addresses, jobs, phones, tracing
 from leadflood_platform.errors import DomainError, FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from leadflood_platform.jobs import JobKind
 
@@ -99,7 +99,7 @@ def validate(request: SendRequest) -> SendRequest:
             problems.append(FieldViolation("to.email", str(exc)))
     elif request.channel == SMS:
         try:
-            address = sms.normalize_phone(request.to_address)
+            address = phones.normalised(request.to_address, field="to.phone")
         except InvalidArgument as exc:
             problems += exc.violations
         if len(request.text_body) > sms.MAX_BODY:
@@ -148,29 +148,23 @@ async def send(
         return Outcome(_outcome_of(existing.status), existing, existing=True)
     # A text goes out through the SMS provider (its number), an email through a mailbox of the org.
     mailbox = await _mailbox(session, org_id, request.mailbox_id, settings) if request.channel == EMAIL else None
+    # A text's sender is the deployment's number (or Messaging Service): what a text back is matched by.
+    sender = sms.sender_of(settings.twilio_from or "")
     if _window_closed(request, now):
         return Outcome("deferred", reason=f"the sending window closed at {request.not_after.isoformat()}")
     thread = None if in_no_thread(request) else await _thread(session, org_id, request)
     suppressed = await session.get(Suppression, (org_id, request.to_address.lower()))
     if suppressed is not None:
         message = await _store(
-            session,
-            org_id,
-            request,
-            mailbox,
-            thread,
-            status=SUPPRESSED,
-            error=suppressed.reason,
-            sender=settings.twilio_from or "",
+            session, org_id, request, mailbox, thread, status=SUPPRESSED, error=suppressed.reason, sender=sender
         )
         return Outcome("suppressed", message, reason=f"{request.to_address} is suppressed: {suppressed.reason}")
     unsent = _unsent_status(request)
     if unsent is not None:
-        sender = settings.twilio_from or ""
         stored = await _store(session, org_id, request, mailbox, thread, status=unsent, sender=sender)
         return Outcome(_outcome_of(unsent), stored)
     if mailbox is None:
-        message = await _store(session, org_id, request, None, thread, status=QUEUED, sender=settings.twilio_from or "")
+        message = await _store(session, org_id, request, None, thread, status=QUEUED, sender=sender)
         sms_job = jobs_pb2.SendSmsJob(org_id=str(org_id), message_id=str(message.id))
         await jobs.enqueue(
             session, platform_tables, SendSms, sms_job, org_id=org_id, max_attempts=settings.job_max_attempts

@@ -1,4 +1,5 @@
-"""An outbound message as the email it becomes: threading headers, RFC 8058 one-click unsubscribe, no injection.
+"""An outbound message as the email it becomes: threading headers, RFC 8058 one-click unsubscribe (outreach only:
+system mail, an invitation to a colleague, carries none), no injection.
 
 `render` writes the bytes itself (the send path's cost: the `email` package's header registry took a
 tenth of the worker's CPU per email), with the package's own encoders for what needs encoding (RFC 2047
@@ -36,8 +37,10 @@ class Outbound:
     message_id: str
     in_reply_to: str | None
     references: list[str]
-    unsubscribe_url: str
-    unsubscribe_mailto: str
+    # RFC 2369/8058's List-Unsubscribe; "" for none (system mail: RFC 8058 is for bulk and marketing mail, and its
+    # link would put a colleague on the org's suppression list).
+    unsubscribe_url: str = ""
+    unsubscribe_mailto: str = ""
 
 
 def new_message_id(from_address: str) -> str:
@@ -69,9 +72,9 @@ def build(out: Outbound) -> EmailMessage:
         message["In-Reply-To"] = out.in_reply_to
     if out.references:
         message["References"] = " ".join(out.references)
-    # RFC 2369 and RFC 8058: an https link a mail client may POST to (one click), and a mailto.
-    message["List-Unsubscribe"] = f"<{out.unsubscribe_url}>, <{out.unsubscribe_mailto}>"
-    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    if out.unsubscribe_url:  # RFC 2369 and RFC 8058: an https link a mail client may POST to (one click), and a mailto
+        message["List-Unsubscribe"] = f"<{out.unsubscribe_url}>, <{out.unsubscribe_mailto}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(out.text_body)
     if out.html_body:
         message.add_alternative(out.html_body, subtype="html")
@@ -103,11 +106,12 @@ def render(out: Outbound) -> bytes | EmailMessage:
         head.append(f"In-Reply-To: {out.in_reply_to}")
     if out.references:
         head.append("References: " + (CRLF + " ").join(out.references))  # folded between ids: never too long
-    head += [
-        f"List-Unsubscribe: <{out.unsubscribe_url}>,{CRLF} <{out.unsubscribe_mailto}>",
-        "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
-        "MIME-Version: 1.0",
-    ]
+    if out.unsubscribe_url:
+        head += [
+            f"List-Unsubscribe: <{out.unsubscribe_url}>,{CRLF} <{out.unsubscribe_mailto}>",
+            "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
+        ]
+    head.append("MIME-Version: 1.0")
     if not out.html_body:
         return CRLF.join([*head, *_part(out.text_body, "plain"), ""]).encode("ascii")
     boundary = f"=_{uuid.uuid4().hex}"

@@ -208,10 +208,13 @@ class InboundRaw(Base):
     received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
     # "smtp" or "webhook".
     source: Mapped[str] = mapped_column(Text)
+    # The SMTP envelope's recipients (RCPT TO), lower-cased: which of our addresses it was delivered to (none by
+    # webhook, whose message says it in its headers alone).
+    envelope_to: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list, server_default=text("'{}'"))
     # Its Message-ID, else a hash of its bytes: a redelivery of the same message has the same key.
     dedup_key: Mapped[str] = mapped_column(Text, unique=True)
     raw: Mapped[bytes] = mapped_column(LargeBinary)
-    # pending, processed, failed.
+    # pending, then what filing made of it: processed, unmatched, ambiguous, own_copy, system_mail; or failed.
     status: Mapped[str] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
     message_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))

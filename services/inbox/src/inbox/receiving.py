@@ -6,7 +6,7 @@ import asyncio
 import email.policy
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from email.parser import BytesHeaderParser
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -26,11 +26,14 @@ MAX_MESSAGE_BYTES = 25_000_000
 HEAD_BYTES = 256 * 1024
 
 
-async def accept(db: Database, settings: InboxSettings, raw: bytes, *, source: str) -> uuid.UUID | None:
-    """Keep the message and queue its filing; None for a message received before (filed once)."""
+async def accept(
+    db: Database, settings: InboxSettings, raw: bytes, *, source: str, envelope_to: Sequence[str] = ()
+) -> uuid.UUID | None:
+    """Keep the message (with the envelope's recipients, by SMTP) and queue its filing; None for a message received
+    before (filed once)."""
     message_id = _message_id(raw)
     async with db.transaction() as session:
-        raw_id = await inbound.keep_raw(session, raw, message_id=message_id, source=source)
+        raw_id = await inbound.keep_raw(session, raw, message_id=message_id, source=source, envelope_to=envelope_to)
         if raw_id is not None:
             job = jobs_pb2.ReceiveEmailJob(raw_id=str(raw_id))
             await jobs.enqueue(
@@ -55,7 +58,8 @@ class InboundHandler:
         self.db, self.settings = db, settings
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802 (aiosmtpd's name)
-        await accept(self.db, self.settings, envelope.original_content or b"", source="smtp")
+        raw = envelope.original_content or b""
+        await accept(self.db, self.settings, raw, source="smtp", envelope_to=envelope.rcpt_tos)
         # Accepted once kept: from here on the inbox, not the sender, is responsible for it.
         return "250 2.0.0 Ok: received"
 

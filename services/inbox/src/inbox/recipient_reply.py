@@ -15,9 +15,18 @@ from inbox.config import InboxSettings
 from inbox.models import CapturedMail
 from leadflood_platform.errors import FailedPrecondition, InvalidArgument
 
+# What an out-of-office says when nothing was written for it: a mail client's automatic reply always has words, and
+# one without them would read in the inbox as an empty message.
+OUT_OF_OFFICE_TEXT = (
+    "Thank you for your email. I am out of the office with limited access to email, and will reply when I am back."
+)
+
 
 def build(mail: CapturedMail, text: str, *, out_of_office: bool) -> EmailMessage:
-    """The reply a mail client would write to `mail`: from its recipient, threaded under it."""
+    """The reply a mail client would write to `mail`: from its recipient, threaded under it; an out-of-office with
+    nothing written says what a typical one says."""
+    if out_of_office and not text.strip():
+        text = OUT_OF_OFFICE_TEXT
     original = email.message_from_bytes(mail.raw, policy=email.policy.default)
     sender = mail.rcpt_to[0] if mail.rcpt_to else ""
     reply = EmailMessage(policy=email.policy.SMTP)

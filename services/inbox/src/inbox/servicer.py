@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
 from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from inbox import delivery, inbound, mailboxes, receiving, recipient_reply, sms, suppressions, threads, unsubscribe
@@ -23,7 +25,7 @@ from inbox.convert import (
     thread_message_to_proto,
     thread_to_proto,
 )
-from inbox.models import CapturedMail, DeliveryAttempt, Message, not_system_mail
+from inbox.models import SYSTEM_ORIGINS, CapturedMail, DeliveryAttempt, Message, not_system_mail
 from leadflood.inbox.v1 import delivery_pb2, delivery_pb2_grpc, inbox_pb2, inbox_pb2_grpc
 from leadflood_platform import context, tracing
 from leadflood_platform.convert import parse_id
@@ -263,7 +265,10 @@ class InboxServicer(inbox_pb2_grpc.InboxServiceServicer):
             query = query.where(CapturedMail.id < request.before_id)
         async with self.db.transaction() as session:
             mail = (await session.scalars(query)).all()
-            reply = inbox_pb2.ListCapturedMailResponse(mail=[captured_to_proto(m, raw=False) for m in mail])
+            system = await _system_mail_ids(session, org_id, mail)
+            reply = inbox_pb2.ListCapturedMailResponse(
+                mail=[captured_to_proto(m, raw=False, system_mail=m.rfc822_message_id in system) for m in mail]
+            )
             # Counted on the first page only: "Load more" keeps the total it was shown.
             if request.with_total and not request.before_id:
                 ours = _captured_of(org_id, request).with_only_columns(CapturedMail.id)
@@ -271,13 +276,24 @@ class InboxServicer(inbox_pb2_grpc.InboxServiceServicer):
         return reply
 
     async def GetCapturedMail(self, request, ctx):  # type: ignore[no-untyped-def]
+        org_id = context.require_org()
         async with self.db.transaction() as session:
-            mail = await session.scalar(
-                _captured_of(context.require_org(), request).where(CapturedMail.id == request.id)
-            )
-        if mail is None:
-            raise NotFound(f"captured mail {request.id} not found")
-        return inbox_pb2.GetCapturedMailResponse(mail=captured_to_proto(mail, raw=True))
+            mail = await session.scalar(_captured_of(org_id, request).where(CapturedMail.id == request.id))
+            if mail is None:
+                raise NotFound(f"captured mail {request.id} not found")
+            system = mail.rfc822_message_id in await _system_mail_ids(session, org_id, [mail])
+        return inbox_pb2.GetCapturedMailResponse(mail=captured_to_proto(mail, raw=True, system_mail=system))
+
+
+async def _system_mail_ids(session: AsyncSession, org_id: uuid.UUID, mail: Sequence[CapturedMail]) -> set[str]:
+    """The Message-IDs of the captured mail that is the org's system mail (an invitation), not outreach."""
+    ids = [m.rfc822_message_id for m in mail if m.rfc822_message_id]
+    if not ids:
+        return set()
+    ours = select(Message.rfc822_message_id).where(
+        Message.org_id == org_id, Message.rfc822_message_id.in_(ids), Message.origin.in_(SYSTEM_ORIGINS)
+    )
+    return {found for found in await session.scalars(ours) if found}
 
 
 def _captured_of(org_id: uuid.UUID, request: Any) -> Select[tuple[CapturedMail]]:

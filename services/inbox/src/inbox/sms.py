@@ -32,6 +32,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 
+from leadflood_platform import phones
 from leadflood_platform.errors import FieldViolation, InvalidArgument, Unavailable, quoted
 from leadflood_platform.http_retry import (
     ProviderAPI,
@@ -55,36 +56,33 @@ INVALID_TO, UNSUBSCRIBED, NOT_MOBILE, LANDLINE = 21211, 21610, 21614, 21635
 UNDELIVERABLE = frozenset({INVALID_TO, UNSUBSCRIBED, NOT_MOBILE, LANDLINE})
 AUTHENTICATE = 20003
 
-_SEPARATORS = re.compile(r"[\s\-.()]")
-_E164 = re.compile(r"\+[1-9][0-9]{7,14}")
 _MESSAGING_SERVICE = re.compile(r"MG[0-9a-fA-F]{32}")
 
 
-def normalize_phone(value: str, *, field: str = "to.phone") -> str:
-    """The number in E.164 form (+ then 8 to 15 digits), spaces, dashes, dots and parentheses removed;
-    INVALID_ARGUMENT on `field` otherwise. Syntax only: whether the number exists is the carrier's answer."""
-    compact = _SEPARATORS.sub("", value)
-    if not _E164.fullmatch(compact):
-        raise InvalidArgument.on(
-            field,
-            f"{quoted(value)} is not a phone number in international form: "
-            "+, the country code and the number, 8 to 15 digits (for example +14155550123)",
-        )
-    return compact
+# What a refusal means, in words, for the codes the mail room meets (twilio.com/docs/api/errors).
+EMPTY_BODY, TOO_LONG = 21602, 21617
+_MEANING = {
+    INVALID_TO: "the provider refused the number as invalid",
+    UNSUBSCRIBED: "the recipient texted STOP to this number, so the provider sends them nothing until they text START",
+    NOT_MOBILE: "the provider refused the number as not a mobile number",
+    LANDLINE: "the provider refused the number as a landline, which cannot take texts",
+    EMPTY_BODY: "the provider refused an empty text",
+    TOO_LONG: f"the provider refused the text as longer than {MAX_BODY:,} characters",
+    AUTHENTICATE: "the provider refused the account's credentials",
+}
 
 
 class SmsRefused(ProviderRejected):
     """The provider refused this text for good; its error code says why. Never tried again.
 
-    The message reads "sms refused: <code> <the provider's words>", so a job's stored error still carries the
-    code (see `code_of`). `undeliverable` means the number is at fault (the message bounced); `opted_out`
-    means the recipient texted STOP to this sender, which Twilio enforces until they text START.
+    It reads as a person would say it, the code named once: "the provider refused the number as invalid (Twilio
+    error 21211): The 'To' number ... is not a valid phone number". `undeliverable` means the number is at fault
+    (the message bounced, which the send job handles); `opted_out` means the recipient texted STOP to this sender,
+    which Twilio enforces until they text START. `detail` keeps the provider's own words alone.
     """
 
-    PREFIX = "sms refused: "
-
     def __init__(self, code: int, detail: str, *, status: int, provider: str) -> None:
-        super().__init__(f"{self.PREFIX}{code} {detail}", provider=provider, status=status)
+        super().__init__(refusal_words(code, detail), provider=provider, status=status)
         self.code, self.detail = code, detail
 
     @property
@@ -95,13 +93,12 @@ class SmsRefused(ProviderRejected):
     def opted_out(self) -> bool:
         return self.code == UNSUBSCRIBED
 
-    @classmethod
-    def code_of(cls, error: str) -> int | None:
-        """The code in a refusal's words, as a job stores them; None for any other error."""
-        if not error.startswith(cls.PREFIX):
-            return None
-        code = error.removeprefix(cls.PREFIX).partition(" ")[0]
-        return int(code) if code.isdigit() else None
+
+def refusal_words(code: int, detail: str) -> str:
+    """A refusal in words: what the code means, the code (Twilio's, which the sandbox mirrors), the provider's words."""
+    meaning = _MEANING.get(code, "the provider refused the text")
+    said = f"{meaning} (Twilio error {code})" if code else meaning
+    return f"{said}: {detail}" if detail else said
 
 
 class SmsSender(Protocol):
@@ -179,10 +176,7 @@ class TwilioSms(ProviderAPI):
         code = _twilio_code(reply)
         # A 403 can also be a permission of the account (a test account, a region) with a code of its own.
         if isinstance(exc, ProviderAuthError) and (exc.status == 401 or code == AUTHENTICATE):
-            detail = (
-                f"Twilio refused the account's credentials ({exc}, HTTP {exc.status}): "
-                f"check {ACCOUNT_SID_SETTING} and {AUTH_TOKEN_SETTING}"
-            )
+            detail = f"{exc} (HTTP {exc.status}): check {ACCOUNT_SID_SETTING} and {AUTH_TOKEN_SETTING}"
             return SmsRefused(code or AUTHENTICATE, detail, status=exc.status, provider=self.name)
         return SmsRefused(code, str(exc), status=exc.status, provider=self.name)
 
@@ -226,7 +220,7 @@ class SandboxSms:
 
     async def send_sms(self, *, to: str, body: str) -> str:
         refused = next((why for number, why in self.REFUSED.items() if number in to), None)
-        if refused is None and not _E164.fullmatch(to):
+        if refused is None and not phones.is_e164(to):
             refused = (INVALID_TO, "is not a valid phone number")
         if refused is not None:
             code, words = refused
@@ -256,14 +250,19 @@ def sms_sender(
     if missing:
         verb = "is" if len(missing) == 1 else "are"
         raise Unavailable(f"{' and '.join(missing)} {verb} not set: the twilio SMS provider is not configured")
-    sender = from_number.strip()
-    if not _MESSAGING_SERVICE.fullmatch(sender):
-        sender = _SEPARATORS.sub("", sender)
-        if not _E164.fullmatch(sender):
-            raise Unavailable(
-                f"{FROM_SETTING} must be a phone number in E.164 form (+14155550123) or a Messaging Service SID (MG...)"
-            )
+    sender = sender_of(from_number)
+    if not _MESSAGING_SERVICE.fullmatch(sender) and not phones.is_e164(sender):
+        raise Unavailable(
+            f"{FROM_SETTING} must be a phone number in E.164 form (+14155550123) or a Messaging Service SID (MG...)"
+        )
     return TwilioSms(account_sid=account_sid, auth_token=auth_token, sender=sender, base_url=base_url, client=client)
+
+
+def sender_of(from_setting: str) -> str:
+    """What texts are sent from, as TWILIO_FROM gives it: a number without its separators, or a Messaging Service SID
+    (MG...); "" for none (the sandbox). Outbound texts store it as their sender, and a text back is matched by it."""
+    sender = from_setting.strip()
+    return sender if _MESSAGING_SERVICE.fullmatch(sender) else phones.SEPARATORS.sub("", sender)
 
 
 Params = Mapping[str, str] | Iterable[tuple[str, str]]
@@ -330,6 +329,13 @@ class InboundSms:
     num_media: int
     # OPT_OUT, OPT_IN, HELP, or "" for an ordinary message.
     keyword: str
+    # The Messaging Service the number it was sent to belongs to ("" for none).
+    messaging_service_sid: str = ""
+
+    @property
+    def sent_to(self) -> tuple[str, ...]:
+        """What it was sent to, as our texts store their sender (sender_of): the number, and its Messaging Service."""
+        return tuple(sender for sender in (sender_of(self.to_number), self.messaging_service_sid) if sender)
 
     @property
     def opts_out(self) -> bool:
@@ -376,4 +382,5 @@ def parse_inbound(params: Params) -> InboundSms:
         body=body,
         num_media=int(media) if media.isdigit() else 0,
         keyword=_OPT_OUT_TYPE.get(fields.get("OptOutType", "").strip().upper()) or keyword_of(body),
+        messaging_service_sid=fields.get("MessagingServiceSid", "").strip(),
     )

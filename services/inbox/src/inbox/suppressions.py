@@ -1,8 +1,9 @@
 """The org's suppression list: who is never sent to (email addresses, and phone numbers for texts), and the
 recipient's own unsubscribe.
 
-An entry is keyed as sends compare it: an address lowercased, a number in E.164 (sms.normalize_phone, the rule a text's
-recipient is normalised by), so a number suppressed however it was written stops every text to it.
+An entry is keyed as sends compare it: an address lowercased, a number in E.164 (leadflood_platform.phones, the rule
+a text's recipient and a lead's number are normalised by), so a number suppressed however it was written stops every
+text to it.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from sqlalchemy import ColumnElement, delete, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbox import events, metrics, sms, unsubscribe
+from inbox import events, metrics, unsubscribe
 from inbox.models import Message, Suppression
 from leadflood.inbox.v1 import events_pb2
-from leadflood_platform import totals
+from leadflood_platform import phones, totals
 from leadflood_platform.errors import InvalidArgument, NotFound, quoted
 
 UNSUBSCRIBED = "unsubscribed"
@@ -90,7 +91,7 @@ def _matching(org_id: uuid.UUID, query: str) -> list[ColumnElement[bool]]:
     if query:
         found = Suppression.address.contains(query.lower(), autoescape=True)
         if _looks_like_a_number(query):  # "(415) 555" finds +14155550123: numbers are kept without separators
-            found = or_(found, Suppression.address.contains(_SEPARATORS.sub("", query), autoescape=True))
+            found = or_(found, Suppression.address.contains(phones.SEPARATORS.sub("", query), autoescape=True))
         where.append(found)
     return where
 
@@ -105,7 +106,6 @@ async def total(
 
 # What people write a number with: digits, a leading +, and separators.
 _NUMBER_LIKE = re.compile(r"\+?[\d\s\-.()/]*\d[\d\s\-.()/]*")
-_SEPARATORS = re.compile(r"[\s\-.()/]")
 
 
 def _looks_like_a_number(value: str) -> bool:
@@ -122,7 +122,7 @@ def listed_as(value: str) -> str:
         except EmailNotValidError as exc:
             raise InvalidArgument.on("address", str(exc)) from None
     if _looks_like_a_number(given):
-        return sms.normalize_phone(given, field="address")
+        return phones.normalised(given, field="address")
     raise InvalidArgument.on(
         "address",
         f"{quoted(given)} is neither an email address nor a phone number in international form "

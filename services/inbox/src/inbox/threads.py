@@ -180,6 +180,14 @@ async def get(
     return summary, [(message, count) for message, count in rows]
 
 
+async def noticed(session: AsyncSession, thread_id: uuid.UUID) -> Thread:
+    """News in a conversation for someone to see (a reply, an auto-reply, a bounce, a complaint): it moves to the top
+    of the list, unread. Whether it needs a reply is the caller's to say (a bounce does not)."""
+    thread = await session.get_one(Thread, thread_id, with_for_update=True)
+    thread.last_message_at, thread.unread = func.now(), True
+    return thread
+
+
 async def update(
     session: AsyncSession,
     org_id: uuid.UUID,

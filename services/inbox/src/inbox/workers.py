@@ -12,7 +12,7 @@ import httpx
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbox import classify, emails, events, inbound, metrics, reply_text, sms, smtp, unsubscribe
+from inbox import classify, emails, events, inbound, metrics, reply_text, sms, smtp, threads, unsubscribe
 from inbox.classify import Classification
 from inbox.config import InboxSettings
 from inbox.models import (
@@ -22,6 +22,7 @@ from inbox.models import (
     SENDING,
     SENT,
     SUPPRESSED,
+    SYSTEM_ORIGINS,
     DeliveryAttempt,
     InboundRaw,
     LedgerEntry,
@@ -38,10 +39,32 @@ from leadflood_platform.jobs import JobKind, JobStopped
 from leadflood_platform.server import Runtime
 
 WINDOW_CLOSED = "not sent: the sending window closed before it could go"
-ALREADY_SENT = "already sent"
+
+
+class NotSent(str):
+    """Why a send job sent nothing and has nothing left to record: the job completes with it."""
+
+
+ALREADY_SENT = NotSent("already sent")
 # Stopped at the last moment: the address joined the suppression list after the message was queued.
-NOT_SENT = "not sent: suppressed"
+NOT_SENT = NotSent("not sent: suppressed")
 SENT_SUBJECT = "inbox.message.sent"
+
+
+class Refused(str):
+    """The provider refused the message for good (an SMTP 5xx; a text to a number that cannot take one), in words:
+    the message bounced, and sending it again cannot help. A handled outcome, not a fault: apply marks the message
+    bounced (the address or number suppressed), and the job completes; only faults (retries run out, credentials
+    refused) are dead letters, for someone to fix and replay."""
+
+    code: str  # the event's status code: RFC 3463's "5.1.1" (else the SMTP code), or Twilio's "21211"
+    suppress: str  # the suppression reason the refusal calls for
+    diagnostic: str  # the provider's own words, for the event
+
+    def __new__(cls, words: str, *, code: str, suppress: str, diagnostic: str) -> Refused:
+        refused = super().__new__(cls, words)
+        refused.code, refused.suppress, refused.diagnostic = code, suppress, diagnostic
+        return refused
 
 
 MARK_SENT = """
@@ -139,8 +162,9 @@ class _Delivery:
         message = await session.get_one(Message, uuid.UUID(job.message_id), with_for_update=True)
         if message.status == SENT:
             return ALREADY_SENT
-        if message.status in (BOUNCED, SUPPRESSED):
-            raise JobStopped(f"not sent: the message is {message.status}")
+        if message.status in (BOUNCED, SUPPRESSED):  # a replayed dead letter of one: handled, its words kept
+            why = f": {message.error}" if message.error else ""
+            return NotSent(f"not sent: the message is {message.status}{why}")
         suppressed = await session.get(Suppression, (message.org_id, message.to_address.lower()))
         if suppressed is not None:
             message.status, message.error = SUPPRESSED, f"{message.to_address} is suppressed: {suppressed.reason}"
@@ -160,7 +184,10 @@ class _Delivery:
                       events.outbox_headers(event))  # fmt: skip
             await (await session.connection()).exec_driver_sql(MARK_SENT_ANNOUNCED, params)
             metrics.SENT_EMAIL.inc()
-        elif reply not in (ALREADY_SENT, NOT_SENT):
+        elif isinstance(reply, Refused):
+            await self._bounce(session, uuid.UUID(job.message_id), reply)
+            return {"messageId": job.message_id, "bounced": str(reply)}
+        elif not isinstance(reply, NotSent):
             # Marked sent once (a concurrent or later delivery finds it sent and changes nothing), charged for
             # good (a replayed dead letter's charge had been released when it failed), its attempt recorded.
             marked = await (await session.connection()).exec_driver_sql(MARK_SENT, (uuid.UUID(job.message_id), reply))
@@ -173,38 +200,43 @@ class _Delivery:
                 await events.publish(session, SENT_SUBJECT, sent)
         return {"messageId": job.message_id, "reply": reply}
 
-    def refusal(self, error: str) -> tuple[str, str | None, str]:
-        """(status code, suppression reason, result) for a permanent refusal; ("", None, "") for anything else."""
-        return "", None, ""
-
-    async def on_failure(self, session: AsyncSession, job: Any, error: str) -> None:
-        message = await session.get(Message, uuid.UUID(job.message_id), with_for_update=True)
+    async def _bounce(self, session: AsyncSession, message_id: uuid.UUID, refused: Refused) -> None:
+        """A refusal for good: the message bounced, its charge released, the address or number suppressed, and its
+        conversation brought up unread for someone to see."""
+        message = await session.get(Message, message_id, with_for_update=True)
         if message is None or message.status == SENT:
             return
-        code, suppress, _ = self.refusal(error)
-        bounced = bool(code)
-        message.status, message.error = (BOUNCED if bounced else FAILED), error
+        message.status, message.error = BOUNCED, str(refused)
         await session.execute(update(LedgerEntry).where(LedgerEntry.message_id == message.id).values(released=True))
         number = await _next_attempt(session, message.id)
-        result = "refused" if bounced else "failed"
-        session.add(DeliveryAttempt(message_id=message.id, number=number, result=result, detail=error))
-        ref = events.ref(message)
-        if bounced:
-            metrics.BOUNCED.labels("refused").inc()
-            if suppress:
-                metrics.SUPPRESSED.labels(suppress).inc()
-                await session.merge(
-                    Suppression(org_id=message.org_id, address=message.to_address.lower(), reason=suppress)
-                )
-            event = events_pb2.MessageBounced(
-                org_id=str(message.org_id), message=ref, status_code=code, diagnostic=error
-            )
-            await events.publish(session, "inbox.message.bounced", event)
-        else:
-            failed = events_pb2.MessageFailed(
-                org_id=str(message.org_id), message=ref, error=error, window_closed=error == WINDOW_CLOSED
-            )
-            await events.publish(session, "inbox.message.failed", failed)
+        session.add(DeliveryAttempt(message_id=message.id, number=number, result="refused", detail=str(refused)))
+        metrics.BOUNCED.labels("refused").inc()
+        metrics.SUPPRESSED.labels(refused.suppress).inc()
+        await session.merge(
+            Suppression(org_id=message.org_id, address=message.to_address.lower(), reason=refused.suppress)
+        )
+        if message.thread_id is not None:
+            await threads.noticed(session, message.thread_id)
+        event = events_pb2.MessageBounced(
+            org_id=str(message.org_id), message=events.ref(message), status_code=refused.code,
+            diagnostic=refused.diagnostic,
+        )  # fmt: skip
+        await events.publish(session, "inbox.message.bounced", event)
+
+    async def on_failure(self, session: AsyncSession, job: Any, error: str) -> None:
+        """A fault, not a refusal (retries run out, credentials refused, the window closed): the message failed, its
+        charge released; the job is a dead letter, replayed once the fault is fixed."""
+        message = await session.get(Message, uuid.UUID(job.message_id), with_for_update=True)
+        if message is None or message.status in (SENT, BOUNCED):
+            return
+        message.status, message.error = FAILED, error
+        await session.execute(update(LedgerEntry).where(LedgerEntry.message_id == message.id).values(released=True))
+        number = await _next_attempt(session, message.id)
+        session.add(DeliveryAttempt(message_id=message.id, number=number, result="failed", detail=error))
+        failed = events_pb2.MessageFailed(
+            org_id=str(message.org_id), message=events.ref(message), error=error, window_closed=error == WINDOW_CLOSED
+        )
+        await events.publish(session, "inbox.message.failed", failed)
 
     async def _attempt(self, message_id: uuid.UUID, number: int, result: str, detail: str) -> None:
         async with self.db.transaction() as session:
@@ -336,16 +368,20 @@ class SendEmail(_Delivery, JobKind[jobs_pb2.SendEmailJob, str]):
         except smtp.Deferred as exc:
             await self._attempt(ready.message_id, attempt, "deferred", str(exc))
             raise
-
-    def refusal(self, error: str) -> tuple[str, str | None, str]:
-        if error.startswith(smtp.Bounced.PREFIX):
-            return smtp.Bounced.status_code(error), "hard-bounced", "refused"
-        return "", None, ""
+        except smtp.Bounced as exc:
+            words = str(exc)
+            return Refused(words, code=smtp.Bounced.status_code(words), suppress="hard-bounced", diagnostic=words)
 
     def _ready(self, message: Any, mailbox: Any) -> Ready:
-        """The email of a message (a Message, or CLAIM_MESSAGE's row) from its mailbox (a Mailbox, or that row)."""
-        token = unsubscribe.token(self.settings.key(unsubscribe.PURPOSE), message.org_id, message.to_address)
-        base = self.settings.public_base_url.rstrip("/")
+        """The email of a message (a Message, or CLAIM_MESSAGE's row) from its mailbox (a Mailbox, or that row):
+        outreach with its one-click unsubscribe, system mail without (it would suppress a colleague)."""
+        unsubscribing: dict[str, str] = {}
+        if message.origin not in SYSTEM_ORIGINS:
+            token = unsubscribe.token(self.settings.key(unsubscribe.PURPOSE), message.org_id, message.to_address)
+            unsubscribing = {
+                "unsubscribe_url": f"{self.settings.public_base_url.rstrip('/')}/v1/unsubscribe/{token}",
+                "unsubscribe_mailto": f"mailto:unsubscribe+{token}@{self.settings.unsubscribe_mail_domain}",
+            }
         email = emails.render(
             emails.Outbound(
                 from_address=mailbox.from_address,
@@ -358,8 +394,7 @@ class SendEmail(_Delivery, JobKind[jobs_pb2.SendEmailJob, str]):
                 message_id=message.rfc822_message_id or "",
                 in_reply_to=message.in_reply_to,
                 references=list(message.references or []),
-                unsubscribe_url=f"{base}/v1/unsubscribe/{token}",
-                unsubscribe_mailto=f"mailto:unsubscribe+{token}@{self.settings.unsubscribe_mail_domain}",
+                **unsubscribing,
             )
         )
         server = smtp.Server(
@@ -404,13 +439,13 @@ class SendSms(_Delivery, JobKind[jobs_pb2.SendSmsJob, str]):
         message = await self._load(job)
         if isinstance(message, str):
             return message
-        return await self.sender.send_sms(to=message.to_address, body=message.text_body)
-
-    def refusal(self, error: str) -> tuple[str, str | None, str]:
-        code = sms.SmsRefused.code_of(error)
-        if code is None or code not in sms.UNDELIVERABLE:
-            return "", None, ""
-        return str(code), ("unsubscribed" if code == sms.UNSUBSCRIBED else "undeliverable"), "refused"
+        try:
+            return await self.sender.send_sms(to=message.to_address, body=message.text_body)
+        except sms.SmsRefused as exc:
+            if not exc.undeliverable:  # the account or the text at fault, not the number: a fault to fix
+                raise
+            suppress = "unsubscribed" if exc.opted_out else "undeliverable"
+            return Refused(str(exc), code=str(exc.code), suppress=suppress, diagnostic=exc.detail)
 
 
 class ReceiveEmail(JobKind[jobs_pb2.ReceiveEmailJob, tuple[Classification, str]]):

@@ -10,6 +10,7 @@ import { formatAgo, personName } from '../../format.js';
 import { Thread } from './Thread.js';
 import { useLoad } from '../../hooks.js';
 import { api } from '../../api.js';
+import { messageCount, threadWho } from './words.js';
 
 // The inbox: conversations newest first, those needing a reply first in the tabs, kept current by live events.
 const TABS = [
@@ -19,6 +20,8 @@ const TABS = [
   { key: 'archived', label: 'Archived' },
 ];
 const KIND_LABEL = { bounce: 'Bounce', auto_reply: 'Auto-reply', complaint: 'Complaint' };
+// The most lead ids one GET /v1/leads?ids= takes.
+const LEADS_PER_ASK = 100;
 
 export function Inbox({ params, query }) {
   const tab = query.get('tab') || 'needs_reply';
@@ -27,7 +30,7 @@ export function Inbox({ params, query }) {
   const live = useLiveRefresh(list.reload, { match: (e) => e.type.startsWith('inbox.') });
   const counts = list.firstPage?.counts || { needsReply: 0, unread: 0 };
   const threads = list.items;
-  const names = useLeadNames(threads.filter((t) => t.channel === 'sms' && t.leadId).map((t) => t.leadId));
+  const names = useLeadNames(threads.filter((t) => t.leadId).map((t) => t.leadId));
   const go = (key) => navigate(`/inbox${params.id ? `/${params.id}` : ''}?tab=${key}`);
 
   return html`<section>
@@ -47,19 +50,19 @@ export function Inbox({ params, query }) {
         <${ListTotal} list=${list} one="conversation" many="conversations" testid="inbox-total" />
         ${list.loaded && threads.length === 0 && html`<p class="muted" data-testid="inbox-empty">Nothing here.</p>`}
         <ul class="mail-list" data-testid="thread-list">
-          ${threads.map(
-            (t) => html`<li class=${[t.id === params.id && 'selected', t.unread && 'unread'].filter(Boolean).join(' ')}>
+          ${threads.map((t) => {
+            const who = threadWho(t, names);
+            return html`<li class=${[t.id === params.id && 'selected', t.unread && 'unread'].filter(Boolean).join(' ')}>
               <a href=${`#/inbox/${t.id}?tab=${tab}`} data-testid="thread-item">
-                ${names[t.leadId] && t.channel === 'sms'
-                  ? html`<strong data-testid="thread-item-name">${names[t.leadId]}</strong> <span class="muted">${t.leadAddress}</span>`
-                  : html`<strong>${t.leadAddress || t.lastFrom}</strong>`}
+                <strong data-testid="thread-item-name">${who.name}</strong>
+                ${who.address && html` <span class="muted" data-testid="thread-item-address">${who.address}</span>`}
                 ${KIND_LABEL[t.lastKind] && html` <span class="badge badge-neutral">${KIND_LABEL[t.lastKind]}</span>`}
-                <span class="muted"> · ${formatAgo(t.lastMessageAt)} · ${t.messageCount}</span>
+                <span class="muted"> · ${formatAgo(t.lastMessageAt)} · <span data-testid="thread-item-count">${messageCount(t.messageCount)}</span></span>
                 ${t.subject && html`<div>${t.subject}</div>`}
                 <div class="muted snippet">${t.snippet}</div>
               </a>
-            </li>`,
-          )}
+            </li>`;
+          })}
         </ul>
         <${LoadMore} list=${list} testid="inbox-load-more" />
       </div>
@@ -69,17 +72,23 @@ export function Inbox({ params, query }) {
 }
 
 /**
- * The names of these leads, by id (one request for up to 100: GET /v1/leads?ids=): a conversation by text is
- * otherwise only a number. A lead not found (deleted) keeps its number.
+ * The names of these leads, by id (a request for each 100: GET /v1/leads?ids=), so every conversation, by email or by
+ * text, is listed by whom it is with. A lead not found (deleted), or without a name, keeps its address or number.
  */
 function useLeadNames(ids) {
-  const wanted = [...new Set(ids)].slice(0, 100).sort().join(',');
-  const found = useLoad(
-    () => (wanted ? api.get(`/v1/leads?${new URLSearchParams({ ids: wanted, filtered: 'all', limit: '100' })}`) : Promise.resolve(null)),
-    [wanted],
-  );
+  const wanted = [...new Set(ids)].sort().join(',');
+  const found = useLoad(() => {
+    if (!wanted) return Promise.resolve([]);
+    const all = wanted.split(',');
+    const pages = [];
+    for (let at = 0; at < all.length; at += LEADS_PER_ASK) {
+      const ask = new URLSearchParams({ ids: all.slice(at, at + LEADS_PER_ASK).join(','), filtered: 'all', limit: String(LEADS_PER_ASK) });
+      pages.push(api.get(`/v1/leads?${ask}`).then((page) => page.items || []));
+    }
+    return Promise.all(pages).then((found) => found.flat());
+  }, [wanted]);
   const names = {};
-  for (const lead of found.data?.items || []) {
+  for (const lead of found.data || []) {
     const name = personName(lead, '');
     if (name && name !== lead.email) names[lead.id] = name;
   }

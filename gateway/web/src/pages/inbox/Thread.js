@@ -9,6 +9,7 @@ import { StatusBadge } from '../../components/StatusBadge.js';
 import { formatTime } from '../../format.js';
 import { personName } from '../../format.js';
 import { changeProps, useCanChange } from '../../roles.js';
+import { shownText } from './words.js';
 
 // One conversation: every message with its delivery status, labels for what is not a reply, and the reply box.
 const KIND_LABEL = { bounce: 'Bounce', auto_reply: 'Auto-reply', complaint: 'Complaint', reply: 'Reply' };
@@ -65,7 +66,7 @@ export function Thread({ id, onChanged }) {
           ${m.error && html`<p class="field-error">${m.error}</p>`}
           ${m.status === 'draft' && m.direction === 'out'
             ? html`<${DraftReview} message=${m} canEdit=${canEdit} onSent=${() => { thread.reload(); onChanged(); }} />`
-            : html`<pre class="mail-text">${m.text}</pre>`}
+            : html`<pre class="mail-text" data-testid="message-text">${shownText(m.text) ?? html`<span class="muted">(no text)</span>`}</pre>`}
         </li>`,
       )}
     </ol>

@@ -36,6 +36,7 @@ export function CapturedMail({ params }) {
             (m) => html`<li class=${String(m.id) === params.id ? 'selected' : ''}>
               <a href=${`#/mail/${m.id}`} data-testid="mail-item">
                 <strong>${m.subject || '(no subject)'}</strong>
+                ${m.systemMail && html` <span class="badge badge-neutral" data-testid="mail-item-system">System mail</span>`}
                 <span class="muted"> to ${m.to.join(', ')} · ${formatTime(m.receivedAt)}</span>
               </a>
             </li>`,
@@ -60,7 +61,9 @@ function MailDetail({ id }) {
       </tbody>
     </table>
     <pre class="mail-text" data-testid="mail-text">${data.text}</pre>
-    <${ReplyAsLead} id=${id} />
+    ${data.systemMail
+      ? html`<p class="muted" data-testid="mail-system-note">System mail (an invitation to a colleague), not outreach: there is no lead to reply as.</p>`
+      : html`<${ReplyAsLead} id=${id} />`}
   </article>`;
 }
 

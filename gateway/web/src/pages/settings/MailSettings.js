@@ -11,6 +11,7 @@ import { formatTime } from '../../format.js';
 import { useFocusOnError } from '../../forms.js';
 import { SettingsTabs, managesPeople } from './Team.js';
 import { canChange, changeProps } from '../../roles.js';
+import { suppressionReason } from './suppressionReasons.js';
 
 // Settings of the mail room: the mailboxes the org sends from, and who is never sent to.
 export function MailSettings({ session }) {
@@ -165,7 +166,7 @@ function Suppressions({ canEdit }) {
       <thead><tr><th>Address or number</th><th>Why</th><th>Since</th><th></th></tr></thead>
       <tbody>
         ${list.items.map((row) => html`<tr key=${row.address} data-testid="suppression-row">
-          <td>${row.address}</td><td>${row.reason}</td><td>${formatTime(row.createdAt)}</td>
+          <td>${row.address}</td><td data-testid="suppression-reason">${suppressionReason(row.reason)}</td><td>${formatTime(row.createdAt)}</td>
           <td><button type="button" class="btn btn-ghost" ...${changeProps(canEdit)} onClick=${() => onRemove(row)}>Remove</button></td>
         </tr>`)}
       </tbody>
