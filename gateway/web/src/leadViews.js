@@ -14,7 +14,7 @@ export const LEAD_COLUMNS = [
   { key: 'companySize', label: 'Company size', shown: false },
   { key: 'source', label: 'Source', shown: false },
   { key: 'score', label: 'Score', shown: true },
-  { key: 'status', label: 'Status', shown: true },
+  { key: 'status', label: 'Enrichment', shown: true },
   { key: 'createdAt', label: 'Created', shown: true },
 ];
 

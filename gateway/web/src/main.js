@@ -4,6 +4,8 @@
 // A page is remounted whenever the URL changes, query included, unless its
 // route says `keepOnQuery`: then only a new path remounts it and the page
 // reacts to its `query` prop itself (filters bound to the URL, selected run).
+// Routes with the same `samePage` are one page across their paths
+// (the inbox, with a conversation open or not): it stays mounted, list and all.
 import { render } from 'preact';
 import { html } from 'htm/preact';
 import { useEffect, useLayoutEffect } from 'preact/hooks';
@@ -12,6 +14,7 @@ import { matchRoute, Redirect, useRoute } from './router.js';
 import { TopBar } from './components/TopBar.js';
 import { Spinner } from './components/Spinner.js';
 import { focusPageSearch, isSearchShortcut } from './keys.js';
+import { keepFocusInView } from './focusInView.js';
 import { Login } from './pages/Login.js';
 import { NewLead } from './pages/NewLead.js';
 import { LeadDetail } from './pages/LeadDetail.js';
@@ -72,9 +75,9 @@ const ROUTES = [
   { path: '/sequences/new', page: SequencePage, title: 'New sequence' },
   { path: '/sequences/:id', page: SequencePage, title: 'Sequence' },
   { path: '/tasks', page: Tasks, title: 'Tasks' },
-  { path: '/inbox', page: Inbox, title: 'Inbox', keepOnQuery: true },
+  { path: '/inbox', page: Inbox, title: 'Inbox', keepOnQuery: true, samePage: 'inbox' },
   { path: '/inbox/messages', page: Messages, title: 'Emails' },
-  { path: '/inbox/:id', page: Inbox, title: 'Inbox', keepOnQuery: true },
+  { path: '/inbox/:id', page: Inbox, title: 'Inbox', keepOnQuery: true, samePage: 'inbox' },
   { path: '/mail', page: CapturedMail, title: 'Captured mail' },
   { path: '/settings', page: MailSettings, title: 'Settings' },
   { path: '/settings/team', page: Team, title: 'Team' },
@@ -86,20 +89,34 @@ const ROUTES = [
   { path: '/operations', page: Operations, title: 'Operations' },
 ];
 
+/**
+ * What a page is mounted under: a new key is a new page. Opening a conversation in the inbox is the same page
+ * (`samePage`): remounted, its list was drawn again from nothing above the conversation, pushing it far below
+ * the screen on a phone.
+ */
+function pageKey(route, match) {
+  if (match?.route.samePage) return `same:${match.route.samePage}`;
+  return match?.route.keepOnQuery ? route.path : route.raw;
+}
+
 function App() {
   const session = useSession();
   const route = useRoute();
   const match = matchRoute(ROUTES, route.path);
   const signedIn = session.status === 'signed-in';
+  const key = pageKey(route, match);
 
   useEffect(() => {
     document.title = match ? `${match.route.title} · Lead Flood` : 'Lead Flood';
   }, [match?.route]);
   // A new page starts at its top (the browser would keep the last page's scroll), unless the page keeps
-  // its own place (the leads list, on coming back from a lead).
+  // its own place (the leads list, on coming back from a lead). Within one page (a conversation opened in
+  // the inbox) the scroll is the page's: it brings what it opened into view (focus on its heading), and
+  // a jump to the top here would undo that.
+  const scrollKey = match?.route.samePage ? key : route.path;
   useLayoutEffect(() => {
     if (!match?.route.keepsScroll) window.scrollTo(0, 0);
-  }, [route.path]);
+  }, [scrollKey]);
 
   if (session.status === 'restoring') {
     return html`<main class="splash" id="content" tabindex="-1"><${Spinner} label="Loading Lead Flood…" /></main>`;
@@ -122,7 +139,7 @@ function App() {
     ${signedIn && html`<${TopBar} user=${session.user} path=${route.path} />`}
     <main class="main" id="content" tabindex="-1">
       <${Page}
-        key=${match.route.keepOnQuery ? route.path : route.raw}
+        key=${key}
         params=${match.params}
         query=${route.query}
         session=${session}
@@ -131,5 +148,7 @@ function App() {
   `;
 }
 
-render(html`<${App} />`, document.getElementById('app'));
+const app = document.getElementById('app');
+keepFocusInView(app);
+render(html`<${App} />`, app);
 restoreSession();

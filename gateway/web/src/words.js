@@ -126,6 +126,17 @@ export function leadValueWords(field, value) {
   return String(value);
 }
 
+/**
+ * A lead's time zone as its page says it: the zone (and where it came from), or why there is none. Without one a
+ * sequence sends in its own window's time zone (there is no org-wide zone).
+ */
+export function timeZoneWords(lead) {
+  if (lead?.timeZone) return `${lead.timeZone}${lead.timeZoneSource === 'location' ? ' (from the location)' : ''}`;
+  const location = String(lead?.location ?? '').trim();
+  if (!location) return 'Not known (no location): sequences send in their own time zone';
+  return `Not known: “${location}” names no single time zone, so sequences send in their own`;
+}
+
 /** Where a lead came from: "manual" -> "Added by hand", "import" -> "Imported from a file", "sandbox" -> "Search (sandbox)". */
 export function sourceWords(source) {
   if (!source) return '';

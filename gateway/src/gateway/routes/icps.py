@@ -93,6 +93,17 @@ class Icp(Reply):
     updated_at: datetime | None
 
 
+class IcpSaved(Icp):
+    leads_hidden: int = Field(
+        description="When `minScore` changed: the ICP's leads now under it that were not (hidden from the default "
+        "list); 0 otherwise"
+    )
+    leads_shown: int = Field(
+        description="When `minScore` changed: the ICP's leads now at or over it that were under the old one (shown "
+        "again); 0 otherwise"
+    )
+
+
 class IcpList(Reply):
     items: list[Icp]
 
@@ -207,10 +218,12 @@ async def get_icp(icp_id: str, request: Request, who: Who) -> dict[str, Any]:
     return icp_json((await _icps(request).GetIcp(icp_pb2.GetIcpRequest(icp_id=icp_id))).icp)
 
 
-@router.put("/v1/icps/{icp_id}", **documents(Icp))
+@router.put("/v1/icps/{icp_id}", **documents(IcpSaved))
 async def update_icp(icp_id: str, body: IcpBody, request: Request, who: Who) -> dict[str, Any]:
+    """Replaces the name and rules. A new `minScore` applies to the leads the ICP already has, by the scores they
+    hold: which are hidden follows it at once (other rules change no score until the leads are scored again)."""
     reply = await _icps(request).UpdateIcp(icp_pb2.UpdateIcpRequest(icp_id=icp_id, name=body.name, rules=body.rules()))
-    return icp_json(reply.icp)
+    return {**icp_json(reply.icp), "leadsHidden": reply.leads_hidden, "leadsShown": reply.leads_shown}
 
 
 @router.delete("/v1/icps/{icp_id}", status_code=204)

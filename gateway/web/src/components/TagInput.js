@@ -2,15 +2,17 @@ import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
 import { addTags } from '../icp.js';
 import { fieldMessage } from './ProblemAlert.js';
+import { changeProps, useCanChange } from '../roles.js';
 
 /**
  * A list of short strings edited as chips: type and press Enter (or a comma)
  * to add, × (or Backspace in an empty box) to remove. Text still in the box
  * is added when the box loses focus, so clicking Save never drops it.
  * `name` is the API field its server errors arrive under; `testid` goes on
- * the text box.
+ * the text box. A viewer sees the tags, each × and the box disabled, saying why.
  */
 export function TagInput({ id, label, name, tags, onChange, error, testid, placeholder, hint }) {
+  const canEdit = useCanChange(); // adding or removing a tag is a change, wherever the list is
   const [draft, setDraft] = useState('');
   const message = fieldMessage(error, name);
   const errId = `${id}-error`;
@@ -57,6 +59,8 @@ export function TagInput({ id, label, name, tags, onChange, error, testid, place
             class="tag-remove"
             aria-label=${`Remove ${tag}`}
             title="Remove"
+            data-testid="tag-remove"
+            ...${changeProps(canEdit)}
             onClick=${(e) => {
               e.stopPropagation();
               onChange(tags.filter((_, j) => j !== i));
@@ -73,6 +77,7 @@ export function TagInput({ id, label, name, tags, onChange, error, testid, place
         value=${draft}
         placeholder=${tags.length ? '' : placeholder}
         autocomplete="off"
+        ...${changeProps(canEdit)}
         aria-invalid=${message ? 'true' : undefined}
         aria-describedby=${describedBy}
         onInput=${onInput}

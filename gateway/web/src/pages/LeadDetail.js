@@ -5,7 +5,7 @@ import { isTransient } from '../hooks.js';
 import { changeWatch } from '../live.js';
 import { navigate } from '../router.js';
 import { formatTime, isHttpUrl, personName } from '../format.js';
-import { leadFieldWords, seniorityWords, sizeWords, sourceWords } from '../words.js';
+import { leadFieldWords, seniorityWords, sizeWords, sourceWords, timeZoneWords } from '../words.js';
 import { leadsPath } from '../leadFilters.js';
 import { leadStatus } from '../leadStatus.js';
 import { backPath } from '../listPlace.js';
@@ -17,6 +17,7 @@ import { ScoreCard } from './lead/ScoreCard.js';
 import { EmailCard } from './lead/EmailCard.js';
 import { EnrichCard } from './lead/EnrichCard.js';
 import { ProviderCard } from './lead/ProviderCard.js';
+import { ActivityCard } from './lead/ActivityCard.js';
 import { changeProps, useCanChange } from '../roles.js';
 
 const LEAD_DONE = new Set(['enriched', 'failed']);
@@ -118,6 +119,7 @@ export function LeadDetail({ params, query }) {
     ${!lead && !error && html`<div class="card"><${Spinner} label="Loading lead…" /></div>`}
     ${lead && html`<${LeadCard} lead=${lead} job=${job} watching=${watching} onSaved=${setLead} />`}
     ${jobId && html`<${JobCard} job=${job} error=${jobError} />`}
+    ${lead && html`<${ActivityCard} leadId=${lead.id} />`}
     ${lead && html`<${ProviderCard} lead=${lead} onApplied=${setLead} />`}
     ${lead && html`<${ScoreCard} lead=${lead} onScored=${setLead} />`}
     ${lead && html`<${EnrichCard} lead=${lead} busy=${watching && Boolean(jobId)} shownError=${leadStatus(lead, job).error} />`}
@@ -155,7 +157,7 @@ function LeadCard({ lead, job, watching, onSaved }) {
       </div>
       <div class="status-line">
         ${pending && watching && html`<${Spinner} label="" />`}
-        <span class="badge badge-${status.tone}" data-testid="lead-status">${status.word}</span>
+        <span class="badge badge-${status.tone}" data-testid="lead-enrichment-status">Enrichment: <span data-testid="lead-status">${status.word}</span></span>
       </div>
     </header>
     ${status.word === 'enriching' &&
@@ -198,12 +200,7 @@ function LeadCard({ lead, job, watching, onSaved }) {
       <${Detail} label="Company domain" value=${lead.companyDomain && html`<a href=${`https://${lead.companyDomain}`} target="_blank" rel="noopener noreferrer">${lead.companyDomain}</a>`} />
       <${Detail} label="Company size" value=${sizeWords(lead.companySize, lead.companySizeMax)} />
       <${Detail} label="Location" value=${lead.location} />
-      <${Detail}
-        label="Time zone"
-        value=${lead.timeZone
-          ? `${lead.timeZone}${lead.timeZoneSource === 'location' ? ' (from the location)' : ''}`
-          : 'the org\u2019s (the location names no single zone)'}
-      />
+      <${Detail} label="Time zone" value=${html`<span data-testid="lead-time-zone">${timeZoneWords(lead)}</span>`} />
       <${Detail}
         label="LinkedIn"
         value=${isHttpUrl(lead.linkedinUrl)

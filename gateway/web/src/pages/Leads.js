@@ -68,7 +68,8 @@ const COLUMNS = [
     align: 'right',
     render: (l) => html`<${ScoreBadge} score=${l.score} filtered=${l.filtered} testid="lead-row-score" />`,
   },
-  { key: 'status', label: 'Status', render: (l) => html`<${StatusBadge} status=${l.status} testid="lead-row-status" />` },
+  // The lead's enrichment, not its sales: said in the header so "new" is not read as a lead nobody contacted.
+  { key: 'status', label: 'Enrichment', render: (l) => html`<${StatusBadge} status=${l.status} testid="lead-row-status" />` },
   {
     key: 'createdAt',
     label: 'Created',
@@ -76,6 +77,9 @@ const COLUMNS = [
     render: (l) => html`<span title=${l.createdAt}>${formatAgo(l.createdAt)}</span>`,
   },
 ];
+
+// "Columns" names each column as its header does.
+const MENU_COLUMNS = LEAD_COLUMNS.map((c) => ({ ...c, label: COLUMNS.find((k) => k.key === c.key)?.label || c.label }));
 
 /**
  * The first column: a box per lead to select it (kept by id, with the lead, for the bulk actions),
@@ -260,7 +264,7 @@ export function Leads({ query, session }) {
           navigate(applied.path, { replace: true });
         }}
       />
-      <${ColumnsMenu} columns=${LEAD_COLUMNS} shown=${columns} onToggle=${(key, on) => setColumns(toggleColumn(columns, key, on))} />
+      <${ColumnsMenu} columns=${MENU_COLUMNS} shown=${columns} onToggle=${(key, on) => setColumns(toggleColumn(columns, key, on))} />
     </div>
     <button
       type="button"
@@ -289,10 +293,10 @@ export function Leads({ query, session }) {
       />
       <${Select}
         id="leads-filter-status"
-        label="Status"
+        label="Enrichment"
         testid="leads-filter-status"
         value=${filters.status}
-        options=${[{ value: '', label: 'Any status' }, ...LEAD_STATUSES]}
+        options=${[{ value: '', label: 'Any' }, ...LEAD_STATUSES]}
         onChange=${(v) => update({ status: v })}
       />
       <${TypedFilters} filters=${filters} update=${update} />

@@ -14,7 +14,8 @@ class IcpSettings(ServiceSettings):
     sandbox_search_page_delay_ms: int = 0
     # Share of sandbox people who repeat someone from an earlier page of the run.
     sandbox_search_duplicate_rate: float = 0.08
-    # A page of sourced people handed to the leads service in one call.
+    # A call to the leads service: a page of sourced people handed over, or a new minimum score applied to an
+    # ICP's leads (one statement over all of them).
     leads_call_timeout_s: float = 30.0
 
     def providers(self) -> list[Provider]:

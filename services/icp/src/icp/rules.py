@@ -68,20 +68,29 @@ def _clean_list(name: str, values: list[str], problems: list[FieldViolation]) ->
     return list(cleaned.values())
 
 
-def validate_name(name: str) -> str:
+def _clean_name(name: str, problems: list[FieldViolation]) -> str:
     name = name.strip()
     if not name:
-        raise InvalidArgument.on("name", "is required")
-    if len(name) > 200:
-        raise InvalidArgument.on("name", "must be at most 200 characters")
-    if "\x00" in name:
-        raise InvalidArgument.on("name", NO_NUL)
+        problems.append(FieldViolation("name", "is required"))
+    elif len(name) > 200:
+        problems.append(FieldViolation("name", "must be at most 200 characters"))
+    elif "\x00" in name:
+        problems.append(FieldViolation("name", NO_NUL))
     return name
 
 
-def validate(rules: Rules) -> Rules:
-    """The same rules cleaned up, or InvalidArgument listing every field at fault."""
+def validate_profile(name: str, rules: Rules) -> tuple[str, Rules]:
+    """The name and rules cleaned up, or one InvalidArgument listing every field at fault, the name's among
+    them: a form is told all that is wrong at once, not one field a round."""
     problems: list[FieldViolation] = []
+    cleaned_name, cleaned = _clean_name(name, problems), _clean_rules(rules, problems)
+    if problems:
+        raise InvalidArgument("; ".join(f"{p.field}: {p.message}" for p in problems), problems)
+    return cleaned_name, cleaned
+
+
+def _clean_rules(rules: Rules, problems: list[FieldViolation]) -> Rules:
+    """The rules cleaned up; every problem found is added to `problems`."""
     titles = _clean_list("titles", rules.titles, problems)
     if not titles and not any(p.field == "titles" for p in problems):
         problems.append(FieldViolation("titles", "must list at least one job title"))
@@ -97,7 +106,8 @@ def validate(rules: Rules) -> Rules:
             problems.append(FieldViolation(name, "must not be negative"))
     low, high = rules.company_size_min, rules.company_size_max
     if low is not None and high is not None and low > high:
-        problems.append(FieldViolation("company_size_min", "must not be greater than company_size_max"))
+        # Said as the form names the other box ("Max employees"), not by its field's name.
+        problems.append(FieldViolation("company_size_min", f"must not be more than max employees ({high})"))
     if not 0 <= rules.min_score <= 100:
         problems.append(FieldViolation("min_score", "must be between 0 and 100"))
     weights = {**DEFAULT_WEIGHTS, **rules.weights}
@@ -108,7 +118,7 @@ def validate(rules: Rules) -> Rules:
             problems.append(FieldViolation(f"weights.{name}", "must be between 0 and 100"))
     if sum(weights.get(name, 0) for name in WEIGHT_NAMES) != 100:
         problems.append(FieldViolation("weights", "must add up to 100"))
-    cleaned = Rules(
+    return Rules(
         titles=titles,
         seniorities=list(dict.fromkeys(seniorities)),
         industries=_clean_list("industries", rules.industries, problems),
@@ -119,9 +129,6 @@ def validate(rules: Rules) -> Rules:
         min_score=rules.min_score,
         weights={name: weights[name] for name in WEIGHT_NAMES},
     )
-    if problems:
-        raise InvalidArgument("; ".join(f"{p.field}: {p.message}" for p in problems), problems)
-    return cleaned
 
 
 def search_key(*, icp_id: str, source: str, limit: int, rules: Rules, day: dt.date) -> str:

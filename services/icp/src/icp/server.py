@@ -16,6 +16,7 @@ from icp.search import SearchRunner
 from icp.servicer import IcpServicer
 from icp.workers import RunSearch
 from leadflood.icp.v1 import icp_pb2, icp_pb2_grpc
+from leadflood.leads.v1 import leads_pb2_grpc
 from leadflood_platform import grpc_client
 from leadflood_platform.jobs import JobKind
 from leadflood_platform.server import Runtime, ServiceSpec
@@ -37,17 +38,22 @@ class SlowedDown:
 def spec() -> ServiceSpec:
     settings = load(IcpSettings)
 
-    def register(server: grpc.aio.Server, runtime: Runtime) -> list[str]:
-        icp_pb2_grpc.add_IcpServiceServicer_to_server(IcpServicer(runtime.db, settings), server)
-        return [icp_pb2.DESCRIPTOR.services_by_name["IcpService"].full_name]
-
-    def job_kinds(runtime: Runtime) -> list[JobKind]:
-        http = httpx.AsyncClient(timeout=httpx.Timeout(settings.provider_timeout_s, connect=5.0))
-        leads = grpc_client.channel(
+    def leads_channel() -> grpc.aio.Channel:
+        return grpc_client.channel(
             settings.grpc_target("leads"),
             timeout_s=settings.grpc_call_timeout_s,
             traced=bool(settings.otel_exporter_otlp_endpoint),
         )
+
+    def register(server: grpc.aio.Server, runtime: Runtime) -> list[str]:
+        # The leads service applies a changed minimum score to the ICP's leads as the ICP is saved.
+        leads = leads_pb2_grpc.LeadsServiceStub(leads_channel())
+        icp_pb2_grpc.add_IcpServiceServicer_to_server(IcpServicer(runtime.db, settings, leads), server)
+        return [icp_pb2.DESCRIPTOR.services_by_name["IcpService"].full_name]
+
+    def job_kinds(runtime: Runtime) -> list[JobKind]:
+        http = httpx.AsyncClient(timeout=httpx.Timeout(settings.provider_timeout_s, connect=5.0))
+        leads = leads_channel()
 
         def provider_for(source: str) -> SearchProvider:
             provider = search_provider(

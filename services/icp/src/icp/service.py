@@ -24,7 +24,8 @@ MAX_LIMIT = 100_000
 
 
 async def create(*, session: AsyncSession, org_id: uuid.UUID, name: str, rules: icp_rules.Rules) -> Icp:
-    icp = Icp(id=uuid.uuid4(), org_id=org_id, name=icp_rules.validate_name(name), **icp_rules.validate(rules).as_dict())
+    name, rules = icp_rules.validate_profile(name, rules)
+    icp = Icp(id=uuid.uuid4(), org_id=org_id, name=name, **rules.as_dict())
     session.add(icp)
     await _flush_unique_name(session, icp.name)
     return icp
@@ -43,14 +44,24 @@ async def list_all(*, session: AsyncSession, org_id: uuid.UUID) -> Sequence[Icp]
 
 async def update(
     *, session: AsyncSession, org_id: uuid.UUID, icp_id: uuid.UUID, name: str, rules: icp_rules.Rules
-) -> Icp:
-    icp = await get(session=session, org_id=org_id, icp_id=icp_id)
-    icp.name = icp_rules.validate_name(name)
-    for key, value in icp_rules.validate(rules).as_dict().items():
+) -> tuple[Icp, bool]:
+    """The ICP with its new name and rules, and whether its minimum score changed (its leads must follow it).
+
+    The row is locked as it is read: a save at the same moment waits, and then compares with this one's minimum.
+    """
+    icp = (
+        await session.execute(select(Icp).where(Icp.id == icp_id, Icp.org_id == org_id).with_for_update())
+    ).scalar_one_or_none()
+    if icp is None:
+        raise NotFound(f"ICP {icp_id} not found")
+    name, rules = icp_rules.validate_profile(name, rules)
+    min_score_changed = icp.min_score != rules.min_score
+    icp.name = name
+    for key, value in rules.as_dict().items():
         setattr(icp, key, value)
     icp.updated_at = dt.datetime.now(dt.UTC)
     await _flush_unique_name(session, icp.name)
-    return icp
+    return icp, min_score_changed
 
 
 async def remove(*, session: AsyncSession, org_id: uuid.UUID, icp_id: uuid.UUID) -> None:

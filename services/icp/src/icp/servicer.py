@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
+
+import grpc
 
 from icp import service
 from icp.config import IcpSettings
@@ -10,17 +13,19 @@ from icp.convert import icp_to_proto, rules_from_proto, run_to_proto
 from icp.providers.registry import MAX_PER_PAGE, SOURCES
 from icp.workers import RunSearch
 from leadflood.icp.v1 import icp_pb2, icp_pb2_grpc
+from leadflood.leads.v1 import leads_pb2, leads_pb2_grpc
 from leadflood_platform import context
 from leadflood_platform.convert import parse_id
 from leadflood_platform.db import Database, deadlock_retries
+from leadflood_platform.errors import Unavailable
 from leadflood_platform.provider_choice import require_provider
 
 KEY_FOR = {"apollo": "apollo_api_key"}
 
 
 class IcpServicer(icp_pb2_grpc.IcpServiceServicer):
-    def __init__(self, db: Database, settings: IcpSettings) -> None:
-        self.db, self.settings = db, settings
+    def __init__(self, db: Database, settings: IcpSettings, leads: leads_pb2_grpc.LeadsServiceStub) -> None:
+        self.db, self.settings, self.leads = db, settings, leads
 
     async def CreateIcp(self, request, ctx):  # type: ignore[no-untyped-def]
         async with self.db.transaction() as session:
@@ -43,14 +48,34 @@ class IcpServicer(icp_pb2_grpc.IcpServiceServicer):
 
     async def UpdateIcp(self, request, ctx):  # type: ignore[no-untyped-def]
         async with self.db.transaction() as session:
-            icp = await service.update(
+            icp, min_score_changed = await service.update(
                 session=session,
                 org_id=context.require_org(),
                 icp_id=parse_id(request.icp_id, "ICP"),
                 name=request.name,
                 rules=rules_from_proto(request.rules),
             )
-            return icp_pb2.UpdateIcpResponse(icp=icp_to_proto(icp))
+            reply = icp_pb2.UpdateIcpResponse(icp=icp_to_proto(icp))
+            if min_score_changed:
+                # Which leads are hidden follows the minimum the ICP has: applied before the ICP is saved, so a
+                # leads service that cannot be asked saves nothing (the user tries again) rather than a minimum
+                # its leads do not follow.
+                applied = await self._apply_min_score(icp.id, icp.min_score)
+                reply.leads_hidden, reply.leads_shown = applied.hidden, applied.shown
+            return reply
+
+    async def _apply_min_score(self, icp_id: uuid.UUID, min_score: int) -> leads_pb2.ApplyMinScoreResponse:
+        try:
+            return await self.leads.ApplyMinScore(
+                leads_pb2.ApplyMinScoreRequest(icp_id=str(icp_id), min_score=min_score),
+                timeout=self.settings.leads_call_timeout_s,
+            )
+        except grpc.aio.AioRpcError as error:
+            if error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                raise Unavailable(
+                    "the leads service did not answer, so the new minimum score was not saved; try again"
+                ) from None
+            raise
 
     async def DeleteIcp(self, request, ctx):  # type: ignore[no-untyped-def]
         # The delete cascades to the ICP's runs and then their pages, while a run under way marks a page

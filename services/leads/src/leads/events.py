@@ -6,7 +6,7 @@ An event names the leads it is about (id and email), not their fields: see LeadR
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,13 +45,29 @@ async def lead_updated(session: AsyncSession, lead: Lead) -> None:
     await _publish_one(session, UPDATED, lead)
 
 
+# Leads one leads.lead.updated event names at most: an ICP's new minimum score may change thousands at once, and an
+# event stays far under NATS's 1 MB message limit.
+EVENT_LEADS = 500
+
+
 async def leads_updated(session: AsyncSession, org_id: uuid.UUID, leads: list[Lead]) -> None:
     """One event naming every lead (linked to an ICP and scored together); none for no leads."""
-    event = _event(UPDATED, org_id)
-    for lead in leads:
-        ref = event.leads.add()
-        ref.id, ref.email = str(lead.id), lead.email or ""
-    await _enqueue(session, UPDATED, event)
+    await refs_updated(session, org_id, [(lead.id, lead.email) for lead in leads])
+
+
+async def refs_updated(
+    session: AsyncSession, org_id: uuid.UUID, refs: Sequence[tuple[uuid.UUID, str | None]], *, icp_id: str = ""
+) -> None:
+    """The leads named by (id, email) changed together: one event per EVENT_LEADS of them (in one statement); none
+    for none."""
+    batch: list[tuple[str, str, Event]] = []
+    for start in range(0, len(refs), EVENT_LEADS):
+        event = _event(UPDATED, org_id, icp_id=icp_id)
+        for lead_id, email in refs[start : start + EVENT_LEADS]:
+            ref = event.leads.add()
+            ref.id, ref.email = str(lead_id), email or ""
+        batch.append((UPDATED, event.event_id, event))
+    await outbox.enqueue_many(session, platform_tables, batch)
 
 
 def _deleted(org_id: uuid.UUID, lead_id: uuid.UUID, email: str | None) -> events_pb2.LeadDeleted:

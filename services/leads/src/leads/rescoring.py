@@ -3,7 +3,8 @@
 Sourcing scores people as a page arrives (sourcing.py); a lead added by hand or imported has no ICP
 until a user links it, and a lead whose fields change (an edit, an applied enrichment) is scored again
 here with the same scorer. The ICP's rules come from the icp service; the caller asks for them before
-its transaction (rules_of) and passes them in.
+its transaction (rules_of) and passes them in. An ICP's new minimum score is applied here too: which of
+its leads are filtered follows the ICP's minimum as it is now, not as it was when they were scored.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -115,3 +116,31 @@ async def score_leads(
     await session.flush()
     await events.leads_updated(session, org_id, outcome.leads)
     return outcome
+
+
+@dataclass(frozen=True)
+class MinScoreApplied:
+    hidden: int  # under the new minimum, and were not
+    shown: int  # at or over it, and were under the old one
+
+
+async def apply_min_score(
+    *, session: AsyncSession, org_id: uuid.UUID, icp_id: uuid.UUID, min_score: int
+) -> MinScoreApplied:
+    """The ICP's leads filtered by its new minimum against the scores they hold, in one statement (the score
+    does not depend on the minimum, so nothing is rescored); events name the leads that changed."""
+    if not 0 <= min_score <= 100:
+        raise InvalidArgument.on("min_score", "must be between 0 and 100")
+    below = Lead.score < min_score
+    changed = (
+        await session.execute(
+            update(Lead)
+            .where(Lead.org_id == org_id, Lead.icp_id == icp_id, Lead.filtered.is_distinct_from(below))
+            .values(filtered=below, updated_at=func.now())
+            .returning(Lead.id, Lead.email, Lead.filtered)
+            .execution_options(synchronize_session=False)
+        )
+    ).all()
+    await events.refs_updated(session, org_id, [(row.id, row.email) for row in changed], icp_id=str(icp_id))
+    hidden = sum(1 for row in changed if row.filtered)
+    return MinScoreApplied(hidden=hidden, shown=len(changed) - hidden)

@@ -199,6 +199,14 @@ class LeadsServicer(leads_pb2_grpc.LeadsServiceServicer):
                 leads=[lead_to_proto(lead) for lead in scored.leads],
             )
 
+    async def ApplyMinScore(self, request, ctx):  # type: ignore[no-untyped-def]
+        org_id, icp_id = context.require_org(), parse_id(request.icp_id, "ICP")
+        async with self.db.transaction() as session:
+            applied = await rescoring.apply_min_score(
+                session=session, org_id=org_id, icp_id=icp_id, min_score=request.min_score
+            )
+        return leads_pb2.ApplyMinScoreResponse(hidden=applied.hidden, shown=applied.shown)
+
     async def DeleteLead(self, request, ctx):  # type: ignore[no-untyped-def]
         async with self.db.transaction() as session:
             await service.remove(

@@ -3,7 +3,7 @@
 The location is free text from a provider or an import ("Berlin, Germany", "London", "Texas, United
 States"). Only places inside a single zone are mapped: a country with one zone, a US state or Canadian
 province with one, a large city. "United States", "Canada", "Australia", "Brazil", "Russia" alone name
-several zones and give none; the sequence then uses the org's zone, and says so.
+several zones and give none; a sequence then sends in its own window's time zone (there is no org-wide one).
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ import { ProblemAlert, fieldMessage } from '../../components/ProblemAlert.js';
 import { TagInput } from '../../components/TagInput.js';
 import { useFocusOnError } from '../../forms.js';
 import { VIEWER_CANNOT, changeProps, useCanChange } from '../../roles.js';
+import { savedWords } from './saved.js';
 
 // Every field shown inline; the alert lists only server errors for others.
 const FIELDS = [
@@ -47,6 +48,7 @@ export function IcpForm({ icp, onSaved, onDeleted, onDirtyChange }) {
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(null); // 'save' | 'delete' | null
   const [saved, setSaved] = useState(false);
+  const [savedEffects, setSavedEffects] = useState([]); // what the last save did to the ICP's leads, in words
   const formRef = useFocusOnError(error);
   const nameRef = useRef();
   const canEdit = useCanChange(); // a viewer sees the profile, every control disabled
@@ -81,6 +83,7 @@ export function IcpForm({ icp, onSaved, onDeleted, onDirtyChange }) {
         : await api.post('/v1/icps', body);
       setForm(icpToForm(result));
       setSaved(true);
+      setSavedEffects(savedWords(icp, result));
       onSaved?.(result);
     } catch (err) {
       setError(err);
@@ -206,7 +209,7 @@ export function IcpForm({ icp, onSaved, onDeleted, onDirtyChange }) {
         />
       </div>
       <p class=${minScoreMsg ? 'field-error' : 'field-hint'} id="icp-min-score-note">
-        ${minScoreMsg || 'Leads scoring below this are kept but hidden from the default list.'}
+        ${minScoreMsg || 'Leads scoring below this are kept but hidden from the default list; a change applies to the leads found already.'}
       </p>
     </div>
 
@@ -241,6 +244,11 @@ export function IcpForm({ icp, onSaved, onDeleted, onDirtyChange }) {
       </p>
       ${weightsMsg && total === WEIGHTS_TARGET && html`<p class="field-error">${weightsMsg}</p>`}
     </fieldset>
+
+    ${saved && savedEffects.length > 0 &&
+    html`<div class="alert alert-info" role="status" data-testid="icp-saved-effects">
+      ${savedEffects.map((line) => html`<p class="alert-detail" key=${line}>${line}</p>`)}
+    </div>`}
 
     <div class="form-actions form-actions-split">
       <div>

@@ -115,7 +115,7 @@ function LinkIcp({ lead, icpDeleted, onScored }) {
       ${items.map((i) => html`<option key=${i.id} value=${i.id}>${i.name}</option>`)}
     </select>
     <button type="submit" class="btn btn-secondary btn-sm" data-testid="lead-score-submit" ...${changeProps(canEdit, busy || !chosen)}>
-      ${busy ? 'Scoring…' : relinking ? 'Link and score' : 'Score again'}
+      ${busy ? 'Scoring…' : relinking ? 'Link and score' : lead.icpId ? 'Score again' : 'Score'}
     </button>
     ${said && html`<span class="muted small" role="status" data-testid="lead-score-result">${said}</span>`}
     <${ProblemAlert} error=${error || icps.error} testid="lead-score-error" />
