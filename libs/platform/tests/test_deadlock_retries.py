@@ -12,16 +12,19 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from leadflood_platform.db import Database, deadlock_retries
 
 
-async def _waiting(conn: asyncpg.Connection) -> int:
-    return await conn.fetchval("SELECT count(*) FROM pg_locks WHERE locktype = 'transactionid' AND NOT granted")
+async def _waiting(conn: asyncpg.Connection, pid: int) -> bool:
+    """Whether backend `pid` waits for another transaction's lock. pg_locks is the whole server's: counting every
+    waiter there took another test's (or the stack's) waiting transaction for this one's."""
+    query = "SELECT count(*) FROM pg_locks WHERE locktype = 'transactionid' AND NOT granted AND pid = $1"
+    return bool(await conn.fetchval(query, pid))
 
 
-async def _until_waiting(conn: asyncpg.Connection, count: int) -> None:
-    for _ in range(250):
-        if await _waiting(conn) >= count:
+async def _until_waiting(conn: asyncpg.Connection, pid: int) -> None:
+    for _ in range(500):
+        if await _waiting(conn, pid):
             return
         await asyncio.sleep(0.02)
-    raise AssertionError(f"{count} transaction(s) never started waiting")
+    raise AssertionError(f"backend {pid} never started waiting")
 
 
 @pytest.mark.parametrize("victim_path", ["session", "driver"])
@@ -59,11 +62,12 @@ async def test_the_transaction_picked_to_break_a_deadlock_runs_again(scratch_dsn
     try:
         async with db.transaction() as other:
             await other.execute(text("SET LOCAL deadlock_timeout = '60s'"))
+            other_pid = (await other.execute(text("SELECT pg_backend_pid()"))).scalar_one()
             await other.execute(touch, {"who": "other", "id": 1})
             running = asyncio.create_task(victim())
             await victim_locked_2.wait()
             blocked = asyncio.create_task(other.execute(touch, {"who": "other", "id": 2}))  # waits on row 2
-            await _until_waiting(setup, 1)
+            await _until_waiting(setup, other_pid)
             other_waits.set()  # the victim now waits on row 1: a deadlock its own check finds, so it loses
             await blocked
         await asyncio.wait_for(running, 10)

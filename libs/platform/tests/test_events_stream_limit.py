@@ -53,3 +53,36 @@ async def test_past_its_limit_the_oldest_events_go_and_publishing_goes_on(
         assert await bus.publish("jobs.leads.enrich", b"job", msg_id="job-1")
     finally:
         await bus.close()
+
+
+async def test_a_stream_request_jetstream_does_not_answer_yet_is_asked_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cluster electing its meta leader does not answer stream requests: start-up asks again, then goes on."""
+    from nats.errors import TimeoutError as NatsTimeout
+    from nats.js.errors import ServiceUnavailableError
+
+    monkeypatch.setattr(bus_module, "STREAMS_READY_S", 10.0)
+    answers: list[str] = []
+
+    class NotReadyYet:
+        async def add_stream(self, config: object) -> None:
+            answers.append(config.name)  # type: ignore[attr-defined]
+            if len(answers) == 1:
+                raise NatsTimeout
+            if len(answers) == 2:
+                raise ServiceUnavailableError(code=503, description="JetStream system temporarily unavailable")
+
+    bus = Bus.__new__(Bus)
+    bus.js = NotReadyYet()  # type: ignore[assignment]
+    await bus.ensure_streams()
+    assert answers == [JOBS.name, JOBS.name, JOBS.name, "EVENTS"]
+
+    monkeypatch.setattr(bus_module, "STREAMS_READY_S", 0.3)
+    answers.clear()
+    with pytest.raises(NatsTimeout):  # never answering: start-up stops saying so, after the deadline
+
+        class Never(NotReadyYet):
+            async def add_stream(self, config: object) -> None:
+                raise NatsTimeout
+
+        bus.js = Never()  # type: ignore[assignment]
+        await bus.ensure_streams()

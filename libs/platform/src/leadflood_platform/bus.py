@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import nats
 from nats.aio.client import Client
+from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import BadRequestError, NotFoundError
+from nats.js.errors import BadRequestError, NotFoundError, ServiceUnavailableError
 
 from leadflood_platform import registry
 
@@ -73,6 +76,26 @@ def events_stream() -> Stream:
     return Stream("EVENTS", subjects, RetentionPolicy.LIMITS, max_age_s=7 * 24 * 3600, max_bytes=EVENTS_MAX_BYTES)
 
 
+# How long start-up keeps asking JetStream for a stream before giving up: a cluster just started (or one whose
+# meta leader is being elected after a node died) answers stream requests only once it has a leader, and on a
+# busy machine that has taken longer than one request's 5 s (seen in CI: a three-node cluster's first CREATE).
+STREAMS_READY_S = 60.0
+
+
+async def _until_answered(call: Callable[[], Awaitable[None]], *, what: str) -> None:
+    """`call`, again after a pause while JetStream does not answer or says it is not ready, for STREAMS_READY_S."""
+    deadline, pause = time.monotonic() + STREAMS_READY_S, 0.25
+    while True:
+        try:
+            return await call()
+        except (NatsTimeout, ServiceUnavailableError) as error:
+            if time.monotonic() + pause > deadline:
+                raise
+            log.warning("JetStream not ready; asking again", extra={"what": what, "error": repr(error)})
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 2.0)
+
+
 class Bus:
     """One NATS connection per process, with its JetStream context."""
 
@@ -105,10 +128,13 @@ class Bus:
                 duplicate_window=stream.duplicate_window_s,
                 num_replicas=stream_replicas(),
             )
-            try:
-                await self.js.add_stream(config)
-            except BadRequestError:
-                await self.js.update_stream(config)
+            await _until_answered(lambda config=config: self._create_or_update(config), what=f"stream {stream.name}")
+
+    async def _create_or_update(self, config: StreamConfig) -> None:
+        try:
+            await self.js.add_stream(config)
+        except BadRequestError:
+            await self.js.update_stream(config)
 
     async def _check_stream(self, stream: Stream) -> None:
         try:
