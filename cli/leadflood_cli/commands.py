@@ -16,7 +16,7 @@ from leadflood_cli.client import ApiError, Gateway, NotSignedIn, Unreachable
 
 DEFAULT_URL = "http://127.0.0.1:8080"  # where `make run` serves the gateway (devstack's default http port)
 OK, REFUSED, USAGE, UNREACHABLE = 0, 1, 2, 3
-LEAD_STATUSES = ["waiting", "pending", "running", "done", "failed", "cancelled"]
+LEAD_STATUSES = ["waiting", "pending", "running", "done", "failed", "cancelled", "skipped"]
 
 # A command gets the gateway and its arguments, and gives the API's JSON and the text a person reads.
 Command = Callable[[Gateway, argparse.Namespace], tuple[Any, str]]

@@ -129,6 +129,8 @@ DIAGNOSTICS = [
     ("drafted", "drafted"),
     ("sent", "sent"),
     ("simulated", "simulated"),
+    ("failed actions", "failedActions"),
+    ("skipped", "skipped"),  # already in touch: each receipt says why
     ("stale recoveries", "staleRecoveries"),
     ("queue lag (s)", "queueLagS"),
 ]
@@ -192,6 +194,7 @@ def receipts(data: dict[str, Any]) -> str:
             ("LATENCY", lambda r: f"{r['latencyMs']} ms"),
             ("AT", lambda r: when(r.get("createdAt"))),
             ("TARGET", "target"),
+            # Why, in words: a refusal's error, or a skip's reason ("already in the sequence …").
             ("ERROR", lambda r: r.get("error") or r.get("detail")),
         ],
         empty="no receipts",

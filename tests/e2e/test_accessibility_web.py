@@ -222,7 +222,13 @@ def test_every_page_fits_a_phone_and_draws_its_form_controls_in_both_schemes(
     # what enrichment found (the lead page's table of values).
     call = {"channel": "call_task", "subjectTemplate": f"Call {{{{ lead.firstName }}}} {tag}", "bodyTemplate": "Ask"}
     sequence = client.post("/v1/sequences", json=_sequence_body(tag, **call)).json()
-    body = {"email": unique_email("phone"), "firstName": "Pia", "lastName": "Phone", "companyName": "Wide Tables"}
+    body = {
+        "email": unique_email("phone"),
+        "firstName": "Pia",
+        "lastName": "Phone",
+        "companyName": "Wide Tables",
+        "phone": "+14155550142",
+    }  # a phone: a call step makes a task only for a lead with a number to call
     lead = client.post("/v1/leads", json=body).json()["leadId"]  # enriched at once (sandbox)
     client.post(f"/v1/sequences/{sequence['id']}/activate").raise_for_status()
     client.post(f"/v1/sequences/{sequence['id']}/enrollments", json={"leadIds": [lead]}).raise_for_status()

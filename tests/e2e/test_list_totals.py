@@ -65,7 +65,13 @@ def call_sequence(client: httpx.Client, tag: str) -> dict[str, Any]:
 def new_leads(client: httpx.Client, count: int) -> list[str]:
     ids = []
     for n in range(count):
-        body = {"email": unique_email("total"), "firstName": f"Total{n}", "lastName": "Lead", "companyName": "Acme"}
+        body = {
+            "email": unique_email("total"),
+            "firstName": f"Total{n}",
+            "lastName": "Lead",
+            "companyName": "Acme",
+            "phone": "+14155550142",
+        }  # a phone: a call step makes a task only for a lead with a number to call
         created = client.post("/v1/leads", json=body)
         assert created.status_code == 201, created.text
         ids.append(created.json()["leadId"])

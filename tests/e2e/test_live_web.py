@@ -86,7 +86,7 @@ def test_the_dashboard_agrees_with_the_lists_it_links_to(page: Page, user: OrgUs
     expect(page.get_by_test_id("live-state")).to_have_attribute("data-state", "live", timeout=LIVE_MS)
     expect(page.get_by_test_id("figure-sent")).to_have_text("3")
     expect(page.get_by_test_id("figure-replied")).to_have_text("1")
-    expect(page.get_by_test_id("figure-replied-sub")).to_have_text("reply rate 33%")
+    expect(page.get_by_test_id("figure-replied-sub")).to_have_text("reply rate 33% (replies ÷ emails sent)")
     expect(page.get_by_test_id("figure-bounced")).to_have_text("0")
     expect(page.get_by_test_id("figure-leads")).to_have_text("3")
     expect(page.get_by_test_id("attention-calm")).to_be_visible()

@@ -45,11 +45,14 @@ def _sequence_body(tag: str, **first_step: Any) -> dict[str, Any]:
     }
 
 
+PHONE = "+14155550142"
+
+
 def _lead(client: httpx.Client, first_name: str) -> dict[str, Any]:
+    """A lead with an email and a phone (a call step makes a task only for a lead with a number to call)."""
     email = unique_email(first_name.lower())
-    created = client.post(
-        "/v1/leads", json={"email": email, "firstName": first_name, "lastName": "Tester", "companyName": "Acme"}
-    )
+    body = {"email": email, "firstName": first_name, "lastName": "Tester", "companyName": "Acme", "phone": PHONE}
+    created = client.post("/v1/leads", json=body)
     assert created.status_code == 201, created.text
     return created.json()["lead"]
 
@@ -440,10 +443,10 @@ def test_the_enrollments_and_the_tasks_name_their_leads(client: httpx.Client) ->
         return found if len(found) == 2 else None
 
     made = until(tasks, what="both call tasks")
-    assert made[kept["id"]]["lead"] == {"name": "Named Tester", "email": kept["email"]}
+    assert made[kept["id"]]["lead"] == {"name": "Named Tester", "email": kept["email"], "phone": PHONE}
     listed = _enrollments(client, sequence["id"])
-    assert listed[kept["id"]]["lead"] == {"name": "Named Tester", "email": kept["email"]}
-    assert listed[gone["id"]]["lead"] == {"name": "Gone Tester", "email": gone["email"]}
+    assert listed[kept["id"]]["lead"] == {"name": "Named Tester", "email": kept["email"], "phone": PHONE}
+    assert listed[gone["id"]]["lead"] == {"name": "Gone Tester", "email": gone["email"], "phone": PHONE}
 
     # A deleted lead is named as such (null), in both lists.
     assert client.delete(f"/v1/leads/{gone['id']}").status_code == 204

@@ -91,8 +91,9 @@ def test_a_lead_s_phone_is_given_on_the_new_lead_form_shown_on_its_page_and_edit
     expect(page.get_by_test_id("lead-phone")).to_have_text("+442079460958")
 
 
-def _leads(client: httpx.Client, tag: str, count: int) -> list[dict]:
-    """`count` new leads of the company "Co<tag>" (a search for it finds them alone)."""
+def _leads(client: httpx.Client, tag: str, count: int, *, phones: bool = False) -> list[dict]:
+    """`count` new leads of the company "Co<tag>" (a search for it finds them alone), with a phone each if asked (a
+    call step makes a task only for a lead with a number to call)."""
     made = []
     for n in range(count):
         body = {
@@ -100,7 +101,7 @@ def _leads(client: httpx.Client, tag: str, count: int) -> list[dict]:
             "firstName": f"Wil{n}",
             "lastName": f"Son{tag}",
             "companyName": f"Co{tag}",
-        }
+        } | ({"phone": f"+1415555{n + 150:04d}"} if phones else {})
         created = client.post("/v1/leads", json=body)
         assert created.status_code == 201, created.text
         made.append(created.json()["lead"])
@@ -164,7 +165,7 @@ def test_the_sequence_page_and_the_tasks_name_leads_without_a_request_per_lead(
         "/v1/sequences", json={"name": f"Named {tag}", "window": OPEN_WINDOW, "steps": [call]}
     ).json()
     client.post(f"/v1/sequences/{sequence['id']}/activate").raise_for_status()
-    leads = _leads(client, tag, 30)
+    leads = _leads(client, tag, 30, phones=True)
     enrolled = client.post(
         f"/v1/sequences/{sequence['id']}/enrollments", json={"leadIds": [lead["id"] for lead in leads]}
     )

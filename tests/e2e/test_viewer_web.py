@@ -58,7 +58,9 @@ def test_a_viewer_is_offered_nothing_on_the_sequences_runs_and_operations_pages(
     api = owner.client
     # A sequence with a lead in it (waiting for its email step) and the call task its first step made.
     sequence = call_sequence(api, uuid.uuid4().hex[:6])
-    lead = api.post("/v1/leads", json={"email": unique_email("viewed"), "firstName": "Vi", "lastName": "Ewed"}).json()
+    # With a phone: a call step makes a task only for a lead with a number to call.
+    body = {"email": unique_email("viewed"), "firstName": "Vi", "lastName": "Ewed", "phone": "+14155550142"}
+    lead = api.post("/v1/leads", json=body).json()
     api.post(f"/v1/sequences/{sequence['id']}/enrollments", json={"leadIds": [lead["leadId"]]}).raise_for_status()
     until(lambda: api.get("/v1/tasks").json()["total"] == 1, 30, "the call task")
     # A run not started yet (Start, Cancel), and two failed runs: an open alert (Acknowledge, Resolve).

@@ -192,7 +192,7 @@ def test_every_counted_page_documents_its_total_and_the_rows_it_holds() -> None:
     captured = mail._captured_json(inbox_pb2.CapturedMail(id=3, rcpt_to=["a@b.c"], received_at=stamp))
     mail.CapturedMailPage.model_validate({"mail": [captured], "before": 3, **first})
     # Each with its lead as a page reads them (one named, one deleted).
-    named = {"l1": {"name": "Ada Lovelace", "email": "ada@acme.example"}}
+    named = {"l1": {"name": "Ada Lovelace", "email": "ada@acme.example", "phone": "+14155550123"}}
     enrollments = [
         sequences.enrollment_json(
             sequences_pb2.Enrollment(id=f"e{n}", lead_id=lead, state=sequences_pb2.ENROLLMENT_STATE_ACTIVE), named

@@ -18,6 +18,18 @@ export function percent(rate) {
   return `${(rate * 100).toFixed(rate * 100 >= 10 ? 0 : 1)}%`;
 }
 
+/**
+ * What every reply rate on the home page divides (the tiles' and each sequence's alike): replies over the emails
+ * sent, in the same words wherever a rate is shown.
+ */
+export const RATE_BASIS = 'replies ÷ emails sent';
+
+/** A count in the reader's locale with its noun, one or many: 1 -> "1 dead letter", 1200 -> "1,200 dead letters". */
+export function countWords(n, one, many, locale = undefined) {
+  const count = Number(n) || 0;
+  return `${new Intl.NumberFormat(locale).format(count)} ${count === 1 ? one : many}`;
+}
+
 /** The messages list behind a figure: a category over the window, or one of its days. */
 export function messagesHref(category, days, day = '') {
   const q = new URLSearchParams({ category, days: String(days) });

@@ -10,8 +10,13 @@ import {
   runBody,
   runPlan,
   runProgress,
+  runTitle,
+  shortOfLimit,
+  formatCount,
+  receiptKind,
   EMPTY_FORM,
 } from '../src/pages/runs/model.js';
+import { countWords, RATE_BASIS } from '../src/dashboard.js';
 
 test('a run settles leads done or failed of those sourced; completed is full', () => {
   const running = { state: 'running', progress: { total: 8, done: 3, failed: 1 } };
@@ -64,8 +69,32 @@ test('the form becomes the API body, numbers as numbers and a bad one as typed',
     channels: { email: 'send', sms: false, call: false },
     calendar: { enabled: true, provider: 'google', durationMinutes: 30, windowDays: 'x' },
     email: { subject: '', body: '' },
+    recentContactDays: 30,
   });
   const plan = { channels: { email: 'draft', sms: true, call: false }, calendar: { enabled: true, provider: 'google', durationMinutes: 30 } };
   assert.equal(runPlan(plan), 'email drafts · SMS · meeting (google, 30 min)');
   assert.equal(runPlan({ channels: { email: 'off' }, calendar: {} }), 'no actions');
+});
+
+test('a sourced run short of its limit says how many it found and why; a full one says nothing', () => {
+  const short = { limit: 8, sourcedAt: '2026-12-07T11:00:00Z', progress: { total: 5, skipped: 2 } };
+  assert.equal(
+    shortOfLimit(short, 'en-US'),
+    "Found 5 of the 8 leads asked for: the source had no more scoring at or over the ICP's minimum (2 skipped as already in touch).",
+  );
+  assert.equal(shortOfLimit({ ...short, progress: { total: 8 } }, 'en-US'), null);
+  assert.equal(shortOfLimit({ ...short, sourcedAt: null }, 'en-US'), null); // not sourced yet: nothing to say
+});
+
+test('counts are written in the reader\'s locale, runs named by their ICP and time, skips in words', () => {
+  assert.equal(formatCount(10000, 'en-US'), '10,000');
+  assert.equal(formatCount(10000, 'de-DE'), '10.000');
+  // "97 of 10000" no more: the caption's numbers are the reader's own ("97 of 10,000").
+  assert.equal(runProgress({ state: 'running', progress: { total: 10000, done: 97 } }).caption, `97 of ${formatCount(10000)} leads`);
+  assert.notEqual(formatCount(10000), '10000');
+  assert.match(runTitle({ createdAt: '2026-12-07T11:40:00Z' }, 'Fintech CFOs', 'en-GB'), /^Fintech CFOs · 7 Dec 2026, \d\d:\d\d$/);
+  assert.equal(receiptKind('contact_check'), 'Already in touch');
+  assert.equal(countWords(1, 'dead letter', 'dead letters', 'en-US'), '1 dead letter');
+  assert.equal(countWords(1200, 'dead letter', 'dead letters', 'en-US'), '1,200 dead letters');
+  assert.equal(RATE_BASIS, 'replies ÷ emails sent');
 });

@@ -18,21 +18,26 @@ from runs import actions, calendar, leases, service
 from runs.calendar import CalendarSettings
 from runs.models import COMPLETED, DONE, FAILED, PENDING, LeadRun, Receipt, RunLead
 from runs.quotas import Limits
-from services.runs.tests.conftest import StandInTasks, make_run
+from services.runs.tests.conftest import StandInContacts, StandInTasks, make_run
 from tests.fakes.mail_room import queued
 
 MEETING = {"enabled": True, "provider": "sandbox", "durationMinutes": 30, "windowDays": 5}
 
 
 def work(
-    db: Database, inbox: SimpleNamespace, busy: str = "never", tasks: StandInTasks | None = None, **policy: int
+    db: Database,
+    inbox: SimpleNamespace,
+    busy: str = "never",
+    tasks: StandInTasks | None = None,
+    contacts: StandInContacts | None = None,
+    **policy: int,
 ) -> actions.LeadActions:
     settings = CalendarSettings(sandbox_calendar_busy=busy)
     provider = calendar.calendar_for("sandbox", settings)
     values = {"calendar_max_attempts": 3, "calendar_backoff_ms": 100, "lead_max_attempts": 5} | policy
     return actions.LeadActions(
         db=db, delivery=inbox.stub, tasks=tasks or StandInTasks(), calendar_for=lambda name: provider,
-        policy=actions.Policy(**values),
+        contacts=(contacts or StandInContacts()).contacts(), policy=actions.Policy(**values),
     )  # fmt: skip
 
 
@@ -206,4 +211,64 @@ async def test_a_call_task_the_task_list_refuses_fails_that_action_alone(db: Dat
     found = {r.kind: r for r in await receipts(db, run.id)}
     assert found["email"].status == "sent"
     assert found["call_task"].status == "failed" and "the task list refused it" in (found["call_task"].error or "")
+    assert await run_state(db, run.id) == COMPLETED
+
+
+class RefusingMailRoom:
+    """The mail room refusing every message as its `validate` does: INVALID_ARGUMENT with a BadRequest naming
+    each field at fault."""
+
+    def __init__(self, *violations: tuple[str, str]) -> None:
+        self.violations, self.requests = violations, []
+
+    async def SendMessage(self, request, **options):  # type: ignore[no-untyped-def]
+        from google.rpc import code_pb2, error_details_pb2, status_pb2
+
+        self.requests.append(request)
+        bad = error_details_pb2.BadRequest(
+            field_violations=[
+                error_details_pb2.BadRequest.FieldViolation(field=name, description=why)
+                for name, why in self.violations
+            ]
+        )
+        status = status_pb2.Status(code=code_pb2.INVALID_ARGUMENT, message="the message cannot be sent as given")
+        status.details.add().Pack(bad)
+        trailing = grpc.aio.Metadata(("grpc-status-details-bin", status.SerializeToString()))
+        raise grpc.aio.AioRpcError(
+            grpc.StatusCode.INVALID_ARGUMENT, grpc.aio.Metadata(), trailing, details=status.message
+        )
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+async def test_a_run_whose_every_email_is_refused_fails_saying_which_field(
+    db: Database, inbox: SimpleNamespace, dry_run: bool
+) -> None:
+    run, _ = await make_run(db, uuid.uuid4(), leads=2, dry_run=dry_run)
+    refusing = RefusingMailRoom(("subject", "at most 998 characters"))
+    lead_actions = work(db, inbox)
+    lead_actions.delivery = refusing
+    assert await drain(db, lead_actions) == 2
+    assert len(refusing.requests) == 2
+    found = await receipts(db, run.id)
+    assert [(r.status, r.error) for r in found] == [
+        ("failed", "the mail room refused the subject: at most 998 characters")
+    ] * 2
+    async with db.transaction() as session:
+        progress = (await service.progress(session, [run.id]))[run.id]
+        leads = (await session.execute(select(RunLead.status, RunLead.error).where(RunLead.run_id == run.id))).all()
+    # A refused email is a failure, dry run or not: never counted as simulated.
+    assert (progress.failed, progress.done, progress.simulated, progress.failed_actions) == (2, 0, 0, 2)
+    assert {tuple(lead) for lead in leads} == {
+        (FAILED, "every action failed: the mail room refused the subject: at most 998 characters")
+    }
+    assert await run_state(db, run.id) == FAILED
+
+
+async def test_a_call_task_for_a_lead_with_no_phone_is_skipped(db: Database, inbox: SimpleNamespace) -> None:
+    run, _ = await make_run(db, uuid.uuid4(), leads=1, call=True, phones=False)
+    tasks = StandInTasks()
+    assert await drain(db, work(db, inbox, tasks=tasks)) == 1
+    found = {r.kind: r for r in await receipts(db, run.id)}
+    assert (found["call_task"].status, found["call_task"].detail) == ("skipped", "the lead has no phone number")
+    assert tasks.requests == [] and found["email"].status == "sent"
     assert await run_state(db, run.id) == COMPLETED

@@ -330,7 +330,7 @@ async def test_a_step_due_outside_the_window_waits_for_it(
     assert world.inbox.servicer.requests == []
 
 
-async def test_leads_without_email_skip_email_steps_and_calls_make_tasks(
+async def test_leads_without_email_or_phone_skip_those_steps_and_calls_make_tasks_for_a_phone(
     db: Database, world: SimpleNamespace, kit: SimpleNamespace
 ) -> None:
     call = definitions.StepSpec(channel="call_task", subject_template="Call {{ lead.firstName | default('them') }}")
@@ -341,16 +341,24 @@ async def test_leads_without_email_skip_email_steps_and_calls_make_tasks(
     for _ in range(3):
         await world.scheduler.run_once()
     sends = await _sends(db, enrollment.id)
+    # No phone either: no text, and no call task nobody could dial.
     assert [(s.outcome, s.detail) for s in sends] == [
         ("skipped", "the lead has no email address"),
         ("skipped", "the lead has no phone number"),
-        ("task_created", ""),
+        ("skipped", "the lead has no phone number to call"),
     ]
     assert world.inbox.servicer.requests == []
     async with db.transaction() as session:
-        [task] = list(await session.scalars(select(Task).where(Task.enrollment_id == enrollment.id)))
-    assert (task.title, task.state, task.lead_id) == ("Call Grace", "open", no_email)
+        assert list(await session.scalars(select(Task).where(Task.enrollment_id == enrollment.id))) == []
     assert (await _reload(db, enrollment.id)).state == "completed"
+
+    called = world.leads.add(first_name="Hana", phone="+14155550199")
+    only_call = await kit.make_sequence(db, world.org, kit.definition(call, window=kit.ALWAYS))
+    [enrollment] = await _enroll(db, world, only_call, called)
+    await world.scheduler.run_once()
+    async with db.transaction() as session:
+        [task] = list(await session.scalars(select(Task).where(Task.enrollment_id == enrollment.id)))
+    assert (task.title, task.state, task.lead_id) == ("Call Hana", "open", called)
     assert await _events(db) == ["sequences.step.sent"]  # the task; skipped steps send nothing
 
 

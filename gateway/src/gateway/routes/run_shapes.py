@@ -45,10 +45,14 @@ class RunProgress(Reply):
     no_slot: int
     drafted: int
     sent: int
-    simulated: int
+    simulated: int = Field(description="Actions a dry run did without side effects (not those refused or skipped)")
     calendar_retries: int
     stale_recoveries: int
     queue_lag_s: float
+    skipped: int = Field(
+        description="Leads left out: in a sequence now, or in a conversation within the run's recentContactDays"
+    )
+    failed_actions: int = Field(description="Actions that failed (an email the mail room refused, say)")
 
 
 class Run(Reply):
@@ -66,9 +70,13 @@ class Run(Reply):
     progress: RunProgress
     batch_size: int
     worker_concurrency: int
+    recent_contact_days: int = Field(description="A lead with a message sent or received in this many days is skipped")
     created_at: datetime | None
     started_at: datetime | None
     finished_at: datetime | None
+    sourced_at: datetime | None = Field(
+        description="When sourcing ended: then progress.total under limit means fewer leads qualified"
+    )
 
 
 class StartedRun(Run):

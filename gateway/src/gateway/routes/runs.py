@@ -19,6 +19,9 @@ from leadflood.runs.v1 import runs_pb2 as pb
 router = APIRouter()
 Who = Annotated[Principal, Depends(principal)]
 Template = Annotated[str, Field(max_length=20_000)]
+# The mail room's longest subject line (RFC 5322's 998 characters a line; services/inbox delivery.validate): a longer
+# one is refused here, at its field, rather than by the mail room for every lead of the run.
+MAX_SUBJECT = 998
 EMAIL_MODES = {"send": pb.EMAIL_MODE_SEND, "draft": pb.EMAIL_MODE_DRAFT, "off": pb.EMAIL_MODE_OFF}
 
 
@@ -39,7 +42,8 @@ class CalendarBody(Body):
 
 
 class EmailBody(Body):
-    subject: Template = ""
+    subject: Annotated[str, Field(max_length=MAX_SUBJECT)] = ""
+    # The mail room takes bodies up to 1,000,000 characters: the template's own cap is well under it.
     body: Template = ""
 
 
@@ -51,6 +55,8 @@ class RunBody(Body):
     calendar: CalendarBody = Field(default_factory=CalendarBody)
     email: EmailBody = Field(default_factory=EmailBody)
     source: Literal["sandbox", "apollo"] = "sandbox"
+    # A lead with a message sent to or received from it in this many days is skipped (as one in a sequence is).
+    recent_contact_days: Annotated[int, Field(ge=1, le=90)] = 30
 
     def request(self) -> pb.CreateRunRequest:
         channels, calendar = self.channels, self.calendar
@@ -65,6 +71,7 @@ class RunBody(Body):
                 time_zone=calendar.time_zone,
             ),
             email=pb.EmailTemplate(subject=self.email.subject, body=self.email.body), source=self.source,
+            recent_contact_days=self.recent_contact_days,
         )  # fmt: skip
 
 
@@ -112,10 +119,13 @@ def run_json(run: pb.Run) -> dict[str, Any]:
             "calendarRetries": p.calendar_retries,
             "staleRecoveries": p.stale_recoveries,
             "queueLagS": round(p.queue_lag_s, 3),
+            "skipped": p.skipped,
+            "failedActions": p.failed_actions,
         },  # fmt: skip
         "batchSize": run.batch_size,
         "workerConcurrency": run.worker_concurrency,
-        **Timestamps.of(run, "created_at", "started_at", "finished_at"),
+        "recentContactDays": run.recent_contact_days,
+        **Timestamps.of(run, "created_at", "started_at", "finished_at", "sourced_at"),
     }
 
 
@@ -222,7 +232,7 @@ async def run_leads(
     run_id: str,
     request: Request,
     who: Who,
-    status: Literal["", "waiting", "pending", "running", "done", "failed", "cancelled"] = "",
+    status: Literal["", "waiting", "pending", "running", "done", "failed", "cancelled", "skipped"] = "",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str = "",
 ) -> dict[str, Any]:

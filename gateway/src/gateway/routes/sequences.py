@@ -224,6 +224,7 @@ class LeadBrief(Reply):
 
     name: str = Field(description="First and last name; empty when the lead has none")
     email: str | None
+    phone: str | None = Field(description="E.164, for a call task's number to dial; null when the lead has none")
 
 
 LEAD_FIELD = "The lead's name and email; null when the lead was deleted"
@@ -274,6 +275,7 @@ def _lead_json(lead: leads_pb2.Lead) -> dict[str, Any]:
     return {
         "name": " ".join(filter(None, [lead.first_name.strip(), lead.last_name.strip()])),
         "email": lead.email or None,
+        "phone": lead.phone or None,
     }
 
 

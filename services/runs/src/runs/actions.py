@@ -4,6 +4,10 @@ last try, draft an availability request), text, make a call task. Each writes a 
 The call task is made in the sequences service, which owns call tasks (DESIGN.md, "Who owns what"), so it is
 listed under Tasks with the sequences' own: one list of the calls a user has to make.
 
+Before its first action a lead is checked again (runs.contacts): one enrolled in a sequence, or in a conversation,
+since sourcing is skipped, with a receipt saying why. A lead coming back after a fault is checked for sequences
+only: the conversation it is in may be the one its own email started before the fault.
+
 Resumable: an action whose final receipt exists is not done again, and every side effect is keyed
 (the mail room's and the task list's idempotency key `runs:<run>:<lead>:<action>`, the calendar event's id
 from the same key), so a lead redone after its worker died sends nothing twice. Every write checks the lead's lease
@@ -26,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
+from grpc_status import rpc_status
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,9 +40,11 @@ from leadflood.runs.v1 import events_pb2
 from leadflood.sequences.v1 import sequences_pb2, sequences_pb2_grpc
 from leadflood_platform import outbox, templates
 from leadflood_platform.db import Database
+from leadflood_platform.errors import field_violations
 from leadflood_platform.jobs import is_transient
 from runs import finishing, leases, sourcing
 from runs.calendar import Booking, CalendarProvider, SlotSearch
+from runs.contacts import Contacts
 from runs.models import (
     CANCELLED,
     COMPLETED,
@@ -46,6 +53,7 @@ from runs.models import (
     LEASED,
     PENDING,
     RUNNING,
+    SKIPPED,
     WAITING,
     LeadRun,
     Receipt,
@@ -138,6 +146,7 @@ class RunPlan:
     calendar: dict[str, Any]
     email_subject: str
     email_body: str
+    recent_contact_days: int
 
 
 @dataclass
@@ -157,11 +166,13 @@ class LeadActions:
         db: Database,
         delivery: delivery_pb2_grpc.DeliveryServiceStub,
         tasks: sequences_pb2_grpc.SequencesServiceStub,
+        contacts: Contacts,
         calendar_for: Callable[[str], CalendarProvider],
         policy: Policy,
         plan_ttl_s: float = 2.0,
     ) -> None:
         self.db, self.delivery, self.tasks, self.calendar_for, self.policy = db, delivery, tasks, calendar_for, policy
+        self.contacts = contacts
         self.plan_ttl_s = plan_ttl_s
         self._plans: dict[uuid.UUID, tuple[float, RunPlan]] = {}
 
@@ -180,7 +191,11 @@ class LeadActions:
             await self._settle(claimed, journal, status=FAILED, error=error)
             return FAILED
         try:
-            await self._actions(run, claimed, await self._done(claimed), journal)
+            done = await self._done(claimed)
+            if not done and await self._left_out(run, claimed, journal):
+                await self._settle(claimed, journal, status=SKIPPED, error=journal.receipts[-1]["detail"])
+                return SKIPPED
+            await self._actions(run, claimed, done, journal)
         except Later as later:
             if later.fault and tries + 1 >= self.policy.lead_max_attempts:  # that was its last try
                 error = f"gave up after {tries + 1} tries: {later.reason}"
@@ -189,8 +204,7 @@ class LeadActions:
             await self._settle(claimed, journal, status=PENDING, later=later)
             log.info("lead comes back later", extra={"lead_id": str(claimed.lead_id), "reason": later.reason})
             return "later"
-        await self._settle(claimed, journal, status=DONE, error=None)
-        return DONE
+        return await self._settle(claimed, journal, status=DONE, error=None)
 
     async def _plan(self, run_id: uuid.UUID) -> RunPlan:
         kept = self._plans.get(run_id)
@@ -201,6 +215,7 @@ class LeadActions:
             plan = RunPlan(
                 id=run.id, state=run.state, dry_run=run.dry_run, channels=dict(run.channels),
                 calendar=dict(run.calendar), email_subject=run.email_subject, email_body=run.email_body,
+                recent_contact_days=run.recent_contact_days,
             )  # fmt: skip
         if len(self._plans) > 1000:
             self._plans.clear()
@@ -215,6 +230,22 @@ class LeadActions:
         async with self.db.transaction() as session:
             query = select(Receipt.kind).where(Receipt.run_lead_id == claimed.id, Receipt.status.in_(FINAL))
             return set((await session.execute(query)).scalars())
+
+    async def _left_out(self, run: RunPlan, claimed: leases.Claimed, journal: Journal) -> bool:
+        """Whether the org started talking to the lead since sourcing (noted in a receipt saying why)."""
+        first_try = not (claimed.attempts or claimed.stale_recoveries)
+        try:
+            why = await self.contacts.lately(
+                claimed.lead_id, run.recent_contact_days, now=finishing.utcnow(), conversations=first_try
+            )
+        except grpc.aio.AioRpcError as error:
+            # Never a send on a guess: the lead waits until it can be checked (and fails if it never can).
+            raise Later(self._backoff(claimed), f"checking the lead's sequences and conversations: {error.details()}",
+                        fault=True) from None  # fmt: skip
+        if why is None:
+            return False
+        self._note(journal, claimed, run, sourcing.CONTACT_CHECK, Step(status=SKIPPED, detail=why), 0)
+        return True
 
     async def _actions(self, run: RunPlan, claimed: leases.Claimed, done: set[str], journal: Journal) -> None:
         meeting = claimed.meeting
@@ -335,7 +366,7 @@ class LeadActions:
         except grpc.aio.AioRpcError as error:
             if is_transient(error):
                 raise Later(self._backoff(claimed), f"mail room: {error.details()}", fault=True) from None
-            step = Step(status="failed", error=f"the mail room refused it: {error.details()}")
+            step = Step(status="failed", error=refusal(error))
             self._note(journal, claimed, run, action, step, _ms(started))
             return
         if reply.outcome == delivery_pb2.SEND_OUTCOME_DEFERRED:
@@ -350,7 +381,10 @@ class LeadActions:
 
     async def _call_task(self, run: RunPlan, claimed: leases.Claimed, journal: Journal) -> None:
         """The receipt's target is the task's id, its detail what the task asks (a dry run makes no task)."""
-        phone = claimed.lead.get("phone") or "no phone on file"
+        phone = claimed.lead.get("phone", "")
+        if not phone:  # a call nobody can make is not a task
+            self._note(journal, claimed, run, CALL, Step(status="skipped", detail="the lead has no phone number"), 0)
+            return
         name = full_name(claimed.lead) or claimed.lead.get("email") or "the lead"
         company = claimed.lead.get("companyName") or "their company"
         title = f"Call {name} at {company} ({phone})"
@@ -412,10 +446,14 @@ class LeadActions:
         status: str,
         error: str | None = None,
         later: Later | None = None,
-    ) -> None:
+    ) -> str:
         """The visit's receipts, the lead's new state (ended, or back in the queue at `later.at`), the meeting
         announced, the run's next lead released and the run finished if this was its last: one transaction."""
         async with self.db.transaction() as session:
+            # The run's row first, as sourcing's `record` takes it: every transaction that writes a run's leads and
+            # then its run takes the two in one order, so two leads of one run settling together (or settling while
+            # sourcing records) wait for each other rather than deadlock on the run's row in finish_if_drained.
+            await session.execute(select(LeadRun.id).where(LeadRun.id == claimed.run_id).with_for_update())
             lead = await leases.hold(session, claimed)
             if journal.receipts:
                 await session.execute(insert(Receipt).values(journal.receipts).on_conflict_do_nothing())
@@ -425,6 +463,8 @@ class LeadActions:
                 lead.calendar_attempts = journal.calendar_attempts
             if journal.booked is not None:
                 await _announce_meeting(session, claimed, journal.booked)
+            if status == DONE and (why := await _every_action_failed(session, claimed.id)):
+                status, error = FAILED, why
             lead.status, lead.lease_token, lead.lease_expires_at, lead.leased_by = status, None, None, None
             if later is not None:
                 lead.due_at = later.at
@@ -440,6 +480,7 @@ class LeadActions:
             await sourcing.release(session, claimed.run_id, window=self.policy.window)
             if later is None:
                 await finish_if_drained(session, claimed.run_id)
+        return status
 
     def _backoff(self, claimed: leases.Claimed) -> dt.datetime:
         wait = self.policy.retry_backoff_s * 2 ** min(claimed.attempts, 6)
@@ -457,7 +498,7 @@ async def finish_if_drained(session: AsyncSession, run_id: uuid.UUID) -> None:
             select(
                 func.count().filter(RunLead.status.in_((WAITING, PENDING, LEASED))),
                 func.count().filter(RunLead.status == FAILED),
-                func.count(),
+                func.count().filter(RunLead.status != SKIPPED),
             ).where(RunLead.run_id == run_id)
         )
     ).one()
@@ -467,6 +508,16 @@ async def finish_if_drained(session: AsyncSession, run_id: uuid.UUID) -> None:
         await finishing.finish(session, run, FAILED, error=f"all {total} leads failed")
     else:
         await finishing.finish(session, run, COMPLETED, error=None)
+
+
+async def _every_action_failed(session: AsyncSession, run_lead_id: uuid.UUID) -> str | None:
+    """Why the lead failed when every action it ended failed (a run whose every email the mail room refused is
+    a failed run, not a finished one), else None."""
+    query = select(Receipt.status, Receipt.error).where(Receipt.run_lead_id == run_lead_id, Receipt.status.in_(FINAL))
+    ended = (await session.execute(query.order_by(Receipt.created_at))).all()
+    if not ended or any(status != FAILED for status, _ in ended):
+        return None
+    return f"every action failed: {ended[0].error or 'no reason given'}"
 
 
 async def _announce_meeting(session: AsyncSession, claimed: leases.Claimed, booking: Booking) -> None:
@@ -485,6 +536,21 @@ def _meeting_line(meeting: dict[str, Any] | None) -> str:
     start = dt.datetime.fromisoformat(meeting["start"])
     link = f": {meeting['link']}" if meeting.get("link") else ""
     return f"\nI've put a call on our calendars for {start:%A %d %B at %H:%M} UTC{link}\n"
+
+
+# The mail room's field names, as a reader of a receipt knows them.
+FIELD_WORDS = {"subject": "the subject", "text_body": "the body", "to.email": "the email address",
+               "to.phone": "the phone number", "to.name": "the lead's name"}  # fmt: skip
+
+
+def refusal(error: grpc.aio.AioRpcError) -> str:
+    """The mail room's refusal in words: each field it found at fault and why (its status's BadRequest), else
+    its summary."""
+    violations = field_violations(rpc_status.from_call(error))
+    if not violations:
+        return f"the mail room refused it: {error.details()}"
+    said = "; ".join(f"{FIELD_WORDS.get(v.field, v.field)}: {v.message}" for v in violations)
+    return f"the mail room refused {said}"
 
 
 def _ms(started: float) -> int:

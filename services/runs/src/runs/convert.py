@@ -5,7 +5,7 @@ from __future__ import annotations
 from leadflood.runs.v1 import runs_pb2 as pb
 from leadflood_platform.convert import timestamp
 from leadflood_platform.jobs import public_id
-from runs import health, service
+from runs import contacts, health, service
 from runs.models import Alert, LeadRun, Receipt, RunLead
 
 RUN_STATE = {
@@ -40,6 +40,7 @@ def spec_from_request(request: pb.CreateRunRequest, icp_id) -> service.RunSpec: 
         subject=request.email.subject,
         body=request.email.body,
         source=request.source or "sandbox",
+        recent_contact_days=request.recent_contact_days or contacts.DEFAULT_DAYS,
     )
 
 
@@ -83,6 +84,8 @@ def run_to_proto(run: LeadRun, progress: service.Progress, *, batch_size: int, w
             calendar_retries=progress.calendar_retries,
             stale_recoveries=progress.stale_recoveries,
             queue_lag_s=progress.queue_lag_s,
+            skipped=progress.skipped,
+            failed_actions=progress.failed_actions,
         ),  # fmt: skip
         error=run.error or "",
         job_id=public_id("runs", run.job_id),
@@ -92,6 +95,8 @@ def run_to_proto(run: LeadRun, progress: service.Progress, *, batch_size: int, w
         created_at=timestamp(run.created_at),
         started_at=timestamp(run.started_at),
         finished_at=timestamp(run.finished_at),
+        recent_contact_days=run.recent_contact_days,
+        sourced_at=timestamp(run.sourced_at),
     )
     return message
 

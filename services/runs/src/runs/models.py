@@ -31,7 +31,9 @@ FINISHED = (COMPLETED, FAILED, CANCELLED)
 # lease, or at its end. A run releases its leads into the queue a window at a time (its batch), so the queue
 # holds what the workers can take soon, and its age says how long released work waits for a worker.
 WAITING, PENDING, LEASED, DONE = "waiting", "pending", "running", "done"
-LEAD_STATES = (WAITING, PENDING, LEASED, DONE, FAILED, CANCELLED)
+# Left out: the org is already talking to the lead (runs.contacts); its receipt says why.
+SKIPPED = "skipped"
+LEAD_STATES = (WAITING, PENDING, LEASED, DONE, FAILED, CANCELLED, SKIPPED)
 
 OPEN, ACKNOWLEDGED, RESOLVED = "open", "acknowledged", "resolved"
 ALERT_STATES = (OPEN, ACKNOWLEDGED, RESOLVED)
@@ -66,6 +68,8 @@ class LeadRun(Base):
     calendar: Mapped[dict[str, Any]] = mapped_column(JSONB)
     email_subject: Mapped[str] = mapped_column(Text)
     email_body: Mapped[str] = mapped_column(Text)
+    # A lead with a message sent or received in this many days is left out (runs.contacts).
+    recent_contact_days: Mapped[int] = mapped_column(Integer, server_default=text("30"))
     state: Mapped[str] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
     job_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))

@@ -18,7 +18,7 @@ from leadflood.sequences.v1 import sequences_pb2_grpc
 from leadflood_platform import grpc_client
 from leadflood_platform.server import Runtime, ServiceSpec
 from leadflood_platform.settings import load
-from runs import actions, calendar
+from runs import actions, calendar, workers
 from runs.config import RunsSettings
 from runs.drain import Drainer, Sweeper, SweepPolicy
 from runs.models import Base, platform_tables
@@ -47,6 +47,8 @@ def spec() -> ServiceSpec:
             delivery=delivery_pb2_grpc.DeliveryServiceStub(peer("inbox", settings.inbox_call_timeout_s)),
             # Call tasks are the sequences service's: a run's are listed under Tasks with every other.
             tasks=sequences_pb2_grpc.SequencesServiceStub(peer("sequences", settings.sequences_call_timeout_s)),
+            # Checked again just before a lead's first action: enrolled or answered since sourcing is skipped.
+            contacts=workers.contacts(settings, peer),
             calendar_for=calendar_for,
             policy=actions.Policy(
                 calendar_max_attempts=settings.lead_runs_calendar_max_attempts,

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from leadflood.runs.v1 import jobs_pb2
 from leadflood_platform import jobs, templates, totals
 from leadflood_platform.errors import FailedPrecondition, InvalidArgument, NotFound, quoted
-from runs import finishing, quotas
+from runs import contacts, finishing, quotas
 from runs.models import (
     CANCELLED,
     CREATED,
@@ -28,6 +28,7 @@ from runs.models import (
     LEASED,
     PENDING,
     RUNNING,
+    SKIPPED,
     WAITING,
     LeadRun,
     Receipt,
@@ -63,6 +64,7 @@ class RunSpec:
     subject: str = ""
     body: str = ""
     source: str = "sandbox"
+    recent_contact_days: int = contacts.DEFAULT_DAYS
 
 
 def check(spec: RunSpec, *, max_leads_per_day: int) -> None:
@@ -75,6 +77,11 @@ def check(spec: RunSpec, *, max_leads_per_day: int) -> None:
         raise InvalidArgument.on("channels.email", f"unknown mode {quoted(spec.email_mode)}; use send, draft or off")
     if spec.avatar:
         raise InvalidArgument.on("channels.avatar", "avatar videos are not offered yet; leave it off")
+    if not 1 <= spec.recent_contact_days <= contacts.MAX_DAYS:
+        raise InvalidArgument.on(
+            "recentContactDays",
+            f"must be between 1 and {contacts.MAX_DAYS} days (a conversation this recent skips the lead)",
+        )
     if spec.source not in SOURCES:
         raise InvalidArgument.on("source", f"unknown source {quoted(spec.source)}; use {', '.join(SOURCES)}")
     calendar = spec.calendar
@@ -122,6 +129,7 @@ async def create(session: AsyncSession, *, org_id: uuid.UUID, spec: RunSpec) -> 
         calendar=calendar,
         email_subject=spec.subject or DEFAULT_SUBJECT,
         email_body=spec.body or DEFAULT_BODY,
+        recent_contact_days=spec.recent_contact_days,
         state=CREATED,
     )
     session.add(run)
@@ -201,6 +209,8 @@ class Progress:
     sent: int = 0
     simulated: int = 0
     calendar_retries: int = 0
+    skipped: int = 0
+    failed_actions: int = 0
 
 
 async def progress(session: AsyncSession, run_ids: list[uuid.UUID]) -> dict[uuid.UUID, Progress]:
@@ -212,7 +222,7 @@ async def progress(session: AsyncSession, run_ids: list[uuid.UUID]) -> dict[uuid
     leads = await session.execute(
         select(
             RunLead.run_id,
-            func.count(),
+            func.count().filter(RunLead.status != SKIPPED),
             func.count().filter(RunLead.status == DONE),
             func.count().filter(RunLead.status == FAILED),
             func.count().filter(RunLead.status.in_((WAITING, PENDING))),
@@ -225,12 +235,14 @@ async def progress(session: AsyncSession, run_ids: list[uuid.UUID]) -> dict[uuid
                 ),
                 0,
             ),
+            func.count().filter(RunLead.status == SKIPPED),
         )
         .where(RunLead.run_id.in_(run_ids))
         .group_by(RunLead.run_id)
     )
-    for run_id, total, done, failed, pending, in_flight, stale, lag in leads:
+    for run_id, total, done, failed, pending, in_flight, stale, lag, skipped in leads:
         p = found[run_id]
+        p.skipped = skipped
         p.total, p.done, p.failed, p.pending, p.in_flight = total, done, failed, pending, in_flight
         p.stale_recoveries, p.queue_lag_s = int(stale), max(0.0, float(lag))
     receipts = await session.execute(
@@ -240,14 +252,17 @@ async def progress(session: AsyncSession, run_ids: list[uuid.UUID]) -> dict[uuid
             func.count(func.distinct(Receipt.lead_id)).filter(Receipt.kind == "availability_email"),
             func.count().filter(Receipt.status == "drafted"),
             func.count().filter(and_(Receipt.status == "sent")),
-            func.count().filter(Receipt.simulated),
+            # What a dry run's actions did; a refused or skipped action is that, dry run or not.
+            func.count().filter(Receipt.status == "simulated"),
             func.count().filter(and_(Receipt.kind == "meeting", Receipt.status == "no_slot")),
+            func.count().filter(Receipt.status == "failed"),
         )
         .where(Receipt.run_id.in_(run_ids))
         .group_by(Receipt.run_id)
     )
-    for run_id, booked, no_slot, drafted, sent, simulated, retries in receipts:
+    for run_id, booked, no_slot, drafted, sent, simulated, retries, failed_actions in receipts:
         p = found[run_id]
+        p.failed_actions = failed_actions
         p.booked, p.no_slot, p.drafted, p.sent, p.simulated, p.calendar_retries = (
             booked, no_slot, drafted, sent, simulated, retries,
         )  # fmt: skip

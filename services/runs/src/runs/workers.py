@@ -9,12 +9,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflood.icp.v1 import icp_pb2_grpc
+from leadflood.inbox.v1 import inbox_pb2_grpc, stats_pb2_grpc
 from leadflood.leads.v1 import leads_pb2_grpc
 from leadflood.runs.v1 import jobs_pb2
+from leadflood.sequences.v1 import sequences_pb2_grpc
 from leadflood_platform import context, grpc_client
 from leadflood_platform.jobs import JobKind, JobStopped
 from leadflood_platform.server import Runtime
 from runs import finishing, sourcing
+from runs.contacts import Contacts
 from runs.models import FAILED, RUNNING, LeadRun
 
 
@@ -47,6 +50,17 @@ class SourceRun(JobKind[jobs_pb2.SourceRunJob, sourcing.Sourced]):
             await finishing.finish(session, run, FAILED, error=f"sourcing failed: {error}")
 
 
+def contacts(settings: Any, peer: Any) -> Contacts:
+    """Who the org is already talking to, asked of the sequences service and the mail room."""
+    inbox = peer("inbox", settings.inbox_call_timeout_s)
+    return Contacts(
+        sequences=sequences_pb2_grpc.SequencesServiceStub(peer("sequences", settings.sequences_call_timeout_s)),
+        threads=inbox_pb2_grpc.InboxServiceStub(inbox),
+        messages=stats_pb2_grpc.InboxStatsServiceStub(inbox),
+        timeout_s=max(settings.sequences_call_timeout_s, settings.inbox_call_timeout_s),
+    )
+
+
 def job_kinds(runtime: Runtime) -> list[JobKind[Any, Any]]:
     """The jobs the worker process runs, each built with what it needs from the runtime."""
     settings = runtime.settings
@@ -57,6 +71,7 @@ def job_kinds(runtime: Runtime) -> list[JobKind[Any, Any]]:
     sourcer = sourcing.Sourcer(
         icp=icp_pb2_grpc.IcpServiceStub(peer("icp", settings.icp_call_timeout_s)),
         leads=leads_pb2_grpc.LeadsServiceStub(peer("leads", settings.leads_call_timeout_s)),
+        contacts=contacts(settings, peer),
         call_timeout_s=settings.icp_call_timeout_s,
         search_timeout_s=settings.source_search_timeout_s,
     )

@@ -386,6 +386,8 @@ class Scheduler:
         except templates.RenderError as error:
             return Failed(f"step {item.ordinal}: {error}")
         if step.channel == CALL_TASK:
+            if not lead.phone.strip():  # as a text step: a call nobody can dial is not a task
+                return Skipped("the lead has no phone number to call")
             return TaskMade(title=subject, notes=body)
         full_name = service.one_line(f"{lead.first_name} {lead.last_name}")
         request = delivery_pb2.SendMessageRequest(

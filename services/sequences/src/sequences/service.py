@@ -527,6 +527,30 @@ async def stop_enrollment(
 
 # How much later than an event an enrollment may have been made and still be stopped by it: the event's
 # time is the bus's clock, the enrollment's PostgreSQL's.
+MAX_LEADS_ASKED = 500
+
+
+async def leads_in_sequences(
+    *, session: AsyncSession, org_id: uuid.UUID, lead_ids: list[uuid.UUID]
+) -> list[tuple[Enrollment, str]]:
+    """Of these leads, those with an enrollment still going (active or paused) in any of the org's sequences: each
+    lead's earliest such enrollment and its sequence's name. A lead run leaves them out."""
+    if not lead_ids:
+        raise InvalidArgument.on("lead_ids", "name at least one lead")
+    if len(lead_ids) > MAX_LEADS_ASKED:
+        raise InvalidArgument.on("lead_ids", f"must be at most {MAX_LEADS_ASKED} per call")
+    query = (
+        select(Enrollment, Sequence.name)
+        .join(Sequence, Sequence.id == Enrollment.sequence_id)
+        .where(Enrollment.org_id == org_id, Enrollment.lead_id.in_(lead_ids), Enrollment.state.in_(IN_PROGRESS))
+        .order_by(Enrollment.lead_id, Enrollment.created_at)
+    )
+    first: dict[uuid.UUID, tuple[Enrollment, str]] = {}
+    for enrollment, name in (await session.execute(query)).all():
+        first.setdefault(enrollment.lead_id, (enrollment, name))
+    return list(first.values())
+
+
 CLOCK_SKEW = dt.timedelta(minutes=1)
 
 

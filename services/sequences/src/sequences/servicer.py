@@ -186,6 +186,25 @@ class SequencesServicer(sequences_pb2_grpc.SequencesServiceServicer):
                 )
             return reply
 
+    async def ListLeadsInSequences(self, request, ctx):  # type: ignore[no-untyped-def]
+        try:
+            lead_ids = [uuid.UUID(lead_id) for lead_id in request.lead_ids]
+        except ValueError:
+            raise InvalidArgument.on("lead_ids", "holds something that is not a lead id") from None
+        async with self.db.transaction() as session:
+            found = await service.leads_in_sequences(session=session, org_id=context.require_org(), lead_ids=lead_ids)
+        return pb.ListLeadsInSequencesResponse(
+            leads=[
+                pb.LeadInSequence(
+                    lead_id=str(enrollment.lead_id),
+                    sequence_id=str(enrollment.sequence_id),
+                    sequence_name=name,
+                    state=convert.ENROLLMENT_STATE[enrollment.state],
+                )  # fmt: skip
+                for enrollment, name in found
+            ]
+        )
+
     async def StopEnrollment(self, request, ctx):  # type: ignore[no-untyped-def]
         async with self.db.transaction() as session:
             org_id, sequence_id = context.require_org(), parse_id(request.sequence_id, "sequence")

@@ -4,13 +4,14 @@ import { useLoad } from '../../hooks.js';
 import { useLiveRefresh } from '../../live.js';
 import { navigate } from '../../router.js';
 import { formatAgo } from '../../format.js';
-import { browserTimeZone, LEADS_HREF, leadsDayHref, longDay, messagesHref, percent, shortDay, WINDOWS, windowDays } from '../../dashboard.js';
+import { browserTimeZone, countWords, LEADS_HREF, leadsDayHref, longDay, messagesHref, percent, RATE_BASIS, shortDay, WINDOWS, windowDays } from '../../dashboard.js';
 import { BarChart } from '../../components/BarChart.js';
 import { DataTable } from '../../components/DataTable.js';
 import { LiveBadge } from '../../components/LiveBadge.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
 import { Spinner } from '../../components/Spinner.js';
 import { RunStateBadge } from '../runs/RunStateBadge.js';
+import { formatCount } from '../runs/model.js';
 
 // What moves a figure here: new leads, mail in and out, runs. Read again at most every 2 s.
 const MOVES = (e) => e.type === 'leads.lead.created' || e.type === 'leads.lead.deleted' || e.type.startsWith('inbox.message.') || e.type.startsWith('runs.run.') || e.type === 'sequences.enrollment.stopped';
@@ -18,7 +19,7 @@ const MOVES = (e) => e.type === 'leads.lead.created' || e.type === 'leads.lead.d
 /** A figure that is a link to the list it counts. */
 function Figure({ label, value, sub, href, testid, tone = 'neutral' }) {
   return html`<a class=${`tile tile-link tile-${tone}`} href=${href} data-testid=${`${testid}-link`}>
-    <span class="tile-value" data-testid=${testid}>${value}</span>
+    <span class="tile-value" data-testid=${testid}>${formatCount(value)}</span>
     <span class="tile-label">${label}</span>
     ${sub && html`<span class="tile-sub muted small" data-testid=${`${testid}-sub`}>${sub}</span>`}
   </a>`;
@@ -61,7 +62,7 @@ function Figures({ d, days }) {
     <div class="tiles tiles-wide">
       <${Figure} label="Leads" value=${t.leads} sub=${`${t.leadsInWindow} new in ${days} days`} href=${LEADS_HREF} testid="figure-leads" />
       <${Figure} label="Emails sent" value=${t.sent} href=${messagesHref('sent', days)} testid="figure-sent" />
-      <${Figure} label="Replies" value=${t.replied} sub=${`reply rate ${percent(t.replyRate)}`} href=${messagesHref('replied', days)} testid="figure-replied" tone="success" />
+      <${Figure} label="Replies" value=${t.replied} sub=${`reply rate ${percent(t.replyRate)} (${RATE_BASIS})`} href=${messagesHref('replied', days)} testid="figure-replied" tone="success" />
       <${Figure} label="Bounces" value=${t.bounced} href=${messagesHref('bounced', days)} testid="figure-bounced" tone=${t.bounced ? 'danger' : 'neutral'} />
     </div>
     <div class="chart-grid">
@@ -106,7 +107,7 @@ function Sequences({ sequences }) {
     { key: 'replied', label: 'Replies', align: 'right', render: (s) => html`<span data-testid="seq-figure-replied">${s.replied}</span>` },
     {
       key: 'rate',
-      label: 'Reply rate',
+      label: html`Reply rate <span class="muted small">(${RATE_BASIS})</span>`,
       className: 'rate-cell',
       render: (s) => html`<span class="rate-bar" aria-hidden="true"><span style=${`width:${Math.round((s.replyRate || 0) * 100)}%`}></span></span>
         <span data-testid="seq-figure-rate">${percent(s.replyRate)}</span>`,
@@ -129,14 +130,14 @@ function Attention({ runs, queue }) {
     <ul class="attention-list">
       ${runs.map(
         (r) => html`<li data-testid="attention-run" data-state=${r.state}>
-          <a href=${`#/runs/${encodeURIComponent(r.id)}`}><${RunStateBadge} state=${r.state} /> Lead run, ${r.settled} of ${r.total} leads settled${r.failed ? `, ${r.failed} failed` : ''}</a>
+          <a href=${`#/runs/${encodeURIComponent(r.id)}`}><${RunStateBadge} state=${r.state} /> Lead run, ${formatCount(r.settled)} of ${formatCount(r.total)} leads settled${r.failed ? `, ${formatCount(r.failed)} failed` : ''}</a>
           <span class="muted small"> · ${formatAgo(r.createdAt)}</span>
           ${r.error && html`<div class="muted small">${r.error}</div>`}
         </li>`,
       )}
       ${(queue.breached || queue.pending > 0 || queue.openAlerts > 0 || queue.deadLetters > 0) &&
       html`<li data-testid="attention-queue">
-        <a href="#/operations">${queue.breached ? html`<span class="badge badge-danger">queue behind</span> ` : ''}Queue: ${queue.pending} waiting${queue.pending ? `, oldest ${Math.round(queue.oldestPendingAgeS)} s` : ''} · ${queue.openAlerts} open alerts · ${queue.deadLetters} dead letters</a>
+        <a href="#/operations">${queue.breached ? html`<span class="badge badge-danger">queue behind</span> ` : ''}Queue: ${formatCount(queue.pending)} waiting${queue.pending ? `, oldest ${Math.round(queue.oldestPendingAgeS)} s` : ''} · ${countWords(queue.openAlerts, 'open alert', 'open alerts')} · ${countWords(queue.deadLetters, 'dead letter', 'dead letters')}</a>
       </li>`}
     </ul>
   </section>`;

@@ -39,13 +39,15 @@ export function DeadLetters({ jobs }) {
     onClick=${() => replay(j)}>${acting.id === j.id ? 'Replaying…' : 'Replay'}</button>`;
   const columns = [
     { key: 'type', label: 'Type', render: (j) => html`<strong class="mono small" data-testid="dead-letter-type">${j.type}</strong>` },
-    { key: 'error', label: 'Error', className: 'span-row', render: (j) => html`<span class="small cell-clip" title=${j.error}>${j.error || '—'}</span>` },
+    // A long error wraps, clamped to three lines (the whole of it under Details), so the row's actions stay in view.
+    { key: 'error', label: 'Error', className: 'span-row error-cell', render: (j) => html`<span class="small clamp-lines" title=${j.error} data-testid="dead-letter-error">${j.error || '—'}</span>` },
     { key: 'attempts', label: 'Attempts', align: 'right', render: (j) => `${j.attempts}/${j.maxAttempts}` },
     { key: 'when', label: 'When', className: 'nowrap', render: (j) => html`<span title=${formatTime(j.finishedAt || j.createdAt)}>${formatAgo(j.finishedAt || j.createdAt)}</span>` },
     {
       key: 'actions',
       label: html`<span class="visually-hidden">Actions</span>`,
       align: 'right',
+      className: 'nowrap',
       render: (j) => html`<span class="row-actions">
         <button type="button" class="btn btn-ghost btn-sm" data-testid="dead-letter-open" onClick=${() => setOpen(j)}>Details</button>
         ${replayButton(j)}

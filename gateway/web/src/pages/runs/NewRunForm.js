@@ -16,7 +16,7 @@ function smsUnset(keys) {
 }
 
 // Field errors shown at their inputs; any other is listed in the form's alert.
-const FIELDS = ['icpId', 'limit', 'channels.email', 'calendar.provider', 'calendar.durationMinutes', 'calendar.windowDays', 'email.subject', 'email.body'];
+const FIELDS = ['icpId', 'limit', 'recentContactDays', 'channels.email', 'calendar.provider', 'calendar.durationMinutes', 'calendar.windowDays', 'email.subject', 'email.body'];
 
 /**
  * Create a run and start it. A run the quota refuses stays created (listed, startable later); the refusal
@@ -89,6 +89,20 @@ export function NewRunForm({ icps, onChanged }) {
         value=${form.limit}
         onInput=${(e) => set('limit')(e.currentTarget.value)}
       />
+      <${Field}
+        id="run-recent-days"
+        label="Skip leads contacted within (days)"
+        name="recentContactDays"
+        type="number"
+        min="1"
+        max="90"
+        inputmode="numeric"
+        testid="run-recent-days"
+        hint="A lead emailed or heard from this recently, or in a sequence now, is skipped"
+        error=${error}
+        value=${form.recentContactDays}
+        onInput=${(e) => set('recentContactDays')(e.currentTarget.value)}
+      />
       <${Select}
         id="run-email"
         label="Email"
@@ -157,6 +171,7 @@ export function NewRunForm({ icps, onChanged }) {
         error=${error}
         value=${form.subject}
         placeholder=${DEFAULT_SUBJECT}
+        hint="One line, at most 998 characters (the longest subject an email can carry)"
         onInput=${(e) => set('subject')(e.currentTarget.value)}
       />
       <div class=${fieldMessage(error, 'email.body') ? 'field has-error' : 'field'}>

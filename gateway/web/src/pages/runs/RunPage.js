@@ -12,7 +12,7 @@ import { ReceiptsDrawer } from './Receipts.js';
 import { RunActions, RunProgressBar, useRunActions } from './RunsPage.js';
 import { RunStateBadge } from './RunStateBadge.js';
 import { useRefreshWhile } from './refresh.js';
-import { DIAGNOSTICS, formatSeconds, isRunning, outcomeChip, runPlan, shortId } from './model.js';
+import { DIAGNOSTICS, formatCount, formatSeconds, isRunning, outcomeChip, runPlan, runTitle, shortOfLimit } from './model.js';
 import { changeProps, useCanChange } from '../../roles.js';
 
 // Leads read at a time (the API's largest page); a run can hold more (LEAD_RUNS_MAX_LEADS_PER_DAY is 400).
@@ -81,7 +81,7 @@ export function RunPage({ params }) {
           const c = outcomeChip(o);
           return html`<span key=${o} class="badge badge-${c.tone}" data-testid="run-lead-outcome">${c.label}</span>`;
         })}
-        ${l.error && html`<span class="text-danger small">${l.error}</span>`}
+        ${l.error && html`<span class=${l.status === 'skipped' ? 'muted small' : 'text-danger small'} data-testid="run-lead-why">${l.error}</span>`}
         ${l.status === 'failed' &&
         html`<button type="button" class="btn btn-sm" data-testid="run-lead-retry" ...${changeProps(canEdit, retrying === l.leadId)}
           onClick=${(e) => { e.stopPropagation(); retry(l); }}>Try again</button>`}
@@ -94,12 +94,17 @@ export function RunPage({ params }) {
     <header class="page-head page-head-row">
       <div>
         <h1>
-          ${icp.data?.name || 'Run'} <span class="muted mono small">${shortId(r.id)}</span>
+          <span data-testid="run-title">${runTitle(r, icp.data?.name)}</span>
           <${RunStateBadge} state=${r.state} testid="run-state" />
           ${r.dryRun && html`<span class="badge badge-warn" data-testid="run-dry-run">dry run</span>`}
         </h1>
-        <p class="muted">${r.limit} leads · ${runPlan(r)} · created ${formatTime(r.createdAt)}
+        <p class="muted">${formatCount(r.limit)} leads · ${runPlan(r)} · skips leads in a sequence or contacted in the last ${formatCount(r.recentContactDays || 30)} days
           ${r.startedAt && html` · started ${formatTime(r.startedAt)}`}${r.finishedAt && html` · finished ${formatTime(r.finishedAt)}`}</p>
+        <details class="run-ids">
+          <summary>Details</summary>
+          <dl class="detail-list small"><div><dt>Run ID</dt><dd class="mono" data-testid="run-id">${r.id}</dd></div>
+            ${r.jobId && html`<div><dt>Sourcing job</dt><dd class="mono">${r.jobId}</dd></div>`}</dl>
+        </details>
       </div>
       <${RunActions} run=${r} acting=${acting} act=${act} />
     </header>
@@ -109,11 +114,12 @@ export function RunPage({ params }) {
       <strong class="alert-title">The run failed</strong>
       <p class="alert-detail" data-testid="run-error">${r.error}</p>
     </div>`}
+    ${shortOfLimit(r) && html`<div class="alert alert-info" role="status" data-testid="run-short">${shortOfLimit(r)}</div>`}
     <section class="card" aria-label="Progress">
       <${RunProgressBar} run=${r} testid="run-progress" />
       <div class="tiles run-tiles">
         ${DIAGNOSTICS.map(
-          (d) => html`<${CounterTile} key=${d.key} label=${d.label} value=${d.key === 'sourced' ? p.sourced : p[d.key]} tone=${d.tone} hint=${d.hint} testid=${`diag-run-${d.key}`} />`,
+          (d) => html`<${CounterTile} key=${d.key} label=${d.label} value=${p[d.key]} tone=${d.tone} hint=${d.hint} testid=${`diag-run-${d.key}`} />`,
         )}
         <div class="tile" title="How long the oldest due lead of this run has waited for a worker">
           <span class="tile-value" data-testid="diag-run-queueLag">${formatSeconds(p.queueLagS)}</span>

@@ -1,6 +1,6 @@
 import { html } from 'htm/preact';
 
-// Runs (created/running/completed/failed/cancelled) and their leads (pending/leased/done/failed/cancelled).
+// Runs (created/running/completed/failed/cancelled) and their leads (pending/leased/done/failed/cancelled/skipped).
 const TONES = {
   created: 'neutral',
   pending: 'neutral',
@@ -10,6 +10,7 @@ const TONES = {
   done: 'success',
   failed: 'danger',
   cancelled: 'warn',
+  skipped: 'warn',
 };
 
 /** A run's (or a run lead's) state as a pill whose text is exactly the word. */

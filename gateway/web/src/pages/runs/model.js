@@ -22,7 +22,7 @@ export function runProgress(run) {
   let caption;
   if (run?.state === 'created') caption = 'Not started';
   else if (total === 0) caption = run?.state === 'running' ? 'Sourcing leads…' : 'No leads';
-  else caption = `${settled} of ${total} leads${p.failed ? ` (${p.failed} failed)` : ''}`;
+  else caption = `${formatCount(settled)} of ${formatCount(total)} leads${p.failed ? ` (${formatCount(p.failed)} failed)` : ''}`;
   return { settled, total, percent, caption };
 }
 
@@ -36,11 +36,28 @@ export const DIAGNOSTICS = [
   { key: 'noSlot', label: 'No slot', tone: 'warn', hint: 'Leads with no free slot after every attempt: sent an availability request instead' },
   { key: 'drafted', label: 'Drafted' },
   { key: 'sent', label: 'Sent', tone: 'success' },
-  { key: 'simulated', label: 'Simulated', hint: 'Dry run: nothing left the system' },
-  { key: 'failed', label: 'Failed', tone: 'danger' },
+  { key: 'simulated', label: 'Simulated', hint: 'Dry run: actions done without sending or booking anything' },
+  { key: 'failed', label: 'Failed', tone: 'danger', hint: 'Leads whose every action failed, or that could not be worked' },
+  { key: 'failedActions', label: 'Failed actions', tone: 'danger', hint: 'Actions refused, such as an email the mail room would not send: each receipt says why' },
+  { key: 'skipped', label: 'Skipped', tone: 'warn', hint: 'Leads already in a sequence, or in a conversation lately: left out, each receipt says why' },
   { key: 'calendarRetries', label: 'Calendar retries', hint: 'Slot searches that found nothing and were tried again wider' },
   { key: 'staleRecoveries', label: 'Stale recoveries', hint: 'Leads taken back from a worker that stopped answering' },
 ];
+
+/** A count in the reader's locale: 10000 -> "10,000" (or "10 000", "10.000"). */
+export const formatCount = (n, locale = undefined) => new Intl.NumberFormat(locale).format(Number(n) || 0);
+
+/**
+ * Why a sourced run works fewer leads than asked, in words, or null: "Found 5 of the 8 leads asked for: the source
+ * had no more scoring at or over the ICP's minimum (2 skipped as already in touch)."
+ */
+export function shortOfLimit(run, locale = undefined) {
+  const p = run?.progress || {};
+  if (!run?.sourcedAt || (Number(p.total) || 0) >= (Number(run.limit) || 0)) return null;
+  const skipped = Number(p.skipped) || 0;
+  const why = skipped ? ` (${formatCount(skipped, locale)} skipped as already in touch)` : '';
+  return `Found ${formatCount(p.total, locale)} of the ${formatCount(run.limit, locale)} leads asked for: the source had no more scoring at or over the ICP's minimum${why}.`;
+}
 
 /** Seconds as a short duration: 0.4 -> "0.4 s", 75 -> "1 min 15 s", 7300 -> "2 h 1 min". */
 export function formatSeconds(s) {
@@ -80,6 +97,7 @@ const KIND_WORDS = {
   availability_email: 'Availability request',
   sms: 'Text',
   call_task: 'Call task',
+  contact_check: 'Already in touch',
 };
 const STATUS_WORDS = {
   booked: 'booked',
@@ -176,6 +194,7 @@ export const EMPTY_FORM = {
   windowDays: '5',
   subject: '',
   body: '',
+  recentContactDays: '30',
 };
 
 // A number box's text as the API's integer; anything else goes as typed, for the server to name at its field.
@@ -198,6 +217,7 @@ export function runBody(form) {
       windowDays: asInt(form.windowDays),
     },
     email: { subject: form.subject, body: form.body },
+    recentContactDays: asInt(form.recentContactDays ?? '30'),
   };
 }
 
@@ -217,3 +237,9 @@ export function runPlan(run) {
 }
 
 export const shortId = (id) => String(id || '').slice(0, 8);
+
+/** A run's name for headings and lists: its ICP's name and when it was made ("Fintech CFOs · 7 Dec, 11:40"). */
+export function runTitle(run, icpName, locale = undefined) {
+  const at = run?.createdAt ? new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(run.createdAt)) : '';
+  return [icpName || 'Run', at].filter(Boolean).join(' · ');
+}

@@ -10,6 +10,7 @@ import { ProblemAlert } from '../../components/ProblemAlert.js';
 import { Select } from '../../components/Select.js';
 import { Spinner } from '../../components/Spinner.js';
 import { chunks } from './model.js';
+import { formatCount } from '../runs/model.js';
 import { changeProps, useCanChange } from '../../roles.js';
 
 // Leads per call: the service looks each one up before it enrolls any (a second or so for 250).
@@ -52,13 +53,13 @@ export function EnrollResult({ result, nameOf = (id) => id, sequenceId }) {
   const groups = skippedByReason(skipped);
   return html`<div class=${skipped.length ? 'alert alert-warn' : 'alert alert-info'} role="status" data-testid="enroll-result">
     <strong class="alert-title">
-      ${enrolled.length} enrolled${skipped.length ? ` · ${skipped.length} skipped` : ''}
+      ${formatCount(enrolled.length)} enrolled${skipped.length ? ` · ${formatCount(skipped.length)} skipped` : ''}
     </strong>
     ${groups.length > 0 &&
     html`<ul class="alert-list">
       ${groups.map(
         (g) => html`<li key=${g.reason} data-testid="enroll-skipped">
-          <strong>${g.leadIds.length} ${g.reason}</strong>: ${listPreview(g.leadIds.map(nameOf), 5)}
+          <strong>${formatCount(g.leadIds.length)} ${g.reason}</strong>: ${listPreview(g.leadIds.map(nameOf), 5)}
         </li>`,
       )}
     </ul>`}
@@ -108,11 +109,11 @@ export async function enrollMatching(sequenceId, filterQuery, onProgress, { reen
 /** "12 enrolled · 5 skipped: 3 already enrolled, 2 already went through this sequence" for a filter's job. */
 function matchingWords(counts) {
   const why = [
-    counts.alreadyEnrolled && `${counts.alreadyEnrolled} already enrolled`,
-    counts.wentThrough && `${counts.wentThrough} ${WENT_THROUGH}`,
+    counts.alreadyEnrolled && `${formatCount(counts.alreadyEnrolled)} already enrolled`,
+    counts.wentThrough && `${formatCount(counts.wentThrough)} ${WENT_THROUGH}`,
   ].filter(Boolean);
-  const skipped = counts.skipped ? ` · ${counts.skipped} skipped${why.length ? `: ${why.join(', ')}` : ''}` : '';
-  return `${counts.enrolled} enrolled${skipped}`;
+  const skipped = counts.skipped ? ` · ${formatCount(counts.skipped)} skipped${why.length ? `: ${why.join(', ')}` : ''}` : '';
+  return `${formatCount(counts.enrolled)} enrolled${skipped}`;
 }
 
 /**
@@ -120,7 +121,7 @@ function matchingWords(counts) {
  * `filterQuery`) every lead the list's filter matches. Once they are enrolled the button stays pressed
  * until the choice changes. onEnrolled(result) after a call that answered; onClose() to put it away.
  */
-export function EnrollPanel({ leadIds = [], filterQuery = '', nameOf, onEnrolled, onClose }) {
+export function EnrollPanel({ leadIds = [], filterQuery = '', matchingTotal = null, matchingCapped = false, nameOf, onEnrolled, onClose }) {
   // Every sequence, however many pages the server gives them in: any of them can be chosen.
   const list = useLoad(() => readAll('/v1/sequences', { items: 'sequences' }).then((sequences) => ({ sequences })), []);
   const usable = (list.data?.sequences || []).filter((s) => s.state === 'active' || s.state === 'draft');
@@ -159,7 +160,9 @@ export function EnrollPanel({ leadIds = [], filterQuery = '', nameOf, onEnrolled
   }
 
   const n = leadIds.length;
-  const what = filterQuery ? 'every lead matching the filter' : `${n} ${n === 1 ? 'lead' : 'leads'}`;
+  // How many the filter matches, as the list counted them (`matchingTotal`, its `total`), when the list gave it.
+  const matching = matchingTotal === null ? 'every lead' : `all ${formatCount(matchingTotal)}${matchingCapped ? '+' : ''} ${matchingTotal === 1 ? 'lead' : 'leads'}`;
+  const what = filterQuery ? `${matching} matching the filter` : `${formatCount(n)} ${n === 1 ? 'lead' : 'leads'}`;
   return html`<form class="card enroll-panel" aria-label="Enroll in a sequence" onSubmit=${onSubmit} data-testid="enroll-panel">
     <header class="card-head">
       <h2 class="card-subtitle">Enroll ${what} in a sequence</h2>
@@ -182,7 +185,7 @@ export function EnrollPanel({ leadIds = [], filterQuery = '', nameOf, onEnrolled
       <${ReenrollChoice} checked=${reenroll} onChange=${setReenroll} />
       <button type="submit" class="btn btn-primary" data-testid="enroll-confirm" ...${changeProps(canEdit, state.busy || !sequenceId || once.done)}>
         ${state.busy
-          ? filterQuery ? `Enrolling… ${state.done} leads so far` : `Enrolling… ${state.done} of ${n}`
+          ? filterQuery ? `Enrolling… ${formatCount(state.done)} leads so far` : `Enrolling… ${formatCount(state.done)} of ${formatCount(n)}`
           : once.done ? 'Enrolled' : `Enroll ${what}`}
       </button>
     </div>

@@ -146,7 +146,12 @@ function EnrollFromLeads({ sequence, onEnrolled }) {
     try {
       const result = await enrollLeads(sequence.id, [...chosen.keys()], undefined, { reenroll });
       setState({ busy: false, error: null, result });
-      once.markDone(asked);
+      // The ticks are cleared: a lead enrolled now is not sent along with the next leads ticked (it would come back
+      // "already enrolled"). The button reads "Enrolled" until another lead is ticked.
+      if (asked === key) {
+        setChosen(new Map());
+        once.markDone(JSON.stringify([[], reenroll]));
+      }
       onEnrolled();
     } catch (error) {
       setState({ busy: false, error, result: null });

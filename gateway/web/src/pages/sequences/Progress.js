@@ -4,11 +4,14 @@ import { useLoad } from '../../hooks.js';
 import { DataTable } from '../../components/DataTable.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
 import { useLiveRefresh } from '../../live.js';
+import { formatCount } from '../runs/model.js';
 
 // Sends and replies happen in the background: the counts keep themselves current, as the enrollments do.
 const CHANNEL_LABELS = { email: 'Email', sms: 'SMS', call_task: 'Call task' };
+// A call step sends nothing: it makes a task for each lead it reaches (counted under Call tasks).
 const COUNTS = [
   ['sent', 'Sent'],
+  ['tasks', 'Call tasks'],
   ['replied', 'Replied'],
   ['bounced', 'Bounced'],
   ['unsubscribed', 'Unsubscribed'],
@@ -27,7 +30,7 @@ const SUMMARY = [
   ['failed', 'failed'],
 ];
 
-/** Per step and per A/B variant: sent, replied, bounced, unsubscribed, skipped; the enrollments by state above. */
+/** Per step and per A/B variant: sent, call tasks, replied, bounced, unsubscribed, skipped; the enrollments by state above. */
 export function Progress({ sequence }) {
   const url = `/v1/sequences/${encodeURIComponent(sequence.id)}/stats`;
   const { data: stats, error, reload } = useLoad(() => api.get(url), [url, sequence.updatedAt]);
@@ -40,7 +43,7 @@ export function Progress({ sequence }) {
       key,
       label,
       align: 'right',
-      render: (r) => html`<span data-testid=${`progress-${key}`}>${r[key]}</span>`,
+      render: (r) => html`<span data-testid=${`progress-${key}`}>${formatCount(r[key])}</span>`,
     })),
   ];
   const before = stats?.beforeFirstStep;
@@ -51,7 +54,7 @@ export function Progress({ sequence }) {
       ${stats &&
       html`<p class="muted small" data-testid="progress-summary">
         ${SUMMARY.filter(([key]) => key === 'total' || stats.enrollments[key] > 0)
-          .map(([key, word]) => `${stats.enrollments[key]} ${word}`)
+          .map(([key, word]) => `${formatCount(stats.enrollments[key])} ${word}`)
           .join(' · ')}
       </p>`}
     </header>
@@ -67,9 +70,12 @@ export function Progress({ sequence }) {
     />`}
     ${stoppedBefore > 0 &&
     html`<p class="muted small card-pad" data-testid="progress-before">
-      ${stoppedBefore} stopped before their first step (a reply, a bounce or an unsubscribe from elsewhere).
+      ${formatCount(stoppedBefore)} stopped before their first step (a reply, a bounce or an unsubscribe from elsewhere).
     </p>`}
-    <p class="muted small card-pad">A lead who replies, bounces or unsubscribes is counted once, at the last step it received.</p>
+    <p class="muted small card-pad" data-testid="progress-rule">
+      A lead who replies, bounces or unsubscribes is counted once, at the last step it received on the channel it
+      answered: a reply to an email at the last email it was sent, even when a text or a call task came after.
+    </p>
   </article>`;
 }
 

@@ -4,6 +4,9 @@ import { api } from '../../api.js';
 import { useLoad } from '../../hooks.js';
 import { personName } from '../../format.js';
 import { ProblemAlert } from '../../components/ProblemAlert.js';
+import { NotSetUpHint } from '../../components/NotSetUp.js';
+import { useFocusOnError } from '../../forms.js';
+import { providerOptions, useProviderKeys } from '../../providers.js';
 import { LeadSearch } from './leads.js';
 import {
   CHANNELS,
@@ -42,6 +45,12 @@ export function SequenceForm({ sequence, onSaved, onDirtyChange, readOnly = fals
   // A viewer reads the steps and their previews; every control that would change them is disabled, saying why.
   const canEdit = useCanChange();
   const locked = readOnly || !canEdit;
+  // On a refused save, focus goes to the first field at fault (or the form's alert), as on every form.
+  const formRef = useFocusOnError(error);
+  // Texts go through the mail room's Twilio: not set up, a text step would reach no one, so it is shown not set up
+  // (as the run form shows it) and not offered; a saved text step stays as it is.
+  const keys = useProviderKeys();
+  const channels = providerOptions(CHANNELS, keys, { sms: 'twilio' });
 
   const savedBody = useMemo(() => JSON.stringify(formToBody(sequenceToForm(sequence, BROWSER_ZONE))), [sequence]);
   const dirty = JSON.stringify(formToBody(form)) !== savedBody;
@@ -103,7 +112,7 @@ export function SequenceForm({ sequence, onSaved, onDirtyChange, readOnly = fals
   const at = (name) => messageFor(error, name);
   const daysMsg = at('window.days') || at('window');
 
-  return html`<form class="card form sequence-form" onSubmit=${onSubmit} noValidate aria-label="Sequence">
+  return html`<form class="card form sequence-form" ref=${formRef} onSubmit=${onSubmit} noValidate aria-label="Sequence">
     <fieldset class="plain-fieldset" disabled=${locked}>
       <${ProblemAlert} error=${error} testid="seq-form-error" fields=${inlineFields(form)} />
       ${readOnly && html`<p class="alert alert-info">Archived: this sequence can no longer be changed.</p>`}
@@ -139,10 +148,11 @@ export function SequenceForm({ sequence, onSaved, onDirtyChange, readOnly = fals
       <div class=${at('mailboxId') ? 'field has-error' : 'field'}>
         <label for="seq-mailbox">Send from</label>
         <select id="seq-mailbox" data-testid="seq-mailbox" value=${form.mailboxId}
+          aria-invalid=${at('mailboxId') ? 'true' : undefined} aria-describedby=${at('mailboxId') ? 'seq-mailbox-error' : undefined}
           onChange=${(e) => change((f) => ({ ...f, mailboxId: e.currentTarget.value }))}>
           ${mailboxOptions.map((o) => html`<option key=${o.value} value=${o.value}>${o.label}</option>`)}
         </select>
-        ${at('mailboxId') && html`<p class="field-error">${at('mailboxId')}</p>`}
+        ${at('mailboxId') && html`<p class="field-error" id="seq-mailbox-error">${at('mailboxId')}</p>`}
       </div>
 
       <section class="steps" aria-label="Steps">
@@ -192,6 +202,7 @@ export function SequenceForm({ sequence, onSaved, onDirtyChange, readOnly = fals
               onChange=${(patch) => setStep(step.key, patch)}
               onMove=${(by) => moveStep(i, by)}
               onRemove=${() => removeStep(step.key)}
+              channels=${channels}
               onFocusTemplate=${(name, el) => {
                 focused.current = { key: step.key, name, el };
               }}
@@ -199,11 +210,13 @@ export function SequenceForm({ sequence, onSaved, onDirtyChange, readOnly = fals
           )}
         </ol>
         <div class="button-row">
-          ${CHANNELS.map(
+          ${channels.map(
             (c) => html`<button type="button" class="btn btn-secondary btn-sm" key=${c.value} data-testid=${`seq-add-${c.value}`}
-              onClick=${() => change((f) => ({ ...f, steps: [...f.steps, newStep(c.value)] }))}>+ ${c.label} step</button>`,
+              disabled=${c.disabled} title=${c.disabled ? c.label : undefined}
+              onClick=${() => change((f) => ({ ...f, steps: [...f.steps, newStep(c.value)] }))}>+ ${c.disabled ? c.label : `${c.label} step`}</button>`,
           )}
         </div>
+        ${channels.some((c) => c.disabled) && html`<p class="field-hint"><${NotSetUpHint} testid="seq-sms-not-set-up" /></p>`}
       </section>
 
       <div class="form-actions form-actions-split">
@@ -221,7 +234,7 @@ export function SequenceForm({ sequence, onSaved, onDirtyChange, readOnly = fals
 }
 
 /** One step: channel, delay, templates (their errors at them), and its live preview beside them. */
-function StepEditor({ step, index, count, error, sequenceId, lead, onChange, onMove, onRemove, onFocusTemplate }) {
+function StepEditor({ step, index, count, error, sequenceId, lead, channels, onChange, onMove, onRemove, onFocusTemplate }) {
   const name = (field) => `steps[${index}].${field}`;
   const at = (field) => messageFor(error, name(field));
   const labels = templateLabels(step.channel);
@@ -243,10 +256,12 @@ function StepEditor({ step, index, count, error, sequenceId, lead, onChange, onM
           <div class=${at('channel') ? 'field has-error' : 'field'}>
             <label for=${`step-${step.key}-channel`}>Channel</label>
             <select id=${`step-${step.key}-channel`} data-testid="step-channel" value=${step.channel}
+              aria-invalid=${at('channel') ? 'true' : undefined}
+              aria-describedby=${at('channel') ? `step-${step.key}-channel-error` : undefined}
               onChange=${(e) => onChange({ channel: e.currentTarget.value })}>
-              ${CHANNELS.map((c) => html`<option key=${c.value} value=${c.value}>${c.label}</option>`)}
+              ${channels.map((c) => html`<option key=${c.value} value=${c.value} disabled=${c.disabled && c.value !== step.channel}>${c.label}</option>`)}
             </select>
-            ${at('channel') && html`<p class="field-error">${at('channel')}</p>`}
+            ${at('channel') && html`<p class="field-error" id=${`step-${step.key}-channel-error`}>${at('channel')}</p>`}
           </div>
           <${TextField} id=${`step-${step.key}-delay`} label="Wait" type="number" min="0" inputmode="numeric"
             testid="step-delay-amount" message=${at('delayAmount')} value=${step.delayAmount}
@@ -254,10 +269,12 @@ function StepEditor({ step, index, count, error, sequenceId, lead, onChange, onM
           <div class=${at('delayUnit') ? 'field has-error' : 'field'}>
             <label for=${`step-${step.key}-unit`}>Unit</label>
             <select id=${`step-${step.key}-unit`} data-testid="step-delay-unit" value=${step.delayUnit}
+              aria-invalid=${at('delayUnit') ? 'true' : undefined}
+              aria-describedby=${at('delayUnit') ? `step-${step.key}-unit-error` : undefined}
               onChange=${(e) => onChange({ delayUnit: e.currentTarget.value })}>
               ${DELAY_UNITS.map((u) => html`<option key=${u.value} value=${u.value}>${u.label}</option>`)}
             </select>
-            ${at('delayUnit') && html`<p class="field-error">${at('delayUnit')}</p>`}
+            ${at('delayUnit') && html`<p class="field-error" id=${`step-${step.key}-unit-error`}>${at('delayUnit')}</p>`}
           </div>
         </div>
         ${step.variants?.length > 0
@@ -279,12 +296,17 @@ function StepEditor({ step, index, count, error, sequenceId, lead, onChange, onM
   </li>`;
 }
 
+// The builder's fields, each naming its message for screen readers (aria-describedby, as components/Field.js
+// does): its id is the field's with "-error", so a test or a reader finds the one for the field at fault.
+const errorId = (id) => `${id}-error`;
+
 function TextField({ id, label, testid, message, onInput, ...props }) {
   return html`<div class=${message ? 'field has-error' : 'field'}>
     <label for=${id}>${label}</label>
     <input id=${id} data-testid=${testid} aria-invalid=${message ? 'true' : undefined}
+      aria-describedby=${message ? errorId(id) : undefined}
       onInput=${(e) => onInput(e.currentTarget.value)} ...${props} />
-    ${message && html`<p class="field-error">${message}</p>`}
+    ${message && html`<p class="field-error" id=${errorId(id)}>${message}</p>`}
   </div>`;
 }
 
@@ -294,6 +316,7 @@ function TemplateField({ id, label, testid, message, value, multiline = false, o
     value,
     'data-testid': testid,
     'aria-invalid': message ? 'true' : undefined,
+    'aria-describedby': message ? errorId(id) : undefined,
     spellcheck: true,
     onInput: (e) => onInput(e.currentTarget.value),
     onFocus: (e) => onFocus(e.currentTarget),
@@ -301,6 +324,6 @@ function TemplateField({ id, label, testid, message, value, multiline = false, o
   return html`<div class=${message ? 'field has-error' : 'field'}>
     <label for=${id}>${label}</label>
     ${multiline ? html`<textarea rows="6" ...${props}></textarea>` : html`<input ...${props} />`}
-    ${message && html`<p class="field-error">${message}</p>`}
+    ${message && html`<p class="field-error" id=${errorId(id)}>${message}</p>`}
   </div>`;
 }

@@ -16,7 +16,7 @@ const COLUMNS = [
   { key: 'name', label: 'Name', render: (s) => html`<a class="strong-link" href=${sequenceHref(s)}>${s.name}</a>` },
   { key: 'state', label: 'State', render: (s) => html`<${StateBadge} state=${s.state} testid="sequence-row-state" />` },
   { key: 'steps', label: 'Steps', render: (s) => html`<span data-testid="sequence-row-steps">${stepsSummary(s.steps)}</span>` },
-  { key: 'window', label: 'Sends', render: (s) => html`<span class="muted small">${windowText(s.window)}</span>` },
+  { key: 'window', label: 'Sending window', render: (s) => html`<span class="muted small">${windowText(s.window)}</span>` },
   {
     key: 'updatedAt',
     label: 'Updated',

@@ -32,7 +32,8 @@ export function Tasks({ query }) {
   const sequences = useLoad(() => readAll('/v1/sequences', { items: 'sequences' }).then((sequences) => ({ sequences })), []);
   useLiveRefresh(list.reload, { match: MADE });
   const canEdit = useCanChange(); // a viewer sees the calls to make, marks none done
-  // Each task carries its lead's name and email (read by the gateway once per page): no lead is fetched alone.
+  // Each task carries its lead's name, phone (the number to dial) and email, read by the gateway once per page: no
+  // lead is fetched alone.
   const tasks = list.items;
   const names = Object.fromEntries((sequences.data?.sequences || []).map((s) => [s.id, s.name]));
   const [acting, setActing] = useState({ id: null, error: null });
@@ -58,7 +59,9 @@ export function Tasks({ query }) {
     {
       key: 'lead',
       label: 'Lead',
-      render: (t) => html`<${LeadName} id=${t.leadId} lead=${t.lead} />${t.lead?.email && html`<div class="muted small">${t.lead.email}</div>`}`,
+      render: (t) => html`<${LeadName} id=${t.leadId} lead=${t.lead} />
+        ${t.lead?.phone && html`<div><a class="mono" href=${`tel:${t.lead.phone}`} data-testid="task-phone">${t.lead.phone}</a></div>`}
+        ${t.lead?.email && html`<div class="muted small">${t.lead.email}</div>`}`,
     },
     { key: 'from', label: 'From', render: (t) => html`<${TaskOrigin} task=${t} names=${names} />` },
     {
