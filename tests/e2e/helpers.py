@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import httpx
 import nats
 
@@ -117,3 +118,17 @@ def org_user(stack: Stack, base_url: str, tag: str = "user") -> Iterator[OrgUser
     token = access_token(base_url, email, password)
     with httpx.Client(base_url=base_url, headers={"authorization": f"Bearer {token}"}, timeout=30) as client:
         yield OrgUser(email, password, client)
+
+
+def db_value(stack: Stack, query: str, *args: Any) -> Any:
+    """A value read from the stack's database: a service's own record, a witness beside what the API shows."""
+
+    async def read() -> Any:
+        assert stack.postgres is not None
+        conn = await asyncpg.connect(stack.postgres.admin_dsn().rsplit("/", 1)[0] + "/leadflood")
+        try:
+            return await conn.fetchval(query, *args)
+        finally:
+            await conn.close()
+
+    return asyncio.run(read())

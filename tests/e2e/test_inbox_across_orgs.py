@@ -8,20 +8,18 @@ server, the Twilio fake's request log), the inbound filing by the mail room's ow
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any
 from urllib.parse import parse_qsl
 
-import asyncpg
 import httpx
 import pytest
 
 from conftest import OPTED_OUT_NUMBER, TWILIO_FROM
 from devstack.stack import Stack
-from tests.e2e.helpers import OrgUser, org_user, unique_email, until
+from tests.e2e.helpers import OrgUser, db_value, org_user, unique_email, until
 from tests.e2e.test_sms import _number
 from tests.fakes.smtp_witness import Witness
 from tests.fakes.twilio import FakeTwilio, incoming_sms
@@ -30,23 +28,9 @@ SECRET = "test-inbound-secret-0123456789"
 SHARED = "outreach@leadflood.local"  # the local default: every org's mailbox
 
 
-def _db(stack: Stack, query: str, *args: Any) -> Any:
-    """A value read from the stack's database: the mail room's own record, beside what the API shows."""
-
-    async def read() -> Any:
-        assert stack.postgres is not None
-        conn = await asyncpg.connect(stack.postgres.admin_dsn().rsplit("/", 1)[0] + "/leadflood")
-        try:
-            return await conn.fetchval(query, *args)
-        finally:
-            await conn.close()
-
-    return asyncio.run(read())
-
-
 def _filed_as(stack: Stack, message_id: str) -> str | None:
     """What the mail room made of an inbound email (processed, ambiguous, unmatched...), once it has."""
-    status = _db(stack, "SELECT status FROM inbox.inbound_raw WHERE dedup_key = $1", f"id:{message_id}")
+    status = db_value(stack, "SELECT status FROM inbox.inbound_raw WHERE dedup_key = $1", f"id:{message_id}")
     return None if status in (None, "pending") else status
 
 
@@ -164,7 +148,7 @@ def test_what_two_orgs_sent_from_the_shared_mailbox_and_number_is_filed_and_supp
     for message_id in (reply, bounce):
         assert until(lambda m=message_id: _filed_as(stack, m), what="filed") == "ambiguous"
     text_key = f"sms:{dict(stop.params)['MessageSid']}"
-    assert _db(stack, "SELECT status FROM inbox.inbound_raw WHERE dedup_key = $1", text_key) == "ambiguous"
+    assert db_value(stack, "SELECT status FROM inbox.inbound_raw WHERE dedup_key = $1", text_key) == "ambiguous"
     for user, sent in ((acme, emailed[0]), (globex, emailed[1]), (acme, texted[0]), (globex, texted[1])):
         assert _thread(user, sent)["messageCount"] == 1 and _status(user, sent) == "sent"
         assert _suppressed(user, dana) == [] and _suppressed(user, phone) == []

@@ -5,33 +5,17 @@ API gives them finds the link nowhere; the owner still has it, in the answer and
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Callable
 from typing import Any
 
-import asyncpg
 import httpx
 
 from devstack.stack import Stack
-from tests.e2e.helpers import OrgUser, assert_problem, org_user, unique_email, until
+from tests.e2e.helpers import OrgUser, assert_problem, db_value, org_user, unique_email, until
 from tests.e2e.test_roles import colleague
 
 CATEGORIES = ("sent", "replied", "bounced")
-
-
-def _db(stack: Stack, query: str, *args: Any) -> Any:
-    """A value read from the stack's database: a witness beside the API (the mail room's own records)."""
-
-    async def read() -> Any:
-        assert stack.postgres is not None
-        conn = await asyncpg.connect(stack.postgres.admin_dsn().rsplit("/", 1)[0] + "/leadflood")
-        try:
-            return await conn.fetchval(query, *args)
-        finally:
-            await conn.close()
-
-    return asyncio.run(read())
 
 
 def _pages(client: httpx.Client, path: str, key: str, cursor_key: str, **params: Any) -> list[httpx.Response]:
@@ -129,14 +113,14 @@ def test_only_those_who_may_invite_ever_read_an_invitation_s_link(stack: Stack, 
         assert opened.status_code == 200 and token in opened.json()["text"]
         # Sent as any email is (the mail room's record says so), and the invitee's answer, quoting the link, is
         # filed nowhere (kept raw only).
-        until(lambda: _db(stack, "SELECT status FROM inbox.messages WHERE idempotency_key = $1", key) == "sent", 30,
-              "the invitation marked sent")  # fmt: skip
-        invitation_message = str(_db(stack, "SELECT id FROM inbox.messages WHERE idempotency_key = $1", key))
+        status_of_send = "SELECT status FROM inbox.messages WHERE idempotency_key = $1"
+        until(lambda: db_value(stack, status_of_send, key) == "sent", 30, "the invitation marked sent")
+        invitation_message = str(db_value(stack, "SELECT id FROM inbox.messages WHERE idempotency_key = $1", key))
         answered = owner.client.post(f"/v1/captured-mail/{captured['id']}/reply", json={"text": "On my way in."})
         assert answered.status_code == 202, answered.text
         dedup = f"id:{answered.json()['messageId']}"
-        until(lambda: _db(stack, "SELECT status FROM inbox.inbound_raw WHERE dedup_key = $1", dedup) == "system_mail",
-              30, "the answer to the invitation filed")  # fmt: skip
+        filed_as = "SELECT status FROM inbox.inbound_raw WHERE dedup_key = $1"
+        until(lambda: db_value(stack, filed_as, dedup) == "system_mail", 30, "the answer to the invitation filed")
         # Whoever may invite reads the invitation message back; it is in no conversation.
         own = owner.client.get(f"/v1/messages/{invitation_message}").json()
         assert token in own["text"] and own["threadId"] == "" and own["origin"] == "invitation"

@@ -4,25 +4,10 @@ real nats-server of the test's own."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
-from devstack.nats import LocalNats
-from devstack.ports import free_port
 from leadflood_platform import bus as bus_module
 from leadflood_platform.bus import JOBS, Bus, UndeclaredResource, streams_declared
-
-
-@pytest.fixture
-async def nats_url(tmp_path: Path) -> AsyncIterator[str]:
-    server = LocalNats(tmp_path / "store", free_port(), free_port())
-    server.start(tmp_path / "nats.log")
-    try:
-        yield server.url
-    finally:
-        server.stop()
 
 
 async def test_declared_streams_are_checked_never_created(nats_url: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,26 +3,11 @@ events can never fill the JetStream store that JOBS shares. Against a real nats-
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 from nats.js.api import DiscardPolicy
 
-from devstack.nats import LocalNats
-from devstack.ports import free_port
 from leadflood_platform import bus as bus_module
 from leadflood_platform.bus import JOBS, Bus
-
-
-@pytest.fixture
-async def nats_url(tmp_path: Path) -> AsyncIterator[str]:
-    server = LocalNats(tmp_path / "store", free_port(), free_port())
-    server.start(tmp_path / "nats.log")
-    try:
-        yield server.url
-    finally:
-        server.stop()
 
 
 async def test_the_events_stream_is_created_with_its_byte_limit(nats_url: str) -> None:
