@@ -71,7 +71,8 @@ async def test_the_transaction_picked_to_break_a_deadlock_runs_again(scratch_dsn
             other_waits.set()  # the victim now waits on row 1: a deadlock its own check finds, so it loses
             await blocked
         await asyncio.wait_for(running, 10)
-        assert attempts == 2
+        # Run again until it went through: twice, or more when a loaded machine's timing made it lose again.
+        assert attempts >= 2
         rows = dict(await setup.fetch("SELECT id, touched_by FROM rows ORDER BY id"))
         assert rows == {1: ["other", "victim"], 2: ["other", "victim"]}  # the first attempt left nothing
     finally:
