@@ -1,6 +1,8 @@
-"""A dry run's messages on a real PostgreSQL: kept (a run's receipts name them, and anyone in the org reads one by
-its id) but in no thread, so the inbox never lists or counts them, they never move or answer a real conversation,
-a real email later threads under what was really sent, and a text that comes back is filed with the real one."""
+"""A dry run's messages on a real PostgreSQL: kept (a run's receipts name them, and anyone in the org reads one by its
+id) but in no thread, so the inbox never lists or counts them, they never move or answer a real conversation, a real
+email later threads under what was really sent, and a text that comes back is filed with the real one. The mail
+room's list of emails on their way or sent (what a lead run takes for a conversation going on) holds an email
+waiting for its server, never a dry run's."""
 
 from __future__ import annotations
 
@@ -196,3 +198,34 @@ async def test_inbox_servicer_lists_no_dry_run(inbox_db: Database, settings: Inb
 async def _count(db: Database, *where: Any) -> int:
     async with db.transaction() as session:
         return int(await session.scalar(select(func.count()).select_from(Message).where(*where)) or 0)
+
+
+async def _emailed(db: Database, org: uuid.UUID, category: int) -> set[str]:
+    stats = InboxStatsServicer(db)
+    with context.bound(org_id=str(org)):
+        reply = await stats.ListMessages(
+            stats_pb2.ListMessagesRequest(category=category, window=stats_pb2.StatsWindow(days=1), page_size=50), None
+        )
+    assert reply.total == len(reply.messages)
+    return {m.lead_id for m in reply.messages}
+
+
+async def test_an_email_waiting_for_its_server_is_emailed_not_yet_sent(
+    inbox_db: Database, settings: InboxSettings
+) -> None:
+    org = uuid.uuid4()
+    waiting, delivered, dry = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    queued = await send_plain(
+        inbox_db,
+        settings,
+        org,
+        request(lead_id=waiting, to_address="wait@example.com"),
+        request(lead_id=delivered, to_address="done@example.com"),
+        request(lead_id=dry, to_address="dry@example.com", dry_run=True),
+    )
+    assert [o.kind for o in queued] == ["queued", "queued", "simulated"]
+    await mark_sent(inbox_db, queued[1].message.id)
+    assert await _emailed(inbox_db, org, stats_pb2.MESSAGE_CATEGORY_EMAILED) == {str(waiting), str(delivered)}
+    assert await _emailed(inbox_db, org, stats_pb2.MESSAGE_CATEGORY_SENT) == {str(delivered)}
+    # Another org's list holds none of them.
+    assert await _emailed(inbox_db, uuid.uuid4(), stats_pb2.MESSAGE_CATEGORY_EMAILED) == set()

@@ -120,7 +120,7 @@ class StandInContacts:
 
     async def ListMessages(self, request, **options):  # type: ignore[no-untyped-def]
         self._asked("ListMessages")
-        which = self.emailed if request.category == stats_pb2.MESSAGE_CATEGORY_SENT else self.replied
+        which = self.emailed if request.category == stats_pb2.MESSAGE_CATEGORY_EMAILED else self.replied
         since = dt.datetime.now(dt.UTC) - dt.timedelta(days=request.window.days)
         found = sorted(((at, lead) for lead, at in which.items() if at >= since), reverse=True)
         first = int(request.cursor or 0)

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from inbox.models import BOUNCED, EMAIL, IN, OUT, Message, in_inbox
+from inbox.models import BOUNCED, EMAIL, IN, OUT, QUEUED, SENDING, SENT, Message, in_inbox
 from leadflood.inbox.v1 import stats_pb2, stats_pb2_grpc
 from leadflood_platform import context
 from leadflood_platform.convert import timestamp
@@ -39,6 +39,14 @@ _CATEGORIES: dict[int, tuple[ColumnElement[bool], Any]] = {
         _SENT_AT,
     ),
 }
+# Listed, not counted: an email on its way is a conversation going on (a lead run leaves its lead alone).
+_LISTED = _CATEGORIES | {
+    stats_pb2.MESSAGE_CATEGORY_EMAILED: (
+        and_(in_inbox(), Message.direction == OUT, Message.channel == EMAIL,
+             Message.status.in_((QUEUED, SENDING, SENT, BOUNCED))),
+        _SENT_AT,
+    ),
+}  # fmt: skip
 _NAMES = {stats_pb2.MESSAGE_CATEGORY_SENT: "sent", stats_pb2.MESSAGE_CATEGORY_REPLIED: "replied",
           stats_pb2.MESSAGE_CATEGORY_BOUNCED: "bounced"}  # fmt: skip
 
@@ -89,11 +97,11 @@ class InboxStatsServicer(stats_pb2_grpc.InboxStatsServiceServicer):
         )
 
     async def ListMessages(self, request, ctx):  # type: ignore[no-untyped-def]
-        if request.category not in _CATEGORIES:
-            raise InvalidArgument.on("category", "one of sent, replied, bounced")
+        if request.category not in _LISTED:
+            raise InvalidArgument.on("category", "one of sent, replied, bounced, emailed")
         window, org_id = _window(request.window), context.require_org()
         start, end = window.span(request.day)
-        which, at = _CATEGORIES[request.category]
+        which, at = _LISTED[request.category]
         where = and_(Message.org_id == org_id, which, at >= start, at < end)
         size = min(max(request.page_size or 50, 1), 200)
         query = select(Message, at.label("at")).where(where)

@@ -27,8 +27,9 @@ STATE_WORDS = {
     sequences_pb2.ENROLLMENT_STATE_ACTIVE: "active",
     sequences_pb2.ENROLLMENT_STATE_PAUSED: "paused",
 }
-# What a conversation's message was, in words, by the mail room's category.
-CONVERSATION = {stats_pb2.MESSAGE_CATEGORY_SENT: "emailed", stats_pb2.MESSAGE_CATEGORY_REPLIED: "replied"}
+# What a conversation's message was, in words, by the mail room's category: an email still on its way counts (a run
+# right after another must not email its leads again while the first run's emails wait for their server).
+CONVERSATION = {stats_pb2.MESSAGE_CATEGORY_EMAILED: "emailed", stats_pb2.MESSAGE_CATEGORY_REPLIED: "replied"}
 
 
 def in_sequence(name: str, state: int) -> str:
