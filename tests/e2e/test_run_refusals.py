@@ -4,13 +4,14 @@ the mail room for each lead, every receipt naming the subject, the leads failed,
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from devstack.stack import Stack
-from tests.e2e.helpers import assert_problem
+from tests.e2e.helpers import assert_problem, until
 from tests.e2e.test_icps import icp_body
 from tests.e2e.test_lead_runs import finished, new_org
 
@@ -62,3 +63,33 @@ def test_a_run_whose_every_email_is_refused_fails_naming_the_subject(client: htt
     assert progress["failed"] == len(emailed)
     if len(emailed) == len(leads):
         assert run["state"] == "failed" and run["error"] == f"all {len(leads)} leads failed", run
+
+
+def test_a_refused_lead_put_right_and_tried_again_is_emailed_once_as_it_is_now(client: httpx.Client) -> None:
+    icp = client.post("/v1/icps", json=icp_body(minScore=0)).json()
+    subject = "{{lead.email}}" * 71  # too long once rendered with the sandbox's addresses, not with a short one
+    created = client.post("/v1/lead-runs", json={"icpId": icp["id"], "limit": 1, "email": {"subject": subject}})
+    assert created.status_code == 201, created.text
+    client.post(f"/v1/lead-runs/{created.json()['id']}/jobs").raise_for_status()
+    run = finished(client, created.json()["id"], timeout_s=90)
+    [lead] = client.get(f"/v1/lead-runs/{run['id']}/leads").json()["leads"]
+    assert lead["status"] == "failed", lead
+
+    short = f"{uuid.uuid4().hex[:4]}@ex.io"  # 71 of it fit in a subject
+    client.patch(f"/v1/leads/{lead['leadId']}", json={"email": short}).raise_for_status()
+    tried = client.post(f"/v1/lead-runs/{run['id']}/leads/{lead['leadId']}/retry")
+    assert tried.status_code == 202, tried.text
+    again = finished(client, run["id"], timeout_s=90)
+    assert again["state"] == "completed" and again["progress"]["sent"] == 1, again
+
+    def captured() -> list[dict]:
+        mail = client.get("/v1/captured-mail", params={"limit": 200}).json()["mail"]
+        return [m for m in mail if short in m["to"]]
+
+    [email] = until(captured, what="the email to the lead as it is now")
+    assert email["subject"] == short * 71
+    emails = [
+        r for r in client.get(f"/v1/lead-runs/{run['id']}/leads/{lead['leadId']}/receipts").json()["receipts"]
+        if r["kind"] == "email"
+    ]  # fmt: skip
+    assert [r["status"] for r in emails] == ["failed", "sent"]  # both tries' receipts kept

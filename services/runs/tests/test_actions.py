@@ -183,6 +183,32 @@ async def test_a_failed_lead_tried_again_runs_once_more_and_a_second_retry_is_re
     assert len(inbox.servicer.messages) == 1  # one email, however often it was asked for
 
 
+async def test_a_lead_whose_every_action_was_refused_tried_again_does_them_again_and_keeps_both_receipts(
+    db: Database, inbox: SimpleNamespace
+) -> None:
+    org = uuid.uuid4()
+    run, [lead] = await make_run(db, org, leads=1)
+    inbox.servicer.answer = lambda request: grpc.StatusCode.INVALID_ARGUMENT  # say the lead's address was bad
+    lead_actions = work(db, inbox)
+    assert await drain(db, lead_actions) == 1
+    assert await run_state(db, run.id) == FAILED and not inbox.servicer.messages
+
+    inbox.servicer.answer = queued  # the lead put right: the mail room takes it now
+    limits = Limits(max_runs_per_day=100, max_leads_per_day=1000, max_active_runs=3)
+    async with db.transaction() as session:
+        await service.retry_lead(session, org_id=org, run_id=run.id, lead_id=lead, limits=limits)
+    assert await drain(db, lead_actions) == 1
+    assert await run_state(db, run.id) == COMPLETED
+    assert len(inbox.servicer.messages) == 1
+    # The refusal and the send, each its own receipt (the new try numbered after the old one, not dropped as its
+    # duplicate), and the lead done.
+    emails = [(r.status, r.attempt) for r in await receipts(db, run.id) if r.kind == "email"]
+    assert emails == [("failed", 1), ("sent", 2)]
+    async with db.transaction() as session:
+        row = (await session.execute(select(RunLead).where(RunLead.run_id == run.id))).scalar_one()
+    assert (row.status, row.error) == (DONE, None)
+
+
 async def test_a_call_task_is_made_once_and_a_task_list_away_puts_the_lead_back(
     db: Database, inbox: SimpleNamespace
 ) -> None:

@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, func, select, tuple_
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbox.models import OUT, DeliveryAttempt, Message, Thread
@@ -118,16 +119,14 @@ async def _summaries(session: AsyncSession, threads: list[Thread]) -> list[Summa
             await session.execute(
                 select(Message.thread_id, func.count()).where(Message.thread_id.in_(ids)).group_by(Message.thread_id)
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     latest = {
         m.thread_id: m
         for m in await session.scalars(
             select(Message)
             .where(Message.thread_id.in_(ids))
-            .distinct(Message.thread_id)
+            .ext(distinct_on(Message.thread_id))
             .order_by(Message.thread_id, Message.created_at.desc())
         )
     }
@@ -136,12 +135,10 @@ async def _summaries(session: AsyncSession, threads: list[Thread]) -> list[Summa
             await session.execute(
                 select(Message.thread_id, Message.to_address)
                 .where(Message.thread_id.in_(ids), Message.direction == OUT)
-                .distinct(Message.thread_id)
+                .ext(distinct_on(Message.thread_id))
                 .order_by(Message.thread_id, Message.created_at)
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     out = []
     for thread in threads:

@@ -31,7 +31,7 @@ from typing import Any
 
 import grpc
 from grpc_status import rpc_status
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -224,11 +224,22 @@ class LeadActions:
 
     async def _done(self, claimed: leases.Claimed) -> set[str]:
         """The actions a previous visit finished (none for a lead visited for the first time: a visit that wrote
-        receipts left a trace on the lead, its tries, its calendar attempts or its meeting)."""
-        if not (claimed.attempts or claimed.stale_recoveries or claimed.calendar_attempts or claimed.meeting):
+        receipts left a trace on the lead, its tries, its calendar attempts or its meeting). An action that failed
+        before the latest "Try again" is not finished: it is done again."""
+        if not (
+            claimed.attempts
+            or claimed.stale_recoveries
+            or claimed.calendar_attempts
+            or claimed.meeting
+            or claimed.earlier_tries
+        ):
             return set()
         async with self.db.transaction() as session:
-            query = select(Receipt.kind).where(Receipt.run_lead_id == claimed.id, Receipt.status.in_(FINAL))
+            query = select(Receipt.kind).where(
+                Receipt.run_lead_id == claimed.id,
+                Receipt.status.in_(FINAL),
+                or_(Receipt.status != FAILED, Receipt.attempt > claimed.earlier_tries),
+            )
             return set((await session.execute(query)).scalars())
 
     async def _left_out(self, run: RunPlan, claimed: leases.Claimed, journal: Journal) -> bool:
@@ -432,7 +443,7 @@ class LeadActions:
                 latency_ms=latency_ms,
                 error=step.error,
                 simulated=run.dry_run,
-                attempt=attempt if attempt is not None else claimed.attempts + 1,
+                attempt=attempt if attempt is not None else claimed.attempt,
                 starts_at=step.starts_at,
                 ends_at=step.ends_at,
             )  # fmt: skip
@@ -514,7 +525,7 @@ async def _every_action_failed(session: AsyncSession, run_lead_id: uuid.UUID) ->
     """Why the lead failed when every action it ended failed (a run whose every email the mail room refused is
     a failed run, not a finished one), else None."""
     query = select(Receipt.status, Receipt.error).where(Receipt.run_lead_id == run_lead_id, Receipt.status.in_(FINAL))
-    ended = (await session.execute(query.order_by(Receipt.created_at))).all()
+    ended = (await session.execute(query.order_by(Receipt.created_at.desc()))).all()  # the latest's reason
     if not ended or any(status != FAILED for status, _ in ended):
         return None
     return f"every action failed: {ended[0].error or 'no reason given'}"

@@ -54,7 +54,7 @@ _CLAIM = text(
         leased_by = :worker, updated_at = now()
     FROM picked WHERE r.id = picked.id
     RETURNING r.id, r.run_id, r.org_id, r.lead_id, r.lead, r.score, r.attempts, r.stale_recoveries,
-              r.calendar_attempts, r.lease_token, r.meeting
+              r.calendar_attempts, r.lease_token, r.meeting, r.earlier_tries
     """
 )
 
@@ -104,6 +104,13 @@ class Claimed:
     calendar_attempts: int
     token: uuid.UUID
     meeting: dict[str, Any] | None
+    # Tries before the latest "Try again" (0 for a lead never tried again by hand).
+    earlier_tries: int = 0
+
+    @property
+    def attempt(self) -> int:
+        """This try's number among all the lead's tries: its receipts' attempt."""
+        return self.earlier_tries + self.attempts + 1
 
 
 class LeaseLost(Exception):
@@ -139,6 +146,7 @@ async def claim(db: Database, *, worker: str, limit: int, lease_s: float) -> lis
             attempts=row.attempts,
             stale_recoveries=row.stale_recoveries,
             calendar_attempts=row.calendar_attempts,
+            earlier_tries=row.earlier_tries,
             token=row.lease_token,
             meeting=row.meeting,
         )  # fmt: skip

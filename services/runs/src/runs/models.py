@@ -117,6 +117,8 @@ class RunLead(Base):
     lease_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     leased_by: Mapped[str | None] = mapped_column(Text)
     stale_recoveries: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    # Tries made before the latest "Try again": its receipts' attempts number on from them (service.retry_lead).
+    earlier_tries: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     # The meeting booked for it (kept for the email that names it).
     meeting: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     error: Mapped[str | None] = mapped_column(Text)

@@ -13,6 +13,7 @@ import grpc
 
 from leadflood.icp.v1 import icp_pb2_grpc
 from leadflood.inbox.v1 import delivery_pb2_grpc
+from leadflood.leads.v1 import leads_pb2_grpc
 from leadflood.runs.v1 import runs_pb2, runs_pb2_grpc
 from leadflood.sequences.v1 import sequences_pb2_grpc
 from leadflood_platform import grpc_client
@@ -35,7 +36,8 @@ def spec() -> ServiceSpec:
 
     def register(server: grpc.aio.Server, runtime: Runtime) -> list[str]:
         icp = icp_pb2_grpc.IcpServiceStub(peer("icp", settings.icp_call_timeout_s))
-        runs_pb2_grpc.add_RunsServiceServicer_to_server(RunsServicer(runtime.db, settings, icp), server)
+        leads = leads_pb2_grpc.LeadsServiceStub(peer("leads", settings.leads_call_timeout_s))
+        runs_pb2_grpc.add_RunsServiceServicer_to_server(RunsServicer(runtime.db, settings, icp, leads), server)
         return [runs_pb2.DESCRIPTOR.services_by_name["RunsService"].full_name]
 
     def loops(runtime: Runtime) -> list[Callable[[asyncio.Event], Awaitable[None]]]:

@@ -293,10 +293,17 @@ async def run_leads(
 
 
 async def retry_lead(
-    session: AsyncSession, *, org_id: uuid.UUID, run_id: uuid.UUID, lead_id: uuid.UUID, limits: quotas.Limits
+    session: AsyncSession,
+    *,
+    org_id: uuid.UUID,
+    run_id: uuid.UUID,
+    lead_id: uuid.UUID,
+    limits: quotas.Limits,
+    now_as: dict[str, Any] | None = None,
 ) -> tuple[LeadRun, RunLead]:
-    """A failed lead back in the queue, its tries afresh; its run running again if it had finished (admitted by
-    the active-run cap; a second retry finds the lead no longer failed: FailedPrecondition)."""
+    """A failed lead back in the queue, its tries afresh, as the lead is `now_as` (sourcing.snapshot) when given;
+    its run running again if it had finished (admitted by the active-run cap; a second retry finds the lead no
+    longer failed: FailedPrecondition)."""
     await quotas.lock_org(session, org_id)
     run = await get(session, org_id=org_id, run_id=run_id, lock=True)
     lead = (
@@ -314,6 +321,11 @@ async def retry_lead(
         # The slot it takes is an active run's: counted as any start is (its leads are charged already).
         await quotas.admit(session, org_id=org_id, leads=0, limits=limits, now=finishing.utcnow())
         run.state, run.finished_at, run.error, run.alerted = RUNNING, None, None, False
+    # Its tries afresh, numbered on from those it made (one receipt per action and attempt: a new try's receipts
+    # are kept beside the old ones), and what failed in them done again (actions.LeadActions._done).
+    lead.earlier_tries += lead.attempts + 1
+    if now_as is not None:
+        lead.lead = now_as
     lead.status, lead.due_at, lead.attempts, lead.stale_recoveries, lead.error = (
         PENDING, finishing.utcnow(), 0, 0, None,
     )  # fmt: skip

@@ -7,13 +7,14 @@ import datetime as dt
 import grpc
 
 from leadflood.icp.v1 import icp_pb2, icp_pb2_grpc
+from leadflood.leads.v1 import leads_pb2, leads_pb2_grpc
 from leadflood.runs.v1 import runs_pb2 as pb
 from leadflood.runs.v1 import runs_pb2_grpc
 from leadflood_platform import context, provider_choice
 from leadflood_platform.convert import parse_id
 from leadflood_platform.db import Database
-from leadflood_platform.errors import InvalidArgument, NotFound
-from runs import alerts, calendar, convert, health, quotas, service
+from leadflood_platform.errors import FailedPrecondition, InvalidArgument, NotFound
+from runs import alerts, calendar, convert, health, quotas, service, sourcing
 from runs.config import RunsSettings
 from runs.models import ACKNOWLEDGED, LEAD_STATES, RESOLVED
 
@@ -27,8 +28,14 @@ def _page_size(value: int, default: int = 50) -> int:
 
 
 class RunsServicer(runs_pb2_grpc.RunsServiceServicer):
-    def __init__(self, db: Database, settings: RunsSettings, icp: icp_pb2_grpc.IcpServiceStub) -> None:
-        self.db, self.settings, self.icp = db, settings, icp
+    def __init__(
+        self,
+        db: Database,
+        settings: RunsSettings,
+        icp: icp_pb2_grpc.IcpServiceStub,
+        leads: leads_pb2_grpc.LeadsServiceStub,
+    ) -> None:
+        self.db, self.settings, self.icp, self.leads = db, settings, icp, leads
         self.limits = quotas.Limits(
             max_runs_per_day=settings.lead_runs_max_runs_per_day,
             max_leads_per_day=settings.lead_runs_max_leads_per_day,
@@ -121,10 +128,20 @@ class RunsServicer(runs_pb2_grpc.RunsServiceServicer):
         )
 
     async def RetryLead(self, request, ctx):  # type: ignore[no-untyped-def]
+        lead_id = parse_id(request.lead_id, "lead")
+        # The lead as it is now: tried again after the user put it right (its address, say), it goes as it is.
+        try:
+            found = await self.leads.GetLead(
+                leads_pb2.GetLeadRequest(lead_id=str(lead_id)), timeout=self.settings.leads_call_timeout_s
+            )
+        except grpc.aio.AioRpcError as error:
+            if error.code() != grpc.StatusCode.NOT_FOUND:
+                raise
+            raise FailedPrecondition("the lead was deleted: it cannot be tried again") from None
         async with self.db.transaction() as session:
             run, lead = await service.retry_lead(
                 session, org_id=context.require_org(), run_id=parse_id(request.run_id, "run"),
-                lead_id=parse_id(request.lead_id, "lead"), limits=self.limits,
+                lead_id=lead_id, limits=self.limits, now_as=sourcing.snapshot(found.lead),
             )  # fmt: skip
             return pb.RetryLeadResponse(
                 run=await self._with_progress(session, run), lead=convert.run_lead_to_proto(lead, [])
