@@ -157,7 +157,9 @@ def stack(
         # What the services logged is how a failure is understood; KEEP_TEST_LOGS=1 keeps them always
         # (to read what a passing run logged: errors the tests did not see).
         if request.session.testsfailed or os.environ.get("KEEP_TEST_LOGS") == "1":
-            kept = KEPT_LOGS / time.strftime("%Y%m%dT%H%M%S")
+            # Each test worker (pytest-xdist) has its own stack: its logs in a folder of their own.
+            worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+            kept = KEPT_LOGS / (time.strftime("%Y%m%dT%H%M%S") + (f"-{worker}" if worker else ""))
             shutil.copytree(state / "logs", kept, dirs_exist_ok=True)
             reporter = request.config.pluginmanager.get_plugin("terminalreporter")
             if reporter is not None:

@@ -193,8 +193,11 @@ async def test_a_lead_whose_every_action_was_refused_tried_again_does_them_again
     assert await drain(db, lead_actions) == 1
     assert await run_state(db, run.id) == FAILED and not inbox.servicer.messages
 
-    inbox.servicer.answer = queued  # the lead put right: the mail room takes it now
     limits = Limits(max_runs_per_day=100, max_leads_per_day=1000, max_active_runs=3)
+    with pytest.raises(FailedPrecondition, match="the lead was deleted"):  # gone from the leads service
+        async with db.transaction() as session:
+            await service.retry_lead(session, org_id=org, run_id=run.id, lead_id=lead, limits=limits, deleted=True)
+    inbox.servicer.answer = queued  # the lead put right: the mail room takes it now
     async with db.transaction() as session:
         await service.retry_lead(session, org_id=org, run_id=run.id, lead_id=lead, limits=limits)
     assert await drain(db, lead_actions) == 1

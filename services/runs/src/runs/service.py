@@ -300,10 +300,11 @@ async def retry_lead(
     lead_id: uuid.UUID,
     limits: quotas.Limits,
     now_as: dict[str, Any] | None = None,
+    deleted: bool = False,
 ) -> tuple[LeadRun, RunLead]:
     """A failed lead back in the queue, its tries afresh, as the lead is `now_as` (sourcing.snapshot) when given;
     its run running again if it had finished (admitted by the active-run cap; a second retry finds the lead no
-    longer failed: FailedPrecondition)."""
+    longer failed, and a lead `deleted` from the leads service cannot be tried again: FailedPrecondition)."""
     await quotas.lock_org(session, org_id)
     run = await get(session, org_id=org_id, run_id=run_id, lock=True)
     lead = (
@@ -317,6 +318,8 @@ async def retry_lead(
         raise FailedPrecondition(f"the lead is {lead.status}: only a failed lead can be tried again")
     if run.state == CANCELLED:
         raise FailedPrecondition("the run was cancelled: start a new run for this lead")
+    if deleted:
+        raise FailedPrecondition("the lead was deleted: it cannot be tried again")
     if run.state != RUNNING:
         # The slot it takes is an active run's: counted as any start is (its leads are charged already).
         await quotas.admit(session, org_id=org_id, leads=0, limits=limits, now=finishing.utcnow())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import grpc
 
@@ -13,7 +14,7 @@ from leadflood.runs.v1 import runs_pb2_grpc
 from leadflood_platform import context, provider_choice
 from leadflood_platform.convert import parse_id
 from leadflood_platform.db import Database
-from leadflood_platform.errors import FailedPrecondition, InvalidArgument, NotFound
+from leadflood_platform.errors import InvalidArgument, NotFound
 from runs import alerts, calendar, convert, health, quotas, service, sourcing
 from runs.config import RunsSettings
 from runs.models import ACKNOWLEDGED, LEAD_STATES, RESOLVED
@@ -130,18 +131,19 @@ class RunsServicer(runs_pb2_grpc.RunsServiceServicer):
     async def RetryLead(self, request, ctx):  # type: ignore[no-untyped-def]
         lead_id = parse_id(request.lead_id, "lead")
         # The lead as it is now: tried again after the user put it right (its address, say), it goes as it is.
+        now_as: dict[str, Any] | None = None
         try:
             found = await self.leads.GetLead(
                 leads_pb2.GetLeadRequest(lead_id=str(lead_id)), timeout=self.settings.leads_call_timeout_s
             )
+            now_as = sourcing.snapshot(found.lead)
         except grpc.aio.AioRpcError as error:
             if error.code() != grpc.StatusCode.NOT_FOUND:
                 raise
-            raise FailedPrecondition("the lead was deleted: it cannot be tried again") from None
         async with self.db.transaction() as session:
             run, lead = await service.retry_lead(
                 session, org_id=context.require_org(), run_id=parse_id(request.run_id, "run"),
-                lead_id=lead_id, limits=self.limits, now_as=sourcing.snapshot(found.lead),
+                lead_id=lead_id, limits=self.limits, now_as=now_as, deleted=now_as is None,
             )  # fmt: skip
             return pb.RetryLeadResponse(
                 run=await self._with_progress(session, run), lead=convert.run_lead_to_proto(lead, [])
