@@ -13,10 +13,11 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from inbox import delivery, inbound, sms, threads
+from inbox import delivery, inbound, sms, suppressions, threads, unsubscribe
 from inbox.classify import Classification
 from inbox.config import InboxSettings
-from inbox.models import BOUNCED, IN, SENT, InboundRaw, Mailbox, Message, Suppression, Thread
+from inbox.models import BOUNCED, IN, SENT, InboundRaw, Mailbox, Message, Suppression, Thread, platform_tables
+from leadflood.inbox.v1 import events_pb2
 from leadflood_platform.db import Database
 
 NOW = dt.datetime.now(dt.UTC)
@@ -252,3 +253,31 @@ async def test_a_bounce_or_a_complaint_brings_its_conversation_to_the_top_unread
     async with inbox_db.transaction() as session:
         assert await threads.counts(session, org) == (0, 2)  # none needs a reply; two are unread
         assert await session.scalar(select(func.count()).where(Message.org_id == org, Message.direction == IN)) == 2
+
+
+async def test_an_address_whose_local_part_has_capitals_is_found_in_any_case(
+    inbox_db: Database, settings: InboxSettings
+) -> None:
+    """Sent to Dana.Kim@... as the lead's record has it: her answer without threading headers finds its thread, and
+    her unsubscribe (its link names the address in lower case) names the lead whose sequences stop."""
+    org, lead, written = uuid.uuid4(), uuid.uuid4(), f"Dana.Kim.{uuid.uuid4().hex[:6]}@FirstSystems.example"
+    await mailbox(inbox_db, org, "sales@acme.example")
+    ours = await sent(inbox_db, settings, org, to_address=written, lead_id=lead)
+    assert ours.to_address == written.replace("FirstSystems", "firstsystems")  # the local part kept as written
+
+    filed = await file(inbox_db, reply(["sales@acme.example"], from_address=written.lower()))
+    assert filed.status == inbound.PROCESSED and filed.message is not None
+    assert (filed.message.org_id, filed.message.thread_id) == (org, ours.thread_id)
+
+    async with inbox_db.transaction() as session:
+        assert await suppressions.unsubscribe_recipient(session, unsubscribe.Recipient(org, written.lower()))
+        [payload] = (
+            await session.execute(
+                select(platform_tables.outbox.c.payload)
+                .where(platform_tables.outbox.c.subject == "inbox.recipient.unsubscribed")
+                .order_by(platform_tables.outbox.c.id.desc())
+                .limit(1)
+            )
+        ).one()
+    event = events_pb2.RecipientUnsubscribed.FromString(payload)
+    assert (event.lead_id, event.thread_id) == (str(lead), str(ours.thread_id))

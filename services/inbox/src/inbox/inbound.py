@@ -185,7 +185,7 @@ async def _latest_to(
     if not senders:
         return None
     scoped = (
-        Message.direction == OUT, Message.to_address == address.lower(), Message.status.not_in(NEVER_SENT),
+        Message.direction == OUT, func.lower(Message.to_address) == address.lower(), Message.status.not_in(NEVER_SENT),
         func.lower(Message.from_address).in_(senders),
     )  # fmt: skip
     orgs = (await session.scalars(select(Message.org_id).where(*scoped).distinct().limit(2))).all()

@@ -128,7 +128,8 @@ class Message(Base):
     updated_at: Mapped[UpdatedAt]
 
     __table_args__ = (
-        Index(None, "to_address"),
+        # Found by the recipient's address in any case (inbound matching, unsubscribes): migration 0009.
+        Index("ix_messages_to_address_lower", text("lower(to_address)")),
         Index(None, "org_id", "idempotency_key", unique=True, postgresql_where=text("idempotency_key IS NOT NULL")),
         Index(None, "rfc822_message_id", unique=True, postgresql_where=text("rfc822_message_id IS NOT NULL")),
         Index(None, "thread_id", "created_at"),

@@ -13,7 +13,7 @@ import re
 import uuid
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import ColumnElement, delete, or_, select
+from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -50,7 +50,7 @@ async def unsubscribe_recipient(session: AsyncSession, named: unsubscribe.Recipi
         return False
     metrics.SUPPRESSED.labels(UNSUBSCRIBED).inc()
     # The link is signed per recipient, not per message: what it answers is taken to be the last email sent them.
-    to_them = (Message.org_id == named.org_id, Message.to_address == named.address)
+    to_them = (Message.org_id == named.org_id, func.lower(Message.to_address) == named.address.lower())
     last = (
         await session.execute(
             select(Message.lead_id, Message.thread_id).where(*to_them).order_by(Message.created_at.desc()).limit(1)
