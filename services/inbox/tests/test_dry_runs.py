@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import pytest
 from sqlalchemy import func, select, update
 
 from inbox import delivery, inbound, sms, threads
@@ -23,6 +24,7 @@ from inbox.stats import InboxStatsServicer
 from leadflood.inbox.v1 import delivery_pb2, inbox_pb2, stats_pb2
 from leadflood_platform import context, migrations
 from leadflood_platform.db import Database
+from leadflood_platform.errors import InvalidArgument
 
 NOW = dt.datetime.now(dt.UTC)
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
@@ -200,12 +202,14 @@ async def _count(db: Database, *where: Any) -> int:
         return int(await session.scalar(select(func.count()).select_from(Message).where(*where)) or 0)
 
 
-async def _emailed(db: Database, org: uuid.UUID, category: int) -> set[str]:
+async def _emailed(db: Database, org: uuid.UUID, category: int, *leads: uuid.UUID | str) -> set[str]:
+    """The leads of the category's messages in the org's list (of these leads' alone, when given)."""
     stats = InboxStatsServicer(db)
+    asked = stats_pb2.ListMessagesRequest(
+        category=category, window=stats_pb2.StatsWindow(days=1), page_size=50, lead_ids=[str(lead) for lead in leads]
+    )
     with context.bound(org_id=str(org)):
-        reply = await stats.ListMessages(
-            stats_pb2.ListMessagesRequest(category=category, window=stats_pb2.StatsWindow(days=1), page_size=50), None
-        )
+        reply = await stats.ListMessages(asked, None)
     assert reply.total == len(reply.messages)
     return {m.lead_id for m in reply.messages}
 
@@ -229,3 +233,11 @@ async def test_an_email_waiting_for_its_server_is_emailed_not_yet_sent(
     assert await _emailed(inbox_db, org, stats_pb2.MESSAGE_CATEGORY_SENT) == {str(delivered)}
     # Another org's list holds none of them.
     assert await _emailed(inbox_db, uuid.uuid4(), stats_pb2.MESSAGE_CATEGORY_EMAILED) == set()
+    # Asked about some leads (as a lead run asks about those it found): theirs alone.
+    assert await _emailed(inbox_db, org, stats_pb2.MESSAGE_CATEGORY_EMAILED, waiting, dry, uuid.uuid4()) == {
+        str(waiting)
+    }
+    with pytest.raises(InvalidArgument, match="lead_ids"):
+        await _emailed(inbox_db, org, stats_pb2.MESSAGE_CATEGORY_EMAILED, "not-an-id")
+    with pytest.raises(InvalidArgument, match="lead_ids"):
+        await _emailed(inbox_db, org, stats_pb2.MESSAGE_CATEGORY_EMAILED, *(uuid.uuid4() for _ in range(501)))

@@ -120,9 +120,11 @@ class StandInContacts:
 
     async def ListMessages(self, request, **options):  # type: ignore[no-untyped-def]
         self._asked("ListMessages")
+        assert 1 <= len(request.lead_ids) <= 500  # asked about the leads found, never the org's whole mail
+        asked = {uuid.UUID(lead) for lead in request.lead_ids}
         which = self.emailed if request.category == stats_pb2.MESSAGE_CATEGORY_EMAILED else self.replied
         since = dt.datetime.now(dt.UTC) - dt.timedelta(days=request.window.days)
-        found = sorted(((at, lead) for lead, at in which.items() if at >= since), reverse=True)
+        found = sorted(((at, lead) for lead, at in which.items() if at >= since and lead in asked), reverse=True)
         first = int(request.cursor or 0)
         page = found[first : first + request.page_size]
         reply = stats_pb2.ListMessagesResponse(total=len(found))

@@ -10,12 +10,13 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from inbox.models import BOUNCED, EMAIL, IN, OUT, QUEUED, SENDING, SENT, Message, in_inbox
+from inbox.models import BOUNCED, EMAIL, IN, OUT, QUEUED, SENDING, SENT, Message, Thread, in_inbox
 from leadflood.inbox.v1 import stats_pb2, stats_pb2_grpc
 from leadflood_platform import context
 from leadflood_platform.convert import timestamp
@@ -67,6 +68,18 @@ def _after(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
         raise InvalidArgument.on("cursor", "not a cursor this list gave") from None
 
 
+MAX_LEAD_IDS = 500
+
+
+def _lead_ids(given: Sequence[str]) -> list[uuid.UUID]:
+    if len(given) > MAX_LEAD_IDS:
+        raise InvalidArgument.on("lead_ids", f"at most {MAX_LEAD_IDS} in one call")
+    try:
+        return [uuid.UUID(lead_id) for lead_id in given]
+    except ValueError:
+        raise InvalidArgument.on("lead_ids", "each must be a lead's id") from None
+
+
 class InboxStatsServicer(stats_pb2_grpc.InboxStatsServiceServicer):
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -103,6 +116,10 @@ class InboxStatsServicer(stats_pb2_grpc.InboxStatsServiceServicer):
         start, end = window.span(request.day)
         which, at = _LISTED[request.category]
         where = and_(Message.org_id == org_id, which, at >= start, at < end)
+        if request.lead_ids:
+            # Through the leads' conversations (threads are indexed by org and lead; messages by thread).
+            leads = select(Thread.id).where(Thread.org_id == org_id, Thread.lead_id.in_(_lead_ids(request.lead_ids)))
+            where = and_(where, Message.thread_id.in_(leads))
         size = min(max(request.page_size or 50, 1), 200)
         query = select(Message, at.label("at")).where(where)
         if request.cursor:

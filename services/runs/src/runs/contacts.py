@@ -3,7 +3,8 @@ enrollment active or paused, asked of the sequences service, which owns enrollme
 lately (an email sent to them or a reply from them in the run's last `days` days, asked of the mail room, which
 owns messages). A cold email to either would land in the middle of what is going on.
 
-Asked twice: at sourcing for every lead found, in batches (so the run's count of leads is right), and again for
+Asked twice: at sourcing for every lead found, in batches by lead (so the run's count of leads is right, and an org's
+months of mail are never read whole), and again for
 one lead just before its first action (it may have been enrolled or have replied meanwhile). Every call has the
 deadline given here; the channel retries UNAVAILABLE (leadflood_platform.grpc_client), and a fault beyond that is
 the caller's to retry (the sourcing job, or the lead back in the queue).
@@ -21,7 +22,7 @@ from leadflood.sequences.v1 import sequences_pb2, sequences_pb2_grpc
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 90  # the mail room's message lists look back at most this far
-BATCH = 500  # lead ids a ListLeadsInSequences call takes at most
+BATCH = 500  # lead ids a ListLeadsInSequences or ListMessages call takes at most
 PAGE = 200  # the mail room's ListMessages page at most
 STATE_WORDS = {
     sequences_pb2.ENROLLMENT_STATE_ACTIVE: "active",
@@ -57,26 +58,28 @@ class Contacts:
                 found[uuid.UUID(lead.lead_id)] = in_sequence(lead.sequence_name, lead.state)
         return found
 
-    async def conversations(self, days: int) -> dict[uuid.UUID, str]:
-        """Why each lead the org emailed or heard from in the last `days` days is left out: its latest such
-        message (one pass over the org's messages of that window, newest first, a page at a time)."""
-        found: dict[uuid.UUID, tuple[dt.datetime, str]] = {}
-        for category, what in CONVERSATION.items():
-            request = stats_pb2.ListMessagesRequest(
-                category=category, window=stats_pb2.StatsWindow(days=days), page_size=PAGE
-            )
-            while True:
-                reply = await self.messages.ListMessages(request, timeout=self.timeout_s)
-                for message in reply.messages:
-                    if not message.lead_id:
-                        continue
-                    at = message.at.ToDatetime(tzinfo=dt.UTC)
-                    lead_id = uuid.UUID(message.lead_id)
-                    if lead_id not in found or found[lead_id][0] < at:
-                        found[lead_id] = (at, what)
-                if not reply.next_cursor:
-                    break
-                request.cursor = reply.next_cursor
+    async def conversations(self, lead_ids: Iterable[uuid.UUID], days: int) -> dict[uuid.UUID, str]:
+        """Why each of these leads the org emailed or heard from in the last `days` days is left out: its latest
+        such message (asked of their conversations alone, in batches, newest first, a page at a time)."""
+        ids, found = [str(lead_id) for lead_id in lead_ids], {}
+        for first in range(0, len(ids), BATCH):
+            for category, what in CONVERSATION.items():
+                request = stats_pb2.ListMessagesRequest(
+                    category=category, window=stats_pb2.StatsWindow(days=days), page_size=PAGE,
+                    lead_ids=ids[first : first + BATCH],
+                )  # fmt: skip
+                while True:
+                    reply = await self.messages.ListMessages(request, timeout=self.timeout_s)
+                    for message in reply.messages:
+                        if not message.lead_id:
+                            continue
+                        at = message.at.ToDatetime(tzinfo=dt.UTC)
+                        lead_id = uuid.UUID(message.lead_id)
+                        if lead_id not in found or found[lead_id][0] < at:
+                            found[lead_id] = (at, what)
+                    if not reply.next_cursor:
+                        break
+                    request.cursor = reply.next_cursor
         return {lead_id: in_conversation(what, at, days) for lead_id, (at, what) in found.items()}
 
     async def lately(self, lead_id: uuid.UUID, days: int, *, now: dt.datetime, conversations: bool) -> str | None:

@@ -83,11 +83,12 @@ class Sourcer:
         icp = await self._icp_call(
             self.icp.GetIcp(icp_pb2.GetIcpRequest(icp_id=str(run.icp_id)), timeout=self.call_timeout_s)
         )
-        busy = await self.contacts.conversations(run.recent_contact_days)
         found, candidates, asked, checked = Sourced(), {}, run.lead_limit, set()
+        busy: dict[uuid.UUID, str] = {}  # the leads in touch, and why
         while True:
             fetched = await self._search(run, asked, icp.icp.rules.min_score, found, candidates)
             unchecked = [lead_id for lead_id in candidates if lead_id not in checked]
+            busy |= await self.contacts.conversations(unchecked, run.recent_contact_days)
             busy |= await self.contacts.in_sequences(unchecked)  # a sequence says more than its own emails
             checked.update(unchecked)
             ready = sum(1 for lead_id in candidates if lead_id not in busy)
