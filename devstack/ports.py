@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import random
 import socket
 import time
@@ -23,7 +24,7 @@ def free_port() -> int:
     opening connections), a client socket could take it, and the server failed with "address in use". Ports
     under that range are never given to outgoing connections.
     """
-    low, high = _below_ephemeral()
+    low, high = _own_slice(*_below_ephemeral())
     for _ in range(200):
         port = random.randrange(low, high)
         if port in _given:  # handed out already, maybe not bound yet: never twice in one process
@@ -38,6 +39,19 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:  # a crowded machine: as the kernel picks
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def _own_slice(low: int, high: int) -> tuple[int, int]:
+    """This process's share of the span when several choose ports at once: pytest-xdist's workers each start a
+    stack in the same seconds, and `_given` keeps one process from handing a port out twice, not two. A gRPC
+    server would not even notice (it binds with SO_REUSEPORT by default, leadflood_platform.server turns it off):
+    two workers' services on one port would answer each other's calls."""
+    worker, count = os.environ.get("PYTEST_XDIST_WORKER", ""), os.environ.get("PYTEST_XDIST_WORKER_COUNT", "")
+    if not (worker.startswith("gw") and worker[2:].isdigit() and count.isdigit() and int(count) > 1):
+        return low, high
+    size = (high - low) // int(count)
+    first = low + size * (int(worker[2:]) % int(count))
+    return first, first + size
 
 
 def _below_ephemeral() -> tuple[int, int]:

@@ -87,3 +87,20 @@ async def test_a_server_back_after_an_outage_is_reached_within_seconds() -> None
     finally:
         await channel.close()
         await server.stop(None)
+
+
+async def test_a_second_server_on_a_taken_port_fails_to_start() -> None:
+    """gRPC binds with SO_REUSEPORT by default: two servers on one port both started, sharing its connections
+    (two test stacks' services answered each other's calls). With the servers' options the second one refuses."""
+    port = free_port()
+    first = grpc.aio.server(options=SERVER_OPTIONS)
+    first.add_insecure_port(f"127.0.0.1:{port}")
+    await first.start()
+    try:
+        second = grpc.aio.server(options=SERVER_OPTIONS)
+        with contextlib.suppress(RuntimeError):  # grpc.aio raises on a port it cannot bind, or returns 0
+            assert second.add_insecure_port(f"127.0.0.1:{port}") == 0
+            await second.start()
+            raise AssertionError("a second server started on a taken port")
+    finally:
+        await first.stop(None)

@@ -11,8 +11,13 @@ import asyncpg
 from inbox.models import Base
 from inbox.server import spec
 from leadflood_platform import migrations
+from leadflood_platform.db import Database
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
+DOMAIN_TABLES = {
+    "captured_mail", "delivery_attempts", "inbound_raw", "mailboxes", "messages", "send_counters", "send_ledger",
+    "suppressions", "threads",
+}  # fmt: skip
 
 
 async def _tables(dsn: str) -> set[str]:
@@ -35,6 +40,11 @@ async def test_migrates_up_and_down(scratch_dsn: str, monkeypatch) -> None:  # t
     assert {"outbox", "job_executions"} <= await _tables(scratch_dsn)
     await asyncio.to_thread(migrations.downgrade, **run, revision="base")
     assert not {"outbox", "job_executions"} & await _tables(scratch_dsn)
+
+
+async def test_the_migrations_build_what_the_models_declare(inbox_db: Database, scratch_dsn: str) -> None:
+    found = await migrations.differences(url=scratch_dsn, schema="inbox", metadata=Base.metadata, tables=DOMAIN_TABLES)
+    assert found == [], "\n".join(map(str, found))
 
 
 async def test_invitations_filed_in_threads_before_0006_are_taken_out_of_them(inbox_db, scratch_dsn: str) -> None:  # type: ignore[no-untyped-def]

@@ -212,6 +212,50 @@ async def test_a_lead_whose_every_action_was_refused_tried_again_does_them_again
     assert (row.status, row.error) == (DONE, None)
 
 
+class RefusingCalendar:
+    """The sandbox calendar, refusing every booking while `refuse` is set (a calendar that does not take the
+    attendee, say): a failed meeting, not a fault to retry."""
+
+    def __init__(self) -> None:
+        self.inner = calendar.calendar_for("sandbox", CalendarSettings(sandbox_calendar_busy="never"))
+        self.refuse = True
+
+    async def book(self, *args: object, **options: object) -> object:
+        if self.refuse:
+            raise ValueError("the calendar refused the attendee")
+        return await self.inner.book(*args, **options)
+
+    async def find_slot(self, *args: object, **options: object) -> object:
+        return await self.inner.find_slot(*args, **options)
+
+
+async def test_a_lead_tried_again_after_its_meeting_failed_books_it_and_keeps_the_receipt(
+    db: Database, inbox: SimpleNamespace
+) -> None:
+    org = uuid.uuid4()
+    run, [lead] = await make_run(db, org, leads=1, calendar=MEETING)
+    refusing = RefusingCalendar()
+    lead_actions = actions.LeadActions(
+        db=db, delivery=inbox.stub, tasks=StandInTasks(), calendar_for=lambda name: refusing,
+        contacts=StandInContacts().contacts(),
+        policy=actions.Policy(calendar_max_attempts=3, calendar_backoff_ms=100, lead_max_attempts=5),
+    )  # fmt: skip
+    inbox.servicer.answer = lambda request: grpc.StatusCode.INVALID_ARGUMENT
+    assert await drain(db, lead_actions) == 1
+    assert await run_state(db, run.id) == FAILED
+
+    refusing.refuse, inbox.servicer.answer = False, queued
+    limits = Limits(max_runs_per_day=100, max_leads_per_day=1000, max_active_runs=3)
+    async with db.transaction() as session:
+        await service.retry_lead(session, org_id=org, run_id=run.id, lead_id=lead, limits=limits)
+    assert await drain(db, lead_actions) == 1
+    assert await run_state(db, run.id) == COMPLETED
+    # The booking and the email that names it, each beside the first try's failure (none dropped as its double).
+    ended = sorted((r.kind, r.status, r.attempt) for r in await receipts(db, run.id))
+    assert ended == [("email", "failed", 1), ("email", "sent", 2), ("meeting", "booked", 2), ("meeting", "failed", 1)]
+    assert len(inbox.servicer.messages) == 1
+
+
 async def test_a_call_task_is_made_once_and_a_task_list_away_puts_the_lead_back(
     db: Database, inbox: SimpleNamespace
 ) -> None:

@@ -5,12 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import asyncpg
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from leadflood_platform import migrations
-from leadflood_platform.db import asyncpg_url
 from runs.models import Base
 from runs.server import spec
 
@@ -42,24 +38,5 @@ async def test_migrates_up_and_down(scratch_dsn: str, monkeypatch) -> None:  # t
 
 
 async def test_the_migrations_build_what_the_models_declare(runs_dsn: str) -> None:
-    # Reflected from outside the schema (search_path public), so that every name comes schema-qualified.
-    engine = create_async_engine(asyncpg_url(runs_dsn), connect_args={"server_settings": {"search_path": "public"}})
-
-    def differences(connection):  # type: ignore[no-untyped-def]
-        context = MigrationContext.configure(
-            connection,
-            opts={
-                "include_schemas": True,
-                # This service's own tables (the platform's are the platform's to check).
-                "include_name": lambda name, kind, _: name == "runs" if kind == "schema" else True,
-                "include_object": lambda _, name, kind, *rest: kind != "table" or name in DOMAIN_TABLES,
-            },
-        )
-        return compare_metadata(context, Base.metadata)
-
-    try:
-        async with engine.connect() as connection:
-            found = await connection.run_sync(differences)
-    finally:
-        await engine.dispose()
+    found = await migrations.differences(url=runs_dsn, schema="runs", metadata=Base.metadata, tables=DOMAIN_TABLES)
     assert found == [], "\n".join(map(str, found))

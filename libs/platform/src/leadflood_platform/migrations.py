@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from alembic import command, context
+from alembic.autogenerate import compare_metadata
 from alembic.config import Config
+from alembic.migration import MigrationContext
 from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -66,3 +69,28 @@ def run_env() -> None:
     )
     with context.begin_transaction():
         context.run_migrations()
+
+
+async def differences(*, url: str, schema: str, metadata: MetaData, tables: set[str]) -> list[Any]:
+    """What the migrated schema at `url` lacks or has beyond what the models declare (Alembic's autogenerate
+    comparison), for the service's own `tables` (the platform's are the platform's to check): [] when the
+    migrations build exactly the models."""
+
+    def compare(connection: Connection) -> list[Any]:
+        context = MigrationContext.configure(
+            connection,
+            opts={
+                "include_schemas": True,
+                "include_name": lambda name, kind, _: name == schema if kind == "schema" else True,
+                "include_object": lambda _, name, kind, *rest: kind != "table" or name in tables,
+            },
+        )
+        return list(compare_metadata(context, metadata))
+
+    # Reflected from outside the schema (search_path public), so that every name comes schema-qualified.
+    engine = create_async_engine(asyncpg_url(url), connect_args={"server_settings": {"search_path": "public"}})
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(compare)
+    finally:
+        await engine.dispose()

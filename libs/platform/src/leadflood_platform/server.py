@@ -106,7 +106,13 @@ async def _watch_database(runtime: Runtime, health_servicer: health.aio.HealthSe
 # Each client connection is closed after 5 minutes, so clients resolve the service's pods again and spread their
 # calls onto pods added since (grpc_client's round_robin); gracefully: a call in flight (an import streaming its
 # file) has 5 minutes more to finish.
-SERVER_OPTIONS = [("grpc.max_connection_age_ms", 300_000), ("grpc.max_connection_age_grace_ms", 300_000)]
+SERVER_OPTIONS = [
+    ("grpc.max_connection_age_ms", 300_000),
+    ("grpc.max_connection_age_grace_ms", 300_000),
+    # gRPC binds with SO_REUSEPORT unless told not to: a second server on a taken port would start without a word
+    # and take half of the first one's connections. A port in use is an error at start-up instead.
+    ("grpc.so_reuseport", 0),
+]
 
 
 async def serve(spec: ServiceSpec) -> None:

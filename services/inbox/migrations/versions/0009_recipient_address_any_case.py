@@ -13,10 +13,10 @@ SCHEMA = "inbox"
 
 
 def upgrade() -> None:
-    op.execute("CREATE INDEX IF NOT EXISTS ix_messages_to_address_lower ON inbox.messages (lower(to_address))")
-    op.execute("DROP INDEX IF EXISTS inbox.ix_messages_to_address")
+    op.execute(f"CREATE INDEX IF NOT EXISTS ix_messages_to_address_lower ON {SCHEMA}.messages (lower(to_address))")
+    op.execute(f"DROP INDEX IF EXISTS {SCHEMA}.ix_messages_to_address")
 
 
 def downgrade() -> None:
-    op.execute("CREATE INDEX IF NOT EXISTS ix_messages_to_address ON inbox.messages (to_address)")
-    op.execute("DROP INDEX IF EXISTS inbox.ix_messages_to_address_lower")
+    op.execute(f"CREATE INDEX IF NOT EXISTS ix_messages_to_address ON {SCHEMA}.messages (to_address)")
+    op.execute(f"DROP INDEX IF EXISTS {SCHEMA}.ix_messages_to_address_lower")

@@ -244,7 +244,8 @@ class LeadActions:
 
     async def _left_out(self, run: RunPlan, claimed: leases.Claimed, journal: Journal) -> bool:
         """Whether the org started talking to the lead since sourcing (noted in a receipt saying why)."""
-        first_try = not (claimed.attempts or claimed.stale_recoveries)
+        # Back after a fault or a "Try again", a conversation may be its own email's: only sequences are checked.
+        first_try = not (claimed.attempts or claimed.stale_recoveries or claimed.earlier_tries)
         try:
             why = await self.contacts.lately(
                 claimed.lead_id, run.recent_contact_days, now=finishing.utcnow(), conversations=first_try
@@ -313,7 +314,7 @@ class LeadActions:
             minutes = int(search.duration.total_seconds() // 60)
             step = Step(status="no_slot", detail=f"no free {minutes}-minute slot", starts_at=search.earliest,
                         ends_at=search.latest)  # fmt: skip
-            self._note(journal, claimed, run, MEETING, step, latency, attempt)
+            self._note(journal, claimed, run, MEETING, step, latency, claimed.earlier_tries + attempt)
             journal.calendar_attempts = attempt
             if attempt < self.policy.calendar_max_attempts:
                 wait = dt.timedelta(milliseconds=self.policy.calendar_backoff_ms * 2 ** (attempt - 1))
@@ -324,7 +325,7 @@ class LeadActions:
         journal.booked = None if run.dry_run else booking
         step = Step(status="simulated" if run.dry_run else "booked", target=booking.link, starts_at=booking.start,
                     ends_at=booking.end)  # fmt: skip
-        self._note(journal, claimed, run, MEETING, step, latency, attempt)
+        self._note(journal, claimed, run, MEETING, step, latency, claimed.earlier_tries + attempt)
         return journal.meeting
 
     # Email and SMS, through the mail room.

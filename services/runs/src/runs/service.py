@@ -326,7 +326,9 @@ async def retry_lead(
         run.state, run.finished_at, run.error, run.alerted = RUNNING, None, None, False
     # Its tries afresh, numbered on from those it made (one receipt per action and attempt: a new try's receipts
     # are kept beside the old ones), and what failed in them done again (actions.LeadActions._done).
-    lead.earlier_tries += lead.attempts + 1
+    # Past every receipt it has: a meeting's are numbered by its calendar tries, the others by its tries.
+    numbered = await session.scalar(select(func.max(Receipt.attempt)).where(Receipt.run_lead_id == lead.id))
+    lead.earlier_tries = max(lead.earlier_tries + lead.attempts + 1, numbered or 0)
     if now_as is not None:
         lead.lead = now_as
     lead.status, lead.due_at, lead.attempts, lead.stale_recoveries, lead.error = (
