@@ -62,7 +62,8 @@ def test_a_run_whose_every_email_is_refused_fails_naming_the_subject(client: htt
     assert progress["simulated"] == 0 and progress["failedActions"] == len(emailed)
     assert progress["failed"] == len(emailed)
     if len(emailed) == len(leads):
-        assert run["state"] == "failed" and run["error"] == f"all {len(leads)} leads failed", run
+        said = "its one lead failed" if len(leads) == 1 else f"all {len(leads)} leads failed"
+        assert run["state"] == "failed" and run["error"] == said, run
 
 
 def test_a_refused_lead_put_right_and_tried_again_is_emailed_once_as_it_is_now(client: httpx.Client) -> None:
@@ -93,3 +94,28 @@ def test_a_refused_lead_put_right_and_tried_again_is_emailed_once_as_it_is_now(c
         if r["kind"] == "email"
     ]  # fmt: skip
     assert [r["status"] for r in emails] == ["failed", "sent"]  # both tries' receipts kept
+
+
+def test_a_done_lead_whose_email_was_refused_is_tried_again_for_it(client: httpx.Client) -> None:
+    """Its call task skipped (the sandbox's people have no phone) and its email refused, the lead is done, not
+    failed: it is still offered a try again, and the failed action counts until the email goes."""
+    icp = client.post("/v1/icps", json=icp_body(minScore=0)).json()
+    body = {"icpId": icp["id"], "limit": 1, "email": {"subject": "{{lead.email}}" * 71}}
+    created = client.post("/v1/lead-runs", json=body | {"channels": {"email": "send", "call": True}})
+    assert created.status_code == 201, created.text
+    client.post(f"/v1/lead-runs/{created.json()['id']}/jobs").raise_for_status()
+    run = finished(client, created.json()["id"], timeout_s=90)
+    [lead] = client.get(f"/v1/lead-runs/{run['id']}/leads").json()["leads"]
+    assert lead["status"] == "done" and "email:failed" in lead["outcomes"], lead
+    assert run["state"] == "completed" and run["progress"]["failedActions"] == 1, run
+
+    short = f"{uuid.uuid4().hex[:4]}@ex.io"
+    client.patch(f"/v1/leads/{lead['leadId']}", json={"email": short}).raise_for_status()
+    tried = client.post(f"/v1/lead-runs/{run['id']}/leads/{lead['leadId']}/retry")
+    assert tried.status_code == 202, tried.text
+    again = finished(client, run["id"], timeout_s=90)
+    assert again["progress"]["sent"] == 1 and again["progress"]["failedActions"] == 0, again
+    [lead] = client.get(f"/v1/lead-runs/{run['id']}/leads").json()["leads"]
+    assert "email:sent" in lead["outcomes"] and "email:failed" not in lead["outcomes"], lead
+    # Nothing failed is left: a second try is refused.
+    assert_problem(client.post(f"/v1/lead-runs/{run['id']}/leads/{lead['leadId']}/retry"), 409)

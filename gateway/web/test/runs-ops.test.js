@@ -14,6 +14,7 @@ import {
   shortOfLimit,
   formatCount,
   receiptKind,
+  canTryAgain,
   EMPTY_FORM,
 } from '../src/pages/runs/model.js';
 import { countWords, RATE_BASIS } from '../src/dashboard.js';
@@ -97,4 +98,12 @@ test('counts are written in the reader\'s locale, runs named by their ICP and ti
   assert.equal(countWords(1, 'dead letter', 'dead letters', 'en-US'), '1 dead letter');
   assert.equal(countWords(1200, 'dead letter', 'dead letters', 'en-US'), '1,200 dead letters');
   assert.equal(RATE_BASIS, 'replies ÷ emails sent');
+});
+
+test('a lead is offered Try again when it failed or an action of it failed as it last ended', () => {
+  assert.equal(canTryAgain({ status: 'failed', outcomes: [] }), true);
+  assert.equal(canTryAgain({ status: 'done', outcomes: ['call_task:created', 'email:failed'] }), true);
+  assert.equal(canTryAgain({ status: 'done', outcomes: ['call_task:created', 'email:sent'] }), false);
+  assert.equal(canTryAgain({ status: 'skipped', outcomes: ['contact_check:skipped'] }), false);
+  assert.equal(canTryAgain({ status: 'running', outcomes: ['email:failed'] }), false);
 });

@@ -212,6 +212,38 @@ async def test_a_lead_whose_every_action_was_refused_tried_again_does_them_again
     assert (row.status, row.error) == (DONE, None)
 
 
+async def test_a_done_lead_whose_email_failed_is_tried_again_for_the_email_alone(
+    db: Database, inbox: SimpleNamespace
+) -> None:
+    """Its call task made and its email refused, the lead is done but not everything went: it can be tried again,
+    the email alone is done again, and the run's figures and the lead's outcomes read as things last ended."""
+    org = uuid.uuid4()
+    run, [lead] = await make_run(db, org, leads=1, call=True)
+    tasks = StandInTasks()
+    inbox.servicer.answer = lambda request: grpc.StatusCode.INVALID_ARGUMENT
+    lead_actions = work(db, inbox, tasks=tasks)
+    assert await drain(db, lead_actions) == 1
+    assert await run_state(db, run.id) == COMPLETED
+    async with db.transaction() as session:
+        [row], outcomes = await service.run_leads(session, org_id=org, run_id=run.id, status="", size=10, after=0)
+        assert row.status == DONE and sorted(outcomes[row.id]) == ["call_task:created", "email:failed"]
+        assert (await service.progress(session, [run.id]))[run.id].failed_actions == 1
+
+    inbox.servicer.answer = queued
+    limits = Limits(max_runs_per_day=100, max_leads_per_day=1000, max_active_runs=3)
+    async with db.transaction() as session:
+        await service.retry_lead(session, org_id=org, run_id=run.id, lead_id=lead, limits=limits)
+    assert await drain(db, lead_actions) == 1
+    assert len(inbox.servicer.messages) == 1 and len(tasks.tasks) == 1 and len(tasks.requests) == 1
+    async with db.transaction() as session:
+        [row], outcomes = await service.run_leads(session, org_id=org, run_id=run.id, status="", size=10, after=0)
+        assert row.status == DONE and sorted(outcomes[row.id]) == ["call_task:created", "email:sent"]
+        assert (await service.progress(session, [run.id]))[run.id].failed_actions == 0
+    with pytest.raises(FailedPrecondition, match="only a failed lead"):  # nothing left that failed
+        async with db.transaction() as session:
+            await service.retry_lead(session, org_id=org, run_id=run.id, lead_id=lead, limits=limits)
+
+
 class RefusingCalendar:
     """The sandbox calendar, refusing every booking while `refuse` is set (a calendar that does not take the
     attendee, say): a failed meeting, not a fault to retry."""

@@ -142,11 +142,18 @@ class Scorer:
         for rule, outcome in zip(WEIGHT_FIELDS, key, strict=True):
             weight = self.weights[rule]
             if outcome == _ANY:
-                rows.append({"rule": rule, "matched": True, "weight": weight, "detail": f"the ICP accepts any {rule}"})
+                rows.append(
+                    {
+                        "rule": rule,
+                        "matched": True,
+                        "weight": weight,
+                        "detail": f"the ICP accepts any {rule.replace('_', ' ')}",
+                    }
+                )
             elif rule == "company_size":
                 rows.append(self._size_row(outcome, weight))
             else:
-                detail = f"matched {outcome!r}" if outcome else f"no {rule} match"
+                detail = f"matched {outcome!r}" if outcome else f"no {rule.replace('_', ' ')} match"
                 rows.append({"rule": rule, "matched": bool(outcome), "weight": weight, "detail": detail})
         total = sum(row["weight"] for row in rows if row["matched"])
         text = json.dumps(rows, separators=(",", ":"), ensure_ascii=False)

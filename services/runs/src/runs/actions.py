@@ -517,7 +517,9 @@ async def finish_if_drained(session: AsyncSession, run_id: uuid.UUID) -> None:
     if left:
         return
     if total and failed == total:
-        await finishing.finish(session, run, FAILED, error=f"all {total} leads failed")
+        await finishing.finish(
+            session, run, FAILED, error="its one lead failed" if total == 1 else f"all {total} leads failed"
+        )
     else:
         await finishing.finish(session, run, COMPLETED, error=None)
 

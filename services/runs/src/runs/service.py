@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import and_, case, func, select, update
+from sqlalchemy import and_, case, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from leadflood.runs.v1 import jobs_pb2
 from leadflood_platform import jobs, templates, totals
@@ -245,6 +246,7 @@ async def progress(session: AsyncSession, run_ids: list[uuid.UUID]) -> dict[uuid
         p.skipped = skipped
         p.total, p.done, p.failed, p.pending, p.in_flight = total, done, failed, pending, in_flight
         p.stale_recoveries, p.queue_lag_s = int(stale), max(0.0, float(lag))
+    later = aliased(Receipt)
     receipts = await session.execute(
         select(
             Receipt.run_id,
@@ -255,7 +257,17 @@ async def progress(session: AsyncSession, run_ids: list[uuid.UUID]) -> dict[uuid
             # What a dry run's actions did; a refused or skipped action is that, dry run or not.
             func.count().filter(Receipt.status == "simulated"),
             func.count().filter(and_(Receipt.kind == "meeting", Receipt.status == "no_slot")),
-            func.count().filter(Receipt.status == "failed"),
+            # Failed as they last ended: one done again since (a "Try again" that sent it) no longer counts.
+            func.count().filter(
+                and_(
+                    Receipt.status == "failed",
+                    ~exists().where(
+                        later.run_lead_id == Receipt.run_lead_id,
+                        later.kind == Receipt.kind,
+                        later.attempt > Receipt.attempt,
+                    ),
+                )
+            ),
         )
         .where(Receipt.run_id.in_(run_ids))
         .group_by(Receipt.run_id)
@@ -280,16 +292,23 @@ async def run_leads(
     rows = list(
         (await session.execute(query.order_by(RunLead.score.desc(), RunLead.id).offset(after).limit(size))).scalars()
     )
-    outcomes: dict[uuid.UUID, list[str]] = {row.id: [] for row in rows}
-    if rows:
+    latest = await _latest_outcomes(session, [row.id for row in rows])
+    return rows, {row.id: [f"{kind}:{ended}" for kind, ended in latest[row.id].items()] for row in rows}
+
+
+async def _latest_outcomes(session: AsyncSession, run_lead_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, str]]:
+    """Each lead's actions as they last ended (kind -> status, in the order first done): a failed email tried
+    again and sent reads sent; its receipts keep both."""
+    latest: dict[uuid.UUID, dict[str, str]] = {run_lead_id: {} for run_lead_id in run_lead_ids}
+    if run_lead_ids:
         found = await session.execute(
             select(Receipt.run_lead_id, Receipt.kind, Receipt.status)
-            .where(Receipt.run_lead_id.in_(list(outcomes)))
-            .order_by(Receipt.created_at, Receipt.attempt)
+            .where(Receipt.run_lead_id.in_(run_lead_ids))
+            .order_by(Receipt.attempt, Receipt.created_at)
         )
-        for run_lead_id, kind, receipt_status in found:
-            outcomes[run_lead_id].append(f"{kind}:{receipt_status}")
-    return rows, outcomes
+        for run_lead_id, kind, ended in found:
+            latest[run_lead_id][kind] = ended
+    return latest
 
 
 async def retry_lead(
@@ -302,9 +321,10 @@ async def retry_lead(
     now_as: dict[str, Any] | None = None,
     deleted: bool = False,
 ) -> tuple[LeadRun, RunLead]:
-    """A failed lead back in the queue, its tries afresh, as the lead is `now_as` (sourcing.snapshot) when given;
-    its run running again if it had finished (admitted by the active-run cap; a second retry finds the lead no
-    longer failed, and a lead `deleted` from the leads service cannot be tried again: FailedPrecondition)."""
+    """A failed lead (or a done one with an action that failed) back in the queue, its tries afresh, as the lead
+    is `now_as` (sourcing.snapshot) when given; its run running again if it had finished (admitted by the
+    active-run cap; a second retry finds the lead no longer failed, and a lead `deleted` from the leads service
+    cannot be tried again: FailedPrecondition)."""
     await quotas.lock_org(session, org_id)
     run = await get(session, org_id=org_id, run_id=run_id, lock=True)
     lead = (
@@ -314,8 +334,12 @@ async def retry_lead(
     ).scalar_one_or_none()
     if lead is None:
         raise NotFound(f"lead {lead_id} is not in run {run_id}")
-    if lead.status != FAILED:
-        raise FailedPrecondition(f"the lead is {lead.status}: only a failed lead can be tried again")
+    if lead.status != FAILED and not (
+        lead.status == DONE and FAILED in (await _latest_outcomes(session, [lead.id]))[lead.id].values()
+    ):
+        raise FailedPrecondition(
+            f"the lead is {lead.status}: only a failed lead, or a lead with a failed action, can be tried again"
+        )
     if run.state == CANCELLED:
         raise FailedPrecondition("the run was cancelled: start a new run for this lead")
     if deleted:

@@ -12,7 +12,8 @@ import { ReceiptsDrawer } from './Receipts.js';
 import { RunActions, RunProgressBar, useRunActions } from './RunsPage.js';
 import { RunStateBadge } from './RunStateBadge.js';
 import { useRefreshWhile } from './refresh.js';
-import { DIAGNOSTICS, formatCount, formatSeconds, isRunning, outcomeChip, runPlan, runTitle, shortOfLimit } from './model.js';
+import { DIAGNOSTICS, canTryAgain, formatCount, formatSeconds, isRunning, outcomeChip, runPlan, runTitle, shortOfLimit } from './model.js';
+import { countWords } from '../../counts.js';
 import { changeProps, useCanChange } from '../../roles.js';
 
 // Leads read at a time (the API's largest page); a run can hold more (LEAD_RUNS_MAX_LEADS_PER_DAY is 400).
@@ -82,7 +83,7 @@ export function RunPage({ params }) {
           return html`<span key=${o} class="badge badge-${c.tone}" data-testid="run-lead-outcome">${c.label}</span>`;
         })}
         ${l.error && html`<span class=${l.status === 'skipped' ? 'muted small' : 'text-danger small'} data-testid="run-lead-why">${l.error}</span>`}
-        ${l.status === 'failed' &&
+        ${canTryAgain(l) &&
         html`<button type="button" class="btn btn-sm" data-testid="run-lead-retry" ...${changeProps(canEdit, retrying === l.leadId)}
           onClick=${(e) => { e.stopPropagation(); retry(l); }}>Try again</button>`}
       </span>`,
@@ -98,7 +99,7 @@ export function RunPage({ params }) {
           <${RunStateBadge} state=${r.state} testid="run-state" />
           ${r.dryRun && html`<span class="badge badge-warn" data-testid="run-dry-run">dry run</span>`}
         </h1>
-        <p class="muted">${formatCount(r.limit)} leads · ${runPlan(r)} · skips leads in a sequence or contacted in the last ${formatCount(r.recentContactDays || 30)} days
+        <p class="muted">${countWords(r.limit, false, 'lead', 'leads')} · ${runPlan(r)} · skips leads in a sequence or contacted in the last ${formatCount(r.recentContactDays || 30)} days
           ${r.startedAt && html` · started ${formatTime(r.startedAt)}`}${r.finishedAt && html` · finished ${formatTime(r.finishedAt)}`}</p>
         <details class="run-ids">
           <summary>Details</summary>
@@ -132,7 +133,8 @@ export function RunPage({ params }) {
       <header class="card-head card-head-pad">
         <div>
           <h2 class="card-heading">Leads</h2>
-          <${ListTotal} list=${{ total: p.total ?? null, totalCapped: false }} one="lead" many="leads" testid="run-leads-total" />
+          <${ListTotal} list=${{ total: p.total ?? null, totalCapped: false }} one="lead worked" many="leads worked" testid="run-leads-total" />
+          ${Number(p.skipped) > 0 && html`<p class="muted small" data-testid="run-leads-skipped">and ${countWords(p.skipped, false, 'lead', 'leads')} skipped as already in touch, listed with them</p>`}
         </div>
         <span class="muted small">Best score first · open one for its receipts</span>
       </header>

@@ -13,7 +13,8 @@ import { NewRunForm } from './NewRunForm.js';
 import { QuotaGauges } from './QuotaGauges.js';
 import { RunStateBadge } from './RunStateBadge.js';
 import { useRefreshWhile } from './refresh.js';
-import { canCancel, formatCount, isRunning, runPlan, runProgress } from './model.js';
+import { canCancel, isRunning, runPlan, runProgress } from './model.js';
+import { countWords } from '../../counts.js';
 import { changeProps, useCanChange } from '../../roles.js';
 
 /** A run's progress bar and its caption, from `run.progress` alone. */
@@ -86,7 +87,7 @@ export function RunsPage() {
       label: 'Run',
       render: (r) => html`<a class="strong-link" href=${`#/runs/${encodeURIComponent(r.id)}`}>${icpNames[r.icpId] || 'Deleted ICP'}</a>
         ${r.dryRun && html` <span class="badge badge-neutral" data-testid="run-row-dry">dry run</span>`}
-        <div class="muted small">${formatTime(r.createdAt)} · ${formatCount(r.limit)} leads · ${runPlan(r)}</div>`,
+        <div class="muted small">${formatTime(r.createdAt)} · ${countWords(r.limit, false, 'lead', 'leads')} · ${runPlan(r)}</div>`,
     },
     { key: 'state', label: 'State', render: (r) => html`<${RunStateBadge} state=${r.state} testid="run-row-state" />` },
     { key: 'progress', label: 'Progress', className: 'progress-cell span-row', render: (r) => html`<${RunProgressBar} run=${r} testid="run-row-progress" />` },

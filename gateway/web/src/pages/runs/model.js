@@ -28,21 +28,26 @@ export function runProgress(run) {
 
 /** The per-run figures, in the order an operator reads them. `testid` = `diag-run-<key>`. */
 export const DIAGNOSTICS = [
-  { key: 'sourced', label: 'Sourced' },
+  { key: 'sourced', label: 'Sourced', hint: 'People the searches found for this run, before the minimum score and the check for leads already in touch' },
   { key: 'filteredByScore', label: 'Filtered by score', tone: 'warn' },
-  { key: 'withEmail', label: 'With email' },
-  { key: 'withoutEmail', label: 'Without email', tone: 'warn' },
+  { key: 'withEmail', label: 'With email', hint: 'Of the leads worked (not those skipped or under the minimum)' },
+  { key: 'withoutEmail', label: 'Without email', tone: 'warn', hint: 'Of the leads worked (not those skipped or under the minimum)' },
   { key: 'booked', label: 'Booked', tone: 'success' },
   { key: 'noSlot', label: 'No slot', tone: 'warn', hint: 'Leads with no free slot after every attempt: sent an availability request instead' },
   { key: 'drafted', label: 'Drafted' },
   { key: 'sent', label: 'Sent', tone: 'success' },
   { key: 'simulated', label: 'Simulated', hint: 'Dry run: actions done without sending or booking anything' },
   { key: 'failed', label: 'Failed', tone: 'danger', hint: 'Leads whose every action failed, or that could not be worked' },
-  { key: 'failedActions', label: 'Failed actions', tone: 'danger', hint: 'Actions refused, such as an email the mail room would not send: each receipt says why' },
+  { key: 'failedActions', label: 'Failed actions', tone: 'danger', hint: 'Actions refused, such as an email the mail room would not send, as they last ended: each receipt says why, and Try again on the lead does them again' },
   { key: 'skipped', label: 'Skipped', tone: 'warn', hint: 'Leads already in a sequence, or in a conversation lately: left out, each receipt says why' },
   { key: 'calendarRetries', label: 'Calendar retries', hint: 'Slot searches that found nothing and were tried again wider' },
   { key: 'staleRecoveries', label: 'Stale recoveries', hint: 'Leads taken back from a worker that stopped answering' },
 ];
+
+/** Whether a run's lead can be tried again: it failed, or an action of it failed as it last ended (`outcomes` are
+ * each action's latest, "email:failed"); the server says the same (RetryLead). */
+export const canTryAgain = (lead) =>
+  lead?.status === 'failed' || (lead?.status === 'done' && (lead.outcomes || []).some((o) => o.endsWith(':failed')));
 
 /** A count in the reader's locale: 10000 -> "10,000" (or "10 000", "10.000"). */
 export const formatCount = (n, locale = undefined) => new Intl.NumberFormat(locale).format(Number(n) || 0);

@@ -108,7 +108,7 @@ export function Tasks({ query }) {
         rows=${tasks}
         rowTestId="task-row"
         empty=${html`<p>${state === 'done' ? 'No task done yet.' : 'Nothing to do.'}</p>
-          <p class="muted small">A sequence’s call step makes a task here when a lead reaches it, and so does a lead run with “Call task” ticked.</p>`}
+          <p class="muted small">A sequence’s call step makes a task here when a lead reaches it, and so does a lead run with “Call task” ticked: only for a lead with a phone number (add one on the lead’s page).</p>`}
       />
       <${LoadMore} list=${list} testid="tasks-load-more" />
     </div>`}
