@@ -52,7 +52,7 @@ export function SequencePage({ params }) {
       <div>
         <a class="back-link" href="#/sequences">← Sequences</a>
         <h1>${sequence.name} <${StateBadge} state=${sequence.state} testid="sequence-state" /></h1>
-        <p class="muted small">Sending window: ${windowText(sequence.window)}</p>
+        <p class="muted small">Sending window: ${windowText(sequence.window)}, in each lead's own time zone where it is known</p>
       </div>
       <${Lifecycle}
         sequence=${sequence}

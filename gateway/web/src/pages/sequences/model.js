@@ -190,7 +190,7 @@ export function waitingText(enrollment, { sequenceState = 'active', when = (t) =
     case 'sequence_paused':
       return sequenceState === 'draft' ? 'Waits for the sequence to be activated' : 'The sequence is paused';
     case 'window':
-      return due ? 'The window is open: sending now' : `Outside the sending window: it opens ${at}`;
+      return due ? 'The window is open: sending now' : `Outside the sending window in the lead's time zone: it opens ${at}`;
     case 'mailbox':
       return `Held by the mailbox's limits${e.waitingDetail ? ` (${e.waitingDetail})` : ''}; next try ${at}`;
     case 'retry':
