@@ -93,7 +93,7 @@ test('counts are written in the reader\'s locale, runs named by their ICP and ti
   // "97 of 10000" no more: the caption's numbers are the reader's own ("97 of 10,000").
   assert.equal(runProgress({ state: 'running', progress: { total: 10000, done: 97 } }).caption, `97 of ${formatCount(10000)} leads`);
   assert.notEqual(formatCount(10000), '10000');
-  assert.match(runTitle({ createdAt: '2026-12-07T11:40:00Z' }, 'Fintech CFOs', 'en-GB'), /^Fintech CFOs · 7 Dec 2026, \d\d:\d\d$/);
+  assert.match(runTitle({ createdAt: '2026-12-07T11:40:00Z' }, 'Fintech CFOs', 'en-GB'), /^Fintech CFOs · 7 Dec 2026, \d\d:\d\d:\d\d$/); // to the second: two runs started in a minute differ
   assert.equal(receiptKind('contact_check'), 'Already in touch');
   assert.equal(countWords(1, 'dead letter', 'dead letters', 'en-US'), '1 dead letter');
   assert.equal(countWords(1200, 'dead letter', 'dead letters', 'en-US'), '1,200 dead letters');

@@ -58,7 +58,7 @@ export function Inbox({ params, query }) {
                 ${who.address && html` <span class="muted" data-testid="thread-item-address">${who.address}</span>`}
                 ${KIND_LABEL[t.lastKind] && html` <span class="badge badge-neutral">${KIND_LABEL[t.lastKind]}</span>`}
                 <span class="muted"> · ${formatAgo(t.lastMessageAt)} · <span data-testid="thread-item-count">${messageCount(t.messageCount)}</span></span>
-                ${t.subject && html`<div>${t.subject}</div>`}
+                ${t.subject && html`<div class="mail-subject" title=${t.subject}>${t.subject}</div>`}
                 <div class="muted snippet">${t.snippet}</div>
               </a>
             </li>`;

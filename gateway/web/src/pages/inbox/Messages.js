@@ -42,7 +42,8 @@ export function Messages({ query }) {
   const columns = [
     { key: 'at', label: category === 'replied' ? 'Received' : 'Sent', className: 'nowrap', render: (m) => formatTime(m.at) },
     { key: 'who', label: category === 'replied' ? 'From' : 'To', render: (m) => (category === 'replied' ? m.from : m.to) },
-    { key: 'subject', label: 'Subject', render: (m) => html`<a href=${`#/inbox/${encodeURIComponent(m.threadId)}?tab=all`} data-testid="message-open">${m.subject || '(no subject)'}</a>` },
+    { key: 'subject', label: 'Subject', render: (m) => html`<a class="subject-clip" href=${`#/inbox/${encodeURIComponent(m.threadId)}?tab=all`} title=${m.subject || undefined}
+      data-testid="message-open">${m.subject || '(no subject)'}</a>` },
     { key: 'status', label: 'Status', render: (m) => html`<${StatusBadge} status=${m.kind || m.status} />` },
   ];
   return html`<section class="wide">

@@ -42,7 +42,7 @@ export function Thread({ id, onChanged }) {
   const t = thread.data;
   const archive = () => api.patch(`/v1/inbox/threads/${encodeURIComponent(id)}`, { archived: !t.archived }).then(() => { thread.reload(); onChanged(); });
   return html`<article class="card" data-testid="thread">
-    <header class="card-head">
+    <header class="card-head thread-head">
       <div>
         <h2 class="card-title" tabindex="-1" ref=${heading} data-testid="thread-title">${threadTitle(t, name)}</h2>
         <p class="muted">${t.leadAddress}${t.leadId && html` · <a href=${`#/leads/${t.leadId}`} data-testid="thread-lead">${name || 'lead'}</a>`}</p>

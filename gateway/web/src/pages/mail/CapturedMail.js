@@ -35,7 +35,7 @@ export function CapturedMail({ params }) {
           ${mail.map(
             (m) => html`<li class=${String(m.id) === params.id ? 'selected' : ''}>
               <a href=${`#/mail/${m.id}`} data-testid="mail-item">
-                <strong>${m.subject || '(no subject)'}</strong>
+                <strong class="mail-subject" title=${m.subject || undefined}>${m.subject || '(no subject)'}</strong>
                 ${m.systemMail && html` <span class="badge badge-neutral" data-testid="mail-item-system">System mail</span>`}
                 <span class="muted"> to ${m.to.join(', ')} · ${formatTime(m.receivedAt)}</span>
               </a>

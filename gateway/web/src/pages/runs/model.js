@@ -245,6 +245,6 @@ export const shortId = (id) => String(id || '').slice(0, 8);
 
 /** A run's name for headings and lists: its ICP's name and when it was made ("Fintech CFOs · 7 Dec, 11:40"). */
 export function runTitle(run, icpName, locale = undefined) {
-  const at = run?.createdAt ? new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(run.createdAt)) : '';
+  const at = run?.createdAt ? new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'medium' }).format(new Date(run.createdAt)) : '';
   return [icpName || 'Run', at].filter(Boolean).join(' · ');
 }
