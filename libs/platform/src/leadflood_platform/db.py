@@ -136,6 +136,18 @@ class Database:
                 yield session
 
     @contextlib.asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[AsyncSession]:
+        """An ORM session in one read-only REPEATABLE READ transaction: its statements see one moment, so a list's
+        page and its total agree (under READ COMMITTED each statement sees its own: a page read before three new
+        rows committed and a total read after them showed "3" over one row)."""
+        with _transaction_span("orm"):
+            async with self.sessions() as session, session.begin():
+                await session.connection(
+                    execution_options={"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+                )
+                yield session
+
+    @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A pooled connection outside any transaction, for a read that is a single Core statement.
 

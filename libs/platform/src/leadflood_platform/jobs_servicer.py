@@ -42,7 +42,7 @@ class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
             after = job_pages.After(request.before.ToDatetime(tzinfo=dt.UTC), request.before_id)
         elif request.before_id:
             raise InvalidArgument.on("before_id", "needs `before`, the job's created_at")
-        async with self.db.transaction() as session:
+        async with self.db.snapshot() as session:
             rows, more = await job_pages.page(
                 session, self.tables, org_id=org_id, status=status, size=request.page_size or 50, after=after
             )

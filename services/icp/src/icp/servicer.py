@@ -119,7 +119,7 @@ class IcpServicer(icp_pb2_grpc.IcpServiceServicer):
             return icp_pb2.GetSearchRunResponse(run=run_to_proto(run))
 
     async def ListSearchRuns(self, request, ctx):  # type: ignore[no-untyped-def]
-        async with self.db.transaction() as session:
+        async with self.db.snapshot() as session:
             runs, cursor, counted = await service.list_runs(
                 session=session, org_id=context.require_org(), icp_id=parse_id(request.icp_id, "ICP"),
                 size=request.page_size or 50, cursor=request.cursor, with_total=request.with_total,

@@ -157,7 +157,7 @@ class InboxServicer(inbox_pb2_grpc.InboxServiceServicer):
 
     async def ListSuppressions(self, request, ctx):  # type: ignore[no-untyped-def]
         org_id = context.require_org()
-        async with self.db.transaction() as session:
+        async with self.db.snapshot() as session:
             rows, after = await suppressions.page(
                 session, org_id, size=min(request.page_size or 100, 500), after=request.after, query=request.query
             )
@@ -184,7 +184,7 @@ class InboxServicer(inbox_pb2_grpc.InboxServiceServicer):
         lead_id = parse_id(request.lead_id, "lead") if request.lead_id else None
         name = inbox_pb2.ThreadFilter.Name(request.filter).removeprefix("THREAD_FILTER_").lower()
         matching = {"filter": "all" if name == "unspecified" else name, "lead_id": lead_id, "channel": request.channel}
-        async with self.db.transaction() as session:
+        async with self.db.snapshot() as session:
             summaries, cursor = await threads.page(
                 session, org_id, **matching, size=min(request.page_size or 50, 200), cursor=request.cursor
             )
@@ -263,7 +263,7 @@ class InboxServicer(inbox_pb2_grpc.InboxServiceServicer):
         query = _captured_of(org_id, request).order_by(CapturedMail.id.desc()).limit(size)
         if request.before_id:
             query = query.where(CapturedMail.id < request.before_id)
-        async with self.db.transaction() as session:
+        async with self.db.snapshot() as session:
             mail = (await session.scalars(query)).all()
             system = await _system_mail_ids(session, org_id, mail)
             reply = inbox_pb2.ListCapturedMailResponse(

@@ -94,7 +94,7 @@ class RunsServicer(runs_pb2_grpc.RunsServiceServicer):
             except ValueError:
                 raise InvalidArgument.on("cursor", "is not a cursor this list gave") from None
         org_id = context.require_org()
-        async with self.db.transaction() as session:
+        async with self.db.snapshot() as session:
             runs = await service.page(session, org_id=org_id, size=size, before=before)
             progress = await service.progress(session, [run.id for run in runs])
             # Counted on the first page only: "Load more" keeps the total it was shown.

@@ -44,7 +44,7 @@ class SequencesServicer(sequences_pb2_grpc.SequencesServiceServicer):
 
     async def ListSequences(self, request, ctx):  # type: ignore[no-untyped-def]
         org_id, state = context.require_org(), convert.SEQUENCE_STATE_NAME.get(request.state)
-        async with self.db.transaction() as session:
+        async with self.db.snapshot() as session:
             sequences, cursor = await service.list_page(
                 session=session, org_id=org_id, state=state, size=request.page_size or 50, cursor=request.cursor
             )
@@ -166,7 +166,7 @@ class SequencesServicer(sequences_pb2_grpc.SequencesServiceServicer):
                 raise InvalidArgument.on("lead_id", "is not a lead id") from None
         org_id = context.require_org()
         filters = service.EnrollmentFilter(state=convert.ENROLLMENT_STATE_NAME.get(request.state), lead_id=lead_id)
-        async with self.db.transaction() as session:
+        async with self.db.snapshot() as session:
             sequence, enrollments, cursor = await service.list_enrollments(
                 session=session,
                 org_id=org_id,
@@ -223,7 +223,7 @@ class SequencesServicer(sequences_pb2_grpc.SequencesServiceServicer):
             "state": convert.TASK_STATE_NAME.get(request.state, OPEN),
             "sequence_id": parse_id(request.sequence_id, "sequence") if request.sequence_id else None,
         }
-        async with self.db.transaction() as session:
+        async with self.db.snapshot() as session:
             tasks, cursor = await service.list_tasks(
                 session=session, **matching, size=request.page_size or 50, cursor=request.cursor
             )
