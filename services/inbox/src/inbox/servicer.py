@@ -199,7 +199,9 @@ class InboxServicer(inbox_pb2_grpc.InboxServiceServicer):
         return reply
 
     async def GetThread(self, request, ctx):  # type: ignore[no-untyped-def]
-        async with self.db.transaction() as session:
+        # One moment for its messages and its summary (their count, the latest): a reply committed between the two
+        # reads was counted and not listed.
+        async with self.db.snapshot() as session:
             summary, messages = await threads.get(session, context.require_org(), parse_id(request.thread_id, "thread"))
         return inbox_pb2.GetThreadResponse(
             thread=thread_to_proto(summary), messages=[thread_message_to_proto(m, n) for m, n in messages]

@@ -165,14 +165,10 @@ async def get(
         raise NotFound(f"thread {thread_id} not found")
     attempts = select(func.count()).where(DeliveryAttempt.message_id == Message.id).correlate(Message).scalar_subquery()
     rows = (
-        (
-            await session.execute(
-                select(Message, attempts).where(Message.thread_id == thread_id).order_by(Message.created_at, Message.id)
-            )
+        await session.execute(
+            select(Message, attempts).where(Message.thread_id == thread_id).order_by(Message.created_at, Message.id)
         )
-        .tuples()
-        .all()
-    )
+    ).all()
     [summary] = await _summaries(session, [thread])
     return summary, [(message, count) for message, count in rows]
 
