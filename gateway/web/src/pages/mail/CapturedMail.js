@@ -81,7 +81,7 @@ function ReplyAsLead({ id }) {
     try {
       await api.post(`/v1/captured-mail/${encodeURIComponent(id)}/reply`, { text, outOfOffice });
       setText('');
-      setState({ busy: false, error: null, done: outOfOffice ? 'Out-of-office reply sent.' : 'Reply sent: see the Inbox.' });
+      setState({ busy: false, error: null, done: outOfOffice ? 'Out-of-office reply sent.' : 'Reply sent.' });
     } catch (error) {
       setState({ busy: false, error, done: '' });
     }
