@@ -15,12 +15,16 @@ import grpc
 import pytest
 
 from leadflood.inbox.v1 import delivery_pb2
-from leadflood_platform import context, migrations
+from leadflood.sequences.v1 import sequences_pb2_grpc
+from leadflood_platform import context, grpc_client, migrations
 from leadflood_platform.db import Database
+from leadflood_platform.interceptors import ContextAndErrors, Identities
 from sequences import definitions, service
 from sequences.lead_directory import Lead
 from sequences.models import Base, Sequence
 from sequences.scheduler import Scheduler
+from sequences.servicer import SequencesServicer
+from tests import internal_identity
 from tests.fakes import mail_room
 from tests.fakes.mail_room import queued
 
@@ -180,3 +184,20 @@ def kit() -> SimpleNamespace:
         ALWAYS=ALWAYS,
         FakeLeads=FakeLeads,
     )
+
+
+@pytest.fixture
+async def api(db: Database) -> AsyncIterator[SimpleNamespace]:
+    """The servicer behind a real gRPC server with the platform's identity and error interceptors, called through
+    the platform's channel as an org of its own (`org`), its leads a FakeLeads (`leads`)."""
+    leads = FakeLeads()
+    server = grpc.aio.server(interceptors=[Identities("sequences", internal_identity.verifier()), ContextAndErrors()])
+    sequences_pb2_grpc.add_SequencesServiceServicer_to_server(SequencesServicer(db, leads), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    channel = grpc_client.channel(f"127.0.0.1:{port}", timeout_s=10)
+    org = str(uuid.uuid4())
+    with context.bound(org_id=org):  # signed into the call's identity token, as the gateway's calls are
+        yield SimpleNamespace(stub=sequences_pb2_grpc.SequencesServiceStub(channel), leads=leads, org=org)
+    await channel.close()
+    await server.stop(None)

@@ -4,34 +4,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from types import SimpleNamespace
 
 import grpc
 import pytest
 
 from leadflood.sequences.v1 import sequences_pb2 as pb
-from leadflood.sequences.v1 import sequences_pb2_grpc
-from leadflood_platform import context, grpc_client
-from leadflood_platform.db import Database
-from leadflood_platform.interceptors import ContextAndErrors, Identities
-from sequences.servicer import SequencesServicer
-from tests import internal_identity
+from leadflood_platform import context
 
 STEP = pb.Step(channel=pb.CHANNEL_EMAIL, subject_template="Hi", body_template="Hi {{ lead.firstName }}")
-
-
-@pytest.fixture
-async def api(db: Database, kit: SimpleNamespace) -> AsyncIterator[SimpleNamespace]:
-    leads = kit.FakeLeads()
-    server = grpc.aio.server(interceptors=[Identities("sequences", internal_identity.verifier()), ContextAndErrors()])
-    sequences_pb2_grpc.add_SequencesServiceServicer_to_server(SequencesServicer(db, leads), server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
-    channel = grpc_client.channel(f"127.0.0.1:{port}", timeout_s=10)
-    yield SimpleNamespace(stub=sequences_pb2_grpc.SequencesServiceStub(channel), leads=leads)
-    await channel.close()
-    await server.stop(None)
 
 
 async def _sequence(api: SimpleNamespace, name: str, *lead_ids: uuid.UUID) -> pb.Sequence:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from types import SimpleNamespace
 
 import grpc
@@ -14,13 +13,10 @@ from grpc_status import rpc_status
 
 from leadflood.leads.v1 import leads_pb2, leads_pb2_grpc
 from leadflood.sequences.v1 import sequences_pb2 as pb
-from leadflood.sequences.v1 import sequences_pb2_grpc
 from leadflood_platform import context, grpc_client
-from leadflood_platform.db import Database
 from leadflood_platform.errors import field_violations
-from leadflood_platform.interceptors import ContextAndErrors, Identities
+from leadflood_platform.interceptors import Identities
 from sequences.lead_directory import LeadsService
-from sequences.servicer import SequencesServicer
 from tests import internal_identity
 
 EMAIL_STEP = pb.Step(
@@ -28,21 +24,6 @@ EMAIL_STEP = pb.Step(
     subject_template="Quick question, {{ lead.firstName | default('there') }}",
     body_template="Hi {{ lead.firstName | default('there') }}, how is {{ lead.companyName }}?",
 )
-
-
-@pytest.fixture
-async def api(db: Database, kit: SimpleNamespace) -> AsyncIterator[SimpleNamespace]:
-    leads = kit.FakeLeads()
-    server = grpc.aio.server(interceptors=[Identities("sequences", internal_identity.verifier()), ContextAndErrors()])
-    sequences_pb2_grpc.add_SequencesServiceServicer_to_server(SequencesServicer(db, leads), server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
-    channel = grpc_client.channel(f"127.0.0.1:{port}", timeout_s=10)
-    org = str(uuid.uuid4())
-    with context.bound(org_id=org):  # signed into the call's identity token, as the gateway's calls are
-        yield SimpleNamespace(stub=sequences_pb2_grpc.SequencesServiceStub(channel), leads=leads, org=org)
-    await channel.close()
-    await server.stop(None)
 
 
 async def _refused(call) -> grpc.aio.AioRpcError:  # type: ignore[no-untyped-def]
